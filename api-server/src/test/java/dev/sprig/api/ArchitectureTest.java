@@ -1,0 +1,28 @@
+package dev.sprig.api;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.Test;
+
+/** Boundaries that review would otherwise have to catch by eye. */
+class ArchitectureTest {
+
+    static final JavaClasses SPRIG = new ClassFileImporter()
+            .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+            .importPackages("dev.sprig");
+
+    @Test
+    void theStorageEngineKnowsNothingOfSpringJpaOrHttp() {
+        noClasses()
+                .that()
+                .resideInAPackage("dev.sprig.node.engine..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAnyPackage("org.springframework..", "jakarta..", "java.net.http..", "dev.sprig.api..")
+                .allowEmptyShould(true)
+                .check(SPRIG);
+    }
+}

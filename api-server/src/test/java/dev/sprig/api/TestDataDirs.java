@@ -1,0 +1,45 @@
+package dev.sprig.api;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.stream.Stream;
+
+/**
+ * Fresh data directories for tests that start api-server on embedded PostgreSQL. They live under
+ * target/ rather than a JUnit temp dir because Spring keeps test contexts (and their PostgreSQL)
+ * alive until the JVM exits, after JUnit would already have deleted a temp dir under them.
+ */
+final class TestDataDirs {
+
+    private TestDataDirs() {}
+
+    static Path fresh(String name) {
+        Path dir = Path.of("target", "it-data", name).toAbsolutePath();
+        try {
+            if (Files.exists(dir)) {
+                try (Stream<Path> files = Files.walk(dir)) {
+                    files.sorted(Comparator.reverseOrder()).forEach(TestDataDirs::delete);
+                }
+            }
+            return Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void delete(Path path) {
+        try {
+            Files.delete(path);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static boolean externalDatabaseConfigured() {
+        String url = System.getenv("SPRING_DATASOURCE_URL");
+        return url != null && !url.isBlank();
+    }
+}
