@@ -1,0 +1,1036 @@
+package dev.sprig.node.engine;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.concurrent.locks.StampedLock;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The chunk engine: lcs stored as sparse local files, 4 MiB PCs with a 16-bit bitmap of 256 KiB
+ * segments, redirect-on-write, CRC32C on every stored block, crash-safe metadata.
+ *
+ * <p><b>Model.</b> A read of a segment returns the bytes of the nearest lc in the chain (the lc, its
+ * parent, ...) whose bitmap bit is set, or zeros. A write to a segment whose bit is clear
+ * redirects: the whole segment (client bytes merged over what the chain returns) is written into
+ * the lc, then the bit is set. A write to an owned segment is done in place. Only frozen lcs can
+ * have children, so every ancestor is immutable.
+ *
+ * <p><b>Crash safety.</b> Data goes to the lc's data file first, metadata to the journal after it
+ * (a redirect's record carries the new CRCs); an in-place rewrite appends a "dirty" record before
+ * it touches the data. {@link #flush} fsyncs the data file, then appends a flush record naming the
+ * CRCs of everything it covered, then fsyncs the journal. Recovery trusts only what a flush record
+ * confirms; see {@code Recovery} and {@code storage-node/README.md}.
+ *
+ * <p><b>Concurrency.</b> All methods are thread-safe. Reads and writes take a shared engine lock
+ * and a striped per-segment lock of the writable lc they touch; lineage changes (create, freeze,
+ * delete, grow, the end of flatten) and checkpoints take the engine lock exclusively, which waits
+ * for in-flight I/O. Reads from frozen ancestors take no lock.
+ */
+public final class ChunkEngine implements AutoCloseable {
+
+    private static final ByteBuffer ZEROS =
+            ByteBuffer.allocateDirect(Layout.SEGMENT_SIZE).asReadOnlyBuffer();
+    private static final ThreadLocal<ByteBuffer> WRITE_SCRATCH =
+            ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(Layout.SEGMENT_SIZE));
+    private static final ThreadLocal<ByteBuffer> READ_SCRATCH =
+            ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(Layout.SEGMENT_SIZE));
+
+    private final Path dir;
+    private final EngineConfig config;
+    private final FileChannel lockChannel;
+    private final FileLock dirLock;
+    private final ReentrantReadWriteLock engineLock = new ReentrantReadWriteLock();
+    private final SegmentLocks stripes = new SegmentLocks();
+    private final ConcurrentHashMap<Long, Lc> lcs;
+    private Journal journal;
+    private long generation;
+    private boolean closed;
+
+    private ChunkEngine(
+            Path dir,
+            EngineConfig config,
+            FileChannel lockChannel,
+            FileLock dirLock,
+            Map<Long, Lc> lcs,
+            Journal journal,
+            long generation) {
+        this.dir = dir;
+        this.config = config;
+        this.lockChannel = lockChannel;
+        this.dirLock = dirLock;
+        this.lcs = new ConcurrentHashMap<>(lcs);
+        this.journal = journal;
+        this.generation = generation;
+    }
+
+    public static ChunkEngine open(Path dir) {
+        return open(dir, EngineConfig.defaults());
+    }
+
+    /**
+     * Opens (creating if needed) the engine stored in {@code dir} and recovers it: loads the
+     * checkpoint, replays the journal, settles unflushed segments, fsyncs what it settled, writes a
+     * fresh checkpoint and removes files that no lc owns. Only one engine may use a directory.
+     */
+    public static ChunkEngine open(Path dir, EngineConfig config) {
+        FileChannel lockChannel = null;
+        try {
+            Files.createDirectories(dir);
+            lockChannel =
+                    FileChannel.open(dir.resolve("engine.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            FileLock lock;
+            try {
+                lock = lockChannel.tryLock();
+            } catch (OverlappingFileLockException e) {
+                lock = null;
+            }
+            if (lock == null) {
+                throw new IOException("directory is in use by another engine");
+            }
+            Checkpoint.Loaded loaded = Checkpoint.read(dir);
+            Map<Long, Lc> lcs = loaded.lcs();
+            Journal.Contents contents = Journal.read(Journal.path(dir, loaded.journalGeneration()));
+            Recovery recovery = new Recovery(dir, lcs);
+            recovery.replay(contents.records());
+            Set<Lc> settled = recovery.settle();
+            for (Lc lc : settled) {
+                if (Files.exists(lc.file)) {
+                    lc.channel().force(false);
+                }
+            }
+            long generation = loaded.journalGeneration();
+            boolean fresh = !Files.exists(dir.resolve(Checkpoint.FILE));
+            if (fresh || !contents.records().isEmpty() || contents.validBytes() != 0) {
+                generation++;
+                Checkpoint.write(dir, generation, lcs.values());
+            }
+            Journal journal = Journal.openForAppend(Journal.path(dir, generation), 0, 0);
+            Checkpoint.forceDirectory(dir);
+            removeStrayFiles(dir, lcs.keySet(), generation);
+            return new ChunkEngine(dir, config, lockChannel, lock, lcs, journal, generation);
+        } catch (IOException e) {
+            closeQuietly(lockChannel);
+            throw new EngineIoException("open " + dir, e);
+        } catch (RuntimeException e) {
+            closeQuietly(lockChannel);
+            throw e;
+        }
+    }
+
+    // ---------------------------------------------------------------- lineage
+
+    /** Creates a root lc (no parent) of {@code sizeBytes}, all zeros. Durable on return. */
+    public void create(long lcId, long sizeBytes) {
+        createLc(lcId, null, sizeBytes);
+    }
+
+    /** Creates a child of the frozen lc {@code parentLcId} with the parent's size. */
+    public void createChild(long lcId, long parentLcId) {
+        Lock l = exclusive();
+        try {
+            Lc parent = lc(parentLcId);
+            createLocked(lcId, parent, parent.size);
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /**
+     * Creates a child of the frozen lc {@code parentLcId}, at least as large as the parent (the part
+     * past the parent's end reads as zeros). Durable on return.
+     */
+    public void createChild(long lcId, long parentLcId, long sizeBytes) {
+        Lock l = exclusive();
+        try {
+            createLocked(lcId, lc(parentLcId), sizeBytes);
+        } finally {
+            l.unlock();
+        }
+    }
+
+    private void createLc(long lcId, @Nullable Lc parent, long sizeBytes) {
+        Lock l = exclusive();
+        try {
+            createLocked(lcId, parent, sizeBytes);
+        } finally {
+            l.unlock();
+        }
+    }
+
+    private void createLocked(long lcId, @Nullable Lc parent, long sizeBytes) {
+        if (lcId < 0) {
+            throw new OutOfRangeException("lc id must not be negative: " + lcId);
+        }
+        if (sizeBytes < 0) {
+            throw new OutOfRangeException("size must not be negative: " + sizeBytes);
+        }
+        if (lcs.containsKey(lcId)) {
+            throw new LcExistsException(lcId);
+        }
+        if (parent != null && !parent.frozen) {
+            throw new ParentNotFrozenException(parent.id);
+        }
+        if (parent != null && sizeBytes < parent.size) {
+            throw new OutOfRangeException("child size " + sizeBytes + " is smaller than parent size " + parent.size);
+        }
+        try {
+            Files.deleteIfExists(dir.resolve(Lc.fileName(lcId)));
+            OptionalLong parentId = parent != null ? OptionalLong.of(parent.id) : OptionalLong.empty();
+            journal.append(new JournalRecord.Create(lcId, parentId, sizeBytes));
+            journal.force();
+        } catch (IOException e) {
+            throw new EngineIoException("create lc " + lcId, e);
+        }
+        if (parent != null) {
+            parent.children++;
+        }
+        lcs.put(lcId, new Lc(lcId, dir, parent, sizeBytes, false));
+    }
+
+    /**
+     * Makes the lc read-only, after flushing it, so that it can have children. Idempotent. A frozen
+     * lc never changes again.
+     */
+    public void freeze(long lcId) {
+        Lock l = exclusive();
+        try {
+            Lc lc = lc(lcId);
+            if (lc.frozen) {
+                return;
+            }
+            flushLcs(List.of(lc));
+            journal.append(new JournalRecord.Freeze(lcId));
+            journal.force();
+            lc.frozen = true;
+        } catch (IOException e) {
+            throw new EngineIoException("freeze lc " + lcId, e);
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /** Deletes an lc and its data file; refused while other lcs read through it. */
+    public void delete(long lcId) {
+        Lock l = exclusive();
+        try {
+            Lc lc = lc(lcId);
+            if (lc.children > 0) {
+                throw new LcHasChildrenException(lcId, lc.children);
+            }
+            journal.append(new JournalRecord.Delete(lcId));
+            journal.force();
+            lcs.remove(lcId);
+            Lc parent = lc.parent;
+            if (parent != null) {
+                parent.children--;
+            }
+            lc.closeAndDelete();
+        } catch (IOException e) {
+            throw new EngineIoException("delete lc " + lcId, e);
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /** Grows a writable lc; the new space reads as zeros. */
+    public void grow(long lcId, long newSizeBytes) {
+        Lock l = exclusive();
+        try {
+            Lc lc = writable(lcId, "grow");
+            if (newSizeBytes < lc.size) {
+                throw new OutOfRangeException("cannot shrink lc " + lcId + " from " + lc.size + " to " + newSizeBytes);
+            }
+            journal.append(new JournalRecord.Grow(lcId, newSizeBytes));
+            journal.force();
+            lc.size = newSizeBytes;
+        } catch (IOException e) {
+            throw new EngineIoException("grow lc " + lcId, e);
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /**
+     * Copies every segment the writable lc still reads from its ancestors into the lc itself, then
+     * detaches it from its parent. Reads and writes of the lc may run concurrently: a segment is
+     * copied under its segment lock only if it is still unowned, so a concurrent write either
+     * happened first (and the copy is skipped) or lands on the copied segment. The detach happens
+     * after a flush, under the exclusive engine lock, so it is durable and never observed half done.
+     */
+    public void flatten(long lcId, FlattenProgress progress) {
+        LcInfo info = info(lcId);
+        if (info.frozen()) {
+            throw new FrozenLcException(lcId, "flatten");
+        }
+        long pcs = Layout.pcCount(info.sizeBytes());
+        for (long pc = 0; pc < pcs; pc++) {
+            Lock l = shared();
+            try {
+                Lc lc = writable(lcId, "flatten");
+                Lc parent = lc.parent;
+                if (parent == null) {
+                    break;
+                }
+                ResolvedPc source = parent.resolved(pc);
+                for (int s = 0; s < Layout.SEGMENTS_PER_PC; s++) {
+                    Lc owner = source.owners()[s];
+                    if (owner != null) {
+                        copyFromAncestor(lc, pc, s, owner, Objects.requireNonNull(source.crcs()[s]));
+                    }
+                }
+            } catch (IOException e) {
+                throw new EngineIoException("flatten lc " + lcId, e);
+            } finally {
+                l.unlock();
+            }
+            progress.pcDone(pc + 1, pcs);
+        }
+        Lock l = exclusive();
+        try {
+            Lc lc = writable(lcId, "flatten");
+            Lc parent = lc.parent;
+            if (parent == null) {
+                return;
+            }
+            flushLcs(List.of(lc));
+            journal.append(new JournalRecord.Flatten(lcId));
+            journal.force();
+            parent.children--;
+            lc.parent = null;
+        } catch (IOException e) {
+            throw new EngineIoException("flatten lc " + lcId, e);
+        } finally {
+            l.unlock();
+        }
+    }
+
+    private void copyFromAncestor(Lc lc, long pc, int s, Lc owner, int[] ownerCrcs) throws IOException {
+        StampedLock stripe = stripes.of(lc.id, pc, s);
+        long stamp = stripe.writeLock();
+        try {
+            PcMeta meta = lc.pcForWrite(pc);
+            if (meta.state(s) != PcMeta.UNOWNED) {
+                return;
+            }
+            ByteBuffer segment = WRITE_SCRATCH.get().clear();
+            readStored(owner, pc, s, ownerCrcs, 0, segment);
+            materialize(lc, meta, pc, s, segment.clear(), ownerCrcs.clone());
+        } finally {
+            stripe.unlockWrite(stamp);
+        }
+    }
+
+    public LcInfo info(long lcId) {
+        Lock l = shared();
+        try {
+            return infoOf(lc(lcId));
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /** Every lc, sorted by id. */
+    public List<LcInfo> list() {
+        Lock l = shared();
+        try {
+            List<LcInfo> all = new ArrayList<>();
+            for (Lc lc : lcs.values()) {
+                all.add(infoOf(lc));
+            }
+            all.sort(Comparator.comparingLong(LcInfo::lcId));
+            return all;
+        } finally {
+            l.unlock();
+        }
+    }
+
+    private static LcInfo infoOf(Lc lc) {
+        Lc parent = lc.parent;
+        return new LcInfo(
+                lc.id,
+                parent != null ? OptionalLong.of(parent.id) : OptionalLong.empty(),
+                lc.size,
+                lc.frozen,
+                lc.children);
+    }
+
+    // ---------------------------------------------------------------- data path
+
+    /**
+     * Reads {@code dst.remaining()} bytes at {@code offset} into {@code dst} and advances its
+     * position. Every stored block is checked against its CRC32C first.
+     *
+     * @throws CorruptionException if a block does not match (dst then holds partial data)
+     */
+    public void read(long lcId, long offset, ByteBuffer dst) {
+        Lock l = shared();
+        try {
+            Lc lc = lc(lcId);
+            checkRange(lc, offset, dst.remaining());
+            long pos = offset;
+            while (dst.hasRemaining()) {
+                int inSegment = (int) (pos & (Layout.SEGMENT_SIZE - 1));
+                int n = Math.min(dst.remaining(), Layout.SEGMENT_SIZE - inSegment);
+                long segNo = pos >>> Layout.SEGMENT_SHIFT;
+                readSegment(lc, segNo >>> 4, (int) (segNo & 15), inSegment, dst.slice(dst.position(), n));
+                dst.position(dst.position() + n);
+                pos += n;
+            }
+        } catch (IOException e) {
+            throw new EngineIoException("read lc " + lcId, e);
+        } finally {
+            l.unlock();
+        }
+    }
+
+    public void read(long lcId, long offset, byte[] dst, int dstOffset, int length) {
+        read(lcId, offset, ByteBuffer.wrap(dst, dstOffset, length));
+    }
+
+    public byte[] read(long lcId, long offset, int length) {
+        if (length < 0) {
+            throw new OutOfRangeException("negative length " + length);
+        }
+        byte[] bytes = new byte[length];
+        read(lcId, offset, ByteBuffer.wrap(bytes));
+        return bytes;
+    }
+
+    /**
+     * Reads part of one segment. For a writable lc the segment's state and CRCs are first read
+     * optimistically (no lock write at all); if a writer took the segment's lock meanwhile, the
+     * result, including any CRC mismatch, is discarded and the read is repeated under the lock. A
+     * mismatch is reported only when no writer interfered, so it is real damage.
+     */
+    private void readSegment(Lc lc, long pc, int s, int inSegment, ByteBuffer piece) throws IOException {
+        if (lc.frozen) {
+            readResolved(lc.resolved(pc), pc, s, inSegment, piece);
+            return;
+        }
+        StampedLock stripe = stripes.of(lc.id, pc, s);
+        long optimistic = stripe.tryOptimisticRead();
+        if (optimistic != 0) {
+            try {
+                if (readOwned(lc, pc, s, inSegment, piece) && stripe.validate(optimistic)) {
+                    return;
+                }
+                if (stripe.validate(optimistic)) {
+                    readFromParent(lc, pc, s, inSegment, piece);
+                    return;
+                }
+            } catch (CorruptionException | IllegalStateException e) {
+                if (stripe.validate(optimistic)) {
+                    throw e;
+                }
+            }
+        }
+        long stamp = stripe.readLock();
+        try {
+            if (readOwned(lc, pc, s, inSegment, piece)) {
+                return;
+            }
+        } finally {
+            stripe.unlockRead(stamp);
+        }
+        readFromParent(lc, pc, s, inSegment, piece);
+    }
+
+    /** Reads the segment if this lc owns it (data or zeros) and returns true; false if unowned. */
+    private boolean readOwned(Lc lc, long pc, int s, int inSegment, ByteBuffer piece) throws IOException {
+        PcMeta meta = lc.pcs.get(pc);
+        byte state = meta != null ? meta.state(s) : PcMeta.UNOWNED;
+        if (state == PcMeta.DATA) {
+            readStored(lc, pc, s, meta.crcs(s), inSegment, piece);
+            return true;
+        }
+        if (state == PcMeta.ZERO) {
+            piece.put(0, ZEROS, 0, piece.remaining());
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * The parent is frozen and stays attached while the shared engine lock is held, so this needs
+     * no segment lock: a concurrent redirect or flatten copy of this segment in the lc makes this
+     * read the older, still valid, value.
+     */
+    private void readFromParent(Lc lc, long pc, int s, int inSegment, ByteBuffer piece) throws IOException {
+        Lc parent = lc.parent;
+        if (parent == null) {
+            piece.put(0, ZEROS, 0, piece.remaining());
+        } else {
+            readResolved(parent.resolved(pc), pc, s, inSegment, piece);
+        }
+    }
+
+    private void readResolved(ResolvedPc resolved, long pc, int s, int inSegment, ByteBuffer piece) throws IOException {
+        Lc owner = resolved.owners()[s];
+        int[] crcs = resolved.crcs()[s];
+        if (owner == null || crcs == null) {
+            piece.put(0, ZEROS, 0, piece.remaining());
+        } else {
+            readStored(owner, pc, s, crcs, inSegment, piece);
+        }
+    }
+
+    /**
+     * Reads {@code piece.remaining()} bytes (piece's position must be 0) at {@code inSegment} of a
+     * stored segment, verifying every 4 KiB block the range touches. Block-aligned reads into a
+     * direct buffer land in place; others go through a scratch buffer.
+     */
+    private void readStored(Lc owner, long pc, int s, int[] crcs, int inSegment, ByteBuffer piece) throws IOException {
+        int n = piece.remaining();
+        int first = inSegment & -Layout.BLOCK_SIZE;
+        int end = (inSegment + n + Layout.BLOCK_SIZE - 1) & -Layout.BLOCK_SIZE;
+        long fileOffset = Layout.segmentOffset(pc, s) + first;
+        if (first == inSegment && end == inSegment + n && piece.isDirect()) {
+            readFully(owner, fileOffset, piece.duplicate());
+            verify(owner, pc, s, piece, n, crcs, first);
+        } else {
+            ByteBuffer scratch = READ_SCRATCH.get().clear().limit(end - first);
+            readFully(owner, fileOffset, scratch.duplicate());
+            verify(owner, pc, s, scratch, end - first, crcs, first);
+            piece.put(0, scratch, inSegment - first, n);
+        }
+    }
+
+    private static void verify(Lc owner, long pc, int s, ByteBuffer buf, int length, int[] crcs, int firstByte) {
+        int bad = BlockCrc.firstMismatch(buf, 0, length, crcs, firstByte >> Layout.BLOCK_SHIFT);
+        if (bad >= 0) {
+            throw new CorruptionException(owner.id, pc, s, "block " + bad + " does not match its CRC32C");
+        }
+    }
+
+    private static void readFully(Lc lc, long position, ByteBuffer buf) throws IOException {
+        FileChannel ch = lc.channel();
+        long pos = position;
+        while (buf.hasRemaining()) {
+            int n = ch.read(buf, pos);
+            if (n < 0) {
+                buf.put(buf.position(), ZEROS, 0, buf.remaining());
+                buf.position(buf.limit());
+                return;
+            }
+            pos += n;
+        }
+    }
+
+    private static void writeFully(Lc lc, long position, ByteBuffer buf) throws IOException {
+        FileChannel ch = lc.channel();
+        long pos = position;
+        while (buf.hasRemaining()) {
+            pos += ch.write(buf, pos);
+        }
+    }
+
+    /**
+     * Writes {@code src.remaining()} bytes at {@code offset} and advances its position. On return
+     * the bytes are visible to reads; they are durable after the next {@link #flush}.
+     */
+    public void write(long lcId, long offset, ByteBuffer src) {
+        Lock l = shared();
+        try {
+            Lc lc = writable(lcId, "write");
+            checkRange(lc, offset, src.remaining());
+            long pos = offset;
+            while (src.hasRemaining()) {
+                int inSegment = (int) (pos & (Layout.SEGMENT_SIZE - 1));
+                int n = Math.min(src.remaining(), Layout.SEGMENT_SIZE - inSegment);
+                long segNo = pos >>> Layout.SEGMENT_SHIFT;
+                long pc = segNo >>> 4;
+                int s = (int) (segNo & 15);
+                StampedLock stripe = stripes.of(lc.id, pc, s);
+                long stamp = stripe.writeLock();
+                try {
+                    writeSegment(lc, pc, s, inSegment, src.slice(src.position(), n));
+                } finally {
+                    stripe.unlockWrite(stamp);
+                }
+                src.position(src.position() + n);
+                pos += n;
+            }
+        } catch (IOException e) {
+            throw new EngineIoException("write lc " + lcId, e);
+        } finally {
+            l.unlock();
+        }
+    }
+
+    public void write(long lcId, long offset, byte[] src) {
+        write(lcId, offset, ByteBuffer.wrap(src));
+    }
+
+    public void write(long lcId, long offset, byte[] src, int srcOffset, int length) {
+        write(lcId, offset, ByteBuffer.wrap(src, srcOffset, length));
+    }
+
+    /** Under the segment's write lock. {@code piece} has position 0. */
+    private void writeSegment(Lc lc, long pc, int s, int inSegment, ByteBuffer piece) throws IOException {
+        PcMeta meta = lc.pcForWrite(pc);
+        if (meta.state(s) == PcMeta.DATA) {
+            writeInPlace(lc, meta, pc, s, inSegment, piece);
+        } else {
+            redirect(lc, meta, pc, s, inSegment, piece);
+        }
+    }
+
+    /**
+     * Rewrites part of an owned segment. The dirty record goes to the journal before the data
+     * changes, so recovery knows to recompute this segment's CRCs instead of reporting the unflushed
+     * bytes as corruption. Partial 4 KiB blocks are merged with their (verified) old content.
+     */
+    private void writeInPlace(Lc lc, PcMeta meta, long pc, int s, int inSegment, ByteBuffer piece) throws IOException {
+        long key = Lc.segmentKey(pc, s);
+        if (!lc.pending.containsKey(key)) {
+            long lsn = journal.append(new JournalRecord.Dirty(lc.id, pc, s));
+            if (config.syncDirtyMarks()) {
+                journal.force();
+            }
+            lc.pending.put(key, lsn);
+        }
+        int[] crcs = meta.crcs(s);
+        int n = piece.remaining();
+        int first = inSegment & -Layout.BLOCK_SIZE;
+        int end = (inSegment + n + Layout.BLOCK_SIZE - 1) & -Layout.BLOCK_SIZE;
+        int[] fresh = new int[(end - first) >> Layout.BLOCK_SHIFT];
+        long fileOffset = Layout.segmentOffset(pc, s) + first;
+        if (first == inSegment && end == inSegment + n) {
+            BlockCrc.ofBlocks(piece, 0, n, fresh, 0);
+            writeFully(lc, fileOffset, piece.duplicate());
+        } else {
+            ByteBuffer scratch = WRITE_SCRATCH.get().clear().limit(end - first);
+            if (first < inSegment) {
+                readBlock(lc, pc, s, crcs, first, scratch, 0);
+            }
+            int lastBlock = end - Layout.BLOCK_SIZE;
+            if (inSegment + n < end && !(first < inSegment && lastBlock == first)) {
+                readBlock(lc, pc, s, crcs, lastBlock, scratch, lastBlock - first);
+            }
+            scratch.put(inSegment - first, piece, 0, n);
+            BlockCrc.ofBlocks(scratch, 0, end - first, fresh, 0);
+            writeFully(lc, fileOffset, scratch.duplicate());
+        }
+        System.arraycopy(fresh, 0, crcs, first >> Layout.BLOCK_SHIFT, fresh.length);
+    }
+
+    private void readBlock(Lc lc, long pc, int s, int[] crcs, int blockStart, ByteBuffer into, int at)
+            throws IOException {
+        ByteBuffer block = into.slice(at, Layout.BLOCK_SIZE);
+        readFully(lc, Layout.segmentOffset(pc, s) + blockStart, block.duplicate());
+        verify(lc, pc, s, block, Layout.BLOCK_SIZE, crcs, blockStart);
+    }
+
+    /**
+     * First write to a segment this lc does not hold as data (unowned: redirect from the chain;
+     * zero: data over a zero mark). Builds the whole merged segment, writes it, and only then
+     * appends the materialize record and sets the bit, so the bit never points at a partial segment.
+     */
+    private void redirect(Lc lc, PcMeta meta, long pc, int s, int inSegment, ByteBuffer piece) throws IOException {
+        int n = piece.remaining();
+        if (n == Layout.SEGMENT_SIZE) {
+            int[] crcs = new int[Layout.BLOCKS_PER_SEGMENT];
+            BlockCrc.ofBlocks(piece, 0, n, crcs, 0);
+            materialize(lc, meta, pc, s, piece, crcs);
+            return;
+        }
+        ByteBuffer segment = WRITE_SCRATCH.get().clear();
+        Lc parent = lc.parent;
+        if (meta.state(s) == PcMeta.UNOWNED && parent != null) {
+            readResolved(parent.resolved(pc), pc, s, 0, segment);
+        } else {
+            segment.put(0, ZEROS, 0, Layout.SEGMENT_SIZE);
+        }
+        segment.put(inSegment, piece, 0, n);
+        int[] crcs = new int[Layout.BLOCKS_PER_SEGMENT];
+        BlockCrc.ofBlocks(segment, 0, Layout.SEGMENT_SIZE, crcs, 0);
+        materialize(lc, meta, pc, s, segment, crcs);
+    }
+
+    private void materialize(Lc lc, PcMeta meta, long pc, int s, ByteBuffer segment, int[] crcs) throws IOException {
+        writeFully(lc, Layout.segmentOffset(pc, s), segment.duplicate());
+        long lsn = journal.append(new JournalRecord.Materialize(lc.id, pc, s, crcs));
+        meta.setData(s, crcs);
+        lc.pending.put(Lc.segmentKey(pc, s), lsn);
+    }
+
+    /**
+     * Makes {@code [offset, offset + length)} read as zeros. Whole segments get a zero mark and store
+     * no bytes (or nothing at all when the chain already supplies zeros); partial segments are
+     * written with zeros.
+     */
+    public void writeZeroes(long lcId, long offset, long length) {
+        Lock l = shared();
+        try {
+            Lc lc = writable(lcId, "write zeroes");
+            checkRange(lc, offset, length);
+            long pos = offset;
+            long end = offset + length;
+            while (pos < end) {
+                int inSegment = (int) (pos & (Layout.SEGMENT_SIZE - 1));
+                int n = (int) Math.min(end - pos, Layout.SEGMENT_SIZE - inSegment);
+                long segNo = pos >>> Layout.SEGMENT_SHIFT;
+                long pc = segNo >>> 4;
+                int s = (int) (segNo & 15);
+                StampedLock stripe = stripes.of(lc.id, pc, s);
+                long stamp = stripe.writeLock();
+                try {
+                    zeroSegment(lc, pc, s, inSegment, n);
+                } finally {
+                    stripe.unlockWrite(stamp);
+                }
+                pos += n;
+            }
+        } catch (IOException e) {
+            throw new EngineIoException("write zeroes lc " + lcId, e);
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /** Same as {@link #writeZeroes}: a discarded range reads back as zeros. */
+    public void trim(long lcId, long offset, long length) {
+        writeZeroes(lcId, offset, length);
+    }
+
+    private void zeroSegment(Lc lc, long pc, int s, int inSegment, int n) throws IOException {
+        PcMeta existing = lc.pcs.get(pc);
+        byte state = existing != null ? existing.state(s) : PcMeta.UNOWNED;
+        if (state == PcMeta.ZERO || (state == PcMeta.UNOWNED && !chainHasData(lc, pc, s))) {
+            return;
+        }
+        if (n < Layout.SEGMENT_SIZE) {
+            writeSegment(lc, pc, s, inSegment, ZEROS.slice(0, n));
+            return;
+        }
+        journal.append(new JournalRecord.Zero(lc.id, pc, s));
+        lc.pcForWrite(pc).setZero(s);
+        lc.pending.remove(Lc.segmentKey(pc, s));
+    }
+
+    private static boolean chainHasData(Lc lc, long pc, int s) {
+        Lc parent = lc.parent;
+        return parent != null && parent.resolved(pc).owners()[s] != null;
+    }
+
+    // ---------------------------------------------------------------- durability
+
+    /** On return every write to the lc that completed before the call is durable. */
+    public void flush(long lcId) {
+        Lock l = shared();
+        try {
+            flushLcs(List.of(lc(lcId)));
+        } catch (IOException e) {
+            throw new EngineIoException("flush lc " + lcId, e);
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /**
+     * On return every write that completed before the call is durable. Writes a checkpoint (and
+     * starts a new journal) when the journal has grown past the configured size.
+     */
+    public void flushAll() {
+        boolean checkpoint;
+        Lock l = shared();
+        try {
+            flushLcs(new ArrayList<>(lcs.values()));
+            checkpoint = journal.sizeBytes() > config.checkpointJournalBytes();
+        } catch (IOException e) {
+            throw new EngineIoException("flush", e);
+        } finally {
+            l.unlock();
+        }
+        if (checkpoint) {
+            checkpoint();
+        }
+    }
+
+    /**
+     * The flush protocol: for each lc, capture (under each segment's lock) the CRCs of the segments
+     * changed since the last flush, fsync the lc's data file, append a flush record naming them;
+     * then fsync the journal once. Flushes of one lc are serialized so that their records appear in
+     * capture order. If anything fails, the captured segments go back to pending.
+     */
+    private void flushLcs(List<Lc> toFlush) throws IOException {
+        for (Lc lc : toFlush) {
+            lc.flushLock.lock();
+            List<JournalRecord.FlushedSegment> captured = new ArrayList<>();
+            try {
+                for (Long key : lc.pending.keySet().toArray(new Long[0])) {
+                    long pc = key >>> 4;
+                    int s = (int) (key & 15);
+                    StampedLock stripe = stripes.of(lc.id, pc, s);
+                    long stamp = stripe.readLock();
+                    try {
+                        Long lsn = lc.pending.remove(key);
+                        PcMeta meta = lc.pcs.get(pc);
+                        if (lsn != null && meta != null && meta.state(s) == PcMeta.DATA) {
+                            captured.add(new JournalRecord.FlushedSegment(
+                                    pc, s, lsn, meta.crcs(s).clone()));
+                        }
+                    } finally {
+                        stripe.unlockRead(stamp);
+                    }
+                }
+                if (!captured.isEmpty()) {
+                    lc.channel().force(false);
+                    journal.append(new JournalRecord.Flush(lc.id, captured));
+                }
+            } catch (IOException | RuntimeException e) {
+                for (JournalRecord.FlushedSegment f : captured) {
+                    lc.pending.putIfAbsent(Lc.segmentKey(f.pcIndex(), f.segment()), f.markLsn());
+                }
+                throw e;
+            } finally {
+                lc.flushLock.unlock();
+            }
+        }
+        journal.force();
+    }
+
+    /**
+     * Flushes everything, writes a checkpoint naming a new journal generation, switches to that
+     * journal and deletes the old one. Runs under the exclusive lock, so nothing is pending.
+     */
+    public void checkpoint() {
+        Lock l = exclusive();
+        try {
+            checkpointLocked();
+        } catch (IOException e) {
+            throw new EngineIoException("checkpoint", e);
+        } finally {
+            l.unlock();
+        }
+    }
+
+    private void checkpointLocked() throws IOException {
+        flushLcs(new ArrayList<>(lcs.values()));
+        long next = generation + 1;
+        Checkpoint.write(dir, next, lcs.values());
+        Journal fresh = Journal.openForAppend(Journal.path(dir, next), 0, 0);
+        Checkpoint.forceDirectory(dir);
+        Journal old = journal;
+        journal = fresh;
+        old.close();
+        Files.deleteIfExists(Journal.path(dir, generation));
+        generation = next;
+    }
+
+    // ---------------------------------------------------------------- stats and scrub
+
+    public LcStats stats(long lcId) {
+        Lock l = shared();
+        try {
+            return statsOf(lc(lcId));
+        } finally {
+            l.unlock();
+        }
+    }
+
+    public EngineStats stats() {
+        Lock l = shared();
+        try {
+            long owned = 0;
+            long zero = 0;
+            long pcs = 0;
+            long bytes = 0;
+            for (Lc lc : lcs.values()) {
+                LcStats s = statsOf(lc);
+                owned += s.segmentsOwned();
+                zero += s.zeroSegments();
+                pcs += s.pcsAllocated();
+                bytes += s.bytesStored();
+            }
+            return new EngineStats(lcs.size(), owned, zero, pcs, bytes, journal.sizeBytes());
+        } finally {
+            l.unlock();
+        }
+    }
+
+    private static LcStats statsOf(Lc lc) {
+        long owned = 0;
+        long zero = 0;
+        long pcs = 0;
+        for (PcMeta meta : lc.pcs.values()) {
+            int o = Integer.bitCount(meta.owned() & 0xffff);
+            if (o > 0) {
+                pcs++;
+                owned += o;
+                zero += Integer.bitCount(meta.zero() & 0xffff);
+            }
+        }
+        return new LcStats(lc.id, owned, zero, pcs, (owned - zero) * Layout.SEGMENT_SIZE);
+    }
+
+    /**
+     * Reads every stored segment of every lc and checks each block against its CRC32C. Concurrent
+     * writes are allowed; each segment is checked under its lock.
+     */
+    public ScrubReport scrub() {
+        Lock l = shared();
+        try {
+            List<Lc> all = new ArrayList<>(lcs.values());
+            all.sort(Comparator.comparingLong(lc -> lc.id));
+            long checked = 0;
+            List<DamagedSegment> damaged = new ArrayList<>();
+            ByteBuffer segment = ByteBuffer.allocateDirect(Layout.SEGMENT_SIZE);
+            for (Lc lc : all) {
+                List<Long> pcs = new ArrayList<>(lc.pcs.keySet());
+                Collections.sort(pcs);
+                for (long pc : pcs) {
+                    PcMeta meta = lc.pcs.get(pc);
+                    for (int s = 0; s < Layout.SEGMENTS_PER_PC; s++) {
+                        StampedLock stripe = stripes.of(lc.id, pc, s);
+                        long stamp = stripe.readLock();
+                        try {
+                            if (meta.state(s) != PcMeta.DATA) {
+                                continue;
+                            }
+                            checked++;
+                            segment.clear();
+                            readFully(lc, Layout.segmentOffset(pc, s), segment.duplicate());
+                            if (BlockCrc.firstMismatch(segment, 0, Layout.SEGMENT_SIZE, meta.crcs(s), 0) >= 0) {
+                                damaged.add(new DamagedSegment(lc.id, pc, s));
+                            }
+                        } finally {
+                            stripe.unlockRead(stamp);
+                        }
+                    }
+                }
+            }
+            Collections.sort(damaged);
+            return new ScrubReport(checked, damaged);
+        } catch (IOException e) {
+            throw new EngineIoException("scrub", e);
+        } finally {
+            l.unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- lifecycle
+
+    /** Flushes, writes a checkpoint (so the next open replays nothing) and releases the directory. */
+    @Override
+    public void close() {
+        engineLock.writeLock().lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            try {
+                checkpointLocked();
+            } finally {
+                for (Lc lc : lcs.values()) {
+                    closeQuietly(lc::close);
+                }
+                closeQuietly(journal);
+                try {
+                    dirLock.release();
+                } finally {
+                    lockChannel.close();
+                }
+            }
+        } catch (IOException e) {
+            throw new EngineIoException("close", e);
+        } finally {
+            engineLock.writeLock().unlock();
+        }
+    }
+
+    private Lock shared() {
+        Lock l = engineLock.readLock();
+        l.lock();
+        if (closed) {
+            l.unlock();
+            throw new EngineClosedException();
+        }
+        return l;
+    }
+
+    private Lock exclusive() {
+        Lock l = engineLock.writeLock();
+        l.lock();
+        if (closed) {
+            l.unlock();
+            throw new EngineClosedException();
+        }
+        return l;
+    }
+
+    private Lc lc(long lcId) {
+        Lc lc = lcs.get(lcId);
+        if (lc == null) {
+            throw new UnknownLcException(lcId);
+        }
+        return lc;
+    }
+
+    private Lc writable(long lcId, String operation) {
+        Lc lc = lc(lcId);
+        if (lc.frozen) {
+            throw new FrozenLcException(lcId, operation);
+        }
+        return lc;
+    }
+
+    private static void checkRange(Lc lc, long offset, long length) {
+        if (offset < 0 || length < 0 || offset > lc.size - length) {
+            throw new OutOfRangeException(
+                    "range [" + offset + ", +" + length + ") is outside lc " + lc.id + " of size " + lc.size);
+        }
+    }
+
+    private static void removeStrayFiles(Path dir, Set<Long> lcIds, long generation) throws IOException {
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
+            for (Path f : files) {
+                String name = f.getFileName().toString();
+                boolean stray = name.equals(Checkpoint.FILE + ".tmp")
+                        || (name.startsWith("journal-") && !f.equals(Journal.path(dir, generation)))
+                        || (name.startsWith("lc-") && name.endsWith(".data") && !lcIds.contains(lcIdOf(name)));
+                if (stray) {
+                    Files.deleteIfExists(f);
+                }
+            }
+        }
+    }
+
+    private static long lcIdOf(String dataFileName) {
+        try {
+            return Long.parseLong(dataFileName.substring(3, dataFileName.length() - 5));
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    private static void closeQuietly(@Nullable AutoCloseable c) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (Exception ignored) {
+            // best effort while already failing or shutting down; the original error wins
+        }
+    }
+}

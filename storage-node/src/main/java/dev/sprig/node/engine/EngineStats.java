@@ -1,0 +1,14 @@
+package dev.sprig.node.engine;
+
+/**
+ * Space used by the whole engine.
+ *
+ * @param lcs number of lcs
+ * @param segmentsOwned sum over lcs of {@link LcStats#segmentsOwned()}
+ * @param zeroSegments sum over lcs of {@link LcStats#zeroSegments()}
+ * @param pcsAllocated sum over lcs of {@link LcStats#pcsAllocated()}
+ * @param bytesStored sum over lcs of {@link LcStats#bytesStored()}
+ * @param journalBytes current size of the metadata journal
+ */
+public record EngineStats(
+        long lcs, long segmentsOwned, long zeroSegments, long pcsAllocated, long bytesStored, long journalBytes) {}

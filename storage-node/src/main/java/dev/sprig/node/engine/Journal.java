@@ -1,0 +1,125 @@
+package dev.sprig.node.engine;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.CRC32C;
+
+/**
+ * The append-only metadata journal {@code journal-<generation>.log}. Each record is framed as
+ * {@code [int length][int crc32c(body)][body]}; replay stops at the first frame that is short or
+ * whose CRC does not match (a torn tail), and the file is truncated there before appending again.
+ *
+ * <p>A record's position (its lsn) is its index in the file. Every append is one {@code write}
+ * system call, so a record handed to the kernel survives {@code kill -9} even before {@link #force}.
+ */
+final class Journal implements Closeable {
+
+    private static final int MAX_BODY = 64 << 20;
+
+    private final FileChannel channel;
+    private long records;
+    private long bytes;
+    private volatile long forcedBytes;
+
+    private Journal(FileChannel channel, long records, long bytes) {
+        this.channel = channel;
+        this.records = records;
+        this.bytes = bytes;
+        this.forcedBytes = bytes;
+    }
+
+    static Path path(Path dir, long generation) {
+        return dir.resolve("journal-" + generation + ".log");
+    }
+
+    /** The valid records of a journal file and the length of its valid prefix. */
+    record Contents(List<JournalRecord> records, long validBytes) {}
+
+    static Contents read(Path file) throws IOException {
+        List<JournalRecord> records = new ArrayList<>();
+        if (!Files.exists(file)) {
+            return new Contents(records, 0);
+        }
+        ByteBuffer all = ByteBuffer.wrap(Files.readAllBytes(file));
+        long valid = 0;
+        while (all.remaining() >= 8) {
+            int length = all.getInt();
+            int crc = all.getInt();
+            if (length <= 0 || length > MAX_BODY || length > all.remaining()) {
+                break;
+            }
+            ByteBuffer body = all.slice(all.position(), length);
+            CRC32C c = new CRC32C();
+            c.update(body.duplicate());
+            if ((int) c.getValue() != crc) {
+                break;
+            }
+            try {
+                records.add(JournalRecord.decode(body));
+            } catch (BufferUnderflowException | CorruptionException e) {
+                break;
+            }
+            all.position(all.position() + length);
+            valid = all.position();
+        }
+        return new Contents(records, valid);
+    }
+
+    /** Opens a journal for appending after its first {@code validBytes} ({@code records} records). */
+    static Journal openForAppend(Path file, long records, long validBytes) throws IOException {
+        FileChannel ch =
+                FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        ch.truncate(validBytes);
+        ch.position(validBytes);
+        return new Journal(ch, records, validBytes);
+    }
+
+    /** Appends one record and returns its lsn. Not durable until {@link #force}. */
+    synchronized long append(JournalRecord record) throws IOException {
+        ByteBuffer body = record.encode();
+        CRC32C c = new CRC32C();
+        c.update(body.duplicate());
+        ByteBuffer frame = ByteBuffer.allocate(8 + body.remaining())
+                .putInt(body.remaining())
+                .putInt((int) c.getValue())
+                .put(body)
+                .flip();
+        while (frame.hasRemaining()) {
+            channel.write(frame);
+        }
+        bytes += frame.limit();
+        return records++;
+    }
+
+    /** Makes every appended record durable; a no-op when nothing was appended since the last one. */
+    void force() throws IOException {
+        long target;
+        synchronized (this) {
+            target = bytes;
+        }
+        if (forcedBytes >= target) {
+            return;
+        }
+        channel.force(false);
+        synchronized (this) {
+            forcedBytes = Math.max(forcedBytes, target);
+        }
+    }
+
+    synchronized long sizeBytes() {
+        return bytes;
+    }
+
+    @Override
+    public void close() throws IOException {
+        channel.close();
+    }
+}

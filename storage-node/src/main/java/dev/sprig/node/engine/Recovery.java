@@ -1,0 +1,212 @@
+package dev.sprig.node.engine;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Rebuilds the engine state from a checkpoint and the journal that continues it.
+ *
+ * <p>Lineage records (create, freeze, delete, grow, flatten) and zero records are applied as they
+ * come: the engine forces the journal before it acknowledges a lineage change, and a zero record
+ * that made it into the journal is a valid outcome on its own. Segment data is different, because
+ * the data file and the journal reach the disk independently:
+ *
+ * <ul>
+ *   <li>a materialize record (redirect) is tentative until a flush record confirms it. An
+ *       unconfirmed one is kept only if every block on disk matches the CRCs it carries; otherwise
+ *       the segment is rolled back to its state before the record: the redirect was not flushed,
+ *       so its pre-redirect content is a valid outcome and a torn segment is never exposed;
+ *   <li>a dirty record says a data segment was being rewritten in place. Unless a later flush
+ *       record names it with the same mark, its CRCs are recomputed from the bytes on disk, so an
+ *       unflushed in-place write is never mistaken for corruption.
+ * </ul>
+ */
+final class Recovery {
+
+    private static final class Pending {
+        final byte prevState;
+        final int @Nullable [] prevCrcs;
+        long matLsn = -1;
+        boolean matUnconfirmed;
+        long dirtyLsn = -1;
+        boolean dirty;
+
+        Pending(byte prevState, int @Nullable [] prevCrcs) {
+            this.prevState = prevState;
+            this.prevCrcs = prevCrcs;
+        }
+
+        long latestMark() {
+            return Math.max(matLsn, dirtyLsn);
+        }
+    }
+
+    private final Map<Long, Lc> lcs;
+    private final Path dir;
+    private final Map<Long, Map<Long, Pending>> pending = new HashMap<>();
+
+    Recovery(Path dir, Map<Long, Lc> lcs) {
+        this.dir = dir;
+        this.lcs = lcs;
+    }
+
+    void replay(List<JournalRecord> records) {
+        for (int lsn = 0; lsn < records.size(); lsn++) {
+            apply(lsn, records.get(lsn));
+        }
+    }
+
+    private void apply(long lsn, JournalRecord record) {
+        if (record instanceof JournalRecord.Create r) {
+            Lc parent = r.parentLcId().isPresent() ? lc(r.parentLcId().getAsLong()) : null;
+            if (parent != null) {
+                parent.children++;
+            }
+            lcs.put(r.lcId(), new Lc(r.lcId(), dir, parent, r.size(), false));
+        } else if (record instanceof JournalRecord.Freeze r) {
+            lc(r.lcId()).frozen = true;
+        } else if (record instanceof JournalRecord.Delete r) {
+            Lc lc = lcs.remove(r.lcId());
+            Lc parent = lc != null ? lc.parent : null;
+            if (parent != null) {
+                parent.children--;
+            }
+            pending.remove(r.lcId());
+        } else if (record instanceof JournalRecord.Grow r) {
+            lc(r.lcId()).size = r.size();
+        } else if (record instanceof JournalRecord.Flatten r) {
+            Lc lc = lc(r.lcId());
+            Lc parent = lc.parent;
+            if (parent != null) {
+                parent.children--;
+            }
+            lc.parent = null;
+        } else if (record instanceof JournalRecord.Materialize r) {
+            applyMaterialize(lsn, r);
+        } else if (record instanceof JournalRecord.Dirty r) {
+            lc(r.lcId()).pcForWrite(r.pcIndex());
+            Pending p = segments(r.lcId())
+                    .computeIfAbsent(Lc.segmentKey(r.pcIndex(), r.segment()), k -> new Pending(PcMeta.DATA, null));
+            p.dirty = true;
+            p.dirtyLsn = lsn;
+        } else if (record instanceof JournalRecord.Zero r) {
+            lc(r.lcId()).pcForWrite(r.pcIndex()).setZero(r.segment());
+            segments(r.lcId()).remove(Lc.segmentKey(r.pcIndex(), r.segment()));
+        } else if (record instanceof JournalRecord.Flush r) {
+            applyFlush(r);
+        }
+    }
+
+    private void applyMaterialize(long lsn, JournalRecord.Materialize r) {
+        PcMeta meta = lc(r.lcId()).pcForWrite(r.pcIndex());
+        long key = Lc.segmentKey(r.pcIndex(), r.segment());
+        Pending p = segments(r.lcId()).get(key);
+        if (p == null || !p.matUnconfirmed) {
+            byte state = meta.state(r.segment());
+            p = new Pending(state, state == PcMeta.DATA ? meta.crcs(r.segment()) : null);
+            segments(r.lcId()).put(key, p);
+        }
+        p.matLsn = lsn;
+        p.matUnconfirmed = true;
+        p.dirty = false;
+        meta.setData(r.segment(), r.crcs());
+    }
+
+    /**
+     * A flush entry settles a segment only if no record marked it again after the flush captured it;
+     * if one did, the entry still proves that the materialized data before that mark was fsynced.
+     */
+    private void applyFlush(JournalRecord.Flush r) {
+        Lc lc = lc(r.lcId());
+        Map<Long, Pending> segs = segments(r.lcId());
+        for (JournalRecord.FlushedSegment f : r.segments()) {
+            long key = Lc.segmentKey(f.pcIndex(), f.segment());
+            Pending p = segs.get(key);
+            if (p == null) {
+                continue;
+            }
+            if (f.markLsn() >= p.latestMark()) {
+                lc.pcForWrite(f.pcIndex()).setData(f.segment(), f.crcs());
+                segs.remove(key);
+            } else if (f.markLsn() >= p.matLsn) {
+                p.matUnconfirmed = false;
+            }
+        }
+    }
+
+    /**
+     * Settles every segment still pending after replay (see the class comment) and returns the lcs
+     * whose data files must be fsynced before the settled state is checkpointed.
+     */
+    Set<Lc> settle() throws IOException {
+        Set<Lc> touched = new LinkedHashSet<>();
+        ByteBuffer segment = ByteBuffer.allocateDirect(Layout.SEGMENT_SIZE);
+        for (Map.Entry<Long, Map<Long, Pending>> byLc : pending.entrySet()) {
+            Lc lc = lcs.get(byLc.getKey());
+            if (lc == null || byLc.getValue().isEmpty()) {
+                continue;
+            }
+            touched.add(lc);
+            for (Map.Entry<Long, Pending> e : byLc.getValue().entrySet()) {
+                long pc = e.getKey() >>> 4;
+                int s = (int) (e.getKey() & 15);
+                Pending p = e.getValue();
+                PcMeta meta = lc.pcForWrite(pc);
+                int[] onDisk = crcsOnDisk(lc, pc, s, segment);
+                if (p.matUnconfirmed) {
+                    if (p.dirty || !Arrays.equals(onDisk, meta.crcs(s))) {
+                        meta.set(s, p.prevState, p.prevCrcs);
+                    }
+                } else if (p.dirty) {
+                    meta.setData(s, onDisk);
+                }
+            }
+        }
+        return touched;
+    }
+
+    private static int[] crcsOnDisk(Lc lc, long pc, int s, ByteBuffer segment) throws IOException {
+        segment.clear();
+        if (Files.exists(lc.file)) {
+            try (FileChannel ch = FileChannel.open(lc.file, StandardOpenOption.READ)) {
+                long pos = Layout.segmentOffset(pc, s);
+                while (segment.hasRemaining()) {
+                    int n = ch.read(segment, pos);
+                    if (n < 0) {
+                        break;
+                    }
+                    pos += n;
+                }
+            }
+        }
+        while (segment.hasRemaining()) {
+            segment.put((byte) 0);
+        }
+        int[] crcs = new int[Layout.BLOCKS_PER_SEGMENT];
+        BlockCrc.ofBlocks(segment, 0, Layout.SEGMENT_SIZE, crcs, 0);
+        return crcs;
+    }
+
+    private Map<Long, Pending> segments(long lcId) {
+        return pending.computeIfAbsent(lcId, k -> new HashMap<>());
+    }
+
+    private Lc lc(long id) {
+        Lc lc = lcs.get(id);
+        if (lc == null) {
+            throw new CorruptionException("journal names unknown lc " + id);
+        }
+        return lc;
+    }
+}
