@@ -18,6 +18,7 @@ import java.util.Objects;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.concurrent.locks.StampedLock;
@@ -46,6 +47,11 @@ import org.jspecify.annotations.Nullable;
  */
 public final class ChunkEngine implements AutoCloseable {
 
+    /** Bytes in a PC: the unit of placement. */
+    public static final long PC_SIZE = Layout.PC_SIZE;
+    /** Bytes in a segment: the unit of redirection. */
+    public static final int SEGMENT_SIZE = Layout.SEGMENT_SIZE;
+
     private static final ByteBuffer ZEROS =
             ByteBuffer.allocateDirect(Layout.SEGMENT_SIZE).asReadOnlyBuffer();
     private static final ThreadLocal<ByteBuffer> WRITE_SCRATCH =
@@ -59,6 +65,8 @@ public final class ChunkEngine implements AutoCloseable {
     private final FileLock dirLock;
     private final ReentrantReadWriteLock engineLock = new ReentrantReadWriteLock();
     private final SegmentLocks stripes = new SegmentLocks();
+    private final LongAdder redirects = new LongAdder();
+    private final LongAdder flushes = new LongAdder();
     private final ConcurrentHashMap<Long, Lc> lcs;
     private Journal journal;
     private long generation;
@@ -645,6 +653,7 @@ public final class ChunkEngine implements AutoCloseable {
      * appends the materialize record and sets the bit, so the bit never points at a partial segment.
      */
     private void redirect(Lc lc, PcMeta meta, long pc, int s, int inSegment, ByteBuffer piece) throws IOException {
+        redirects.increment();
         int n = piece.remaining();
         if (n == Layout.SEGMENT_SIZE) {
             int[] crcs = new int[Layout.BLOCKS_PER_SEGMENT];
@@ -737,6 +746,7 @@ public final class ChunkEngine implements AutoCloseable {
     public void flush(long lcId) {
         Lock l = shared();
         try {
+            flushes.increment();
             flushLcs(List.of(lc(lcId)));
         } catch (IOException e) {
             throw new EngineIoException("flush lc " + lcId, e);
@@ -753,6 +763,7 @@ public final class ChunkEngine implements AutoCloseable {
         boolean checkpoint;
         Lock l = shared();
         try {
+            flushes.increment();
             flushLcs(new ArrayList<>(lcs.values()));
             checkpoint = journal.sizeBytes() > config.checkpointJournalBytes();
         } catch (IOException e) {
@@ -845,6 +856,11 @@ public final class ChunkEngine implements AutoCloseable {
         } finally {
             l.unlock();
         }
+    }
+
+    /** Counts since this engine was opened, for metrics. */
+    public EngineCounters counters() {
+        return new EngineCounters(redirects.sum(), flushes.sum());
     }
 
     public EngineStats stats() {
