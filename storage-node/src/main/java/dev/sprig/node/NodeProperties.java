@@ -1,0 +1,21 @@
+package dev.sprig.node;
+
+import java.nio.file.Path;
+import org.jspecify.annotations.Nullable;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
+
+/**
+ * Everything a storage node reads from {@code sprig.node.*}, with its defaults.
+ *
+ * @param dataDir where the engine keeps its files; a restart reopens the same lcs and bytes
+ * @param token the bearer token every endpoint but health requires; when unset, one is generated at
+ *     start-up and logged once, so that a node is never open by default
+ * @param maxBodySize the largest data read or write one request may carry
+ */
+@ConfigurationProperties("sprig.node")
+public record NodeProperties(
+        @DefaultValue("./data/node") Path dataDir,
+        @Nullable String token,
+        @DefaultValue("64MB") DataSize maxBodySize) {}

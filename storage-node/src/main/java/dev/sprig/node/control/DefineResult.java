@@ -1,0 +1,7 @@
+package dev.sprig.node.control;
+
+/**
+ * @param created lcs the batch added
+ * @param unchanged lcs that already existed exactly as defined (a repeated request is a no-op)
+ */
+public record DefineResult(int created, int unchanged) {}

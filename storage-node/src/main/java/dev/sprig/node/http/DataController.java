@@ -1,0 +1,65 @@
+package dev.sprig.node.http;
+
+import dev.sprig.node.engine.ChunkEngine;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.PutMapping;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.ResponseStatus;
+import org.springframework.web.bind.annotation.RestController;
+
+/**
+ * The data path over HTTP: {@code curl -H "Authorization: Bearer $T" "$NODE/v1/lcs/7/data?offset=0&length=4096"}
+ * reads, {@code curl -T file -H "Content-Type: application/octet-stream" "$NODE/v1/lcs/7/data?offset=0"}
+ * writes. A write is durable after a flush, as on any disk.
+ */
+@RestController
+class DataController {
+
+    private final ChunkEngine engine;
+    private final DataStreams streams;
+    private final DataPathMetrics metrics;
+
+    DataController(ChunkEngine engine, DataStreams streams, DataPathMetrics metrics) {
+        this.engine = engine;
+        this.streams = streams;
+        this.metrics = metrics;
+    }
+
+    @GetMapping("/v1/lcs/{lcId}/data")
+    void read(
+            @PathVariable long lcId, @RequestParam long offset, @RequestParam long length, HttpServletResponse response)
+            throws IOException {
+        streams.read(lcId, offset, length, response);
+    }
+
+    @PutMapping(path = "/v1/lcs/{lcId}/data", consumes = MediaType.APPLICATION_OCTET_STREAM_VALUE)
+    @ResponseStatus(HttpStatus.NO_CONTENT)
+    void write(@PathVariable long lcId, @RequestParam long offset, HttpServletRequest request) throws IOException {
+        streams.write(lcId, offset, request.getContentLengthLong(), request.getInputStream());
+    }
+
+    @PostMapping("/v1/lcs/{lcId}:flush")
+    @ResponseStatus(HttpStatus.NO_CONTENT)
+    void flush(@PathVariable long lcId) {
+        metrics.time("flush", () -> engine.flush(lcId));
+    }
+
+    @PostMapping("/v1/lcs/{lcId}:writeZeroes")
+    @ResponseStatus(HttpStatus.NO_CONTENT)
+    void writeZeroes(@PathVariable long lcId, @RequestParam long offset, @RequestParam long length) {
+        metrics.time("writeZeroes", () -> engine.writeZeroes(lcId, offset, length));
+    }
+
+    @PostMapping("/v1/lcs/{lcId}:trim")
+    @ResponseStatus(HttpStatus.NO_CONTENT)
+    void trim(@PathVariable long lcId, @RequestParam long offset, @RequestParam long length) {
+        metrics.time("trim", () -> engine.trim(lcId, offset, length));
+    }
+}

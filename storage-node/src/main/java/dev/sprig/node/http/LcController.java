@@ -1,0 +1,92 @@
+package dev.sprig.node.http;
+
+import dev.sprig.node.control.DefineResult;
+import dev.sprig.node.control.Job;
+import dev.sprig.node.control.LcDefiner;
+import dev.sprig.node.control.NodeJobs;
+import dev.sprig.node.engine.ChunkEngine;
+import dev.sprig.node.engine.UnknownLcException;
+import dev.sprig.node.http.NodeApiDtos.BatchDefineRequest;
+import dev.sprig.node.http.NodeApiDtos.GrowRequest;
+import dev.sprig.node.http.NodeApiDtos.LcDefinitionJson;
+import dev.sprig.node.http.NodeApiDtos.LcView;
+import jakarta.validation.Valid;
+import java.net.URI;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.DeleteMapping;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.ResponseStatus;
+import org.springframework.web.bind.annotation.RestController;
+
+/** Control of lcs: batch definition, freeze, grow, delete, flatten. */
+@RestController
+class LcController {
+
+    private final ChunkEngine engine;
+    private final LcDefiner definer;
+    private final NodeJobs jobs;
+
+    LcController(ChunkEngine engine, LcDefiner definer, NodeJobs jobs) {
+        this.engine = engine;
+        this.definer = definer;
+        this.jobs = jobs;
+    }
+
+    /** Parents must come before their children (or already exist); the batch applies whole or not at all. */
+    @PostMapping("/v1/lcs:batchDefine")
+    DefineResult define(@Valid @RequestBody BatchDefineRequest request) {
+        return definer.define(
+                request.lcs().stream().map(LcDefinitionJson::toDefinition).toList());
+    }
+
+    @GetMapping("/v1/lcs/{lcId}")
+    LcView get(@PathVariable long lcId) {
+        return view(lcId);
+    }
+
+    @PostMapping("/v1/lcs/{lcId}:freeze")
+    LcView freeze(@PathVariable long lcId) {
+        engine.freeze(lcId);
+        return view(lcId);
+    }
+
+    @PostMapping("/v1/lcs/{lcId}:grow")
+    LcView grow(@PathVariable long lcId, @Valid @RequestBody GrowRequest request) {
+        engine.grow(lcId, request.sizeBytes());
+        return view(lcId);
+    }
+
+    /** Deleting an lc that is already gone succeeds: the caller's intent holds. */
+    @DeleteMapping("/v1/lcs/{lcId}")
+    @ResponseStatus(HttpStatus.NO_CONTENT)
+    void delete(@PathVariable long lcId) {
+        try {
+            engine.delete(lcId);
+        } catch (UnknownLcException alreadyGone) {
+            // nothing to do
+        }
+    }
+
+    @PostMapping("/v1/lcs/{lcId}:flatten")
+    ResponseEntity<Job> flatten(@PathVariable long lcId) {
+        Job job = jobs.startFlatten(lcId);
+        return ResponseEntity.accepted()
+                .location(URI.create("/v1/lcs/" + lcId + "/flatten"))
+                .body(job);
+    }
+
+    @GetMapping("/v1/lcs/{lcId}/flatten")
+    Job flattenProgress(@PathVariable long lcId) {
+        return jobs.flatten(lcId)
+                .orElseThrow(() -> new RequestRejectedException(
+                        HttpStatus.NOT_FOUND, "NOT_FOUND", "no flatten of lc " + lcId + " was started"));
+    }
+
+    private LcView view(long lcId) {
+        return LcView.of(engine.info(lcId), engine.stats(lcId));
+    }
+}

@@ -1,0 +1,89 @@
+package dev.sprig.node.http;
+
+import dev.sprig.node.control.LcDefinition;
+import dev.sprig.node.engine.EngineStats;
+import dev.sprig.node.engine.LcInfo;
+import dev.sprig.node.engine.LcStats;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Positive;
+import jakarta.validation.constraints.PositiveOrZero;
+import jakarta.validation.constraints.Size;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+
+/** The JSON shapes of the node API. */
+final class NodeApiDtos {
+
+    /** One request carries a whole bulk clone: thousands of lcs. */
+    static final int MAX_BATCH = 10_000;
+
+    private NodeApiDtos() {}
+
+    record LcDefinitionJson(
+            @NotNull @PositiveOrZero Long lcId,
+            @Nullable @PositiveOrZero Long parentLcId,
+            @NotNull @Positive Long sizeBytes,
+            @Nullable Boolean frozen) {
+
+        LcDefinition toDefinition() {
+            return new LcDefinition(lcId, parentLcId, sizeBytes, Boolean.TRUE.equals(frozen));
+        }
+    }
+
+    record BatchDefineRequest(
+            @NotNull @Size(min = 1, max = MAX_BATCH) List<@NotNull @Valid LcDefinitionJson> lcs) {}
+
+    record GrowRequest(@NotNull @Positive Long sizeBytes) {}
+
+    record LcView(
+            long lcId,
+            @Nullable Long parentLcId,
+            long sizeBytes,
+            boolean frozen,
+            int children,
+            long segmentsOwned,
+            long zeroSegments,
+            long pcsAllocated,
+            long bytesStored) {
+
+        static LcView of(LcInfo info, LcStats stats) {
+            return new LcView(
+                    info.lcId(),
+                    info.parentLcId().isPresent() ? info.parentLcId().getAsLong() : null,
+                    info.sizeBytes(),
+                    info.frozen(),
+                    info.children(),
+                    stats.segmentsOwned(),
+                    stats.zeroSegments(),
+                    stats.pcsAllocated(),
+                    stats.bytesStored());
+        }
+    }
+
+    /**
+     * @param capacityBytes size of the file system holding the data directory
+     * @param freeBytes space left on it for this process
+     * @param usedBytes bytes of segment data the engine stores
+     */
+    record NodeView(
+            long capacityBytes,
+            long freeBytes,
+            long usedBytes,
+            long lcCount,
+            long segmentsOwned,
+            long pcsAllocated,
+            long journalBytes) {
+
+        static NodeView of(long capacity, long free, EngineStats stats) {
+            return new NodeView(
+                    capacity,
+                    free,
+                    stats.bytesStored(),
+                    stats.lcs(),
+                    stats.segmentsOwned(),
+                    stats.pcsAllocated(),
+                    stats.journalBytes());
+        }
+    }
+}

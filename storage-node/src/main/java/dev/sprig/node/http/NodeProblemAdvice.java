@@ -1,0 +1,108 @@
+package dev.sprig.node.http;
+
+import dev.sprig.node.control.DefinitionConflictException;
+import dev.sprig.node.engine.CorruptionException;
+import dev.sprig.node.engine.EngineException;
+import java.util.Map;
+import org.jspecify.annotations.Nullable;
+import org.springframework.core.Ordered;
+import org.springframework.core.annotation.Order;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.MediaType;
+import org.springframework.http.ProblemDetail;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.ExceptionHandler;
+import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.web.context.request.WebRequest;
+import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExceptionHandler;
+
+/**
+ * The one place node failures become HTTP: RFC 9457 problem+json with a stable {@code code}. Spring
+ * MVC's own failures (malformed JSON, a missing parameter, a wrong type) get a code too, so a client
+ * never has to parse a message. Global (not scoped to the node's controllers) because failures
+ * before a handler is chosen, such as a wrong method, reach only global advice; lowest precedence,
+ * so that an application embedding the node API keeps its own mapping for everything else.
+ */
+@RestControllerAdvice
+@Order(Ordered.LOWEST_PRECEDENCE)
+class NodeProblemAdvice extends ResponseEntityExceptionHandler {
+
+    private static final Map<String, HttpStatus> ENGINE_STATUS = Map.of(
+            "UNKNOWN_LC", HttpStatus.NOT_FOUND,
+            "LC_EXISTS", HttpStatus.CONFLICT,
+            "LC_FROZEN", HttpStatus.CONFLICT,
+            "LC_HAS_CHILDREN", HttpStatus.CONFLICT,
+            "PARENT_NOT_FROZEN", HttpStatus.CONFLICT,
+            "OUT_OF_RANGE", HttpStatus.REQUESTED_RANGE_NOT_SATISFIABLE,
+            "ENGINE_CLOSED", HttpStatus.SERVICE_UNAVAILABLE);
+
+    private final DataPathMetrics metrics;
+
+    NodeProblemAdvice(DataPathMetrics metrics) {
+        this.metrics = metrics;
+    }
+
+    @ExceptionHandler(EngineException.class)
+    ResponseEntity<ProblemDetail> engine(EngineException failure) {
+        if (failure instanceof CorruptionException) {
+            metrics.corruption();
+        }
+        HttpStatus status = ENGINE_STATUS.getOrDefault(failure.code(), HttpStatus.INTERNAL_SERVER_ERROR);
+        return problem(status, failure.code(), failure.getMessage());
+    }
+
+    @ExceptionHandler(DefinitionConflictException.class)
+    ResponseEntity<ProblemDetail> conflict(DefinitionConflictException failure) {
+        return problem(HttpStatus.CONFLICT, "DEFINITION_CONFLICT", failure.getMessage());
+    }
+
+    @ExceptionHandler(RequestRejectedException.class)
+    ResponseEntity<ProblemDetail> rejected(RequestRejectedException failure) {
+        return ResponseEntity.status(failure.status())
+                .contentType(MediaType.APPLICATION_PROBLEM_JSON)
+                .body(ProblemWriter.problem(failure.status(), failure.code(), failure.getMessage()));
+    }
+
+    @ExceptionHandler(DataStreams.RangeNotSatisfiableException.class)
+    ResponseEntity<ProblemDetail> range(DataStreams.RangeNotSatisfiableException failure) {
+        return ResponseEntity.status(HttpStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
+                .header(DataStreams.RangeNotSatisfiableException.header(), failure.contentRange())
+                .contentType(MediaType.APPLICATION_PROBLEM_JSON)
+                .body(ProblemWriter.problem(
+                        HttpStatus.REQUESTED_RANGE_NOT_SATISFIABLE, "OUT_OF_RANGE", failure.getMessage()));
+    }
+
+    /** Adds a stable code to the problems Spring MVC builds for its own exceptions. */
+    @Override
+    protected @Nullable ResponseEntity<Object> handleExceptionInternal(
+            Exception ex, @Nullable Object body, HttpHeaders headers, HttpStatusCode statusCode, WebRequest request) {
+        ResponseEntity<Object> response = super.handleExceptionInternal(ex, body, headers, statusCode, request);
+        if (response != null && response.getBody() instanceof ProblemDetail problem) {
+            Map<String, Object> properties = problem.getProperties();
+            if (properties == null || !properties.containsKey("code")) {
+                problem.setProperty("code", codeFor(statusCode));
+            }
+        }
+        return response;
+    }
+
+    private static String codeFor(HttpStatusCode status) {
+        return switch (status.value()) {
+            case 400 -> "INVALID_ARGUMENT";
+            case 404 -> "NOT_FOUND";
+            case 405 -> "METHOD_NOT_ALLOWED";
+            case 406 -> "NOT_ACCEPTABLE";
+            case 413 -> "PAYLOAD_TOO_LARGE";
+            case 415 -> "UNSUPPORTED_MEDIA_TYPE";
+            default -> status.is5xxServerError() ? "INTERNAL" : "INVALID_ARGUMENT";
+        };
+    }
+
+    private static ResponseEntity<ProblemDetail> problem(HttpStatus status, String code, String detail) {
+        return ResponseEntity.status(status)
+                .contentType(MediaType.APPLICATION_PROBLEM_JSON)
+                .body(ProblemWriter.problem(status, code, detail));
+    }
+}

@@ -1,0 +1,409 @@
+package dev.sprig.node.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sprig.node.StorageNodeApplication;
+import java.net.http.HttpResponse;
+import java.util.Arrays;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
+
+/** Every endpoint of the node API over real HTTP, with its errors. */
+@SpringBootTest(
+        classes = StorageNodeApplication.class,
+        webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = {
+            "spring.config.name=" + StorageNodeApplication.CONFIG_NAME,
+            "sprig.node.token=" + NodeApiIT.TOKEN,
+            "sprig.node.max-body-size=8MB"
+        })
+class NodeApiIT {
+
+    static final String TOKEN = "test-token-0123456789";
+    static final long MIB = 1 << 20;
+    static final AtomicLong IDS = new AtomicLong(1000);
+
+    static java.nio.file.Path dataDir;
+
+    @DynamicPropertySource
+    static void dataDir(DynamicPropertyRegistry registry) {
+        dataDir = NodeTestDirs.fresh("node-api");
+        registry.add("sprig.node.data-dir", dataDir::toString);
+    }
+
+    @LocalServerPort
+    int port;
+
+    NodeClient node;
+
+    @BeforeEach
+    void client() {
+        node = new NodeClient(port, TOKEN);
+    }
+
+    // ---------------------------------------------------------------- security
+
+    @Test
+    void healthIsOpenButEveryOtherEndpointNeedsTheToken() {
+        long lc = rootLc(MIB);
+        NodeClient anonymous = node.withToken("");
+        NodeClient wrong = node.withToken("not-the-token");
+
+        assertThat(anonymous.get("/actuator/health").statusCode()).isEqualTo(200);
+        assertThat(anonymous.get("/actuator/health/readiness").statusCode()).isEqualTo(200);
+        for (NodeClient client : new NodeClient[] {anonymous, wrong}) {
+            assertUnauthorized(client.get("/v1/lcs/" + lc));
+            assertUnauthorized(client.get("/v1/node"));
+            assertUnauthorized(client.get("/actuator/prometheus"));
+            assertUnauthorized(client.get("/v1/lcs/" + lc + "/data?offset=0&length=16"));
+            assertUnauthorized(client.put("/v1/lcs/" + lc + "/data?offset=0", new byte[] {1, 2, 3}));
+            assertUnauthorized(client.post("/v1/lcs:batchDefine", "{\"lcs\":[{\"lcId\":99999,\"sizeBytes\":4096}]}"));
+            assertUnauthorized(client.post("/v1/lcs/" + lc + ":freeze"));
+            assertUnauthorized(client.delete("/v1/lcs/" + lc));
+            assertUnauthorized(client.post("/v1/node:scrub"));
+        }
+
+        assertThat(node.read(lc, 0, 3)).containsOnly(0);
+        assertThat(node.get("/v1/lcs/99999").statusCode()).isEqualTo(404);
+        assertThat(json(node.get("/v1/lcs/" + lc)).path("frozen").asBoolean()).isFalse();
+    }
+
+    // ---------------------------------------------------------------- control
+
+    @Test
+    void batchDefineIsIdempotentAndAConflictAppliesNothing() {
+        long image = IDS.incrementAndGet();
+        long clone1 = IDS.incrementAndGet();
+        long clone2 = IDS.incrementAndGet();
+        String batch = "[" + def(image, null, 8 * MIB, true) + "," + def(clone1, image, 8 * MIB, false) + ","
+                + def(clone2, image, 16 * MIB, false) + "]";
+
+        HttpResponse<String> first = node.post("/v1/lcs:batchDefine", "{\"lcs\":" + batch + "}");
+        HttpResponse<String> again = node.post("/v1/lcs:batchDefine", "{\"lcs\":" + batch + "}");
+
+        assertThat(first.statusCode()).isEqualTo(200);
+        assertThat(json(first).path("created").asInt()).isEqualTo(3);
+        assertThat(json(again).path("created").asInt()).isZero();
+        assertThat(json(again).path("unchanged").asInt()).isEqualTo(3);
+
+        long newcomer = IDS.incrementAndGet();
+        HttpResponse<String> conflicting = node.post(
+                "/v1/lcs:batchDefine",
+                "{\"lcs\":[" + def(newcomer, image, 8 * MIB, false) + "," + def(clone1, image, 32 * MIB, false) + "]}");
+        assertProblem(conflicting, 409, "DEFINITION_CONFLICT");
+        assertThat(node.get("/v1/lcs/" + newcomer).statusCode())
+                .as("nothing of a conflicting batch is applied")
+                .isEqualTo(404);
+    }
+
+    @Test
+    void batchDefineRefusesAChildOfAWritableOrMissingParent() {
+        long writable = rootLc(MIB);
+        assertProblem(
+                node.post(
+                        "/v1/lcs:batchDefine", "{\"lcs\":[" + def(IDS.incrementAndGet(), writable, MIB, false) + "]}"),
+                409,
+                "DEFINITION_CONFLICT");
+        assertProblem(
+                node.post("/v1/lcs:batchDefine", "{\"lcs\":[" + def(IDS.incrementAndGet(), 987654L, MIB, false) + "]}"),
+                409,
+                "DEFINITION_CONFLICT");
+    }
+
+    @Test
+    void batchDefineCarriesThousandsOfClonesInOneRequest() {
+        long image = IDS.addAndGet(3000);
+        var batch = new StringBuilder("[").append(def(image, null, 10 * 1024 * MIB, true));
+        for (int i = 1; i <= 2500; i++) {
+            batch.append(',').append(def(image + i, image, 10 * 1024 * MIB, false));
+        }
+        IDS.addAndGet(2600);
+
+        HttpResponse<String> response = node.post("/v1/lcs:batchDefine", "{\"lcs\":" + batch + "]}");
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(json(response).path("created").asInt()).isEqualTo(2501);
+        assertThat(json(node.get("/v1/lcs/" + image)).path("children").asInt()).isEqualTo(2500);
+    }
+
+    @Test
+    void malformedOrInvalidRequestsGetProblemsNeverA500() {
+        assertProblem(node.post("/v1/lcs:batchDefine", "{\"lcs\": [ {"), 400, "INVALID_ARGUMENT");
+        assertProblem(node.post("/v1/lcs:batchDefine", "{\"lcs\": []}"), 400, "INVALID_ARGUMENT");
+        assertProblem(node.post("/v1/lcs:batchDefine", "{\"lcs\": [{\"lcId\": 5}]}"), 400, "INVALID_ARGUMENT");
+        assertProblem(
+                node.post("/v1/lcs:batchDefine", "{\"lcs\": [{\"lcId\": 5, \"sizeBytes\": -1}]}"),
+                400,
+                "INVALID_ARGUMENT");
+        assertProblem(node.get("/v1/lcs/not-a-number"), 400, "INVALID_ARGUMENT");
+        assertProblem(node.get("/v1/lcs/424242"), 404, "UNKNOWN_LC");
+        assertProblem(node.post("/v1/lcs/424242:freeze"), 404, "UNKNOWN_LC");
+        assertProblem(
+                node.post("/v1/lcs/" + rootLc(MIB) + ":grow", "{\"sizeBytes\": \"big\"}"), 400, "INVALID_ARGUMENT");
+    }
+
+    @Test
+    void freezeGrowAndDeleteFollowTheLineageRules() {
+        long image = rootLc(4 * MIB);
+        node.write(image, 0, filled(4096, 7));
+        assertThat(json(node.post("/v1/lcs/" + image + ":freeze"))
+                        .path("frozen")
+                        .asBoolean())
+                .isTrue();
+        assertProblem(node.put("/v1/lcs/" + image + "/data?offset=0", filled(16, 1)), 409, "LC_FROZEN");
+
+        long clone = IDS.incrementAndGet();
+        node.define("[" + def(clone, image, 4 * MIB, false) + "]");
+        assertProblem(node.delete("/v1/lcs/" + image), 409, "LC_HAS_CHILDREN");
+        assertThat(node.read(image, 0, 4096)).isEqualTo(filled(4096, 7));
+
+        HttpResponse<String> grown = node.post("/v1/lcs/" + clone + ":grow", "{\"sizeBytes\": " + 12 * MIB + "}");
+        assertThat(json(grown).path("sizeBytes").asLong()).isEqualTo(12 * MIB);
+        assertThat(node.read(clone, 12 * MIB - 4096, 4096)).containsOnly(0);
+
+        assertThat(node.delete("/v1/lcs/" + clone).statusCode()).isEqualTo(204);
+        assertThat(node.delete("/v1/lcs/" + clone).statusCode())
+                .as("deleting what is gone")
+                .isEqualTo(204);
+        assertThat(node.delete("/v1/lcs/" + image).statusCode()).isEqualTo(204);
+        assertThat(node.get("/v1/lcs/" + image).statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void flattenRunsInTheBackgroundAndLeavesTheCloneWithoutParent() throws Exception {
+        long image = rootLc(8 * MIB);
+        byte[] content = random(8 * (int) MIB, 3);
+        node.write(image, 0, content);
+        node.post("/v1/lcs/" + image + ":freeze");
+        long clone = IDS.incrementAndGet();
+        node.define("[" + def(clone, image, 8 * MIB, false) + "]");
+        node.write(clone, 100, filled(10, 9));
+
+        HttpResponse<String> started = node.post("/v1/lcs/" + clone + ":flatten");
+        assertThat(started.statusCode()).isEqualTo(202);
+        assertThat(started.headers().firstValue("Location")).hasValue("/v1/lcs/" + clone + "/flatten");
+        JsonNode job = awaitJob("/v1/lcs/" + clone + "/flatten");
+
+        assertThat(job.path("state").asString()).isEqualTo("SUCCEEDED");
+        assertThat(job.path("done").asLong())
+                .isEqualTo(job.path("total").asLong())
+                .isEqualTo(2);
+        assertThat(json(node.get("/v1/lcs/" + clone)).path("parentLcId").isNull())
+                .isTrue();
+        byte[] expected = content.clone();
+        Arrays.fill(expected, 100, 110, (byte) 9);
+        assertThat(node.read(clone, 0, 8 * (int) MIB)).isEqualTo(expected);
+        assertProblem(node.get("/v1/lcs/" + image + "/flatten"), 404, "NOT_FOUND");
+    }
+
+    // ---------------------------------------------------------------- data
+
+    @Test
+    void aCloneReadsItsImageUntilItWritesAndThenOnlyItsOwnBytes() {
+        long image = rootLc(8 * MIB);
+        byte[] base = random(8 * (int) MIB, 11);
+        node.write(image, 0, base);
+        node.post("/v1/lcs/" + image + ":freeze");
+        long clone = IDS.incrementAndGet();
+        node.define("[" + def(clone, image, 8 * MIB, false) + "]");
+
+        assertThat(node.read(clone, 0, 8 * (int) MIB)).isEqualTo(base);
+        byte[] patch = filled(5000, 42);
+        long at = 4 * MIB - 2500; // crosses a PC boundary
+        node.write(clone, at, patch);
+
+        byte[] expected = base.clone();
+        System.arraycopy(patch, 0, expected, (int) at, patch.length);
+        assertThat(node.read(clone, 0, 8 * (int) MIB)).isEqualTo(expected);
+        assertThat(node.read(image, 0, 8 * (int) MIB))
+                .as("the image never changes")
+                .isEqualTo(base);
+        assertThat(json(node.get("/v1/lcs/" + clone)).path("segmentsOwned").asLong())
+                .isEqualTo(2);
+    }
+
+    @Test
+    void rangesOutsideTheLcAreRefusedAndWriteNothing() {
+        long lc = rootLc(MIB);
+        assertProblem(node.put("/v1/lcs/" + lc + "/data?offset=" + (MIB - 2), filled(4, 5)), 416, "OUT_OF_RANGE");
+        assertProblem(node.put("/v1/lcs/" + lc + "/data?offset=-1", filled(4, 5)), 416, "OUT_OF_RANGE");
+        HttpResponse<String> pastEnd = node.get("/v1/lcs/" + lc + "/data?offset=" + MIB + "&length=1");
+        assertProblem(pastEnd, 416, "OUT_OF_RANGE");
+        assertThat(pastEnd.headers().firstValue("Content-Range")).hasValue("bytes */" + MIB);
+        assertProblem(node.get("/v1/lcs/" + lc + "/data?offset=0&length=" + Long.MAX_VALUE), 413, "PAYLOAD_TOO_LARGE");
+        assertProblem(node.get("/v1/lcs/" + lc + "/data?offset=" + Long.MAX_VALUE + "&length=2"), 416, "OUT_OF_RANGE");
+        assertProblem(node.get("/v1/lcs/" + lc + "/data?offset=0"), 400, "INVALID_ARGUMENT");
+        assertProblem(node.post("/v1/lcs/" + lc + ":writeZeroes?offset=0&length=" + (2 * MIB)), 416, "OUT_OF_RANGE");
+
+        assertThat(node.read(lc, MIB - 2, 2)).containsOnly(0);
+        assertThat(json(node.get("/v1/lcs/" + lc)).path("segmentsOwned").asLong())
+                .isZero();
+    }
+
+    @Test
+    void bodiesAboveTheLimitOrWithoutLengthAreRefused() throws Exception {
+        long lc = rootLc(16 * MIB);
+        assertProblem(node.put("/v1/lcs/" + lc + "/data?offset=0", new byte[9 * (int) MIB]), 413, "PAYLOAD_TOO_LARGE");
+        assertThat(chunkedWriteStatusLine(lc)).startsWith("HTTP/1.1 411");
+        assertProblem(node.post("/v1/lcs/" + lc + "/data?offset=0", "{}"), 405, "METHOD_NOT_ALLOWED");
+        assertThat(json(node.get("/v1/lcs/" + lc)).path("segmentsOwned").asLong())
+                .isZero();
+    }
+
+    @Test
+    void writeZeroesAndTrimReadBackAsZerosWithoutStoringBytes() {
+        long image = rootLc(4 * MIB);
+        node.write(image, 0, random(4 * (int) MIB, 5));
+        node.post("/v1/lcs/" + image + ":freeze");
+        long clone = IDS.incrementAndGet();
+        node.define("[" + def(clone, image, 4 * MIB, false) + "]");
+
+        assertThat(node.post("/v1/lcs/" + clone + ":writeZeroes?offset=0&length=" + MIB)
+                        .statusCode())
+                .isEqualTo(204);
+        assertThat(node.post("/v1/lcs/" + clone + ":trim?offset=" + MIB + "&length=" + MIB)
+                        .statusCode())
+                .isEqualTo(204);
+
+        assertThat(node.read(clone, 0, 2 * (int) MIB)).containsOnly(0);
+        JsonNode stats = json(node.get("/v1/lcs/" + clone));
+        assertThat(stats.path("zeroSegments").asLong()).isEqualTo(8);
+        assertThat(stats.path("bytesStored").asLong()).isZero();
+    }
+
+    @Test
+    void flushScrubAndNodeStatsAnswer() throws Exception {
+        long lc = rootLc(4 * MIB);
+        node.write(lc, 0, random(300_000, 8));
+        assertThat(node.post("/v1/lcs/" + lc + ":flush").statusCode()).isEqualTo(204);
+        assertThat(node.post("/v1/node:flush").statusCode()).isEqualTo(204);
+
+        JsonNode stats = json(node.get("/v1/node"));
+        assertThat(stats.path("lcCount").asLong()).isPositive();
+        assertThat(stats.path("usedBytes").asLong()).isGreaterThanOrEqualTo(2 * 256 * 1024);
+        assertThat(stats.path("capacityBytes").asLong())
+                .isGreaterThan(stats.path("freeBytes").asLong());
+
+        assertThat(node.post("/v1/node:scrub").statusCode()).isEqualTo(202);
+        JsonNode scrub = awaitJob("/v1/node/scrub");
+        assertThat(scrub.path("state").asString()).isEqualTo("SUCCEEDED");
+        assertThat(scrub.path("damaged").size()).isZero();
+        assertThat(scrub.path("done").asLong()).isPositive();
+    }
+
+    @Test
+    void corruptStoredBytesAreReportedAsCorruptionNeverReturned() throws Exception {
+        long lc = rootLc(MIB);
+        node.write(lc, 0, filled(8192, 3));
+        node.post("/v1/lcs/" + lc + ":flush");
+        try (var file = java.nio.channels.FileChannel.open(
+                dataDir.resolve("lc-" + lc + ".data"), java.nio.file.StandardOpenOption.WRITE)) {
+            file.write(java.nio.ByteBuffer.wrap(new byte[] {(byte) 0xEE}), 5000);
+        }
+
+        HttpResponse<String> read = node.get("/v1/lcs/" + lc + "/data?offset=0&length=8192");
+
+        assertProblem(read, 500, "CORRUPTION");
+        assertThat(node.get("/actuator/prometheus").body())
+                .containsPattern("sprig_node_corruption_detected_total [1-9]");
+        assertThat(node.get("/v1/lcs/" + lc + "/data?offset=0&length=4096").statusCode())
+                .as("the undamaged block still reads")
+                .isEqualTo(200);
+        node.write(lc, 4096, filled(4096, 4));
+        assertThat(node.read(lc, 0, 8192))
+                .as("rewriting the damaged block heals it")
+                .startsWith(filled(4096, 3))
+                .endsWith(filled(4096, 4));
+    }
+
+    @Test
+    void prometheusExportsDataPathMetrics() {
+        long lc = rootLc(MIB);
+        node.write(lc, 0, filled(4096, 1));
+        node.read(lc, 0, 4096);
+        node.post("/v1/lcs/" + lc + ":flush");
+
+        String metrics = node.get("/actuator/prometheus").body();
+        assertThat(metrics)
+                .contains("sprig_node_bytes_total{direction=\"write\"")
+                .contains("sprig_node_bytes_total{direction=\"read\"")
+                .contains("sprig_node_io_seconds_bucket{op=\"write\"")
+                .contains("sprig_node_corruption_detected_total")
+                .containsPattern("sprig_node_redirects_total(\\{[^}]*\\})? [1-9]")
+                .containsPattern("sprig_node_flushes_total(\\{[^}]*\\})? [1-9]");
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /** A body of unknown length, sent by hand because HTTP clients rarely let one choose chunking. */
+    String chunkedWriteStatusLine(long lc) throws java.io.IOException {
+        try (var socket = new java.net.Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(10_000);
+            String request = "PUT /v1/lcs/" + lc + "/data?offset=0 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + "Authorization: Bearer " + TOKEN + "\r\nContent-Type: application/octet-stream\r\n"
+                    + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+            socket.getOutputStream().write(request.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            return new java.io.BufferedReader(new java.io.InputStreamReader(
+                            socket.getInputStream(), java.nio.charset.StandardCharsets.US_ASCII))
+                    .readLine();
+        }
+    }
+
+    long rootLc(long size) {
+        long lc = IDS.incrementAndGet();
+        node.define("[" + def(lc, null, size, false) + "]");
+        return lc;
+    }
+
+    static String def(long lc, Long parent, long size, boolean frozen) {
+        return "{\"lcId\":" + lc + (parent == null ? "" : ",\"parentLcId\":" + parent) + ",\"sizeBytes\":" + size
+                + ",\"frozen\":" + frozen + "}";
+    }
+
+    JsonNode awaitJob(String path) throws InterruptedException {
+        for (int i = 0; i < 600; i++) {
+            JsonNode job = json(node.get(path));
+            if (!job.path("state").asString().equals("RUNNING")) {
+                return job;
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("job at " + path + " did not finish");
+    }
+
+    static JsonNode json(HttpResponse<String> response) {
+        return NodeClient.json(response);
+    }
+
+    static void assertProblem(HttpResponse<String> response, int status, String code) {
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(status);
+        assertThat(response.headers().firstValue("Content-Type"))
+                .hasValueSatisfying(type -> assertThat(type).startsWith("application/problem+json"));
+        assertThat(json(response).path("code").asString()).isEqualTo(code);
+    }
+
+    static void assertUnauthorized(HttpResponse<String> response) {
+        assertProblem(response, 401, "UNAUTHENTICATED");
+        assertThat(response.headers().firstValue("WWW-Authenticate"))
+                .hasValueSatisfying(h -> assertThat(h).startsWith("Bearer"));
+    }
+
+    static byte[] filled(int length, int value) {
+        byte[] bytes = new byte[length];
+        Arrays.fill(bytes, (byte) value);
+        return bytes;
+    }
+
+    static byte[] random(int length, long seed) {
+        byte[] bytes = new byte[length];
+        new Random(seed).nextBytes(bytes);
+        return bytes;
+    }
+}
