@@ -12,6 +12,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -147,15 +148,14 @@ public final class ChunkEngine implements AutoCloseable {
 
     /** Creates a root lc (no parent) of {@code sizeBytes}, all zeros. Durable on return. */
     public void create(long lcId, long sizeBytes) {
-        createLc(lcId, null, sizeBytes);
+        createAll(List.of(NewLc.root(lcId, sizeBytes)));
     }
 
     /** Creates a child of the frozen lc {@code parentLcId} with the parent's size. */
     public void createChild(long lcId, long parentLcId) {
         Lock l = exclusive();
         try {
-            Lc parent = lc(parentLcId);
-            createLocked(lcId, parent, parent.size);
+            createAllLocked(List.of(NewLc.child(lcId, parentLcId, lc(parentLcId).size)));
         } finally {
             l.unlock();
         }
@@ -166,51 +166,97 @@ public final class ChunkEngine implements AutoCloseable {
      * past the parent's end reads as zeros). Durable on return.
      */
     public void createChild(long lcId, long parentLcId, long sizeBytes) {
+        createAll(List.of(NewLc.child(lcId, parentLcId, sizeBytes)));
+    }
+
+    /**
+     * Creates every lc of the batch, in order, freezing those marked frozen (so a batch can define an
+     * image and its clones). All or nothing: the whole batch is checked against the engine and
+     * itself first, and if any entry is refused (its exception is thrown) nothing changes. Otherwise
+     * the batch is one journal record, forced once, so it is durable on return and a crash at any
+     * moment leaves either none or all of it. At most 1,048,576 lcs per batch.
+     *
+     * @throws LcExistsException an id exists in the engine or appears twice in the batch
+     * @throws UnknownLcException a parent is neither in the engine nor earlier in the batch
+     * @throws ParentNotFrozenException a parent is writable (or not marked frozen in the batch)
+     * @throws OutOfRangeException a negative id, a non-positive size, a child smaller than its parent
+     *     or a batch that is too large
+     */
+    public void createAll(List<NewLc> batch) {
         Lock l = exclusive();
         try {
-            createLocked(lcId, lc(parentLcId), sizeBytes);
+            createAllLocked(List.copyOf(batch));
         } finally {
             l.unlock();
         }
     }
 
-    private void createLc(long lcId, @Nullable Lc parent, long sizeBytes) {
-        Lock l = exclusive();
-        try {
-            createLocked(lcId, parent, sizeBytes);
-        } finally {
-            l.unlock();
-        }
-    }
-
-    private void createLocked(long lcId, @Nullable Lc parent, long sizeBytes) {
-        if (lcId < 0) {
-            throw new OutOfRangeException("lc id must not be negative: " + lcId);
-        }
-        if (sizeBytes < 0) {
-            throw new OutOfRangeException("size must not be negative: " + sizeBytes);
-        }
-        if (lcs.containsKey(lcId)) {
-            throw new LcExistsException(lcId);
-        }
-        if (parent != null && !parent.frozen) {
-            throw new ParentNotFrozenException(parent.id);
-        }
-        if (parent != null && sizeBytes < parent.size) {
-            throw new OutOfRangeException("child size " + sizeBytes + " is smaller than parent size " + parent.size);
+    private void createAllLocked(List<NewLc> batch) {
+        List<Lc> created = checkBatch(batch);
+        if (created.isEmpty()) {
+            return;
         }
         try {
-            Files.deleteIfExists(dir.resolve(Lc.fileName(lcId)));
-            OptionalLong parentId = parent != null ? OptionalLong.of(parent.id) : OptionalLong.empty();
-            journal.append(new JournalRecord.Create(lcId, parentId, sizeBytes));
+            for (Lc lc : created) {
+                // a new lc starts from an empty sparse file; one left by a deleted lc with this id
+                // (an unlink that failed) would hold stale bytes and space
+                Files.deleteIfExists(lc.file);
+            }
+            journal.append(new JournalRecord.CreateAll(batch));
             journal.force();
         } catch (IOException e) {
-            throw new EngineIoException("create lc " + lcId, e);
+            throw new EngineIoException("create " + batch.size() + " lcs", e);
         }
-        if (parent != null) {
-            parent.children++;
+        for (Lc lc : created) {
+            Lc parent = lc.parent;
+            if (parent != null) {
+                parent.children++;
+            }
+            lcs.put(lc.id, lc);
         }
-        lcs.put(lcId, new Lc(lcId, dir, parent, sizeBytes, false));
+    }
+
+    /**
+     * Builds the lcs of a batch without registering them anywhere, so that a refused entry leaves the
+     * engine as it was. A parent may be an earlier entry, which is why entries become {@code Lc}s
+     * one by one.
+     */
+    private List<Lc> checkBatch(List<NewLc> batch) {
+        if (batch.size() > JournalRecord.CreateAll.MAX_LCS) {
+            throw new OutOfRangeException(
+                    "batch of " + batch.size() + " lcs exceeds " + JournalRecord.CreateAll.MAX_LCS);
+        }
+        Map<Long, Lc> added = new HashMap<>();
+        List<Lc> created = new ArrayList<>(batch.size());
+        for (NewLc n : batch) {
+            if (n.lcId() < 0) {
+                throw new OutOfRangeException("lc id must not be negative: " + n.lcId());
+            }
+            if (n.sizeBytes() <= 0) {
+                throw new OutOfRangeException("size must be positive: " + n.sizeBytes());
+            }
+            if (lcs.containsKey(n.lcId()) || added.containsKey(n.lcId())) {
+                throw new LcExistsException(n.lcId());
+            }
+            Lc parent = null;
+            Long parentId = n.parentLcId();
+            if (parentId != null) {
+                parent = added.get(parentId);
+                parent = parent != null ? parent : lc(parentId);
+                if (!parent.frozen) {
+                    throw new ParentNotFrozenException(parent.id);
+                }
+                if (n.sizeBytes() < parent.size) {
+                    throw new OutOfRangeException(
+                            "child size " + n.sizeBytes() + " is smaller than parent size " + parent.size);
+                }
+            }
+            // a new lc has no data, so freezing it needs no flush: it is simply created frozen
+            Lc lc = new Lc(n.lcId(), dir, parent, n.sizeBytes(), n.frozen());
+            added.put(lc.id, lc);
+            created.add(lc);
+        }
+        return created;
     }
 
     /**

@@ -20,6 +20,7 @@ sealed interface JournalRecord {
     byte DIRTY = 7;
     byte ZERO = 8;
     byte FLUSH = 9;
+    byte CREATE_ALL = 10;
 
     ByteBuffer encode();
 
@@ -32,6 +33,31 @@ sealed interface JournalRecord {
                     .putLong(parentLcId.orElse(0))
                     .putLong(size)
                     .flip();
+        }
+    }
+
+    /**
+     * A batch of lcs created (and frozen where asked) at once. One record, so its frame CRC makes the
+     * whole batch replay or not at all; a parent may be an earlier entry of the same record.
+     */
+    record CreateAll(List<NewLc> lcs) implements JournalRecord {
+        static final int ENTRY_BYTES = 26;
+        /** Keeps the record well under the journal's largest frame (64 MiB). */
+        static final int MAX_LCS = 1 << 20;
+
+        public ByteBuffer encode() {
+            ByteBuffer b = ByteBuffer.allocate(5 + ENTRY_BYTES * lcs.size())
+                    .put(CREATE_ALL)
+                    .putInt(lcs.size());
+            for (NewLc n : lcs) {
+                Long parent = n.parentLcId();
+                b.putLong(n.lcId())
+                        .put((byte) (parent != null ? 1 : 0))
+                        .putLong(parent != null ? parent : 0)
+                        .putLong(n.sizeBytes())
+                        .put((byte) (n.frozen() ? 1 : 0));
+            }
+            return b.flip();
         }
     }
 
@@ -133,6 +159,20 @@ sealed interface JournalRecord {
                 boolean hasParent = b.get() != 0;
                 long parent = b.getLong();
                 yield new Create(lc, hasParent ? OptionalLong.of(parent) : OptionalLong.empty(), b.getLong());
+            }
+            case CREATE_ALL -> {
+                int n = b.getInt();
+                if (n < 0 || n > b.remaining() / CreateAll.ENTRY_BYTES) {
+                    throw new CorruptionException("create-all record with " + n + " entries");
+                }
+                List<NewLc> lcs = new ArrayList<>(n);
+                for (int i = 0; i < n; i++) {
+                    long lc = b.getLong();
+                    boolean hasParent = b.get() != 0;
+                    long parent = b.getLong();
+                    lcs.add(new NewLc(lc, hasParent ? parent : null, b.getLong(), b.get() != 0));
+                }
+                yield new CreateAll(lcs);
             }
             case FREEZE -> new Freeze(b.getLong());
             case DELETE -> new Delete(b.getLong());

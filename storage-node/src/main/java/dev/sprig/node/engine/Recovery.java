@@ -17,10 +17,11 @@ import org.jspecify.annotations.Nullable;
 /**
  * Rebuilds the engine state from a checkpoint and the journal that continues it.
  *
- * <p>Lineage records (create, freeze, delete, grow, flatten) and zero records are applied as they
- * come: the engine forces the journal before it acknowledges a lineage change, and a zero record
- * that made it into the journal is a valid outcome on its own. Segment data is different, because
- * the data file and the journal reach the disk independently:
+ * <p>Lineage records (create, create-all, freeze, delete, grow, flatten) and zero records are
+ * applied as they come: the engine forces the journal before it acknowledges a lineage change, and
+ * a zero record that made it into the journal is a valid outcome on its own. A create-all record
+ * holds a whole batch, so its frame CRC applies the batch entirely or (torn tail) not at all.
+ * Segment data is different, because the data file and the journal reach the disk independently:
  *
  * <ul>
  *   <li>a materialize record (redirect) is tentative until a flush record confirms it. An
@@ -69,11 +70,11 @@ final class Recovery {
 
     private void apply(long lsn, JournalRecord record) {
         if (record instanceof JournalRecord.Create r) {
-            Lc parent = r.parentLcId().isPresent() ? lc(r.parentLcId().getAsLong()) : null;
-            if (parent != null) {
-                parent.children++;
+            create(r.lcId(), r.parentLcId().isPresent() ? r.parentLcId().getAsLong() : null, r.size(), false);
+        } else if (record instanceof JournalRecord.CreateAll r) {
+            for (NewLc n : r.lcs()) {
+                create(n.lcId(), n.parentLcId(), n.sizeBytes(), n.frozen());
             }
-            lcs.put(r.lcId(), new Lc(r.lcId(), dir, parent, r.size(), false));
         } else if (record instanceof JournalRecord.Freeze r) {
             lc(r.lcId()).frozen = true;
         } else if (record instanceof JournalRecord.Delete r) {
@@ -106,6 +107,14 @@ final class Recovery {
         } else if (record instanceof JournalRecord.Flush r) {
             applyFlush(r);
         }
+    }
+
+    private void create(long lcId, @Nullable Long parentLcId, long size, boolean frozen) {
+        Lc parent = parentLcId != null ? lc(parentLcId) : null;
+        if (parent != null) {
+            parent.children++;
+        }
+        lcs.put(lcId, new Lc(lcId, dir, parent, size, frozen));
     }
 
     private void applyMaterialize(long lsn, JournalRecord.Materialize r) {
