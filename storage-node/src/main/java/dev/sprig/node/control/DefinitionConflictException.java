@@ -6,14 +6,11 @@ package dev.sprig.node.control;
  */
 public final class DefinitionConflictException extends RuntimeException {
 
-    private final long lcId;
-
     DefinitionConflictException(long lcId, String message) {
         super("lc " + lcId + ": " + message);
-        this.lcId = lcId;
     }
 
-    public long lcId() {
-        return lcId;
+    DefinitionConflictException(String engineCode, String message) {
+        super(message + " (" + engineCode + ")");
     }
 }

@@ -40,7 +40,7 @@ class LcController {
     @PostMapping("/v1/lcs:batchDefine")
     DefineResult define(@Valid @RequestBody BatchDefineRequest request) {
         return definer.define(
-                request.lcs().stream().map(LcDefinitionJson::toDefinition).toList());
+                request.lcs().stream().map(LcDefinitionJson::toNewLc).toList());
     }
 
     @GetMapping("/v1/lcs/{lcId}")

@@ -1,9 +1,9 @@
 package dev.sprig.node.http;
 
-import dev.sprig.node.control.LcDefinition;
 import dev.sprig.node.engine.EngineStats;
 import dev.sprig.node.engine.LcInfo;
 import dev.sprig.node.engine.LcStats;
+import dev.sprig.node.engine.NewLc;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Positive;
@@ -26,8 +26,8 @@ final class NodeApiDtos {
             @NotNull @Positive Long sizeBytes,
             @Nullable Boolean frozen) {
 
-        LcDefinition toDefinition() {
-            return new LcDefinition(lcId, parentLcId, sizeBytes, Boolean.TRUE.equals(frozen));
+        NewLc toNewLc() {
+            return new NewLc(lcId, parentLcId, sizeBytes, Boolean.TRUE.equals(frozen));
         }
     }
 
