@@ -13,9 +13,22 @@ import org.springframework.util.unit.DataSize;
  * @param token the bearer token every endpoint but health requires; when unset, one is generated at
  *     start-up and logged once, so that a node is never open by default
  * @param maxBodySize the largest data read or write one request may carry
+ * @param nbd the binary data port
  */
 @ConfigurationProperties("sprig.node")
 public record NodeProperties(
         @DefaultValue("./data/node") Path dataDir,
         @Nullable String token,
-        @DefaultValue("64MB") DataSize maxBodySize) {}
+        @DefaultValue("64MB") DataSize maxBodySize,
+        @DefaultValue Nbd nbd) {
+
+    /**
+     * @param address the address the NBD data port listens on
+     * @param port its port (10809 is NBD's registered port); 0 picks a free one
+     * @param workers threads that run NBD requests against the engine
+     */
+    public record Nbd(
+            @DefaultValue("0.0.0.0") String address,
+            @DefaultValue("10809") int port,
+            @DefaultValue("8") int workers) {}
+}

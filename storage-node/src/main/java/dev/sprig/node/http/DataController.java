@@ -1,6 +1,7 @@
 package dev.sprig.node.http;
 
 import dev.sprig.node.engine.ChunkEngine;
+import dev.sprig.node.metrics.DataPathMetrics;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
@@ -48,18 +49,18 @@ class DataController {
     @PostMapping("/v1/lcs/{lcId}:flush")
     @ResponseStatus(HttpStatus.NO_CONTENT)
     void flush(@PathVariable long lcId) {
-        metrics.time("flush", () -> engine.flush(lcId));
+        metrics.time(DataPathMetrics.Op.FLUSH, () -> engine.flush(lcId));
     }
 
     @PostMapping("/v1/lcs/{lcId}:writeZeroes")
     @ResponseStatus(HttpStatus.NO_CONTENT)
     void writeZeroes(@PathVariable long lcId, @RequestParam long offset, @RequestParam long length) {
-        metrics.time("writeZeroes", () -> engine.writeZeroes(lcId, offset, length));
+        metrics.time(DataPathMetrics.Op.WRITE_ZEROES, () -> engine.writeZeroes(lcId, offset, length));
     }
 
     @PostMapping("/v1/lcs/{lcId}:trim")
     @ResponseStatus(HttpStatus.NO_CONTENT)
     void trim(@PathVariable long lcId, @RequestParam long offset, @RequestParam long length) {
-        metrics.time("trim", () -> engine.trim(lcId, offset, length));
+        metrics.time(DataPathMetrics.Op.TRIM, () -> engine.trim(lcId, offset, length));
     }
 }

@@ -1,6 +1,7 @@
 package dev.sprig.node.http;
 
 import dev.sprig.node.engine.ChunkEngine;
+import dev.sprig.node.metrics.DataPathMetrics;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.io.InputStream;
@@ -72,7 +73,7 @@ final class DataStreams {
                                 + " bytes; the bytes before were written");
             }
             long at = position;
-            metrics.time("write", () -> engine.write(lcId, at, ByteBuffer.wrap(piece, 0, want)));
+            metrics.time(DataPathMetrics.Op.WRITE, () -> engine.write(lcId, at, ByteBuffer.wrap(piece, 0, want)));
             metrics.written(want);
             position += want;
             remaining -= want;
@@ -95,7 +96,7 @@ final class DataStreams {
 
     private void readPiece(long lcId, long position, ByteBuffer piece, long end) {
         piece.clear().limit((int) Math.min(piece.capacity(), end - position));
-        metrics.time("read", () -> engine.read(lcId, position, piece));
+        metrics.time(DataPathMetrics.Op.READ, () -> engine.read(lcId, position, piece));
         piece.flip();
         metrics.read(piece.limit());
     }

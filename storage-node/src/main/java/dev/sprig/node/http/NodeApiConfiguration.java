@@ -4,6 +4,7 @@ import dev.sprig.node.NodeProperties;
 import dev.sprig.node.control.LcDefiner;
 import dev.sprig.node.control.NodeJobs;
 import dev.sprig.node.engine.ChunkEngine;
+import dev.sprig.node.metrics.DataPathMetrics;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;

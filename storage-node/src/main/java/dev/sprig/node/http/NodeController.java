@@ -4,6 +4,7 @@ import dev.sprig.node.control.Job;
 import dev.sprig.node.control.NodeJobs;
 import dev.sprig.node.engine.ChunkEngine;
 import dev.sprig.node.http.NodeApiDtos.NodeView;
+import dev.sprig.node.metrics.DataPathMetrics;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.FileStore;
@@ -41,7 +42,7 @@ class NodeController {
     @PostMapping("/v1/node:flush")
     @ResponseStatus(HttpStatus.NO_CONTENT)
     void flushAll() {
-        metrics.time("flush", engine::flushAll);
+        metrics.time(DataPathMetrics.Op.FLUSH, engine::flushAll);
     }
 
     @PostMapping("/v1/node:scrub")

@@ -3,6 +3,7 @@ package dev.sprig.node.http;
 import dev.sprig.node.control.DefinitionConflictException;
 import dev.sprig.node.engine.CorruptionException;
 import dev.sprig.node.engine.EngineException;
+import dev.sprig.node.metrics.DataPathMetrics;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
 import org.springframework.core.Ordered;

@@ -32,7 +32,7 @@ public final class NodeToken {
     }
 
     /** Constant-time, so that response timing does not reveal how much of a guess was right. */
-    boolean matches(String presented) {
+    public boolean matches(String presented) {
         return MessageDigest.isEqual(value, presented.getBytes(StandardCharsets.UTF_8));
     }
 }

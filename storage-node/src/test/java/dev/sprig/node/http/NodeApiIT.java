@@ -21,6 +21,7 @@ import tools.jackson.databind.JsonNode;
         webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
         properties = {
             "spring.config.name=" + StorageNodeApplication.CONFIG_NAME,
+            "sprig.node.nbd.port=0",
             "sprig.node.token=" + NodeApiIT.TOKEN,
             "sprig.node.max-body-size=8MB"
         })

@@ -39,7 +39,11 @@ class NodeRestartIT {
     private static ConfigurableApplicationContext start(Path dataDir) {
         return new SpringApplicationBuilder(StorageNodeApplication.class)
                 .properties("spring.config.name=" + StorageNodeApplication.CONFIG_NAME)
-                .run("--server.port=0", "--sprig.node.data-dir=" + dataDir, "--sprig.node.token=restart-token");
+                .run(
+                        "--server.port=0",
+                        "--sprig.node.data-dir=" + dataDir,
+                        "--sprig.node.token=restart-token",
+                        "--sprig.node.nbd.port=0");
     }
 
     private static NodeClient client(ConfigurableApplicationContext context) {

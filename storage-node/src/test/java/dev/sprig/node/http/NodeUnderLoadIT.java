@@ -21,7 +21,11 @@ import org.springframework.test.context.DynamicPropertySource;
 @SpringBootTest(
         classes = StorageNodeApplication.class,
         webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-        properties = {"spring.config.name=" + StorageNodeApplication.CONFIG_NAME, "sprig.node.token=load-token"})
+        properties = {
+            "spring.config.name=" + StorageNodeApplication.CONFIG_NAME,
+            "sprig.node.nbd.port=0",
+            "sprig.node.token=load-token"
+        })
 class NodeUnderLoadIT {
 
     static final int MIB = 1 << 20;

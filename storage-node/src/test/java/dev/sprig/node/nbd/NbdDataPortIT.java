@@ -1,0 +1,250 @@
+package dev.sprig.node.nbd;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sprig.node.StorageNodeApplication;
+import dev.sprig.node.engine.ChunkEngine;
+import dev.sprig.node.engine.NewLc;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+/** The NBD data port, driven by the real clients from Debian (qemu-io, qemu-img, nbdinfo, fio). */
+@SpringBootTest(
+        classes = StorageNodeApplication.class,
+        webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = {
+            "spring.config.name=" + StorageNodeApplication.CONFIG_NAME,
+            "sprig.node.token=" + NbdDataPortIT.TOKEN,
+            "sprig.node.nbd.port=0",
+            "sprig.node.nbd.address=127.0.0.1"
+        })
+class NbdDataPortIT {
+
+    static final String TOKEN = "nbd-token";
+    static final int MIB = 1 << 20;
+    static final AtomicLong IDS = new AtomicLong(100);
+    static Path dataDir;
+
+    @DynamicPropertySource
+    static void dataDir(DynamicPropertyRegistry registry) throws IOException {
+        dataDir = Path.of("target", "it-data", "nbd").toAbsolutePath();
+        if (Files.exists(dataDir)) {
+            try (var files = Files.walk(dataDir)) {
+                for (Path path :
+                        files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.delete(path);
+                }
+            }
+        }
+        registry.add("sprig.node.data-dir", dataDir::toString);
+    }
+
+    @Autowired
+    ChunkEngine engine;
+
+    @Autowired
+    NbdServer server;
+
+    @Autowired
+    io.micrometer.core.instrument.MeterRegistry registry;
+
+    long image;
+    byte[] imageBytes;
+
+    @BeforeEach
+    void anImageWithContent() {
+        image = IDS.incrementAndGet();
+        imageBytes = new byte[8 * MIB];
+        new Random(image).nextBytes(imageBytes);
+        engine.create(image, imageBytes.length);
+        engine.write(image, 0, imageBytes);
+        engine.freeze(image);
+    }
+
+    @Test
+    void nbdinfoShowsTheSizeAndAFrozenLcIsReadOnly() {
+        long clone = clone(16 * MIB);
+
+        assertThat(Tool.run("nbdinfo", "--size", uri(clone))
+                        .succeeded()
+                        .output()
+                        .strip())
+                .isEqualTo(Long.toString(16 * MIB));
+        assertThat(Tool.run("nbdinfo", "--is", "read-only", uri(image)).exitCode())
+                .isZero();
+        assertThat(Tool.run("nbdinfo", "--is", "read-only", uri(clone)).exitCode())
+                .isNotZero();
+    }
+
+    @Test
+    void aCloneConvertedToRawEqualsItsImageByteForByte() throws IOException {
+        long clone = clone(8 * MIB);
+        Path out = dataDir.resolveSibling("clone-" + clone + ".raw");
+
+        Tool.run("qemu-img", "convert", "-f", "raw", "-O", "raw", uri(clone), out.toString())
+                .succeeded();
+
+        assertThat(Files.readAllBytes(out)).isEqualTo(imageBytes);
+        Files.delete(out);
+    }
+
+    @Test
+    void aPatternWrittenOnOneConnectionIsReadBackOnAnotherAndTouchesNeitherImageNorSibling() {
+        long clone = clone(8 * MIB);
+        long sibling = clone(8 * MIB);
+
+        Tool.run("qemu-io", "-f", "raw", "-c", "write -P 0xab 4000k 300k", "-c", "flush", uri(clone))
+                .succeeded();
+
+        Tool readBack = Tool.run("qemu-io", "-f", "raw", "-r", "-c", "read -P 0xab 4000k 300k", uri(clone));
+        assertThat(readBack.succeeded().output()).doesNotContain("Pattern verification failed");
+        assertThat(engine.read(image, 0, imageBytes.length)).isEqualTo(imageBytes);
+        assertThat(engine.read(sibling, 0, imageBytes.length)).isEqualTo(imageBytes);
+        byte[] expected = imageBytes.clone();
+        java.util.Arrays.fill(expected, 4000 * 1024, 4300 * 1024, (byte) 0xab);
+        assertThat(engine.read(clone, 0, expected.length)).isEqualTo(expected);
+    }
+
+    @Test
+    void writesToAFrozenLcAreRefusedWithEperm() {
+        Tool write = Tool.run("qemu-io", "-f", "raw", "-c", "write -P 1 0 4k", uri(image));
+        assertThat(write.output()).containsIgnoringCase("permission denied").doesNotContain("wrote 4096");
+        assertThat(engine.read(image, 0, 4096)).isEqualTo(java.util.Arrays.copyOf(imageBytes, 4096));
+    }
+
+    @Test
+    void zeroesAndTrimReadBackAsZeros() {
+        long clone = clone(8 * MIB);
+        Tool.run("qemu-io", "-f", "raw", "-c", "write -z 0 1M", "-c", "discard 1M 1M", uri(clone))
+                .succeeded();
+        assertThat(Tool.run("qemu-io", "-f", "raw", "-r", "-c", "read -P 0 0 2M", uri(clone))
+                        .succeeded()
+                        .output())
+                .doesNotContain("Pattern verification failed");
+        assertThat(engine.stats(clone).bytesStored()).isZero();
+    }
+
+    @Test
+    void fioWithCrc32cVerificationPasses() {
+        long clone = clone(8 * MIB);
+        Tool fio = Tool.run(
+                "fio",
+                "--name=verify",
+                "--ioengine=nbd",
+                "--uri=" + uri(clone),
+                "--rw=randwrite",
+                "--bs=4k",
+                "--iodepth=16",
+                "--size=" + 8 * MIB,
+                "--io_size=" + 4 * MIB,
+                "--verify=crc32c",
+                "--verify_fatal=1",
+                "--do_verify=1");
+        assertThat(fio.succeeded().output()).doesNotContain("verify: bad");
+    }
+
+    @Test
+    void nbdIoIsCountedInTheNodeMetrics() {
+        long clone = clone(8 * MIB);
+        double writtenBefore = registry.get("sprig.node.bytes")
+                .tag("direction", "write")
+                .counter()
+                .count();
+        long writesBefore =
+                registry.get("sprig.node.io").tag("op", "write").timer().count();
+
+        Tool.run("qemu-io", "-f", "raw", "-c", "write -P 7 0 64k", uri(clone)).succeeded();
+
+        assertThat(registry.get("sprig.node.bytes")
+                                .tag("direction", "write")
+                                .counter()
+                                .count()
+                        - writtenBefore)
+                .isEqualTo(65536);
+        assertThat(registry.get("sprig.node.io").tag("op", "write").timer().count())
+                .isGreaterThan(writesBefore);
+    }
+
+    @Test
+    void aWrongTokenOrUnknownLcOpensNothing() {
+        long clone = clone(8 * MIB);
+        assertThat(Tool.run("nbdinfo", "nbd://127.0.0.1:" + server.port() + "/wrong/" + clone)
+                        .exitCode())
+                .isNotZero();
+        assertThat(Tool.run("nbdinfo", "nbd://127.0.0.1:" + server.port() + "/" + TOKEN + "/999999")
+                        .exitCode())
+                .isNotZero();
+        assertThat(Tool.run("nbdinfo", "nbd://127.0.0.1:" + server.port() + "/" + clone)
+                        .exitCode())
+                .isNotZero();
+        assertThat(Tool.run("nbdinfo", "--list", "nbd://127.0.0.1:" + server.port())
+                        .output())
+                .doesNotContain(Long.toString(clone));
+    }
+
+    @Test
+    void badRequestsGetProtocolErrorsAndTheConnectionKeepsServing() throws IOException {
+        long clone = clone(8 * MIB);
+        try (var client = new RawNbdClient(server.port())) {
+            assertThat(client.go(TOKEN + "/" + clone)).isEqualTo(Nbd.REP_INFO);
+
+            client.request(Nbd.CMD_READ, 1, 8L * MIB - 10, 4096, new byte[0]);
+            assertThat(client.replyError(1)).as("read past the end").isEqualTo(Nbd.EINVAL);
+
+            client.request(Nbd.CMD_WRITE, 2, 8L * MIB - 10, 100, new byte[100]);
+            assertThat(client.replyError(2)).as("write past the end").isEqualTo(Nbd.ENOSPC);
+
+            int tooBig = Nbd.MAX_PAYLOAD + 4096;
+            client.request(Nbd.CMD_WRITE, 3, 0, tooBig, new byte[tooBig]);
+            assertThat(client.replyError(3)).as("write larger than the maximum").isEqualTo(Nbd.EOVERFLOW);
+
+            client.request(Nbd.CMD_READ, 4, 0, 64, new byte[0]);
+            assertThat(client.replyError(4)).isZero();
+            assertThat(client.in.readNBytes(64)).isEqualTo(java.util.Arrays.copyOf(imageBytes, 64));
+
+            client.request(99, 5, 0, 0, new byte[0]);
+            assertThat(client.replyError(5)).as("unknown command").isEqualTo(Nbd.EINVAL);
+        }
+        assertThat(engine.read(clone, 0, imageBytes.length))
+                .as("nothing was written")
+                .isEqualTo(imageBytes);
+    }
+
+    @Test
+    void garbageInTheHandshakeClosesThatConnectionOnly() throws IOException {
+        try (var garbage = new java.net.Socket("127.0.0.1", server.port())) {
+            garbage.setSoTimeout(10_000);
+            garbage.getInputStream().readNBytes(18);
+            garbage.getOutputStream()
+                    .write("GET / HTTP/1.1\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            assertThat(garbage.getInputStream().read())
+                    .as("the server hangs up")
+                    .isEqualTo(-1);
+        }
+        assertThat(Tool.run("nbdinfo", "--size", uri(clone(8 * MIB)))
+                        .succeeded()
+                        .output()
+                        .strip())
+                .isEqualTo(Long.toString(8 * MIB));
+    }
+
+    private long clone(long size) {
+        long clone = IDS.incrementAndGet();
+        engine.createAll(List.of(new NewLc(clone, image, size, false)));
+        return clone;
+    }
+
+    private String uri(long lc) {
+        return "nbd://127.0.0.1:" + server.port() + "/" + TOKEN + "/" + lc;
+    }
+}
