@@ -149,7 +149,8 @@ class NbdDataPortIT {
                 "--io_size=" + 4 * MIB,
                 "--verify=crc32c",
                 "--verify_fatal=1",
-                "--do_verify=1");
+                "--do_verify=1",
+                "--verify_state_save=0");
         assertThat(fio.succeeded().output()).doesNotContain("verify: bad");
     }
 
