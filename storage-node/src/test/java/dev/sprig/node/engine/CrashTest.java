@@ -2,16 +2,9 @@ package dev.sprig.node.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Random;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -62,60 +55,22 @@ class CrashTest {
                 }
                 engine.createChild(CrashScript.cycleLc(cycle), CrashScript.BASE_LC);
             }
-            Outcome outcome = runAndKill(cycle, seed, random.nextInt(400));
+            KilledWorker outcome = KilledWorker.run(
+                    CrashWorker.class,
+                    "FLUSHED",
+                    random.nextInt(400),
+                    dir.toString(),
+                    Integer.toString(cycle),
+                    Long.toString(seed));
             if (!outcome.done()) {
                 killedMidScript++;
             }
             try (ChunkEngine engine = ChunkEngine.open(dir)) {
-                verify(engine, cycle, seed, outcome.lastFlushed(), base, "test seed " + testSeed);
+                verify(engine, cycle, seed, outcome.lastReported(), base, "test seed " + testSeed);
             }
         }
         System.out.printf("crash test seed %d: %d of %d cycles killed mid-script%n", testSeed, killedMidScript, CYCLES);
         assertThat(killedMidScript).as("cycles killed before the script ended").isGreaterThanOrEqualTo(CYCLES / 2);
-    }
-
-    record Outcome(int lastFlushed, boolean done) {}
-
-    private Outcome runAndKill(int cycle, long seed, int delayMillis) throws Exception {
-        String classPath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        Process worker = new ProcessBuilder(
-                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                        "-Xmx256m",
-                        "-XX:TieredStopAtLevel=1",
-                        "-cp",
-                        classPath,
-                        CrashWorker.class.getName(),
-                        dir.toString(),
-                        Integer.toString(cycle),
-                        Long.toString(seed))
-                .redirectError(ProcessBuilder.Redirect.INHERIT)
-                .start();
-        AtomicInteger lastFlushed = new AtomicInteger(-1);
-        CountDownLatch ready = new CountDownLatch(1);
-        boolean[] done = new boolean[1];
-        Thread reader = new Thread(() -> {
-            try (BufferedReader out =
-                    new BufferedReader(new InputStreamReader(worker.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line = out.readLine(); line != null; line = out.readLine()) {
-                    if (line.equals("READY")) {
-                        ready.countDown();
-                    } else if (line.startsWith("FLUSHED ")) {
-                        lastFlushed.set(Integer.parseInt(line.substring(8)));
-                    } else if (line.equals("DONE")) {
-                        done[0] = true;
-                    }
-                }
-            } catch (IOException e) {
-                // the pipe closes when the worker dies; what was read so far is the record
-            }
-        });
-        reader.start();
-        assertThat(ready.await(60, TimeUnit.SECONDS)).as("worker started").isTrue();
-        Thread.sleep(delayMillis);
-        worker.destroyForcibly();
-        worker.waitFor();
-        reader.join();
-        return new Outcome(lastFlushed.get(), done[0]);
     }
 
     /** Replays the script on a plain byte array and accepts each segment only in a legal state. */

@@ -3,10 +3,6 @@ package dev.sprig.node.engine;
 import static dev.sprig.node.engine.EnginePropertyTest.assertSameBytes;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,9 +12,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Random;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -51,7 +44,8 @@ class CreateAllCrashTest {
                 engine.freeze(CreateAllCrashWorker.BASE_LC);
             }
             long seed = random.nextLong();
-            Outcome outcome = runAndKill(dir, seed, random.nextInt(300));
+            KilledWorker outcome = KilledWorker.run(
+                    CreateAllCrashWorker.class, "COMMITTED", random.nextInt(300), dir.toString(), Long.toString(seed));
             String why = "cycle " + cycle + ", test seed " + testSeed;
             assertThat(outcome.done())
                     .as("killed before the last batch, %s", why)
@@ -60,7 +54,7 @@ class CreateAllCrashTest {
                 int present = batchesPresent(engine);
                 assertThat(present)
                         .as("every batch whose createAll returned is durable, %s", why)
-                        .isGreaterThan(outcome.lastCommitted());
+                        .isGreaterThan(outcome.lastReported());
                 assertThat(engine.list())
                         .as("exactly the first %d batches, each whole, %s", present, why)
                         .isEqualTo(expectedAfter(seed, present));
@@ -69,7 +63,7 @@ class CreateAllCrashTest {
                     long clone = last.get(last.size() - 1).lcId();
                     assertSameBytes(engine.read(clone, 0, base.length), orZeros(engine, clone, base), why);
                 }
-                if (present > outcome.lastCommitted() + 1) {
+                if (present > outcome.lastReported() + 1) {
                     partlyReported++;
                 }
                 totalBatches += present;
@@ -136,48 +130,5 @@ class CreateAllCrashTest {
             up = engine.info(up.getAsLong()).parentLcId();
         }
         return new byte[base.length];
-    }
-
-    record Outcome(int lastCommitted, boolean done) {}
-
-    private static Outcome runAndKill(Path dir, long seed, int delayMillis) throws Exception {
-        String classPath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        Process worker = new ProcessBuilder(
-                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                        "-Xmx256m",
-                        "-XX:TieredStopAtLevel=1",
-                        "-cp",
-                        classPath,
-                        CreateAllCrashWorker.class.getName(),
-                        dir.toString(),
-                        Long.toString(seed))
-                .redirectError(ProcessBuilder.Redirect.INHERIT)
-                .start();
-        AtomicInteger lastCommitted = new AtomicInteger(-1);
-        CountDownLatch ready = new CountDownLatch(1);
-        boolean[] done = new boolean[1];
-        Thread reader = new Thread(() -> {
-            try (BufferedReader out =
-                    new BufferedReader(new InputStreamReader(worker.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line = out.readLine(); line != null; line = out.readLine()) {
-                    if (line.equals("READY")) {
-                        ready.countDown();
-                    } else if (line.startsWith("COMMITTED ")) {
-                        lastCommitted.set(Integer.parseInt(line.substring(10)));
-                    } else if (line.equals("DONE")) {
-                        done[0] = true;
-                    }
-                }
-            } catch (IOException e) {
-                // the pipe closes when the worker dies; what was read so far is the record
-            }
-        });
-        reader.start();
-        assertThat(ready.await(60, TimeUnit.SECONDS)).as("worker started").isTrue();
-        Thread.sleep(delayMillis);
-        worker.destroyForcibly();
-        worker.waitFor();
-        reader.join();
-        return new Outcome(lastCommitted.get(), done[0]);
     }
 }

@@ -2,6 +2,7 @@ package dev.sprig.node.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sprig.node.NodeTestDirs;
 import dev.sprig.node.StorageNodeApplication;
 import java.nio.file.Path;
 import java.util.Random;

@@ -2,6 +2,7 @@ package dev.sprig.node.nbd;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sprig.node.NodeTestDirs;
 import dev.sprig.node.StorageNodeApplication;
 import dev.sprig.node.engine.ChunkEngine;
 import dev.sprig.node.engine.NewLc;
@@ -36,16 +37,8 @@ class NbdDataPortIT {
     static Path dataDir;
 
     @DynamicPropertySource
-    static void dataDir(DynamicPropertyRegistry registry) throws IOException {
-        dataDir = Path.of("target", "it-data", "nbd").toAbsolutePath();
-        if (Files.exists(dataDir)) {
-            try (var files = Files.walk(dataDir)) {
-                for (Path path :
-                        files.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                    Files.delete(path);
-                }
-            }
-        }
+    static void dataDir(DynamicPropertyRegistry registry) {
+        dataDir = NodeTestDirs.fresh("nbd");
         registry.add("sprig.node.data-dir", dataDir::toString);
     }
 

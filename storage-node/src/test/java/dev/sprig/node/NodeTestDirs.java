@@ -1,4 +1,4 @@
-package dev.sprig.node.http;
+package dev.sprig.node;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -8,11 +8,11 @@ import java.util.Comparator;
 import java.util.stream.Stream;
 
 /** Fresh data directories under target/ (Spring keeps test contexts alive until the JVM exits). */
-final class NodeTestDirs {
+public final class NodeTestDirs {
 
     private NodeTestDirs() {}
 
-    static Path fresh(String name) {
+    public static Path fresh(String name) {
         Path dir = Path.of("target", "it-data", name).toAbsolutePath();
         try {
             if (Files.exists(dir)) {
