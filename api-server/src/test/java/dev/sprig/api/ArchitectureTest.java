@@ -25,4 +25,31 @@ class ArchitectureTest {
                 .allowEmptyShould(true)
                 .check(SPRIG);
     }
+
+    @Test
+    void controllersTranslateAndLeaveStorageToServices() {
+        noClasses()
+                .that()
+                .resideInAPackage("dev.sprig.api..")
+                .and()
+                .areAnnotatedWith(org.springframework.web.bind.annotation.RestController.class)
+                .should()
+                .dependOnClassesThat()
+                .areAnnotatedWith(org.springframework.stereotype.Repository.class)
+                .orShould()
+                .dependOnClassesThat()
+                .resideInAnyPackage("org.springframework.jdbc..", "dev.sprig.node.engine..")
+                .check(SPRIG);
+    }
+
+    @Test
+    void domainErrorsKnowNothingOfHttp() {
+        noClasses()
+                .that()
+                .resideInAnyPackage("dev.sprig.api.error..", "dev.sprig.api.lineage..", "dev.sprig.api.backend..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAnyPackage("org.springframework.http..", "org.springframework.web..", "jakarta.servlet..")
+                .check(SPRIG);
+    }
 }

@@ -35,7 +35,10 @@ class EmbeddedDatabaseRestartIT {
 
     private static ConfigurableApplicationContext start(Path dataDir) {
         return new SpringApplicationBuilder(SprigApiApplication.class)
-                .run("--server.port=0", "--sprig.api.database.embedded.data-dir=" + dataDir);
+                .run(
+                        "--server.port=0",
+                        "--sprig.api.database.embedded.data-dir=" + dataDir,
+                        "--sprig.api.backend.embedded.data-dir=" + dataDir.resolveSibling("restart-engine"));
     }
 
     private static UUID installationId(ConfigurableApplicationContext context) {

@@ -27,7 +27,8 @@ class StartupFailureIT {
                                 "--server.port=0",
                                 "--spring.datasource.url=" + url,
                                 "--spring.datasource.username=sprig",
-                                "--spring.datasource.password=sprig"))
+                                "--spring.datasource.password=sprig",
+                                "--sprig.api.backend.embedded.data-dir=" + TestDataDirs.fresh("unreachable-engine")))
                 .hasRootCauseInstanceOf(java.net.ConnectException.class);
 
         assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(30));
@@ -44,7 +45,8 @@ class StartupFailureIT {
             assertThatThrownBy(() -> new SpringApplicationBuilder(SprigApiApplication.class)
                     .run(
                             "--server.port=" + port,
-                            "--sprig.api.database.embedded.data-dir=" + TestDataDirs.fresh("port-in-use")));
+                            "--sprig.api.database.embedded.data-dir=" + TestDataDirs.fresh("port-in-use"),
+                            "--sprig.api.backend.embedded.data-dir=" + TestDataDirs.fresh("port-in-use-engine")));
 
             assertThat(output.getOut()).contains("Port " + port + " was already in use");
             assertThat(output.getAll()).doesNotContain("\tat ");

@@ -1,8 +1,11 @@
 package dev.sprig.api.web;
 
+import io.swagger.v3.oas.models.Components;
 import io.swagger.v3.oas.models.OpenAPI;
 import io.swagger.v3.oas.models.info.Info;
 import io.swagger.v3.oas.models.info.License;
+import io.swagger.v3.oas.models.security.SecurityRequirement;
+import io.swagger.v3.oas.models.security.SecurityScheme;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
@@ -13,6 +16,15 @@ class OpenApiConfiguration {
     @Bean
     OpenAPI sprigOpenApi() {
         return new OpenAPI()
+                .components(new Components()
+                        .addSecuritySchemes(
+                                "apiKey",
+                                new SecurityScheme()
+                                        .type(SecurityScheme.Type.HTTP)
+                                        .scheme("bearer")
+                                        .description(
+                                                "an API key from sprig.api.api-keys (or the one logged at start-up)")))
+                .addSecurityItem(new SecurityRequirement().addList("apiKey"))
                 .info(new Info()
                         .title("Sprig API")
                         .version("v1")

@@ -1,0 +1,49 @@
+package dev.sprig.api.backend.embedded;
+
+import dev.sprig.api.backend.StorageBackend;
+import dev.sprig.node.engine.ChunkEngine;
+import dev.sprig.node.engine.NewLc;
+import dev.sprig.node.engine.UnknownLcException;
+import java.nio.ByteBuffer;
+import java.util.List;
+
+/** {@link StorageBackend} on a chunk engine in this process. */
+final class EmbeddedBackend implements StorageBackend {
+
+    private final ChunkEngine engine;
+
+    EmbeddedBackend(ChunkEngine engine) {
+        this.engine = engine;
+    }
+
+    @Override
+    public void define(List<LcSpec> lcs) {
+        engine.createAll(lcs.stream()
+                .map(lc -> new NewLc(lc.lcId(), lc.parentLcId(), lc.sizeBytes(), lc.frozen()))
+                .toList());
+    }
+
+    @Override
+    public void freeze(long lcId) {
+        engine.freeze(lcId);
+    }
+
+    @Override
+    public void delete(long lcId) {
+        try {
+            engine.delete(lcId);
+        } catch (UnknownLcException alreadyGone) {
+            // the caller's intent holds
+        }
+    }
+
+    @Override
+    public void write(long lcId, long offset, ByteBuffer bytes) {
+        engine.write(lcId, offset, bytes);
+    }
+
+    @Override
+    public void flush(long lcId) {
+        engine.flush(lcId);
+    }
+}

@@ -1,0 +1,8 @@
+/**
+ * The {@code StorageBackend} port: the few things the management plane asks of storage. Adapters:
+ * {@code embedded} (the chunk engine in-process) and, later, remote storage nodes.
+ */
+@NullMarked
+package dev.sprig.api.backend;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,171 @@
+package dev.sprig.api.image;
+
+import dev.sprig.api.backend.StorageBackend;
+import dev.sprig.api.backend.StorageBackend.LcSpec;
+import dev.sprig.api.error.SprigException;
+import dev.sprig.api.lineage.ExternIds;
+import dev.sprig.api.lineage.Lc;
+import dev.sprig.api.lineage.LcRepository;
+import dev.sprig.api.lineage.PageCursor;
+import dev.sprig.api.lineage.Resource;
+import dev.sprig.api.lineage.ResourceKind;
+import dev.sprig.api.lineage.ResourcePage;
+import dev.sprig.api.lineage.ResourceRepository;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+import org.springframework.dao.DuplicateKeyException;
+import org.springframework.stereotype.Service;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * Images and their content. An image is created empty ({@code queued}); an upload streams its bytes
+ * into a fresh root lc ({@code importing}), then the lc is flushed and frozen and the image becomes
+ * {@code available}. An upload that is short, too long or cut off leaves the image in {@code error},
+ * never half-available; uploading again replaces the failed content.
+ */
+@Service
+public class ImageService {
+
+    /** The unit of redirection: upload in whole segments, so that none needs a merge. */
+    static final int SEGMENT = 256 * 1024;
+    /** How often an upload's progress is written where clients can see it. */
+    static final long PROGRESS_EVERY = 64L << 20;
+
+    static final long MAX_SIZE = 64L << 40;
+    private static final byte[] ZEROS = new byte[SEGMENT];
+
+    private final ResourceRepository resources;
+    private final LcRepository lcs;
+    private final StorageBackend backend;
+    private final TransactionTemplate tx;
+
+    ImageService(ResourceRepository resources, LcRepository lcs, StorageBackend backend, TransactionTemplate tx) {
+        this.resources = resources;
+        this.lcs = lcs;
+        this.backend = backend;
+        this.tx = tx;
+    }
+
+    public Resource create(String name, long sizeBytes) {
+        if (sizeBytes <= 0 || sizeBytes > MAX_SIZE) {
+            throw SprigException.invalidArgument("sizeBytes must be between 1 and " + MAX_SIZE);
+        }
+        String externId = ExternIds.next(ResourceKind.IMAGE);
+        try {
+            resources.insert(externId, ResourceKind.IMAGE, name, sizeBytes, "queued", null, null);
+        } catch (DuplicateKeyException taken) {
+            throw SprigException.alreadyExists("an image named '" + name + "'");
+        }
+        return get(externId);
+    }
+
+    public Resource get(String externId) {
+        return resources
+                .find(externId, ResourceKind.IMAGE)
+                .orElseThrow(() -> SprigException.notFound("image " + externId));
+    }
+
+    public ResourcePage list(
+            @Nullable String state, @Nullable String namePrefix, @Nullable String pageToken, int pageSize) {
+        PageCursor after = pageToken == null || pageToken.isEmpty() ? null : PageCursor.of(pageToken);
+        return resources.page(ResourceKind.IMAGE, state, namePrefix, after, pageSize);
+    }
+
+    /**
+     * Streams {@code body} into the image. {@code contentLength} is -1 when unknown; a known length
+     * other than the image's size is refused before a byte is stored.
+     */
+    public Resource upload(String externId, long contentLength, InputStream body) {
+        Upload upload;
+        try {
+            upload = begin(externId, contentLength);
+        } catch (SprigException.InvalidArgument wrongLength) {
+            resources.setState(externId, "error", wrongLength.getMessage());
+            throw wrongLength;
+        }
+        try {
+            receive(upload, body);
+        } catch (IOException | RuntimeException failure) {
+            String reason = failure instanceof IOException
+                    ? "the upload was cut off: " + failure.getMessage()
+                    : failure.getMessage();
+            resources.setState(externId, "error", reason);
+            if (failure instanceof SprigException sprig) {
+                throw sprig;
+            }
+            throw SprigException.invalidArgument(reason);
+        }
+        backend.flush(upload.lcId());
+        backend.freeze(upload.lcId());
+        tx.executeWithoutResult(status -> {
+            lcs.freeze(upload.lcId());
+            resources.setBytesReceived(externId, upload.size());
+            resources.setState(externId, "available", null);
+        });
+        return get(externId);
+    }
+
+    private record Upload(String externId, long lcId, long size) {}
+
+    /** Claims the image for this upload and gives it a fresh root lc, or refuses. */
+    private Upload begin(String externId, long contentLength) {
+        Upload upload = tx.execute(status -> {
+            Resource image = resources
+                    .lock(externId, ResourceKind.IMAGE)
+                    .orElseThrow(() -> SprigException.notFound("image " + externId));
+            switch (image.state()) {
+                case "queued", "error" -> {}
+                case "importing" -> throw SprigException.invalidState("image " + externId + " is being uploaded");
+                default ->
+                    throw SprigException.invalidState("image " + externId + " is " + image.state()
+                            + "; only a queued or failed image takes content");
+            }
+            if (contentLength >= 0 && contentLength != image.sizeBytes()) {
+                throw SprigException.invalidArgument(
+                        "the body has " + contentLength + " bytes; image " + externId + " has " + image.sizeBytes());
+            }
+            Long previous = image.lcId();
+            long lcId = lcs.nextId();
+            lcs.insertAll(List.of(Lc.root(lcId, image.sizeBytes())));
+            resources.setLc(externId, lcId);
+            resources.setBytesReceived(externId, 0);
+            resources.setState(externId, "importing", null);
+            if (previous != null) {
+                lcs.delete(previous);
+            }
+            backend.define(List.of(new LcSpec(lcId, null, image.sizeBytes(), false)));
+            return new Upload(externId, lcId, image.sizeBytes());
+        });
+        return java.util.Objects.requireNonNull(upload);
+    }
+
+    /** Whole segments, all-zero ones skipped (they cost nothing and read as zeros anyway). */
+    private void receive(Upload upload, InputStream body) throws IOException {
+        byte[] segment = new byte[SEGMENT];
+        long position = 0;
+        long nextProgress = PROGRESS_EVERY;
+        while (position < upload.size()) {
+            int want = (int) Math.min(SEGMENT, upload.size() - position);
+            int got = body.readNBytes(segment, 0, want);
+            if (got < want) {
+                throw SprigException.invalidArgument(
+                        "the body ended after " + (position + got) + " of " + upload.size() + " bytes");
+            }
+            if (Arrays.mismatch(segment, 0, want, ZEROS, 0, want) != -1) {
+                backend.write(upload.lcId(), position, ByteBuffer.wrap(segment, 0, want));
+            }
+            position += want;
+            if (position >= nextProgress) {
+                resources.setBytesReceived(upload.externId(), position);
+                nextProgress += PROGRESS_EVERY;
+            }
+        }
+        if (body.read() != -1) {
+            throw SprigException.invalidArgument("the body is longer than the image's " + upload.size() + " bytes");
+        }
+    }
+}

@@ -1,0 +1,69 @@
+package dev.sprig.api.lineage;
+
+import java.util.List;
+import java.util.Optional;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Repository;
+
+/** The lc table. Ids come from a sequence so that api-server instances sharing the database never collide. */
+@Repository
+public class LcRepository {
+
+    private final JdbcClient jdbc;
+    private final JdbcTemplate template;
+
+    LcRepository(JdbcClient jdbc, JdbcTemplate template) {
+        this.jdbc = jdbc;
+        this.template = template;
+    }
+
+    public long nextId() {
+        return jdbc.sql("SELECT nextval('lc_id_seq')").query(Long.class).single();
+    }
+
+    /** {@code count} fresh ids in one round trip. */
+    public List<Long> nextIds(int count) {
+        return jdbc.sql("SELECT nextval('lc_id_seq') FROM generate_series(1, :count)")
+                .param("count", count)
+                .query(Long.class)
+                .list();
+    }
+
+    /** Inserts in list order (parents first), in one batch. */
+    public void insertAll(List<Lc> lcs) {
+        template.batchUpdate(
+                "INSERT INTO lc (lc_id, parent_lc_id, family_id, size_bytes, frozen) VALUES (?, ?, ?, ?, ?)",
+                lcs,
+                1000,
+                (statement, lc) -> {
+                    statement.setLong(1, lc.lcId());
+                    statement.setObject(2, lc.parentLcId());
+                    statement.setLong(3, lc.familyId());
+                    statement.setLong(4, lc.sizeBytes());
+                    statement.setBoolean(5, lc.frozen());
+                });
+    }
+
+    public void freeze(long lcId) {
+        jdbc.sql("UPDATE lc SET frozen = TRUE WHERE lc_id = :lc")
+                .param("lc", lcId)
+                .update();
+    }
+
+    public void delete(long lcId) {
+        jdbc.sql("DELETE FROM lc WHERE lc_id = :lc").param("lc", lcId).update();
+    }
+
+    public Optional<Lc> find(long lcId) {
+        return jdbc.sql("SELECT lc_id, parent_lc_id, family_id, size_bytes, frozen FROM lc WHERE lc_id = :lc")
+                .param("lc", lcId)
+                .query((rs, row) -> new Lc(
+                        rs.getLong("lc_id"),
+                        rs.getObject("parent_lc_id", Long.class),
+                        rs.getLong("family_id"),
+                        rs.getLong("size_bytes"),
+                        rs.getBoolean("frozen")))
+                .optional();
+    }
+}

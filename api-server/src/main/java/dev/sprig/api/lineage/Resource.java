@@ -1,0 +1,22 @@
+package dev.sprig.api.lineage;
+
+import java.time.Instant;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * An image, disk or snapshot. {@code state} is kind-specific (images: queued, importing, available,
+ * error, deleting; disks: creating, available, flattening, deleting, error; snapshots: creating,
+ * available, deleting, error), guarded by a check constraint.
+ */
+public record Resource(
+        String externId,
+        ResourceKind kind,
+        String name,
+        long sizeBytes,
+        String state,
+        @Nullable Long lcId,
+        @Nullable String sourceExternId,
+        long bytesReceived,
+        @Nullable String error,
+        Instant createdAt,
+        Instant updatedAt) {}

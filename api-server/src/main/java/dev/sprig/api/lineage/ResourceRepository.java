@@ -1,0 +1,141 @@
+package dev.sprig.api.lineage;
+
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Optional;
+import org.jspecify.annotations.Nullable;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Repository;
+
+/** The resource table: images, disks and snapshots by extern_id. */
+@Repository
+public class ResourceRepository {
+
+    private static final String COLUMNS = "extern_id, kind, name, size_bytes, state, lc_id, source_extern_id,"
+            + " bytes_received, error, created_at, updated_at";
+
+    private final JdbcClient jdbc;
+
+    ResourceRepository(JdbcClient jdbc) {
+        this.jdbc = jdbc;
+    }
+
+    /** A new resource; its name must be free among live resources of its kind (a unique index). */
+    public void insert(
+            String externId,
+            ResourceKind kind,
+            String name,
+            long sizeBytes,
+            String state,
+            @Nullable Long lcId,
+            @Nullable String sourceExternId) {
+        jdbc.sql("INSERT INTO resource (extern_id, kind, name, size_bytes, state, lc_id, source_extern_id)"
+                        + " VALUES (:id, :kind, :name, :size, :state, :lc, :source)")
+                .param("id", externId)
+                .param("kind", kind.column())
+                .param("name", name)
+                .param("size", sizeBytes)
+                .param("state", state)
+                .param("lc", lcId)
+                .param("source", sourceExternId)
+                .update();
+    }
+
+    public Optional<Resource> find(String externId, ResourceKind kind) {
+        return jdbc.sql("SELECT " + COLUMNS + " FROM resource WHERE extern_id = :id AND kind = :kind")
+                .param("id", externId)
+                .param("kind", kind.column())
+                .query(ResourceRepository::map)
+                .optional();
+    }
+
+    /** The row locked for the rest of the transaction, so that concurrent changes of one resource queue up. */
+    public Optional<Resource> lock(String externId, ResourceKind kind) {
+        return jdbc.sql("SELECT " + COLUMNS + " FROM resource WHERE extern_id = :id AND kind = :kind FOR UPDATE")
+                .param("id", externId)
+                .param("kind", kind.column())
+                .query(ResourceRepository::map)
+                .optional();
+    }
+
+    public void setState(String externId, String state, @Nullable String error) {
+        jdbc.sql("UPDATE resource SET state = :state, error = :error, updated_at = now() WHERE extern_id = :id")
+                .param("id", externId)
+                .param("state", state)
+                .param("error", error)
+                .update();
+    }
+
+    public void setLc(String externId, @Nullable Long lcId) {
+        jdbc.sql("UPDATE resource SET lc_id = :lc, updated_at = now() WHERE extern_id = :id")
+                .param("id", externId)
+                .param("lc", lcId)
+                .update();
+    }
+
+    public void setBytesReceived(String externId, long bytes) {
+        jdbc.sql("UPDATE resource SET bytes_received = :bytes, updated_at = now() WHERE extern_id = :id")
+                .param("id", externId)
+                .param("bytes", bytes)
+                .update();
+    }
+
+    /**
+     * A keyset page in creation order. {@code namePrefix} matches literally (no wildcards).
+     */
+    public ResourcePage page(
+            ResourceKind kind,
+            @Nullable String state,
+            @Nullable String namePrefix,
+            @Nullable PageCursor after,
+            int pageSize) {
+        StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM resource WHERE kind = :kind");
+        var statement = new java.util.HashMap<String, Object>();
+        statement.put("kind", kind.column());
+        if (state != null) {
+            sql.append(" AND state = :state");
+            statement.put("state", state);
+        }
+        if (namePrefix != null) {
+            sql.append(" AND name LIKE :prefix ESCAPE '\\'");
+            statement.put(
+                    "prefix",
+                    namePrefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%");
+        }
+        if (after != null) {
+            sql.append(" AND (created_at, extern_id) > (:afterAt, :afterId)");
+            statement.put("afterAt", OffsetDateTime.ofInstant(after.createdAt(), ZoneOffset.UTC));
+            statement.put("afterId", after.externId());
+        }
+        sql.append(" ORDER BY created_at, extern_id LIMIT :limit");
+        statement.put("limit", pageSize + 1);
+        List<Resource> rows = jdbc.sql(sql.toString())
+                .params(statement)
+                .query(ResourceRepository::map)
+                .list();
+        if (rows.size() <= pageSize) {
+            return new ResourcePage(rows, null);
+        }
+        List<Resource> page = rows.subList(0, pageSize);
+        Resource last = page.get(pageSize - 1);
+        return new ResourcePage(List.copyOf(page), new PageCursor(last.createdAt(), last.externId()).token());
+    }
+
+    private static Resource map(ResultSet rs, int row) throws SQLException {
+        return new Resource(
+                rs.getString("extern_id"),
+                ResourceKind.ofColumn(rs.getString("kind")),
+                rs.getString("name"),
+                rs.getLong("size_bytes"),
+                rs.getString("state"),
+                rs.getObject("lc_id", Long.class),
+                rs.getString("source_extern_id"),
+                rs.getLong("bytes_received"),
+                rs.getString("error"),
+                rs.getObject("created_at", OffsetDateTime.class).toInstant(),
+                rs.getObject("updated_at", OffsetDateTime.class).toInstant());
+    }
+}

@@ -1,0 +1,61 @@
+package dev.sprig.api.web;
+
+import dev.sprig.api.SprigApiProperties;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.stereotype.Component;
+
+/**
+ * The bearer keys api-server accepts. Keys come from {@code sprig.api.api-keys}; when none is
+ * configured, one is generated at start-up and logged once, so that the default run is never open.
+ * A request's principal is a short digest of its key, never the key itself.
+ */
+@Component
+public class ApiKeys {
+
+    private static final Logger log = LoggerFactory.getLogger(ApiKeys.class);
+
+    private final List<byte[]> keys;
+
+    ApiKeys(SprigApiProperties properties) {
+        List<String> configured =
+                properties.apiKeys().stream().filter(key -> !key.isBlank()).toList();
+        if (configured.isEmpty()) {
+            byte[] random = new byte[32];
+            new SecureRandom().nextBytes(random);
+            String generated =
+                    "sprig_" + Base64.getUrlEncoder().withoutPadding().encodeToString(random);
+            log.warn("No sprig.api.api-keys configured; this run accepts the generated key: {}", generated);
+            configured = List.of(generated);
+        }
+        this.keys = configured.stream()
+                .map(key -> key.getBytes(StandardCharsets.UTF_8))
+                .toList();
+    }
+
+    /** The principal of a presented key, if it is one of ours (compared in constant time). */
+    Optional<String> principalOf(String presented) {
+        byte[] candidate = presented.getBytes(StandardCharsets.UTF_8);
+        boolean match = false;
+        for (byte[] key : keys) {
+            match |= MessageDigest.isEqual(key, candidate);
+        }
+        return match ? Optional.of("key-" + digest(candidate)) : Optional.empty();
+    }
+
+    private static String digest(byte[] key) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(key), 0, 6);
+        } catch (NoSuchAlgorithmException impossible) {
+            throw new IllegalStateException(impossible);
+        }
+    }
+}

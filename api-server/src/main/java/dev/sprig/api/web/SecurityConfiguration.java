@@ -1,0 +1,85 @@
+package dev.sprig.api.web;
+
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.util.List;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.security.authentication.UsernamePasswordAuthenticationToken;
+import org.springframework.security.config.annotation.web.builders.HttpSecurity;
+import org.springframework.security.config.http.SessionCreationPolicy;
+import org.springframework.security.core.authority.SimpleGrantedAuthority;
+import org.springframework.security.core.context.SecurityContextHolder;
+import org.springframework.security.web.SecurityFilterChain;
+import org.springframework.security.web.authentication.AnonymousAuthenticationFilter;
+import org.springframework.web.filter.OncePerRequestFilter;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Every endpoint that reads or changes data needs {@code Authorization: Bearer <api key>}; health,
+ * the OpenAPI document and Swagger UI stay open. Stateless: no sessions, no CSRF tokens.
+ */
+@Configuration(proxyBeanMethods = false)
+@ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
+class SecurityConfiguration {
+
+    @Bean
+    SecurityFilterChain apiSecurity(HttpSecurity http, ApiKeys keys, JsonMapper json) throws Exception {
+        return http.csrf(csrf -> csrf.disable())
+                .sessionManagement(session -> session.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
+                .httpBasic(basic -> basic.disable())
+                .formLogin(form -> form.disable())
+                .authorizeHttpRequests(requests -> requests.requestMatchers(
+                                "/actuator/health",
+                                "/actuator/health/**",
+                                "/v3/api-docs",
+                                "/v3/api-docs/**",
+                                "/swagger-ui.html",
+                                "/swagger-ui/**",
+                                "/error")
+                        .permitAll()
+                        .anyRequest()
+                        .authenticated())
+                .addFilterBefore(new ApiKeyFilter(keys), AnonymousAuthenticationFilter.class)
+                .exceptionHandling(errors -> errors.authenticationEntryPoint((request, response, failure) -> {
+                    response.setHeader(HttpHeaders.WWW_AUTHENTICATE, "Bearer realm=\"sprig\"");
+                    Problems.write(
+                            response,
+                            json,
+                            HttpStatus.UNAUTHORIZED,
+                            request.getHeader(HttpHeaders.AUTHORIZATION) == null
+                                    ? "this endpoint needs an API key: Authorization: Bearer <key>"
+                                    : "the API key is not valid");
+                }))
+                .build();
+    }
+
+    /** Turns a valid bearer key into an authenticated principal; anything else stays anonymous. */
+    static final class ApiKeyFilter extends OncePerRequestFilter {
+
+        private final ApiKeys keys;
+
+        ApiKeyFilter(ApiKeys keys) {
+            this.keys = keys;
+        }
+
+        @Override
+        protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
+                throws ServletException, IOException {
+            String header = request.getHeader(HttpHeaders.AUTHORIZATION);
+            if (header != null && header.startsWith("Bearer ")) {
+                keys.principalOf(header.substring("Bearer ".length()).strip())
+                        .ifPresent(principal -> SecurityContextHolder.getContext()
+                                .setAuthentication(UsernamePasswordAuthenticationToken.authenticated(
+                                        principal, null, List.of(new SimpleGrantedAuthority("ROLE_CLIENT")))));
+            }
+            chain.doFilter(request, response);
+        }
+    }
+}
