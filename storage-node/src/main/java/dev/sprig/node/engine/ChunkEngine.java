@@ -2,6 +2,7 @@ package dev.sprig.node.engine;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
@@ -23,6 +24,7 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.concurrent.locks.StampedLock;
+import java.util.zip.CRC32C;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -57,6 +59,10 @@ public final class ChunkEngine implements AutoCloseable {
             ByteBuffer.allocateDirect(Layout.SEGMENT_SIZE).asReadOnlyBuffer();
     private static final ThreadLocal<ByteBuffer> WRITE_SCRATCH =
             ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(Layout.SEGMENT_SIZE));
+    /** Written with the bytes {@code readMapped} touches, so that the JIT keeps those loads. */
+    @SuppressWarnings("unused")
+    private static int touchSink;
+
     private static final ThreadLocal<ByteBuffer> READ_SCRATCH =
             ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(Layout.SEGMENT_SIZE));
 
@@ -556,6 +562,11 @@ public final class ChunkEngine implements AutoCloseable {
         int first = inSegment & -Layout.BLOCK_SIZE;
         int end = (inSegment + n + Layout.BLOCK_SIZE - 1) & -Layout.BLOCK_SIZE;
         long fileOffset = Layout.segmentOffset(pc, s) + first;
+        MappedByteBuffer mapped = owner.frozen ? owner.region(fileOffset, end - first) : null;
+        if (mapped != null) {
+            readMapped(owner, pc, s, crcs, mapped, Lc.inRegion(fileOffset), inSegment, piece);
+            return;
+        }
         if (first == inSegment && end == inSegment + n && piece.isDirect()) {
             readFully(owner, fileOffset, piece.duplicate());
             verify(owner, pc, s, piece, n, crcs, first);
@@ -565,6 +576,55 @@ public final class ChunkEngine implements AutoCloseable {
             verify(owner, pc, s, scratch, end - first, crcs, first);
             piece.put(0, scratch, inSegment - first, n);
         }
+    }
+
+    /**
+     * Reads a stored range of a frozen lc from its mapping, without a system call: each 4 KiB block
+     * is copied to {@code piece} (or, if the range covers it only in part, to a scratch block) and
+     * its CRC computed over the copy while it is in L1, so the bytes checked are the bytes
+     * returned. The next block's cache lines are touched first, so they load during the CRC.
+     * {@code mapped[at]} is the first byte of the range's first block.
+     *
+     * <p>The CRC never reads the mapping itself: a page that cannot be read (an I/O error, a file
+     * truncated behind the engine's back) raises SIGBUS, which the JVM turns into an
+     * {@link InternalError} in a copy or a load, but which kills the process inside the CRC32C
+     * intrinsic (JDK 17).
+     */
+    private static void readMapped(
+            Lc owner, long pc, int s, int[] crcs, ByteBuffer mapped, int at, int inSegment, ByteBuffer piece) {
+        int n = piece.remaining();
+        int first = inSegment & -Layout.BLOCK_SIZE;
+        int end = (inSegment + n + Layout.BLOCK_SIZE - 1) & -Layout.BLOCK_SIZE;
+        CRC32C crc = new CRC32C();
+        ByteBuffer checked = piece.duplicate(); // position and limit frame each block for the CRC
+        ByteBuffer block = READ_SCRATCH.get().duplicate().clear().limit(Layout.BLOCK_SIZE);
+        int touched = 0;
+        for (int b = first; b < end; b += Layout.BLOCK_SIZE) {
+            int src = at + b - first;
+            if (b + Layout.BLOCK_SIZE < end) {
+                for (int line = 0; line < Layout.BLOCK_SIZE; line += 64) {
+                    touched += mapped.get(src + Layout.BLOCK_SIZE + line);
+                }
+            }
+            int lo = Math.max(b, inSegment);
+            int hi = Math.min(b + Layout.BLOCK_SIZE, inSegment + n);
+            crc.reset();
+            if (lo == b && hi == b + Layout.BLOCK_SIZE) {
+                piece.put(b - inSegment, mapped, src, Layout.BLOCK_SIZE);
+                crc.update(checked.limit(b - inSegment + Layout.BLOCK_SIZE).position(b - inSegment));
+            } else {
+                block.put(0, mapped, src, Layout.BLOCK_SIZE);
+                crc.update(block.position(0));
+            }
+            if ((int) crc.getValue() != crcs[b >> Layout.BLOCK_SHIFT]) {
+                throw new CorruptionException(
+                        owner.id, pc, s, "block " + (b >> Layout.BLOCK_SHIFT) + " does not match its CRC32C");
+            }
+            if (lo != b || hi != b + Layout.BLOCK_SIZE) {
+                piece.put(lo - inSegment, block, lo - b, hi - lo);
+            }
+        }
+        touchSink = touched; // keeps the touching loads from being optimized away
     }
 
     private static void verify(Lc owner, long pc, int s, ByteBuffer buf, int length, int[] crcs, int firstByte) {
