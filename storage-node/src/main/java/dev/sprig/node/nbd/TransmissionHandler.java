@@ -107,6 +107,11 @@ final class TransmissionHandler extends SimpleChannelInboundHandler<NbdRequest> 
             return ok(ctx, request);
         } catch (EngineException failure) {
             return error(ctx, request, errorOf(request, failure));
+        } catch (RuntimeException | InternalError unexpected) {
+            // A bug, or an unreadable page under a mapping (the JVM's InternalError): answer EIO so
+            // the client is never left waiting for a reply that will not come.
+            log.error("lc {}: {} failed", lcId, request.type(), unexpected);
+            return error(ctx, request, Nbd.EIO);
         } finally {
             release(request);
         }
