@@ -37,6 +37,10 @@ final class ApiClient {
                 .POST(HttpRequest.BodyPublishers.ofString(json)));
     }
 
+    HttpResponse<String> delete(String path) {
+        return send(request(path).DELETE());
+    }
+
     HttpResponse<String> put(String path, byte[] body) {
         return send(request(path)
                 .header("Content-Type", "application/octet-stream")

@@ -6,11 +6,14 @@ import dev.sprig.api.error.SprigException;
 import dev.sprig.api.lineage.ExternIds;
 import dev.sprig.api.lineage.Lc;
 import dev.sprig.api.lineage.LcRepository;
+import dev.sprig.api.lineage.LineageStep;
 import dev.sprig.api.lineage.PageCursor;
 import dev.sprig.api.lineage.Resource;
 import dev.sprig.api.lineage.ResourceKind;
 import dev.sprig.api.lineage.ResourcePage;
 import dev.sprig.api.lineage.ResourceRepository;
+import dev.sprig.api.lineage.ResourceRepository.NewResource;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
@@ -19,13 +22,17 @@ import org.springframework.stereotype.Service;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
- * Clones. A clone is a new writable lc whose parent is the source's frozen lc: metadata in one
- * transaction and one definition pushed to the backend, no data copied. The disk row becomes
- * {@code available} only after the backend holds its lc, in the same transaction, so a failed push
- * leaves nothing behind.
+ * Disks and their snapshots: the ROW chain of the seed. A clone is a new writable lc whose parent is
+ * a frozen lc (an image's, a snapshot's, or a disk's current lc frozen on the spot); a snapshot
+ * freezes a disk's lc for itself and gives the disk a new writable child. Metadata changes and the
+ * backend definition happen in one transaction: a disk is {@code available} only once the backend
+ * holds its lc, and a failed push leaves no row behind.
  */
 @Service
 public class DiskService {
+
+    /** The most disks one bulk clone creates. */
+    public static final int MAX_BATCH = 5000;
 
     private final ResourceRepository resources;
     private final LcRepository lcs;
@@ -39,39 +46,145 @@ public class DiskService {
         this.tx = tx;
     }
 
-    /** Clones an available image; {@code sizeBytes} null means the image's size, smaller is refused. */
+    /** One clone; {@code sizeBytes} null means the source's size, smaller is refused. */
     public Resource clone(String name, String sourceId, @Nullable Long sizeBytes) {
-        String externId = ExternIds.next(ResourceKind.DISK);
+        List<String> created =
+                Objects.requireNonNull(tx.execute(status -> cloneMany(List.of(name), sourceId, sizeBytes)));
+        return get(created.get(0));
+    }
+
+    /**
+     * {@code count} clones named {@code <namePrefix>-0001} … in one transaction and one backend push;
+     * all or none.
+     */
+    public List<Resource> cloneBatch(String namePrefix, int count, String sourceId, @Nullable Long sizeBytes) {
+        if (count < 1 || count > MAX_BATCH) {
+            throw SprigException.invalidArgument("count must be between 1 and " + MAX_BATCH);
+        }
+        int width = Math.max(4, Integer.toString(count).length());
+        List<String> names = new ArrayList<>(count);
+        for (int i = 1; i <= count; i++) {
+            names.add(namePrefix + "-" + String.format("%0" + width + "d", i));
+        }
+        List<String> created = Objects.requireNonNull(tx.execute(status -> cloneMany(names, sourceId, sizeBytes)));
+        return created.stream().map(this::get).toList();
+    }
+
+    private List<String> cloneMany(List<String> names, String sourceId, @Nullable Long sizeBytes) {
+        Source source = source(sourceId);
+        long size = sizeBytes == null ? source.parent().sizeBytes() : sizeBytes;
+        if (size < source.parent().sizeBytes()) {
+            throw SprigException.invalidArgument("sizeBytes " + size + " is smaller than the source's "
+                    + source.parent().sizeBytes());
+        }
+        List<Long> ids = lcs.nextIds(names.size());
+        List<Lc> clones = new ArrayList<>(names.size());
+        List<NewResource> rows = new ArrayList<>(names.size());
+        for (int i = 0; i < names.size(); i++) {
+            Lc clone = source.parent().child(ids.get(i), size);
+            clones.add(clone);
+            rows.add(new NewResource(ExternIds.next(ResourceKind.DISK), names.get(i), size, clone.lcId(), sourceId));
+        }
+        lcs.insertAll(clones);
+        try {
+            resources.insertAll(ResourceKind.DISK, "creating", rows);
+        } catch (DuplicateKeyException taken) {
+            throw SprigException.alreadyExists(
+                    names.size() == 1 ? "a disk named '" + names.get(0) + "'" : "a disk with one of these names");
+        }
+        // Storage changes come last, after every metadata check has passed: a refused name must not
+        // leave a frozen lc behind on the backend.
+        source.toFreeze().forEach(backend::freeze);
+        List<LcSpec> specs = new ArrayList<>(source.alsoDefine());
+        clones.forEach(clone -> specs.add(new LcSpec(clone.lcId(), clone.parentLcId(), size, false)));
+        backend.define(specs);
+        List<String> created = rows.stream().map(NewResource::externId).toList();
+        resources.setStateAll(created, "available");
+        return created;
+    }
+
+    /**
+     * The frozen lc clones hang under. A disk source is snapshotted implicitly: its lc is frozen (no
+     * resource names it) and the disk moves to a new writable child, defined with the clones.
+     */
+    private record Source(Lc parent, List<Long> toFreeze, List<LcSpec> alsoDefine) {}
+
+    private Source source(String sourceId) {
+        ResourceKind kind = ResourceKind.ofExternId(sourceId);
+        // Clones of one image or snapshot may run side by side; a disk source changes, so it is locked.
+        Resource source = (kind == ResourceKind.DISK
+                        ? resources.lock(sourceId, kind)
+                        : resources.lockShared(sourceId, kind))
+                .orElseThrow(() -> SprigException.notFound(kind.name().toLowerCase() + " " + sourceId));
+        if (!source.state().equals("available")) {
+            throw SprigException.invalidState(sourceId + " is " + source.state() + ", not available");
+        }
+        Lc lc = lcs.find(Objects.requireNonNull(source.lcId())).orElseThrow();
+        if (kind != ResourceKind.DISK) {
+            return new Source(lc, List.of(), List.of());
+        }
+        Lc moved = freezeAndMove(source, lc);
+        return new Source(
+                lc, List.of(lc.lcId()), List.of(new LcSpec(moved.lcId(), lc.lcId(), moved.sizeBytes(), false)));
+    }
+
+    /**
+     * In the metadata only: freezes a disk's current lc and points the disk at a new writable child.
+     * The caller freezes and defines on the backend once everything else has passed.
+     */
+    private Lc freezeAndMove(Resource disk, Lc current) {
+        Lc next = current.child(lcs.nextId(), current.sizeBytes());
+        lcs.freeze(current.lcId());
+        lcs.insertAll(List.of(next));
+        resources.setLc(disk.externId(), next.lcId());
+        return next;
+    }
+
+    /** Takes a snapshot: the disk's lc becomes the snapshot's, the disk writes to a new child from now on. */
+    public Resource snapshot(String diskId, String name) {
+        String snapshotId = ExternIds.next(ResourceKind.SNAPSHOT);
         tx.executeWithoutResult(status -> {
-            Resource image = resources
-                    .find(sourceId, ResourceKind.IMAGE)
-                    .orElseThrow(() -> SprigException.notFound("image " + sourceId));
-            if (!image.state().equals("available")) {
-                throw SprigException.invalidState("image " + sourceId + " is " + image.state() + ", not available");
+            Resource disk = resources
+                    .lock(diskId, ResourceKind.DISK)
+                    .orElseThrow(() -> SprigException.notFound("disk " + diskId));
+            if (!disk.state().equals("available")) {
+                throw SprigException.invalidState("disk " + diskId + " is " + disk.state() + ", not available");
             }
-            long size = sizeBytes == null ? image.sizeBytes() : sizeBytes;
-            if (size < image.sizeBytes()) {
-                throw SprigException.invalidArgument(
-                        "sizeBytes " + size + " is smaller than the image's " + image.sizeBytes());
-            }
-            Lc parent = lcs.find(Objects.requireNonNull(image.lcId())).orElseThrow();
-            Lc disk = parent.child(lcs.nextId(), size);
-            lcs.insertAll(List.of(disk));
+            Lc current = lcs.find(Objects.requireNonNull(disk.lcId())).orElseThrow();
+            Lc next = freezeAndMove(disk, current);
             try {
-                resources.insert(externId, ResourceKind.DISK, name, size, "creating", disk.lcId(), sourceId);
+                resources.insert(
+                        snapshotId,
+                        ResourceKind.SNAPSHOT,
+                        name,
+                        current.sizeBytes(),
+                        "creating",
+                        current.lcId(),
+                        diskId);
             } catch (DuplicateKeyException taken) {
-                throw SprigException.alreadyExists("a disk named '" + name + "'");
+                throw SprigException.alreadyExists("a snapshot named '" + name + "'");
             }
-            backend.define(List.of(new LcSpec(disk.lcId(), parent.lcId(), size, false)));
-            resources.setState(externId, "available", null);
+            backend.freeze(current.lcId());
+            backend.define(List.of(new LcSpec(next.lcId(), current.lcId(), next.sizeBytes(), false)));
+            resources.setState(snapshotId, "available", null);
         });
-        return get(externId);
+        return get(snapshotId, ResourceKind.SNAPSHOT);
+    }
+
+    /** The chain from the disk's lc to its root, nearest first. */
+    public List<LineageStep> lineage(String diskId) {
+        Resource disk = get(diskId);
+        return resources.lineage(Objects.requireNonNull(disk.lcId()));
     }
 
     public Resource get(String externId) {
+        return get(externId, ResourceKind.DISK);
+    }
+
+    public Resource get(String externId, ResourceKind kind) {
         return resources
-                .find(externId, ResourceKind.DISK)
-                .orElseThrow(() -> SprigException.notFound("disk " + externId));
+                .find(externId, kind)
+                .orElseThrow(() -> SprigException.notFound(kind.name().toLowerCase() + " " + externId));
     }
 
     public ResourcePage list(

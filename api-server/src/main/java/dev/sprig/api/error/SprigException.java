@@ -8,7 +8,8 @@ public abstract sealed class SprigException extends RuntimeException
         permits SprigException.NotFound,
                 SprigException.AlreadyExists,
                 SprigException.InvalidArgument,
-                SprigException.InvalidState {
+                SprigException.InvalidState,
+                SprigException.HasDependents {
 
     SprigException(String message) {
         super(message);
@@ -30,6 +31,30 @@ public abstract sealed class SprigException extends RuntimeException
 
     public static InvalidState invalidState(String message) {
         return new InvalidState(message);
+    }
+
+    public static HasDependents hasDependents(String what, java.util.List<String> dependents) {
+        return new HasDependents(what + " has " + dependents.size() + " dependent(s); delete them first", dependents);
+    }
+
+    /** Deleting something that other resources still read from. */
+    public static final class HasDependents extends SprigException {
+        private final java.util.List<String> dependents;
+
+        HasDependents(String message, java.util.List<String> dependents) {
+            super(message);
+            this.dependents = java.util.List.copyOf(dependents);
+        }
+
+        /** The extern_ids that depend on it. */
+        public java.util.List<String> dependents() {
+            return dependents;
+        }
+
+        @Override
+        public String code() {
+            return "HAS_DEPENDENTS";
+        }
     }
 
     public static final class NotFound extends SprigException {

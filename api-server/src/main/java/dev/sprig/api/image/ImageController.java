@@ -1,5 +1,6 @@
 package dev.sprig.api.image;
 
+import dev.sprig.api.lineage.Deletions;
 import dev.sprig.api.lineage.Resource;
 import dev.sprig.api.lineage.ResourcePage;
 import dev.sprig.api.web.Paging;
@@ -18,6 +19,7 @@ import java.util.List;
 import org.jspecify.annotations.Nullable;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
@@ -31,9 +33,11 @@ import org.springframework.web.bind.annotation.RestController;
 class ImageController {
 
     private final ImageService images;
+    private final Deletions deletions;
 
-    ImageController(ImageService images) {
+    ImageController(ImageService images, Deletions deletions) {
         this.images = images;
+        this.deletions = deletions;
     }
 
     record CreateImage(
@@ -92,6 +96,13 @@ class ImageController {
                     + " body leaves the image in state error; upload again to replace it.")
     ImageView upload(@PathVariable String id, HttpServletRequest request) throws IOException {
         return ImageView.of(images.upload(id, request.getContentLengthLong(), request.getInputStream()));
+    }
+
+    @DeleteMapping("/v1/images/{id}")
+    @Operation(summary = "Delete an image; while disks or snapshots read from it, 409 HAS_DEPENDENTS lists them")
+    ResponseEntity<Void> delete(@PathVariable String id) {
+        deletions.delete(id, dev.sprig.api.lineage.ResourceKind.IMAGE);
+        return ResponseEntity.noContent().build();
     }
 
     @GetMapping("/v1/images/{id}")

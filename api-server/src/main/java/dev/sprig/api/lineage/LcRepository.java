@@ -55,15 +55,48 @@ public class LcRepository {
         jdbc.sql("DELETE FROM lc WHERE lc_id = :lc").param("lc", lcId).update();
     }
 
+    /**
+     * {@code lcId} and every lc below it, deepest first (an order in which they can be deleted),
+     * for removing a subtree that no resource uses any more.
+     */
+    public List<Long> subtreeDeepestFirst(long lcId) {
+        return jdbc.sql("""
+                        WITH RECURSIVE below(lc_id, depth) AS (
+                            SELECT lc_id, 0 FROM lc WHERE lc_id = :lc
+                            UNION ALL
+                            SELECT lc.lc_id, below.depth + 1 FROM lc JOIN below ON lc.parent_lc_id = below.lc_id)
+                        SELECT lc_id FROM below ORDER BY depth DESC, lc_id""").param("lc", lcId).query(Long.class).list();
+    }
+
+    /** The lc, locked until the end of the transaction, so that decisions about its children are serialized. */
+    public Optional<Lc> lock(long lcId) {
+        return jdbc.sql(
+                        "SELECT lc_id, parent_lc_id, family_id, size_bytes, frozen FROM lc WHERE lc_id = :lc FOR UPDATE")
+                .param("lc", lcId)
+                .query(LcRepository::map)
+                .optional();
+    }
+
+    public boolean hasChildren(long lcId) {
+        return jdbc.sql("SELECT EXISTS (SELECT 1 FROM lc WHERE parent_lc_id = :lc)")
+                .param("lc", lcId)
+                .query(Boolean.class)
+                .single();
+    }
+
     public Optional<Lc> find(long lcId) {
         return jdbc.sql("SELECT lc_id, parent_lc_id, family_id, size_bytes, frozen FROM lc WHERE lc_id = :lc")
                 .param("lc", lcId)
-                .query((rs, row) -> new Lc(
-                        rs.getLong("lc_id"),
-                        rs.getObject("parent_lc_id", Long.class),
-                        rs.getLong("family_id"),
-                        rs.getLong("size_bytes"),
-                        rs.getBoolean("frozen")))
+                .query(LcRepository::map)
                 .optional();
+    }
+
+    private static Lc map(java.sql.ResultSet rs, int row) throws java.sql.SQLException {
+        return new Lc(
+                rs.getLong("lc_id"),
+                rs.getObject("parent_lc_id", Long.class),
+                rs.getLong("family_id"),
+                rs.getLong("size_bytes"),
+                rs.getBoolean("frozen"));
     }
 }

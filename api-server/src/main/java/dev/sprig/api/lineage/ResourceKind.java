@@ -18,6 +18,16 @@ public enum ResourceKind {
         return prefix;
     }
 
+    /** The kind an extern_id names, by its prefix; an id no kind could have names nothing. */
+    public static ResourceKind ofExternId(String externId) {
+        for (ResourceKind kind : values()) {
+            if (externId.startsWith(kind.prefix + "-")) {
+                return kind;
+            }
+        }
+        throw dev.sprig.api.error.SprigException.notFound(externId);
+    }
+
     String column() {
         return name().toLowerCase(Locale.ROOT);
     }

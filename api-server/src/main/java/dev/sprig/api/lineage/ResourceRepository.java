@@ -7,6 +7,7 @@ import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Optional;
 import org.jspecify.annotations.Nullable;
+import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
 
@@ -19,8 +20,11 @@ public class ResourceRepository {
 
     private final JdbcClient jdbc;
 
-    ResourceRepository(JdbcClient jdbc) {
+    private final JdbcTemplate template;
+
+    ResourceRepository(JdbcClient jdbc, JdbcTemplate template) {
         this.jdbc = jdbc;
+        this.template = template;
     }
 
     /** A new resource; its name must be free among live resources of its kind (a unique index). */
@@ -44,6 +48,88 @@ public class ResourceRepository {
                 .update();
     }
 
+    /** One batch of new resources of one kind and state (a bulk clone). */
+    public void insertAll(ResourceKind kind, String state, List<NewResource> rows) {
+        template.batchUpdate(
+                "INSERT INTO resource (extern_id, kind, name, size_bytes, state, lc_id, source_extern_id)"
+                        + " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
+                1000,
+                (statement, row) -> {
+                    statement.setString(1, row.externId());
+                    statement.setString(2, kind.column());
+                    statement.setString(3, row.name());
+                    statement.setLong(4, row.sizeBytes());
+                    statement.setString(5, state);
+                    statement.setObject(6, row.lcId());
+                    statement.setString(7, row.sourceExternId());
+                });
+    }
+
+    /** @see #insertAll */
+    public record NewResource(
+            String externId,
+            String name,
+            long sizeBytes,
+            long lcId,
+            @Nullable String sourceExternId) {}
+
+    public void setStateAll(List<String> externIds, String state) {
+        jdbc.sql("UPDATE resource SET state = :state, updated_at = now() WHERE extern_id = ANY(:ids)")
+                .param("state", state)
+                .param("ids", externIds.toArray(String[]::new))
+                .update();
+    }
+
+    public boolean existsOnLc(long lcId) {
+        return jdbc.sql("SELECT EXISTS (SELECT 1 FROM resource WHERE lc_id = :lc)")
+                .param("lc", lcId)
+                .query(Boolean.class)
+                .single();
+    }
+
+    public void delete(String externId) {
+        jdbc.sql("DELETE FROM resource WHERE extern_id = :id")
+                .param("id", externId)
+                .update();
+    }
+
+    /**
+     * The resources whose lc descends from {@code lcId} (children, grandchildren, ...): what still
+     * reads from it. A recursive CTE over the lc tree.
+     */
+    public List<String> dependentsOf(long lcId) {
+        return jdbc.sql("""
+                        WITH RECURSIVE below(lc_id) AS (
+                            SELECT lc_id FROM lc WHERE parent_lc_id = :lc
+                            UNION ALL
+                            SELECT lc.lc_id FROM lc JOIN below ON lc.parent_lc_id = below.lc_id)
+                        SELECT r.extern_id FROM resource r JOIN below b ON r.lc_id = b.lc_id
+                        ORDER BY r.created_at, r.extern_id""").param("lc", lcId).query(String.class).list();
+    }
+
+    /** The chain from {@code lcId} up to its root, nearest first, with the resource on each lc if any. */
+    public List<LineageStep> lineage(long lcId) {
+        return jdbc.sql("""
+                        WITH RECURSIVE up(lc_id, parent_lc_id, size_bytes, frozen, depth) AS (
+                            SELECT lc_id, parent_lc_id, size_bytes, frozen, 0 FROM lc WHERE lc_id = :lc
+                            UNION ALL
+                            SELECT lc.lc_id, lc.parent_lc_id, lc.size_bytes, lc.frozen, up.depth + 1
+                            FROM lc JOIN up ON lc.lc_id = up.parent_lc_id)
+                        SELECT up.lc_id, up.size_bytes, up.frozen, r.extern_id, r.kind, r.name
+                        FROM up LEFT JOIN resource r ON r.lc_id = up.lc_id
+                        ORDER BY up.depth""")
+                .param("lc", lcId)
+                .query((rs, row) -> new LineageStep(
+                        rs.getLong("lc_id"),
+                        rs.getLong("size_bytes"),
+                        rs.getBoolean("frozen"),
+                        rs.getString("extern_id"),
+                        rs.getString("kind") == null ? null : ResourceKind.ofColumn(rs.getString("kind")),
+                        rs.getString("name")))
+                .list();
+    }
+
     public Optional<Resource> find(String externId, ResourceKind kind) {
         return jdbc.sql("SELECT " + COLUMNS + " FROM resource WHERE extern_id = :id AND kind = :kind")
                 .param("id", externId)
@@ -55,6 +141,15 @@ public class ResourceRepository {
     /** The row locked for the rest of the transaction, so that concurrent changes of one resource queue up. */
     public Optional<Resource> lock(String externId, ResourceKind kind) {
         return jdbc.sql("SELECT " + COLUMNS + " FROM resource WHERE extern_id = :id AND kind = :kind FOR UPDATE")
+                .param("id", externId)
+                .param("kind", kind.column())
+                .query(ResourceRepository::map)
+                .optional();
+    }
+
+    /** Locked against changes and deletion, but not against other shared lockers (concurrent clones). */
+    public Optional<Resource> lockShared(String externId, ResourceKind kind) {
+        return jdbc.sql("SELECT " + COLUMNS + " FROM resource WHERE extern_id = :id AND kind = :kind FOR SHARE")
                 .param("id", externId)
                 .param("kind", kind.column())
                 .query(ResourceRepository::map)

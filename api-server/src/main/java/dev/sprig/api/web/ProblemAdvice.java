@@ -28,13 +28,17 @@ class ProblemAdvice extends ResponseEntityExceptionHandler {
             "NOT_FOUND", HttpStatus.NOT_FOUND,
             "ALREADY_EXISTS", HttpStatus.CONFLICT,
             "INVALID_ARGUMENT", HttpStatus.BAD_REQUEST,
-            "INVALID_STATE", HttpStatus.CONFLICT);
+            "INVALID_STATE", HttpStatus.CONFLICT,
+            "HAS_DEPENDENTS", HttpStatus.CONFLICT);
 
     @ExceptionHandler(SprigException.class)
     ResponseEntity<ProblemDetail> sprig(SprigException failure) {
         HttpStatus status = STATUS.getOrDefault(failure.code(), HttpStatus.INTERNAL_SERVER_ERROR);
         ProblemDetail problem = ProblemDetail.forStatusAndDetail(status, failure.getMessage());
         problem.setProperty("code", failure.code());
+        if (failure instanceof SprigException.HasDependents dependents) {
+            problem.setProperty("dependents", dependents.dependents());
+        }
         return ResponseEntity.status(status)
                 .contentType(MediaType.APPLICATION_PROBLEM_JSON)
                 .body(problem);

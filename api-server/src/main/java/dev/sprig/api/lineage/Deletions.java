@@ -1,0 +1,83 @@
+package dev.sprig.api.lineage;
+
+import dev.sprig.api.backend.StorageBackend;
+import dev.sprig.api.error.SprigException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
+import org.springframework.stereotype.Service;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * Deleting images, disks and snapshots by the lineage rules. A disk's own lc is writable and has no
+ * children, so a disk always goes; an image or snapshot that clones still read from is refused with
+ * the list of them ({@code HAS_DEPENDENTS}). Lcs left with no resource below them (implicit
+ * snapshots of disk sources) go with it. Deleting what is already gone succeeds. The metadata goes
+ * first, in one transaction; the backend lcs after it, deepest first.
+ */
+@Service
+public class Deletions {
+
+    private final ResourceRepository resources;
+    private final LcRepository lcs;
+    private final StorageBackend backend;
+    private final TransactionTemplate tx;
+
+    Deletions(ResourceRepository resources, LcRepository lcs, StorageBackend backend, TransactionTemplate tx) {
+        this.resources = resources;
+        this.lcs = lcs;
+        this.backend = backend;
+        this.tx = tx;
+    }
+
+    /** Deletes {@code externId} if it names a resource of {@code kind}; an id of another kind names nothing here. */
+    public void delete(String externId, ResourceKind kind) {
+        if (ResourceKind.ofExternId(externId) != kind) {
+            throw SprigException.notFound(kind.name().toLowerCase(Locale.ROOT) + " " + externId);
+        }
+        List<Long> removed = tx.execute(status -> {
+            Resource resource = resources.lock(externId, kind).orElse(null);
+            if (resource == null) {
+                return List.<Long>of();
+            }
+            Long lcId = resource.lcId();
+            if (lcId == null) {
+                resources.delete(externId);
+                return List.<Long>of();
+            }
+            List<String> dependents = resources.dependentsOf(lcId);
+            if (!dependents.isEmpty()) {
+                throw SprigException.hasDependents(kind.name().toLowerCase(Locale.ROOT) + " " + externId, dependents);
+            }
+            resources.delete(externId);
+            Long parent = lcs.find(lcId).orElseThrow().parentLcId();
+            List<Long> gone = new ArrayList<>(lcs.subtreeDeepestFirst(lcId));
+            gone.forEach(lcs::delete);
+            gone.addAll(unusedAncestors(parent));
+            return gone;
+        });
+        Objects.requireNonNull(removed).forEach(backend::delete);
+    }
+
+    /**
+     * Implicit snapshots (frozen lcs no resource names) exist only for what hangs below them; once
+     * their last child is gone, they go too, and so on up the chain. The parent is locked before its
+     * children are counted, so that two deletions of the last two siblings cannot both leave it.
+     */
+    private List<Long> unusedAncestors(@Nullable Long start) {
+        List<Long> removed = new ArrayList<>();
+        Long up = start;
+        while (up != null) {
+            Lc lc = lcs.lock(up).orElse(null);
+            if (lc == null || resources.existsOnLc(up) || lcs.hasChildren(up)) {
+                break;
+            }
+            lcs.delete(up);
+            removed.add(up);
+            up = lc.parentLcId();
+        }
+        return removed;
+    }
+}
