@@ -1,0 +1,168 @@
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * bench/clone's measuring half (run by bench/clone with `java CloneBench.java`): against a running
+ * api-server, times a bulk clone of COUNT disks through POST /v1/disks:batchCreate and COUNT single
+ * POST /v1/disks at 16-way concurrency, and beside them a loop of `qemu-img create -f qcow2 -b
+ * base.raw -F raw` for the same count, in one run.
+ */
+public class CloneBench {
+
+    static final HttpClient HTTP = HttpClient.newHttpClient();
+    static String url;
+    static String key;
+
+    public static void main(String[] args) throws Exception {
+        url = args[0];
+        key = args[1];
+        Path base = Path.of(args[2]);
+        int count = Integer.parseInt(args[3]);
+        Path work = Path.of(args[4]);
+        String tag = Long.toString(System.nanoTime(), 36);
+
+        String image = createImage("bench-" + tag, base);
+        // warm-up: the JIT and the connection pool, not measured
+        batch(image, "warm-" + tag, 100);
+        single(image, "warmsingle-" + tag, 200, 16);
+
+        double[] batchSeconds = new double[3];
+        for (int round = 0; round < batchSeconds.length; round++) {
+            long t0 = System.nanoTime();
+            int created = batch(image, "fleet" + round + "-" + tag, count);
+            batchSeconds[round] = (System.nanoTime() - t0) / 1e9;
+            if (created != count) {
+                throw new IllegalStateException("batch created " + created + " of " + count);
+            }
+        }
+        List<Double> latencies = single(image, "single-" + tag, count, 16);
+        double singleWall = latencies.remove(latencies.size() - 1);
+        Collections.sort(latencies);
+
+        long q0 = System.nanoTime();
+        for (int i = 0; i < count; i++) {
+            Process p = new ProcessBuilder("qemu-img", "create", "-q", "-f", "qcow2", "-b", base.toString(), "-F", "raw",
+                            work.resolve("overlay-" + i + ".qcow2").toString())
+                    .inheritIO()
+                    .start();
+            if (p.waitFor() != 0) {
+                throw new IllegalStateException("qemu-img create failed");
+            }
+        }
+        double qemuSeconds = (System.nanoTime() - q0) / 1e9;
+
+        double batchMedian = median(batchSeconds);
+        double p50 = percentile(latencies, 0.50);
+        double p99 = percentile(latencies, 0.99);
+        System.out.printf("bulk clone: %,d disks of a %d MiB image, api-server on the embedded backend%n%n", count,
+                Files.size(base) >> 20);
+        System.out.printf("%-44s %12s %14s%n", "what", "total", "per disk");
+        System.out.printf("%-44s %10.3f s %11.3f ms%n", "POST /v1/disks:batchCreate (median of 3)", batchMedian,
+                batchMedian * 1000 / count);
+        System.out.printf("%-44s %10.3f s %11.3f ms%n", "POST /v1/disks x " + count + ", 16 concurrent", singleWall,
+                singleWall * 1000 / count);
+        System.out.printf("%-44s %10.3f s %11.3f ms%n", "qemu-img create -f qcow2 -b base.raw (loop)", qemuSeconds,
+                qemuSeconds * 1000 / count);
+        System.out.printf("%nbatch rounds: %.3f s, %.3f s, %.3f s%n", batchSeconds[0], batchSeconds[1], batchSeconds[2]);
+        System.out.printf("single POST /v1/disks latency: p50 %.1f ms, p99 %.1f ms, max %.1f ms%n", p50, p99,
+                latencies.get(latencies.size() - 1));
+        System.out.printf("%nsummary: batch2500_s=%.3f single_p99_ms=%.1f batch_vs_qemu_img=%.1f count=%d%n",
+                batchMedian, p99, qemuSeconds / batchMedian, count);
+    }
+
+    static String createImage(String name, Path base) throws Exception {
+        String created = send(HttpRequest.newBuilder(URI.create(url + "/v1/images"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(
+                        "{\"name\":\"" + name + "\",\"sizeBytes\":" + Files.size(base) + "}")), 201);
+        String id = field(created, "externId");
+        send(HttpRequest.newBuilder(URI.create(url + "/v1/images/" + id + "/file"))
+                .header("Content-Type", "application/octet-stream")
+                .PUT(HttpRequest.BodyPublishers.ofFile(base)), 200);
+        return id;
+    }
+
+    static int batch(String image, String prefix, int count) throws Exception {
+        String body = send(HttpRequest.newBuilder(URI.create(url + "/v1/disks:batchCreate"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"sourceId\":\"" + image + "\",\"count\":" + count
+                        + ",\"namePrefix\":\"" + prefix + "\"}")), 201);
+        Matcher m = Pattern.compile("\"externId\"").matcher(body);
+        int n = 0;
+        while (m.find()) {
+            n++;
+        }
+        return n;
+    }
+
+    /** Latencies in ms of each call; the last element is the wall time of all, in seconds. */
+    static List<Double> single(String image, String prefix, int count, int threads) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        AtomicInteger next = new AtomicInteger();
+        List<Future<List<Double>>> workers = new ArrayList<>();
+        long t0 = System.nanoTime();
+        for (int t = 0; t < threads; t++) {
+            workers.add(pool.submit(() -> {
+                List<Double> mine = new ArrayList<>();
+                for (int i = next.getAndIncrement(); i < count; i = next.getAndIncrement()) {
+                    long s = System.nanoTime();
+                    send(HttpRequest.newBuilder(URI.create(url + "/v1/disks"))
+                            .header("Content-Type", "application/json")
+                            .POST(HttpRequest.BodyPublishers.ofString(
+                                    "{\"name\":\"" + prefix + "-" + i + "\",\"sourceId\":\"" + image + "\"}")), 201);
+                    mine.add((System.nanoTime() - s) / 1e6);
+                }
+                return mine;
+            }));
+        }
+        List<Double> all = new ArrayList<>();
+        for (Future<List<Double>> w : workers) {
+            all.addAll(w.get());
+        }
+        double wall = (System.nanoTime() - t0) / 1e9;
+        pool.shutdown();
+        all.add(wall);
+        return all;
+    }
+
+    static String send(HttpRequest.Builder request, int expected) throws IOException, InterruptedException {
+        HttpResponse<String> response =
+                HTTP.send(request.header("Authorization", "Bearer " + key).build(), HttpResponse.BodyHandlers.ofString());
+        if (response.statusCode() != expected) {
+            throw new IllegalStateException(response.statusCode() + " " + response.body());
+        }
+        return response.body();
+    }
+
+    static String field(String json, String name) {
+        Matcher m = Pattern.compile("\"" + name + "\"\\s*:\\s*\"([^\"]+)\"").matcher(json);
+        if (!m.find()) {
+            throw new IllegalStateException("no " + name + " in " + json);
+        }
+        return m.group(1);
+    }
+
+    static double median(double[] values) {
+        double[] sorted = values.clone();
+        java.util.Arrays.sort(sorted);
+        return sorted[sorted.length / 2];
+    }
+
+    static double percentile(List<Double> sorted, double p) {
+        return sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(p * sorted.size()) - 1));
+    }
+}
