@@ -8,7 +8,7 @@ import org.springframework.http.ProblemDetail;
 import tools.jackson.databind.json.JsonMapper;
 
 /** Problem+json bodies written outside Spring MVC (security), in the same shape as the advice's. */
-final class Problems {
+public final class Problems {
 
     private Problems() {}
 
@@ -30,8 +30,18 @@ final class Problems {
     static void write(
             jakarta.servlet.http.HttpServletResponse response, JsonMapper json, HttpStatus status, String detail)
             throws IOException {
+        write(response, json, status, codeFor(status), detail);
+    }
+
+    public static void write(
+            jakarta.servlet.http.HttpServletResponse response,
+            JsonMapper json,
+            HttpStatus status,
+            String code,
+            String detail)
+            throws IOException {
         ProblemDetail problem = ProblemDetail.forStatusAndDetail(status, detail);
-        problem.setProperty("code", codeFor(status));
+        problem.setProperty("code", code);
         response.setStatus(status.value());
         response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
         json.writeValue(response.getOutputStream(), problem);
