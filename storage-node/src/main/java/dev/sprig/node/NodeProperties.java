@@ -14,13 +14,16 @@ import org.springframework.util.unit.DataSize;
  *     start-up and logged once, so that a node is never open by default
  * @param maxBodySize the largest data read or write one request may carry
  * @param nbd the binary data port
+ * @param guardAllPaths whether the token guards every path but health (a storage node) or only the
+ *     node API's own paths (the node API inside api-server, whose other paths have API keys)
  */
 @ConfigurationProperties("sprig.node")
 public record NodeProperties(
         @DefaultValue("./data/node") Path dataDir,
         @Nullable String token,
         @DefaultValue("64MB") DataSize maxBodySize,
-        @DefaultValue Nbd nbd) {
+        @DefaultValue Nbd nbd,
+        @DefaultValue("true") boolean guardAllPaths) {
 
     /**
      * @param address the address the NBD data port listens on

@@ -27,6 +27,26 @@ public interface StorageBackend {
     void flush(long lcId);
 
     /**
+     * Where the PCs of an lc's family live, for a client that does I/O: PC {@code i} is on
+     * {@code nodes.get(i % nodes.size())}.
+     */
+    List<NodeAccess> placementOf(long lcId);
+
+    /**
+     * One storage node as a client reaches it.
+     *
+     * @param httpEndpoint the node API's base URL; null when it is this api-server itself
+     * @param nbdPort the node's NBD data port (export {@code <token>/<lcId>})
+     * @param token the node's bearer token, for its HTTP API and NBD export names
+     */
+    record NodeAccess(
+            String nodeId,
+            @Nullable String httpEndpoint,
+            @Nullable String nbdHost,
+            int nbdPort,
+            String token) {}
+
+    /**
      * @param parentLcId the frozen lc it clones, null for a root lc
      * @param frozen freeze it right after creation
      */

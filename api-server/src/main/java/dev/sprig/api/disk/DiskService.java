@@ -13,6 +13,7 @@ import dev.sprig.api.lineage.ResourceKind;
 import dev.sprig.api.lineage.ResourcePage;
 import dev.sprig.api.lineage.ResourceRepository;
 import dev.sprig.api.lineage.ResourceRepository.NewResource;
+import dev.sprig.node.engine.ChunkEngine;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -169,6 +170,22 @@ public class DiskService {
             resources.setState(snapshotId, "available", null);
         });
         return get(snapshotId, ResourceKind.SNAPSHOT);
+    }
+
+    /** What a client-agent needs for I/O on the disk, as of now (a snapshot moves the disk to a new lc). */
+    public Attachment attachment(String diskId) {
+        Resource disk = get(diskId);
+        if (!disk.state().equals("available")) {
+            throw SprigException.invalidState("disk " + diskId + " is " + disk.state() + ", not available");
+        }
+        long lcId = Objects.requireNonNull(disk.lcId());
+        return new Attachment(
+                diskId,
+                lcId,
+                disk.sizeBytes(),
+                ChunkEngine.PC_SIZE,
+                ChunkEngine.SEGMENT_SIZE,
+                backend.placementOf(lcId));
     }
 
     /** The chain from the disk's lc to its root, nearest first. */

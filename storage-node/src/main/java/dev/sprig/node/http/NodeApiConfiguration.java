@@ -7,6 +7,7 @@ import dev.sprig.node.engine.ChunkEngine;
 import dev.sprig.node.metrics.DataPathMetrics;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
+import java.util.List;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.annotation.Bean;
@@ -43,10 +44,22 @@ public class NodeApiConfiguration {
         return new DataStreams(engine, properties.maxBodySize().toBytes(), metrics);
     }
 
+    /**
+     * The node API's own paths, as servlet URL patterns. An application that embeds the node API
+     * guards only these with the node token and leaves its other paths to its own security.
+     */
+    public static final List<String> PATHS =
+            List.of("/v1/lcs/*", "/v1/lcs:batchDefine", "/v1/node", "/v1/node/*", "/v1/node:flush", "/v1/node:scrub");
+
     @Bean
-    FilterRegistrationBean<BearerTokenFilter> nodeBearerTokenFilter(NodeToken token, JsonMapper json) {
+    FilterRegistrationBean<BearerTokenFilter> nodeBearerTokenFilter(
+            NodeToken token, JsonMapper json, NodeProperties properties) {
         var registration = new FilterRegistrationBean<>(new BearerTokenFilter(token, new ProblemWriter(json)));
-        registration.addUrlPatterns("/*");
+        if (properties.guardAllPaths()) {
+            registration.addUrlPatterns("/*");
+        } else {
+            registration.setUrlPatterns(PATHS);
+        }
         return registration;
     }
 }

@@ -31,6 +31,11 @@ public final class NodeToken {
         return new NodeToken(generated);
     }
 
+    /** The token itself, for handing to clients that are allowed to use this node (attachments). */
+    public String value() {
+        return new String(value, StandardCharsets.UTF_8);
+    }
+
     /** Constant-time, so that response timing does not reveal how much of a guess was right. */
     public boolean matches(String presented) {
         return MessageDigest.isEqual(value, presented.getBytes(StandardCharsets.UTF_8));

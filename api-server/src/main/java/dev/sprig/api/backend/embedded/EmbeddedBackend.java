@@ -11,9 +11,17 @@ import java.util.List;
 final class EmbeddedBackend implements StorageBackend {
 
     private final ChunkEngine engine;
+    private final NodeAccess self;
 
-    EmbeddedBackend(ChunkEngine engine) {
+    /** @param self this process as a node: its NBD port and token; the HTTP API is api-server's own */
+    EmbeddedBackend(ChunkEngine engine, NodeAccess self) {
         this.engine = engine;
+        this.self = self;
+    }
+
+    @Override
+    public List<NodeAccess> placementOf(long lcId) {
+        return List.of(self);
     }
 
     @Override

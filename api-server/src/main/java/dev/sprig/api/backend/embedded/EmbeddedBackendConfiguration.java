@@ -2,25 +2,56 @@ package dev.sprig.api.backend.embedded;
 
 import dev.sprig.api.SprigApiProperties;
 import dev.sprig.api.backend.StorageBackend;
+import dev.sprig.api.backend.StorageBackend.NodeAccess;
+import dev.sprig.node.NodeProperties;
 import dev.sprig.node.engine.ChunkEngine;
+import dev.sprig.node.http.NodeApiConfiguration;
+import dev.sprig.node.http.NodeDataDir;
+import dev.sprig.node.http.NodeToken;
+import dev.sprig.node.metrics.DataPathMetrics;
+import dev.sprig.node.nbd.NbdServer;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Import;
 
-/** The default: {@code sprig.api.backend.type=embedded}. */
+/**
+ * The default, {@code sprig.api.backend.type=embedded}: the chunk engine in this process, and the
+ * node API (HTTP under /v1/lcs and /v1/node, guarded by the node token; NBD on
+ * {@code sprig.node.nbd.port}) served by this process too, so that a client-agent reaches the
+ * disks of a one-process Sprig exactly as it reaches remote storage nodes.
+ */
 @Configuration(proxyBeanMethods = false)
 @ConditionalOnProperty(name = "sprig.api.backend.type", havingValue = "embedded", matchIfMissing = true)
+@Import(NodeApiConfiguration.class)
 class EmbeddedBackendConfiguration {
 
-    /** Closing the engine on shutdown writes a checkpoint, so every completed write is flushed. */
-    @Bean(destroyMethod = "close")
-    ChunkEngine chunkEngine(SprigApiProperties properties) {
-        return ChunkEngine.open(
+    @Bean
+    NodeDataDir nodeDataDir(SprigApiProperties properties) {
+        return new NodeDataDir(
                 properties.backend().embedded().dataDir().toAbsolutePath().normalize());
     }
 
+    /** Closing the engine on shutdown writes a checkpoint, so every completed write is flushed. */
+    @Bean(destroyMethod = "close")
+    ChunkEngine chunkEngine(NodeDataDir dataDir) {
+        return ChunkEngine.open(dataDir.path());
+    }
+
     @Bean
-    StorageBackend embeddedBackend(ChunkEngine engine) {
-        return new EmbeddedBackend(engine);
+    NodeToken nodeToken(NodeProperties properties) {
+        return NodeToken.configuredOrGenerated(properties.token());
+    }
+
+    @Bean(destroyMethod = "close")
+    NbdServer nbdServer(ChunkEngine engine, NodeToken token, DataPathMetrics metrics, NodeProperties properties)
+            throws InterruptedException {
+        NodeProperties.Nbd nbd = properties.nbd();
+        return NbdServer.start(engine, token, metrics, nbd.address(), nbd.port(), nbd.workers());
+    }
+
+    @Bean
+    StorageBackend embeddedBackend(ChunkEngine engine, NbdServer nbd, NodeToken token) {
+        return new EmbeddedBackend(engine, new NodeAccess("embedded", null, null, nbd.port(), token.value()));
     }
 }
