@@ -20,6 +20,8 @@ class EmbeddedDatabaseConfiguration {
 
     static final String DATABASE = "postgres";
     static final String USER = "postgres";
+    /** Above the 16 concurrent requests bulk provisioning tools typically send, so none waits for a connection. */
+    static final int POOL_SIZE = 20;
 
     @Bean(destroyMethod = "close")
     EmbeddedPostgres embeddedPostgres(SprigApiProperties properties) throws IOException {
@@ -46,6 +48,7 @@ class EmbeddedDatabaseConfiguration {
         dataSource.setPoolName("sprig-embedded");
         dataSource.setJdbcUrl(postgres.getJdbcUrl(USER, DATABASE));
         dataSource.setUsername(USER);
+        dataSource.setMaximumPoolSize(POOL_SIZE);
         return dataSource;
     }
 }

@@ -49,9 +49,9 @@ public class DiskService {
 
     /** One clone; {@code sizeBytes} null means the source's size, smaller is refused. */
     public Resource clone(String name, String sourceId, @Nullable Long sizeBytes) {
-        List<String> created =
-                Objects.requireNonNull(tx.execute(status -> cloneMany(List.of(name), sourceId, sizeBytes)));
-        return get(created.get(0));
+        // read back inside the transaction: one connection per clone, not a second one after commit
+        return Objects.requireNonNull(tx.execute(
+                status -> get(cloneMany(List.of(name), sourceId, sizeBytes).get(0))));
     }
 
     /**
