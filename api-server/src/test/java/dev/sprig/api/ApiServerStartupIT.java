@@ -40,13 +40,7 @@ class ApiServerStartupIT {
 
     @DynamicPropertySource
     static void dataDir(DynamicPropertyRegistry registry) {
-        Path dir = TestDataDirs.fresh("startup");
-        registry.add(
-                "sprig.api.database.embedded.data-dir",
-                () -> dir.resolve("postgres").toString());
-        registry.add(
-                "sprig.api.backend.embedded.data-dir",
-                () -> dir.resolve("engine").toString());
+        TestDataDirs.isolate(registry, "startup");
     }
 
     @LocalServerPort

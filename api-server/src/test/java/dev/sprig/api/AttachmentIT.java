@@ -37,13 +37,7 @@ class AttachmentIT {
 
     @DynamicPropertySource
     static void dataDirs(DynamicPropertyRegistry registry) {
-        dir = TestDataDirs.fresh("attachment");
-        registry.add(
-                "sprig.api.database.embedded.data-dir",
-                () -> dir.resolve("postgres").toString());
-        registry.add(
-                "sprig.api.backend.embedded.data-dir",
-                () -> dir.resolve("engine").toString());
+        dir = TestDataDirs.isolate(registry, "attachment");
     }
 
     @LocalServerPort

@@ -8,7 +8,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.util.UUID;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -30,13 +29,7 @@ class IdempotencyIT {
 
     @DynamicPropertySource
     static void dataDirs(DynamicPropertyRegistry registry) {
-        Path dir = TestDataDirs.fresh("idempotency");
-        registry.add(
-                "sprig.api.database.embedded.data-dir",
-                () -> dir.resolve("postgres").toString());
-        registry.add(
-                "sprig.api.backend.embedded.data-dir",
-                () -> dir.resolve("engine").toString());
+        TestDataDirs.isolate(registry, "idempotency");
     }
 
     @LocalServerPort

@@ -6,7 +6,6 @@ import dev.sprig.node.engine.ChunkEngine;
 import java.net.Socket;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -32,13 +31,7 @@ class ImageAndDiskApiIT {
 
     @DynamicPropertySource
     static void dataDirs(DynamicPropertyRegistry registry) {
-        Path dir = TestDataDirs.fresh("images-disks");
-        registry.add(
-                "sprig.api.database.embedded.data-dir",
-                () -> dir.resolve("postgres").toString());
-        registry.add(
-                "sprig.api.backend.embedded.data-dir",
-                () -> dir.resolve("engine").toString());
+        TestDataDirs.isolate(registry, "images-disks");
     }
 
     @LocalServerPort

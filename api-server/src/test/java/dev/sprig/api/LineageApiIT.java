@@ -7,7 +7,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sprig.node.engine.ChunkEngine;
 import dev.sprig.node.engine.LcInfo;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -38,13 +37,7 @@ class LineageApiIT {
 
     @DynamicPropertySource
     static void dataDirs(DynamicPropertyRegistry registry) {
-        Path dir = TestDataDirs.fresh("lineage-api");
-        registry.add(
-                "sprig.api.database.embedded.data-dir",
-                () -> dir.resolve("postgres").toString());
-        registry.add(
-                "sprig.api.backend.embedded.data-dir",
-                () -> dir.resolve("engine").toString());
+        TestDataDirs.isolate(registry, "lineage-api");
     }
 
     @LocalServerPort

@@ -3,7 +3,6 @@ package dev.sprig.api;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -18,13 +17,7 @@ class LineageConstraintsIT {
 
     @DynamicPropertySource
     static void dataDirs(DynamicPropertyRegistry registry) {
-        Path dir = TestDataDirs.fresh("lineage-constraints");
-        registry.add(
-                "sprig.api.database.embedded.data-dir",
-                () -> dir.resolve("postgres").toString());
-        registry.add(
-                "sprig.api.backend.embedded.data-dir",
-                () -> dir.resolve("engine").toString());
+        TestDataDirs.isolate(registry, "lineage-constraints");
     }
 
     @Autowired

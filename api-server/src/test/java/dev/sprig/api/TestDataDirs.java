@@ -38,6 +38,29 @@ final class TestDataDirs {
         }
     }
 
+    /**
+     * Gives a Spring test context its own data: fresh directories for the embedded database and
+     * engine, and, when the tests run against an external server (CI does both), a schema of its
+     * own in that server, so that contexts never see each other's rows.
+     */
+    static Path isolate(org.springframework.test.context.DynamicPropertyRegistry registry, String name) {
+        Path dir = fresh(name);
+        registry.add(
+                "sprig.api.database.embedded.data-dir",
+                () -> dir.resolve("postgres").toString());
+        registry.add(
+                "sprig.api.backend.embedded.data-dir",
+                () -> dir.resolve("engine").toString());
+        if (externalDatabaseConfigured()) {
+            String schema = "it_" + name.replaceAll("[^a-z0-9]", "_");
+            String url = System.getenv("SPRING_DATASOURCE_URL");
+            registry.add(
+                    "spring.datasource.url", () -> url + (url.contains("?") ? "&" : "?") + "currentSchema=" + schema);
+            registry.add("spring.flyway.schemas", () -> schema);
+        }
+        return dir;
+    }
+
     static boolean externalDatabaseConfigured() {
         String url = System.getenv("SPRING_DATASOURCE_URL");
         return url != null && !url.isBlank();
