@@ -131,25 +131,21 @@ public class ResourceRepository {
     }
 
     public Optional<Resource> find(String externId, ResourceKind kind) {
-        return jdbc.sql("SELECT " + COLUMNS + " FROM resource WHERE extern_id = :id AND kind = :kind")
-                .param("id", externId)
-                .param("kind", kind.column())
-                .query(ResourceRepository::map)
-                .optional();
+        return select(externId, kind, "");
     }
 
     /** The row locked for the rest of the transaction, so that concurrent changes of one resource queue up. */
     public Optional<Resource> lock(String externId, ResourceKind kind) {
-        return jdbc.sql("SELECT " + COLUMNS + " FROM resource WHERE extern_id = :id AND kind = :kind FOR UPDATE")
-                .param("id", externId)
-                .param("kind", kind.column())
-                .query(ResourceRepository::map)
-                .optional();
+        return select(externId, kind, " FOR UPDATE");
     }
 
     /** Locked against changes and deletion, but not against other shared lockers (concurrent clones). */
     public Optional<Resource> lockShared(String externId, ResourceKind kind) {
-        return jdbc.sql("SELECT " + COLUMNS + " FROM resource WHERE extern_id = :id AND kind = :kind FOR SHARE")
+        return select(externId, kind, " FOR SHARE");
+    }
+
+    private Optional<Resource> select(String externId, ResourceKind kind, String lockClause) {
+        return jdbc.sql("SELECT " + COLUMNS + " FROM resource WHERE extern_id = :id AND kind = :kind" + lockClause)
                 .param("id", externId)
                 .param("kind", kind.column())
                 .query(ResourceRepository::map)

@@ -5,6 +5,7 @@ import dev.sprig.node.control.LcDefiner;
 import dev.sprig.node.control.NodeJobs;
 import dev.sprig.node.engine.ChunkEngine;
 import dev.sprig.node.metrics.DataPathMetrics;
+import dev.sprig.node.nbd.NbdServer;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.util.List;
@@ -16,13 +17,33 @@ import org.springframework.context.annotation.Import;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * The node API around a {@link ChunkEngine}, a {@link NodeToken} and a {@link NodeDataDir} that the
- * importing application provides: the storage node itself, or api-server serving its embedded engine.
+ * A whole storage node around a {@link NodeDataDir} that the importing application provides (the
+ * storage-node application, or api-server serving its embedded engine): the chunk engine, the node
+ * token, the NBD data port and the HTTP API.
  */
 @Configuration(proxyBeanMethods = false)
 @EnableConfigurationProperties(NodeProperties.class)
 @Import({LcController.class, DataController.class, NodeController.class, NodeProblemAdvice.class})
 public class NodeApiConfiguration {
+
+    /** Closing the engine on shutdown writes a checkpoint: every completed write is flushed. */
+    @Bean(destroyMethod = "close")
+    ChunkEngine chunkEngine(NodeDataDir dataDir) {
+        return ChunkEngine.open(dataDir.path());
+    }
+
+    @Bean
+    NodeToken nodeToken(NodeProperties properties) {
+        return NodeToken.configuredOrGenerated(properties.token());
+    }
+
+    /** Closed before the engine (it depends on it), so in-flight NBD requests finish first. */
+    @Bean(destroyMethod = "close")
+    NbdServer nbdServer(ChunkEngine engine, NodeToken token, DataPathMetrics metrics, NodeProperties properties)
+            throws InterruptedException {
+        NodeProperties.Nbd nbd = properties.nbd();
+        return NbdServer.start(engine, token, metrics, nbd.address(), nbd.port(), nbd.workers());
+    }
 
     @Bean
     LcDefiner lcDefiner(ChunkEngine engine) {

@@ -3,12 +3,10 @@ package dev.sprig.api.backend.embedded;
 import dev.sprig.api.SprigApiProperties;
 import dev.sprig.api.backend.StorageBackend;
 import dev.sprig.api.backend.StorageBackend.NodeAccess;
-import dev.sprig.node.NodeProperties;
 import dev.sprig.node.engine.ChunkEngine;
 import dev.sprig.node.http.NodeApiConfiguration;
 import dev.sprig.node.http.NodeDataDir;
 import dev.sprig.node.http.NodeToken;
-import dev.sprig.node.metrics.DataPathMetrics;
 import dev.sprig.node.nbd.NbdServer;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.context.annotation.Bean;
@@ -30,24 +28,6 @@ class EmbeddedBackendConfiguration {
     NodeDataDir nodeDataDir(SprigApiProperties properties) {
         return new NodeDataDir(
                 properties.backend().embedded().dataDir().toAbsolutePath().normalize());
-    }
-
-    /** Closing the engine on shutdown writes a checkpoint, so every completed write is flushed. */
-    @Bean(destroyMethod = "close")
-    ChunkEngine chunkEngine(NodeDataDir dataDir) {
-        return ChunkEngine.open(dataDir.path());
-    }
-
-    @Bean
-    NodeToken nodeToken(NodeProperties properties) {
-        return NodeToken.configuredOrGenerated(properties.token());
-    }
-
-    @Bean(destroyMethod = "close")
-    NbdServer nbdServer(ChunkEngine engine, NodeToken token, DataPathMetrics metrics, NodeProperties properties)
-            throws InterruptedException {
-        NodeProperties.Nbd nbd = properties.nbd();
-        return NbdServer.start(engine, token, metrics, nbd.address(), nbd.port(), nbd.workers());
     }
 
     @Bean
