@@ -177,6 +177,12 @@ class LineageApiIT {
                 id(ApiClient.json(api.post("/v1/disks/" + id(a) + "/snapshots", "{\"name\":\"" + unique("s") + "\"}")));
         JsonNode c = clone(snapshot);
 
+        List<String> descendants = new ArrayList<>();
+        ApiClient.json(api.get("/v1/images/" + imageId + "/descendants"))
+                .path("descendants")
+                .forEach(d -> descendants.add(d.asString()));
+        assertThat(descendants).containsExactlyInAnyOrder(id(a), id(b), snapshot, id(c));
+
         var refused = api.delete("/v1/images/" + imageId);
         assertProblem(refused, 409, "HAS_DEPENDENTS");
         List<String> dependents = new ArrayList<>();

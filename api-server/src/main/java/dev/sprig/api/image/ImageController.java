@@ -105,6 +105,14 @@ class ImageController {
         return ResponseEntity.noContent().build();
     }
 
+    record Descendants(String externId, List<String> descendants) {}
+
+    @GetMapping("/v1/images/{id}/descendants")
+    @Operation(summary = "Every disk and snapshot that reads from the image, directly or through snapshots")
+    Descendants descendants(@PathVariable String id) {
+        return new Descendants(id, images.descendants(id));
+    }
+
     @GetMapping("/v1/images/{id}")
     ImageView get(@PathVariable String id) {
         return ImageView.of(images.get(id));

@@ -69,6 +69,12 @@ public class ImageService {
                 .orElseThrow(() -> SprigException.notFound("image " + externId));
     }
 
+    /** The extern_ids of every disk and snapshot that reads from the image, directly or through others. */
+    public List<String> descendants(String externId) {
+        Resource image = get(externId);
+        return image.lcId() == null ? List.of() : resources.dependentsOf(image.lcId());
+    }
+
     public ResourcePage list(
             @Nullable String state, @Nullable String namePrefix, @Nullable String pageToken, int pageSize) {
         PageCursor after = pageToken == null || pageToken.isEmpty() ? null : PageCursor.of(pageToken);
