@@ -204,6 +204,41 @@ class LineageApiIT {
     }
 
     @Test
+    void aDeferredDeleteHidesTheImageAtOnceAndFreesItWithItsLastDependent() {
+        String name =
+                ApiClient.json(api.get("/v1/images/" + imageId)).path("name").asString();
+        long imageLc =
+                ApiClient.json(api.get("/v1/images/" + imageId)).path("lcId").asLong();
+        JsonNode a = clone(imageId);
+        JsonNode b = clone(imageId);
+
+        assertThat(api.delete("/v1/images/" + imageId + "?deferred=true").statusCode())
+                .isEqualTo(204);
+
+        assertProblem(api.get("/v1/images/" + imageId), 404, "NOT_FOUND");
+        assertProblem(
+                api.post("/v1/disks", "{\"name\":\"" + unique("late") + "\",\"sourceId\":\"" + imageId + "\"}"),
+                404,
+                "NOT_FOUND");
+        assertThat(api.post("/v1/images", "{\"name\":\"" + name + "\",\"sizeBytes\":4096}")
+                        .statusCode())
+                .as("the name is free again")
+                .isEqualTo(201);
+        assertThat(engine.read(a.path("lcId").asLong(), 0, 64))
+                .as("dependents still read the image")
+                .isEqualTo(java.util.Arrays.copyOf(imageBytes, 64));
+
+        assertThat(api.delete("/v1/disks/" + id(a)).statusCode()).isEqualTo(204);
+        assertThat(lcIdsInDatabase()).contains(imageLc);
+        assertThat(api.delete("/v1/disks/" + id(b)).statusCode()).isEqualTo(204);
+
+        assertThat(lcIdsInDatabase()).as("freed with its last dependent").doesNotContain(imageLc);
+        assertThat(lcIdsInEngine()).doesNotContain(imageLc);
+        assertThat(jdbc.queryForObject("SELECT count(*) FROM resource WHERE extern_id = ?", Long.class, imageId))
+                .isZero();
+    }
+
+    @Test
     void concurrentClonesSnapshotsAndDeletesLeaveNoOrphanAndAgreeWithStorage() throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(16);
         var disks = new ConcurrentLinkedQueue<String>();

@@ -208,14 +208,19 @@ class DiskController {
     @DeleteMapping("/v1/disks/{id}")
     @Operation(summary = "Delete a disk; deleting one that is gone is 204")
     ResponseEntity<Void> delete(@PathVariable String id) {
-        deletions.delete(id, ResourceKind.DISK);
+        deletions.delete(id, ResourceKind.DISK, false);
         return ResponseEntity.noContent().build();
     }
 
     @DeleteMapping("/v1/snapshots/{id}")
     @Operation(summary = "Delete a snapshot; while clones read from it, 409 HAS_DEPENDENTS lists them")
-    ResponseEntity<Void> deleteSnapshot(@PathVariable String id) {
-        deletions.delete(id, ResourceKind.SNAPSHOT);
+    ResponseEntity<Void> deleteSnapshot(
+            @PathVariable String id,
+            @io.swagger.v3.oas.annotations.Parameter(
+                            description = "with dependents: hide it now, free it when the last dependent goes")
+                    @RequestParam(defaultValue = "false")
+                    boolean deferred) {
+        deletions.delete(id, ResourceKind.SNAPSHOT, deferred);
         return ResponseEntity.noContent().build();
     }
 

@@ -116,6 +116,7 @@ public class DiskService {
         Resource source = (kind == ResourceKind.DISK
                         ? resources.lock(sourceId, kind)
                         : resources.lockShared(sourceId, kind))
+                .filter(found -> !found.state().equals(ResourceRepository.DELETING))
                 .orElseThrow(() -> SprigException.notFound(kind.name().toLowerCase() + " " + sourceId));
         if (!source.state().equals("available")) {
             throw SprigException.invalidState(sourceId + " is " + source.state() + ", not available");

@@ -100,8 +100,12 @@ class ImageController {
 
     @DeleteMapping("/v1/images/{id}")
     @Operation(summary = "Delete an image; while disks or snapshots read from it, 409 HAS_DEPENDENTS lists them")
-    ResponseEntity<Void> delete(@PathVariable String id) {
-        deletions.delete(id, dev.sprig.api.lineage.ResourceKind.IMAGE);
+    ResponseEntity<Void> delete(
+            @PathVariable String id,
+            @Parameter(description = "with dependents: hide it now, free it when the last dependent goes")
+                    @RequestParam(defaultValue = "false")
+                    boolean deferred) {
+        deletions.delete(id, dev.sprig.api.lineage.ResourceKind.IMAGE, deferred);
         return ResponseEntity.noContent().build();
     }
 

@@ -16,6 +16,9 @@ import org.springframework.transaction.support.TransactionTemplate;
  * the list of them ({@code HAS_DEPENDENTS}). Lcs left with no resource below them (implicit
  * snapshots of disk sources) go with it. Deleting what is already gone succeeds. The metadata goes
  * first, in one transaction; the backend lcs after it, deepest first.
+ *
+ * <p>A deferred delete of something with dependents hides it at once (state {@code deleting}: gone
+ * from reads and listings, its name free again) and frees it when its last dependent goes.
  */
 @Service
 public class Deletions {
@@ -33,13 +36,13 @@ public class Deletions {
     }
 
     /** Deletes {@code externId} if it names a resource of {@code kind}; an id of another kind names nothing here. */
-    public void delete(String externId, ResourceKind kind) {
+    public void delete(String externId, ResourceKind kind, boolean deferred) {
         if (ResourceKind.ofExternId(externId) != kind) {
             throw SprigException.notFound(kind.name().toLowerCase(Locale.ROOT) + " " + externId);
         }
         List<Long> removed = tx.execute(status -> {
             Resource resource = resources.lock(externId, kind).orElse(null);
-            if (resource == null) {
+            if (resource == null || resource.state().equals(ResourceRepository.DELETING)) {
                 return List.<Long>of();
             }
             Long lcId = resource.lcId();
@@ -48,6 +51,10 @@ public class Deletions {
                 return List.<Long>of();
             }
             List<String> dependents = resources.dependentsOf(lcId);
+            if (!dependents.isEmpty() && deferred) {
+                resources.setState(externId, ResourceRepository.DELETING, null);
+                return List.<Long>of();
+            }
             if (!dependents.isEmpty()) {
                 throw SprigException.hasDependents(kind.name().toLowerCase(Locale.ROOT) + " " + externId, dependents);
             }
@@ -62,8 +69,9 @@ public class Deletions {
     }
 
     /**
-     * Implicit snapshots (frozen lcs no resource names) exist only for what hangs below them; once
-     * their last child is gone, they go too, and so on up the chain. The parent is locked before its
+     * Implicit snapshots (frozen lcs no resource names) and resources waiting on a deferred delete
+     * exist only for what hangs below them; once their last child is gone, they go too, and so on
+     * up the chain. The parent is locked before its
      * children are counted, so that two deletions of the last two siblings cannot both leave it.
      */
     private List<Long> unusedAncestors(@Nullable Long start) {
@@ -71,8 +79,15 @@ public class Deletions {
         Long up = start;
         while (up != null) {
             Lc lc = lcs.lock(up).orElse(null);
-            if (lc == null || resources.existsOnLc(up) || lcs.hasChildren(up)) {
+            if (lc == null || lcs.hasChildren(up)) {
                 break;
+            }
+            Resource owner = resources.lockOnLc(up).orElse(null);
+            if (owner != null && !owner.state().equals(ResourceRepository.DELETING)) {
+                break;
+            }
+            if (owner != null) {
+                resources.delete(owner.externId());
             }
             lcs.delete(up);
             removed.add(up);

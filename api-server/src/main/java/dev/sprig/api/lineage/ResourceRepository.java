@@ -18,6 +18,9 @@ public class ResourceRepository {
     private static final String COLUMNS = "extern_id, kind, name, size_bytes, state, lc_id, source_extern_id,"
             + " bytes_received, error, created_at, updated_at";
 
+    /** The state of a resource whose deletion waits for its last dependent. */
+    public static final String DELETING = "deleting";
+
     private final JdbcClient jdbc;
 
     private final JdbcTemplate template;
@@ -81,13 +84,6 @@ public class ResourceRepository {
                 .update();
     }
 
-    public boolean existsOnLc(long lcId) {
-        return jdbc.sql("SELECT EXISTS (SELECT 1 FROM resource WHERE lc_id = :lc)")
-                .param("lc", lcId)
-                .query(Boolean.class)
-                .single();
-    }
-
     public void delete(String externId) {
         jdbc.sql("DELETE FROM resource WHERE extern_id = :id")
                 .param("id", externId)
@@ -130,8 +126,17 @@ public class ResourceRepository {
                 .list();
     }
 
+    /** A live resource; one being deleted (deferred) is hidden, as if it were gone. */
     public Optional<Resource> find(String externId, ResourceKind kind) {
-        return select(externId, kind, "");
+        return select(externId, kind, "").filter(resource -> !resource.state().equals(DELETING));
+    }
+
+    /** The resource on an lc, if any, locked (deleting or not). */
+    public Optional<Resource> lockOnLc(long lcId) {
+        return jdbc.sql("SELECT " + COLUMNS + " FROM resource WHERE lc_id = :lc FOR UPDATE")
+                .param("lc", lcId)
+                .query(ResourceRepository::map)
+                .optional();
     }
 
     /** The row locked for the rest of the transaction, so that concurrent changes of one resource queue up. */
@@ -189,6 +194,8 @@ public class ResourceRepository {
         if (state != null) {
             sql.append(" AND state = :state");
             statement.put("state", state);
+        } else {
+            sql.append(" AND state <> '" + DELETING + "'");
         }
         if (namePrefix != null) {
             sql.append(" AND name LIKE :prefix ESCAPE '\\'");
