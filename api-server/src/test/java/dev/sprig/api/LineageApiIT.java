@@ -240,14 +240,14 @@ class LineageApiIT {
 
     @Test
     void concurrentClonesSnapshotsAndDeletesLeaveNoOrphanAndAgreeWithStorage() throws Exception {
-        ExecutorService pool = Executors.newFixedThreadPool(16);
+        ExecutorService pool = Executors.newFixedThreadPool(32);
         var disks = new ConcurrentLinkedQueue<String>();
         List<Future<?>> work = new ArrayList<>();
-        for (int t = 0; t < 16; t++) {
+        for (int t = 0; t < 32; t++) {
             long seed = t;
             work.add(pool.submit(() -> {
                 var random = new Random(seed);
-                for (int i = 0; i < 15; i++) {
+                for (int i = 0; i < 10; i++) {
                     int op = random.nextInt(4);
                     String some = disks.peek();
                     if (op == 0 || some == null) {
