@@ -47,6 +47,22 @@ final class ApiClient {
                 .PUT(HttpRequest.BodyPublishers.ofByteArray(body)));
     }
 
+    /** Creates an image with a fresh name, uploads {@code content} and returns its extern_id; fails loudly if refused. */
+    String availableImage(byte[] content) {
+        String name = "img-" + java.util.UUID.randomUUID().toString().substring(0, 8);
+        HttpResponse<String> created =
+                post("/v1/images", "{\"name\":\"" + name + "\",\"sizeBytes\":" + content.length + "}");
+        if (created.statusCode() != 201) {
+            throw new AssertionError("image not created: " + created.body());
+        }
+        String id = json(created).path("externId").asString();
+        HttpResponse<String> uploaded = put("/v1/images/" + id + "/file", content);
+        if (uploaded.statusCode() != 200) {
+            throw new AssertionError("upload refused: " + uploaded.body());
+        }
+        return id;
+    }
+
     static JsonNode json(HttpResponse<String> response) {
         return JSON.readTree(response.body());
     }

@@ -51,12 +51,7 @@ class AttachmentIT {
     void anAvailableImage() {
         api = new ApiClient(port, KEY);
         imageBytes = imageContent(4 * MIB);
-        imageId = ApiClient.json(api.post(
-                        "/v1/images", "{\"name\":\"" + unique("img") + "\",\"sizeBytes\":" + imageBytes.length + "}"))
-                .path("externId")
-                .asString();
-        assertThat(api.put("/v1/images/" + imageId + "/file", imageBytes).statusCode())
-                .isEqualTo(200);
+        imageId = api.availableImage(imageBytes);
     }
 
     @Test
@@ -153,20 +148,24 @@ class AttachmentIT {
         return HttpClient.newHttpClient().send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
     }
 
+    /** Runs a real client and returns what it printed; it must succeed. */
     private static String run(String... command) throws Exception {
-        Process process =
-                new ProcessBuilder(List.of(command)).redirectErrorStream(true).start();
+        Process process = start(command);
         String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(process.exitValue()).as(out).isZero();
         return out;
     }
 
+    /** Runs a real client that is expected to be refused, and returns what it printed. */
     private static String runAllowingFailure(String... command) throws Exception {
-        Process process =
-                new ProcessBuilder(List.of(command)).redirectErrorStream(true).start();
+        Process process = start(command);
         String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
         return out;
+    }
+
+    private static Process start(String... command) throws java.io.IOException {
+        return new ProcessBuilder(List.of(command)).redirectErrorStream(true).start();
     }
 }

@@ -43,11 +43,7 @@ class IdempotencyIT {
 
     @BeforeEach
     void anAvailableImage() {
-        var api = new ApiClient(port, KEY);
-        imageId = ApiClient.json(api.post("/v1/images", "{\"name\":\"" + unique("img") + "\",\"sizeBytes\":4096}"))
-                .path("externId")
-                .asString();
-        api.put("/v1/images/" + imageId + "/file", new byte[4096]);
+        imageId = new ApiClient(port, KEY).availableImage(new byte[4096]);
     }
 
     @Test
@@ -65,11 +61,7 @@ class IdempotencyIT {
                 .isEqualTo(first.headers().firstValue("Location"));
         assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
         assertThat(first.headers().firstValue("Idempotent-Replayed")).isEmpty();
-        assertThat(jdbc.queryForObject(
-                        "SELECT count(*) FROM resource WHERE kind = 'disk' AND source_extern_id = ?",
-                        Long.class,
-                        imageId))
-                .isEqualTo(1);
+        assertThat(disksClonedFromTheImage()).isEqualTo(1);
     }
 
     @Test
@@ -80,11 +72,7 @@ class IdempotencyIT {
         assertThat(post("/v1/disks:batchCreate", body, key, KEY).statusCode()).isEqualTo(201);
         assertThat(post("/v1/disks:batchCreate", body, key, KEY).statusCode()).isEqualTo(201);
 
-        assertThat(jdbc.queryForObject(
-                        "SELECT count(*) FROM resource WHERE kind = 'disk' AND source_extern_id = ?",
-                        Long.class,
-                        imageId))
-                .isEqualTo(300);
+        assertThat(disksClonedFromTheImage()).isEqualTo(300);
     }
 
     @Test
@@ -98,11 +86,7 @@ class IdempotencyIT {
                 post("/v1/disks", "{\"name\":\"" + unique("b") + "\",\"sourceId\":\"" + imageId + "\"}", key, KEY);
 
         assertProblem(other, 422, "IDEMPOTENCY_KEY_REUSED");
-        assertThat(jdbc.queryForObject(
-                        "SELECT count(*) FROM resource WHERE kind = 'disk' AND source_extern_id = ?",
-                        Long.class,
-                        imageId))
-                .isEqualTo(1);
+        assertThat(disksClonedFromTheImage()).isEqualTo(1);
     }
 
     @Test
@@ -127,6 +111,11 @@ class IdempotencyIT {
         assertThat(replay.headers().firstValue("Idempotent-Replayed")).hasValue("true");
 
         assertProblem(post("/v1/disks", body, "x".repeat(256), KEY), 400, "INVALID_ARGUMENT");
+    }
+
+    private long disksClonedFromTheImage() {
+        return jdbc.queryForObject(
+                "SELECT count(*) FROM resource WHERE kind = 'disk' AND source_extern_id = ?", Long.class, imageId);
     }
 
     private HttpResponse<String> post(String path, String body, String idempotencyKey, String apiKey) throws Exception {

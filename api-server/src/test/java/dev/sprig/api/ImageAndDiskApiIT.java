@@ -241,13 +241,7 @@ class ImageAndDiskApiIT {
     }
 
     private String availableImage(int size) {
-        byte[] content = imageContent(size);
-        String id = ApiClient.json(
-                        api.post("/v1/images", "{\"name\":\"" + unique("img") + "\",\"sizeBytes\":" + size + "}"))
-                .path("externId")
-                .asString();
-        assertThat(api.put("/v1/images/" + id + "/file", content).statusCode()).isEqualTo(200);
-        return id;
+        return api.availableImage(imageContent(size));
     }
 
     /** Random bytes in the first half of every MiB, zeros in the second: half the segments are all-zero. */

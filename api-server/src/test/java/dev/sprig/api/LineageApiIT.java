@@ -57,12 +57,7 @@ class LineageApiIT {
     void anAvailableImage() {
         api = new ApiClient(port, KEY);
         imageBytes = imageContent(4 * MIB);
-        imageId = ApiClient.json(api.post(
-                        "/v1/images", "{\"name\":\"" + unique("img") + "\",\"sizeBytes\":" + imageBytes.length + "}"))
-                .path("externId")
-                .asString();
-        assertThat(api.put("/v1/images/" + imageId + "/file", imageBytes).statusCode())
-                .isEqualTo(200);
+        imageId = api.availableImage(imageBytes);
     }
 
     @Test

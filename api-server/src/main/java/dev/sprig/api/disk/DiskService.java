@@ -207,7 +207,7 @@ public class DiskService {
 
     public ResourcePage list(
             @Nullable String state, @Nullable String namePrefix, @Nullable String pageToken, int pageSize) {
-        PageCursor after = pageToken == null || pageToken.isEmpty() ? null : PageCursor.of(pageToken);
+        PageCursor after = PageCursor.ofParameter(pageToken);
         return resources.page(ResourceKind.DISK, state, namePrefix, after, pageSize);
     }
 }

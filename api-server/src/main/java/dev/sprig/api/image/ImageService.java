@@ -77,7 +77,7 @@ public class ImageService {
 
     public ResourcePage list(
             @Nullable String state, @Nullable String namePrefix, @Nullable String pageToken, int pageSize) {
-        PageCursor after = pageToken == null || pageToken.isEmpty() ? null : PageCursor.of(pageToken);
+        PageCursor after = PageCursor.ofParameter(pageToken);
         return resources.page(ResourceKind.IMAGE, state, namePrefix, after, pageSize);
     }
 

@@ -16,6 +16,12 @@ public record PageCursor(Instant createdAt, String externId) {
         return Base64.getUrlEncoder().withoutPadding().encodeToString(raw.getBytes(StandardCharsets.UTF_8));
     }
 
+    /** The cursor of a {@code pageToken} parameter; none (first page) when it is absent or empty. */
+    public static @org.jspecify.annotations.Nullable PageCursor ofParameter(
+            @org.jspecify.annotations.Nullable String token) {
+        return token == null || token.isEmpty() ? null : of(token);
+    }
+
     public static PageCursor of(String token) {
         try {
             String raw = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);

@@ -1081,17 +1081,15 @@ public final class ChunkEngine implements AutoCloseable {
     }
 
     private Lock shared() {
-        Lock l = engineLock.readLock();
-        l.lock();
-        if (closed) {
-            l.unlock();
-            throw new EngineClosedException();
-        }
-        return l;
+        return acquire(engineLock.readLock());
     }
 
     private Lock exclusive() {
-        Lock l = engineLock.writeLock();
+        return acquire(engineLock.writeLock());
+    }
+
+    /** Takes the lock, or refuses once the engine is closed (checked under the lock, so close cannot race it). */
+    private Lock acquire(Lock l) {
         l.lock();
         if (closed) {
             l.unlock();
