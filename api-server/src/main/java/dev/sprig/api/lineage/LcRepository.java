@@ -22,11 +22,20 @@ public class LcRepository {
         return jdbc.sql("SELECT nextval('lc_id_seq')").query(Long.class).single();
     }
 
-    /** {@code count} fresh ids in one round trip. */
-    public List<Long> nextIds(int count) {
-        return jdbc.sql("SELECT nextval('lc_id_seq') FROM generate_series(1, :count)")
+    /**
+     * {@code count} writable children of the frozen {@code parent}, each of {@code sizeBytes}, with
+     * fresh ids: the clones of one source, in one round trip.
+     */
+    public List<Lc> insertChildren(Lc parent, long sizeBytes, int count) {
+        return jdbc.sql("""
+                        INSERT INTO lc (lc_id, parent_lc_id, family_id, size_bytes, frozen)
+                        SELECT nextval('lc_id_seq'), :parent, :family, :size, FALSE FROM generate_series(1, :count)
+                        RETURNING lc_id, parent_lc_id, family_id, size_bytes, frozen""")
+                .param("parent", parent.lcId())
+                .param("family", parent.familyId())
+                .param("size", sizeBytes)
                 .param("count", count)
-                .query(Long.class)
+                .query(LcRepository::map)
                 .list();
     }
 

@@ -51,22 +51,25 @@ public class ResourceRepository {
                 .update();
     }
 
-    /** One batch of new resources of one kind and state (a bulk clone). */
-    public void insertAll(ResourceKind kind, String state, List<NewResource> rows) {
-        template.batchUpdate(
-                "INSERT INTO resource (extern_id, kind, name, size_bytes, state, lc_id, source_extern_id)"
-                        + " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                rows,
-                1000,
-                (statement, row) -> {
-                    statement.setString(1, row.externId());
-                    statement.setString(2, kind.column());
-                    statement.setString(3, row.name());
-                    statement.setLong(4, row.sizeBytes());
-                    statement.setString(5, state);
-                    statement.setObject(6, row.lcId());
-                    statement.setString(7, row.sourceExternId());
-                });
+    /**
+     * New resources of one kind and state (a bulk clone) in one statement, returned as stored; their
+     * names must be free among live resources of the kind.
+     */
+    public List<Resource> insertAll(ResourceKind kind, String state, List<NewResource> rows) {
+        return jdbc.sql("INSERT INTO resource (extern_id, kind, name, size_bytes, state, lc_id, source_extern_id)"
+                        + " SELECT id, :kind, name, size, :state, lc, source FROM unnest(CAST(:ids AS text[]),"
+                        + " CAST(:names AS text[]), CAST(:sizes AS bigint[]), CAST(:lcs AS bigint[]),"
+                        + " CAST(:sources AS text[])) AS row(id, name, size, lc, source)"
+                        + " RETURNING " + COLUMNS)
+                .param("kind", kind.column())
+                .param("state", state)
+                .param("ids", rows.stream().map(NewResource::externId).toArray(String[]::new))
+                .param("names", rows.stream().map(NewResource::name).toArray(String[]::new))
+                .param("sizes", rows.stream().map(NewResource::sizeBytes).toArray(Long[]::new))
+                .param("lcs", rows.stream().map(NewResource::lcId).toArray(Long[]::new))
+                .param("sources", rows.stream().map(NewResource::sourceExternId).toArray(String[]::new))
+                .query(ResourceRepository::map)
+                .list();
     }
 
     /** @see #insertAll */
@@ -76,13 +79,6 @@ public class ResourceRepository {
             long sizeBytes,
             long lcId,
             @Nullable String sourceExternId) {}
-
-    public void setStateAll(List<String> externIds, String state) {
-        jdbc.sql("UPDATE resource SET state = :state, updated_at = now() WHERE extern_id = ANY(:ids)")
-                .param("state", state)
-                .param("ids", externIds.toArray(String[]::new))
-                .update();
-    }
 
     public void delete(String externId) {
         jdbc.sql("DELETE FROM resource WHERE extern_id = :id")

@@ -159,12 +159,15 @@ public final class ChunkEngine implements AutoCloseable {
 
     /** Creates a child of the frozen lc {@code parentLcId} with the parent's size. */
     public void createChild(long lcId, long parentLcId) {
-        Lock l = exclusive();
+        long parentSize;
+        Lock l = shared();
         try {
-            createAllLocked(List.of(NewLc.child(lcId, parentLcId, lc(parentLcId).size)));
+            parentSize = lc(parentLcId).size;
         } finally {
             l.unlock();
         }
+        // a frozen parent never changes size; a writable one is refused by createAll
+        createAll(List.of(NewLc.child(lcId, parentLcId, parentSize)));
     }
 
     /**
@@ -189,18 +192,27 @@ public final class ChunkEngine implements AutoCloseable {
      *     or a batch that is too large
      */
     public void createAll(List<NewLc> batch) {
+        Journal appendedTo;
         Lock l = exclusive();
         try {
-            createAllLocked(List.copyOf(batch));
+            appendedTo = createAllLocked(List.copyOf(batch));
         } finally {
             l.unlock();
         }
+        // Forced outside the lock, so that concurrent creates share one fsync instead of queueing
+        // for one each. Until this returns, only the caller knows the new ids, so no one can use an
+        // lc that is not yet durable; a child's record comes after its parent's in the journal.
+        try {
+            appendedTo.force();
+        } catch (IOException e) {
+            throw new EngineIoException("create " + batch.size() + " lcs", e);
+        }
     }
 
-    private void createAllLocked(List<NewLc> batch) {
+    private Journal createAllLocked(List<NewLc> batch) {
         List<Lc> created = checkBatch(batch);
         if (created.isEmpty()) {
-            return;
+            return journal;
         }
         try {
             for (Lc lc : created) {
@@ -209,7 +221,6 @@ public final class ChunkEngine implements AutoCloseable {
                 Files.deleteIfExists(lc.file);
             }
             journal.append(new JournalRecord.CreateAll(batch));
-            journal.force();
         } catch (IOException e) {
             throw new EngineIoException("create " + batch.size() + " lcs", e);
         }
@@ -220,6 +231,7 @@ public final class ChunkEngine implements AutoCloseable {
             }
             lcs.put(lc.id, lc);
         }
+        return journal;
     }
 
     /**

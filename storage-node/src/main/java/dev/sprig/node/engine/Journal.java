@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.zip.CRC32C;
 
 /**
@@ -28,6 +29,8 @@ final class Journal implements Closeable {
     private long records;
     private long bytes;
     private volatile long forcedBytes;
+    /** One fsync at a time: callers that queue behind one find their records forced by it (group commit). */
+    private final ReentrantLock forcing = new ReentrantLock();
 
     private Journal(FileChannel channel, long records, long bytes) {
         this.channel = channel;
@@ -99,7 +102,11 @@ final class Journal implements Closeable {
         return records++;
     }
 
-    /** Makes every appended record durable; a no-op when nothing was appended since the last one. */
+    /**
+     * Makes every record appended before the call durable; a no-op when a concurrent call already
+     * did. Callers may force outside the engine lock: concurrent ones then share one fsync. A
+     * checkpoint forces the journal before it retires it, so forcing a retired journal returns at once.
+     */
     void force() throws IOException {
         long target;
         synchronized (this) {
@@ -108,9 +115,19 @@ final class Journal implements Closeable {
         if (forcedBytes >= target) {
             return;
         }
-        channel.force(false);
-        synchronized (this) {
-            forcedBytes = Math.max(forcedBytes, target);
+        forcing.lock();
+        try {
+            if (forcedBytes >= target) {
+                return;
+            }
+            long upTo;
+            synchronized (this) {
+                upTo = bytes;
+            }
+            channel.force(false);
+            forcedBytes = Math.max(forcedBytes, upTo);
+        } finally {
+            forcing.unlock();
         }
     }
 

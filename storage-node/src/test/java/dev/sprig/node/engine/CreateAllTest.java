@@ -95,6 +95,54 @@ class CreateAllTest {
     }
 
     @Test
+    void concurrentCreatesRacingCheckpointsAreAllInTheJournalOnReturn(@TempDir Path crashed) throws Exception {
+        int threads = 8;
+        int each = 150;
+        var stop = new java.util.concurrent.atomic.AtomicBoolean();
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(threads + 1);
+        try {
+            // creates force the journal outside the engine lock, so a checkpoint may retire the
+            // journal a create appended to before that create forces it
+            var checkpoints = pool.submit(() -> {
+                while (!stop.get()) {
+                    engine.checkpoint();
+                }
+                return null;
+            });
+            List<java.util.concurrent.Future<?>> creators = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                long first = 1_000L + (long) t * each;
+                creators.add(pool.submit(() -> {
+                    for (long lc = first; lc < first + each; lc++) {
+                        engine.createChild(lc, IMAGE);
+                    }
+                    return null;
+                }));
+            }
+            for (var creator : creators) {
+                creator.get();
+            }
+            stop.set(true);
+            checkpoints.get();
+        } finally {
+            pool.shutdownNow();
+        }
+
+        // what a kill -9 now would leave: the files as they are, with no closing checkpoint
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path file : files.toList()) {
+                if (!file.getFileName().toString().endsWith(".lock")) {
+                    Files.copy(file, crashed.resolve(file.getFileName()));
+                }
+            }
+        }
+        try (ChunkEngine recovered = ChunkEngine.open(crashed)) {
+            assertThat(recovered.info(IMAGE).children()).isEqualTo(threads * each + 1);
+            assertSameBytes(recovered.read(1_000L + threads * each - 1, 0, 4096), slice(image, 0, 4096), "last clone");
+        }
+    }
+
+    @Test
     void clonesOfABulkCloneAreIndependentDisks() {
         engine.createAll(clonesOfImage(3));
 
