@@ -2,6 +2,7 @@ package dev.sprig.api.lineage;
 
 import dev.sprig.api.backend.StorageBackend;
 import dev.sprig.api.error.SprigException;
+import dev.sprig.api.operation.Operations;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -14,7 +15,8 @@ import org.springframework.transaction.support.TransactionTemplate;
  * children, so a disk always goes; an image or snapshot that clones still read from is refused with
  * the list of them ({@code HAS_DEPENDENTS}). Lcs left with no resource below them (implicit
  * snapshots of disk sources) go with it ({@link UnusedAncestors}). Deleting what is already gone
- * succeeds. The metadata goes first, in one transaction; the backend lcs after it, deepest first.
+ * succeeds; a disk that is being flattened is refused until its flatten has finished. The metadata
+ * goes first, in one transaction; the backend lcs after it, deepest first.
  *
  * <p>A deferred delete of something with dependents hides it at once (state {@code deleting}: gone
  * from reads and listings, its name free again) and frees it when its last dependent goes.
@@ -25,6 +27,7 @@ public class Deletions {
     private final ResourceRepository resources;
     private final LcRepository lcs;
     private final UnusedAncestors unusedAncestors;
+    private final Operations operations;
     private final StorageBackend backend;
     private final TransactionTemplate tx;
 
@@ -32,11 +35,13 @@ public class Deletions {
             ResourceRepository resources,
             LcRepository lcs,
             UnusedAncestors unusedAncestors,
+            Operations operations,
             StorageBackend backend,
             TransactionTemplate tx) {
         this.resources = resources;
         this.lcs = lcs;
         this.unusedAncestors = unusedAncestors;
+        this.operations = operations;
         this.backend = backend;
         this.tx = tx;
     }
@@ -50,6 +55,10 @@ public class Deletions {
             Resource resource = resources.lock(externId, kind).orElse(null);
             if (resource == null || resource.state().equals(ResourceRepository.DELETING)) {
                 return List.<Long>of();
+            }
+            if (resource.state().equals(ResourceRepository.FLATTENING)) {
+                // the running flatten copies into this disk's lc and ends by detaching it: the lc must stay
+                throw operations.busy(externId, "disk " + externId + " is flattening");
             }
             Long lcId = resource.lcId();
             if (lcId == null) {
