@@ -37,6 +37,15 @@ final class ApiClient {
                 .POST(HttpRequest.BodyPublishers.ofString(json)));
     }
 
+    /** A POST without a body (an action such as {@code :flatten}), with extra headers as name, value pairs. */
+    HttpResponse<String> action(String path, String... headers) {
+        HttpRequest.Builder request = request(path).POST(HttpRequest.BodyPublishers.noBody());
+        if (headers.length > 0) {
+            request.headers(headers);
+        }
+        return send(request);
+    }
+
     HttpResponse<String> delete(String path) {
         return send(request(path).DELETE());
     }

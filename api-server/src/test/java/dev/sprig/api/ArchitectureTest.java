@@ -52,4 +52,20 @@ class ArchitectureTest {
                 .resideInAnyPackage("org.springframework.http..", "org.springframework.web..", "jakarta.servlet..")
                 .check(SPRIG);
     }
+
+    @Test
+    void operationsRunWorkWithoutKnowingTheFeaturesThatProvideIt() {
+        noClasses()
+                .that()
+                .resideInAPackage("dev.sprig.api.operation..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAnyPackage(
+                        "dev.sprig.api.disk..",
+                        "dev.sprig.api.image..",
+                        "dev.sprig.api.lineage..",
+                        "dev.sprig.api.backend..",
+                        "dev.sprig.node..")
+                .check(SPRIG);
+    }
 }

@@ -27,6 +27,19 @@ public interface StorageBackend {
     void flush(long lcId);
 
     /**
+     * Copies every segment the writable lc still reads from its ancestors into the lc, then detaches
+     * it from its parent, durably; blocks until that is done. I/O on the lc goes on meanwhile. An lc
+     * with no parent returns at once, so running it again after an interruption is correct.
+     */
+    void flatten(long lcId, FlattenProgress progress);
+
+    /** Receives a flatten's progress, in PCs, as it goes (not necessarily for every PC). */
+    @FunctionalInterface
+    interface FlattenProgress {
+        void pcsDone(long done, long total);
+    }
+
+    /**
      * Where the PCs of an lc's family live, for a client that does I/O: PC {@code i} is on
      * {@code nodes.get(i % nodes.size())}.
      */

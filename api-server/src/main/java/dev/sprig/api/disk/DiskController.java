@@ -4,6 +4,7 @@ import dev.sprig.api.lineage.Deletions;
 import dev.sprig.api.lineage.Resource;
 import dev.sprig.api.lineage.ResourceKind;
 import dev.sprig.api.lineage.ResourcePage;
+import dev.sprig.api.operation.OperationView;
 import dev.sprig.api.web.Paging;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.tags.Tag;
@@ -17,6 +18,7 @@ import java.net.URI;
 import java.time.Instant;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
+import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -24,6 +26,7 @@ import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.ResponseStatus;
 import org.springframework.web.bind.annotation.RestController;
 
 @RestController
@@ -31,10 +34,12 @@ import org.springframework.web.bind.annotation.RestController;
 class DiskController {
 
     private final DiskService disks;
+    private final Flattening flattening;
     private final Deletions deletions;
 
-    DiskController(DiskService disks, Deletions deletions) {
+    DiskController(DiskService disks, Flattening flattening, Deletions deletions) {
         this.disks = disks;
+        this.flattening = flattening;
         this.deletions = deletions;
     }
 
@@ -187,6 +192,22 @@ class DiskController {
                                         + node.nbdPort() + "/" + node.token() + "/" + attachment.lcId(),
                                 node.token()))
                         .toList());
+    }
+
+    @PostMapping("/v1/disks/{id}:flatten")
+    @ResponseStatus(HttpStatus.ACCEPTED) // what the contract documents; the ResponseEntity says the same
+    @Operation(
+            summary = "Flatten a disk: copy what it still reads from its image and snapshots into its own lc",
+            description = "Answered 202 with an operation to poll at its Location; the disk is flattening meanwhile"
+                    + " and keeps serving I/O, but snapshots, clones of it and its deletion are refused (409"
+                    + " INVALID_STATE naming the operation). Flattening a disk that is being flattened answers the"
+                    + " running operation. Afterwards the disk has no parent: its lineage is its own lc, and an"
+                    + " image or snapshot it read from no longer counts it as a dependent.")
+    ResponseEntity<OperationView> flatten(@PathVariable String id) {
+        OperationView operation = OperationView.of(flattening.flatten(id));
+        return ResponseEntity.accepted()
+                .location(URI.create("/v1/operations/" + operation.id()))
+                .body(operation);
     }
 
     @GetMapping("/v1/disks/{id}/lineage")

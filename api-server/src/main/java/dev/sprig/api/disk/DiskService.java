@@ -13,6 +13,7 @@ import dev.sprig.api.lineage.ResourceKind;
 import dev.sprig.api.lineage.ResourcePage;
 import dev.sprig.api.lineage.ResourceRepository;
 import dev.sprig.api.lineage.ResourceRepository.NewResource;
+import dev.sprig.api.operation.Operations;
 import dev.sprig.node.engine.ChunkEngine;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -39,12 +40,19 @@ public class DiskService {
     private final ResourceRepository resources;
     private final LcRepository lcs;
     private final StorageBackend backend;
+    private final Operations operations;
     private final TransactionTemplate tx;
 
-    DiskService(ResourceRepository resources, LcRepository lcs, StorageBackend backend, TransactionTemplate tx) {
+    DiskService(
+            ResourceRepository resources,
+            LcRepository lcs,
+            StorageBackend backend,
+            Operations operations,
+            TransactionTemplate tx) {
         this.resources = resources;
         this.lcs = lcs;
         this.backend = backend;
+        this.operations = operations;
         this.tx = tx;
     }
 
@@ -126,9 +134,7 @@ public class DiskService {
                         : resources.lockShared(sourceId, kind))
                 .filter(found -> !found.state().equals(ResourceRepository.DELETING))
                 .orElseThrow(() -> SprigException.notFound(kind.name().toLowerCase() + " " + sourceId));
-        if (!source.state().equals("available")) {
-            throw SprigException.invalidState(sourceId + " is " + source.state() + ", not available");
-        }
+        requireAvailable(source);
         Lc lc = lcs.find(Objects.requireNonNull(source.lcId())).orElseThrow();
         if (kind != ResourceKind.DISK) {
             return new Source(lc, List.of(), List.of());
@@ -157,9 +163,7 @@ public class DiskService {
             Resource disk = resources
                     .lock(diskId, ResourceKind.DISK)
                     .orElseThrow(() -> SprigException.notFound("disk " + diskId));
-            if (!disk.state().equals("available")) {
-                throw SprigException.invalidState("disk " + diskId + " is " + disk.state() + ", not available");
-            }
+            requireAvailable(disk);
             Lc current = lcs.find(Objects.requireNonNull(disk.lcId())).orElseThrow();
             Lc next = freezeAndMove(disk, current);
             try {
@@ -181,10 +185,27 @@ public class DiskService {
         return get(snapshotId, ResourceKind.SNAPSHOT);
     }
 
-    /** What a client-agent needs for I/O on the disk, as of now (a snapshot moves the disk to a new lc). */
+    /**
+     * Snapshots and clones freeze a disk's lc: not while a flatten copies into it (the answer names
+     * the operation to wait for).
+     */
+    private void requireAvailable(Resource resource) {
+        String what = resource.kind().name().toLowerCase(java.util.Locale.ROOT) + " " + resource.externId();
+        if (resource.state().equals(ResourceRepository.FLATTENING)) {
+            throw operations.busy(resource.externId(), what + " is flattening");
+        }
+        if (!resource.state().equals("available")) {
+            throw SprigException.invalidState(what + " is " + resource.state() + ", not available");
+        }
+    }
+
+    /**
+     * What a client-agent needs for I/O on the disk, as of now (a snapshot moves the disk to a new
+     * lc). I/O goes on while the disk is being flattened.
+     */
     public Attachment attachment(String diskId) {
         Resource disk = get(diskId);
-        if (!disk.state().equals("available")) {
+        if (!disk.state().equals("available") && !disk.state().equals(ResourceRepository.FLATTENING)) {
             throw SprigException.invalidState("disk " + diskId + " is " + disk.state() + ", not available");
         }
         long lcId = Objects.requireNonNull(disk.lcId());

@@ -2,11 +2,11 @@ package dev.sprig.api.lineage;
 
 import dev.sprig.api.backend.StorageBackend;
 import dev.sprig.api.error.SprigException;
+import dev.sprig.api.operation.Operations;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
-import org.jspecify.annotations.Nullable;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.support.TransactionTemplate;
 
@@ -14,8 +14,9 @@ import org.springframework.transaction.support.TransactionTemplate;
  * Deleting images, disks and snapshots by the lineage rules. A disk's own lc is writable and has no
  * children, so a disk always goes; an image or snapshot that clones still read from is refused with
  * the list of them ({@code HAS_DEPENDENTS}). Lcs left with no resource below them (implicit
- * snapshots of disk sources) go with it. Deleting what is already gone succeeds. The metadata goes
- * first, in one transaction; the backend lcs after it, deepest first.
+ * snapshots of disk sources) go with it ({@link UnusedAncestors}). Deleting what is already gone
+ * succeeds; a disk that is being flattened is refused until its flatten has finished. The metadata
+ * goes first, in one transaction; the backend lcs after it, deepest first.
  *
  * <p>A deferred delete of something with dependents hides it at once (state {@code deleting}: gone
  * from reads and listings, its name free again) and frees it when its last dependent goes.
@@ -25,12 +26,22 @@ public class Deletions {
 
     private final ResourceRepository resources;
     private final LcRepository lcs;
+    private final UnusedAncestors unusedAncestors;
+    private final Operations operations;
     private final StorageBackend backend;
     private final TransactionTemplate tx;
 
-    Deletions(ResourceRepository resources, LcRepository lcs, StorageBackend backend, TransactionTemplate tx) {
+    Deletions(
+            ResourceRepository resources,
+            LcRepository lcs,
+            UnusedAncestors unusedAncestors,
+            Operations operations,
+            StorageBackend backend,
+            TransactionTemplate tx) {
         this.resources = resources;
         this.lcs = lcs;
+        this.unusedAncestors = unusedAncestors;
+        this.operations = operations;
         this.backend = backend;
         this.tx = tx;
     }
@@ -44,6 +55,10 @@ public class Deletions {
             Resource resource = resources.lock(externId, kind).orElse(null);
             if (resource == null || resource.state().equals(ResourceRepository.DELETING)) {
                 return List.<Long>of();
+            }
+            if (resource.state().equals(ResourceRepository.FLATTENING)) {
+                // the running flatten copies into this disk's lc and ends by detaching it: the lc must stay
+                throw operations.busy(externId, "disk " + externId + " is flattening");
             }
             Long lcId = resource.lcId();
             if (lcId == null) {
@@ -62,37 +77,9 @@ public class Deletions {
             Long parent = lcs.find(lcId).orElseThrow().parentLcId();
             List<Long> gone = new ArrayList<>(lcs.subtreeDeepestFirst(lcId));
             gone.forEach(lcs::delete);
-            gone.addAll(unusedAncestors(parent));
+            gone.addAll(unusedAncestors.remove(parent));
             return gone;
         });
         Objects.requireNonNull(removed).forEach(backend::delete);
-    }
-
-    /**
-     * Implicit snapshots (frozen lcs no resource names) and resources waiting on a deferred delete
-     * exist only for what hangs below them; once their last child is gone, they go too, and so on
-     * up the chain. The parent is locked before its
-     * children are counted, so that two deletions of the last two siblings cannot both leave it.
-     */
-    private List<Long> unusedAncestors(@Nullable Long start) {
-        List<Long> removed = new ArrayList<>();
-        Long up = start;
-        while (up != null) {
-            Lc lc = lcs.lock(up).orElse(null);
-            if (lc == null || lcs.hasChildren(up)) {
-                break;
-            }
-            Resource owner = resources.lockOnLc(up).orElse(null);
-            if (owner != null && !owner.state().equals(ResourceRepository.DELETING)) {
-                break;
-            }
-            if (owner != null) {
-                resources.delete(owner.externId());
-            }
-            lcs.delete(up);
-            removed.add(up);
-            up = lc.parentLcId();
-        }
-        return removed;
     }
 }

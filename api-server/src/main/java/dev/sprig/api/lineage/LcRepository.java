@@ -60,6 +60,16 @@ public class LcRepository {
                 .update();
     }
 
+    /**
+     * Cuts an lc loose from its parent once it holds every segment it read from it (a flatten). It
+     * stays in its family: its PCs stay where they are.
+     */
+    public void detach(long lcId) {
+        jdbc.sql("UPDATE lc SET parent_lc_id = NULL WHERE lc_id = :lc")
+                .param("lc", lcId)
+                .update();
+    }
+
     public void delete(long lcId) {
         jdbc.sql("DELETE FROM lc WHERE lc_id = :lc").param("lc", lcId).update();
     }

@@ -21,6 +21,9 @@ public class ResourceRepository {
     /** The state of a resource whose deletion waits for its last dependent. */
     public static final String DELETING = "deleting";
 
+    /** The state of a disk while an operation copies what it reads from its ancestors into its own lc. */
+    public static final String FLATTENING = "flattening";
+
     private final JdbcClient jdbc;
 
     private final JdbcTemplate template;

@@ -54,4 +54,9 @@ final class EmbeddedBackend implements StorageBackend {
     public void flush(long lcId) {
         engine.flush(lcId);
     }
+
+    @Override
+    public void flatten(long lcId, FlattenProgress progress) {
+        engine.flatten(lcId, progress::pcsDone);
+    }
 }

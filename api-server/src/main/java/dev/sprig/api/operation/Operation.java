@@ -1,0 +1,78 @@
+package dev.sprig.api.operation;
+
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.util.Locale;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One piece of long-running work on one resource, as its row holds it.
+ *
+ * @param id {@code op-} and 16 random base-36 characters
+ * @param targetId the extern_id the work is on; kept after that resource is deleted
+ * @param done progress so far, in {@link Kind#unit()}
+ * @param error why it failed; set exactly when {@code state} is failed
+ * @param finishedAt when it succeeded or failed; null while running
+ */
+public record Operation(
+        String id,
+        Kind kind,
+        String targetId,
+        State state,
+        long done,
+        long total,
+        @Nullable String error,
+        Instant createdAt,
+        Instant updatedAt,
+        @Nullable Instant finishedAt) {
+
+    private static final char[] ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz".toCharArray();
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    /** What the work is, and the unit its progress counts in. */
+    public enum Kind {
+        /** Copying what a disk reads from its ancestors into its own lc; counted in PCs. */
+        FLATTEN("pcs");
+
+        private final String unit;
+
+        Kind(String unit) {
+            this.unit = unit;
+        }
+
+        public String unit() {
+            return unit;
+        }
+
+        public String column() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        static Kind ofColumn(String value) {
+            return valueOf(value.toUpperCase(Locale.ROOT));
+        }
+    }
+
+    public enum State {
+        RUNNING,
+        SUCCEEDED,
+        FAILED;
+
+        public String column() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        static State ofColumn(String value) {
+            return valueOf(value.toUpperCase(Locale.ROOT));
+        }
+    }
+
+    /** A fresh operation id (about 82 random bits, like extern_ids). */
+    static String newId() {
+        char[] id = new char[16];
+        for (int i = 0; i < id.length; i++) {
+            id[i] = ALPHABET[RANDOM.nextInt(ALPHABET.length)];
+        }
+        return "op-" + new String(id);
+    }
+}

@@ -1,0 +1,124 @@
+package dev.sprig.api.operation;
+
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.List;
+import java.util.Optional;
+import org.jspecify.annotations.Nullable;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Repository;
+
+/**
+ * The operation table. State changes only leave {@code running} (a finished operation never changes
+ * again), and progress never goes backwards; the statements say so in their WHERE clauses.
+ */
+@Repository
+public class OperationRepository {
+
+    private static final String COLUMNS =
+            "operation_id, kind, target_extern_id, state, done, total, error, created_at, updated_at, finished_at";
+
+    private final JdbcClient jdbc;
+
+    OperationRepository(JdbcClient jdbc) {
+        this.jdbc = jdbc;
+    }
+
+    /**
+     * A new running operation. A second running one on the same target is refused by a unique index
+     * (the caller holds the target's lock, so it never gets that far).
+     */
+    public Operation start(Operation.Kind kind, String targetId, long total) {
+        return insert(kind, targetId, "running", 0, total);
+    }
+
+    /** An operation that had nothing to do: succeeded as it is created. */
+    public Operation completed(Operation.Kind kind, String targetId, long total) {
+        return insert(kind, targetId, "succeeded", total, total);
+    }
+
+    private Operation insert(Operation.Kind kind, String targetId, String state, long done, long total) {
+        return jdbc.sql("INSERT INTO operation (operation_id, kind, target_extern_id, state, done, total, finished_at)"
+                        + " VALUES (:id, :kind, :target, :state, :done, :total,"
+                        + " CASE WHEN :state = 'running' THEN NULL ELSE now() END) RETURNING " + COLUMNS)
+                .param("id", Operation.newId())
+                .param("kind", kind.column())
+                .param("target", targetId)
+                .param("state", state)
+                .param("done", done)
+                .param("total", total)
+                .query(OperationRepository::map)
+                .single();
+    }
+
+    public Optional<Operation> find(String id) {
+        return jdbc.sql("SELECT " + COLUMNS + " FROM operation WHERE operation_id = :id")
+                .param("id", id)
+                .query(OperationRepository::map)
+                .optional();
+    }
+
+    /** The operation running on a resource, if any (there is at most one). */
+    public Optional<Operation> runningOn(String targetId) {
+        return jdbc.sql("SELECT " + COLUMNS + " FROM operation WHERE target_extern_id = :target AND state = 'running'")
+                .param("target", targetId)
+                .query(OperationRepository::map)
+                .optional();
+    }
+
+    /** Every running operation, oldest first. */
+    public List<Operation> running() {
+        return jdbc.sql("SELECT " + COLUMNS + " FROM operation WHERE state = 'running' ORDER BY created_at")
+                .query(OperationRepository::map)
+                .list();
+    }
+
+    /** Progress of a running operation; a report older than what is stored is ignored. */
+    public void progress(String id, long done, long total) {
+        jdbc.sql("UPDATE operation SET done = :done, total = :total, updated_at = now()"
+                        + " WHERE operation_id = :id AND state = 'running' AND done <= :done")
+                .param("id", id)
+                .param("done", done)
+                .param("total", total)
+                .update();
+    }
+
+    /** Ends a running operation as succeeded, with all of its work done. */
+    public void succeed(String id) {
+        finish(id, "succeeded", null);
+    }
+
+    public void fail(String id, String error) {
+        finish(id, "failed", error);
+    }
+
+    private void finish(String id, String state, @Nullable String error) {
+        jdbc.sql("UPDATE operation SET state = :state, error = :error,"
+                        + " done = CASE WHEN :state = 'succeeded' THEN total ELSE done END,"
+                        + " updated_at = now(), finished_at = now() WHERE operation_id = :id AND state = 'running'")
+                .param("id", id)
+                .param("state", state)
+                .param("error", error)
+                .update();
+    }
+
+    private static Operation map(ResultSet rs, int row) throws SQLException {
+        return new Operation(
+                rs.getString("operation_id"),
+                Operation.Kind.ofColumn(rs.getString("kind")),
+                rs.getString("target_extern_id"),
+                Operation.State.ofColumn(rs.getString("state")),
+                rs.getLong("done"),
+                rs.getLong("total"),
+                rs.getString("error"),
+                instant(rs, "created_at"),
+                instant(rs, "updated_at"),
+                rs.getObject("finished_at") == null ? null : instant(rs, "finished_at"));
+    }
+
+    private static Instant instant(ResultSet rs, String column) throws SQLException {
+        return rs.getObject(column, OffsetDateTime.class).toInstant();
+    }
+}

@@ -1,0 +1,45 @@
+package dev.sprig.api.operation;
+
+import java.time.Instant;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * An operation as the API shows it.
+ *
+ * @param kind {@code flatten}
+ * @param targetId the extern_id of the resource it works on
+ * @param state {@code running}, {@code succeeded} or {@code failed}
+ * @param done units done so far; never goes backwards
+ * @param total units in all; {@code done == total} once succeeded
+ * @param unit what {@code done} and {@code total} count: {@code pcs} (4 MiB physical chunks) for a flatten
+ * @param error why it failed, when it failed
+ * @param finishedAt when it succeeded or failed
+ */
+public record OperationView(
+        String id,
+        String kind,
+        String targetId,
+        String state,
+        long done,
+        long total,
+        String unit,
+        @Nullable String error,
+        Instant createdAt,
+        Instant updatedAt,
+        @Nullable Instant finishedAt) {
+
+    public static OperationView of(Operation operation) {
+        return new OperationView(
+                operation.id(),
+                operation.kind().column(),
+                operation.targetId(),
+                operation.state().column(),
+                operation.done(),
+                operation.total(),
+                operation.kind().unit(),
+                operation.error(),
+                operation.createdAt(),
+                operation.updatedAt(),
+                operation.finishedAt());
+    }
+}

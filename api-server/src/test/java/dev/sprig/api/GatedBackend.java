@@ -1,0 +1,120 @@
+package dev.sprig.api;
+
+import dev.sprig.api.backend.StorageBackend;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The real backend, with flatten under the test's control: held after its first PC until the test
+ * lets it go, or failing. Tests use it to look at a disk while it is flattening without racing the
+ * engine.
+ */
+final class GatedBackend implements StorageBackend {
+
+    private final StorageBackend real;
+    private volatile @Nullable Hold hold;
+    private volatile @Nullable RuntimeException failure;
+
+    GatedBackend(StorageBackend real) {
+        this.real = real;
+    }
+
+    /** Flattens started from now on stop after their first PC (its progress reported) until released. */
+    Hold holdFlattens() {
+        Hold started = new Hold();
+        hold = started;
+        return started;
+    }
+
+    /** Flattens started from now on fail with {@code failure} before they copy anything. */
+    void failFlattens(RuntimeException failure) {
+        this.failure = failure;
+    }
+
+    void reset() {
+        Hold current = hold;
+        if (current != null) {
+            current.close();
+        }
+        hold = null;
+        failure = null;
+    }
+
+    @Override
+    public void flatten(long lcId, FlattenProgress progress) {
+        RuntimeException failing = failure;
+        if (failing != null) {
+            throw failing;
+        }
+        Hold held = hold;
+        real.flatten(lcId, (done, total) -> {
+            progress.pcsDone(done, total);
+            if (held != null) {
+                held.pause();
+            }
+        });
+    }
+
+    /** One hold on flattens; closing it releases them. */
+    static final class Hold implements AutoCloseable {
+        private final CountDownLatch reached = new CountDownLatch(1);
+        private final CountDownLatch released = new CountDownLatch(1);
+
+        private void pause() {
+            reached.countDown();
+            try {
+                if (!released.await(60, TimeUnit.SECONDS)) {
+                    throw new IllegalStateException("the test never released the flatten");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
+
+        /** Waits until a flatten has done its first PC and stopped. */
+        void awaitHeld() throws InterruptedException {
+            if (!reached.await(30, TimeUnit.SECONDS)) {
+                throw new AssertionError("no flatten reached the hold");
+            }
+        }
+
+        @Override
+        public void close() {
+            released.countDown();
+        }
+    }
+
+    @Override
+    public void define(List<LcSpec> lcs) {
+        real.define(lcs);
+    }
+
+    @Override
+    public void freeze(long lcId) {
+        real.freeze(lcId);
+    }
+
+    @Override
+    public void delete(long lcId) {
+        real.delete(lcId);
+    }
+
+    @Override
+    public void write(long lcId, long offset, ByteBuffer bytes) {
+        real.write(lcId, offset, bytes);
+    }
+
+    @Override
+    public void flush(long lcId) {
+        real.flush(lcId);
+    }
+
+    @Override
+    public List<NodeAccess> placementOf(long lcId) {
+        return real.placementOf(lcId);
+    }
+}

@@ -1,0 +1,108 @@
+package dev.sprig.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.dao.DataIntegrityViolationException;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+/** The database itself refuses operation rows that say something impossible. */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.NONE)
+class OperationConstraintsIT {
+
+    static final String DISK = "disk-aaaaaaaaaaaaaaaa";
+
+    @DynamicPropertySource
+    static void dataDirs(DynamicPropertyRegistry registry) {
+        TestDataDirs.isolate(registry, "operation-constraints");
+    }
+
+    @Autowired
+    JdbcTemplate jdbc;
+
+    int insert(
+            String id,
+            String kind,
+            String target,
+            String state,
+            long done,
+            long total,
+            String error,
+            String finishedAt) {
+        return jdbc.update(
+                "INSERT INTO operation (operation_id, kind, target_extern_id, state, done, total, error, finished_at)"
+                        + " VALUES (?, ?, ?, ?, ?, ?, ?, " + finishedAt + ")",
+                id,
+                kind,
+                target,
+                state,
+                done,
+                total,
+                error);
+    }
+
+    @Test
+    void idsKindsAndTargetsHaveTheirShapes() {
+        assertThatThrownBy(() -> insert("op-SHOUTING00000000", "flatten", DISK, "running", 0, 1, null, "NULL"))
+                .as("an id is op- and 16 base-36 characters")
+                .isInstanceOf(DataIntegrityViolationException.class);
+        assertThatThrownBy(() -> insert("op-0000000000000001", "defrag", DISK, "running", 0, 1, null, "NULL"))
+                .as("an unknown kind")
+                .isInstanceOf(DataIntegrityViolationException.class);
+        assertThatThrownBy(() ->
+                        insert("op-0000000000000002", "flatten", "img-aaaaaaaaaaaaaaaa", "running", 0, 1, null, "NULL"))
+                .as("only disks are flattened")
+                .isInstanceOf(DataIntegrityViolationException.class);
+        assertThatThrownBy(() -> insert("op-0000000000000003", "flatten", DISK, "paused", 0, 1, null, "NULL"))
+                .as("an unknown state")
+                .isInstanceOf(DataIntegrityViolationException.class);
+    }
+
+    @Test
+    void progressStaysBetweenZeroAndTotal() {
+        assertThatThrownBy(() -> insert("op-0000000000000010", "flatten", DISK, "running", 3, 2, null, "NULL"))
+                .isInstanceOf(DataIntegrityViolationException.class)
+                .hasMessageContaining("operation_done_within_total");
+        assertThatThrownBy(() -> insert("op-0000000000000011", "flatten", DISK, "running", -1, 2, null, "NULL"))
+                .isInstanceOf(DataIntegrityViolationException.class);
+        assertThatThrownBy(() -> insert("op-0000000000000012", "flatten", DISK, "succeeded", 1, 2, null, "now()"))
+                .as("a succeeded operation did all its work")
+                .isInstanceOf(DataIntegrityViolationException.class)
+                .hasMessageContaining("operation_succeeded_is_complete");
+    }
+
+    @Test
+    void aFailedOperationSaysWhyAndOnlyAFinishedOneHasAnEnd() {
+        assertThatThrownBy(() -> insert("op-0000000000000020", "flatten", DISK, "failed", 0, 2, null, "now()"))
+                .isInstanceOf(DataIntegrityViolationException.class)
+                .hasMessageContaining("operation_failed_says_why");
+        assertThatThrownBy(() -> insert("op-0000000000000021", "flatten", DISK, "running", 0, 2, "oops", "NULL"))
+                .as("only a failed operation has an error")
+                .isInstanceOf(DataIntegrityViolationException.class);
+        assertThatThrownBy(() -> insert("op-0000000000000022", "flatten", DISK, "running", 0, 2, null, "now()"))
+                .isInstanceOf(DataIntegrityViolationException.class)
+                .hasMessageContaining("operation_finished_when_not_running");
+        assertThatThrownBy(() -> insert("op-0000000000000023", "flatten", DISK, "succeeded", 2, 2, null, "NULL"))
+                .isInstanceOf(DataIntegrityViolationException.class)
+                .hasMessageContaining("operation_finished_when_not_running");
+        assertThat(insert("op-0000000000000024", "flatten", DISK, "failed", 1, 2, "node gone", "now()"))
+                .isEqualTo(1);
+    }
+
+    @Test
+    void oneOperationRunsOnAResourceAtATime() {
+        String disk = "disk-bbbbbbbbbbbbbbbb";
+        assertThat(insert("op-0000000000000030", "flatten", disk, "succeeded", 2, 2, null, "now()"))
+                .isEqualTo(1);
+        assertThat(insert("op-0000000000000031", "flatten", disk, "running", 0, 2, null, "NULL"))
+                .isEqualTo(1);
+        assertThatThrownBy(() -> insert("op-0000000000000032", "flatten", disk, "running", 0, 2, null, "NULL"))
+                .isInstanceOf(DataIntegrityViolationException.class)
+                .hasMessageContaining("operation_one_running_per_target");
+    }
+}
