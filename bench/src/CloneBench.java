@@ -1,8 +1,12 @@
+import java.io.BufferedInputStream;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -42,7 +46,7 @@ public class CloneBench {
         for (int round = 0; round < 3; round++) {
             batch(image, "warm" + round + "-" + tag, 500);
         }
-        single(image, "warmsingle-" + tag, 3000, 16);
+        single(image, "warmsingle-" + tag, 10_000, 16);
 
         double[] batchSeconds = new double[3];
         for (int round = 0; round < batchSeconds.length; round++) {
@@ -113,8 +117,14 @@ public class CloneBench {
         return n;
     }
 
-    /** Latencies in ms of each call; the last element is the wall time of all, in seconds. */
+    /**
+     * Latencies in ms of each call; the last element is the wall time of all, in seconds. Each of the
+     * {@code threads} clients is one blocking keep-alive HTTP/1.1 connection, like wrk's: on two
+     * cores shared with the server, a heavier client (java.net.http) would spend the CPU the server
+     * needs and measure itself.
+     */
     static List<Double> single(String image, String prefix, int count, int threads) throws Exception {
+        URI base = URI.create(url);
         ExecutorService pool = Executors.newFixedThreadPool(threads);
         AtomicInteger next = new AtomicInteger();
         List<Future<List<Double>>> workers = new ArrayList<>();
@@ -122,25 +132,113 @@ public class CloneBench {
         for (int t = 0; t < threads; t++) {
             workers.add(pool.submit(() -> {
                 List<Double> mine = new ArrayList<>();
-                for (int i = next.getAndIncrement(); i < count; i = next.getAndIncrement()) {
-                    long s = System.nanoTime();
-                    send(HttpRequest.newBuilder(URI.create(url + "/v1/disks"))
-                            .header("Content-Type", "application/json")
-                            .POST(HttpRequest.BodyPublishers.ofString(
-                                    "{\"name\":\"" + prefix + "-" + i + "\",\"sourceId\":\"" + image + "\"}")), 201);
-                    mine.add((System.nanoTime() - s) / 1e6);
+                try (KeepAlive connection = new KeepAlive(base.getHost(), base.getPort())) {
+                    for (int i = next.getAndIncrement(); i < count; i = next.getAndIncrement()) {
+                        String body = "{\"name\":\"" + prefix + "-" + i + "\",\"sourceId\":\"" + image + "\"}";
+                        long s = System.nanoTime();
+                        connection.post("/v1/disks", body, 201);
+                        mine.add((System.nanoTime() - s) / 1e6);
+                    }
                 }
                 return mine;
             }));
         }
         List<Double> all = new ArrayList<>();
-        for (Future<List<Double>> w : workers) {
-            all.addAll(w.get());
+        try {
+            for (Future<List<Double>> w : workers) {
+                all.addAll(w.get());
+            }
+        } finally {
+            pool.shutdownNow();
         }
         double wall = (System.nanoTime() - t0) / 1e9;
-        pool.shutdown();
         all.add(wall);
         return all;
+    }
+
+    /** One HTTP/1.1 connection, reused for every request; reads Content-Length and chunked bodies. */
+    static final class KeepAlive implements AutoCloseable {
+        private final String host;
+        private final int port;
+        private Socket socket;
+        private BufferedInputStream in;
+        private OutputStream out;
+
+        KeepAlive(String host, int port) throws IOException {
+            this.host = host;
+            this.port = port;
+            connect();
+        }
+
+        /** Tomcat closes a connection after 100 requests (maxKeepAliveRequests), saying so first. */
+        private void connect() throws IOException {
+            socket = new Socket(host, port);
+            socket.setTcpNoDelay(true);
+            in = new BufferedInputStream(socket.getInputStream(), 16384);
+            out = socket.getOutputStream();
+        }
+
+        String post(String path, String json, int expected) throws IOException {
+            byte[] body = json.getBytes(StandardCharsets.UTF_8);
+            String head = "POST " + path + " HTTP/1.1\r\nHost: " + host + ":" + port + "\r\nAuthorization: Bearer " + key
+                    + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length + "\r\n\r\n";
+            byte[] request = new byte[head.length() + body.length];
+            System.arraycopy(head.getBytes(StandardCharsets.ISO_8859_1), 0, request, 0, head.length());
+            System.arraycopy(body, 0, request, head.length(), body.length);
+            out.write(request);
+            out.flush();
+            String status = line();
+            int code = Integer.parseInt(status.substring(9, 12));
+            int length = -1;
+            boolean chunked = false;
+            boolean closing = false;
+            for (String header = line(); !header.isEmpty(); header = line()) {
+                String lower = header.toLowerCase(java.util.Locale.ROOT);
+                if (lower.startsWith("content-length:")) {
+                    length = Integer.parseInt(lower.substring(15).trim());
+                } else if (lower.startsWith("transfer-encoding:") && lower.contains("chunked")) {
+                    chunked = true;
+                } else if (lower.startsWith("connection:") && lower.contains("close")) {
+                    closing = true;
+                }
+            }
+            StringBuilder answer = new StringBuilder();
+            if (chunked) {
+                for (int size = Integer.parseInt(line().trim(), 16); size > 0; size = Integer.parseInt(line().trim(), 16)) {
+                    answer.append(new String(in.readNBytes(size), StandardCharsets.UTF_8));
+                    line();
+                }
+                line();
+            } else if (length > 0) {
+                answer.append(new String(in.readNBytes(length), StandardCharsets.UTF_8));
+            }
+            if (closing) {
+                socket.close();
+                connect();
+            }
+            if (code != expected) {
+                throw new IllegalStateException(code + " " + answer);
+            }
+            return answer.toString();
+        }
+
+        private String line() throws IOException {
+            StringBuilder line = new StringBuilder();
+            for (int c = in.read(); c != '\n'; c = in.read()) {
+                if (c < 0) {
+                    throw new IOException("connection closed by the server");
+                }
+                if (c != '\r') {
+                    line.append((char) c);
+                }
+            }
+            return line.toString();
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
+        }
     }
 
     static String send(HttpRequest.Builder request, int expected) throws IOException, InterruptedException {
