@@ -114,6 +114,11 @@ final class GatedBackend implements StorageBackend {
     }
 
     @Override
+    public List<HeldLc> inventory() {
+        return real.inventory();
+    }
+
+    @Override
     public List<NodeAccess> placementOf(long lcId) {
         return real.placementOf(lcId);
     }

@@ -17,6 +17,12 @@ public interface StorageBackend {
      */
     void define(List<LcSpec> lcs);
 
+    /** Every lc the backend holds, for comparing with the database after a crash. */
+    List<HeldLc> inventory();
+
+    /** An lc as the backend holds it. */
+    record HeldLc(long lcId, @Nullable Long parentLcId, boolean frozen) {}
+
     void freeze(long lcId);
 
     /** Removes an lc that has no children; removing one that is gone is not an error. */

@@ -54,6 +54,20 @@ public class LcRepository {
                 });
     }
 
+    /** Every lc, parents before children (a child is always inserted after its parent, so has a larger id). */
+    public List<Lc> all() {
+        return jdbc.sql("SELECT lc_id, parent_lc_id, family_id, size_bytes, frozen FROM lc ORDER BY lc_id")
+                .query(LcRepository::map)
+                .list();
+    }
+
+    /** The largest lc id this database has handed out (committed or not); 0 before the first. */
+    public long lastIdAllocated() {
+        return jdbc.sql("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM lc_id_seq")
+                .query(Long.class)
+                .single();
+    }
+
     public void freeze(long lcId) {
         jdbc.sql("UPDATE lc SET frozen = TRUE WHERE lc_id = :lc")
                 .param("lc", lcId)

@@ -32,6 +32,14 @@ final class EmbeddedBackend implements StorageBackend {
     }
 
     @Override
+    public List<HeldLc> inventory() {
+        return engine.list().stream()
+                .map(lc -> new HeldLc(
+                        lc.lcId(), lc.parentLcId().isPresent() ? lc.parentLcId().getAsLong() : null, lc.frozen()))
+                .toList();
+    }
+
+    @Override
     public void freeze(long lcId) {
         engine.freeze(lcId);
     }
