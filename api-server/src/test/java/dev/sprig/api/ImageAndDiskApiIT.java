@@ -67,6 +67,39 @@ class ImageAndDiskApiIT {
     }
 
     @Test
+    void concurrentSingleClonesAskingForTheSameNamesCreateEachNameOnce() throws Exception {
+        String image = api.availableImage(imageContent(MIB));
+        String prefix = unique("twin");
+        List<java.util.concurrent.Callable<HttpResponse<String>>> requests = new java.util.ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            String body = "{\"name\":\"" + prefix + "-" + (i % 20) + "\",\"sourceId\":\"" + image + "\"}";
+            requests.add(() -> api.post("/v1/disks", body));
+        }
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(40);
+        List<HttpResponse<String>> responses = new java.util.ArrayList<>();
+        try {
+            for (var answered : pool.invokeAll(requests)) {
+                responses.add(answered.get());
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+
+        assertThat(responses).filteredOn(r -> r.statusCode() == 201).hasSize(20);
+        responses.stream().filter(r -> r.statusCode() != 201).forEach(r -> assertProblem(r, 409, "ALREADY_EXISTS"));
+        assertThat(jdbc.queryForList(
+                        "SELECT name FROM resource WHERE kind = 'disk' AND name LIKE ?", String.class, prefix + "-%"))
+                .hasSize(20)
+                .doesNotHaveDuplicates();
+        for (HttpResponse<String> created : responses) {
+            if (created.statusCode() == 201) {
+                long lc = ApiClient.json(created).path("lcId").asLong();
+                assertThat(engine.info(lc).parentLcId()).isPresent();
+            }
+        }
+    }
+
+    @Test
     void anUploadedImageIsClonedIntoADiskThatReadsItsBytes() {
         byte[] content = imageContent(8 * MIB);
         HttpResponse<String> created =

@@ -20,6 +20,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
+import org.springframework.beans.factory.DisposableBean;
 import org.springframework.dao.DuplicateKeyException;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -32,7 +33,7 @@ import org.springframework.transaction.support.TransactionTemplate;
  * holds its lc, and a failed push leaves no row behind.
  */
 @Service
-public class DiskService {
+public class DiskService implements DisposableBean {
 
     /** The most disks one bulk clone creates. */
     public static final int MAX_BATCH = 5000;
@@ -42,6 +43,7 @@ public class DiskService {
     private final StorageBackend backend;
     private final Operations operations;
     private final TransactionTemplate tx;
+    private final CloneCoalescer coalescer;
 
     DiskService(
             ResourceRepository resources,
@@ -54,11 +56,20 @@ public class DiskService {
         this.backend = backend;
         this.operations = operations;
         this.tx = tx;
+        this.coalescer = new CloneCoalescer(this::cloneMany, 2);
     }
 
-    /** One clone; {@code sizeBytes} null means the source's size, smaller is refused. */
+    /**
+     * One clone; {@code sizeBytes} null means the source's size, smaller is refused. Concurrent
+     * single clones of one source are committed together ({@link CloneCoalescer}).
+     */
     public Resource clone(String name, String sourceId, @Nullable Long sizeBytes) {
-        return cloneMany(List.of(name), sourceId, sizeBytes).get(0);
+        return coalescer.clone(name, sourceId, sizeBytes);
+    }
+
+    @Override
+    public void destroy() {
+        coalescer.close();
     }
 
     /**
