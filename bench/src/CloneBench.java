@@ -37,16 +37,24 @@ public class CloneBench {
         Path base = Path.of(args[2]);
         int count = Integer.parseInt(args[3]);
         Path work = Path.of(args[4]);
+        int warmupRounds = Integer.parseInt(args[5]);
         String tag = Long.toString(System.nanoTime(), 36);
 
         String image = createImage("bench-" + tag, base);
         // Warm-up, not measured: the connection pool, and the JIT of both JVMs. A server fresh from
-        // start-up spends most of its CPU compiling for the first few thousand requests, which on two
-        // cores is what the measured requests would otherwise queue behind.
+        // start-up spends a good part of its CPU compiling for the first tens of thousands of
+        // requests (one C2 thread on two cores), which is what measured requests would queue behind.
+        // The p99 of each round is printed, so that the table shows how far it had settled.
         for (int round = 0; round < 3; round++) {
             batch(image, "warm" + round + "-" + tag, 500);
         }
-        single(image, "warmsingle-" + tag, 10_000, 16);
+        List<String> warmup = new ArrayList<>();
+        for (int round = 0; round < warmupRounds; round++) {
+            List<Double> warm = single(image, "warm" + round + "single-" + tag, 2_500, 16);
+            warm.remove(warm.size() - 1);
+            Collections.sort(warm);
+            warmup.add(String.format("%.1f", percentile(warm, 0.99)));
+        }
 
         double[] batchSeconds = new double[3];
         for (int round = 0; round < batchSeconds.length; round++) {
@@ -85,7 +93,8 @@ public class CloneBench {
                 singleWall * 1000 / count);
         System.out.printf("%-44s %10.3f s %11.3f ms%n", "qemu-img create -f qcow2 -b base.raw (loop)", qemuSeconds,
                 qemuSeconds * 1000 / count);
-        System.out.printf("%nbatch rounds: %.3f s, %.3f s, %.3f s%n", batchSeconds[0], batchSeconds[1], batchSeconds[2]);
+        System.out.printf("%nwarm-up rounds of 2,500 single clones, p99 ms: %s%n", String.join(", ", warmup));
+        System.out.printf("batch rounds: %.3f s, %.3f s, %.3f s%n", batchSeconds[0], batchSeconds[1], batchSeconds[2]);
         System.out.printf("single POST /v1/disks latency: p50 %.1f ms, p99 %.1f ms, max %.1f ms%n", p50, p99,
                 latencies.get(latencies.size() - 1));
         System.out.printf("%nsummary: batch2500_s=%.3f single_p99_ms=%.1f batch_vs_qemu_img=%.1f count=%d%n",

@@ -56,7 +56,7 @@ public class DiskService implements DisposableBean {
         this.backend = backend;
         this.operations = operations;
         this.tx = tx;
-        this.coalescer = new CloneCoalescer(this::cloneMany, 2);
+        this.coalescer = new CloneCoalescer(this::cloneMany, 1);
     }
 
     /**
