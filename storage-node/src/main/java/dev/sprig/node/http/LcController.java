@@ -9,9 +9,11 @@ import dev.sprig.node.engine.UnknownLcException;
 import dev.sprig.node.http.NodeApiDtos.BatchDefineRequest;
 import dev.sprig.node.http.NodeApiDtos.GrowRequest;
 import dev.sprig.node.http.NodeApiDtos.LcDefinitionJson;
+import dev.sprig.node.http.NodeApiDtos.LcSummary;
 import dev.sprig.node.http.NodeApiDtos.LcView;
 import jakarta.validation.Valid;
 import java.net.URI;
+import java.util.List;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.DeleteMapping;
@@ -41,6 +43,12 @@ class LcController {
     DefineResult define(@Valid @RequestBody BatchDefineRequest request) {
         return definer.define(
                 request.lcs().stream().map(LcDefinitionJson::toNewLc).toList());
+    }
+
+    /** Every lc this node holds, without statistics: what api-server compares with its database. */
+    @GetMapping("/v1/lcs")
+    List<LcSummary> list() {
+        return engine.list().stream().map(LcSummary::of).toList();
     }
 
     @GetMapping("/v1/lcs/{lcId}")

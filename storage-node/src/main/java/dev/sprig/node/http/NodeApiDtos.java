@@ -36,6 +36,16 @@ final class NodeApiDtos {
 
     record GrowRequest(@NotNull @Positive Long sizeBytes) {}
 
+    record LcSummary(long lcId, @Nullable Long parentLcId, long sizeBytes, boolean frozen) {
+        static LcSummary of(LcInfo info) {
+            return new LcSummary(
+                    info.lcId(),
+                    info.parentLcId().isPresent() ? info.parentLcId().getAsLong() : null,
+                    info.sizeBytes(),
+                    info.frozen());
+        }
+    }
+
     record LcView(
             long lcId,
             @Nullable Long parentLcId,

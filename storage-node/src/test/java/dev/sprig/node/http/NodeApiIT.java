@@ -106,6 +106,22 @@ class NodeApiIT {
     }
 
     @Test
+    void theListOfLcsShowsEveryLcWithItsParentAndFrozenFlag() {
+        long image = IDS.incrementAndGet();
+        long clone = IDS.incrementAndGet();
+        node.post(
+                "/v1/lcs:batchDefine",
+                "{\"lcs\":[" + def(image, null, 8 * MIB, true) + "," + def(clone, image, 8 * MIB, false) + "]}");
+
+        JsonNode list = json(node.get("/v1/lcs"));
+
+        java.util.List<String> entries = new java.util.ArrayList<>();
+        list.forEach(lc -> entries.add(lc.path("lcId").asLong() + ":"
+                + lc.path("parentLcId").asString("-") + ":" + lc.path("frozen").asBoolean()));
+        assertThat(entries).contains(image + ":-:true", clone + ":" + image + ":false");
+    }
+
+    @Test
     void batchDefineRefusesAChildOfAWritableOrMissingParent() {
         long writable = rootLc(MIB);
         assertProblem(
