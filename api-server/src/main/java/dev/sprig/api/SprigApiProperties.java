@@ -13,12 +13,26 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param backend where data lives
  * @param apiKeys the bearer keys clients use; when empty, one is generated at start-up and logged
  *     once, so that the default run is never open
+ * @param adminKeys the bearer keys of operators and storage nodes (the node registry); they also
+ *     work as client keys; when empty, one is generated at start-up and logged once
+ * @param nodes when a registered node counts as unreachable or down
  */
 @ConfigurationProperties("sprig.api")
 public record SprigApiProperties(
         @DefaultValue Database database,
         @DefaultValue Backend backend,
-        @DefaultValue List<String> apiKeys) {
+        @DefaultValue List<String> apiKeys,
+        @DefaultValue List<String> adminKeys,
+        @DefaultValue Nodes nodes) {
+
+    /**
+     * @param unreachableAfter a node whose last heartbeat is older is unreachable: nothing new is
+     *     placed on it
+     * @param downAfter a node whose last heartbeat is older is down
+     */
+    public record Nodes(
+            @DefaultValue("15s") Duration unreachableAfter,
+            @DefaultValue("60s") Duration downAfter) {}
 
     /**
      * @param startupTimeout how long start-up waits for an external database to answer before it
@@ -38,12 +52,28 @@ public record SprigApiProperties(
             @DefaultValue("0") int port) {}
 
     /**
-     * @param type {@code embedded}: the chunk engine in this process
+     * @param type {@code embedded}: the chunk engine in this process; {@code remote}: the storage
+     *     nodes of the node registry, over HTTP
      * @param embedded settings of the embedded engine
+     * @param remote settings of the remote backend
      */
     public record Backend(
             @DefaultValue("embedded") String type,
-            @DefaultValue EmbeddedEngine embedded) {}
+            @DefaultValue EmbeddedEngine embedded,
+            @DefaultValue Remote remote) {}
+
+    /**
+     * @param stripeWidth how many nodes a new family's PCs are striped over (fewer if fewer are up)
+     * @param callTimeout the longest one control call to a node may take (define, freeze, delete,
+     *     flush); with retries, a request that needs a dead node fails within about a second
+     * @param dataTimeout the longest one data call may take (a write of up to a PC)
+     * @param retryAfter what a 503 for an unavailable node tells the client to wait
+     */
+    public record Remote(
+            @DefaultValue("3") int stripeWidth,
+            @DefaultValue("300ms") Duration callTimeout,
+            @DefaultValue("10s") Duration dataTimeout,
+            @DefaultValue("5s") Duration retryAfter) {}
 
     /** @param dataDir where the embedded engine keeps lc data */
     public record EmbeddedEngine(

@@ -50,6 +50,12 @@ final class ApiClient {
         return send(request(path).DELETE());
     }
 
+    HttpResponse<String> putJson(String path, String json) {
+        return send(request(path)
+                .header("Content-Type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofString(json)));
+    }
+
     HttpResponse<String> put(String path, byte[] body) {
         return send(request(path)
                 .header("Content-Type", "application/octet-stream")

@@ -67,7 +67,8 @@ public interface StorageBackend {
 
     /**
      * @param parentLcId the frozen lc it clones, null for a root lc
+     * @param familyId the root lc of its family; every lc of a family lives on the same nodes
      * @param frozen freeze it right after creation
      */
-    record LcSpec(long lcId, @Nullable Long parentLcId, long sizeBytes, boolean frozen) {}
+    record LcSpec(long lcId, @Nullable Long parentLcId, long familyId, long sizeBytes, boolean frozen) {}
 }

@@ -125,7 +125,8 @@ public class DiskService implements DisposableBean {
             // not leave a frozen lc behind on the backend.
             source.toFreeze().forEach(backend::freeze);
             List<LcSpec> specs = new ArrayList<>(source.alsoDefine());
-            clones.forEach(clone -> specs.add(new LcSpec(clone.lcId(), clone.parentLcId(), size, false)));
+            clones.forEach(
+                    clone -> specs.add(new LcSpec(clone.lcId(), clone.parentLcId(), clone.familyId(), size, false)));
             backend.define(specs);
             return created;
         }));
@@ -152,7 +153,9 @@ public class DiskService implements DisposableBean {
         }
         Lc moved = freezeAndMove(source, lc);
         return new Source(
-                lc, List.of(lc.lcId()), List.of(new LcSpec(moved.lcId(), lc.lcId(), moved.sizeBytes(), false)));
+                lc,
+                List.of(lc.lcId()),
+                List.of(new LcSpec(moved.lcId(), lc.lcId(), moved.familyId(), moved.sizeBytes(), false)));
     }
 
     /**
@@ -190,7 +193,7 @@ public class DiskService implements DisposableBean {
                 throw SprigException.alreadyExists("a snapshot named '" + name + "'");
             }
             backend.freeze(current.lcId());
-            backend.define(List.of(new LcSpec(next.lcId(), current.lcId(), next.sizeBytes(), false)));
+            backend.define(List.of(new LcSpec(next.lcId(), current.lcId(), next.familyId(), next.sizeBytes(), false)));
             resources.setState(snapshotId, "available", null);
         });
         return get(snapshotId, ResourceKind.SNAPSHOT);

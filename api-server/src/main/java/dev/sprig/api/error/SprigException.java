@@ -9,7 +9,8 @@ public abstract sealed class SprigException extends RuntimeException
                 SprigException.AlreadyExists,
                 SprigException.InvalidArgument,
                 SprigException.InvalidState,
-                SprigException.HasDependents {
+                SprigException.HasDependents,
+                SprigException.NodeUnavailable {
 
     SprigException(String message) {
         super(message);
@@ -35,6 +36,38 @@ public abstract sealed class SprigException extends RuntimeException
 
     public static HasDependents hasDependents(String what, java.util.List<String> dependents) {
         return new HasDependents(what + " has " + dependents.size() + " dependent(s); delete them first", dependents);
+    }
+
+    /**
+     * A storage node the request needs does not answer (down, too slow, or its circuit breaker is
+     * open): retry after {@code retryAfter}; requests that need other nodes keep working.
+     */
+    public static NodeUnavailable nodeUnavailable(String nodeId, java.time.Duration retryAfter, String why) {
+        return new NodeUnavailable("storage node " + nodeId + " is unavailable: " + why, nodeId, retryAfter);
+    }
+
+    public static final class NodeUnavailable extends SprigException {
+        private final String nodeId;
+        private final java.time.Duration retryAfter;
+
+        NodeUnavailable(String message, String nodeId, java.time.Duration retryAfter) {
+            super(message);
+            this.nodeId = nodeId;
+            this.retryAfter = retryAfter;
+        }
+
+        public String nodeId() {
+            return nodeId;
+        }
+
+        public java.time.Duration retryAfter() {
+            return retryAfter;
+        }
+
+        @Override
+        public String code() {
+            return "NODE_UNAVAILABLE";
+        }
     }
 
     /** Deleting something that other resources still read from. */

@@ -143,7 +143,7 @@ public class ImageService {
             if (previous != null) {
                 lcs.delete(previous);
             }
-            backend.define(List.of(new LcSpec(lcId, null, image.sizeBytes(), false)));
+            backend.define(List.of(new LcSpec(lcId, null, lcId, image.sizeBytes(), false)));
             return new Upload(externId, lcId, image.sizeBytes());
         });
         return java.util.Objects.requireNonNull(upload);

@@ -2,6 +2,7 @@ package dev.sprig.api.lineage;
 
 import dev.sprig.api.backend.StorageBackend;
 import dev.sprig.api.backend.StorageBackend.HeldLc;
+import dev.sprig.api.error.SprigException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -40,7 +41,13 @@ public class Reconciler implements SmartInitializingSingleton {
 
     @Override
     public void afterSingletonsInstantiated() {
-        Report report = reconcile();
+        Report report;
+        try {
+            report = reconcile();
+        } catch (SprigException.NodeUnavailable unavailable) {
+            log.warn("Skipped reconciling the storage backend at start-up: {}", unavailable.getMessage());
+            return;
+        }
         if (!report.missing().isEmpty()) {
             log.error(
                     "The storage backend lacks lcs {} that the database lists: their data is lost; the disks,"

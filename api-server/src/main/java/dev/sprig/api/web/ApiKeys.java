@@ -23,32 +23,46 @@ public class ApiKeys {
 
     private static final Logger log = LoggerFactory.getLogger(ApiKeys.class);
 
-    private final List<byte[]> keys;
+    /** Who presented a key: a short digest of it, and whether it is an admin key. */
+    record Caller(String principal, boolean admin) {}
+
+    private final List<byte[]> clientKeys;
+    private final List<byte[]> adminKeys;
 
     ApiKeys(SprigApiProperties properties) {
-        List<String> configured =
-                properties.apiKeys().stream().filter(key -> !key.isBlank()).toList();
+        this.clientKeys = configuredOrGenerated(properties.apiKeys(), "sprig.api.api-keys", "client");
+        this.adminKeys = configuredOrGenerated(properties.adminKeys(), "sprig.api.admin-keys", "admin");
+    }
+
+    private static List<byte[]> configuredOrGenerated(List<String> keys, String property, String kind) {
+        List<String> configured = keys.stream().filter(key -> !key.isBlank()).toList();
         if (configured.isEmpty()) {
             byte[] random = new byte[32];
             new SecureRandom().nextBytes(random);
             String generated =
                     "sprig_" + Base64.getUrlEncoder().withoutPadding().encodeToString(random);
-            log.warn("No sprig.api.api-keys configured; this run accepts the generated key: {}", generated);
+            log.warn("No {} configured; this run accepts the generated {} key: {}", property, kind, generated);
             configured = List.of(generated);
         }
-        this.keys = configured.stream()
+        return configured.stream()
                 .map(key -> key.getBytes(StandardCharsets.UTF_8))
                 .toList();
     }
 
-    /** The principal of a presented key, if it is one of ours (compared in constant time). */
-    Optional<String> principalOf(String presented) {
+    /** The caller behind a presented key, if it is one of ours (compared in constant time). */
+    Optional<Caller> callerOf(String presented) {
         byte[] candidate = presented.getBytes(StandardCharsets.UTF_8);
+        boolean admin = matchesAny(adminKeys, candidate);
+        boolean client = matchesAny(clientKeys, candidate);
+        return admin || client ? Optional.of(new Caller("key-" + digest(candidate), admin)) : Optional.empty();
+    }
+
+    private static boolean matchesAny(List<byte[]> keys, byte[] candidate) {
         boolean match = false;
         for (byte[] key : keys) {
             match |= MessageDigest.isEqual(key, candidate);
         }
-        return match ? Optional.of("key-" + digest(candidate)) : Optional.empty();
+        return match;
     }
 
     private static String digest(byte[] key) {

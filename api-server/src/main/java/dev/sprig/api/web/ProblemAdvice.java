@@ -29,17 +29,26 @@ class ProblemAdvice extends ResponseEntityExceptionHandler {
             "ALREADY_EXISTS", HttpStatus.CONFLICT,
             "INVALID_ARGUMENT", HttpStatus.BAD_REQUEST,
             "INVALID_STATE", HttpStatus.CONFLICT,
-            "HAS_DEPENDENTS", HttpStatus.CONFLICT);
+            "HAS_DEPENDENTS", HttpStatus.CONFLICT,
+            "NODE_UNAVAILABLE", HttpStatus.SERVICE_UNAVAILABLE);
 
     @ExceptionHandler(SprigException.class)
     ResponseEntity<ProblemDetail> sprig(SprigException failure) {
         HttpStatus status = STATUS.getOrDefault(failure.code(), HttpStatus.INTERNAL_SERVER_ERROR);
         ProblemDetail problem = ProblemDetail.forStatusAndDetail(status, failure.getMessage());
         problem.setProperty("code", failure.code());
+        HttpHeaders headers = new HttpHeaders();
         if (failure instanceof SprigException.HasDependents dependents) {
             problem.setProperty("dependents", dependents.dependents());
         }
+        if (failure instanceof SprigException.NodeUnavailable unavailable) {
+            problem.setProperty("node", unavailable.nodeId());
+            headers.set(
+                    HttpHeaders.RETRY_AFTER,
+                    Long.toString(Math.max(1, unavailable.retryAfter().toSeconds())));
+        }
         return ResponseEntity.status(status)
+                .headers(headers)
                 .contentType(MediaType.APPLICATION_PROBLEM_JSON)
                 .body(problem);
     }

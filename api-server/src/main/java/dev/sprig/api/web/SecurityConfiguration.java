@@ -56,19 +56,27 @@ class SecurityConfiguration {
                                 "/v1/node:flush",
                                 "/v1/node:scrub")
                         .permitAll()
+                        // the node registry: operators and the storage nodes themselves
+                        .requestMatchers("/v1/nodes", "/v1/nodes/**", "/v1/nodes:*")
+                        .hasRole("ADMIN")
                         .anyRequest()
                         .authenticated())
                 .addFilterBefore(new ApiKeyFilter(keys), AnonymousAuthenticationFilter.class)
-                .exceptionHandling(errors -> errors.authenticationEntryPoint((request, response, failure) -> {
-                    response.setHeader(HttpHeaders.WWW_AUTHENTICATE, "Bearer realm=\"sprig\"");
-                    Problems.write(
-                            response,
-                            json,
-                            HttpStatus.UNAUTHORIZED,
-                            request.getHeader(HttpHeaders.AUTHORIZATION) == null
-                                    ? "this endpoint needs an API key: Authorization: Bearer <key>"
-                                    : "the API key is not valid");
-                }))
+                .exceptionHandling(errors -> errors.accessDeniedHandler((request, response, denied) -> Problems.write(
+                                response,
+                                json,
+                                HttpStatus.FORBIDDEN,
+                                "this endpoint needs an admin key (sprig.api.admin-keys)"))
+                        .authenticationEntryPoint((request, response, failure) -> {
+                            response.setHeader(HttpHeaders.WWW_AUTHENTICATE, "Bearer realm=\"sprig\"");
+                            Problems.write(
+                                    response,
+                                    json,
+                                    HttpStatus.UNAUTHORIZED,
+                                    request.getHeader(HttpHeaders.AUTHORIZATION) == null
+                                            ? "this endpoint needs an API key: Authorization: Bearer <key>"
+                                            : "the API key is not valid");
+                        }))
                 .build();
     }
 
@@ -86,10 +94,16 @@ class SecurityConfiguration {
                 throws ServletException, IOException {
             String header = request.getHeader(HttpHeaders.AUTHORIZATION);
             if (header != null && header.startsWith("Bearer ")) {
-                keys.principalOf(header.substring("Bearer ".length()).strip())
-                        .ifPresent(principal -> SecurityContextHolder.getContext()
+                keys.callerOf(header.substring("Bearer ".length()).strip())
+                        .ifPresent(caller -> SecurityContextHolder.getContext()
                                 .setAuthentication(UsernamePasswordAuthenticationToken.authenticated(
-                                        principal, null, List.of(new SimpleGrantedAuthority("ROLE_CLIENT")))));
+                                        caller.principal(),
+                                        null,
+                                        caller.admin()
+                                                ? List.of(
+                                                        new SimpleGrantedAuthority("ROLE_CLIENT"),
+                                                        new SimpleGrantedAuthority("ROLE_ADMIN"))
+                                                : List.of(new SimpleGrantedAuthority("ROLE_CLIENT")))));
             }
             chain.doFilter(request, response);
         }

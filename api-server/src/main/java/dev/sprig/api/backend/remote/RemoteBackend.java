@@ -1,0 +1,175 @@
+package dev.sprig.api.backend.remote;
+
+import dev.sprig.api.backend.StorageBackend;
+import dev.sprig.api.backend.remote.NodeClient.FlattenJob;
+import dev.sprig.api.backend.remote.NodeClient.Target;
+import dev.sprig.api.error.SprigException;
+import dev.sprig.api.node.Node;
+import dev.sprig.api.node.NodeRegistry;
+import dev.sprig.node.engine.ChunkEngine;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@link StorageBackend} on the storage nodes of the registry. Every lc of a family is defined on
+ * each node of the family's stripe (the definitions are small); PC {@code i} of any of them lives on
+ * {@code stripe[i % n]}, so a clone's redirect of a PC copies from its parent's copy on the same
+ * node. Calls go through {@link NodeCalls}: a node that does not answer fails the request that needs
+ * it with 503 and leaves the others alone.
+ */
+final class RemoteBackend implements StorageBackend {
+
+    private static final Logger log = LoggerFactory.getLogger(RemoteBackend.class);
+
+    private final NodeRegistry registry;
+    private final NodeClient client;
+    private final NodeCalls calls;
+    private final FamilyLookup families;
+    private final int stripeWidth;
+
+    RemoteBackend(NodeRegistry registry, NodeClient client, NodeCalls calls, FamilyLookup families, int stripeWidth) {
+        this.registry = registry;
+        this.client = client;
+        this.calls = calls;
+        this.families = families;
+        this.stripeWidth = stripeWidth;
+    }
+
+    @Override
+    public void define(List<LcSpec> lcs) {
+        Map<Long, List<LcSpec>> byFamily = new LinkedHashMap<>();
+        for (LcSpec lc : lcs) {
+            byFamily.computeIfAbsent(lc.familyId(), family -> new ArrayList<>()).add(lc);
+            families.remember(lc.lcId(), lc.familyId());
+        }
+        byFamily.forEach((family, batch) -> {
+            for (Target node : stripe(family)) {
+                calls.run(node.nodeId(), () -> client.define(node, batch));
+            }
+        });
+    }
+
+    @Override
+    public void freeze(long lcId) {
+        for (Target node : stripe(families.of(lcId))) {
+            calls.run(node.nodeId(), () -> client.freeze(node, lcId));
+        }
+    }
+
+    /**
+     * Deletes on every node of the stripe when the family is known, else on every registered node.
+     * Never fails the caller, whose metadata is already gone: a node that does not answer keeps the
+     * lc until the reconciler collects it.
+     */
+    @Override
+    public void delete(long lcId) {
+        List<Target> targets = families.known(lcId)
+                .map(this::stripe)
+                .orElseGet(
+                        () -> registry.all().stream().map(RemoteBackend::target).toList());
+        for (Target node : targets) {
+            try {
+                calls.run(node.nodeId(), () -> client.delete(node, lcId));
+            } catch (SprigException.NodeUnavailable | NodeClient.Refused failed) {
+                log.warn("lc {} stays on node {} for the reconciler: {}", lcId, node.nodeId(), failed.getMessage());
+            }
+        }
+        families.forget(lcId);
+    }
+
+    @Override
+    public void write(long lcId, long offset, ByteBuffer bytes) {
+        List<Target> stripe = stripe(families.of(lcId));
+        ByteBuffer rest = bytes.duplicate();
+        long at = offset;
+        while (rest.hasRemaining()) {
+            long pc = at / ChunkEngine.PC_SIZE;
+            int inPc = (int) Math.min(rest.remaining(), (pc + 1) * ChunkEngine.PC_SIZE - at);
+            ByteBuffer piece = rest.slice(rest.position(), inPc);
+            Target node = stripe.get((int) (pc % stripe.size()));
+            long pieceAt = at;
+            calls.run(node.nodeId(), () -> client.write(node, lcId, pieceAt, piece));
+            rest.position(rest.position() + inPc);
+            at += inPc;
+        }
+    }
+
+    @Override
+    public void flush(long lcId) {
+        for (Target node : stripe(families.of(lcId))) {
+            calls.run(node.nodeId(), () -> client.flush(node, lcId));
+        }
+    }
+
+    /** Starts the flatten on every node of the stripe, then follows them until all are done. */
+    @Override
+    public void flatten(long lcId, FlattenProgress progress) {
+        List<Target> stripe = stripe(families.of(lcId));
+        for (Target node : stripe) {
+            calls.run(node.nodeId(), () -> client.startFlatten(node, lcId));
+        }
+        while (true) {
+            long done = 0;
+            long total = 0;
+            boolean running = false;
+            for (Target node : stripe) {
+                FlattenJob job = calls.call(node.nodeId(), () -> client.flattenJob(node, lcId));
+                if (job.state().equals("FAILED")) {
+                    throw new IllegalStateException(
+                            "flatten of lc " + lcId + " failed on node " + node.nodeId() + ": " + job.error());
+                }
+                running |= job.state().equals("RUNNING");
+                done += job.done();
+                total += job.total();
+            }
+            progress.pcsDone(done, total);
+            if (!running) {
+                return;
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException interrupted) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("flatten of lc " + lcId + " interrupted", interrupted);
+            }
+        }
+    }
+
+    /** Every lc any registered node holds; fails when a node does not answer, rather than look short. */
+    @Override
+    public List<HeldLc> inventory() {
+        Set<HeldLc> held = new LinkedHashSet<>();
+        for (Node node : registry.all()) {
+            Target target = target(node);
+            held.addAll(calls.call(node.nodeId(), () -> client.list(target)));
+        }
+        return List.copyOf(held);
+    }
+
+    @Override
+    public List<NodeAccess> placementOf(long lcId) {
+        return registry.stripeOf(families.of(lcId), stripeWidth).stream()
+                .map(registry::node)
+                .map(node -> new NodeAccess(
+                        node.nodeId(), node.httpEndpoint(), node.nbdHost(), node.nbdPort(), node.token()))
+                .toList();
+    }
+
+    private List<Target> stripe(long familyId) {
+        return registry.stripeOf(familyId, stripeWidth).stream()
+                .map(registry::node)
+                .map(RemoteBackend::target)
+                .toList();
+    }
+
+    private static Target target(Node node) {
+        return new Target(node.nodeId(), node.httpEndpoint(), node.token());
+    }
+}

@@ -1,0 +1,109 @@
+package dev.sprig.api.node;
+
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.tags.Tag;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Positive;
+import jakarta.validation.constraints.PositiveOrZero;
+import java.time.Instant;
+import java.util.List;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.PutMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RestController;
+
+@RestController
+@Tag(name = "nodes", description = "The storage node registry (admin key): registration, heartbeat, draining")
+class NodeController {
+
+    private final NodeRegistry registry;
+
+    NodeController(NodeRegistry registry) {
+        this.registry = registry;
+    }
+
+    /** @param token the node's bearer token: api-server calls the node with it and hands it to client-agents */
+    record RegisterNode(
+            @NotBlank String httpEndpoint,
+            @NotBlank String nbdHost,
+            @NotNull @Positive Integer nbdPort,
+            @NotBlank String token,
+            @NotNull @Positive Long capacityBytes,
+            @NotNull @PositiveOrZero Long usedBytes) {}
+
+    /** A node as operators see it; the token is never shown. */
+    record NodeView(
+            String nodeId,
+            String state,
+            String httpEndpoint,
+            String nbdHost,
+            int nbdPort,
+            long capacityBytes,
+            long usedBytes,
+            boolean draining,
+            Instant registeredAt,
+            Instant lastHeartbeatAt) {}
+
+    record NodeList(List<NodeView> items) {}
+
+    @PutMapping("/v1/nodes/{id}")
+    @Operation(
+            summary = "Register a storage node, or heartbeat (the same call, repeated)",
+            description = "Idempotent: 201 the first time, 200 after. A node whose last heartbeat is older than"
+                    + " sprig.api.nodes.unreachable-after gets no new families.")
+    ResponseEntity<NodeView> register(@PathVariable String id, @Valid @RequestBody RegisterNode request) {
+        boolean created = registry.register(
+                id,
+                new Registration(
+                        request.httpEndpoint(),
+                        request.nbdHost(),
+                        request.nbdPort(),
+                        request.token(),
+                        request.capacityBytes(),
+                        request.usedBytes()));
+        return ResponseEntity.status(created ? 201 : 200).body(view(registry.get(id)));
+    }
+
+    @GetMapping("/v1/nodes")
+    @Operation(summary = "Every registered node with its state: up, unreachable, down or draining")
+    NodeList list() {
+        return new NodeList(registry.all().stream().map(this::view).toList());
+    }
+
+    @GetMapping("/v1/nodes/{id}")
+    @Operation(summary = "One registered node")
+    NodeView get(@PathVariable String id) {
+        return view(registry.get(id));
+    }
+
+    @PostMapping("/v1/nodes/{id}:drain")
+    @Operation(summary = "Stop placing new families on a node; what it holds stays served")
+    NodeView drain(@PathVariable String id) {
+        return view(registry.setDraining(id, true));
+    }
+
+    @PostMapping("/v1/nodes/{id}:undrain")
+    @Operation(summary = "Place new families on a drained node again")
+    NodeView undrain(@PathVariable String id) {
+        return view(registry.setDraining(id, false));
+    }
+
+    private NodeView view(Node node) {
+        return new NodeView(
+                node.nodeId(),
+                registry.stateOf(node).name().toLowerCase(java.util.Locale.ROOT),
+                node.httpEndpoint(),
+                node.nbdHost(),
+                node.nbdPort(),
+                node.capacityBytes(),
+                node.usedBytes(),
+                node.draining(),
+                node.registeredAt(),
+                node.lastHeartbeatAt());
+    }
+}

@@ -1,0 +1,99 @@
+package dev.sprig.api.node;
+
+import java.sql.Array;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Repository;
+
+@Repository
+class NodeRepository {
+
+    private static final String COLUMNS = "node_id, http_endpoint, nbd_host, nbd_port, token, capacity_bytes,"
+            + " used_bytes, draining, registered_at, last_heartbeat_at";
+
+    private final JdbcClient jdbc;
+
+    NodeRepository(JdbcClient jdbc) {
+        this.jdbc = jdbc;
+    }
+
+    /** Inserts or refreshes a node; true when it was new. The heartbeat is the database's clock. */
+    boolean upsert(String nodeId, Registration registration) {
+        return jdbc.sql("""
+                        INSERT INTO node (node_id, http_endpoint, nbd_host, nbd_port, token, capacity_bytes, used_bytes)
+                        VALUES (:id, :http, :nbdHost, :nbdPort, :token, :capacity, :used)
+                        ON CONFLICT (node_id) DO UPDATE SET http_endpoint = EXCLUDED.http_endpoint,
+                            nbd_host = EXCLUDED.nbd_host, nbd_port = EXCLUDED.nbd_port, token = EXCLUDED.token,
+                            capacity_bytes = EXCLUDED.capacity_bytes, used_bytes = EXCLUDED.used_bytes,
+                            last_heartbeat_at = now()
+                        RETURNING (xmax = 0) AS inserted""")
+                .param("id", nodeId)
+                .param("http", registration.httpEndpoint())
+                .param("nbdHost", registration.nbdHost())
+                .param("nbdPort", registration.nbdPort())
+                .param("token", registration.token())
+                .param("capacity", registration.capacityBytes())
+                .param("used", registration.usedBytes())
+                .query(Boolean.class)
+                .single();
+    }
+
+    Optional<Node> find(String nodeId) {
+        return jdbc.sql("SELECT " + COLUMNS + " FROM node WHERE node_id = :id")
+                .param("id", nodeId)
+                .query(NodeRepository::map)
+                .optional();
+    }
+
+    List<Node> all() {
+        return jdbc.sql("SELECT " + COLUMNS + " FROM node ORDER BY node_id")
+                .query(NodeRepository::map)
+                .list();
+    }
+
+    boolean setDraining(String nodeId, boolean draining) {
+        return jdbc.sql("UPDATE node SET draining = :draining WHERE node_id = :id")
+                        .param("id", nodeId)
+                        .param("draining", draining)
+                        .update()
+                == 1;
+    }
+
+    Optional<List<String>> placement(long familyId) {
+        return jdbc.sql("SELECT node_ids FROM family_placement WHERE family_id = :family")
+                .param("family", familyId)
+                .query((rs, row) -> strings(rs.getArray("node_ids")))
+                .optional();
+    }
+
+    /** Records a family's stripe unless one was recorded first; returns the one that holds. */
+    List<String> placeIfAbsent(long familyId, List<String> nodeIds) {
+        jdbc.sql("INSERT INTO family_placement (family_id, node_ids) VALUES (:family, :nodes) ON CONFLICT DO NOTHING")
+                .param("family", familyId)
+                .param("nodes", nodeIds.toArray(String[]::new))
+                .update();
+        return placement(familyId).orElseThrow();
+    }
+
+    private static List<String> strings(Array array) throws SQLException {
+        return Arrays.asList((String[]) array.getArray());
+    }
+
+    private static Node map(ResultSet rs, int row) throws SQLException {
+        return new Node(
+                rs.getString("node_id"),
+                rs.getString("http_endpoint"),
+                rs.getString("nbd_host"),
+                rs.getInt("nbd_port"),
+                rs.getString("token"),
+                rs.getLong("capacity_bytes"),
+                rs.getLong("used_bytes"),
+                rs.getBoolean("draining"),
+                rs.getTimestamp("registered_at").toInstant(),
+                rs.getTimestamp("last_heartbeat_at").toInstant());
+    }
+}

@@ -1,0 +1,216 @@
+package dev.sprig.api;
+
+import static dev.sprig.api.ImageAndDiskApiIT.assertProblem;
+import static dev.sprig.api.ImageAndDiskApiIT.imageContent;
+import static dev.sprig.api.ImageAndDiskApiIT.unique;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sprig.api.StorageNodeProcesses.NodeProcess;
+import dev.sprig.api.lineage.Reconciler;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * api-server on the remote backend, against three real storage-node processes: families striped
+ * over the nodes, data routed by the attachment, a killed node failing fast only the requests that
+ * need it, and a restarted node serving again.
+ */
+@SpringBootTest(
+        webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = {
+            "sprig.api.api-keys=" + RemoteNodesIT.KEY,
+            "sprig.api.admin-keys=" + RemoteNodesIT.ADMIN,
+            "sprig.api.backend.type=remote",
+            "sprig.api.nodes.unreachable-after=10m",
+            "sprig.api.nodes.down-after=20m",
+            "resilience4j.circuitbreaker.configs.storage-node.wait-duration-in-open-state=1s"
+        })
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class RemoteNodesIT {
+
+    static final String KEY = "remote-key-0123456789";
+    static final String ADMIN = "remote-admin-0123456789";
+    static final int MIB = 1 << 20;
+    static final int PC = 4 * MIB;
+
+    static StorageNodeProcesses nodes;
+
+    @DynamicPropertySource
+    static void dataDirs(DynamicPropertyRegistry registry) {
+        TestDataDirs.isolate(registry, "remote-nodes");
+    }
+
+    @BeforeAll
+    static void threeStorageNodes() {
+        Path dir = TestDataDirs.fresh("remote-nodes-processes");
+        nodes = new StorageNodeProcesses(3, dir);
+    }
+
+    @AfterAll
+    static void stopNodes() {
+        if (nodes != null) {
+            nodes.close();
+        }
+    }
+
+    @LocalServerPort
+    int port;
+
+    @Autowired
+    Reconciler reconciler;
+
+    @Autowired
+    JdbcTemplate jdbc;
+
+    ApiClient api;
+    ApiClient admin;
+
+    @BeforeEach
+    void registered() {
+        api = new ApiClient(port, KEY);
+        admin = api.withKey(ADMIN);
+        for (NodeProcess node : nodes.nodes) {
+            HttpResponse<String> registered = admin.putJson("/v1/nodes/" + node.id, node.registration());
+            assertThat(registered.statusCode()).as(registered.body()).isIn(200, 201);
+        }
+    }
+
+    @Test
+    @Order(1)
+    void theRegistryIsForAdminKeysAndRegistrationIsIdempotent() {
+        assertProblem(api.putJson("/v1/nodes/node9", nodes.node(1).registration()), 403, "PERMISSION_DENIED");
+        assertProblem(api.get("/v1/nodes"), 403, "PERMISSION_DENIED");
+        assertThat(admin.putJson("/v1/nodes/node1", nodes.node(1).registration())
+                        .statusCode())
+                .isEqualTo(200);
+        assertProblem(admin.putJson("/v1/nodes/Bad_Id", nodes.node(1).registration()), 400, "INVALID_ARGUMENT");
+
+        JsonNode list = ApiClient.json(admin.get("/v1/nodes"));
+        List<String> states = new ArrayList<>();
+        list.path("items")
+                .forEach(node -> states.add(node.path("nodeId").asString() + "="
+                        + node.path("state").asString()));
+        assertThat(states).containsExactly("node1=up", "node2=up", "node3=up");
+        assertThat(list.toString()).doesNotContain(nodes.node(1).token);
+    }
+
+    @Test
+    @Order(2)
+    void bulkClonesAreStripedOverThreeNodesAndDataReadsBackThroughTheAttachmentsRouting() {
+        byte[] content = imageContent(4 * PC);
+        String image = api.availableImage(content);
+        HttpResponse<String> batch = api.post(
+                "/v1/disks:batchCreate",
+                "{\"sourceId\":\"" + image + "\",\"count\":2500,\"namePrefix\":\"" + unique("fleet") + "\"}");
+        assertThat(batch.statusCode()).as(batch.body()).isEqualTo(201);
+        JsonNode disks = ApiClient.json(batch).path("disks");
+        assertThat(disks.size()).isEqualTo(2500);
+        String disk = disks.get(1234).path("externId").asString();
+
+        JsonNode attachment = ApiClient.json(api.get("/v1/disks/" + disk + "/attachment"));
+        long lc = attachment.path("lcId").asLong();
+        List<String> placement = new ArrayList<>();
+        attachment
+                .path("nodes")
+                .forEach(node -> placement.add(node.path("nodeId").asString()));
+        assertThat(placement).containsExactlyInAnyOrder("node1", "node2", "node3");
+
+        for (NodeProcess node : nodes.nodes) {
+            Set<Long> held = new HashSet<>();
+            ApiClient.json(node.get("/v1/lcs"))
+                    .forEach(entry -> held.add(entry.path("lcId").asLong()));
+            assertThat(held)
+                    .as("every lc of the family is defined on " + node.id)
+                    .contains(lc)
+                    .hasSizeGreaterThan(2500);
+        }
+        for (int pc = 0; pc < 4; pc++) {
+            String holderId = placement.get(pc % placement.size());
+            NodeProcess holder = nodes.nodes.stream()
+                    .filter(n -> n.id.equals(holderId))
+                    .findFirst()
+                    .orElseThrow();
+            byte[] read = holder.read(lc, (long) pc * PC, PC).body();
+            assertThat(Arrays.equals(read, Arrays.copyOfRange(content, pc * PC, (pc + 1) * PC)))
+                    .as("PC " + pc + " of the clone reads the image through " + holder.id)
+                    .isTrue();
+            for (NodeProcess other : nodes.nodes) {
+                if (other != holder) {
+                    assertThat(other.read(lc, (long) pc * PC, 4096).body())
+                            .as("PC " + pc + " is not stored on " + other.id)
+                            .containsOnly(0);
+                }
+            }
+        }
+    }
+
+    @Test
+    @Order(3)
+    void aKilledNodeFailsFastOnlyTheRequestsThatNeedItAndServesAgainOnceRestarted() {
+        String everywhere = api.availableImage(imageContent(MIB));
+        admin.post("/v1/nodes/node1:drain", "");
+        String elsewhere = api.availableImage(imageContent(MIB));
+        admin.post("/v1/nodes/node1:undrain", "");
+        NodeProcess node1 = nodes.node(1);
+        node1.kill();
+        try {
+            long t0 = System.nanoTime();
+            HttpResponse<String> refused = clone(everywhere);
+            long millis = (System.nanoTime() - t0) / 1_000_000;
+
+            assertProblem(refused, 503, "NODE_UNAVAILABLE");
+            assertThat(ApiClient.json(refused).path("node").asString()).isEqualTo("node1");
+            assertThat(refused.headers().firstValue("Retry-After")).isPresent();
+            assertThat(millis).as("answered within a second").isLessThan(1000);
+            assertThat(clone(everywhere).statusCode())
+                    .as("again, with the circuit open")
+                    .isEqualTo(503);
+            assertThat(clone(elsewhere).statusCode())
+                    .as("a family on node2 and node3")
+                    .isEqualTo(201);
+            assertThat(api.get("/v1/disks").statusCode()).isEqualTo(200);
+        } finally {
+            node1.start();
+            node1.awaitUp();
+        }
+        StorageNodeProcesses.sleep(1200);
+        HttpResponse<String> again = clone(everywhere);
+        assertThat(again.statusCode()).as(again.body()).isEqualTo(201);
+    }
+
+    @Test
+    @Order(4)
+    void theReconcilerDeletesFromTheNodesAnLcTheDatabaseNeverCommitted() {
+        long orphan = jdbc.queryForObject("SELECT nextval('lc_id_seq')", Long.class);
+        NodeProcess node2 = nodes.node(2);
+        node2.post("/v1/lcs:batchDefine", "{\"lcs\":[{\"lcId\":" + orphan + ",\"sizeBytes\":4194304}]}");
+
+        Reconciler.Report report = reconciler.reconcile();
+
+        assertThat(report.orphansDeleted()).contains(orphan);
+        assertThat(node2.get("/v1/lcs/" + orphan).statusCode()).isEqualTo(404);
+    }
+
+    private HttpResponse<String> clone(String source) {
+        return api.post("/v1/disks", "{\"name\":\"" + unique("d") + "\",\"sourceId\":\"" + source + "\"}");
+    }
+}

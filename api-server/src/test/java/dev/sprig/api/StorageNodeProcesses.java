@@ -1,0 +1,208 @@
+package dev.sprig.api;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Real storage-node processes for api-server's remote-backend tests: the module's executable jar,
+ * each on free ports with a data dir of its own, killed with SIGKILL and started again on the same
+ * ports and data when a test asks.
+ */
+final class StorageNodeProcesses implements AutoCloseable {
+
+    static final Path JAR = Path.of("..", "storage-node", "target", "storage-node-exec.jar");
+
+    /** One node: its process (null while killed), ports, token and data. */
+    static final class NodeProcess {
+        final String id;
+        final int httpPort;
+        final int nbdPort;
+        final String token;
+        final Path dataDir;
+        final Path log;
+        Process process;
+
+        NodeProcess(String id, int httpPort, int nbdPort, String token, Path dataDir, Path log) {
+            this.id = id;
+            this.httpPort = httpPort;
+            this.nbdPort = nbdPort;
+            this.token = token;
+            this.dataDir = dataDir;
+            this.log = log;
+        }
+
+        String endpoint() {
+            return "http://127.0.0.1:" + httpPort;
+        }
+
+        String registration() {
+            return "{\"httpEndpoint\":\"" + endpoint() + "\",\"nbdHost\":\"127.0.0.1\",\"nbdPort\":" + nbdPort
+                    + ",\"token\":\"" + token + "\",\"capacityBytes\":" + (100L << 30) + ",\"usedBytes\":0}";
+        }
+
+        HttpResponse<String> get(String path) {
+            return send(HttpRequest.newBuilder(URI.create(endpoint() + path))
+                    .header("Authorization", "Bearer " + token)
+                    .timeout(Duration.ofSeconds(10))
+                    .GET()
+                    .build());
+        }
+
+        HttpResponse<byte[]> read(long lcId, long offset, int length) {
+            try {
+                return HTTP.send(
+                        HttpRequest.newBuilder(URI.create(endpoint() + "/v1/lcs/" + lcId + "/data?offset=" + offset
+                                        + "&length=" + length))
+                                .header("Authorization", "Bearer " + token)
+                                .build(),
+                        HttpResponse.BodyHandlers.ofByteArray());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
+
+        HttpResponse<String> post(String path, String json) {
+            return send(HttpRequest.newBuilder(URI.create(endpoint() + path))
+                    .header("Authorization", "Bearer " + token)
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(json))
+                    .build());
+        }
+
+        void start() {
+            try {
+                process = new ProcessBuilder(
+                                "java",
+                                "-Xmx256m",
+                                "-XX:TieredStopAtLevel=1",
+                                "-jar",
+                                JAR.toString(),
+                                "--server.port=" + httpPort,
+                                "--sprig.node.nbd.port=" + nbdPort,
+                                "--sprig.node.token=" + token,
+                                "--sprig.node.data-dir=" + dataDir)
+                        .redirectErrorStream(true)
+                        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                        .start();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        void awaitUp() {
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (System.nanoTime() < deadline) {
+                if (!process.isAlive()) {
+                    throw new IllegalStateException("storage node " + id + " exited; see " + log);
+                }
+                try {
+                    HttpResponse<String> health = HTTP.send(
+                            HttpRequest.newBuilder(URI.create(endpoint() + "/actuator/health"))
+                                    .timeout(Duration.ofSeconds(1))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString());
+                    if (health.statusCode() == 200) {
+                        return;
+                    }
+                } catch (IOException notYet) {
+                    // still starting
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException(e);
+                }
+                sleep(200);
+            }
+            throw new IllegalStateException("storage node " + id + " did not come up; see " + log);
+        }
+
+        void kill() {
+            process.destroyForcibly();
+            try {
+                process.waitFor();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    final List<NodeProcess> nodes = new ArrayList<>();
+
+    StorageNodeProcesses(int count, Path dir) {
+        if (!Files.exists(JAR)) {
+            throw new IllegalStateException(JAR.toAbsolutePath() + " is missing: build storage-node first");
+        }
+        for (int i = 1; i <= count; i++) {
+            Path data = dir.resolve("node" + i);
+            try {
+                Files.createDirectories(data);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            nodes.add(new NodeProcess(
+                    "node" + i,
+                    freePort(),
+                    freePort(),
+                    "node-token-" + i + "-0123456789abcdef",
+                    data,
+                    dir.resolve("node" + i + ".log")));
+        }
+        nodes.forEach(NodeProcess::start);
+        nodes.forEach(NodeProcess::awaitUp);
+    }
+
+    NodeProcess node(int oneBased) {
+        return nodes.get(oneBased - 1);
+    }
+
+    @Override
+    public void close() {
+        nodes.forEach(node -> {
+            if (node.process != null) {
+                node.process.destroyForcibly();
+            }
+        });
+    }
+
+    private static HttpResponse<String> send(HttpRequest request) {
+        try {
+            return HTTP.send(request, HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static int freePort() {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}
