@@ -5,7 +5,7 @@ import org.springframework.context.annotation.ConditionContext;
 import org.springframework.core.type.AnnotatedTypeMetadata;
 
 /** Matches when no external database is configured ({@code spring.datasource.url} or its env var). */
-final class NoDatasourceUrlCondition implements Condition {
+public final class NoDatasourceUrlCondition implements Condition {
 
     static final String URL_PROPERTY = "spring.datasource.url";
 

@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Optional;
 import org.springframework.http.HttpHeaders;
@@ -29,7 +30,8 @@ import tools.jackson.databind.json.JsonMapper;
  * {@code Idempotent-Replayed: true}, to every retry of the same request (same method, path, query
  * and body) by the same principal. A retry with a different request under the key is 422; one that
  * arrives while the first still runs is 409. A server error frees the key so that a retry runs
- * again. Runs after authentication: keys belong to the principal that sent them.
+ * again, and so does the death of the api-server that was serving it (see {@link IdempotencyRecords#claim}).
+ * Runs after authentication: keys belong to the principal that sent them.
  */
 final class IdempotencyFilter extends OncePerRequestFilter {
 
@@ -39,10 +41,12 @@ final class IdempotencyFilter extends OncePerRequestFilter {
 
     private final IdempotencyRecords records;
     private final JsonMapper json;
+    private final Duration abandonedAfter;
 
-    IdempotencyFilter(IdempotencyRecords records, JsonMapper json) {
+    IdempotencyFilter(IdempotencyRecords records, JsonMapper json, Duration abandonedAfter) {
         this.records = records;
         this.json = json;
+        this.abandonedAfter = abandonedAfter;
     }
 
     @Override
@@ -82,7 +86,7 @@ final class IdempotencyFilter extends OncePerRequestFilter {
         String path = request.getRequestURI();
         String hash = hash(request.getMethod(), path, request.getQueryString(), body);
 
-        if (!records.claim(principal, key, request.getMethod(), path, hash)) {
+        if (!records.claim(principal, key, request.getMethod(), path, hash, abandonedAfter)) {
             replayOrRefuse(principal, key, hash, response);
             return;
         }

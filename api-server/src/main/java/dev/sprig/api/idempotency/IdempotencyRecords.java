@@ -1,5 +1,6 @@
 package dev.sprig.api.idempotency;
 
+import java.time.Duration;
 import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -18,10 +19,21 @@ class IdempotencyRecords {
         this.jdbc = jdbc;
     }
 
-    /** Claims the key for this request; false when it was already claimed (by this or another request). */
-    boolean claim(String principal, String key, String method, String path, String requestHash) {
-        return jdbc.sql("INSERT INTO idempotency_key (principal, key, method, path, request_hash)"
-                                + " VALUES (:principal, :key, :method, :path, :hash) ON CONFLICT DO NOTHING")
+    /**
+     * Claims the key for this request; false when it is already claimed (by this or another request).
+     * A claim left unanswered for longer than {@code abandonedAfter} belonged to an api-server that
+     * died serving it, so it is taken over.
+     */
+    boolean claim(
+            String principal, String key, String method, String path, String requestHash, Duration abandonedAfter) {
+        return jdbc.sql("""
+                                INSERT INTO idempotency_key (principal, key, method, path, request_hash)
+                                VALUES (:principal, :key, :method, :path, :hash)
+                                ON CONFLICT (principal, key) DO UPDATE SET method = EXCLUDED.method,
+                                    path = EXCLUDED.path, request_hash = EXCLUDED.request_hash, created_at = now()
+                                WHERE idempotency_key.status IS NULL
+                                  AND idempotency_key.created_at < now() - make_interval(secs => :abandoned)""")
+                        .param("abandoned", abandonedAfter.toMillis() / 1000.0)
                         .param("principal", principal)
                         .param("key", key)
                         .param("method", method)
@@ -60,6 +72,14 @@ class IdempotencyRecords {
                 .param("principal", principal)
                 .param("key", key)
                 .update();
+    }
+
+    /**
+     * Frees every claim still waiting for its answer: at the start of an api-server that owns its
+     * database (the embedded one), no other process can be serving them.
+     */
+    int releaseUnanswered() {
+        return jdbc.sql("DELETE FROM idempotency_key WHERE status IS NULL").update();
     }
 
     /** Frees the key so that a retry runs the request again (after a server error). */

@@ -68,6 +68,14 @@ public class LcRepository {
                 .single();
     }
 
+    /** Takes a transaction-scoped advisory lock if no other session holds it. */
+    public boolean tryAdvisoryLock(long lock) {
+        return Boolean.TRUE.equals(jdbc.sql("SELECT pg_try_advisory_xact_lock(:lock)")
+                .param("lock", lock)
+                .query(Boolean.class)
+                .single());
+    }
+
     public void freeze(long lcId) {
         jdbc.sql("UPDATE lc SET frozen = TRUE WHERE lc_id = :lc")
                 .param("lc", lcId)

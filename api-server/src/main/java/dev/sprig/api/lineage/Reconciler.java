@@ -1,5 +1,6 @@
 package dev.sprig.api.lineage;
 
+import dev.sprig.api.SprigApiProperties;
 import dev.sprig.api.backend.StorageBackend;
 import dev.sprig.api.backend.StorageBackend.HeldLc;
 import dev.sprig.api.error.SprigException;
@@ -7,12 +8,16 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.SmartInitializingSingleton;
+import org.springframework.scheduling.annotation.Scheduled;
 import org.springframework.stereotype.Service;
+import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * Brings the backend in line with the database, which is the authority on lineage, when api-server
@@ -28,26 +33,95 @@ public class Reconciler implements SmartInitializingSingleton {
 
     private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
 
+    /** The advisory lock that makes one api-server instance reconcile at a time. */
+    private static final long LOCK = 0x5370726967L; // "Sprig"
+
     private final LcRepository lcs;
     private final StorageBackend backend;
+    private final TransactionTemplate tx;
+    private final boolean ownsItsBackend;
+    private final Set<Long> suspects = ConcurrentHashMap.newKeySet();
 
-    Reconciler(LcRepository lcs, StorageBackend backend) {
+    Reconciler(LcRepository lcs, StorageBackend backend, TransactionTemplate tx, SprigApiProperties properties) {
         this.lcs = lcs;
         this.backend = backend;
+        this.tx = tx;
+        this.ownsItsBackend = properties.backend().type().equals("embedded");
     }
 
     /** What one pass deleted, and what it found missing. */
     public record Report(List<Long> orphansDeleted, List<Long> missing, List<Long> foreign) {}
 
+    /**
+     * The embedded engine belongs to this process alone, and at start-up nothing is being created
+     * yet, so what the database lacks is deleted at once. Storage nodes are shared by every
+     * api-server instance: they are left to the periodic pass.
+     */
     @Override
     public void afterSingletonsInstantiated() {
-        Report report;
-        try {
-            report = reconcile();
-        } catch (SprigException.NodeUnavailable unavailable) {
-            log.warn("Skipped reconciling the storage backend at start-up: {}", unavailable.getMessage());
-            return;
+        if (ownsItsBackend) {
+            logged(reconcile());
         }
+    }
+
+    /**
+     * Runs on one instance at a time (a PostgreSQL advisory lock). An lc the database does not know
+     * may belong to a transaction still in flight on some instance, so it is deleted only when the
+     * next pass, an interval later, still finds it unknown.
+     */
+    @Scheduled(
+            initialDelayString = "${sprig.api.reconcile-interval:30s}",
+            fixedDelayString = "${sprig.api.reconcile-interval:30s}")
+    public void periodic() {
+        try {
+            tx.executeWithoutResult(status -> {
+                if (!lcs.tryAdvisoryLock(LOCK)) {
+                    return;
+                }
+                Unknown unknown = unknown();
+                List<Long> confirmed =
+                        unknown.orphans().stream().filter(suspects::contains).toList();
+                confirmed.forEach(backend::delete);
+                suspects.clear();
+                unknown.orphans().stream().filter(id -> !confirmed.contains(id)).forEach(suspects::add);
+                logged(new Report(confirmed, unknown.missing(), unknown.foreign()));
+            });
+        } catch (SprigException.NodeUnavailable unavailable) {
+            log.warn("Skipped a reconciliation pass: {}", unavailable.getMessage());
+        }
+    }
+
+    /** One pass that deletes at once; run it only while nothing else changes lineage. */
+    public Report reconcile() {
+        Unknown unknown = unknown();
+        unknown.orphans().forEach(backend::delete);
+        return new Report(unknown.orphans(), unknown.missing(), unknown.foreign());
+    }
+
+    private record Unknown(List<Long> orphans, List<Long> missing, List<Long> foreign) {}
+
+    private Unknown unknown() {
+        // the allocation mark is read before the inventory, so an lc defined after it cannot pass
+        // for an orphan of this database
+        long lastAllocated = lcs.lastIdAllocated();
+        Map<Long, HeldLc> held =
+                backend.inventory().stream().collect(Collectors.toMap(HeldLc::lcId, Function.identity(), (a, b) -> a));
+        List<Long> missing = new ArrayList<>();
+        for (Lc lc : lcs.all()) {
+            if (held.remove(lc.lcId()) == null) {
+                missing.add(lc.lcId());
+            }
+        }
+        // what is left is unknown to the database; a child has a larger id than its parent
+        List<Long> unknown =
+                held.keySet().stream().sorted(Comparator.reverseOrder()).toList();
+        return new Unknown(
+                unknown.stream().filter(id -> id <= lastAllocated).toList(),
+                missing,
+                unknown.stream().filter(id -> id > lastAllocated).toList());
+    }
+
+    private static void logged(Report report) {
         if (!report.missing().isEmpty()) {
             log.error(
                     "The storage backend lacks lcs {} that the database lists: their data is lost; the disks,"
@@ -64,25 +138,5 @@ public class Reconciler implements SmartInitializingSingleton {
         if (!report.orphansDeleted().isEmpty()) {
             log.info("Deleted lcs {} that the backend held and the database never committed", report.orphansDeleted());
         }
-    }
-
-    /** One pass; run it while nothing else changes lineage (at start-up). */
-    public Report reconcile() {
-        Map<Long, HeldLc> held =
-                backend.inventory().stream().collect(Collectors.toMap(HeldLc::lcId, Function.identity()));
-        List<Long> missing = new ArrayList<>();
-        for (Lc lc : lcs.all()) {
-            if (held.remove(lc.lcId()) == null) {
-                missing.add(lc.lcId());
-            }
-        }
-        // what is left is unknown to the database; a child has a larger id than its parent
-        long lastAllocated = lcs.lastIdAllocated();
-        List<Long> unknown =
-                held.keySet().stream().sorted(Comparator.reverseOrder()).toList();
-        List<Long> foreign = unknown.stream().filter(id -> id > lastAllocated).toList();
-        List<Long> orphans = unknown.stream().filter(id -> id <= lastAllocated).toList();
-        orphans.forEach(backend::delete);
-        return new Report(orphans, missing, foreign);
     }
 }
