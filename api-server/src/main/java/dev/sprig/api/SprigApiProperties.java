@@ -52,15 +52,15 @@ public record SprigApiProperties(
             @DefaultValue("0") int port) {}
 
     /**
-     * @param type {@code embedded}: the chunk engine in this process; {@code remote}: the storage
+     * @param type {@code embedded}: the chunk engine in this process; {@code nodes}: the storage
      *     nodes of the node registry, over HTTP
      * @param embedded settings of the embedded engine
-     * @param remote settings of the remote backend
+     * @param nodes settings of the storage-nodes backend
      */
     public record Backend(
             @DefaultValue("embedded") String type,
             @DefaultValue EmbeddedEngine embedded,
-            @DefaultValue Remote remote) {}
+            @DefaultValue NodesBackend nodes) {}
 
     /**
      * @param stripeWidth how many nodes a new family's PCs are striped over (fewer if fewer are up)
@@ -69,7 +69,7 @@ public record SprigApiProperties(
      * @param dataTimeout the longest one data call may take (a write of up to a PC)
      * @param retryAfter what a 503 for an unavailable node tells the client to wait
      */
-    public record Remote(
+    public record NodesBackend(
             @DefaultValue("3") int stripeWidth,
             @DefaultValue("300ms") Duration callTimeout,
             @DefaultValue("10s") Duration dataTimeout,

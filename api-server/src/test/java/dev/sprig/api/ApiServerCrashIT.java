@@ -135,7 +135,7 @@ class ApiServerCrashIT {
                         "--server.port=" + port,
                         "--sprig.api.api-keys=" + KEY,
                         "--sprig.api.admin-keys=" + ADMIN,
-                        "--sprig.api.backend.type=remote",
+                        "--sprig.api.backend.type=nodes",
                         "--sprig.api.reconcile-interval=1s",
                         "--sprig.api.database.embedded.data-dir=" + dir.resolve("postgres"))
                 .redirectErrorStream(true)

@@ -39,7 +39,7 @@ import tools.jackson.databind.JsonNode;
         properties = {
             "sprig.api.api-keys=" + RemoteNodesIT.KEY,
             "sprig.api.admin-keys=" + RemoteNodesIT.ADMIN,
-            "sprig.api.backend.type=remote",
+            "sprig.api.backend.type=nodes",
             "sprig.api.nodes.unreachable-after=10m",
             "sprig.api.nodes.down-after=20m",
             "resilience4j.circuitbreaker.configs.storage-node.wait-duration-in-open-state=1s"

@@ -12,9 +12,9 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import tools.jackson.databind.json.JsonMapper;
 
-/** {@code sprig.api.backend.type=remote}: the storage nodes of the node registry, over HTTP. */
+/** {@code sprig.api.backend.type=nodes}: the storage nodes of the node registry, over HTTP. */
 @Configuration(proxyBeanMethods = false)
-@ConditionalOnProperty(name = "sprig.api.backend.type", havingValue = "remote")
+@ConditionalOnProperty(name = "sprig.api.backend.type", havingValue = "nodes")
 class RemoteBackendConfiguration {
 
     @Bean
@@ -25,7 +25,7 @@ class RemoteBackendConfiguration {
             RetryRegistry retries,
             JdbcClient jdbc,
             JsonMapper json) {
-        SprigApiProperties.Remote remote = properties.backend().remote();
+        SprigApiProperties.NodesBackend remote = properties.backend().nodes();
         HttpClient http = HttpClient.newBuilder()
                 .version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(remote.callTimeout())
