@@ -1,5 +1,6 @@
 # api-server image. Build the jar first (./mvnw -DskipTests package), then from the repository root:
-#   docker build -f docker/Dockerfile -t sprig/api-server .
+#   docker build -f docker/api-server.Dockerfile -t sprig/api-server .
+# The eclipse-temurin Ubuntu images install curl and wget; the health check uses wget.
 FROM eclipse-temurin:17-jre
 RUN useradd --system --home /var/lib/sprig sprig && mkdir -p /var/lib/sprig && chown sprig /var/lib/sprig
 WORKDIR /var/lib/sprig
@@ -7,5 +8,5 @@ COPY api-server/target/api-server.jar /opt/sprig/api-server.jar
 USER sprig
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --retries=5 \
-  CMD wget -qO- http://127.0.0.1:8080/actuator/health/readiness || exit 1
+  CMD wget -q -O /dev/null "http://127.0.0.1:${SERVER_PORT:-8080}/actuator/health/readiness" || exit 1
 ENTRYPOINT ["java", "-jar", "/opt/sprig/api-server.jar"]
