@@ -199,6 +199,53 @@ class RemoteNodesIT {
 
     @Test
     @Order(4)
+    void aNodeThatHangsFailsTheRequestsThatNeedItWithinASecondToo() throws Exception {
+        String image = api.availableImage(imageContent(MIB));
+        NodeProcess node3 = nodes.node(3);
+        signal("STOP", node3);
+        try {
+            long t0 = System.nanoTime();
+            HttpResponse<String> refused = clone(image);
+            long millis = (System.nanoTime() - t0) / 1_000_000;
+
+            assertProblem(refused, 503, "NODE_UNAVAILABLE");
+            assertThat(ApiClient.json(refused).path("node").asString()).isEqualTo("node3");
+            assertThat(millis).as("answered within a second").isLessThan(1000);
+        } finally {
+            signal("CONT", node3);
+        }
+        StorageNodeProcesses.sleep(1200);
+        assertThat(clone(image).statusCode()).isEqualTo(201);
+    }
+
+    @Test
+    @Order(5)
+    void snapshotsAndClonesOfThemStayOnTheirFamilysNodes() {
+        String image = api.availableImage(imageContent(2 * PC));
+        JsonNode disk = ApiClient.json(clone(image));
+        HttpResponse<String> snapshot = api.post(
+                "/v1/disks/" + disk.path("externId").asString() + "/snapshots", "{\"name\":\"" + unique("s") + "\"}");
+        assertThat(snapshot.statusCode()).as(snapshot.body()).isEqualTo(201);
+        HttpResponse<String> fromSnapshot =
+                clone(ApiClient.json(snapshot).path("externId").asString());
+        assertThat(fromSnapshot.statusCode()).as(fromSnapshot.body()).isEqualTo(201);
+
+        long snapshotLc = ApiClient.json(snapshot).path("lcId").asLong();
+        long cloneLc = ApiClient.json(fromSnapshot).path("lcId").asLong();
+        for (NodeProcess node : nodes.nodes) {
+            JsonNode frozen = ApiClient.json(node.get("/v1/lcs/" + snapshotLc));
+            assertThat(frozen.path("frozen").asBoolean())
+                    .as("snapshot frozen on " + node.id)
+                    .isTrue();
+            assertThat(ApiClient.json(node.get("/v1/lcs/" + cloneLc))
+                            .path("parentLcId")
+                            .asLong())
+                    .isEqualTo(snapshotLc);
+        }
+    }
+
+    @Test
+    @Order(6)
     void theReconcilerDeletesFromTheNodesAnLcTheDatabaseNeverCommitted() {
         long orphan = jdbc.queryForObject("SELECT nextval('lc_id_seq')", Long.class);
         NodeProcess node2 = nodes.node(2);
@@ -208,6 +255,13 @@ class RemoteNodesIT {
 
         assertThat(report.orphansDeleted()).contains(orphan);
         assertThat(node2.get("/v1/lcs/" + orphan).statusCode()).isEqualTo(404);
+    }
+
+    private static void signal(String signal, NodeProcess node) throws Exception {
+        new ProcessBuilder("kill", "-" + signal, Long.toString(node.process.pid()))
+                .inheritIO()
+                .start()
+                .waitFor();
     }
 
     private HttpResponse<String> clone(String source) {
