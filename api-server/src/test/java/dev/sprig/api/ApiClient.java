@@ -78,6 +78,25 @@ final class ApiClient {
         return id;
     }
 
+    /** {@code POST /v1/disks} from {@code source} under a fresh name, as answered. */
+    HttpResponse<String> tryClone(String source) {
+        return post(
+                "/v1/disks", "{\"name\":\"" + ImageAndDiskApiIT.unique("d") + "\",\"sourceId\":\"" + source + "\"}");
+    }
+
+    /** A clone of {@code source} under a fresh name; fails loudly if refused. */
+    JsonNode clone(String source) {
+        HttpResponse<String> response = tryClone(source);
+        if (response.statusCode() != 201) {
+            throw new AssertionError("clone of " + source + " refused: " + response.body());
+        }
+        return json(response);
+    }
+
+    static String id(JsonNode resource) {
+        return resource.path("externId").asString();
+    }
+
     static JsonNode json(HttpResponse<String> response) {
         return JSON.readTree(response.body());
     }

@@ -5,8 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sprig.api.StorageNodeProcesses.NodeProcess;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -50,7 +48,7 @@ class ApiServerCrashIT {
     void aBulkCloneInterruptedByACrashIsRetriedToExactlyItsCountAndLeavesNoOrphanOnTheNodes() throws Exception {
         Path dir = TestDataDirs.fresh("api-server-crash");
         nodes = new StorageNodeProcesses(3, dir.resolve("nodes"));
-        int port = freePort();
+        int port = StorageNodeProcesses.freePort();
         server = startServer(dir, port);
         ApiClient api = new ApiClient(port, KEY);
         ApiClient admin = api.withKey(ADMIN);
@@ -163,13 +161,5 @@ class ApiServerCrashIT {
             Thread.sleep(250);
         }
         throw new IllegalStateException("api-server did not come up; see " + dir.resolve("api-server.log"));
-    }
-
-    private static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }

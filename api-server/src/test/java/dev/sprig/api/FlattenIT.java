@@ -91,19 +91,19 @@ class FlattenIT {
 
     @Test
     void aFlattenedCloneHoldsAllItsDataAndReadsFromNoAncestor() {
-        JsonNode disk = clone(imageId);
+        JsonNode disk = api.clone(imageId);
         long lc = disk.path("lcId").asLong();
         byte[] expected = imageBytes.clone();
         write(lc, expected, 100, new byte[] {1, 2, 3, 4});
         write(lc, expected, 5 * MIB + 7, new byte[300 * 1024]);
 
-        HttpResponse<String> started = api.action("/v1/disks/" + id(disk) + ":flatten");
+        HttpResponse<String> started = api.action("/v1/disks/" + ApiClient.id(disk) + ":flatten");
 
         assertThat(started.statusCode()).as(started.body()).isEqualTo(202);
         JsonNode operation = ApiClient.json(started);
         assertThat(opId(operation)).matches("op-[0-9a-z]{16}");
         assertThat(operation.path("kind").asString()).isEqualTo("flatten");
-        assertThat(operation.path("targetId").asString()).isEqualTo(id(disk));
+        assertThat(operation.path("targetId").asString()).isEqualTo(ApiClient.id(disk));
         assertThat(operation.path("unit").asString()).isEqualTo("pcs");
         assertThat(started.headers().firstValue("Location")).hasValue("/v1/operations/" + opId(operation));
         JsonNode finished = awaitFinished(operation);
@@ -113,12 +113,12 @@ class FlattenIT {
         assertThat(finished.path("finishedAt").isNull()).isFalse();
         assertThat(finished.path("error").isNull()).isTrue();
 
-        assertThat(ApiClient.json(api.get("/v1/disks/" + id(disk)))
+        assertThat(ApiClient.json(api.get("/v1/disks/" + ApiClient.id(disk)))
                         .path("state")
                         .asString())
                 .isEqualTo("available");
-        JsonNode chain =
-                ApiClient.json(api.get("/v1/disks/" + id(disk) + "/lineage")).path("chain");
+        JsonNode chain = ApiClient.json(api.get("/v1/disks/" + ApiClient.id(disk) + "/lineage"))
+                .path("chain");
         assertThat(chain.size()).isEqualTo(1);
         assertThat(chain.get(0).path("lcId").asLong()).isEqualTo(lc);
         assertThat(engine.info(lc).parentLcId()).isEmpty();
@@ -133,11 +133,11 @@ class FlattenIT {
     @Test
     void progressIsWrittenWhileTheFlattenRunsAndOnlyGrows() throws Exception {
         byte[] bigger = imageContent(24 * MIB);
-        JsonNode disk = clone(api.availableImage(bigger));
+        JsonNode disk = api.clone(api.availableImage(bigger));
         JsonNode operation;
         List<Long> seen = new ArrayList<>();
         try (GatedBackend.Hold hold = backend.holdFlattens()) {
-            operation = ApiClient.json(api.action("/v1/disks/" + id(disk) + ":flatten"));
+            operation = ApiClient.json(api.action("/v1/disks/" + ApiClient.id(disk) + ":flatten"));
             hold.awaitHeld();
 
             JsonNode running = ApiClient.json(api.get("/v1/operations/" + opId(operation)));
@@ -156,37 +156,39 @@ class FlattenIT {
 
     @Test
     void whileADiskFlattensSnapshotCloneAndDeleteAreRefusedNamingTheOperation() throws Exception {
-        JsonNode disk = clone(imageId);
+        JsonNode disk = api.clone(imageId);
         try (GatedBackend.Hold hold = backend.holdFlattens()) {
-            String operation = opId(ApiClient.json(api.action("/v1/disks/" + id(disk) + ":flatten")));
+            String operation = opId(ApiClient.json(api.action("/v1/disks/" + ApiClient.id(disk) + ":flatten")));
             hold.awaitHeld();
 
-            assertThat(ApiClient.json(api.get("/v1/disks/" + id(disk)))
+            assertThat(ApiClient.json(api.get("/v1/disks/" + ApiClient.id(disk)))
                             .path("state")
                             .asString())
                     .isEqualTo("flattening");
             for (HttpResponse<String> refused : List.of(
-                    api.post("/v1/disks/" + id(disk) + "/snapshots", "{\"name\":\"" + unique("s") + "\"}"),
-                    api.post("/v1/disks", "{\"name\":\"" + unique("c") + "\",\"sourceId\":\"" + id(disk) + "\"}"),
-                    api.delete("/v1/disks/" + id(disk)))) {
+                    api.post("/v1/disks/" + ApiClient.id(disk) + "/snapshots", "{\"name\":\"" + unique("s") + "\"}"),
+                    api.post(
+                            "/v1/disks",
+                            "{\"name\":\"" + unique("c") + "\",\"sourceId\":\"" + ApiClient.id(disk) + "\"}"),
+                    api.delete("/v1/disks/" + ApiClient.id(disk)))) {
                 assertProblem(refused, 409, "INVALID_STATE");
                 assertThat(ApiClient.json(refused).path("detail").asString()).contains(operation);
             }
         }
         assertThat(awaitFinished(operationOn(disk)).path("state").asString()).isEqualTo("succeeded");
-        assertThat(api.delete("/v1/disks/" + id(disk)).statusCode()).isEqualTo(204);
+        assertThat(api.delete("/v1/disks/" + ApiClient.id(disk)).statusCode()).isEqualTo(204);
     }
 
     @Test
     void whileADiskFlattensItsIoAndAttachmentGoOn() throws Exception {
-        JsonNode disk = clone(imageId);
+        JsonNode disk = api.clone(imageId);
         long lc = disk.path("lcId").asLong();
         byte[] expected = imageBytes.clone();
         try (GatedBackend.Hold hold = backend.holdFlattens()) {
-            api.action("/v1/disks/" + id(disk) + ":flatten");
+            api.action("/v1/disks/" + ApiClient.id(disk) + ":flatten");
             hold.awaitHeld();
 
-            HttpResponse<String> attachment = api.get("/v1/disks/" + id(disk) + "/attachment");
+            HttpResponse<String> attachment = api.get("/v1/disks/" + ApiClient.id(disk) + "/attachment");
             assertThat(attachment.statusCode()).as(attachment.body()).isEqualTo(200);
             assertThat(ApiClient.json(attachment).path("lcId").asLong()).isEqualTo(lc);
             write(lc, expected, 6 * MIB + 3, new byte[] {9, 8, 7});
@@ -198,12 +200,12 @@ class FlattenIT {
 
     @Test
     void flatteningADiskThatIsFlatteningAnswersTheRunningOperation() throws Exception {
-        JsonNode disk = clone(imageId);
+        JsonNode disk = api.clone(imageId);
         try (GatedBackend.Hold hold = backend.holdFlattens()) {
-            JsonNode first = ApiClient.json(api.action("/v1/disks/" + id(disk) + ":flatten"));
+            JsonNode first = ApiClient.json(api.action("/v1/disks/" + ApiClient.id(disk) + ":flatten"));
             hold.awaitHeld();
 
-            HttpResponse<String> again = api.action("/v1/disks/" + id(disk) + ":flatten");
+            HttpResponse<String> again = api.action("/v1/disks/" + ApiClient.id(disk) + ":flatten");
 
             assertThat(again.statusCode()).isEqualTo(202);
             assertThat(opId(ApiClient.json(again))).isEqualTo(opId(first));
@@ -211,16 +213,16 @@ class FlattenIT {
         }
         assertThat(awaitFinished(operationOn(disk)).path("state").asString()).isEqualTo("succeeded");
         assertThat(jdbc.queryForObject(
-                        "SELECT count(*) FROM operation WHERE target_extern_id = ?", Long.class, id(disk)))
+                        "SELECT count(*) FROM operation WHERE target_extern_id = ?", Long.class, ApiClient.id(disk)))
                 .isEqualTo(1);
     }
 
     @Test
     void aDiskThatReadsFromNoAncestorIsFlattenedAtOnce() {
-        JsonNode disk = clone(imageId);
-        JsonNode first = awaitFinished(ApiClient.json(api.action("/v1/disks/" + id(disk) + ":flatten")));
+        JsonNode disk = api.clone(imageId);
+        JsonNode first = awaitFinished(ApiClient.json(api.action("/v1/disks/" + ApiClient.id(disk) + ":flatten")));
 
-        HttpResponse<String> again = api.action("/v1/disks/" + id(disk) + ":flatten");
+        HttpResponse<String> again = api.action("/v1/disks/" + ApiClient.id(disk) + ":flatten");
 
         assertThat(again.statusCode()).isEqualTo(202);
         JsonNode operation = ApiClient.json(again);
@@ -229,7 +231,7 @@ class FlattenIT {
         assertThat(operation.path("done").asLong())
                 .isEqualTo(2)
                 .isEqualTo(operation.path("total").asLong());
-        assertThat(ApiClient.json(api.get("/v1/disks/" + id(disk)))
+        assertThat(ApiClient.json(api.get("/v1/disks/" + ApiClient.id(disk)))
                         .path("state")
                         .asString())
                 .isEqualTo("available");
@@ -245,11 +247,11 @@ class FlattenIT {
 
     @Test
     void flatteningACloneOfADiskFreesTheImplicitSnapshotOnceNothingReadsIt() {
-        JsonNode a = clone(imageId);
+        JsonNode a = api.clone(imageId);
         engine.write(a.path("lcId").asLong(), 0, new byte[] {5, 5, 5});
         long implicitSnapshot = a.path("lcId").asLong();
-        JsonNode b = clone(id(a));
-        JsonNode aNow = ApiClient.json(api.get("/v1/disks/" + id(a)));
+        JsonNode b = api.clone(ApiClient.id(a));
+        JsonNode aNow = ApiClient.json(api.get("/v1/disks/" + ApiClient.id(a)));
         assertThat(engine.info(aNow.path("lcId").asLong()).parentLcId()).hasValue(implicitSnapshot);
 
         flattenAndAwait(b);
@@ -269,7 +271,7 @@ class FlattenIT {
     void anImageWaitingOnADeferredDeleteIsFreedWhenItsLastCloneIsFlattened() {
         long imageLc =
                 ApiClient.json(api.get("/v1/images/" + imageId)).path("lcId").asLong();
-        JsonNode disk = clone(imageId);
+        JsonNode disk = api.clone(imageId);
         assertThat(api.delete("/v1/images/" + imageId + "?deferred=true").statusCode())
                 .isEqualTo(204);
         assertThat(lcIdsInEngine()).contains(imageLc);
@@ -286,19 +288,19 @@ class FlattenIT {
 
     @Test
     void aFailedFlattenLeavesTheDiskAvailableAndSaysWhy() {
-        JsonNode disk = clone(imageId);
+        JsonNode disk = api.clone(imageId);
         backend.failFlattens(new IllegalStateException("node n1 is out of space"));
 
-        JsonNode failed = awaitFinished(ApiClient.json(api.action("/v1/disks/" + id(disk) + ":flatten")));
+        JsonNode failed = awaitFinished(ApiClient.json(api.action("/v1/disks/" + ApiClient.id(disk) + ":flatten")));
 
         assertThat(failed.path("state").asString()).isEqualTo("failed");
         assertThat(failed.path("error").asString()).contains("out of space");
         assertThat(failed.path("finishedAt").isNull()).isFalse();
-        assertThat(ApiClient.json(api.get("/v1/disks/" + id(disk)))
+        assertThat(ApiClient.json(api.get("/v1/disks/" + ApiClient.id(disk)))
                         .path("state")
                         .asString())
                 .isEqualTo("available");
-        assertThat(ApiClient.json(api.get("/v1/disks/" + id(disk) + "/lineage"))
+        assertThat(ApiClient.json(api.get("/v1/disks/" + ApiClient.id(disk) + "/lineage"))
                         .path("chain")
                         .size())
                 .isEqualTo(2);
@@ -311,20 +313,20 @@ class FlattenIT {
 
     @Test
     void anOperationLeftRunningByACrashIsResumedAtStart() {
-        JsonNode disk = clone(imageId);
+        JsonNode disk = api.clone(imageId);
         String operation = "op-" + UUID.randomUUID().toString().replace("-", "").substring(0, 16);
-        jdbc.update("UPDATE resource SET state = 'flattening' WHERE extern_id = ?", id(disk));
+        jdbc.update("UPDATE resource SET state = 'flattening' WHERE extern_id = ?", ApiClient.id(disk));
         jdbc.update(
                 "INSERT INTO operation (operation_id, kind, target_extern_id, state, total)"
                         + " VALUES (?, 'flatten', ?, 'running', 2)",
                 operation,
-                id(disk));
+                ApiClient.id(disk));
 
         runner.resumeRunning();
 
         JsonNode finished = awaitFinished(ApiClient.json(api.get("/v1/operations/" + operation)));
         assertThat(finished.path("state").asString()).isEqualTo("succeeded");
-        assertThat(ApiClient.json(api.get("/v1/disks/" + id(disk)))
+        assertThat(ApiClient.json(api.get("/v1/disks/" + ApiClient.id(disk)))
                         .path("state")
                         .asString())
                 .isEqualTo("available");
@@ -333,11 +335,11 @@ class FlattenIT {
 
     @Test
     void aRetriedFlattenWithTheSameIdempotencyKeyReplaysTheOperation() {
-        JsonNode disk = clone(imageId);
+        JsonNode disk = api.clone(imageId);
         String key = UUID.randomUUID().toString();
 
-        HttpResponse<String> first = api.action("/v1/disks/" + id(disk) + ":flatten", "Idempotency-Key", key);
-        HttpResponse<String> retry = api.action("/v1/disks/" + id(disk) + ":flatten", "Idempotency-Key", key);
+        HttpResponse<String> first = api.action("/v1/disks/" + ApiClient.id(disk) + ":flatten", "Idempotency-Key", key);
+        HttpResponse<String> retry = api.action("/v1/disks/" + ApiClient.id(disk) + ":flatten", "Idempotency-Key", key);
 
         assertThat(retry.statusCode()).isEqualTo(202);
         assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
@@ -348,7 +350,7 @@ class FlattenIT {
     }
 
     private JsonNode flattenAndAwait(JsonNode disk) {
-        HttpResponse<String> started = api.action("/v1/disks/" + id(disk) + ":flatten");
+        HttpResponse<String> started = api.action("/v1/disks/" + ApiClient.id(disk) + ":flatten");
         assertThat(started.statusCode()).as(started.body()).isEqualTo(202);
         JsonNode finished = awaitFinished(ApiClient.json(started));
         assertThat(finished.path("state").asString()).as(finished.toString()).isEqualTo("succeeded");
@@ -359,7 +361,7 @@ class FlattenIT {
         String operation = jdbc.queryForObject(
                 "SELECT operation_id FROM operation WHERE target_extern_id = ? ORDER BY created_at DESC LIMIT 1",
                 String.class,
-                id(disk));
+                ApiClient.id(disk));
         return ApiClient.json(api.get("/v1/operations/" + operation));
     }
 
@@ -404,16 +406,6 @@ class FlattenIT {
             ids.add(info.lcId());
         }
         return ids;
-    }
-
-    private JsonNode clone(String source) {
-        var response = api.post("/v1/disks", "{\"name\":\"" + unique("d") + "\",\"sourceId\":\"" + source + "\"}");
-        assertThat(response.statusCode()).as(response.body()).isEqualTo(201);
-        return ApiClient.json(response);
-    }
-
-    private static String id(JsonNode resource) {
-        return resource.path("externId").asString();
     }
 
     private static String opId(JsonNode operation) {

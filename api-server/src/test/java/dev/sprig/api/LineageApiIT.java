@@ -62,19 +62,20 @@ class LineageApiIT {
 
     @Test
     void aSnapshotFreezesTheDiskLcAndTheDiskWritesOnANewChild() {
-        JsonNode disk = clone(imageId);
+        JsonNode disk = api.clone(imageId);
         long before = disk.path("lcId").asLong();
         engine.write(before, 0, new byte[] {1, 2, 3});
 
-        JsonNode snapshot =
-                ApiClient.json(api.post("/v1/disks/" + id(disk) + "/snapshots", "{\"name\":\"" + unique("s") + "\"}"));
+        JsonNode snapshot = ApiClient.json(
+                api.post("/v1/disks/" + ApiClient.id(disk) + "/snapshots", "{\"name\":\"" + unique("s") + "\"}"));
 
         assertThat(snapshot.path("externId").asString()).matches("snap-[0-9a-z]{16}");
         assertThat(snapshot.path("state").asString()).isEqualTo("available");
         assertThat(snapshot.path("lcId").asLong()).isEqualTo(before);
         assertThat(engine.info(before).frozen()).isTrue();
-        long after =
-                ApiClient.json(api.get("/v1/disks/" + id(disk))).path("lcId").asLong();
+        long after = ApiClient.json(api.get("/v1/disks/" + ApiClient.id(disk)))
+                .path("lcId")
+                .asLong();
         assertThat(after).isNotEqualTo(before);
         assertThat(engine.info(after).parentLcId()).hasValue(before);
         engine.write(after, 0, new byte[] {9, 9, 9});
@@ -82,46 +83,47 @@ class LineageApiIT {
                 .as("the snapshot keeps its content")
                 .containsExactly(1, 2, 3);
         assertThat(engine.read(after, 3, 100)).isEqualTo(java.util.Arrays.copyOfRange(imageBytes, 3, 103));
-        assertThat(ApiClient.json(api.get("/v1/snapshots/" + id(snapshot)))
+        assertThat(ApiClient.json(api.get("/v1/snapshots/" + ApiClient.id(snapshot)))
                         .path("diskId")
                         .asString())
-                .isEqualTo(id(disk));
+                .isEqualTo(ApiClient.id(disk));
     }
 
     @Test
     void lineageWalksFromTheDiskThroughItsSnapshotsToTheImage() {
-        JsonNode disk = clone(imageId);
-        String first = id(ApiClient.json(
-                api.post("/v1/disks/" + id(disk) + "/snapshots", "{\"name\":\"" + unique("s1") + "\"}")));
-        String second = id(ApiClient.json(
-                api.post("/v1/disks/" + id(disk) + "/snapshots", "{\"name\":\"" + unique("s2") + "\"}")));
+        JsonNode disk = api.clone(imageId);
+        String first = ApiClient.id(ApiClient.json(
+                api.post("/v1/disks/" + ApiClient.id(disk) + "/snapshots", "{\"name\":\"" + unique("s1") + "\"}")));
+        String second = ApiClient.id(ApiClient.json(
+                api.post("/v1/disks/" + ApiClient.id(disk) + "/snapshots", "{\"name\":\"" + unique("s2") + "\"}")));
 
-        JsonNode chain =
-                ApiClient.json(api.get("/v1/disks/" + id(disk) + "/lineage")).path("chain");
+        JsonNode chain = ApiClient.json(api.get("/v1/disks/" + ApiClient.id(disk) + "/lineage"))
+                .path("chain");
 
         List<String> ids = new ArrayList<>();
         chain.forEach(step -> ids.add(step.path("externId").asString()));
-        assertThat(ids).containsExactly(id(disk), second, first, imageId);
+        assertThat(ids).containsExactly(ApiClient.id(disk), second, first, imageId);
         assertThat(chain.get(0).path("frozen").asBoolean()).isFalse();
         assertThat(chain.get(3).path("kind").asString()).isEqualTo("image");
     }
 
     @Test
     void clonesOfASnapshotAndOfADiskReadTheirSourceAtThatMoment() {
-        JsonNode disk = clone(imageId);
+        JsonNode disk = api.clone(imageId);
         engine.write(disk.path("lcId").asLong(), 10, new byte[] {7, 7});
-        String snapshot = id(
-                ApiClient.json(api.post("/v1/disks/" + id(disk) + "/snapshots", "{\"name\":\"" + unique("s") + "\"}")));
+        String snapshot = ApiClient.id(ApiClient.json(
+                api.post("/v1/disks/" + ApiClient.id(disk) + "/snapshots", "{\"name\":\"" + unique("s") + "\"}")));
 
-        JsonNode fromSnapshot = clone(snapshot);
-        JsonNode fromDisk = clone(id(disk));
-        long diskLcNow =
-                ApiClient.json(api.get("/v1/disks/" + id(disk))).path("lcId").asLong();
+        JsonNode fromSnapshot = api.clone(snapshot);
+        JsonNode fromDisk = api.clone(ApiClient.id(disk));
+        long diskLcNow = ApiClient.json(api.get("/v1/disks/" + ApiClient.id(disk)))
+                .path("lcId")
+                .asLong();
         engine.write(diskLcNow, 10, new byte[] {8, 8});
 
         assertThat(engine.read(fromSnapshot.path("lcId").asLong(), 10, 2)).containsExactly(7, 7);
         assertThat(engine.read(fromDisk.path("lcId").asLong(), 10, 2)).containsExactly(7, 7);
-        JsonNode chain = ApiClient.json(api.get("/v1/disks/" + id(fromDisk) + "/lineage"))
+        JsonNode chain = ApiClient.json(api.get("/v1/disks/" + ApiClient.id(fromDisk) + "/lineage"))
                 .path("chain");
         assertThat(chain.get(1).path("externId").isNull())
                 .as("a disk source is snapshotted implicitly, without a name")
@@ -166,27 +168,27 @@ class LineageApiIT {
 
     @Test
     void deletingWhatOthersReadFromIsRefusedWithTheListOfDependents() {
-        JsonNode a = clone(imageId);
-        JsonNode b = clone(imageId);
-        String snapshot =
-                id(ApiClient.json(api.post("/v1/disks/" + id(a) + "/snapshots", "{\"name\":\"" + unique("s") + "\"}")));
-        JsonNode c = clone(snapshot);
+        JsonNode a = api.clone(imageId);
+        JsonNode b = api.clone(imageId);
+        String snapshot = ApiClient.id(ApiClient.json(
+                api.post("/v1/disks/" + ApiClient.id(a) + "/snapshots", "{\"name\":\"" + unique("s") + "\"}")));
+        JsonNode c = api.clone(snapshot);
 
         List<String> descendants = new ArrayList<>();
         ApiClient.json(api.get("/v1/images/" + imageId + "/descendants"))
                 .path("descendants")
                 .forEach(d -> descendants.add(d.asString()));
-        assertThat(descendants).containsExactlyInAnyOrder(id(a), id(b), snapshot, id(c));
+        assertThat(descendants).containsExactlyInAnyOrder(ApiClient.id(a), ApiClient.id(b), snapshot, ApiClient.id(c));
 
         var refused = api.delete("/v1/images/" + imageId);
         assertProblem(refused, 409, "HAS_DEPENDENTS");
         List<String> dependents = new ArrayList<>();
         ApiClient.json(refused).path("dependents").forEach(d -> dependents.add(d.asString()));
-        assertThat(dependents).containsExactlyInAnyOrder(id(a), id(b), snapshot, id(c));
+        assertThat(dependents).containsExactlyInAnyOrder(ApiClient.id(a), ApiClient.id(b), snapshot, ApiClient.id(c));
         assertProblem(api.delete("/v1/snapshots/" + snapshot), 409, "HAS_DEPENDENTS");
-        assertProblem(api.delete("/v1/images/" + id(a)), 404, "NOT_FOUND");
+        assertProblem(api.delete("/v1/images/" + ApiClient.id(a)), 404, "NOT_FOUND");
 
-        for (String disk : List.of(id(a), id(b), id(c))) {
+        for (String disk : List.of(ApiClient.id(a), ApiClient.id(b), ApiClient.id(c))) {
             assertThat(api.delete("/v1/disks/" + disk).statusCode()).isEqualTo(204);
         }
         assertThat(api.delete("/v1/snapshots/" + snapshot).statusCode()).isEqualTo(204);
@@ -204,8 +206,8 @@ class LineageApiIT {
                 ApiClient.json(api.get("/v1/images/" + imageId)).path("name").asString();
         long imageLc =
                 ApiClient.json(api.get("/v1/images/" + imageId)).path("lcId").asLong();
-        JsonNode a = clone(imageId);
-        JsonNode b = clone(imageId);
+        JsonNode a = api.clone(imageId);
+        JsonNode b = api.clone(imageId);
 
         assertThat(api.delete("/v1/images/" + imageId + "?deferred=true").statusCode())
                 .isEqualTo(204);
@@ -223,9 +225,9 @@ class LineageApiIT {
                 .as("dependents still read the image")
                 .isEqualTo(java.util.Arrays.copyOf(imageBytes, 64));
 
-        assertThat(api.delete("/v1/disks/" + id(a)).statusCode()).isEqualTo(204);
+        assertThat(api.delete("/v1/disks/" + ApiClient.id(a)).statusCode()).isEqualTo(204);
         assertThat(lcIdsInDatabase()).contains(imageLc);
-        assertThat(api.delete("/v1/disks/" + id(b)).statusCode()).isEqualTo(204);
+        assertThat(api.delete("/v1/disks/" + ApiClient.id(b)).statusCode()).isEqualTo(204);
 
         assertThat(lcIdsInDatabase()).as("freed with its last dependent").doesNotContain(imageLc);
         assertThat(lcIdsInEngine()).doesNotContain(imageLc);
@@ -246,7 +248,7 @@ class LineageApiIT {
                     int op = random.nextInt(4);
                     String some = disks.peek();
                     if (op == 0 || some == null) {
-                        disks.add(id(clone(imageId)));
+                        disks.add(ApiClient.id(api.clone(imageId)));
                     } else if (op == 1) {
                         api.post("/v1/disks/" + some + "/snapshots", "{\"name\":\"" + unique("cs") + "\"}");
                     } else if (op == 2) {
@@ -254,7 +256,7 @@ class LineageApiIT {
                         var response = api.post(
                                 "/v1/disks", "{\"name\":\"" + unique("cc") + "\",\"sourceId\":\"" + source + "\"}");
                         if (response.statusCode() == 201) {
-                            disks.add(id(ApiClient.json(response)));
+                            disks.add(ApiClient.id(ApiClient.json(response)));
                         }
                     } else {
                         String victim = disks.poll();
@@ -300,15 +302,5 @@ class LineageApiIT {
             ids.add(info.lcId());
         }
         return ids;
-    }
-
-    private JsonNode clone(String source) {
-        var response = api.post("/v1/disks", "{\"name\":\"" + unique("d") + "\",\"sourceId\":\"" + source + "\"}");
-        assertThat(response.statusCode()).as(response.body()).isEqualTo(201);
-        return ApiClient.json(response);
-    }
-
-    private static String id(JsonNode resource) {
-        return resource.path("externId").asString();
     }
 }

@@ -1,7 +1,6 @@
 package dev.sprig.api;
 
 import static dev.sprig.api.ImageAndDiskApiIT.imageContent;
-import static dev.sprig.api.ImageAndDiskApiIT.unique;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sprig.api.lineage.Reconciler;
@@ -15,7 +14,6 @@ import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
-import tools.jackson.databind.JsonNode;
 
 /**
  * After a crash the database is the authority: lcs it never committed are deleted from the engine,
@@ -105,18 +103,12 @@ class ReconcilerIT {
 
     @Test
     void aBackendInStepWithTheDatabaseIsLeftAlone() {
-        clone(imageId);
+        api.clone(imageId);
 
         Reconciler.Report report = reconciler.reconcile();
 
         assertThat(report.orphansDeleted()).isEmpty();
         assertThat(report.missing()).isEmpty();
         assertThat(report.foreign()).isEmpty();
-    }
-
-    private JsonNode clone(String source) {
-        var response = api.post("/v1/disks", "{\"name\":\"" + unique("d") + "\",\"sourceId\":\"" + source + "\"}");
-        assertThat(response.statusCode()).as(response.body()).isEqualTo(201);
-        return ApiClient.json(response);
     }
 }

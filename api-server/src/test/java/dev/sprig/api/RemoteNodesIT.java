@@ -174,17 +174,17 @@ class RemoteNodesIT {
         node1.kill();
         try {
             long t0 = System.nanoTime();
-            HttpResponse<String> refused = clone(everywhere);
+            HttpResponse<String> refused = api.tryClone(everywhere);
             long millis = (System.nanoTime() - t0) / 1_000_000;
 
             assertProblem(refused, 503, "NODE_UNAVAILABLE");
             assertThat(ApiClient.json(refused).path("node").asString()).isEqualTo("node1");
             assertThat(refused.headers().firstValue("Retry-After")).isPresent();
             assertThat(millis).as("answered within a second").isLessThan(1000);
-            assertThat(clone(everywhere).statusCode())
+            assertThat(api.tryClone(everywhere).statusCode())
                     .as("again, with the circuit open")
                     .isEqualTo(503);
-            assertThat(clone(elsewhere).statusCode())
+            assertThat(api.tryClone(elsewhere).statusCode())
                     .as("a family on node2 and node3")
                     .isEqualTo(201);
             assertThat(api.get("/v1/disks").statusCode()).isEqualTo(200);
@@ -193,7 +193,7 @@ class RemoteNodesIT {
             node1.awaitUp();
         }
         StorageNodeProcesses.sleep(1200);
-        HttpResponse<String> again = clone(everywhere);
+        HttpResponse<String> again = api.tryClone(everywhere);
         assertThat(again.statusCode()).as(again.body()).isEqualTo(201);
     }
 
@@ -205,7 +205,7 @@ class RemoteNodesIT {
         signal("STOP", node3);
         try {
             long t0 = System.nanoTime();
-            HttpResponse<String> refused = clone(image);
+            HttpResponse<String> refused = api.tryClone(image);
             long millis = (System.nanoTime() - t0) / 1_000_000;
 
             assertProblem(refused, 503, "NODE_UNAVAILABLE");
@@ -215,19 +215,19 @@ class RemoteNodesIT {
             signal("CONT", node3);
         }
         StorageNodeProcesses.sleep(1200);
-        assertThat(clone(image).statusCode()).isEqualTo(201);
+        assertThat(api.tryClone(image).statusCode()).isEqualTo(201);
     }
 
     @Test
     @Order(5)
     void snapshotsAndClonesOfThemStayOnTheirFamilysNodes() {
         String image = api.availableImage(imageContent(2 * PC));
-        JsonNode disk = ApiClient.json(clone(image));
+        JsonNode disk = ApiClient.json(api.tryClone(image));
         HttpResponse<String> snapshot = api.post(
                 "/v1/disks/" + disk.path("externId").asString() + "/snapshots", "{\"name\":\"" + unique("s") + "\"}");
         assertThat(snapshot.statusCode()).as(snapshot.body()).isEqualTo(201);
         HttpResponse<String> fromSnapshot =
-                clone(ApiClient.json(snapshot).path("externId").asString());
+                api.tryClone(ApiClient.json(snapshot).path("externId").asString());
         assertThat(fromSnapshot.statusCode()).as(fromSnapshot.body()).isEqualTo(201);
 
         long snapshotLc = ApiClient.json(snapshot).path("lcId").asLong();
@@ -262,9 +262,5 @@ class RemoteNodesIT {
                 .inheritIO()
                 .start()
                 .waitFor();
-    }
-
-    private HttpResponse<String> clone(String source) {
-        return api.post("/v1/disks", "{\"name\":\"" + unique("d") + "\",\"sourceId\":\"" + source + "\"}");
     }
 }
