@@ -21,7 +21,7 @@ import org.springframework.test.context.DynamicPropertySource;
  */
 @SpringBootTest(
         webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-        properties = "sprig.api.api-keys=" + ReconcilerIT.KEY)
+        properties = {"sprig.api.api-keys=" + ReconcilerIT.KEY, "sprig.api.reconcile-interval=10m"})
 class ReconcilerIT {
 
     static final String KEY = "reconciler-key-0123456789";
