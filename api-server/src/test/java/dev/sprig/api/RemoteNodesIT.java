@@ -272,6 +272,55 @@ class RemoteNodesIT {
         assertThat(node2.get("/v1/lcs/" + orphan).statusCode()).isEqualTo(404);
     }
 
+    @Test
+    @Order(7)
+    void aFlattenedCloneHasNoParentOnAnyNodeAndKeepsItsImagesBytes() {
+        byte[] content = imageContent(3 * PC);
+        String image = api.availableImage(content);
+        JsonNode disk = api.clone(image);
+        long lc = disk.path("lcId").asLong();
+
+        HttpResponse<String> started = api.action("/v1/disks/" + ApiClient.id(disk) + ":flatten");
+        assertThat(started.statusCode()).as(started.body()).isEqualTo(202);
+        String operation = ApiClient.json(started).path("id").asString();
+        JsonNode finished = ApiClient.json(api.get("/v1/operations/" + operation));
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (finished.path("state").asString().equals("running") && System.nanoTime() < deadline) {
+            StorageNodeProcesses.sleep(50);
+            finished = ApiClient.json(api.get("/v1/operations/" + operation));
+        }
+
+        assertThat(finished.path("state").asString()).as(finished.toString()).isEqualTo("succeeded");
+        assertThat(finished.path("done").asLong())
+                .isEqualTo(finished.path("total").asLong());
+        List<String> placement = new ArrayList<>();
+        ApiClient.json(api.get("/v1/disks/" + ApiClient.id(disk) + "/attachment"))
+                .path("nodes")
+                .forEach(node -> placement.add(node.path("nodeId").asString()));
+        for (NodeProcess node : nodes.nodes) {
+            assertThat(ApiClient.json(node.get("/v1/lcs/" + lc))
+                            .path("parentLcId")
+                            .isNull())
+                    .as("no parent on " + node.id)
+                    .isTrue();
+        }
+        for (int pc = 0; pc < 3; pc++) {
+            String holderId = placement.get(pc % placement.size());
+            NodeProcess holder = nodes.nodes.stream()
+                    .filter(n -> n.id.equals(holderId))
+                    .findFirst()
+                    .orElseThrow();
+            assertThat(Arrays.equals(
+                            holder.read(lc, (long) pc * PC, PC).body(),
+                            Arrays.copyOfRange(content, pc * PC, (pc + 1) * PC)))
+                    .as("PC " + pc + " on " + holderId)
+                    .isTrue();
+        }
+        assertThat(api.delete("/v1/images/" + image).statusCode())
+                .as("nothing reads the image now")
+                .isEqualTo(204);
+    }
+
     private static void signal(String signal, NodeProcess node) throws Exception {
         new ProcessBuilder("kill", "-" + signal, Long.toString(node.process.pid()))
                 .inheritIO()
