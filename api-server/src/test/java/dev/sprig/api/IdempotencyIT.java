@@ -4,6 +4,7 @@ import static dev.sprig.api.ImageAndDiskApiIT.assertProblem;
 import static dev.sprig.api.ImageAndDiskApiIT.unique;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sprig.api.idempotency.IdempotencyRetention;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -65,6 +66,49 @@ class IdempotencyIT {
     }
 
     @Test
+    void aKeyClaimedByAnApiServerThatDiedIsTakenOverAfterTwoMinutes() throws Exception {
+        // the principal of KEY, as api-server names it: a digest, never the key itself
+        String principal = "key-"
+                + java.util.HexFormat.of()
+                        .formatHex(
+                                java.security.MessageDigest.getInstance("SHA-256")
+                                        .digest(KEY.getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+                                0,
+                                6);
+        jdbc.update(
+                "INSERT INTO idempotency_key (principal, key, method, path, request_hash, created_at)"
+                        + " VALUES (?, 'orphaned-claim', 'POST', '/v1/disks', 'x', now() - interval '3 minutes')",
+                principal);
+        jdbc.update(
+                "INSERT INTO idempotency_key (principal, key, method, path, request_hash)"
+                        + " VALUES (?, 'running-claim', 'POST', '/v1/disks', 'x')",
+                principal);
+
+        HttpResponse<String> takenOver = post("/v1/disks", disk("taken-over"), "orphaned-claim", KEY);
+        HttpResponse<String> stillRunning = post("/v1/disks", disk("still-running"), "running-claim", KEY);
+
+        assertThat(takenOver.statusCode()).as(takenOver.body()).isEqualTo(201);
+        assertThat(stillRunning.statusCode())
+                .as("a young claim is not taken over: the key still names its first request")
+                .isEqualTo(422);
+    }
+
+    @Test
+    void answeredKeysAreForgottenAfterTheRetention(@Autowired IdempotencyRetention retention) throws Exception {
+        HttpResponse<String> first = post("/v1/disks", disk("old"), "old-key", KEY);
+        assertThat(first.statusCode()).isEqualTo(201);
+        jdbc.update("UPDATE idempotency_key SET created_at = now() - interval '25 hours' WHERE key = 'old-key'");
+
+        assertThat(retention.purge()).isGreaterThanOrEqualTo(1);
+
+        assertThat(jdbc.queryForObject("SELECT count(*) FROM idempotency_key WHERE key = 'old-key'", Long.class))
+                .isZero();
+        assertThat(post("/v1/disks", disk("old"), "old-key", KEY).statusCode())
+                .as("the name is taken now, so the retry that runs again is refused")
+                .isEqualTo(409);
+    }
+
+    @Test
     void aRetriedBulkCloneCreatesExactlyTheRequestedCount() throws Exception {
         String key = UUID.randomUUID().toString();
         String body = "{\"sourceId\":\"" + imageId + "\",\"count\":300,\"namePrefix\":\"" + unique("fleet") + "\"}";
@@ -116,6 +160,10 @@ class IdempotencyIT {
     private long disksClonedFromTheImage() {
         return jdbc.queryForObject(
                 "SELECT count(*) FROM resource WHERE kind = 'disk' AND source_extern_id = ?", Long.class, imageId);
+    }
+
+    private String disk(String name) {
+        return "{\"name\":\"" + name + "-" + port + "\",\"sourceId\":\"" + imageId + "\"}";
     }
 
     private HttpResponse<String> post(String path, String body, String idempotencyKey, String apiKey) throws Exception {
