@@ -142,11 +142,18 @@ final class RemoteBackend implements StorageBackend {
         }
     }
 
-    /** Every lc any registered node holds; fails when a node does not answer, rather than look short. */
+    /**
+     * Every lc the nodes hold; fails when a node does not answer, rather than look short. Nodes that
+     * are down (no heartbeat for {@code sprig.api.nodes.down-after}) are left out: every lc is on
+     * each node of its stripe, so only a family whose nodes are all down looks missing, which it is.
+     */
     @Override
     public List<HeldLc> inventory() {
         Set<HeldLc> held = new LinkedHashSet<>();
         for (Node node : registry.all()) {
+            if (registry.stateOf(node) == Node.State.DOWN) {
+                continue;
+            }
             Target target = target(node);
             held.addAll(calls.call(node.nodeId(), () -> client.list(target)));
         }
