@@ -14,6 +14,7 @@ import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
 
 /**
  * After a crash the database is the authority: lcs it never committed are deleted from the engine,
@@ -102,6 +103,27 @@ class ReconcilerIT {
     }
 
     @Test
+    void aDiskWhoseLcTheBackendFrozeInAFailedSnapshotWritesToANewChild() {
+        JsonNode disk = api.clone(imageId);
+        long frozenLc = disk.path("lcId").asLong();
+        // what a snapshot leaves when its transaction fails after the backend froze the lc
+        engine.freeze(frozenLc);
+
+        Reconciler.Report report = reconciler.reconcile();
+
+        assertThat(report.disksMoved()).containsExactly(ApiClient.id(disk));
+        long newLc = ApiClient.json(api.get("/v1/disks/" + ApiClient.id(disk)))
+                .path("lcId")
+                .asLong();
+        assertThat(newLc).isNotEqualTo(frozenLc);
+        assertThat(engine.info(newLc).parentLcId()).hasValue(frozenLc);
+        assertThat(engine.info(newLc).frozen()).isFalse();
+        engine.write(newLc, 0, new byte[] {7});
+        assertThat(engine.read(newLc, 0, 2)).containsExactly(7, imageBytes[1]);
+        assertThat(reconciler.reconcile().disksMoved()).as("once is enough").isEmpty();
+    }
+
+    @Test
     void aBackendInStepWithTheDatabaseIsLeftAlone() {
         api.clone(imageId);
 
@@ -110,5 +132,6 @@ class ReconcilerIT {
         assertThat(report.orphansDeleted()).isEmpty();
         assertThat(report.missing()).isEmpty();
         assertThat(report.foreign()).isEmpty();
+        assertThat(report.disksMoved()).isEmpty();
     }
 }

@@ -101,7 +101,12 @@ final class CloneCoalescer implements AutoCloseable {
                             pending -> new Group(pending.sourceId(), pending.sizeBytes()),
                             LinkedHashMap::new,
                             Collectors.toList()));
-            groups.forEach(this::cloneGroup);
+            try {
+                groups.forEach(this::cloneGroup);
+            } catch (Throwable unexpected) {
+                // the worker goes on: one that died would leave every later request waiting for ever
+                batch.forEach(pending -> pending.result().completeExceptionally(unexpected));
+            }
         }
     }
 
@@ -114,11 +119,13 @@ final class CloneCoalescer implements AutoCloseable {
                         .collect(Collectors.toMap(Resource::name, Function.identity()));
                 members.forEach(member -> member.result().complete(Objects.requireNonNull(created.get(member.name()))));
                 return;
-            } catch (SprigException.AlreadyExists taken) {
-                // fall through: one by one, so that only the member whose name is taken is refused
             } catch (RuntimeException failure) {
-                members.forEach(member -> member.result().completeExceptionally(failure));
-                return;
+                if (sharedByTheGroup(failure)) {
+                    members.forEach(member -> member.result().completeExceptionally(failure));
+                    return;
+                }
+                // fall through: one by one, so that only the member at fault (a taken name, a name
+                // the database refuses) is refused
             }
         }
         for (Pending member : members) {
@@ -130,6 +137,14 @@ final class CloneCoalescer implements AutoCloseable {
                 member.result().completeExceptionally(failure);
             }
         }
+    }
+
+    /** Failures that come from the source, the size or the storage, which every member shares. */
+    private static boolean sharedByTheGroup(RuntimeException failure) {
+        return failure instanceof SprigException.NotFound
+                || failure instanceof SprigException.InvalidState
+                || failure instanceof SprigException.InvalidArgument
+                || failure instanceof SprigException.NodeUnavailable;
     }
 
     /** Stops taking requests; those already queued are still cloned. */

@@ -105,8 +105,14 @@ public class ImageService {
             }
             throw SprigException.invalidArgument(reason);
         }
-        backend.flush(upload.lcId());
-        backend.freeze(upload.lcId());
+        try {
+            backend.flush(upload.lcId());
+            backend.freeze(upload.lcId());
+        } catch (RuntimeException failure) {
+            // never left importing: that would refuse every later upload of the image
+            resources.setState(externId, "error", "storing the upload failed: " + failure.getMessage());
+            throw failure;
+        }
         tx.executeWithoutResult(status -> {
             lcs.freeze(upload.lcId());
             resources.setBytesReceived(externId, upload.size());

@@ -3,6 +3,7 @@ package dev.sprig.api.lineage;
 import dev.sprig.api.SprigApiProperties;
 import dev.sprig.api.backend.StorageBackend;
 import dev.sprig.api.backend.StorageBackend.HeldLc;
+import dev.sprig.api.backend.StorageBackend.LcSpec;
 import dev.sprig.api.error.SprigException;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -37,20 +38,31 @@ public class Reconciler implements SmartInitializingSingleton {
     private static final long LOCK = 0x5370726967L; // "Sprig"
 
     private final LcRepository lcs;
+    private final ResourceRepository resources;
     private final StorageBackend backend;
     private final TransactionTemplate tx;
     private final boolean ownsItsBackend;
     private final Set<Long> suspects = ConcurrentHashMap.newKeySet();
 
-    Reconciler(LcRepository lcs, StorageBackend backend, TransactionTemplate tx, SprigApiProperties properties) {
+    Reconciler(
+            LcRepository lcs,
+            ResourceRepository resources,
+            StorageBackend backend,
+            TransactionTemplate tx,
+            SprigApiProperties properties) {
         this.lcs = lcs;
+        this.resources = resources;
         this.backend = backend;
         this.tx = tx;
         this.ownsItsBackend = properties.backend().type().equals("embedded");
     }
 
     /** What one pass deleted, and what it found missing. */
-    public record Report(List<Long> orphansDeleted, List<Long> missing, List<Long> foreign) {}
+    /**
+     * @param disksMoved disks whose lc the backend had frozen while the database had not: they now
+     *     write to a new child
+     */
+    public record Report(List<Long> orphansDeleted, List<Long> missing, List<Long> foreign, List<String> disksMoved) {}
 
     /**
      * The embedded engine belongs to this process alone, and at start-up nothing is being created
@@ -84,7 +96,8 @@ public class Reconciler implements SmartInitializingSingleton {
                 confirmed.forEach(backend::delete);
                 suspects.clear();
                 unknown.orphans().stream().filter(id -> !confirmed.contains(id)).forEach(suspects::add);
-                logged(new Report(confirmed, unknown.missing(), unknown.foreign()));
+                List<String> moved = finishMoves(unknown.frozenOnlyInBackend());
+                logged(new Report(confirmed, unknown.missing(), unknown.foreign(), moved));
             });
         } catch (SprigException.NodeUnavailable unavailable) {
             log.warn("Skipped a reconciliation pass: {}", unavailable.getMessage());
@@ -95,21 +108,28 @@ public class Reconciler implements SmartInitializingSingleton {
     public Report reconcile() {
         Unknown unknown = unknown();
         unknown.orphans().forEach(backend::delete);
-        return new Report(unknown.orphans(), unknown.missing(), unknown.foreign());
+        List<String> moved = finishMoves(unknown.frozenOnlyInBackend());
+        return new Report(unknown.orphans(), unknown.missing(), unknown.foreign(), moved);
     }
 
-    private record Unknown(List<Long> orphans, List<Long> missing, List<Long> foreign) {}
+    private record Unknown(
+            List<Long> orphans, List<Long> missing, List<Long> foreign, List<Long> frozenOnlyInBackend) {}
 
     private Unknown unknown() {
         // the allocation mark is read before the inventory, so an lc defined after it cannot pass
         // for an orphan of this database
         long lastAllocated = lcs.lastIdAllocated();
-        Map<Long, HeldLc> held =
-                backend.inventory().stream().collect(Collectors.toMap(HeldLc::lcId, Function.identity(), (a, b) -> a));
+        Map<Long, HeldLc> held = backend.inventory().stream()
+                // an lc some node holds frozen counts as frozen: a freeze cannot be undone
+                .collect(Collectors.toMap(HeldLc::lcId, Function.identity(), (a, b) -> a.frozen() ? a : b));
         List<Long> missing = new ArrayList<>();
+        List<Long> frozenOnlyInBackend = new ArrayList<>();
         for (Lc lc : lcs.all()) {
-            if (held.remove(lc.lcId()) == null) {
+            HeldLc copy = held.remove(lc.lcId());
+            if (copy == null) {
                 missing.add(lc.lcId());
+            } else if (copy.frozen() && !lc.frozen()) {
+                frozenOnlyInBackend.add(lc.lcId());
             }
         }
         // what is left is unknown to the database; a child has a larger id than its parent
@@ -118,7 +138,39 @@ public class Reconciler implements SmartInitializingSingleton {
         return new Unknown(
                 unknown.stream().filter(id -> id <= lastAllocated).toList(),
                 missing,
-                unknown.stream().filter(id -> id > lastAllocated).toList());
+                unknown.stream().filter(id -> id > lastAllocated).toList(),
+                frozenOnlyInBackend);
+    }
+
+    /**
+     * A snapshot or a clone of a disk freezes the disk's lc on the backend before its transaction
+     * commits; when the transaction then fails (a node down, a crash), the backend keeps the lc
+     * frozen, which cannot be undone, while the database still has the disk writing to it. The move
+     * is finished instead: the lc becomes an implicit snapshot in the database too, and the disk
+     * goes on in a new writable child, as if the clone had gone through. Returns the disks moved.
+     */
+    private List<String> finishMoves(List<Long> frozenOnlyInBackend) {
+        List<String> moved = new ArrayList<>();
+        for (long lcId : frozenOnlyInBackend) {
+            String disk = tx.execute(status -> {
+                Resource owner = resources.lockOnLc(lcId).orElse(null);
+                Lc current = lcs.lock(lcId).orElse(null);
+                if (owner == null || current == null || current.frozen() || owner.kind() != ResourceKind.DISK) {
+                    return null;
+                }
+                Lc next = current.child(lcs.nextId(), current.sizeBytes());
+                lcs.freeze(lcId);
+                lcs.insertAll(List.of(next));
+                resources.setLc(owner.externId(), next.lcId());
+                backend.freeze(lcId);
+                backend.define(List.of(new LcSpec(next.lcId(), lcId, next.familyId(), next.sizeBytes(), false)));
+                return owner.externId();
+            });
+            if (disk != null) {
+                moved.add(disk);
+            }
+        }
+        return moved;
     }
 
     private static void logged(Report report) {
@@ -134,6 +186,12 @@ public class Reconciler implements SmartInitializingSingleton {
                             + " is its data dir paired with another database? They are left alone",
                     report.foreign().size(),
                     report.foreign().get(0));
+        }
+        if (!report.disksMoved().isEmpty()) {
+            log.warn(
+                    "Disks {} wrote to lcs the backend had frozen in a snapshot or clone that did not commit;"
+                            + " they now write to new children of those lcs",
+                    report.disksMoved());
         }
         if (!report.orphansDeleted().isEmpty()) {
             log.info("Deleted lcs {} that the backend held and the database never committed", report.orphansDeleted());

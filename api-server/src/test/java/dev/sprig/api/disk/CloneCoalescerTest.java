@@ -101,6 +101,27 @@ class CloneCoalescerTest {
     }
 
     @Test
+    void aNameTheDatabaseRefusesFailsOnlyItsOwnRequest() throws Exception {
+        cloner.refused.add("a-2");
+        cloner.holdFirstCall();
+        Future<Resource> first = clients.submit(() -> coalescer.clone("first", "img-a", null));
+        cloner.firstCallStarted.await(5, TimeUnit.SECONDS);
+        List<Future<Resource>> waiting = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            String name = "a-" + i;
+            waiting.add(clients.submit(() -> coalescer.clone(name, "img-a", null)));
+        }
+        awaitQueued(4);
+        cloner.release.countDown();
+        first.get(5, TimeUnit.SECONDS);
+
+        assertThatThrownBy(() -> waiting.get(2).get(5, TimeUnit.SECONDS))
+                .hasCauseInstanceOf(IllegalArgumentException.class);
+        assertThat(waiting.get(0).get(5, TimeUnit.SECONDS).name()).isEqualTo("a-0");
+        assertThat(waiting.get(3).get(5, TimeUnit.SECONDS).name()).isEqualTo("a-3");
+    }
+
+    @Test
     void aFailureOfTheSourceReachesEveryRequestOfIt() {
         cloner.missingSources.add("img-gone");
 
@@ -123,6 +144,7 @@ class CloneCoalescerTest {
         final List<List<String>> calls = Collections.synchronizedList(new ArrayList<>());
         final Set<String> taken = Collections.synchronizedSet(new HashSet<>());
         final Set<String> missingSources = new HashSet<>();
+        final Set<String> refused = Collections.synchronizedSet(new HashSet<>());
         final CountDownLatch firstCallStarted = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(0);
 
@@ -143,6 +165,9 @@ class CloneCoalescerTest {
             }
             if (missingSources.contains(sourceId)) {
                 throw SprigException.notFound("image " + sourceId);
+            }
+            if (names.stream().anyMatch(refused::contains)) {
+                throw new IllegalArgumentException("invalid byte sequence in a name");
             }
             if (names.stream().anyMatch(taken::contains)) {
                 throw SprigException.alreadyExists("a disk with one of these names");

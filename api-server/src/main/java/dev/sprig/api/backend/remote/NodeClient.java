@@ -72,8 +72,9 @@ final class NodeClient {
         send(node, post(node, "/v1/lcs:batchDefine", json.writeValueAsBytes(Map.of("lcs", body)), timeout));
     }
 
+    /** A freeze flushes the lc's unflushed writes on the node first: it gets the data timeout. */
     void freeze(Target node, long lcId) {
-        send(node, post(node, "/v1/lcs/" + lcId + ":freeze", new byte[0], callTimeout));
+        send(node, post(node, "/v1/lcs/" + lcId + ":freeze", new byte[0], dataTimeout));
     }
 
     void delete(Target node, long lcId) {
