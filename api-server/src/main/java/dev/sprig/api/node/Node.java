@@ -3,7 +3,12 @@ package dev.sprig.api.node;
 import java.time.Duration;
 import java.time.Instant;
 
-/** A registered storage node, as the registry holds it. */
+/**
+ * A registered storage node, as the registry holds it.
+ *
+ * @param silence how long since its last heartbeat, measured by the database that recorded the
+ *     heartbeat, so that a clock difference between api-server and PostgreSQL cannot skew it
+ */
 public record Node(
         String nodeId,
         String httpEndpoint,
@@ -14,7 +19,8 @@ public record Node(
         long usedBytes,
         boolean draining,
         Instant registeredAt,
-        Instant lastHeartbeatAt) {
+        Instant lastHeartbeatAt,
+        Duration silence) {
 
     /** What the heartbeat's age and the operator say; only {@code UP} nodes get new families. */
     public enum State {
@@ -24,12 +30,11 @@ public record Node(
         DRAINING
     }
 
-    public State state(Instant now, Duration unreachableAfter, Duration downAfter) {
-        Duration silent = Duration.between(lastHeartbeatAt, now);
-        if (silent.compareTo(downAfter) > 0) {
+    public State state(Duration unreachableAfter, Duration downAfter) {
+        if (silence.compareTo(downAfter) > 0) {
             return State.DOWN;
         }
-        if (silent.compareTo(unreachableAfter) > 0) {
+        if (silence.compareTo(unreachableAfter) > 0) {
             return State.UNREACHABLE;
         }
         return draining ? State.DRAINING : State.UP;

@@ -4,7 +4,6 @@ import dev.sprig.api.SprigApiProperties;
 import dev.sprig.api.error.SprigException;
 import java.net.URI;
 import java.time.Clock;
-import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -53,7 +52,7 @@ public class NodeRegistry {
     }
 
     public Node.State stateOf(Node node) {
-        return node.state(clock.instant(), timing.unreachableAfter(), timing.downAfter());
+        return node.state(timing.unreachableAfter(), timing.downAfter());
     }
 
     /** Draining nodes keep serving what they hold but get no new families. */
@@ -89,9 +88,8 @@ public class NodeRegistry {
     }
 
     private List<String> choose(int width) {
-        Instant now = clock.instant();
         List<String> up = current().values().stream()
-                .filter(node -> node.state(now, timing.unreachableAfter(), timing.downAfter()) == Node.State.UP)
+                .filter(node -> node.state(timing.unreachableAfter(), timing.downAfter()) == Node.State.UP)
                 .sorted(Comparator.comparingLong(Node::freeBytes).reversed().thenComparing(Node::nodeId))
                 .limit(Math.max(1, width))
                 .map(Node::nodeId)

@@ -13,7 +13,8 @@ import org.springframework.stereotype.Repository;
 class NodeRepository {
 
     private static final String COLUMNS = "node_id, http_endpoint, nbd_host, nbd_port, token, capacity_bytes,"
-            + " used_bytes, draining, registered_at, last_heartbeat_at";
+            + " used_bytes, draining, registered_at, last_heartbeat_at,"
+            + " (EXTRACT(EPOCH FROM clock_timestamp() - last_heartbeat_at) * 1000)::BIGINT AS silent_ms";
 
     private final JdbcClient jdbc;
 
@@ -94,6 +95,7 @@ class NodeRepository {
                 rs.getLong("used_bytes"),
                 rs.getBoolean("draining"),
                 rs.getTimestamp("registered_at").toInstant(),
-                rs.getTimestamp("last_heartbeat_at").toInstant());
+                rs.getTimestamp("last_heartbeat_at").toInstant(),
+                java.time.Duration.ofMillis(Math.max(0, rs.getLong("silent_ms"))));
     }
 }
