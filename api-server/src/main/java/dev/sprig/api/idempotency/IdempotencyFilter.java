@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HexFormat;
 import java.util.Optional;
 import org.springframework.http.HttpHeaders;
@@ -86,23 +87,26 @@ final class IdempotencyFilter extends OncePerRequestFilter {
         String path = request.getRequestURI();
         String hash = hash(request.getMethod(), path, request.getQueryString(), body);
 
-        if (!records.claim(principal, key, request.getMethod(), path, hash, abandonedAfter)) {
+        Optional<Instant> claimed = records.claim(principal, key, request.getMethod(), path, hash, abandonedAfter);
+        if (claimed.isEmpty()) {
             replayOrRefuse(principal, key, hash, response);
             return;
         }
+        Instant claimedAt = claimed.get();
         var captured = new ContentCachingResponseWrapper(response);
         try {
             chain.doFilter(new ReplayedBody(request, body), captured);
         } catch (IOException | ServletException | RuntimeException failure) {
-            records.release(principal, key);
+            records.release(principal, key, claimedAt);
             throw failure;
         }
         if (captured.getStatus() >= 500) {
-            records.release(principal, key);
+            records.release(principal, key, claimedAt);
         } else {
             records.complete(
                     principal,
                     key,
+                    claimedAt,
                     new StoredResponse(
                             captured.getStatus(),
                             captured.getContentType(),

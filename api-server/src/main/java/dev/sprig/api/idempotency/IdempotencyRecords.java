@@ -1,6 +1,7 @@
 package dev.sprig.api.idempotency;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -23,8 +24,11 @@ class IdempotencyRecords {
      * Claims the key for this request; false when it is already claimed (by this or another request).
      * A claim left unanswered for longer than {@code abandonedAfter} belonged to an api-server that
      * died serving it, so it is taken over.
+     *
+     * @return when it was claimed, which names this claim: a request whose claim was taken over
+     *     must not answer for the one that took it
      */
-    boolean claim(
+    Optional<Instant> claim(
             String principal, String key, String method, String path, String requestHash, Duration abandonedAfter) {
         return jdbc.sql("""
                                 INSERT INTO idempotency_key (principal, key, method, path, request_hash)
@@ -32,15 +36,16 @@ class IdempotencyRecords {
                                 ON CONFLICT (principal, key) DO UPDATE SET method = EXCLUDED.method,
                                     path = EXCLUDED.path, request_hash = EXCLUDED.request_hash, created_at = now()
                                 WHERE idempotency_key.status IS NULL
-                                  AND idempotency_key.created_at < now() - make_interval(secs => :abandoned)""")
-                        .param("abandoned", abandonedAfter.toMillis() / 1000.0)
-                        .param("principal", principal)
-                        .param("key", key)
-                        .param("method", method)
-                        .param("path", path)
-                        .param("hash", requestHash)
-                        .update()
-                == 1;
+                                  AND idempotency_key.created_at < now() - make_interval(secs => :abandoned)
+                                RETURNING created_at""")
+                .param("abandoned", abandonedAfter.toMillis() / 1000.0)
+                .param("principal", principal)
+                .param("key", key)
+                .param("method", method)
+                .param("path", path)
+                .param("hash", requestHash)
+                .query((rs, row) -> rs.getTimestamp("created_at").toInstant())
+                .optional();
     }
 
     Optional<Claim> find(String principal, String key) {
@@ -62,9 +67,10 @@ class IdempotencyRecords {
                 .optional();
     }
 
-    void complete(String principal, String key, StoredResponse response) {
+    void complete(String principal, String key, Instant claimedAt, StoredResponse response) {
         jdbc.sql("UPDATE idempotency_key SET status = :status, content_type = :type, location = :location,"
-                        + " body = :body WHERE principal = :principal AND key = :key")
+                        + " body = :body WHERE principal = :principal AND key = :key AND created_at = :claimedAt")
+                .param("claimedAt", java.sql.Timestamp.from(claimedAt))
                 .param("status", response.status())
                 .param("type", response.contentType())
                 .param("location", response.location())
@@ -83,8 +89,9 @@ class IdempotencyRecords {
     }
 
     /** Frees the key so that a retry runs the request again (after a server error). */
-    void release(String principal, String key) {
-        jdbc.sql("DELETE FROM idempotency_key WHERE principal = :principal AND key = :key")
+    void release(String principal, String key, Instant claimedAt) {
+        jdbc.sql("DELETE FROM idempotency_key WHERE principal = :principal AND key = :key AND created_at = :claimedAt")
+                .param("claimedAt", java.sql.Timestamp.from(claimedAt))
                 .param("principal", principal)
                 .param("key", key)
                 .update();
