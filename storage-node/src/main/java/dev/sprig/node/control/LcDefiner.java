@@ -2,6 +2,7 @@ package dev.sprig.node.control;
 
 import dev.sprig.node.engine.ChunkEngine;
 import dev.sprig.node.engine.EngineException;
+import dev.sprig.node.engine.LcExistsException;
 import dev.sprig.node.engine.LcInfo;
 import dev.sprig.node.engine.NewLc;
 import dev.sprig.node.engine.UnknownLcException;
@@ -18,7 +19,9 @@ import java.util.Optional;
  * engine as one {@link ChunkEngine#createAll} — checked whole, then durable with one journal record
  * — so a conflict anywhere leaves the node as it was.
  *
- * <p>Batches are applied one at a time: the check and the creation must see the same engine state.
+ * <p>Batches are not serialized here: the engine creates a batch atomically and refuses one whose
+ * ids appeared meanwhile, and such a batch is checked again against what is there now. Concurrent
+ * batches thus share the engine's journal fsync instead of queueing for one each.
  */
 public final class LcDefiner {
 
@@ -28,7 +31,19 @@ public final class LcDefiner {
         this.engine = engine;
     }
 
-    public synchronized DefineResult define(List<NewLc> batch) {
+    public DefineResult define(List<NewLc> batch) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return defineOnce(batch);
+            } catch (LcExistsException raced) {
+                if (attempt == 3) {
+                    throw new DefinitionConflictException(raced.code(), raced.getMessage());
+                }
+            }
+        }
+    }
+
+    private DefineResult defineOnce(List<NewLc> batch) {
         Map<Long, NewLc> seen = new HashMap<>();
         List<NewLc> toCreate = new ArrayList<>();
         for (NewLc definition : batch) {
@@ -50,6 +65,8 @@ public final class LcDefiner {
         }
         try {
             engine.createAll(toCreate);
+        } catch (LcExistsException raced) {
+            throw raced;
         } catch (EngineException refused) {
             // A missing or writable parent is a conflict of this batch with the node, not a missing resource.
             throw new DefinitionConflictException(refused.code(), refused.getMessage());
