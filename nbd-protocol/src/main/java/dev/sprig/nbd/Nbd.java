@@ -26,6 +26,7 @@ public final class Nbd {
     public static final int REP_ERR_POLICY = 0x80000002;
     public static final int REP_ERR_INVALID = 0x80000003;
     public static final int REP_ERR_UNKNOWN = 0x80000006;
+    public static final int REP_ERR_SHUTDOWN = 0x80000007;
 
     public static final int INFO_EXPORT = 0;
     public static final int INFO_BLOCK_SIZE = 3;
