@@ -175,7 +175,9 @@ class AgentServeIT {
             assertThat(client.write(0, before)).isZero();
             String snapshot = api.snapshot(disk);
 
-            assertThat(client.write(0, after)).as("the node refuses the frozen lc; the agent retries").isZero();
+            assertThat(client.write(0, after))
+                    .as("the node refuses the frozen lc; the agent retries")
+                    .isZero();
 
             assertThat(client.read(0, 4096).data()).isEqualTo(after);
             try (RawNbdClient ofSnapshot = RawNbdClient.open("127.0.0.1", agent.port(), api.clone(snapshot))) {

@@ -59,8 +59,7 @@ final class SprigApi {
                         201,
                         send(request("/v1/disks/" + disk + "/snapshots")
                                 .header("Content-Type", "application/json")
-                                .POST(HttpRequest.BodyPublishers.ofString(
-                                        "{\"name\":\"" + unique("snap") + "\"}"))))
+                                .POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"" + unique("snap") + "\"}"))))
                 .path("externId")
                 .asString();
     }
