@@ -33,6 +33,29 @@ final class Tools {
         }
     }
 
+    /** Runs {@code command} and returns its stdout alone; fails the test, with its stderr, unless it succeeds. */
+    static String stdout(String... command) throws IOException, InterruptedException {
+        Path output = Files.createTempFile("sprig-agent-tool", ".out");
+        Path errors = Files.createTempFile("sprig-agent-tool", ".err");
+        try {
+            Process process = new ProcessBuilder(List.of(command))
+                    .redirectOutput(output.toFile())
+                    .redirectError(errors.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .start();
+            boolean finished = process.waitFor(120, TimeUnit.SECONDS);
+            if (!finished || process.exitValue() != 0) {
+                process.destroyForcibly().waitFor();
+                throw new AssertionError(String.join(" ", command) + (finished ? " failed" : " did not finish") + ":\n"
+                        + Files.readString(errors));
+            }
+            return Files.readString(output);
+        } finally {
+            Files.deleteIfExists(output);
+            Files.deleteIfExists(errors);
+        }
+    }
+
     /** Runs {@code command} and fails the test, with its output, unless it succeeds. */
     static String succeed(String... command) throws IOException, InterruptedException {
         Result result = run(command);

@@ -4,9 +4,9 @@ import dev.sprig.agent.nbd.AgentNbdServer;
 import dev.sprig.agent.route.AttachedDisks;
 import dev.sprig.agent.route.Attachments;
 import dev.sprig.agent.route.NodePool;
-import java.net.URI;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code sprig-agent serve}: NBD exports named by disk extern_id, until killed. */
@@ -22,18 +22,8 @@ final class ServeCommand implements Callable<Integer> {
             description = "HOST:PORT to listen on (default: ${DEFAULT-VALUE}).")
     String listen;
 
-    @Option(
-            names = "--api",
-            defaultValue = "${env:SPRIG_API:-http://127.0.0.1:8080}",
-            description = "api-server base URL (default: $SPRIG_API or ${DEFAULT-VALUE}).")
-    URI api;
-
-    @Option(
-            names = "--api-key",
-            defaultValue = "${env:SPRIG_API_KEY}",
-            required = true,
-            description = "API key for api-server (default: $SPRIG_API_KEY).")
-    String apiKey;
+    @Mixin
+    ApiOptions api;
 
     @Option(
             names = "--workers",
@@ -46,7 +36,7 @@ final class ServeCommand implements Callable<Integer> {
         ListenAddress address = ListenAddress.parse(listen);
         try (NodePool pool = new NodePool();
                 AgentNbdServer server = AgentNbdServer.start(
-                        new AttachedDisks(new Attachments(api, apiKey), pool),
+                        new AttachedDisks(new Attachments(api.api, api.apiKey), pool),
                         address.host(),
                         address.port(),
                         workers)) {
