@@ -220,7 +220,11 @@ class AgentServeIT {
     }
 
     static String nbd(String disk) {
-        return "nbd://127.0.0.1:" + agent.port() + "/" + disk;
+        return nbdOn(agent, disk);
+    }
+
+    static String nbdOn(AgentNbdServer server, String disk) {
+        return "nbd://127.0.0.1:" + server.port() + "/" + disk;
     }
 
     /** Each 4 KiB block starts with its own number, so a misplaced block cannot pass for another. */

@@ -10,7 +10,9 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.List;
 import java.util.stream.Stream;
 
 /**
@@ -22,6 +24,7 @@ final class ApiServerProcess implements AutoCloseable {
 
     static final Path JAR = Path.of("..", "api-server", "target", "api-server.jar");
     static final String KEY = "agent-it-key-0123456789";
+    static final String ADMIN_KEY = "agent-it-admin-0123456789";
 
     final int port;
     final Path dir;
@@ -37,22 +40,25 @@ final class ApiServerProcess implements AutoCloseable {
         return URI.create("http://127.0.0.1:" + port);
     }
 
-    static ApiServerProcess start(String name) throws Exception {
+    static ApiServerProcess start(String name, String... extraArguments) throws Exception {
         if (!Files.exists(JAR)) {
             throw new IllegalStateException(JAR.toAbsolutePath() + " is missing: build api-server first");
         }
         Path dir = fresh(name);
         int port = freePort();
-        ProcessBuilder builder = new ProcessBuilder(
-                        "java",
-                        "-Xmx512m",
-                        "-jar",
-                        JAR.toString(),
-                        "--server.port=" + port,
-                        "--sprig.api.api-keys=" + KEY,
-                        "--sprig.node.nbd.port=" + freePort(),
-                        "--sprig.api.database.embedded.data-dir=" + dir.resolve("postgres"),
-                        "--sprig.api.backend.embedded.data-dir=" + dir.resolve("engine"))
+        List<String> command = new ArrayList<>(List.of(
+                "java",
+                "-Xmx512m",
+                "-jar",
+                JAR.toString(),
+                "--server.port=" + port,
+                "--sprig.api.api-keys=" + KEY,
+                "--sprig.api.admin-keys=" + ADMIN_KEY,
+                "--sprig.node.nbd.port=" + freePort(),
+                "--sprig.api.database.embedded.data-dir=" + dir.resolve("postgres"),
+                "--sprig.api.backend.embedded.data-dir=" + dir.resolve("engine")));
+        command.addAll(List.of(extraArguments));
+        ProcessBuilder builder = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(
                         dir.resolve("api-server.log").toFile()));

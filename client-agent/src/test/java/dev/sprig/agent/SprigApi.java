@@ -64,6 +64,11 @@ final class SprigApi {
                 .asString();
     }
 
+    /** What the agent itself fetches for {@code disk}: its lc, geometry and nodes. */
+    JsonNode attachment(String disk) {
+        return expect(200, send(request("/v1/disks/" + disk + "/attachment").GET()));
+    }
+
     static String unique(String prefix) {
         return prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
     }
