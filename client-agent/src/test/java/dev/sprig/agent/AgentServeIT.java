@@ -26,6 +26,7 @@ class AgentServeIT {
     static final byte[] IMAGE = imageContent(12 * MIB);
 
     static ApiServerProcess apiServer;
+    static AttachedDisks disks;
     static NodePool pool;
     static AgentNbdServer agent;
     static SprigApi api;
@@ -35,8 +36,8 @@ class AgentServeIT {
     static void start() throws Exception {
         apiServer = ApiServerProcess.start("agent-serve");
         pool = new NodePool();
-        agent = AgentNbdServer.start(
-                new AttachedDisks(new Attachments(apiServer.uri(), ApiServerProcess.KEY), pool), "127.0.0.1", 0, 16);
+        disks = new AttachedDisks(new Attachments(apiServer.uri(), ApiServerProcess.KEY), pool);
+        agent = AgentNbdServer.start(disks, "127.0.0.1", 0, 16);
         api = new SprigApi(apiServer.uri(), ApiServerProcess.KEY);
         image = api.image(IMAGE);
     }
@@ -124,6 +125,19 @@ class AgentServeIT {
         succeed("qemu-io", "-f", "raw", "-c", "write -f -P 0x33 8M 2M", nbd(disk));
 
         succeed("qemu-io", "-f", "raw", "-c", "read -P 0x33 8M 2M", nbd(disk));
+    }
+
+    @Test
+    void aUnixSocketServesTheSameDisks() throws Exception {
+        String disk = api.clone(image);
+        Path socket = apiServer.dir.resolve("agent.sock");
+        try (AgentNbdServer unix = AgentNbdServer.start(disks, socket, 4)) {
+
+            String size = succeed("nbdinfo", "--size", "nbd+unix:///" + disk + "?socket=" + socket);
+
+            assertThat(size.strip()).isEqualTo(String.valueOf(IMAGE.length));
+        }
+        assertThat(socket).as("removed when the server stops").doesNotExist();
     }
 
     @Test

@@ -4,6 +4,7 @@ import dev.sprig.agent.nbd.AgentNbdServer;
 import dev.sprig.agent.route.AttachedDisks;
 import dev.sprig.agent.route.Attachments;
 import dev.sprig.agent.route.NodePool;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -19,8 +20,11 @@ final class ServeCommand implements Callable<Integer> {
     @Option(
             names = "--listen",
             defaultValue = "127.0.0.1:10810",
-            description = "HOST:PORT to listen on (default: ${DEFAULT-VALUE}).")
+            description = "HOST:PORT to listen on (default: ${DEFAULT-VALUE}); ignored with --socket.")
     String listen;
+
+    @Option(names = "--socket", description = "Unix socket to listen on instead: nbd+unix:///<disk id>?socket=PATH.")
+    Path socket;
 
     @Mixin
     ApiOptions api;
@@ -31,16 +35,22 @@ final class ServeCommand implements Callable<Integer> {
             description = "Requests forwarded to storage nodes at once (default: ${DEFAULT-VALUE}).")
     int workers;
 
+    private AgentNbdServer listen(AttachedDisks disks) throws Exception {
+        if (socket != null) {
+            AgentNbdServer server = AgentNbdServer.start(disks, socket, workers);
+            System.err.println("sprig-agent: serving nbd+unix:///<disk id>?socket=" + socket);
+            return server;
+        }
+        ListenAddress address = ListenAddress.parse(listen);
+        AgentNbdServer server = AgentNbdServer.start(disks, address.host(), address.port(), workers);
+        System.err.println("sprig-agent: serving nbd://" + address.host() + ":" + server.port() + "/<disk id>");
+        return server;
+    }
+
     @Override
     public Integer call() throws Exception {
-        ListenAddress address = ListenAddress.parse(listen);
         try (NodePool pool = new NodePool();
-                AgentNbdServer server = AgentNbdServer.start(
-                        new AttachedDisks(new Attachments(api.api, api.apiKey), pool),
-                        address.host(),
-                        address.port(),
-                        workers)) {
-            System.err.println("sprig-agent: serving nbd://" + address.host() + ":" + server.port() + "/<disk id>");
+                AgentNbdServer server = listen(new AttachedDisks(new Attachments(api.api, api.apiKey), pool))) {
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 try {
                     server.close();
