@@ -170,6 +170,18 @@ class AgentServeIT {
     }
 
     @Test
+    void writesLargerThanTheLimitAreRefusedWithEoverflowAndNothingIsWritten() throws Exception {
+        String disk = api.clone(image);
+        try (RawNbdClient client = RawNbdClient.open("127.0.0.1", agent.port(), disk)) {
+            assertThat(client.write(0, filled(33 * MIB, (byte) 0x66))).isEqualTo(75); // EOVERFLOW
+
+            assertThat(client.read(0, 4096).data())
+                    .as("the refused payload was skipped, not taken for requests")
+                    .isEqualTo(java.util.Arrays.copyOf(IMAGE, 4096));
+        }
+    }
+
+    @Test
     void aMalformedHandshakeEndsThatConnectionOnlyAndNothingIsWritten() throws Exception {
         String disk = api.clone(image);
         try (RawNbdClient client = RawNbdClient.connect("127.0.0.1", agent.port())) {
