@@ -96,17 +96,12 @@ final class RoutedDisk implements Disk {
     }
 
     private int eachPiece(long offset, long length, Piece piece) {
-        long done = 0;
-        while (done < length) {
-            long at = offset + done;
-            long pcSize = attachment.pcSizeBytes();
-            long pieceLength = Math.min(length - done, pcSize - at % pcSize);
-            long pieceDone = done;
-            int error = withRetry(at / pcSize, connection -> piece.on(connection, at, pieceDone, pieceLength));
+        for (PcPiece at : PcPiece.of(offset, length, attachment.pcSizeBytes())) {
+            int error =
+                    withRetry(at.pcIndex(), connection -> piece.on(connection, at.offset(), at.done(), at.length()));
             if (error != 0) {
                 return error;
             }
-            done += pieceLength;
         }
         return 0;
     }
