@@ -11,9 +11,9 @@ import java.nio.charset.StandardCharsets;
  * A deliberately small client for the bad-input tests: it sends what well-behaved clients never
  * send (reads and writes past the end, garbage) and reads the raw replies.
  */
-final class RawNbdClient implements AutoCloseable {
+public final class RawNbdClient implements AutoCloseable {
 
-    record Reply(int error, byte[] data) {}
+    public record Reply(int error, byte[] data) {}
 
     private final Socket socket;
     private final DataInputStream in;
@@ -34,12 +34,12 @@ final class RawNbdClient implements AutoCloseable {
     }
 
     /** Connected, before any option. */
-    static RawNbdClient connect(String host, int port) throws IOException {
+    public static RawNbdClient connect(String host, int port) throws IOException {
         return new RawNbdClient(new Socket(host, port));
     }
 
     /** Connected with the export open (NBD_OPT_GO succeeded). */
-    static RawNbdClient open(String host, int port, String export) throws IOException {
+    public static RawNbdClient open(String host, int port, String export) throws IOException {
         RawNbdClient client = connect(host, port);
         int reply = client.option(Nbd.OPT_GO, export);
         if (reply != Nbd.REP_ACK) {
@@ -50,23 +50,28 @@ final class RawNbdClient implements AutoCloseable {
     }
 
     /** Sends NBD_OPT_INFO or NBD_OPT_GO; returns the last reply type (NBD_REP_ACK or an error). */
-    int option(int option, String export) throws IOException {
+    public int option(int option, String export) throws IOException {
         byte[] name = export.getBytes(StandardCharsets.UTF_8);
+        java.nio.ByteBuffer data = java.nio.ByteBuffer.allocate(4 + name.length + 2);
+        data.putInt(name.length).put(name).putShort((short) 0);
+        return rawOption(option, data.array());
+    }
+
+    /** Sends any option with any data; returns the last reply type (NBD_REP_ACK or an error). */
+    public int rawOption(int option, byte[] data) throws IOException {
         out.writeLong(Nbd.IHAVEOPT);
         out.writeInt(option);
-        out.writeInt(4 + name.length + 2);
-        out.writeInt(name.length);
-        out.write(name);
-        out.writeShort(0);
+        out.writeInt(data.length);
+        out.write(data);
         out.flush();
         while (true) {
             in.readLong();
             in.readInt();
             int type = in.readInt();
-            byte[] data = new byte[in.readInt()];
-            in.readFully(data);
-            if (type == Nbd.REP_INFO && data.length == 12 && data[0] == 0 && data[1] == Nbd.INFO_EXPORT) {
-                size = java.nio.ByteBuffer.wrap(data, 2, 8).getLong();
+            byte[] reply = new byte[in.readInt()];
+            in.readFully(reply);
+            if (type == Nbd.REP_INFO && reply.length == 12 && reply[0] == 0 && reply[1] == Nbd.INFO_EXPORT) {
+                size = java.nio.ByteBuffer.wrap(reply, 2, 8).getLong();
             }
             if (type == Nbd.REP_ACK || type < 0) {
                 return type;
@@ -75,13 +80,13 @@ final class RawNbdClient implements AutoCloseable {
     }
 
     /** Sends raw bytes, e.g. garbage in place of an option. */
-    void send(byte[] bytes) throws IOException {
+    public void send(byte[] bytes) throws IOException {
         out.write(bytes);
         out.flush();
     }
 
     /** True once the server has closed the connection. */
-    boolean closedByServer() throws IOException {
+    public boolean closedByServer() throws IOException {
         try {
             return in.read() < 0;
         } catch (java.net.SocketException reset) {
@@ -89,11 +94,11 @@ final class RawNbdClient implements AutoCloseable {
         }
     }
 
-    long size() {
+    public long size() {
         return size;
     }
 
-    Reply read(long offset, int length) throws IOException {
+    public Reply read(long offset, int length) throws IOException {
         request(Nbd.CMD_READ, offset, length, new byte[0]);
         int error = replyError();
         byte[] data = new byte[error == 0 ? length : 0];
@@ -101,7 +106,7 @@ final class RawNbdClient implements AutoCloseable {
         return new Reply(error, data);
     }
 
-    int write(long offset, byte[] data) throws IOException {
+    public int write(long offset, byte[] data) throws IOException {
         request(Nbd.CMD_WRITE, offset, data.length, data);
         return replyError();
     }

@@ -81,7 +81,13 @@ final class AgentHandshakeHandler extends ByteToMessageDecoder {
     private void handle(ChannelHandlerContext ctx, int option, ByteBuf data) {
         switch (option) {
             case Nbd.OPT_ABORT -> reply(ctx, option, Nbd.REP_ACK, null).addListener(ChannelFutureListener.CLOSE);
-            case Nbd.OPT_LIST -> reply(ctx, option, Nbd.REP_ACK, null); // disks are opened by extern_id, not listed
+            case Nbd.OPT_LIST -> {
+                if (data.isReadable()) {
+                    replyError(ctx, option, Nbd.REP_ERR_INVALID, "NBD_OPT_LIST carries no data");
+                } else {
+                    reply(ctx, option, Nbd.REP_ACK, null); // disks are opened by extern_id, not listed
+                }
+            }
             case Nbd.OPT_EXPORT_NAME -> open(ctx, option, data.toString(StandardCharsets.UTF_8));
             case Nbd.OPT_INFO, Nbd.OPT_GO -> {
                 String name = infoOrGoName(ctx, option, data);
