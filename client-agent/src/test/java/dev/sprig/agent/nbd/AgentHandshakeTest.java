@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sprig.agent.RawNbdClient;
 import dev.sprig.nbd.Nbd;
-import io.netty.buffer.ByteBuf;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.AfterEach;
@@ -93,36 +92,6 @@ class AgentHandshakeTest {
         }
         try (RawNbdClient good = RawNbdClient.open("127.0.0.1", server.port(), "disk-1")) {
             assertThat(good.size()).isEqualTo(1 << 20);
-        }
-    }
-
-    /** A disk in memory: the handshake only needs its size, the reads a reply. */
-    record MemoryDisk(long sizeBytes) implements Disk {
-
-        @Override
-        public int read(long offset, int length, ByteBuf into) {
-            into.writeZero(length);
-            return 0;
-        }
-
-        @Override
-        public int write(long offset, ByteBuf data, boolean fua) {
-            return 0;
-        }
-
-        @Override
-        public int trim(long offset, long length, boolean fua) {
-            return 0;
-        }
-
-        @Override
-        public int writeZeroes(long offset, long length, boolean fua) {
-            return 0;
-        }
-
-        @Override
-        public int flush() {
-            return 0;
         }
     }
 }
