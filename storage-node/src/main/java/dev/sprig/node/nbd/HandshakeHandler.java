@@ -1,5 +1,7 @@
 package dev.sprig.node.nbd;
 
+import dev.sprig.nbd.Nbd;
+import dev.sprig.nbd.RequestDecoder;
 import dev.sprig.node.engine.ChunkEngine;
 import dev.sprig.node.engine.LcInfo;
 import dev.sprig.node.engine.UnknownLcException;

@@ -1,5 +1,7 @@
 package dev.sprig.node.nbd;
 
+import dev.sprig.nbd.Nbd;
+import dev.sprig.nbd.NbdRequest;
 import dev.sprig.node.engine.ChunkEngine;
 import dev.sprig.node.engine.CorruptionException;
 import dev.sprig.node.engine.EngineClosedException;

@@ -1,5 +1,6 @@
 package dev.sprig.node.nbd;
 
+import dev.sprig.nbd.Nbd;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package dev.sprig.node.nbd;
+package dev.sprig.nbd;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
@@ -10,7 +10,7 @@ import java.util.List;
  * {@link Nbd#MAX_PAYLOAD}; the bytes of a larger one are discarded as they arrive and the request is
  * answered with EOVERFLOW, so a client cannot make the node buffer an arbitrary amount.
  */
-final class RequestDecoder extends ByteToMessageDecoder {
+public final class RequestDecoder extends ByteToMessageDecoder {
 
     private static final int HEADER = 28;
 

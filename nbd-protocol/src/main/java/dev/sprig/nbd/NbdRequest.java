@@ -1,4 +1,4 @@
-package dev.sprig.node.nbd;
+package dev.sprig.nbd;
 
 import io.netty.buffer.ByteBuf;
 import org.jspecify.annotations.Nullable;
@@ -8,7 +8,7 @@ import org.jspecify.annotations.Nullable;
  * releases it). {@code refusal} is an NBD error the decoder already decided on, e.g. EOVERFLOW for
  * a write too large to accept, whose bytes it discarded.
  */
-record NbdRequest(
+public record NbdRequest(
         int flags,
         int type,
         long cookie,

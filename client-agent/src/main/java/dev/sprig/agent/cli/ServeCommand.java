@@ -1,0 +1,65 @@
+package dev.sprig.agent.cli;
+
+import dev.sprig.agent.nbd.AgentNbdServer;
+import dev.sprig.agent.route.AttachedDisks;
+import dev.sprig.agent.route.Attachments;
+import dev.sprig.agent.route.NodePool;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code sprig-agent serve}: NBD exports named by disk extern_id, until killed. */
+@Command(
+        name = "serve",
+        mixinStandardHelpOptions = true,
+        description = "Serve disks over NBD: nbd://HOST:PORT/<disk extern_id>.")
+final class ServeCommand implements Callable<Integer> {
+
+    @Option(
+            names = "--listen",
+            defaultValue = "127.0.0.1:10810",
+            description = "HOST:PORT to listen on (default: ${DEFAULT-VALUE}); ignored with --socket.")
+    String listen;
+
+    @Option(names = "--socket", description = "Unix socket to listen on instead: nbd+unix:///<disk id>?socket=PATH.")
+    Path socket;
+
+    @Mixin
+    ApiOptions api;
+
+    @Option(
+            names = "--workers",
+            defaultValue = "32",
+            description = "Requests forwarded to storage nodes at once (default: ${DEFAULT-VALUE}).")
+    int workers;
+
+    private AgentNbdServer listen(AttachedDisks disks) throws Exception {
+        if (socket != null) {
+            AgentNbdServer server = AgentNbdServer.start(disks, socket, workers);
+            System.err.println("sprig-agent: serving nbd+unix:///<disk id>?socket=" + socket);
+            return server;
+        }
+        ListenAddress address = ListenAddress.parse(listen);
+        AgentNbdServer server = AgentNbdServer.start(disks, address.host(), address.port(), workers);
+        System.err.println("sprig-agent: serving nbd://" + address.host() + ":" + server.port() + "/<disk id>");
+        return server;
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        try (NodePool pool = new NodePool();
+                AgentNbdServer server = listen(new AttachedDisks(new Attachments(api.api, api.apiKey), pool))) {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    server.close();
+                } catch (InterruptedException ignored) {
+                    Thread.currentThread().interrupt();
+                }
+            }));
+            server.awaitClose();
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,69 @@
+package dev.sprig.agent.route;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/** Fetches attachments from api-server ({@code GET /v1/disks/{id}/attachment}) with the API key. */
+public final class Attachments {
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    private final URI api;
+    private final String apiKey;
+
+    public Attachments(URI api, String apiKey) {
+        this.api = api;
+        this.apiKey = apiKey;
+    }
+
+    public Attachment of(String externId) throws IOException, UnknownDiskException {
+        if (externId.isEmpty() || externId.length() > 200) {
+            throw new UnknownDiskException(externId);
+        }
+        HttpRequest request = HttpRequest.newBuilder(
+                        api.resolve("/v1/disks/" + URLEncoder.encode(externId, StandardCharsets.UTF_8) + "/attachment"))
+                .header("Authorization", "Bearer " + apiKey)
+                .timeout(Duration.ofSeconds(30))
+                .GET()
+                .build();
+        HttpResponse<String> response;
+        try {
+            response = http.send(request, HttpResponse.BodyHandlers.ofString());
+        } catch (InterruptedException interrupted) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while fetching the attachment of " + externId, interrupted);
+        }
+        if (response.statusCode() == 404 || response.statusCode() == 400) {
+            throw new UnknownDiskException(externId);
+        }
+        if (response.statusCode() != 200) {
+            throw new IOException("api-server answered " + response.statusCode() + " for the attachment of " + externId
+                    + ": " + response.body());
+        }
+        return parse(JSON.readTree(response.body()));
+    }
+
+    static Attachment parse(JsonNode json) {
+        List<NodeExport> nodes = new ArrayList<>();
+        json.path("nodes")
+                .forEach(node -> nodes.add(NodeExport.of(node.path("nbd").asString())));
+        return new Attachment(
+                json.path("externId").asString(),
+                json.path("lcId").asLong(),
+                json.path("sizeBytes").asLong(),
+                json.path("pcSizeBytes").asLong(),
+                nodes);
+    }
+}

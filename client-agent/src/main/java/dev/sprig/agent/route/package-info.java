@@ -1,0 +1,9 @@
+/**
+ * From disk to nodes: attachments fetched from api-server, each request cut at PC boundaries and
+ * sent to the node holding the PC over pooled keep-alive NBD connections, with a refresh-and-retry
+ * when a node says the disk's lc is frozen or gone.
+ */
+@NullMarked
+package dev.sprig.agent.route;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,265 @@
+package dev.sprig.agent;
+
+import static dev.sprig.agent.Tools.run;
+import static dev.sprig.agent.Tools.succeed;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sprig.agent.nbd.AgentNbdServer;
+import dev.sprig.agent.route.AttachedDisks;
+import dev.sprig.agent.route.Attachments;
+import dev.sprig.agent.route.NodePool;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code sprig-agent serve} against a real api-server (its embedded storage node, 4 MiB PCs), driven
+ * by the NBD clients people use: every export is a disk named by its extern_id.
+ */
+class AgentServeIT {
+
+    static final int MIB = 1 << 20;
+    /** Three PCs, so that requests cross PC boundaries. */
+    static final byte[] IMAGE = imageContent(12 * MIB);
+
+    static ApiServerProcess apiServer;
+    static AttachedDisks disks;
+    static NodePool pool;
+    static AgentNbdServer agent;
+    static SprigApi api;
+    static String image;
+
+    @BeforeAll
+    static void start() throws Exception {
+        apiServer = ApiServerProcess.start("agent-serve");
+        pool = new NodePool();
+        disks = new AttachedDisks(new Attachments(apiServer.uri(), ApiServerProcess.KEY), pool);
+        agent = AgentNbdServer.start(disks, "127.0.0.1", 0, 16);
+        api = new SprigApi(apiServer.uri(), ApiServerProcess.KEY);
+        image = api.image(IMAGE);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (agent != null) {
+            agent.close();
+        }
+        if (pool != null) {
+            pool.close();
+        }
+        if (apiServer != null) {
+            apiServer.close();
+        }
+    }
+
+    @Test
+    void nbdinfoShowsTheDiskSize() throws Exception {
+        String disk = api.clone(image);
+
+        String size = succeed("nbdinfo", "--size", nbd(disk));
+
+        assertThat(size.strip()).isEqualTo(String.valueOf(IMAGE.length));
+    }
+
+    @Test
+    void aFreshCloneCopiedWithQemuImgEqualsItsImageByteForByte() throws Exception {
+        String disk = api.clone(image);
+        Path copy = apiServer.dir.resolve(disk + ".raw");
+
+        succeed("qemu-img", "convert", "-f", "raw", "-O", "raw", nbd(disk), copy.toString());
+
+        assertThat(Files.readAllBytes(copy)).isEqualTo(IMAGE);
+    }
+
+    @Test
+    void aPatternWrittenOnOneConnectionIsReadBackOnAnother() throws Exception {
+        String disk = api.clone(image);
+        // 1 MiB straddling the boundary between PC 0 and PC 1
+        String range = (4 * MIB - MIB / 2) + " 1M";
+
+        succeed("qemu-io", "-f", "raw", "-c", "write -P 0x5a " + range, "-c", "flush", nbd(disk));
+
+        String read = succeed("qemu-io", "-f", "raw", "-c", "read -P 0x5a " + range, nbd(disk));
+        assertThat(read).contains("read 1048576/1048576 bytes");
+    }
+
+    @Test
+    void writesToACloneChangeNeitherItsImageNorASiblingClone() throws Exception {
+        String written = api.clone(image);
+        String sibling = api.clone(image);
+
+        succeed("qemu-io", "-f", "raw", "-c", "write -P 0xa5 0 12M", "-c", "flush", nbd(written));
+
+        assertThat(copyOf(sibling)).isEqualTo(IMAGE);
+        assertThat(copyOf(api.clone(image)))
+                .as("a clone made afterwards reads the image")
+                .isEqualTo(IMAGE);
+    }
+
+    @Test
+    void trimAndWriteZeroesReadBackAsZeroes() throws Exception {
+        String disk = api.clone(image);
+
+        succeed(
+                "qemu-io",
+                "-f",
+                "raw",
+                "-c",
+                "write -z 0 6M",
+                "-c",
+                "discard 6M 6M",
+                "-c",
+                "flush",
+                "-c",
+                "read -P 0 0 12M",
+                nbd(disk));
+    }
+
+    @Test
+    void fuaWritesAreReadBack() throws Exception {
+        String disk = api.clone(image);
+
+        succeed("qemu-io", "-f", "raw", "-c", "write -f -P 0x33 8M 2M", nbd(disk));
+
+        succeed("qemu-io", "-f", "raw", "-c", "read -P 0x33 8M 2M", nbd(disk));
+    }
+
+    @Test
+    void aUnixSocketServesTheSameDisks() throws Exception {
+        String disk = api.clone(image);
+        Path socket = apiServer.dir.resolve("agent.sock");
+        try (AgentNbdServer unix = AgentNbdServer.start(disks, socket, 4)) {
+
+            String size = succeed("nbdinfo", "--size", "nbd+unix:///" + disk + "?socket=" + socket);
+
+            assertThat(size.strip()).isEqualTo(String.valueOf(IMAGE.length));
+        }
+        assertThat(socket).as("removed when the server stops").doesNotExist();
+    }
+
+    @Test
+    void anUnknownExportIsRefusedAndTheAgentServesTheNextClient() throws Exception {
+        Tools.Result unknown = run("nbdinfo", "--size", nbd("disk-that-does-not-exist"));
+
+        assertThat(unknown.exitCode()).isNotZero();
+        assertThat(unknown.output()).contains("no export named");
+        assertThat(succeed("nbdinfo", "--size", nbd(api.clone(image))).strip()).isEqualTo(String.valueOf(IMAGE.length));
+    }
+
+    @Test
+    void readsPastTheEndAreRefusedWithoutEndingTheConnection() throws Exception {
+        String disk = api.clone(image);
+        try (RawNbdClient client = RawNbdClient.open("127.0.0.1", agent.port(), disk)) {
+            assertThat(client.size()).isEqualTo(IMAGE.length);
+
+            assertThat(client.read(IMAGE.length - 4096, 8192).error()).isEqualTo(22); // EINVAL
+            assertThat(client.write(IMAGE.length, new byte[4096])).isEqualTo(28); // ENOSPC
+            assertThat(client.read(0, 4096).data()).isEqualTo(java.util.Arrays.copyOf(IMAGE, 4096));
+        }
+    }
+
+    @Test
+    void readsLargerThanTheLimitAreRefusedWithEoverflow() throws Exception {
+        try (RawNbdClient client = RawNbdClient.open("127.0.0.1", agent.port(), api.clone(image))) {
+            assertThat(client.read(0, 33 * MIB).error()).isEqualTo(75); // EOVERFLOW
+            assertThat(client.read(0, 4096).error()).isZero();
+        }
+    }
+
+    @Test
+    void writesLargerThanTheLimitAreRefusedWithEoverflowAndNothingIsWritten() throws Exception {
+        String disk = api.clone(image);
+        try (RawNbdClient client = RawNbdClient.open("127.0.0.1", agent.port(), disk)) {
+            assertThat(client.write(0, filled(33 * MIB, (byte) 0x66))).isEqualTo(75); // EOVERFLOW
+
+            assertThat(client.read(0, 4096).data())
+                    .as("the refused payload was skipped, not taken for requests")
+                    .isEqualTo(java.util.Arrays.copyOf(IMAGE, 4096));
+        }
+    }
+
+    @Test
+    void aMalformedHandshakeEndsThatConnectionOnlyAndNothingIsWritten() throws Exception {
+        String disk = api.clone(image);
+        try (RawNbdClient client = RawNbdClient.connect("127.0.0.1", agent.port())) {
+            client.send("this is not an NBD option header".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+
+            assertThat(client.closedByServer()).isTrue();
+        }
+        assertThat(copyOf(disk)).isEqualTo(IMAGE);
+    }
+
+    @Test
+    void aWriteAfterASnapshotGoesToTheDisksNewLcInvisiblyToTheClient() throws Exception {
+        String disk = api.clone(image);
+        byte[] before = filled(4096, (byte) 0x11);
+        byte[] after = filled(4096, (byte) 0x22);
+        try (RawNbdClient client = RawNbdClient.open("127.0.0.1", agent.port(), disk)) {
+            assertThat(client.write(0, before)).isZero();
+            String snapshot = api.snapshot(disk);
+
+            assertThat(client.write(0, after))
+                    .as("the node refuses the frozen lc; the agent retries")
+                    .isZero();
+
+            assertThat(client.read(0, 4096).data()).isEqualTo(after);
+            try (RawNbdClient ofSnapshot = RawNbdClient.open("127.0.0.1", agent.port(), api.clone(snapshot))) {
+                assertThat(ofSnapshot.read(0, 4096).data()).isEqualTo(before);
+            }
+        }
+    }
+
+    @Test
+    void fioWithCrc32cVerificationPasses() throws Exception {
+        String disk = api.clone(image);
+
+        succeed(
+                "fio",
+                "--name=verify",
+                "--ioengine=nbd",
+                "--uri=" + nbd(disk),
+                "--rw=randwrite",
+                "--bs=64k",
+                "--size=12M",
+                "--iodepth=16",
+                "--verify=crc32c",
+                "--do_verify=1");
+    }
+
+    private Path copyOfPath(String disk) {
+        return apiServer.dir.resolve(disk + ".raw");
+    }
+
+    private byte[] copyOf(String disk) throws Exception {
+        Path copy = copyOfPath(disk);
+        succeed("qemu-img", "convert", "-f", "raw", "-O", "raw", nbd(disk), copy.toString());
+        return Files.readAllBytes(copy);
+    }
+
+    static byte[] filled(int length, byte value) {
+        byte[] bytes = new byte[length];
+        java.util.Arrays.fill(bytes, value);
+        return bytes;
+    }
+
+    static String nbd(String disk) {
+        return nbdOn(agent, disk);
+    }
+
+    static String nbdOn(AgentNbdServer server, String disk) {
+        return "nbd://127.0.0.1:" + server.port() + "/" + disk;
+    }
+
+    /** Each 4 KiB block starts with its own number, so a misplaced block cannot pass for another. */
+    static byte[] imageContent(int size) {
+        ByteBuffer content = ByteBuffer.allocate(size);
+        for (int block = 0; block < size / 4096; block++) {
+            content.putLong(block * 4096, 0x5350524947L << 24 | block);
+            content.put(block * 4096 + 8, (byte) (block * 31));
+        }
+        return content.array();
+    }
+}

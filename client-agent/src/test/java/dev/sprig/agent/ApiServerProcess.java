@@ -1,0 +1,119 @@
+package dev.sprig.agent;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * The built api-server jar ({@code ../api-server/target/api-server.jar}, which the reactor builds
+ * first) as a child process on free ports, with its embedded database and storage node in a fresh
+ * directory under target/. The agent talks to it exactly as it would in production.
+ */
+final class ApiServerProcess implements AutoCloseable {
+
+    static final Path JAR = Path.of("..", "api-server", "target", "api-server.jar");
+    static final String KEY = "agent-it-key-0123456789";
+    static final String ADMIN_KEY = "agent-it-admin-0123456789";
+
+    final int port;
+    final Path dir;
+    private final Process process;
+
+    private ApiServerProcess(int port, Path dir, Process process) {
+        this.port = port;
+        this.dir = dir;
+        this.process = process;
+    }
+
+    URI uri() {
+        return URI.create("http://127.0.0.1:" + port);
+    }
+
+    static ApiServerProcess start(String name, String... extraArguments) throws Exception {
+        if (!Files.exists(JAR)) {
+            throw new IllegalStateException(JAR.toAbsolutePath() + " is missing: build api-server first");
+        }
+        Path dir = fresh(name);
+        int port = freePort();
+        List<String> command = new ArrayList<>(List.of(
+                "java",
+                "-Xmx512m",
+                "-jar",
+                JAR.toString(),
+                "--server.port=" + port,
+                "--sprig.api.api-keys=" + KEY,
+                "--sprig.api.admin-keys=" + ADMIN_KEY,
+                "--sprig.node.nbd.port=" + freePort(),
+                "--sprig.api.database.embedded.data-dir=" + dir.resolve("postgres"),
+                "--sprig.api.backend.embedded.data-dir=" + dir.resolve("engine")));
+        command.addAll(List.of(extraArguments));
+        ProcessBuilder builder = new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(
+                        dir.resolve("api-server.log").toFile()));
+        // its own embedded database, whatever database the surrounding test run uses
+        builder.environment().keySet().removeIf(variable -> variable.startsWith("SPRING_DATASOURCE"));
+        Process process = builder.start();
+        HttpClient http = HttpClient.newHttpClient();
+        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("api-server exited; see " + dir.resolve("api-server.log"));
+            }
+            try {
+                HttpResponse<Void> health = http.send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/actuator/health"))
+                                .build(),
+                        HttpResponse.BodyHandlers.discarding());
+                if (health.statusCode() == 200) {
+                    return new ApiServerProcess(port, dir, process);
+                }
+            } catch (IOException notYet) {
+                // still starting
+            }
+            Thread.sleep(250);
+        }
+        process.destroyForcibly();
+        throw new IllegalStateException("api-server did not come up; see " + dir.resolve("api-server.log"));
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+
+    static Path fresh(String name) {
+        Path dir = Path.of("target", "it-data", name).toAbsolutePath();
+        try {
+            if (Files.exists(dir)) {
+                try (Stream<Path> files = Files.walk(dir)) {
+                    files.sorted(Comparator.reverseOrder())
+                            .forEach(path -> path.toFile().delete());
+                }
+            }
+            return Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)) {
+            process.destroyForcibly().waitFor();
+        }
+    }
+}

@@ -1,0 +1,104 @@
+package dev.sprig.agent;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Real storage-node processes ({@code ../storage-node/target/storage-node-exec.jar}) on free ports,
+ * registered with an api-server that runs on the nodes backend, so that a disk's PCs are spread
+ * over several nodes.
+ */
+final class StorageNodes implements AutoCloseable {
+
+    static final Path JAR = Path.of("..", "storage-node", "target", "storage-node-exec.jar");
+
+    private record Node(String id, int httpPort, int nbdPort, String token, Process process) {}
+
+    private final List<Node> nodes = new ArrayList<>();
+
+    StorageNodes(int count, Path dir) throws Exception {
+        if (!Files.exists(JAR)) {
+            throw new IllegalStateException(JAR.toAbsolutePath() + " is missing: build storage-node first");
+        }
+        for (int i = 1; i <= count; i++) {
+            Path data = Files.createDirectories(dir.resolve("node" + i));
+            int httpPort = ApiServerProcess.freePort();
+            int nbdPort = ApiServerProcess.freePort();
+            String token = "node-token-" + i + "-0123456789abcdef";
+            Process process = new ProcessBuilder(
+                            "java",
+                            "-Xmx256m",
+                            "-XX:TieredStopAtLevel=1",
+                            "-jar",
+                            JAR.toString(),
+                            "--server.port=" + httpPort,
+                            "--sprig.node.nbd.port=" + nbdPort,
+                            "--sprig.node.token=" + token,
+                            "--sprig.node.data-dir=" + data)
+                    .redirectErrorStream(true)
+                    .redirectOutput(dir.resolve("node" + i + ".log").toFile())
+                    .start();
+            nodes.add(new Node("node" + i, httpPort, nbdPort, token, process));
+        }
+        for (Node node : nodes) {
+            awaitUp(node);
+        }
+    }
+
+    /** Registers every node with api-server (admin key), as a node's own registrar would. */
+    void registerWith(ApiServerProcess apiServer) throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        for (Node node : nodes) {
+            String registration = "{\"httpEndpoint\":\"http://127.0.0.1:" + node.httpPort()
+                    + "\",\"nbdHost\":\"127.0.0.1\",\"nbdPort\":" + node.nbdPort() + ",\"token\":\"" + node.token()
+                    + "\",\"capacityBytes\":" + (100L << 30) + ",\"usedBytes\":0}";
+            HttpResponse<String> response = http.send(
+                    HttpRequest.newBuilder(apiServer.uri().resolve("/v1/nodes/" + node.id()))
+                            .header("Authorization", "Bearer " + ApiServerProcess.ADMIN_KEY)
+                            .header("Content-Type", "application/json")
+                            .PUT(HttpRequest.BodyPublishers.ofString(registration))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            if (response.statusCode() / 100 != 2) {
+                throw new IllegalStateException("registering " + node.id() + ": " + response.body());
+            }
+        }
+    }
+
+    private static void awaitUp(Node node) throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!node.process().isAlive()) {
+                throw new IllegalStateException("storage node " + node.id() + " exited");
+            }
+            try {
+                HttpResponse<Void> health = http.send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.httpPort() + "/actuator/health"))
+                                .timeout(Duration.ofSeconds(1))
+                                .build(),
+                        HttpResponse.BodyHandlers.discarding());
+                if (health.statusCode() == 200) {
+                    return;
+                }
+            } catch (IOException notYet) {
+                // still starting
+            }
+            Thread.sleep(200);
+        }
+        throw new IllegalStateException("storage node " + node.id() + " did not come up");
+    }
+
+    @Override
+    public void close() {
+        nodes.forEach(node -> node.process().destroyForcibly());
+    }
+}

@@ -1,0 +1,64 @@
+package dev.sprig.agent.route;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sprig.agent.nbd.AgentNbdServer;
+import dev.sprig.agent.nbd.MemoryDisk;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The pool against an NBD server standing in for a node (the agent's own, serving a disk in memory). */
+class NodePoolTest {
+
+    AgentNbdServer node;
+    NodeExport export;
+
+    @BeforeEach
+    void start() throws Exception {
+        node = AgentNbdServer.start(name -> name.equals("token/1") ? new MemoryDisk(1 << 20) : null, "127.0.0.1", 0, 2);
+        export = new NodeExport("127.0.0.1", node.port(), "token/1");
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        node.close();
+    }
+
+    @Test
+    void aConnectionIsKeptForTheNextRequest() throws Exception {
+        try (NodePool pool = new NodePool()) {
+            assertThat(pool.call(export, NodeConnection::flush)).isZero();
+            assertThat(pool.call(export, NodeConnection::flush)).isZero();
+
+            assertThat(pool.idleConnections()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void connectionsIdleLongerThanTheLimitAreClosed() throws Exception {
+        try (NodePool pool = new NodePool(Duration.ofHours(1))) {
+            pool.call(export, NodeConnection::flush);
+
+            pool.closeIdle();
+            assertThat(pool.idleConnections()).as("not idle long enough").isEqualTo(1);
+        }
+        try (NodePool pool = new NodePool(Duration.ZERO.plusNanos(1))) {
+            pool.call(export, NodeConnection::flush);
+
+            pool.closeIdle();
+            assertThat(pool.idleConnections()).isZero();
+        }
+    }
+
+    @Test
+    void anExportTheNodeDoesNotHaveIsRefused() {
+        var absent = new NodeExport("127.0.0.1", node.port(), "token/2");
+        try (NodePool pool = new NodePool()) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> pool.call(absent, NodeConnection::flush))
+                    .isInstanceOf(NodeRefusedExportException.class);
+            assertThat(pool.idleConnections()).isZero();
+        }
+    }
+}
