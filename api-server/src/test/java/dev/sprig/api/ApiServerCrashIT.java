@@ -83,7 +83,7 @@ class ApiServerCrashIT {
         assertThat(countDisks(api)).isEqualTo(COUNT);
         known.add(ApiClient.json(api.get("/v1/images/" + image)).path("lcId").asLong());
         // two reconciliation passes (one second apart here) confirm and delete what the crash left
-        long settle = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        long settle = System.nanoTime() + Duration.ofSeconds(60).toNanos(); // loaded machines are slow
         while (System.nanoTime() < settle
                 && !nodes.nodes.stream().allMatch(node -> lcsOn(node).equals(known))) {
             Thread.sleep(250);

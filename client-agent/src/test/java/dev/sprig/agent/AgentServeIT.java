@@ -4,10 +4,12 @@ import static dev.sprig.agent.Tools.run;
 import static dev.sprig.agent.Tools.succeed;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sprig.agent.nbd.AgentNbdServer;
 import dev.sprig.agent.route.AttachedDisks;
 import dev.sprig.agent.route.Attachments;
 import dev.sprig.agent.route.NodePool;
+import dev.sprig.nbd.server.NbdServer;
+import dev.sprig.nbd.server.RawNbdClient;
+import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,7 +30,7 @@ class AgentServeIT {
     static ApiServerProcess apiServer;
     static AttachedDisks disks;
     static NodePool pool;
-    static AgentNbdServer agent;
+    static NbdServer agent;
     static SprigApi api;
     static String image;
 
@@ -37,7 +39,7 @@ class AgentServeIT {
         apiServer = ApiServerProcess.start("agent-serve");
         pool = new NodePool();
         disks = new AttachedDisks(new Attachments(apiServer.uri(), ApiServerProcess.KEY), pool);
-        agent = AgentNbdServer.start(disks, "127.0.0.1", 0, 16);
+        agent = NbdServer.start(disks, "127.0.0.1", 0, NbdServer.Settings.of(16, "agent-worker"));
         api = new SprigApi(apiServer.uri(), ApiServerProcess.KEY);
         image = api.image(IMAGE);
     }
@@ -62,6 +64,50 @@ class AgentServeIT {
         String size = succeed("nbdinfo", "--size", nbd(disk));
 
         assertThat(size.strip()).isEqualTo(String.valueOf(IMAGE.length));
+    }
+
+    @Test
+    void nbdinfoListsTheCallersDisks() throws Exception {
+        String disk = api.clone(image);
+
+        String list = succeed("nbdinfo", "--list", "nbd://127.0.0.1:" + agent.port());
+
+        assertThat(list).contains(disk);
+    }
+
+    @Test
+    void qemuImgMapSeparatesWhatACloneSharesFromWhatItWrote() throws Exception {
+        // data, then 4 MiB of zeros (never stored), then data again
+        byte[] content = imageContent(12 * MIB);
+        java.util.Arrays.fill(content, 4 * MIB, 8 * MIB, (byte) 0);
+        String disk = api.clone(api.image(content));
+        succeed("qemu-io", "-f", "raw", "-c", "write -P 0x11 1M 1M", "-c", "write -P 0x22 5M 256K", nbd(disk));
+
+        String map = succeed("qemu-img", "map", "--output=json", "-f", "raw", nbd(disk));
+
+        assertThat(extents(map))
+                .containsExactly(
+                        "0+1048576 shared",
+                        "1048576+1048576 written",
+                        "2097152+2097152 shared",
+                        "4194304+1048576 zero",
+                        "5242880+262144 written",
+                        "5505024+2883584 zero",
+                        "8388608+4194304 shared");
+    }
+
+    /** qemu-img map's JSON as "start+length kind": written data, shared with the image, or zeros. */
+    static java.util.List<String> extents(String json) {
+        var mapper = tools.jackson.databind.json.JsonMapper.builder().build();
+        var extents = new java.util.ArrayList<String>();
+        for (var entry : mapper.readTree(json)) {
+            String kind = entry.path("data").asBoolean()
+                    ? "written"
+                    : entry.path("zero").asBoolean() ? "zero" : "shared";
+            extents.add(
+                    entry.path("start").asLong() + "+" + entry.path("length").asLong() + " " + kind);
+        }
+        return extents;
     }
 
     @Test
@@ -131,7 +177,8 @@ class AgentServeIT {
     void aUnixSocketServesTheSameDisks() throws Exception {
         String disk = api.clone(image);
         Path socket = apiServer.dir.resolve("agent.sock");
-        try (AgentNbdServer unix = AgentNbdServer.start(disks, socket, 4)) {
+        try (NbdServer unix =
+                NbdServer.start(disks, UnixDomainSocketAddress.of(socket), NbdServer.Settings.of(4, "unix-worker"))) {
 
             String size = succeed("nbdinfo", "--size", "nbd+unix:///" + disk + "?socket=" + socket);
 
@@ -249,7 +296,7 @@ class AgentServeIT {
         return nbdOn(agent, disk);
     }
 
-    static String nbdOn(AgentNbdServer server, String disk) {
+    static String nbdOn(NbdServer server, String disk) {
         return "nbd://127.0.0.1:" + server.port() + "/" + disk;
     }
 

@@ -24,13 +24,13 @@ class ArchitectureTest {
     }
 
     @Test
-    void theNbdServerKnowsDisksNotNodesOrTheCommandLine() {
+    void routingKnowsNeitherTheCommandLineNorTheApiClientOfTheCommands() {
         noClasses()
                 .that()
-                .resideInAPackage("dev.sprig.agent.nbd..")
+                .resideInAPackage("dev.sprig.agent.route..")
                 .should()
                 .dependOnClassesThat()
-                .resideInAnyPackage("dev.sprig.agent.route..", "dev.sprig.agent.cli..", "dev.sprig.agent.api..")
+                .resideInAnyPackage("dev.sprig.agent.cli..", "dev.sprig.agent.api..")
                 .check(AGENT);
     }
 }

@@ -3,10 +3,10 @@ package dev.sprig.agent;
 import static dev.sprig.agent.Tools.succeed;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sprig.agent.nbd.AgentNbdServer;
 import dev.sprig.agent.route.AttachedDisks;
 import dev.sprig.agent.route.Attachments;
 import dev.sprig.agent.route.NodePool;
+import dev.sprig.nbd.server.NbdServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterAll;
@@ -26,7 +26,7 @@ class StripedDiskIT {
     static StorageNodes nodes;
     static ApiServerProcess apiServer;
     static NodePool pool;
-    static AgentNbdServer agent;
+    static NbdServer agent;
     static SprigApi api;
     static String image;
 
@@ -37,8 +37,11 @@ class StripedDiskIT {
         apiServer = ApiServerProcess.start("agent-striped", "--sprig.api.backend.type=nodes");
         nodes.registerWith(apiServer);
         pool = new NodePool();
-        agent = AgentNbdServer.start(
-                new AttachedDisks(new Attachments(apiServer.uri(), ApiServerProcess.KEY), pool), "127.0.0.1", 0, 16);
+        agent = NbdServer.start(
+                new AttachedDisks(new Attachments(apiServer.uri(), ApiServerProcess.KEY), pool),
+                "127.0.0.1",
+                0,
+                NbdServer.Settings.of(16, "agent-worker"));
         api = new SprigApi(apiServer.uri(), ApiServerProcess.KEY);
         image = api.image(IMAGE);
     }

@@ -8,6 +8,7 @@ public final class Nbd {
     public static final long OPTION_REPLY_MAGIC = 0x3e889045565a9L;
     public static final int REQUEST_MAGIC = 0x25609513;
     public static final int SIMPLE_REPLY_MAGIC = 0x67446698;
+    public static final int STRUCTURED_REPLY_MAGIC = 0x668e33ef;
 
     public static final int FLAG_FIXED_NEWSTYLE = 1;
     public static final int FLAG_NO_ZEROES = 2;
@@ -19,9 +20,14 @@ public final class Nbd {
     public static final int OPT_LIST = 3;
     public static final int OPT_INFO = 6;
     public static final int OPT_GO = 7;
+    public static final int OPT_STRUCTURED_REPLY = 8;
+    public static final int OPT_LIST_META_CONTEXT = 9;
+    public static final int OPT_SET_META_CONTEXT = 10;
 
     public static final int REP_ACK = 1;
+    public static final int REP_SERVER = 2;
     public static final int REP_INFO = 3;
+    public static final int REP_META_CONTEXT = 4;
     public static final int REP_ERR_UNSUP = 0x80000001;
     public static final int REP_ERR_POLICY = 0x80000002;
     public static final int REP_ERR_INVALID = 0x80000003;
@@ -45,7 +51,24 @@ public final class Nbd {
     public static final int CMD_FLUSH = 3;
     public static final int CMD_TRIM = 4;
     public static final int CMD_WRITE_ZEROES = 6;
+    public static final int CMD_BLOCK_STATUS = 7;
     public static final int CMD_FLAG_FUA = 1;
+    public static final int CMD_FLAG_REQ_ONE = 1 << 3;
+
+    public static final int REPLY_FLAG_DONE = 1;
+    public static final int REPLY_TYPE_NONE = 0;
+    public static final int REPLY_TYPE_OFFSET_DATA = 1;
+    public static final int REPLY_TYPE_OFFSET_HOLE = 2;
+    public static final int REPLY_TYPE_BLOCK_STATUS = 5;
+    public static final int REPLY_TYPE_ERROR = (1 << 15) + 1;
+    public static final int REPLY_TYPE_ERROR_OFFSET = (1 << 15) + 2;
+
+    /** The one metadata context served, and the id it is given when a client selects it. */
+    public static final String BASE_ALLOCATION = "base:allocation";
+
+    public static final int BASE_ALLOCATION_ID = 1;
+    public static final int STATE_HOLE = 1;
+    public static final int STATE_ZERO = 2;
 
     public static final int EPERM = 1;
     public static final int EIO = 5;

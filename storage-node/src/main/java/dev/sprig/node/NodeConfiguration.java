@@ -1,10 +1,10 @@
 package dev.sprig.node;
 
+import dev.sprig.nbd.server.NbdServer;
 import dev.sprig.node.engine.ChunkEngine;
 import dev.sprig.node.http.NodeApiConfiguration;
 import dev.sprig.node.http.NodeDataDir;
 import dev.sprig.node.http.NodeToken;
-import dev.sprig.node.nbd.NbdServer;
 import dev.sprig.node.registry.NodeRegistrar;
 import dev.sprig.node.registry.RegistryProperties;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;

@@ -1,10 +1,10 @@
 package dev.sprig.agent.cli;
 
 import dev.sprig.agent.api.SprigApiClient;
-import dev.sprig.agent.nbd.Disk;
 import dev.sprig.agent.route.AttachedDisks;
 import dev.sprig.agent.route.Attachments;
 import dev.sprig.agent.route.NodePool;
+import dev.sprig.nbd.server.NbdDisk;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.io.OutputStream;
@@ -94,7 +94,7 @@ final class DisksCommand {
         @Override
         public Integer call() throws Exception {
             try (NodePool pool = new NodePool()) {
-                Disk disk = new AttachedDisks(new Attachments(api.api, api.apiKey), pool).open(diskId);
+                NbdDisk disk = new AttachedDisks(new Attachments(api.api, api.apiKey), pool).open(diskId);
                 if (disk == null) {
                     System.err.println("sprig-agent: no disk " + diskId);
                     return 1;

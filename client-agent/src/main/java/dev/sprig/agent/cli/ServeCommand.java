@@ -1,9 +1,10 @@
 package dev.sprig.agent.cli;
 
-import dev.sprig.agent.nbd.AgentNbdServer;
 import dev.sprig.agent.route.AttachedDisks;
 import dev.sprig.agent.route.Attachments;
 import dev.sprig.agent.route.NodePool;
+import dev.sprig.nbd.server.NbdServer;
+import java.net.UnixDomainSocketAddress;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -35,14 +36,15 @@ final class ServeCommand implements Callable<Integer> {
             description = "Requests forwarded to storage nodes at once (default: ${DEFAULT-VALUE}).")
     int workers;
 
-    private AgentNbdServer listen(AttachedDisks disks) throws Exception {
+    private NbdServer listen(AttachedDisks disks) throws Exception {
+        NbdServer.Settings settings = NbdServer.Settings.of(workers, "agent-worker");
         if (socket != null) {
-            AgentNbdServer server = AgentNbdServer.start(disks, socket, workers);
+            NbdServer server = NbdServer.start(disks, UnixDomainSocketAddress.of(socket), settings);
             System.err.println("sprig-agent: serving nbd+unix:///<disk id>?socket=" + socket);
             return server;
         }
         ListenAddress address = ListenAddress.parse(listen);
-        AgentNbdServer server = AgentNbdServer.start(disks, address.host(), address.port(), workers);
+        NbdServer server = NbdServer.start(disks, address.host(), address.port(), settings);
         System.err.println("sprig-agent: serving nbd://" + address.host() + ":" + server.port() + "/<disk id>");
         return server;
     }
@@ -50,7 +52,7 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         try (NodePool pool = new NodePool();
-                AgentNbdServer server = listen(new AttachedDisks(new Attachments(api.api, api.apiKey), pool))) {
+                NbdServer server = listen(new AttachedDisks(new Attachments(api.api, api.apiKey), pool))) {
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 try {
                     server.close();

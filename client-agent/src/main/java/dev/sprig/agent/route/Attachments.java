@@ -13,7 +13,10 @@ import java.util.List;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
-/** Fetches attachments from api-server ({@code GET /v1/disks/{id}/attachment}) with the API key. */
+/**
+ * Fetches attachments from api-server ({@code GET /v1/disks/{id}/attachment}), and the list of
+ * disks, with the API key.
+ */
 public final class Attachments {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -32,19 +35,8 @@ public final class Attachments {
         if (externId.isEmpty() || externId.length() > 200) {
             throw new UnknownDiskException(externId);
         }
-        HttpRequest request = HttpRequest.newBuilder(
-                        api.resolve("/v1/disks/" + URLEncoder.encode(externId, StandardCharsets.UTF_8) + "/attachment"))
-                .header("Authorization", "Bearer " + apiKey)
-                .timeout(Duration.ofSeconds(30))
-                .GET()
-                .build();
-        HttpResponse<String> response;
-        try {
-            response = http.send(request, HttpResponse.BodyHandlers.ofString());
-        } catch (InterruptedException interrupted) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while fetching the attachment of " + externId, interrupted);
-        }
+        HttpResponse<String> response =
+                get("/v1/disks/" + URLEncoder.encode(externId, StandardCharsets.UTF_8) + "/attachment");
         if (response.statusCode() == 404 || response.statusCode() == 400) {
             throw new UnknownDiskException(externId);
         }
@@ -53,6 +45,46 @@ public final class Attachments {
                     + ": " + response.body());
         }
         return parse(JSON.readTree(response.body()));
+    }
+
+    /** The ids of the caller's disks in creation order, at most {@code limit} of them. */
+    public List<String> diskIds(int limit) throws IOException {
+        List<String> ids = new ArrayList<>();
+        String pageToken = null;
+        do {
+            String query = "/v1/disks?pageSize=1000"
+                    + (pageToken == null ? "" : "&pageToken=" + URLEncoder.encode(pageToken, StandardCharsets.UTF_8));
+            HttpResponse<String> response = get(query);
+            if (response.statusCode() != 200) {
+                throw new IOException(
+                        "api-server answered " + response.statusCode() + " listing disks: " + response.body());
+            }
+            JsonNode page = JSON.readTree(response.body());
+            for (JsonNode disk : page.path("items")) {
+                if (ids.size() == limit) {
+                    return ids;
+                }
+                ids.add(disk.path("externId").asString());
+            }
+            pageToken = page.path("nextPageToken").isString()
+                    ? page.path("nextPageToken").asString()
+                    : null;
+        } while (pageToken != null);
+        return ids;
+    }
+
+    private HttpResponse<String> get(String path) throws IOException {
+        HttpRequest request = HttpRequest.newBuilder(api.resolve(path))
+                .header("Authorization", "Bearer " + apiKey)
+                .timeout(Duration.ofSeconds(30))
+                .GET()
+                .build();
+        try {
+            return http.send(request, HttpResponse.BodyHandlers.ofString());
+        } catch (InterruptedException interrupted) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while asking api-server for " + path, interrupted);
+        }
     }
 
     static Attachment parse(JsonNode json) {

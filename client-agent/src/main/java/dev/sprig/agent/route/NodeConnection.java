@@ -1,6 +1,7 @@
 package dev.sprig.agent.route;
 
 import dev.sprig.nbd.Nbd;
+import dev.sprig.nbd.server.Extents;
 import io.netty.buffer.ByteBuf;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
@@ -23,6 +24,8 @@ final class NodeConnection implements AutoCloseable {
     private final DataInputStream in;
     private final DataOutputStream out;
     private long cookie;
+    private boolean structured;
+    private int allocationContext;
 
     private NodeConnection(Socket socket) throws IOException {
         this.socket = socket;
@@ -45,6 +48,10 @@ final class NodeConnection implements AutoCloseable {
         }
     }
 
+    /**
+     * Asks for structured replies and base:allocation, then opens the export, all in one round
+     * trip. A node that refuses the first two is still served, with simple replies and no block status.
+     */
     private void handshake(NodeExport export) throws IOException {
         if (in.readLong() != Nbd.NBDMAGIC || in.readLong() != Nbd.IHAVEOPT) {
             throw new IOException(export.host() + ":" + export.port() + " is not a newstyle NBD server");
@@ -55,28 +62,44 @@ final class NodeConnection implements AutoCloseable {
         }
         out.writeInt(Nbd.FLAG_C_FIXED_NEWSTYLE | (serverFlags & Nbd.FLAG_NO_ZEROES));
         byte[] name = export.name().getBytes(StandardCharsets.UTF_8);
-        out.writeLong(Nbd.IHAVEOPT);
-        out.writeInt(Nbd.OPT_GO);
-        out.writeInt(4 + name.length + 2);
+        byte[] context = Nbd.BASE_ALLOCATION.getBytes(StandardCharsets.US_ASCII);
+        option(Nbd.OPT_STRUCTURED_REPLY, 0);
+        option(Nbd.OPT_SET_META_CONTEXT, 4 + name.length + 4 + 4 + context.length);
+        out.writeInt(name.length);
+        out.write(name);
+        out.writeInt(1);
+        out.writeInt(context.length);
+        out.write(context);
+        option(Nbd.OPT_GO, 4 + name.length + 2);
         out.writeInt(name.length);
         out.write(name);
         out.writeShort(0);
         out.flush();
-        while (true) {
+        for (int answered = 0; answered < 3; ) {
             if (in.readLong() != Nbd.OPTION_REPLY_MAGIC) {
                 throw new IOException("bad option reply from " + export.host() + ":" + export.port());
             }
-            in.readInt(); // the option echoed
+            int option = in.readInt();
             int type = in.readInt();
             byte[] data = new byte[checkedLength(in.readInt())];
             in.readFully(data);
-            if (type == Nbd.REP_ACK) {
-                return;
+            if (type == Nbd.REP_ACK || type < 0) {
+                answered++;
             }
-            if (type < 0) { // error replies have the top bit set
+            if (option == Nbd.OPT_STRUCTURED_REPLY) {
+                structured = type == Nbd.REP_ACK;
+            } else if (option == Nbd.OPT_SET_META_CONTEXT && type == Nbd.REP_META_CONTEXT && data.length >= 4) {
+                allocationContext = java.nio.ByteBuffer.wrap(data).getInt();
+            } else if (option == Nbd.OPT_GO && type < 0) { // error replies have the top bit set
                 throw new NodeRefusedExportException(export, new String(data, StandardCharsets.UTF_8));
             }
         }
+    }
+
+    private void option(int option, int length) throws IOException {
+        out.writeLong(Nbd.IHAVEOPT);
+        out.writeInt(option);
+        out.writeInt(length);
     }
 
     private static int checkedLength(int length) throws IOException {
@@ -89,18 +112,129 @@ final class NodeConnection implements AutoCloseable {
     /** Reads {@code length} bytes at {@code offset} into {@code into} (appended at its writer index). */
     int read(long offset, int length, ByteBuf into) throws IOException {
         long sent = send(Nbd.CMD_READ, 0, offset, length);
-        int error = replyError(sent);
-        if (error == 0) {
-            // one writeBytes reads what the socket has, not necessarily all of it
-            for (int left = length; left > 0; ) {
-                int read = into.writeBytes(in, left);
-                if (read < 0) {
-                    throw new java.io.EOFException("node closed the connection in the middle of a read");
+        into.ensureWritable(length);
+        int base = into.writerIndex();
+        if (!structured) {
+            int error = replyError(sent);
+            if (error == 0) {
+                fill(into, base, length);
+                into.writerIndex(base + length);
+            }
+            return error;
+        }
+        int error = 0;
+        for (boolean done = false; !done; ) {
+            int magic = in.readInt();
+            if (magic == Nbd.SIMPLE_REPLY_MAGIC) {
+                throw new IOException("simple reply to a read from " + socket.getRemoteSocketAddress());
+            }
+            Chunk chunk = chunkHeader(magic, sent);
+            done = chunk.done();
+            switch (chunk.type()) {
+                case Nbd.REPLY_TYPE_OFFSET_DATA -> {
+                    int at = within(in.readLong() - offset, chunk.length() - 8, length);
+                    fill(into, base + at, chunk.length() - 8);
                 }
-                left -= read;
+                case Nbd.REPLY_TYPE_OFFSET_HOLE -> {
+                    int at = within(in.readLong() - offset, 0, length);
+                    int hole = in.readInt();
+                    into.setZero(base + within(at, hole, length), hole);
+                }
+                default -> error = otherChunk(chunk, error);
+            }
+        }
+        if (error == 0) {
+            into.writerIndex(base + length);
+        }
+        return error;
+    }
+
+    /**
+     * Adds the node's base:allocation extents of a range to {@code into}; a node that offered no
+     * block status has the range reported as allocated, which the protocol allows.
+     */
+    int allocation(long offset, long length, Extents into) throws IOException {
+        if (allocationContext == 0) {
+            into.add(length, 0);
+            return 0;
+        }
+        long sent = send(Nbd.CMD_BLOCK_STATUS, 0, offset, length);
+        int error = 0;
+        long covered = 0;
+        for (boolean done = false; !done; ) {
+            int magic = in.readInt();
+            if (magic == Nbd.SIMPLE_REPLY_MAGIC) {
+                error = in.readInt();
+                if (in.readLong() != sent) {
+                    throw new IOException("unexpected reply from " + socket.getRemoteSocketAddress());
+                }
+                return error;
+            }
+            Chunk chunk = chunkHeader(magic, sent);
+            done = chunk.done();
+            if (chunk.type() != Nbd.REPLY_TYPE_BLOCK_STATUS) {
+                error = otherChunk(chunk, error);
+                continue;
+            }
+            in.readInt(); // the context id: base:allocation is the only one asked for
+            for (int i = 0; i < (chunk.length() - 4) / 8; i++) {
+                long extent = in.readInt() & 0xffffffffL;
+                int flags = in.readInt();
+                long inside = Math.min(extent, length - covered);
+                if (inside > 0) {
+                    into.add(inside, flags);
+                    covered += inside;
+                }
             }
         }
         return error;
+    }
+
+    private record Chunk(boolean done, int type, int length) {}
+
+    private Chunk chunkHeader(int magic, long expectedCookie) throws IOException {
+        if (magic != Nbd.STRUCTURED_REPLY_MAGIC) {
+            throw new IOException("unexpected reply from " + socket.getRemoteSocketAddress());
+        }
+        boolean done = (in.readUnsignedShort() & Nbd.REPLY_FLAG_DONE) != 0;
+        int type = in.readUnsignedShort();
+        if (in.readLong() != expectedCookie) {
+            throw new IOException("reply for another request from " + socket.getRemoteSocketAddress());
+        }
+        int length = in.readInt();
+        if (length < 0 || length > Nbd.MAX_PAYLOAD + 8) {
+            throw new IOException("reply chunk of " + length + " bytes");
+        }
+        return new Chunk(done, type, length);
+    }
+
+    /** Reads a chunk that carries no data: an error's number is kept, anything else skipped. */
+    private int otherChunk(Chunk chunk, int error) throws IOException {
+        if (chunk.type() == Nbd.REPLY_TYPE_ERROR || chunk.type() == Nbd.REPLY_TYPE_ERROR_OFFSET) {
+            int number = in.readInt();
+            in.skipNBytes(chunk.length() - 4);
+            return error != 0 ? error : (number != 0 ? number : Nbd.EIO);
+        }
+        in.skipNBytes(chunk.length());
+        return error;
+    }
+
+    private int within(long at, long bytes, int length) throws IOException {
+        if (at < 0 || at + bytes > length) {
+            throw new IOException("reply chunk outside the read from " + socket.getRemoteSocketAddress());
+        }
+        return (int) at;
+    }
+
+    /** Fills {@code into} from the socket at {@code index}; one call reads what the socket has, not necessarily all. */
+    private void fill(ByteBuf into, int index, int length) throws IOException {
+        for (int done = 0; done < length; ) {
+            int read = into.setBytes(index + done, in, length - done);
+            if (read < 0) {
+                throw new java.io.EOFException("node closed the connection in the middle of a read");
+            }
+            done += read;
+        }
     }
 
     int write(long offset, ByteBuf data, int index, int length, boolean fua) throws IOException {
@@ -137,11 +271,24 @@ final class NodeConnection implements AutoCloseable {
         out.writeInt((int) length);
     }
 
+    /** A simple reply, or (structured replies negotiated) the chunks of one that carries no data. */
     private int replyError(long expectedCookie) throws IOException {
         int magic = in.readInt();
+        if (magic != Nbd.SIMPLE_REPLY_MAGIC) {
+            int error = 0;
+            for (boolean done = false; !done; ) {
+                Chunk chunk = chunkHeader(magic, expectedCookie);
+                done = chunk.done();
+                error = otherChunk(chunk, error);
+                if (!done) {
+                    magic = in.readInt();
+                }
+            }
+            return error;
+        }
         int error = in.readInt();
         long replyCookie = in.readLong();
-        if (magic != Nbd.SIMPLE_REPLY_MAGIC || replyCookie != expectedCookie) {
+        if (replyCookie != expectedCookie) {
             throw new IOException("unexpected reply from " + socket.getRemoteSocketAddress());
         }
         return error;

@@ -1,7 +1,8 @@
 package dev.sprig.agent.route;
 
-import dev.sprig.agent.nbd.Disk;
 import dev.sprig.nbd.Nbd;
+import dev.sprig.nbd.server.Extents;
+import dev.sprig.nbd.server.NbdDisk;
 import io.netty.buffer.ByteBuf;
 import java.io.IOException;
 import java.util.LinkedHashSet;
@@ -15,7 +16,10 @@ import org.slf4j.LoggerFactory;
  * longer has the export (the lc moved), or a pooled connection turns out broken, the attachment is
  * fetched again and the piece retried once, so the NBD client never sees it.
  */
-final class RoutedDisk implements Disk {
+final class RoutedDisk implements NbdDisk {
+
+    /** Block status asks at most this many PCs' nodes per request; the client asks again for the rest. */
+    static final int STATUS_PIECES = 64;
 
     private static final Logger log = LoggerFactory.getLogger(RoutedDisk.class);
 
@@ -70,6 +74,29 @@ final class RoutedDisk implements Disk {
                 offset,
                 length,
                 (connection, pieceOffset, done, pieceLength) -> connection.writeZeroes(pieceOffset, pieceLength, fua));
+    }
+
+    /**
+     * Each PC's extents come from its node. Stops after the PC where the first extent ends (what
+     * QEMU, asking for one extent at a time, needs) or after {@value #STATUS_PIECES} PCs.
+     */
+    @Override
+    public int allocation(long offset, long length, Extents into) {
+        int pieces = 0;
+        for (PcPiece at : PcPiece.of(offset, length, attachment.pcSizeBytes())) {
+            long before = into.covered();
+            int error = withRetry(at.pcIndex(), connection -> {
+                into.truncate(before); // a retry starts the piece afresh
+                return connection.allocation(at.offset(), at.length(), into);
+            });
+            if (error != 0) {
+                return error;
+            }
+            if (into.count() > 1 || ++pieces == STATUS_PIECES) {
+                return 0;
+            }
+        }
+        return 0;
     }
 
     /** Every node the disk has written to must make its writes durable before the flush is answered. */

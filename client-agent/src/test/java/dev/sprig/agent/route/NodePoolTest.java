@@ -2,8 +2,8 @@ package dev.sprig.agent.route;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sprig.agent.nbd.AgentNbdServer;
-import dev.sprig.agent.nbd.MemoryDisk;
+import dev.sprig.nbd.server.MemoryDisk;
+import dev.sprig.nbd.server.NbdServer;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -12,12 +12,16 @@ import org.junit.jupiter.api.Test;
 /** The pool against an NBD server standing in for a node (the agent's own, serving a disk in memory). */
 class NodePoolTest {
 
-    AgentNbdServer node;
+    NbdServer node;
     NodeExport export;
 
     @BeforeEach
     void start() throws Exception {
-        node = AgentNbdServer.start(name -> name.equals("token/1") ? new MemoryDisk(1 << 20) : null, "127.0.0.1", 0, 2);
+        node = NbdServer.start(
+                name -> name.equals("token/1") ? new MemoryDisk(1 << 20) : null,
+                "127.0.0.1",
+                0,
+                NbdServer.Settings.of(2, "node-worker"));
         export = new NodeExport("127.0.0.1", node.port(), "token/1");
     }
 

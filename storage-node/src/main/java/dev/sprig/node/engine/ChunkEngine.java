@@ -444,6 +444,61 @@ public final class ChunkEngine implements AutoCloseable {
                 lc.children);
     }
 
+    /**
+     * The origin of every segment of a range, as consecutive extents (neighbours of one origin
+     * merged; the first and last cut to the range). Advisory, like any block status: a write racing
+     * the call may or may not be seen.
+     */
+    public List<Extent> allocation(long lcId, long offset, long length) {
+        Lock l = shared();
+        try {
+            Lc lc = lc(lcId);
+            checkRange(lc, offset, length);
+            List<Extent> extents = new ArrayList<>();
+            long end = offset + length;
+            long start = offset;
+            SegmentOrigin current = null;
+            for (long pos = offset; pos < end; ) {
+                long segNo = pos >>> Layout.SEGMENT_SHIFT;
+                SegmentOrigin origin = originOf(lc, segNo >>> 4, (int) (segNo & 15));
+                if (origin != current) {
+                    if (current != null) {
+                        extents.add(new Extent(start, pos - start, current));
+                    }
+                    current = origin;
+                    start = pos;
+                }
+                pos = Math.min(end, (segNo + 1) << Layout.SEGMENT_SHIFT);
+            }
+            if (current != null) {
+                extents.add(new Extent(start, end - start, current));
+            }
+            return extents;
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /** The parent of an lc is frozen, so its resolved PC is settled and cached. */
+    private static SegmentOrigin originOf(Lc lc, long pc, int s) {
+        PcMeta meta = lc.pcs.get(pc);
+        byte state = meta != null ? meta.state(s) : PcMeta.UNOWNED;
+        if (state == PcMeta.DATA) {
+            return SegmentOrigin.WRITTEN;
+        }
+        if (state == PcMeta.ZERO) {
+            return SegmentOrigin.ZEROED;
+        }
+        Lc parent = lc.parent;
+        if (parent == null) {
+            return SegmentOrigin.UNWRITTEN;
+        }
+        ResolvedPc resolved = parent.resolved(pc);
+        return resolved.owners()[s] != null && resolved.crcs()[s] != null
+                ? SegmentOrigin.INHERITED
+                : SegmentOrigin.UNWRITTEN;
+    }
+
     // ---------------------------------------------------------------- data path
 
     /**

@@ -1,11 +1,12 @@
 package dev.sprig.node.http;
 
+import dev.sprig.nbd.server.NbdServer;
 import dev.sprig.node.NodeProperties;
 import dev.sprig.node.control.LcDefiner;
 import dev.sprig.node.control.NodeJobs;
 import dev.sprig.node.engine.ChunkEngine;
 import dev.sprig.node.metrics.DataPathMetrics;
-import dev.sprig.node.nbd.NbdServer;
+import dev.sprig.node.nbd.LcExports;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.util.List;
@@ -42,7 +43,11 @@ public class NodeApiConfiguration {
     NbdServer nbdServer(ChunkEngine engine, NodeToken token, DataPathMetrics metrics, NodeProperties properties)
             throws InterruptedException {
         NodeProperties.Nbd nbd = properties.nbd();
-        return NbdServer.start(engine, token, metrics, nbd.address(), nbd.port(), nbd.workers());
+        return NbdServer.start(
+                new LcExports(engine, token, metrics),
+                nbd.address(),
+                nbd.port(),
+                NbdServer.Settings.of(nbd.workers(), "nbd-worker"));
     }
 
     @Bean

@@ -1,8 +1,8 @@
 package dev.sprig.node.registry;
 
+import dev.sprig.nbd.server.NbdServer;
 import dev.sprig.node.engine.ChunkEngine;
 import dev.sprig.node.http.NodeToken;
-import dev.sprig.node.nbd.NbdServer;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.URI;

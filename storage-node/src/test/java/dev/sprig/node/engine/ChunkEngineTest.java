@@ -315,4 +315,26 @@ class ChunkEngineTest {
         }
         return true;
     }
+
+    @Test
+    void allocationTellsWrittenFromInheritedFromZeros() {
+        engine.create(1, 2 * PC);
+        engine.write(1, 0, bytes(2 * SEG, 1)); // segments 0-1 of the image
+        engine.write(1, PC, bytes(SEG, 2)); // segment 16, in the second PC
+        engine.freeze(1);
+        engine.createChild(2, 1);
+        engine.write(2, SEG + 10, bytes(10, 3)); // redirects segment 1 into the clone
+        engine.writeZeroes(2, 0, SEG); // segment 0, zeroed over the image's data
+
+        assertThat(engine.allocation(2, 0, 2 * PC))
+                .containsExactly(
+                        new Extent(0, SEG, SegmentOrigin.ZEROED),
+                        new Extent(SEG, SEG, SegmentOrigin.WRITTEN),
+                        new Extent(2 * SEG, PC - 2 * SEG, SegmentOrigin.UNWRITTEN),
+                        new Extent(PC, SEG, SegmentOrigin.INHERITED),
+                        new Extent(PC + SEG, PC - SEG, SegmentOrigin.UNWRITTEN));
+        assertThat(engine.allocation(1, 100, SEG))
+                .as("the frozen image itself, cut to the range asked for")
+                .containsExactly(new Extent(100, SEG, SegmentOrigin.WRITTEN));
+    }
 }

@@ -3,6 +3,7 @@ package dev.sprig.node.nbd;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sprig.nbd.Nbd;
+import dev.sprig.nbd.server.NbdServer;
 import dev.sprig.node.NodeTestDirs;
 import dev.sprig.node.StorageNodeApplication;
 import dev.sprig.node.engine.ChunkEngine;

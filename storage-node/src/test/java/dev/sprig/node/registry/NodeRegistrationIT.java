@@ -5,11 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.sprig.nbd.server.NbdServer;
 import dev.sprig.node.NodeTestDirs;
 import dev.sprig.node.StorageNodeApplication;
 import dev.sprig.node.http.NodeApiConfiguration;
 import dev.sprig.node.http.NodeDataDir;
-import dev.sprig.node.nbd.NbdServer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;

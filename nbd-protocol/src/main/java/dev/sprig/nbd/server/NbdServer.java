@@ -1,4 +1,4 @@
-package dev.sprig.agent.nbd;
+package dev.sprig.nbd.server;
 
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -14,55 +14,67 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
 import java.nio.file.Files;
-import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** The agent's NBD server: every disk {@link Disks} can open is an export, on a TCP address or a Unix socket. */
-public final class AgentNbdServer implements AutoCloseable {
+/**
+ * An NBD server on a TCP address or a Unix socket: every disk {@link NbdExports} can open is an
+ * export. Event loops move bytes; disks are called on a bounded pool of worker threads.
+ */
+public final class NbdServer implements AutoCloseable {
+
+    /**
+     * {@code workerThreads} bounds the disk calls running at once, across every client;
+     * {@code handshakeTimeout} is how long a client may take from connecting to opening an export.
+     */
+    public record Settings(int workerThreads, Duration handshakeTimeout, String threadName) {
+
+        public Settings {
+            if (workerThreads < 1) {
+                throw new IllegalArgumentException("workerThreads must be at least 1");
+            }
+        }
+
+        public static Settings of(int workerThreads, String threadName) {
+            return new Settings(workerThreads, Duration.ofSeconds(30), threadName);
+        }
+    }
 
     private final EventLoopGroup boss;
     private final EventLoopGroup io;
     private final ExecutorService workers;
     private final Channel listener;
 
-    private AgentNbdServer(EventLoopGroup boss, EventLoopGroup io, ExecutorService workers, Channel listener) {
+    private NbdServer(EventLoopGroup boss, EventLoopGroup io, ExecutorService workers, Channel listener) {
         this.boss = boss;
         this.io = io;
         this.workers = workers;
         this.listener = listener;
     }
 
-    /**
-     * Binds a TCP address and starts serving; port 0 picks a free one (see {@link #port()}).
-     * {@code workerThreads} bounds the requests forwarded to nodes at once, across every client.
-     */
-    public static AgentNbdServer start(Disks disks, String address, int port, int workerThreads)
+    /** Binds a TCP address and starts serving; port 0 picks a free one (see {@link #port()}). */
+    public static NbdServer start(NbdExports exports, String host, int port, Settings settings)
             throws InterruptedException {
-        return start(disks, new InetSocketAddress(address, port), workerThreads);
+        return start(exports, new InetSocketAddress(host, port), settings);
     }
 
     /**
-     * Binds a Unix socket ({@code nbd+unix:///<disk>?socket=PATH}, what QEMU on the same host
-     * prefers); a file left at {@code path} by an agent that did not stop cleanly is replaced.
+     * Binds a TCP address or a Unix socket ({@code nbd+unix:///<export>?socket=PATH}, what QEMU on
+     * the same host prefers); a socket file left by a server that did not stop cleanly is replaced.
      */
-    public static AgentNbdServer start(Disks disks, Path path, int workerThreads)
-            throws InterruptedException, IOException {
-        if (Files.exists(path) && !Files.isRegularFile(path) && !Files.isDirectory(path)) {
-            Files.delete(path);
+    public static NbdServer start(NbdExports exports, SocketAddress address, Settings settings)
+            throws InterruptedException {
+        if (address instanceof UnixDomainSocketAddress socket) {
+            removeStaleSocket(socket);
         }
-        return start(disks, UnixDomainSocketAddress.of(path), workerThreads);
-    }
-
-    private static AgentNbdServer start(Disks disks, SocketAddress address, int workerThreads)
-            throws InterruptedException {
         var boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         var io = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
         var threads = new AtomicInteger();
-        ExecutorService workers = Executors.newFixedThreadPool(workerThreads, work -> {
-            var thread = new Thread(work, "agent-worker-" + threads.incrementAndGet());
+        ExecutorService workers = Executors.newFixedThreadPool(settings.workerThreads(), work -> {
+            var thread = new Thread(work, settings.threadName() + "-" + threads.incrementAndGet());
             thread.setDaemon(true);
             return thread;
         });
@@ -77,13 +89,16 @@ public final class AgentNbdServer implements AutoCloseable {
                     .childHandler(new ChannelInitializer<Channel>() {
                         @Override
                         protected void initChannel(Channel channel) {
-                            channel.pipeline().addLast("nbd-handshake", new AgentHandshakeHandler(disks, workers));
+                            channel.pipeline()
+                                    .addLast(
+                                            "nbd-handshake",
+                                            new HandshakeHandler(exports, workers, settings.handshakeTimeout()));
                         }
                     })
                     .bind(address)
                     .sync()
                     .channel();
-            return new AgentNbdServer(boss, io, workers, listener);
+            return new NbdServer(boss, io, workers, listener);
         } catch (RuntimeException | InterruptedException failure) {
             boss.shutdownGracefully();
             io.shutdownGracefully();
@@ -92,12 +107,23 @@ public final class AgentNbdServer implements AutoCloseable {
         }
     }
 
+    private static void removeStaleSocket(UnixDomainSocketAddress socket) {
+        var path = socket.getPath();
+        try {
+            if (Files.exists(path) && !Files.isRegularFile(path) && !Files.isDirectory(path)) {
+                Files.delete(path);
+            }
+        } catch (IOException unremovable) {
+            throw new IllegalStateException("cannot replace " + path + ": " + unremovable.getMessage(), unremovable);
+        }
+    }
+
     /** The TCP port listened on; only for a server started on a TCP address. */
     public int port() {
         return ((InetSocketAddress) listener.localAddress()).getPort();
     }
 
-    /** Blocks until the listener closes (for the {@code serve} command). */
+    /** Blocks until the listener closes. */
     public void awaitClose() throws InterruptedException {
         listener.closeFuture().sync();
     }

@@ -1,0 +1,41 @@
+package dev.sprig.nbd.server;
+
+import io.netty.buffer.ByteBuf;
+
+/**
+ * What an NBD server exports: a disk of a fixed size whose requests arrive already checked against
+ * that size (and, for a read-only disk, never as writes). Every method returns an NBD error number,
+ * 0 for success, and may block: it runs on a worker thread, never on the event loop.
+ */
+public interface NbdDisk {
+
+    long sizeBytes();
+
+    /** A read-only disk refuses writes with EPERM before they reach it. */
+    default boolean readOnly() {
+        return false;
+    }
+
+    /** Appends {@code length} bytes read at {@code offset} to {@code into}. */
+    int read(long offset, int length, ByteBuf into);
+
+    /** Writes the readable bytes of {@code data} at {@code offset}, without consuming them. */
+    int write(long offset, ByteBuf data, boolean fua);
+
+    int trim(long offset, long length, boolean fua);
+
+    int writeZeroes(long offset, long length, boolean fua);
+
+    /** Returns once every write answered before the call is durable. */
+    int flush();
+
+    /**
+     * Describes {@code base:allocation} from {@code offset} on: at least the first extent, and no
+     * more than {@code length} bytes. The default says "allocated" for the whole range, which the
+     * protocol allows for a server that cannot tell.
+     */
+    default int allocation(long offset, long length, Extents into) {
+        into.add(length, 0);
+        return 0;
+    }
+}

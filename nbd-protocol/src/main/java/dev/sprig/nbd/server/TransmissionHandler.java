@@ -1,0 +1,198 @@
+package dev.sprig.nbd.server;
+
+import dev.sprig.nbd.Nbd;
+import dev.sprig.nbd.NbdRequest;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Serves one connection's requests on the worker pool (disks block, the event loop must not) and
+ * answers each as soon as it is done, so replies come out of order, as the protocol allows.
+ * Requests the disk must not see (outside it, too large, a write to a read-only disk, block status
+ * without a negotiated context) are refused here. Reading from the socket pauses while too many
+ * requests are in flight.
+ */
+final class TransmissionHandler extends SimpleChannelInboundHandler<NbdRequest> {
+
+    private static final Logger log = LoggerFactory.getLogger(TransmissionHandler.class);
+    private static final int PAUSE_ABOVE = 128;
+    private static final int RESUME_BELOW = 32;
+
+    private final NbdDisk disk;
+    private final Negotiated negotiated;
+    private final ExecutorService workers;
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private volatile boolean disconnecting;
+    private Replies replies;
+
+    TransmissionHandler(NbdDisk disk, Negotiated negotiated, ExecutorService workers) {
+        this.disk = disk;
+        this.negotiated = negotiated;
+        this.workers = workers;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        replies = new Replies(ctx.alloc(), negotiated.structuredReplies());
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, NbdRequest request) {
+        if (request.type() == Nbd.CMD_DISC) {
+            disconnecting = true;
+            closeWhenIdle(ctx);
+            return;
+        }
+        if (disconnecting) {
+            release(request);
+            return;
+        }
+        if (inFlight.incrementAndGet() > PAUSE_ABOVE) {
+            ctx.channel().config().setAutoRead(false);
+        }
+        try {
+            workers.execute(() -> {
+                try {
+                    ctx.writeAndFlush(perform(request));
+                } finally {
+                    if (inFlight.decrementAndGet() < RESUME_BELOW
+                            && !ctx.channel().config().isAutoRead()) {
+                        ctx.channel().config().setAutoRead(true);
+                    }
+                    closeWhenIdle(ctx);
+                }
+            });
+        } catch (RejectedExecutionException shuttingDown) {
+            release(request);
+            inFlight.decrementAndGet();
+            ctx.writeAndFlush(replies.error(request, Nbd.ESHUTDOWN, "the server is shutting down"));
+        }
+    }
+
+    private ByteBuf perform(NbdRequest request) {
+        try {
+            Refusal refusal = refusal(request);
+            if (refusal != null) {
+                return replies.error(request, refusal.error(), refusal.message());
+            }
+            if (request.type() == Nbd.CMD_READ) {
+                return read(request);
+            }
+            if (request.type() == Nbd.CMD_BLOCK_STATUS) {
+                return blockStatus(request);
+            }
+            boolean fua = (request.flags() & Nbd.CMD_FLAG_FUA) != 0;
+            int error = switch (request.type()) {
+                case Nbd.CMD_WRITE -> disk.write(request.offset(), request.payload(), fua);
+                case Nbd.CMD_FLUSH -> disk.flush();
+                case Nbd.CMD_TRIM -> disk.trim(request.offset(), request.length(), fua);
+                case Nbd.CMD_WRITE_ZEROES -> disk.writeZeroes(request.offset(), request.length(), fua);
+                default -> Nbd.EINVAL;
+            };
+            return error == 0 ? replies.ok(request) : replies.error(request, error, describe(error));
+        } catch (RuntimeException | InternalError unexpected) {
+            // A bug, or an unreadable page under a mapping (the JVM's InternalError): answer EIO so
+            // the client is never left waiting for a reply that will not come.
+            log.error("{} at {} failed", request.type(), request.offset(), unexpected);
+            return replies.error(request, Nbd.EIO, "internal error");
+        } finally {
+            release(request);
+        }
+    }
+
+    private record Refusal(int error, String message) {}
+
+    /** Why a request must not reach the disk, or null. */
+    private Refusal refusal(NbdRequest request) {
+        if (request.refusal() != 0) {
+            return new Refusal(request.refusal(), "request of " + request.length() + " bytes is too large");
+        }
+        int type = request.type();
+        boolean writes = type == Nbd.CMD_WRITE || type == Nbd.CMD_TRIM || type == Nbd.CMD_WRITE_ZEROES;
+        if (type == Nbd.CMD_FLUSH) {
+            return null;
+        }
+        if (type == Nbd.CMD_BLOCK_STATUS && !negotiated.baseAllocation()) {
+            return new Refusal(Nbd.EINVAL, "no metadata context was negotiated");
+        }
+        if (writes && disk.readOnly()) {
+            return new Refusal(Nbd.EPERM, "the export is read-only");
+        }
+        if (type == Nbd.CMD_READ && request.length() > Nbd.MAX_PAYLOAD) {
+            return new Refusal(Nbd.EOVERFLOW, "a read may carry at most " + Nbd.MAX_PAYLOAD + " bytes");
+        }
+        if (request.length() == 0 && type == Nbd.CMD_BLOCK_STATUS) {
+            return new Refusal(Nbd.EINVAL, "block status of no bytes");
+        }
+        boolean inside = request.offset() >= 0 && request.offset() + request.length() <= disk.sizeBytes();
+        if (inside) {
+            return null;
+        }
+        String message = "range " + request.offset() + "+" + request.length() + " is outside the export of "
+                + disk.sizeBytes() + " bytes";
+        return new Refusal(writes ? Nbd.ENOSPC : Nbd.EINVAL, message);
+    }
+
+    private ByteBuf read(NbdRequest request) {
+        ByteBuf reply = replies.readStart(request);
+        int error;
+        try {
+            error = disk.read(request.offset(), (int) request.length(), reply);
+        } catch (RuntimeException | InternalError failure) {
+            reply.release();
+            throw failure;
+        }
+        if (error != 0) {
+            reply.release();
+            return replies.error(request, error, describe(error));
+        }
+        return replies.readDone(reply, request);
+    }
+
+    private ByteBuf blockStatus(NbdRequest request) {
+        Extents extents = new Extents();
+        int error = disk.allocation(request.offset(), request.length(), extents);
+        if (error != 0) {
+            return replies.error(request, error, describe(error));
+        }
+        if (extents.count() == 0) {
+            throw new IllegalStateException("the disk described no extent at " + request.offset());
+        }
+        if (extents.covered() > request.length()) {
+            extents.truncate(request.length());
+        }
+        if ((request.flags() & Nbd.CMD_FLAG_REQ_ONE) != 0) {
+            extents.truncate(extents.length(0));
+        }
+        return replies.blockStatus(request, Nbd.BASE_ALLOCATION_ID, extents);
+    }
+
+    private static String describe(int error) {
+        return switch (error) {
+            case Nbd.EPERM -> "the export is read-only";
+            case Nbd.EIO -> "input/output error";
+            case Nbd.ENOSPC -> "no space left";
+            case Nbd.ESHUTDOWN -> "the server is shutting down";
+            case Nbd.ENOTSUP -> "not supported";
+            default -> "error " + error;
+        };
+    }
+
+    private static void release(NbdRequest request) {
+        if (request.payload() != null && request.payload().refCnt() > 0) {
+            request.payload().release();
+        }
+    }
+
+    private void closeWhenIdle(ChannelHandlerContext ctx) {
+        if (disconnecting && inFlight.get() == 0) {
+            ctx.close();
+        }
+    }
+}

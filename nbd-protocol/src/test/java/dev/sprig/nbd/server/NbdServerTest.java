@@ -1,0 +1,237 @@
+package dev.sprig.nbd.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sprig.nbd.Nbd;
+import dev.sprig.nbd.server.RawNbdClient.Extent;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+
+/** The shared NBD server against an in-memory disk: handshake, structured replies, block status. */
+class NbdServerTest {
+
+    static final int SIZE = 1 << 20;
+    static final int ZERO_HOLE = Nbd.STATE_HOLE | Nbd.STATE_ZERO;
+
+    NbdServer server;
+    MemoryDisk disk = new MemoryDisk(SIZE);
+
+    @BeforeEach
+    void start() throws Exception {
+        NbdExports exports = new NbdExports() {
+            @Override
+            public @Nullable NbdDisk open(String name) throws IOException {
+                return switch (name) {
+                    case "disk-1" -> disk;
+                    case "disk-unreachable" -> throw new IOException("api-server is down");
+                    default -> null;
+                };
+            }
+
+            @Override
+            public List<String> list() {
+                return List.of("disk-1", "disk-2");
+            }
+        };
+        server = NbdServer.start(
+                exports, "127.0.0.1", 0, new NbdServer.Settings(2, Duration.ofSeconds(2), "test-worker"));
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        server.close();
+    }
+
+    RawNbdClient connect() throws IOException {
+        return RawNbdClient.connect("127.0.0.1", server.port());
+    }
+
+    @Nested
+    class Handshake {
+
+        @Test
+        void infoThenGoOnOneConnectionOpensTheDisk() throws Exception {
+            try (RawNbdClient client = connect()) {
+                assertThat(client.option(Nbd.OPT_INFO, "disk-1")).isEqualTo(Nbd.REP_ACK);
+                assertThat(client.size()).isEqualTo(SIZE);
+
+                assertThat(client.option(Nbd.OPT_GO, "disk-1")).isEqualTo(Nbd.REP_ACK);
+                assertThat(client.read(0, 512).error()).isZero();
+            }
+        }
+
+        @Test
+        void anUnknownExportIsRefusedAndTheClientMayTryAnother() throws Exception {
+            try (RawNbdClient client = connect()) {
+                assertThat(client.option(Nbd.OPT_GO, "disk-3")).isEqualTo(Nbd.REP_ERR_UNKNOWN);
+
+                assertThat(client.option(Nbd.OPT_GO, "disk-1")).isEqualTo(Nbd.REP_ACK);
+            }
+        }
+
+        @Test
+        void anExportThatCannotBeLookedUpIsRefusedAsShutdownNotUnknown() throws Exception {
+            try (RawNbdClient client = connect()) {
+                assertThat(client.option(Nbd.OPT_GO, "disk-unreachable")).isEqualTo(Nbd.REP_ERR_SHUTDOWN);
+            }
+        }
+
+        @Test
+        void listingNamesTheExports() throws Exception {
+            try (RawNbdClient client = connect()) {
+                assertThat(client.rawOption(Nbd.OPT_LIST, new byte[0])).isEqualTo(Nbd.REP_ACK);
+                assertThat(client.names()).containsExactly("disk-1", "disk-2");
+            }
+        }
+
+        @Test
+        void aListWithDataIsInvalid() throws Exception {
+            try (RawNbdClient client = connect()) {
+                assertThat(client.rawOption(Nbd.OPT_LIST, new byte[] {1})).isEqualTo(Nbd.REP_ERR_INVALID);
+            }
+        }
+
+        @Test
+        void anUnknownOptionIsUnsupportedAndTheHandshakeGoesOn() throws Exception {
+            try (RawNbdClient client = connect()) {
+                assertThat(client.option(11, "")).as("NBD_OPT_EXTENDED_HEADERS").isEqualTo(Nbd.REP_ERR_UNSUP);
+
+                assertThat(client.option(Nbd.OPT_GO, "disk-1")).isEqualTo(Nbd.REP_ACK);
+            }
+        }
+
+        @Test
+        void garbageInPlaceOfAnOptionEndsThatConnectionOnly() throws Exception {
+            try (RawNbdClient bad = connect()) {
+                bad.send("GET / HTTP/1.1\r\nHost: agent\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+
+                assertThat(bad.closedByServer()).isTrue();
+            }
+            try (RawNbdClient good = RawNbdClient.open("127.0.0.1", server.port(), "disk-1")) {
+                assertThat(good.size()).isEqualTo(SIZE);
+            }
+        }
+
+        @Test
+        void aClientThatNeverFinishesItsHandshakeIsDisconnected() throws Exception {
+            try (RawNbdClient idle = connect()) {
+                long start = System.nanoTime();
+
+                assertThat(idle.closedByServer()).isTrue();
+                assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
+            }
+        }
+
+        @Test
+        void anOpenedExportOutlivesTheHandshakeTimeout() throws Exception {
+            try (RawNbdClient client = RawNbdClient.open("127.0.0.1", server.port(), "disk-1")) {
+                Thread.sleep(2_500);
+
+                assertThat(client.read(0, 4096).error()).isZero();
+            }
+        }
+    }
+
+    @Nested
+    class StructuredReplies {
+
+        @Test
+        void metadataContextsNeedStructuredRepliesFirst() throws Exception {
+            try (RawNbdClient client = connect()) {
+                assertThat(client.metaContext(Nbd.OPT_SET_META_CONTEXT, "disk-1", Nbd.BASE_ALLOCATION))
+                        .isEqualTo(Nbd.REP_ERR_INVALID);
+            }
+        }
+
+        @Test
+        void baseAllocationIsListedAndSelected() throws Exception {
+            try (RawNbdClient client = connect()) {
+                assertThat(client.structuredReplies()).isEqualTo(Nbd.REP_ACK);
+
+                assertThat(client.metaContext(Nbd.OPT_LIST_META_CONTEXT, "disk-1"))
+                        .isEqualTo(Nbd.REP_ACK);
+                assertThat(client.names()).containsExactly("0:base:allocation");
+                assertThat(client.metaContext(Nbd.OPT_SET_META_CONTEXT, "disk-1", "qemu:dirty-bitmap:x"))
+                        .isEqualTo(Nbd.REP_ACK);
+                assertThat(client.names()).isEmpty();
+                assertThat(client.metaContext(Nbd.OPT_SET_META_CONTEXT, "disk-1", Nbd.BASE_ALLOCATION))
+                        .isEqualTo(Nbd.REP_ACK);
+                assertThat(client.names()).containsExactly(Nbd.BASE_ALLOCATION_ID + ":base:allocation");
+            }
+        }
+
+        @Test
+        void readsComeBackAsDataChunksAndErrorsAsErrorChunks() throws Exception {
+            byte[] pattern = new byte[8192];
+            Arrays.fill(pattern, (byte) 0x5a);
+            try (RawNbdClient client = openStructured(false)) {
+                assertThat(client.write(4096, pattern)).isZero();
+
+                assertThat(client.read(4096, 8192).data()).isEqualTo(pattern);
+                assertThat(client.read(SIZE - 512, 1024).error()).isEqualTo(Nbd.EINVAL);
+                assertThat(client.write(SIZE, pattern)).isEqualTo(Nbd.ENOSPC);
+            }
+        }
+
+        @Test
+        void blockStatusWithoutANegotiatedContextIsInvalid() throws Exception {
+            try (RawNbdClient client = openStructured(false)) {
+                assertThat(client.blockStatus(0, 4096, 0).error()).isEqualTo(Nbd.EINVAL);
+            }
+        }
+
+        @Test
+        void blockStatusSeparatesWrittenBlocksFromZeroHoles() throws Exception {
+            try (RawNbdClient client = openStructured(true)) {
+                assertThat(client.write(8192, new byte[4096])).isZero();
+
+                RawNbdClient.Status status = client.blockStatus(0, 65536, 0);
+
+                assertThat(status.error()).isZero();
+                assertThat(status.contextId()).isEqualTo(Nbd.BASE_ALLOCATION_ID);
+                assertThat(status.extents())
+                        .containsExactly(
+                                new Extent(8192, ZERO_HOLE), new Extent(4096, 0), new Extent(65536 - 12288, ZERO_HOLE));
+            }
+        }
+
+        @Test
+        void reqOneAnswersOneExtentWithinTheRange() throws Exception {
+            try (RawNbdClient client = openStructured(true)) {
+                assertThat(client.write(8192, new byte[4096])).isZero();
+
+                assertThat(client.blockStatus(0, 65536, Nbd.CMD_FLAG_REQ_ONE).extents())
+                        .containsExactly(new Extent(8192, ZERO_HOLE));
+                assertThat(client.blockStatus(9000, 1000, Nbd.CMD_FLAG_REQ_ONE).extents())
+                        .containsExactly(new Extent(1000, 0));
+            }
+        }
+
+        @Test
+        void blockStatusOutsideTheDiskIsInvalid() throws Exception {
+            try (RawNbdClient client = openStructured(true)) {
+                assertThat(client.blockStatus(SIZE, 4096, 0).error()).isEqualTo(Nbd.EINVAL);
+                assertThat(client.blockStatus(0, 0, 0).error()).isEqualTo(Nbd.EINVAL);
+            }
+        }
+
+        private RawNbdClient openStructured(boolean baseAllocation) throws IOException {
+            RawNbdClient client = connect();
+            assertThat(client.structuredReplies()).isEqualTo(Nbd.REP_ACK);
+            if (baseAllocation) {
+                assertThat(client.metaContext(Nbd.OPT_SET_META_CONTEXT, "disk-1", Nbd.BASE_ALLOCATION))
+                        .isEqualTo(Nbd.REP_ACK);
+            }
+            assertThat(client.option(Nbd.OPT_GO, "disk-1")).isEqualTo(Nbd.REP_ACK);
+            return client;
+        }
+    }
+}

@@ -1,0 +1,144 @@
+package dev.sprig.node.nbd;
+
+import dev.sprig.nbd.Nbd;
+import dev.sprig.nbd.server.Extents;
+import dev.sprig.nbd.server.NbdDisk;
+import dev.sprig.node.engine.ChunkEngine;
+import dev.sprig.node.engine.CorruptionException;
+import dev.sprig.node.engine.EngineClosedException;
+import dev.sprig.node.engine.EngineException;
+import dev.sprig.node.engine.Extent;
+import dev.sprig.node.engine.FrozenLcException;
+import dev.sprig.node.engine.OutOfRangeException;
+import dev.sprig.node.engine.SegmentOrigin;
+import dev.sprig.node.metrics.DataPathMetrics;
+import dev.sprig.node.metrics.DataPathMetrics.Op;
+import io.netty.buffer.ByteBuf;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One lc as an NBD export. Engine failures become the errors a client acts on: EPERM for a frozen
+ * lc (the agent then learns the disk moved to a new lc), ESHUTDOWN while the engine closes, EIO for
+ * the rest (and a corruption is counted and logged).
+ */
+final class LcDisk implements NbdDisk {
+
+    private static final Logger log = LoggerFactory.getLogger(LcDisk.class);
+
+    private final ChunkEngine engine;
+    private final long lcId;
+    private final long sizeBytes;
+    private final boolean frozen;
+    private final DataPathMetrics metrics;
+
+    LcDisk(ChunkEngine engine, long lcId, long sizeBytes, boolean frozen, DataPathMetrics metrics) {
+        this.engine = engine;
+        this.lcId = lcId;
+        this.sizeBytes = sizeBytes;
+        this.frozen = frozen;
+        this.metrics = metrics;
+    }
+
+    @Override
+    public long sizeBytes() {
+        return sizeBytes;
+    }
+
+    @Override
+    public boolean readOnly() {
+        return frozen;
+    }
+
+    @Override
+    public int read(long offset, int length, ByteBuf into) {
+        into.ensureWritable(length);
+        int at = into.writerIndex();
+        int error = call(Op.READ, () -> engine.read(lcId, offset, into.nioBuffer(at, length)));
+        if (error == 0) {
+            into.writerIndex(at + length);
+            metrics.read(length);
+        }
+        return error;
+    }
+
+    @Override
+    public int write(long offset, ByteBuf data, boolean fua) {
+        int error = call(Op.WRITE, () -> engine.write(lcId, offset, data.nioBuffer()));
+        if (error == 0) {
+            metrics.written(data.readableBytes());
+        }
+        return error == 0 && fua ? flush() : error;
+    }
+
+    @Override
+    public int trim(long offset, long length, boolean fua) {
+        int error = call(Op.TRIM, () -> engine.trim(lcId, offset, length));
+        return error == 0 && fua ? flush() : error;
+    }
+
+    @Override
+    public int writeZeroes(long offset, long length, boolean fua) {
+        int error = call(Op.WRITE_ZEROES, () -> engine.writeZeroes(lcId, offset, length));
+        return error == 0 && fua ? flush() : error;
+    }
+
+    @Override
+    public int flush() {
+        return call(Op.FLUSH, () -> engine.flush(lcId));
+    }
+
+    /**
+     * A segment stored in this lc is allocated; one it still shares with an ancestor is a hole whose
+     * bytes are not zero (writing it copies the segment); zeroed or never-written ones are zero holes.
+     */
+    @Override
+    public int allocation(long offset, long length, Extents into) {
+        try {
+            for (Extent extent : engine.allocation(lcId, offset, length)) {
+                if (!into.add(extent.length(), stateOf(extent.origin()))) {
+                    break;
+                }
+            }
+            return 0;
+        } catch (EngineException failure) {
+            return errorOf(failure);
+        }
+    }
+
+    private static int stateOf(SegmentOrigin origin) {
+        return switch (origin) {
+            case WRITTEN -> 0;
+            case INHERITED -> Nbd.STATE_HOLE;
+            case ZEROED, UNWRITTEN -> Nbd.STATE_HOLE | Nbd.STATE_ZERO;
+        };
+    }
+
+    private int call(Op op, Runnable io) {
+        try {
+            metrics.time(op, io);
+            return 0;
+        } catch (EngineException failure) {
+            return errorOf(failure);
+        }
+    }
+
+    private int errorOf(EngineException failure) {
+        if (failure instanceof FrozenLcException) {
+            return Nbd.EPERM;
+        }
+        if (failure instanceof OutOfRangeException) {
+            return Nbd.EINVAL; // requests are range-checked before they get here; the lc shrank?
+        }
+        if (failure instanceof EngineClosedException) {
+            return Nbd.ESHUTDOWN;
+        }
+        if (failure instanceof CorruptionException) {
+            metrics.corruption();
+            log.error("lc {}: {}", lcId, failure.getMessage());
+        } else {
+            log.warn("lc {}: {}", lcId, failure.toString());
+        }
+        return Nbd.EIO;
+    }
+}
