@@ -1,5 +1,6 @@
 package dev.sprig.agent.route;
 
+import dev.sprig.nbd.client.NbdClient;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Map;
@@ -22,7 +23,7 @@ public final class NodePool implements AutoCloseable {
     /** Idle connections kept per export; more may be open while requests are in flight. */
     private static final int IDLE_PER_EXPORT = 16;
 
-    private record Idle(NodeConnection connection, long sinceNanos) {}
+    private record Idle(NbdClient connection, long sinceNanos) {}
 
     private final Map<NodeExport, ConcurrentLinkedDeque<Idle>> idle = new ConcurrentHashMap<>();
     private final long maxIdleNanos;
@@ -32,7 +33,7 @@ public final class NodePool implements AutoCloseable {
     /** The work one request does on one node connection. */
     @FunctionalInterface
     interface Call {
-        int on(NodeConnection connection) throws IOException;
+        int on(NbdClient connection) throws IOException;
     }
 
     public NodePool() {
@@ -55,7 +56,8 @@ public final class NodePool implements AutoCloseable {
         ConcurrentLinkedDeque<Idle> queue = idle.computeIfAbsent(export, unused -> new ConcurrentLinkedDeque<>());
         // the most recently used first, so that the rest age out when load drops
         Idle reused = queue.pollFirst();
-        NodeConnection connection = reused != null ? reused.connection() : NodeConnection.open(export);
+        NbdClient connection =
+                reused != null ? reused.connection() : NbdClient.open(export.host(), export.port(), export.name());
         int error;
         try {
             error = call.on(connection);

@@ -1,6 +1,7 @@
 package dev.sprig.agent.route;
 
 import dev.sprig.nbd.Nbd;
+import dev.sprig.nbd.client.NbdClient;
 import dev.sprig.nbd.server.Extents;
 import dev.sprig.nbd.server.NbdDisk;
 import io.netty.buffer.ByteBuf;
@@ -105,7 +106,7 @@ final class RoutedDisk implements NbdDisk {
         Set<NodeExport> nodes = new LinkedHashSet<>(attachment.nodes());
         for (NodeExport node : nodes) {
             try {
-                int error = pool.call(node, NodeConnection::flush);
+                int error = pool.call(node, NbdClient::flush);
                 if (error != 0) {
                     return error;
                 }
@@ -119,7 +120,7 @@ final class RoutedDisk implements NbdDisk {
 
     @FunctionalInterface
     private interface Piece {
-        int on(NodeConnection connection, long pieceOffset, long done, long pieceLength) throws IOException;
+        int on(NbdClient connection, long pieceOffset, long done, long pieceLength) throws IOException;
     }
 
     private int eachPiece(long offset, long length, Piece piece) {

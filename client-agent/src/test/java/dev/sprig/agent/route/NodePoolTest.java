@@ -2,6 +2,8 @@ package dev.sprig.agent.route;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sprig.nbd.client.ExportRefusedException;
+import dev.sprig.nbd.client.NbdClient;
 import dev.sprig.nbd.server.MemoryDisk;
 import dev.sprig.nbd.server.NbdServer;
 import java.time.Duration;
@@ -33,8 +35,8 @@ class NodePoolTest {
     @Test
     void aConnectionIsKeptForTheNextRequest() throws Exception {
         try (NodePool pool = new NodePool()) {
-            assertThat(pool.call(export, NodeConnection::flush)).isZero();
-            assertThat(pool.call(export, NodeConnection::flush)).isZero();
+            assertThat(pool.call(export, NbdClient::flush)).isZero();
+            assertThat(pool.call(export, NbdClient::flush)).isZero();
 
             assertThat(pool.idleConnections()).isEqualTo(1);
         }
@@ -43,13 +45,13 @@ class NodePoolTest {
     @Test
     void connectionsIdleLongerThanTheLimitAreClosed() throws Exception {
         try (NodePool pool = new NodePool(Duration.ofHours(1))) {
-            pool.call(export, NodeConnection::flush);
+            pool.call(export, NbdClient::flush);
 
             pool.closeIdle();
             assertThat(pool.idleConnections()).as("not idle long enough").isEqualTo(1);
         }
         try (NodePool pool = new NodePool(Duration.ZERO.plusNanos(1))) {
-            pool.call(export, NodeConnection::flush);
+            pool.call(export, NbdClient::flush);
 
             pool.closeIdle();
             assertThat(pool.idleConnections()).isZero();
@@ -60,8 +62,8 @@ class NodePoolTest {
     void anExportTheNodeDoesNotHaveIsRefused() {
         var absent = new NodeExport("127.0.0.1", node.port(), "token/2");
         try (NodePool pool = new NodePool()) {
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> pool.call(absent, NodeConnection::flush))
-                    .isInstanceOf(NodeRefusedExportException.class);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> pool.call(absent, NbdClient::flush))
+                    .isInstanceOf(ExportRefusedException.class);
             assertThat(pool.idleConnections()).isZero();
         }
     }

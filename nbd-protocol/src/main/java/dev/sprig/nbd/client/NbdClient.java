@@ -1,4 +1,4 @@
-package dev.sprig.agent.route;
+package dev.sprig.nbd.client;
 
 import dev.sprig.nbd.Nbd;
 import dev.sprig.nbd.server.Extents;
@@ -13,12 +13,12 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 
 /**
- * One keep-alive NBD connection to a node's lc export, used by one request at a time (the pool
- * gives each in-flight request its own connection, which is how many requests reach a node at
- * once). Every call returns the node's NBD error number, 0 for success; an {@link IOException}
- * means the connection is broken and must not be reused.
+ * A blocking NBD client on one TCP connection, one request at a time (the client-agent pools them
+ * and gives each in-flight request its own, which is how many requests reach a node at once).
+ * Every call returns the server's NBD error number, 0 for success; an {@link IOException} means the
+ * connection is broken and must not be reused.
  */
-final class NodeConnection implements AutoCloseable {
+public final class NbdClient implements AutoCloseable {
 
     private final Socket socket;
     private final DataInputStream in;
@@ -26,21 +26,23 @@ final class NodeConnection implements AutoCloseable {
     private long cookie;
     private boolean structured;
     private int allocationContext;
+    private long sizeBytes = -1;
+    private int transmissionFlags;
 
-    private NodeConnection(Socket socket) throws IOException {
+    private NbdClient(Socket socket) throws IOException {
         this.socket = socket;
         this.in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 64 << 10));
         this.out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), 64 << 10));
     }
 
     /** Connects and opens the export with NBD_OPT_GO. */
-    static NodeConnection open(NodeExport export) throws IOException {
+    public static NbdClient open(String host, int port, String exportName) throws IOException {
         Socket socket = new Socket();
         try {
             socket.setTcpNoDelay(true);
-            socket.connect(new InetSocketAddress(export.host(), export.port()), 10_000);
-            NodeConnection connection = new NodeConnection(socket);
-            connection.handshake(export);
+            socket.connect(new InetSocketAddress(host, port), 10_000);
+            NbdClient connection = new NbdClient(socket);
+            connection.handshake(host + ":" + port, exportName);
             return connection;
         } catch (IOException | RuntimeException failure) {
             socket.close();
@@ -52,16 +54,16 @@ final class NodeConnection implements AutoCloseable {
      * Asks for structured replies and base:allocation, then opens the export, all in one round
      * trip. A node that refuses the first two is still served, with simple replies and no block status.
      */
-    private void handshake(NodeExport export) throws IOException {
+    private void handshake(String server, String exportName) throws IOException {
         if (in.readLong() != Nbd.NBDMAGIC || in.readLong() != Nbd.IHAVEOPT) {
-            throw new IOException(export.host() + ":" + export.port() + " is not a newstyle NBD server");
+            throw new IOException(server + " is not a newstyle NBD server");
         }
         int serverFlags = in.readUnsignedShort();
         if ((serverFlags & Nbd.FLAG_FIXED_NEWSTYLE) == 0) {
-            throw new IOException(export.host() + ":" + export.port() + " does not speak fixed newstyle");
+            throw new IOException(server + " does not speak fixed newstyle");
         }
         out.writeInt(Nbd.FLAG_C_FIXED_NEWSTYLE | (serverFlags & Nbd.FLAG_NO_ZEROES));
-        byte[] name = export.name().getBytes(StandardCharsets.UTF_8);
+        byte[] name = exportName.getBytes(StandardCharsets.UTF_8);
         byte[] context = Nbd.BASE_ALLOCATION.getBytes(StandardCharsets.US_ASCII);
         option(Nbd.OPT_STRUCTURED_REPLY, 0);
         option(Nbd.OPT_SET_META_CONTEXT, 4 + name.length + 4 + 4 + context.length);
@@ -77,7 +79,7 @@ final class NodeConnection implements AutoCloseable {
         out.flush();
         for (int answered = 0; answered < 3; ) {
             if (in.readLong() != Nbd.OPTION_REPLY_MAGIC) {
-                throw new IOException("bad option reply from " + export.host() + ":" + export.port());
+                throw new IOException("bad option reply from " + server);
             }
             int option = in.readInt();
             int type = in.readInt();
@@ -90,10 +92,25 @@ final class NodeConnection implements AutoCloseable {
                 structured = type == Nbd.REP_ACK;
             } else if (option == Nbd.OPT_SET_META_CONTEXT && type == Nbd.REP_META_CONTEXT && data.length >= 4) {
                 allocationContext = java.nio.ByteBuffer.wrap(data).getInt();
+            } else if (option == Nbd.OPT_GO
+                    && type == Nbd.REP_INFO
+                    && data.length >= 12
+                    && data[1] == Nbd.INFO_EXPORT) {
+                sizeBytes = java.nio.ByteBuffer.wrap(data, 2, 8).getLong();
+                transmissionFlags = java.nio.ByteBuffer.wrap(data, 10, 2).getShort() & 0xffff;
             } else if (option == Nbd.OPT_GO && type < 0) { // error replies have the top bit set
-                throw new NodeRefusedExportException(export, new String(data, StandardCharsets.UTF_8));
+                throw new ExportRefusedException(server, exportName, new String(data, StandardCharsets.UTF_8));
             }
         }
+    }
+
+    /** The export's size, as the server announced it. */
+    public long sizeBytes() {
+        return sizeBytes;
+    }
+
+    public boolean readOnly() {
+        return (transmissionFlags & Nbd.TFLAG_READ_ONLY) != 0;
     }
 
     private void option(int option, int length) throws IOException {
@@ -110,7 +127,7 @@ final class NodeConnection implements AutoCloseable {
     }
 
     /** Reads {@code length} bytes at {@code offset} into {@code into} (appended at its writer index). */
-    int read(long offset, int length, ByteBuf into) throws IOException {
+    public int read(long offset, int length, ByteBuf into) throws IOException {
         long sent = send(Nbd.CMD_READ, 0, offset, length);
         into.ensureWritable(length);
         int base = into.writerIndex();
@@ -153,7 +170,7 @@ final class NodeConnection implements AutoCloseable {
      * Adds the node's base:allocation extents of a range to {@code into}; a node that offered no
      * block status has the range reported as allocated, which the protocol allows.
      */
-    int allocation(long offset, long length, Extents into) throws IOException {
+    public int allocation(long offset, long length, Extents into) throws IOException {
         if (allocationContext == 0) {
             into.add(length, 0);
             return 0;
@@ -237,22 +254,22 @@ final class NodeConnection implements AutoCloseable {
         }
     }
 
-    int write(long offset, ByteBuf data, int index, int length, boolean fua) throws IOException {
+    public int write(long offset, ByteBuf data, int index, int length, boolean fua) throws IOException {
         header(Nbd.CMD_WRITE, fua ? Nbd.CMD_FLAG_FUA : 0, offset, length);
         data.getBytes(index, out, length);
         out.flush();
         return replyError(cookie);
     }
 
-    int trim(long offset, long length, boolean fua) throws IOException {
+    public int trim(long offset, long length, boolean fua) throws IOException {
         return replyError(send(Nbd.CMD_TRIM, fua ? Nbd.CMD_FLAG_FUA : 0, offset, length));
     }
 
-    int writeZeroes(long offset, long length, boolean fua) throws IOException {
+    public int writeZeroes(long offset, long length, boolean fua) throws IOException {
         return replyError(send(Nbd.CMD_WRITE_ZEROES, fua ? Nbd.CMD_FLAG_FUA : 0, offset, length));
     }
 
-    int flush() throws IOException {
+    public int flush() throws IOException {
         return replyError(send(Nbd.CMD_FLUSH, 0, 0, 0));
     }
 
