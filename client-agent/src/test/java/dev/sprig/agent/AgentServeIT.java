@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sprig.agent.route.AttachedDisks;
 import dev.sprig.agent.route.Attachments;
-import dev.sprig.agent.route.NodePool;
+import dev.sprig.agent.route.NodeChannels;
 import dev.sprig.nbd.server.NbdServer;
 import dev.sprig.nbd.server.RawNbdClient;
 import java.net.UnixDomainSocketAddress;
@@ -29,7 +29,7 @@ class AgentServeIT {
 
     static ApiServerProcess apiServer;
     static AttachedDisks disks;
-    static NodePool pool;
+    static NodeChannels pool;
     static NbdServer agent;
     static SprigApi api;
     static String image;
@@ -37,7 +37,7 @@ class AgentServeIT {
     @BeforeAll
     static void start() throws Exception {
         apiServer = ApiServerProcess.start("agent-serve");
-        pool = new NodePool();
+        pool = new NodeChannels();
         disks = new AttachedDisks(new Attachments(apiServer.uri(), ApiServerProcess.KEY), pool);
         agent = NbdServer.start(disks, "127.0.0.1", 0, NbdServer.Settings.of(16, "agent-worker"));
         api = new SprigApi(apiServer.uri(), ApiServerProcess.KEY);

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sprig.agent.route.AttachedDisks;
 import dev.sprig.agent.route.Attachments;
-import dev.sprig.agent.route.NodePool;
+import dev.sprig.agent.route.NodeChannels;
 import dev.sprig.nbd.server.NbdServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,7 +25,7 @@ class StripedDiskIT {
 
     static StorageNodes nodes;
     static ApiServerProcess apiServer;
-    static NodePool pool;
+    static NodeChannels pool;
     static NbdServer agent;
     static SprigApi api;
     static String image;
@@ -36,7 +36,7 @@ class StripedDiskIT {
         nodes = new StorageNodes(3, dir);
         apiServer = ApiServerProcess.start("agent-striped", "--sprig.api.backend.type=nodes");
         nodes.registerWith(apiServer);
-        pool = new NodePool();
+        pool = new NodeChannels();
         agent = NbdServer.start(
                 new AttachedDisks(new Attachments(apiServer.uri(), ApiServerProcess.KEY), pool),
                 "127.0.0.1",

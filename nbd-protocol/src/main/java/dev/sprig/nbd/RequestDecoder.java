@@ -4,17 +4,22 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Cuts the transmission byte stream into requests. A write's payload is only accumulated up to
  * {@link Nbd#MAX_PAYLOAD}; the bytes of a larger one are discarded as they arrive and the request is
  * answered with EOVERFLOW, so a client cannot make the node buffer an arbitrary amount.
+ *
+ * <p>A payload that has not fully arrived with its header is gathered into a buffer of exactly its
+ * size, so that a megabyte write is copied once, not regrown in the decoder's cumulation.
  */
 public final class RequestDecoder extends ByteToMessageDecoder {
 
     private static final int HEADER = 28;
 
     private long discarding;
+    private @Nullable NbdRequest gathering;
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
@@ -25,6 +30,15 @@ public final class RequestDecoder extends ByteToMessageDecoder {
             if (discarding > 0) {
                 return;
             }
+        }
+        if (gathering != null) {
+            ByteBuf payload = gathering.payload();
+            in.readBytes(payload, Math.min(payload.writableBytes(), in.readableBytes()));
+            if (payload.isWritable()) {
+                return;
+            }
+            out.add(gathering);
+            gathering = null;
         }
         while (in.readableBytes() >= HEADER) {
             int start = in.readerIndex();
@@ -50,11 +64,23 @@ public final class RequestDecoder extends ByteToMessageDecoder {
                 discarding = length - skip;
                 return;
             }
-            if (in.readableBytes() < HEADER + length) {
-                return;
-            }
             in.skipBytes(HEADER);
-            out.add(new NbdRequest(flags, type, cookie, offset, length, in.readRetainedSlice((int) length), 0));
+            if (in.readableBytes() >= length) {
+                out.add(new NbdRequest(flags, type, cookie, offset, length, in.readRetainedSlice((int) length), 0));
+                continue;
+            }
+            ByteBuf payload = ctx.alloc().directBuffer((int) length, (int) length);
+            payload.writeBytes(in);
+            gathering = new NbdRequest(flags, type, cookie, offset, length, payload, 0);
+            return;
+        }
+    }
+
+    @Override
+    protected void handlerRemoved0(ChannelHandlerContext ctx) {
+        if (gathering != null) {
+            gathering.payload().release();
+            gathering = null;
         }
     }
 }

@@ -3,10 +3,11 @@ package dev.sprig.agent.cli;
 import dev.sprig.agent.api.SprigApiClient;
 import dev.sprig.agent.route.AttachedDisks;
 import dev.sprig.agent.route.Attachments;
-import dev.sprig.agent.route.NodePool;
-import dev.sprig.nbd.server.NbdDisk;
+import dev.sprig.agent.route.NodeChannels;
+import dev.sprig.nbd.server.AsyncNbdDisk;
+import dev.sprig.nbd.server.NbdExport;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
+import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -93,24 +94,30 @@ final class DisksCommand {
 
         @Override
         public Integer call() throws Exception {
-            try (NodePool pool = new NodePool()) {
-                NbdDisk disk = new AttachedDisks(new Attachments(api.api, api.apiKey), pool).open(diskId);
-                if (disk == null) {
+            try (NodeChannels channels = new NodeChannels();
+                    AttachedDisks disks = new AttachedDisks(new Attachments(api.api, api.apiKey), channels)) {
+                NbdExport export = disks.open(diskId);
+                if (!(export instanceof AsyncNbdDisk disk)) {
                     System.err.println("sprig-agent: no disk " + diskId);
                     return 1;
                 }
                 ProgressBar progress = new ProgressBar(System.err, disk.sizeBytes());
-                ByteBuf chunk = Unpooled.buffer(CHUNK);
-                try (OutputStream out = Files.newOutputStream(file)) {
+                try (DiskReads reads = new DiskReads(disk);
+                        OutputStream out = Files.newOutputStream(file)) {
                     for (long offset = 0; offset < disk.sizeBytes(); offset += CHUNK) {
                         int length = (int) Math.min(CHUNK, disk.sizeBytes() - offset);
-                        chunk.clear();
-                        int error = disk.read(offset, length, chunk);
-                        if (error != 0) {
-                            System.err.println("\nsprig-agent: read at " + offset + " failed with NBD error " + error);
+                        ByteBuf chunk;
+                        try {
+                            chunk = reads.read(offset, length);
+                        } catch (IOException failed) {
+                            System.err.println("\nsprig-agent: " + failed.getMessage());
                             return 1;
                         }
-                        chunk.readBytes(out, length);
+                        try {
+                            chunk.readBytes(out, length);
+                        } finally {
+                            chunk.release();
+                        }
                         progress.accept(offset + length);
                     }
                 }

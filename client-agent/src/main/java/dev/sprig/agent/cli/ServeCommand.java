@@ -2,7 +2,7 @@ package dev.sprig.agent.cli;
 
 import dev.sprig.agent.route.AttachedDisks;
 import dev.sprig.agent.route.Attachments;
-import dev.sprig.agent.route.NodePool;
+import dev.sprig.agent.route.NodeChannels;
 import dev.sprig.nbd.server.NbdServer;
 import java.net.UnixDomainSocketAddress;
 import java.nio.file.Path;
@@ -32,8 +32,9 @@ final class ServeCommand implements Callable<Integer> {
 
     @Option(
             names = "--workers",
-            defaultValue = "32",
-            description = "Requests forwarded to storage nodes at once (default: ${DEFAULT-VALUE}).")
+            defaultValue = "4",
+            description = "Threads that ask api-server for the disks clients open (default: ${DEFAULT-VALUE});"
+                    + " requests themselves are forwarded on the connections' event loops.")
     int workers;
 
     private NbdServer listen(AttachedDisks disks) throws Exception {
@@ -51,8 +52,9 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try (NodePool pool = new NodePool();
-                NbdServer server = listen(new AttachedDisks(new Attachments(api.api, api.apiKey), pool))) {
+        try (NodeChannels channels = new NodeChannels();
+                AttachedDisks disks = new AttachedDisks(new Attachments(api.api, api.apiKey), channels);
+                NbdServer server = listen(disks)) {
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 try {
                     server.close();

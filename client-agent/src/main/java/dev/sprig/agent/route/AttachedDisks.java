@@ -1,9 +1,11 @@
 package dev.sprig.agent.route;
 
-import dev.sprig.nbd.server.NbdDisk;
+import dev.sprig.nbd.server.NbdExport;
 import dev.sprig.nbd.server.NbdExports;
 import java.io.IOException;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -11,22 +13,28 @@ import org.jspecify.annotations.Nullable;
  * NBD_OPT_LIST names the caller's disks, the first {@value #LISTED} of them (nbdinfo --list and
  * friends are for people looking, not for inventories).
  */
-public final class AttachedDisks implements NbdExports {
+public final class AttachedDisks implements NbdExports, AutoCloseable {
 
     static final int LISTED = 10_000;
 
     private final Attachments attachments;
-    private final NodePool pool;
+    private final NodeChannels channels;
+    /** Fetches attachments again when a node says the disk moved: HTTP calls, never on an event loop. */
+    private final ExecutorService refresher = Executors.newCachedThreadPool(work -> {
+        Thread thread = new Thread(work, "attachment-refresh");
+        thread.setDaemon(true);
+        return thread;
+    });
 
-    public AttachedDisks(Attachments attachments, NodePool pool) {
+    public AttachedDisks(Attachments attachments, NodeChannels channels) {
         this.attachments = attachments;
-        this.pool = pool;
+        this.channels = channels;
     }
 
     @Override
-    public @Nullable NbdDisk open(String exportName) throws IOException {
+    public @Nullable NbdExport open(String exportName) throws IOException {
         try {
-            return new RoutedDisk(attachments.of(exportName), attachments, pool);
+            return new ProxiedDisk(attachments.of(exportName), attachments, channels, refresher);
         } catch (UnknownDiskException unknown) {
             return null;
         }
@@ -35,5 +43,10 @@ public final class AttachedDisks implements NbdExports {
     @Override
     public List<String> list() throws IOException {
         return attachments.diskIds(LISTED);
+    }
+
+    @Override
+    public void close() {
+        refresher.shutdownNow();
     }
 }

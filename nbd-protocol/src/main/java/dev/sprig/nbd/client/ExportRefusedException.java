@@ -5,7 +5,7 @@ import java.io.IOException;
 /** A server answered the handshake but would not open the export (for a node: the lc is not, or no longer, there). */
 public final class ExportRefusedException extends IOException {
 
-    ExportRefusedException(String server, String exportName, String reason) {
+    public ExportRefusedException(String server, String exportName, String reason) {
         super(server + " refused export " + exportName + ": " + reason);
     }
 }

@@ -289,7 +289,7 @@ final class HandshakeHandler extends ByteToMessageDecoder {
         resume(ctx);
     }
 
-    private void opened(ChannelHandlerContext ctx, int option, NbdDisk disk) {
+    private void opened(ChannelHandlerContext ctx, int option, NbdExport disk) {
         int flags = disk.readOnly() ? TRANSMISSION_FLAGS | Nbd.TFLAG_READ_ONLY : TRANSMISSION_FLAGS;
         if (option == Nbd.OPT_EXPORT_NAME) {
             ByteBuf reply = ctx.alloc().buffer(134);
@@ -328,7 +328,7 @@ final class HandshakeHandler extends ByteToMessageDecoder {
         }
     }
 
-    private void startTransmission(ChannelHandlerContext ctx, NbdDisk disk) {
+    private void startTransmission(ChannelHandlerContext ctx, NbdExport disk) {
         if (deadline != null) {
             deadline.cancel(false);
         }

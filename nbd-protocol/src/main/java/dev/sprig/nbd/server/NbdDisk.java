@@ -7,12 +7,14 @@ import io.netty.buffer.ByteBuf;
  * that size (and, for a read-only disk, never as writes). Every method returns an NBD error number,
  * 0 for success, and may block: it runs on a worker thread, never on the event loop.
  */
-public interface NbdDisk {
+public non-sealed interface NbdDisk extends NbdExport {
 
-    long sizeBytes();
-
-    /** A read-only disk refuses writes with EPERM before they reach it. */
-    default boolean readOnly() {
+    /**
+     * Whether a read this small is better done on the event loop than handed to a worker: true for
+     * a disk whose small reads come from memory (the page cache), where two thread hand-offs would
+     * cost more than the read.
+     */
+    default boolean readsInline(int length) {
         return false;
     }
 

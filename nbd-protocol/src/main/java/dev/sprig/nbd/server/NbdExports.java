@@ -8,7 +8,7 @@ public interface NbdExports {
 
     /** The disk, or null when no export has that name. */
     @Nullable
-    NbdDisk open(String name) throws Exception;
+    NbdExport open(String name) throws Exception;
 
     /** The names NBD_OPT_LIST answers with, or null when exports are not listed (a policy refusal). */
     default @Nullable List<String> list() throws Exception {

@@ -1,6 +1,7 @@
 package dev.sprig.nbd.server;
 
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
@@ -9,6 +10,7 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerDomainSocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -47,6 +49,7 @@ public final class NbdServer implements AutoCloseable {
     private final EventLoopGroup io;
     private final ExecutorService workers;
     private final Channel listener;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
     private NbdServer(EventLoopGroup boss, EventLoopGroup io, ExecutorService workers, Channel listener) {
         this.boss = boss;
@@ -85,11 +88,16 @@ public final class NbdServer implements AutoCloseable {
             } else {
                 bootstrap.channel(NioServerSocketChannel.class).childOption(ChannelOption.TCP_NODELAY, true);
             }
+            // a megabyte write arrives in a few large reads rather than many small ones
+            bootstrap.childOption(
+                    ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(4096, 64 << 10, 1 << 20));
             Channel listener = bootstrap
                     .childHandler(new ChannelInitializer<Channel>() {
                         @Override
                         protected void initChannel(Channel channel) {
                             channel.pipeline()
+                                    // replies finished in one pass of the event loop go out in one write
+                                    .addLast("flush-consolidation", new FlushConsolidationHandler(256, true))
                                     .addLast(
                                             "nbd-handshake",
                                             new HandshakeHandler(exports, workers, settings.handshakeTimeout()));
@@ -128,9 +136,12 @@ public final class NbdServer implements AutoCloseable {
         listener.closeFuture().sync();
     }
 
-    /** Stops accepting, lets in-flight requests finish briefly, then closes every connection. */
+    /** Stops accepting, lets in-flight requests finish briefly, then closes every connection. Idempotent. */
     @Override
     public void close() throws InterruptedException {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         listener.close().sync();
         if (listener.localAddress() instanceof UnixDomainSocketAddress socket) {
             try {

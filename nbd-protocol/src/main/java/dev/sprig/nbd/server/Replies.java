@@ -41,6 +41,16 @@ final class Replies {
                 .writeLong(request.offset());
     }
 
+    /** The header of a read's reply, for data that follows in a buffer of its own. */
+    ByteBuf dataHeader(NbdRequest request) {
+        int length = (int) request.length();
+        if (!structured) {
+            return simple(request, 0);
+        }
+        return chunkHeader(alloc.buffer(DATA_HEADER), request, Nbd.REPLY_TYPE_OFFSET_DATA, 8 + length)
+                .writeLong(request.offset());
+    }
+
     /** Checks that the disk appended exactly the bytes asked for. */
     ByteBuf readDone(ByteBuf reply, NbdRequest request) {
         int header = structured ? DATA_HEADER : SIMPLE_HEADER;

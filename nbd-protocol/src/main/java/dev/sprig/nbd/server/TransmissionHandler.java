@@ -23,15 +23,17 @@ final class TransmissionHandler extends SimpleChannelInboundHandler<NbdRequest> 
     private static final Logger log = LoggerFactory.getLogger(TransmissionHandler.class);
     private static final int PAUSE_ABOVE = 128;
     private static final int RESUME_BELOW = 32;
+    /** The largest read a disk may ask to have done on the event loop. */
+    static final int INLINE_READ = 64 << 10;
 
-    private final NbdDisk disk;
+    private final NbdExport disk;
     private final Negotiated negotiated;
     private final ExecutorService workers;
     private final AtomicInteger inFlight = new AtomicInteger();
     private volatile boolean disconnecting;
     private Replies replies;
 
-    TransmissionHandler(NbdDisk disk, Negotiated negotiated, ExecutorService workers) {
+    TransmissionHandler(NbdExport disk, Negotiated negotiated, ExecutorService workers) {
         this.disk = disk;
         this.negotiated = negotiated;
         this.workers = workers;
@@ -56,16 +58,24 @@ final class TransmissionHandler extends SimpleChannelInboundHandler<NbdRequest> 
         if (inFlight.incrementAndGet() > PAUSE_ABOVE) {
             ctx.channel().config().setAutoRead(false);
         }
+        if (disk instanceof AsyncNbdDisk async) {
+            serve(ctx, async, request);
+            return;
+        }
+        NbdDisk blocking = (NbdDisk) disk;
+        if (request.type() == Nbd.CMD_READ
+                && request.length() <= INLINE_READ
+                && blocking.readsInline((int) request.length())) {
+            ctx.writeAndFlush(perform(blocking, request));
+            answered(ctx);
+            return;
+        }
         try {
             workers.execute(() -> {
                 try {
-                    ctx.writeAndFlush(perform(request));
+                    ctx.writeAndFlush(perform(blocking, request));
                 } finally {
-                    if (inFlight.decrementAndGet() < RESUME_BELOW
-                            && !ctx.channel().config().isAutoRead()) {
-                        ctx.channel().config().setAutoRead(true);
-                    }
-                    closeWhenIdle(ctx);
+                    answered(ctx);
                 }
             });
         } catch (RejectedExecutionException shuttingDown) {
@@ -75,17 +85,106 @@ final class TransmissionHandler extends SimpleChannelInboundHandler<NbdRequest> 
         }
     }
 
-    private ByteBuf perform(NbdRequest request) {
+    private void answered(ChannelHandlerContext ctx) {
+        if (inFlight.decrementAndGet() < RESUME_BELOW && !ctx.channel().config().isAutoRead()) {
+            ctx.channel().config().setAutoRead(true);
+        }
+        closeWhenIdle(ctx);
+    }
+
+    /** On the event loop: the disk answers later, through the {@link AsyncNbdDisk.Answer}. */
+    private void serve(ChannelHandlerContext ctx, AsyncNbdDisk async, NbdRequest request) {
+        Refusal refusal = refusal(request);
+        if (refusal != null) {
+            release(request);
+            ctx.writeAndFlush(replies.error(request, refusal.error(), refusal.message()));
+            answered(ctx);
+            return;
+        }
+        try {
+            async.serve(request, ctx.channel().eventLoop(), new Answer(ctx, request));
+        } catch (RuntimeException unexpected) {
+            log.error("{} at {} failed", request.type(), request.offset(), unexpected);
+            release(request);
+            ctx.writeAndFlush(replies.error(request, Nbd.EIO, "internal error"));
+            answered(ctx);
+        }
+    }
+
+    /** Answers one request once; a second answer is a bug in the disk and is dropped. */
+    private final class Answer implements AsyncNbdDisk.Answer {
+
+        private final ChannelHandlerContext ctx;
+        private final NbdRequest request;
+        private boolean given;
+
+        Answer(ChannelHandlerContext ctx, NbdRequest request) {
+            this.ctx = ctx;
+            this.request = request;
+        }
+
+        private boolean first() {
+            if (given) {
+                log.error("{} at {} was answered twice", request.type(), request.offset());
+                return false;
+            }
+            given = true;
+            return true;
+        }
+
+        @Override
+        public void ok() {
+            if (first()) {
+                ctx.writeAndFlush(replies.ok(request));
+                answered(ctx);
+            }
+        }
+
+        @Override
+        public void data(ByteBuf bytes) {
+            if (!first()) {
+                bytes.release();
+                return;
+            }
+            if (bytes.readableBytes() != request.length()) {
+                log.error("{} bytes answered a read of {}", bytes.readableBytes(), request.length());
+                bytes.release();
+                ctx.writeAndFlush(replies.error(request, Nbd.EIO, "internal error"));
+            } else {
+                ctx.write(replies.dataHeader(request));
+                ctx.writeAndFlush(bytes);
+            }
+            answered(ctx);
+        }
+
+        @Override
+        public void extents(Extents extents) {
+            if (first()) {
+                ctx.writeAndFlush(blockStatusReply(request, extents));
+                answered(ctx);
+            }
+        }
+
+        @Override
+        public void error(int error, String message) {
+            if (first()) {
+                ctx.writeAndFlush(replies.error(request, error, message));
+                answered(ctx);
+            }
+        }
+    }
+
+    private ByteBuf perform(NbdDisk disk, NbdRequest request) {
         try {
             Refusal refusal = refusal(request);
             if (refusal != null) {
                 return replies.error(request, refusal.error(), refusal.message());
             }
             if (request.type() == Nbd.CMD_READ) {
-                return read(request);
+                return read(disk, request);
             }
             if (request.type() == Nbd.CMD_BLOCK_STATUS) {
-                return blockStatus(request);
+                return blockStatus(disk, request);
             }
             boolean fua = (request.flags() & Nbd.CMD_FLAG_FUA) != 0;
             int error = switch (request.type()) {
@@ -139,7 +238,7 @@ final class TransmissionHandler extends SimpleChannelInboundHandler<NbdRequest> 
         return new Refusal(writes ? Nbd.ENOSPC : Nbd.EINVAL, message);
     }
 
-    private ByteBuf read(NbdRequest request) {
+    private ByteBuf read(NbdDisk disk, NbdRequest request) {
         ByteBuf reply = replies.readStart(request);
         int error;
         try {
@@ -155,14 +254,20 @@ final class TransmissionHandler extends SimpleChannelInboundHandler<NbdRequest> 
         return replies.readDone(reply, request);
     }
 
-    private ByteBuf blockStatus(NbdRequest request) {
+    private ByteBuf blockStatus(NbdDisk disk, NbdRequest request) {
         Extents extents = new Extents();
         int error = disk.allocation(request.offset(), request.length(), extents);
         if (error != 0) {
             return replies.error(request, error, describe(error));
         }
+        return blockStatusReply(request, extents);
+    }
+
+    /** Cuts the extents to what the request may be answered with. */
+    private ByteBuf blockStatusReply(NbdRequest request, Extents extents) {
         if (extents.count() == 0) {
-            throw new IllegalStateException("the disk described no extent at " + request.offset());
+            log.error("the disk described no extent at {}", request.offset());
+            return replies.error(request, Nbd.EIO, "internal error");
         }
         if (extents.covered() > request.length()) {
             extents.truncate(request.length());

@@ -50,6 +50,12 @@ final class LcDisk implements NbdDisk {
         return frozen;
     }
 
+    /** The engine's reads come from the page cache (a mapping, for frozen lcs) unless memory is short. */
+    @Override
+    public boolean readsInline(int length) {
+        return true;
+    }
+
     @Override
     public int read(long offset, int length, ByteBuf into) {
         into.ensureWritable(length);
