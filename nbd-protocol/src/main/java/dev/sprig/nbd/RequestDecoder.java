@@ -11,15 +11,35 @@ import org.jspecify.annotations.Nullable;
  * {@link Nbd#MAX_PAYLOAD}; the bytes of a larger one are discarded as they arrive and the request is
  * answered with EOVERFLOW, so a client cannot make the node buffer an arbitrary amount.
  *
- * <p>A payload that has not fully arrived with its header is gathered into a buffer of exactly its
- * size, so that a megabyte write is copied once, not regrown in the decoder's cumulation.
+ * <p>A payload that has not fully arrived with its header is either gathered into a buffer of
+ * exactly its size, so that a megabyte write is copied once, not regrown in the decoder's
+ * cumulation (for a server that stores it and wants it in one piece), or left in the pieces it
+ * arrived in, not copied at all (for a server that forwards it: see {@link #forwarding()}).
  */
 public final class RequestDecoder extends ByteToMessageDecoder {
 
     private static final int HEADER = 28;
 
+    private final boolean gather;
     private long discarding;
     private @Nullable NbdRequest gathering;
+
+    /** Write payloads in one buffer each. */
+    public RequestDecoder() {
+        this.gather = true;
+    }
+
+    private RequestDecoder(boolean gather) {
+        this.gather = gather;
+        if (!gather) {
+            setCumulator(COMPOSITE_CUMULATOR);
+        }
+    }
+
+    /** Write payloads as they arrived, possibly in several pieces, for a server that passes them on. */
+    public static RequestDecoder forwarding() {
+        return new RequestDecoder(false);
+    }
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
@@ -63,6 +83,9 @@ public final class RequestDecoder extends ByteToMessageDecoder {
                 in.skipBytes(skip);
                 discarding = length - skip;
                 return;
+            }
+            if (!gather && in.readableBytes() < HEADER + length) {
+                return; // wait for the rest in the cumulation, which does not copy
             }
             in.skipBytes(HEADER);
             if (in.readableBytes() >= length) {

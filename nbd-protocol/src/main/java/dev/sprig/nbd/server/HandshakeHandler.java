@@ -335,7 +335,11 @@ final class HandshakeHandler extends ByteToMessageDecoder {
         var negotiated = new Negotiated(structuredReplies, baseAllocation);
         ctx.pipeline().addAfter(ctx.name(), "nbd-transmission", new TransmissionHandler(disk, negotiated, workers));
         // replacing the decoder hands it whatever the client sent after the option
-        ctx.pipeline().replace(this, "nbd-requests", new RequestDecoder());
+        ctx.pipeline()
+                .replace(
+                        this,
+                        "nbd-requests",
+                        disk instanceof AsyncNbdDisk ? RequestDecoder.forwarding() : new RequestDecoder());
         ctx.channel().config().setAutoRead(true);
     }
 
