@@ -150,10 +150,14 @@ class SourceFetcher {
         }
     }
 
+    /** The JDK's client often throws with no message of its own (a refused connection); its cause says what happened. */
     private static String describe(Exception e) {
-        return e.getMessage() == null || e.getMessage().isBlank()
-                ? e.getClass().getSimpleName()
-                : e.getClass().getSimpleName() + ": " + e.getMessage();
+        for (Throwable at = e; at != null; at = at.getCause()) {
+            if (at.getMessage() != null && !at.getMessage().isBlank()) {
+                return at.getClass().getSimpleName() + ": " + at.getMessage();
+            }
+        }
+        return e.getClass().getSimpleName();
     }
 
     private static void deleteQuietly(Path file) {
