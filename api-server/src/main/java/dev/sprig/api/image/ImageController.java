@@ -7,6 +7,7 @@ import dev.sprig.api.lineage.ResourcePage;
 import dev.sprig.api.web.Paging;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.validation.Valid;
@@ -124,6 +125,14 @@ class ImageController {
             description = "With source.url (file:, http: or https:, within the configured allowed prefixes) the"
                     + " answer is 202 with the image importing and Location naming its operation; poll that"
                     + " until it has finished. Without a source, sizeBytes is required and the answer is 201.")
+    @ApiResponse(
+            responseCode = "201",
+            description = "An empty image, queued for its upload",
+            useReturnTypeSchema = true)
+    @ApiResponse(
+            responseCode = "202",
+            description = "An image importing from its source; Location is its import operation",
+            useReturnTypeSchema = true)
     ResponseEntity<ImageView> create(@Valid @RequestBody CreateImage request) {
         if (request.source() == null) {
             if (request.sizeBytes() == null) {
