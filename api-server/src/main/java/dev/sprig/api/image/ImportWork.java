@@ -81,8 +81,17 @@ class ImportWork implements OperationWork {
                 sources.find(imageId).orElseThrow(() -> SprigException.notFound("the source of image " + imageId));
         discardLc(imageId);
         try (SourceFetcher.Fetched fetched = fetcher.fetch(source, operation.id());
-                QemuNbd server = QemuNbd.serve(fetched.file(), source.format());
-                NbdClient nbd = open(server)) {
+                QemuNbd server = QemuNbd.serve(fetched.file(), source.format())) {
+            copyInto(imageId, server, progress);
+        } catch (RuntimeException e) {
+            discardLc(imageId);
+            throw e;
+        }
+    }
+
+    /** Learns the size from the export, defines the lc, copies, and makes the lc durable and read-only. */
+    private void copyInto(String imageId, QemuNbd server, OperationProgress progress) {
+        try (NbdClient nbd = NbdClient.open("127.0.0.1", server.port(), "")) {
             long size = nbd.sizeBytes();
             if (size <= 0 || size > ImageService.MAX_SIZE) {
                 throw new ImportFailure("the image has " + size + " bytes; an image has 1 to " + ImageService.MAX_SIZE);
@@ -92,11 +101,7 @@ class ImportWork implements OperationWork {
             backend.flush(lcId);
             backend.freeze(lcId);
         } catch (IOException e) {
-            discardLc(imageId);
-            throw new ImportFailure("reading the image through qemu-nbd failed: " + e.getMessage(), e);
-        } catch (RuntimeException e) {
-            discardLc(imageId);
-            throw e;
+            throw server.failure(e);
         }
     }
 
@@ -117,10 +122,6 @@ class ImportWork implements OperationWork {
                 .lock(operation.targetId(), ResourceKind.IMAGE)
                 .filter(image -> image.state().equals("importing"))
                 .ifPresent(image -> resources.setState(image.externId(), "error", error));
-    }
-
-    private static NbdClient open(QemuNbd server) throws IOException {
-        return NbdClient.open("127.0.0.1", server.port(), "");
     }
 
     /** A fresh root lc of the learned size, in the database and the backend, before any byte is written. */

@@ -78,6 +78,22 @@ final class QemuNbd implements AutoCloseable {
         throw new ImportFailure("qemu-nbd did not listen within " + START_TIMEOUT.toSeconds() + " s");
     }
 
+    /**
+     * What a broken connection to qemu-nbd means. qemu-nbd listens before it opens the image, so a
+     * file it cannot read (a raw file declared qcow2) shows first as a connection it drops; then its
+     * own words, on its way out, are the cause worth reporting.
+     */
+    ImportFailure failure(IOException broken) {
+        try {
+            if (process.waitFor(2, TimeUnit.SECONDS)) {
+                return new ImportFailure("qemu-nbd refused the image: " + stderr(), broken);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return new ImportFailure("reading the image through qemu-nbd failed: " + broken.getMessage(), broken);
+    }
+
     private String stderr() {
         try {
             String text = new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8).strip();

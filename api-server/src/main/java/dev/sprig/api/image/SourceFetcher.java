@@ -88,7 +88,10 @@ class SourceFetcher {
                     HttpRequest.newBuilder(URI.create(source.url())).GET().build(),
                     HttpResponse.BodyHandlers.ofInputStream());
         } catch (IOException e) {
-            throw new ImportFailure("the source is unreachable: " + describe(e), e);
+            URI url = URI.create(source.url());
+            throw new ImportFailure(
+                    "the source is unreachable: " + describe(e) + " (" + url.getHost() + ":" + url.getPort() + ")",
+                    e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ImportFailure("the import was interrupted", e);
