@@ -7,6 +7,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.sprig.api.backend.StorageBackend;
+import dev.sprig.api.operation.OperationRunner;
 import dev.sprig.node.engine.ChunkEngine;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -21,6 +23,7 @@ import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
+import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -92,6 +95,12 @@ class ImageImportIT {
 
     @Autowired
     JdbcTemplate jdbc;
+
+    @Autowired
+    StorageBackend backend;
+
+    @Autowired
+    OperationRunner runner;
 
     ApiClient api;
 
@@ -166,6 +175,49 @@ class ImageImportIT {
     }
 
     @Test
+    void anImportCutOffByACrashStartsOverWhenResumed() {
+        // what a crash in the middle of a copy leaves: a running import, and an lc with part of the image
+        String imageId = "img-" + suffix();
+        String operationId = "op-" + suffix();
+        long stale = jdbc.queryForObject("SELECT nextval('lc_id_seq')", Long.class);
+        jdbc.update("INSERT INTO lc (lc_id, family_id, size_bytes) VALUES (?, ?, ?)", stale, stale, served.length);
+        backend.define(List.of(new StorageBackend.LcSpec(stale, null, stale, served.length, false)));
+        backend.write(
+                stale,
+                0,
+                java.nio.ByteBuffer.wrap(new byte[ChunkEngine.SEGMENT_SIZE]).put(0, (byte) 7));
+        jdbc.update(
+                "INSERT INTO resource (extern_id, kind, name, size_bytes, state, lc_id)"
+                        + " VALUES (?, 'image', ?, ?, 'importing', ?)",
+                imageId,
+                unique("cut-off"),
+                served.length,
+                stale);
+        jdbc.update(
+                "INSERT INTO image_source (extern_id, url, format) VALUES (?, ?, 'raw')", imageId, url("/image.raw"));
+        jdbc.update(
+                "INSERT INTO operation (operation_id, kind, target_extern_id, state, total)"
+                        + " VALUES (?, 'import', ?, 'running', 0)",
+                operationId,
+                imageId);
+
+        runner.resumeRunning();
+
+        assertThat(awaitFinished(operationId).path("state").asString()).isEqualTo("succeeded");
+        JsonNode image = ApiClient.json(api.get("/v1/images/" + imageId));
+        long lc = image.path("lcId").asLong();
+        assertThat(lc).isNotEqualTo(stale);
+        assertThat(engine.read(lc, 0, served.length)).isEqualTo(served);
+        assertThat(engineLcs()).doesNotContain(stale);
+        assertThat(jdbc.queryForObject("SELECT count(*) FROM lc WHERE lc_id = ?", Long.class, stale))
+                .isZero();
+    }
+
+    private static String suffix() {
+        return UUID.randomUUID().toString().replace("-", "").substring(0, 16);
+    }
+
+    @Test
     void aSourceThatAnswers404LeavesTheImageInErrorAndNoLc() {
         assertImportFails(httpSource("/missing.raw", ""), "the source answered 404");
     }
@@ -179,7 +231,7 @@ class ImageImportIT {
         assertImportFails(
                 "{\"name\":\"" + unique("gone") + "\",\"source\":{\"url\":\"http://127.0.0.1:" + closedPort
                         + "/image.raw\"}}",
-                "the source is unreachable");
+                "the source is unreachable: ");
     }
 
     @Test

@@ -89,9 +89,7 @@ class SourceFetcher {
                     HttpResponse.BodyHandlers.ofInputStream());
         } catch (IOException e) {
             URI url = URI.create(source.url());
-            throw new ImportFailure(
-                    "the source is unreachable: " + describe(e) + " (" + url.getHost() + ":" + url.getPort() + ")",
-                    e);
+            throw new ImportFailure("the source is unreachable: " + describe(e) + " (" + url.getAuthority() + ")", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ImportFailure("the import was interrupted", e);
