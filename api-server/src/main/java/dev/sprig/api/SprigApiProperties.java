@@ -16,6 +16,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param adminKeys the bearer keys of operators and storage nodes (the node registry); they also
  *     work as client keys; when empty, one is generated at start-up and logged once
  * @param nodes when a registered node counts as unreachable or down
+ * @param imageSources where images may be imported from
  */
 @ConfigurationProperties("sprig.api")
 public record SprigApiProperties(
@@ -23,7 +24,16 @@ public record SprigApiProperties(
         @DefaultValue Backend backend,
         @DefaultValue List<String> apiKeys,
         @DefaultValue List<String> adminKeys,
-        @DefaultValue Nodes nodes) {
+        @DefaultValue Nodes nodes,
+        @DefaultValue ImageSources imageSources) {
+
+    /**
+     * @param allowedPrefixes a source URL must start with one of these (e.g. {@code https:} or
+     *     {@code file:/srv/images/}); anything else is refused. {@code file:} is not allowed by
+     *     default: it would let any client read any file api-server can read.
+     */
+    public record ImageSources(
+            @DefaultValue({"http:", "https:"}) List<String> allowedPrefixes) {}
 
     /**
      * @param unreachableAfter a node whose last heartbeat is older is unreachable: nothing new is

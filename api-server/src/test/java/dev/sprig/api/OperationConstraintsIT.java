@@ -64,6 +64,40 @@ class OperationConstraintsIT {
     }
 
     @Test
+    void onlyImagesAreImported() {
+        assertThatThrownBy(() -> insert("op-0000000000000004", "import", DISK, "running", 0, 1, null, "NULL"))
+                .isInstanceOf(DataIntegrityViolationException.class)
+                .hasMessageContaining("operation_import_targets_an_image");
+        assertThat(insert("op-0000000000000005", "import", "img-aaaaaaaaaaaaaaaa", "running", 0, 0, null, "NULL"))
+                .isEqualTo(1);
+    }
+
+    @Test
+    void anImageSizeIsUnknownOnlyWhileItImportsOrAfterItsImportFailed() {
+        String insert = "INSERT INTO resource (extern_id, kind, name, size_bytes, state) VALUES (?, ?, ?, NULL, ?)";
+        assertThat(jdbc.update(insert, "img-cccccccccccccccc", "image", "importing", "importing"))
+                .isEqualTo(1);
+        assertThat(jdbc.update(insert, "img-dddddddddddddddd", "image", "failed-import", "error"))
+                .isEqualTo(1);
+        assertThatThrownBy(() -> jdbc.update(insert, "img-eeeeeeeeeeeeeeee", "image", "queued", "queued"))
+                .isInstanceOf(DataIntegrityViolationException.class)
+                .hasMessageContaining("resource_size_known_unless_importing");
+        assertThatThrownBy(() -> jdbc.update(insert, "disk-eeeeeeeeeeeeeeee", "disk", "disk", "error"))
+                .isInstanceOf(DataIntegrityViolationException.class)
+                .hasMessageContaining("resource_size_known_unless_importing");
+        assertThatThrownBy(() -> jdbc.update(
+                        "INSERT INTO image_source (extern_id, url, format, sha256) VALUES (?, 'http://x/i', 'raw', ?)",
+                        "img-cccccccccccccccc",
+                        "ABC"))
+                .as("a sha256 is 64 lowercase hex digits")
+                .isInstanceOf(DataIntegrityViolationException.class);
+        assertThatThrownBy(() -> jdbc.update(
+                        "INSERT INTO image_source (extern_id, url, format) VALUES (?, 'http://x/i', 'vmdk')",
+                        "img-cccccccccccccccc"))
+                .isInstanceOf(DataIntegrityViolationException.class);
+    }
+
+    @Test
     void progressStaysBetweenZeroAndTotal() {
         assertThatThrownBy(() -> insert("op-0000000000000010", "flatten", DISK, "running", 3, 2, null, "NULL"))
                 .isInstanceOf(DataIntegrityViolationException.class)

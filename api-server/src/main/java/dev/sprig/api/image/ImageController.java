@@ -1,16 +1,18 @@
 package dev.sprig.api.image;
 
+import dev.sprig.api.error.SprigException;
 import dev.sprig.api.lineage.Deletions;
 import dev.sprig.api.lineage.Resource;
 import dev.sprig.api.lineage.ResourcePage;
 import dev.sprig.api.web.Paging;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotBlank;
-import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Pattern;
 import jakarta.validation.constraints.Size;
 import java.io.IOException;
 import java.net.URI;
@@ -40,28 +42,65 @@ class ImageController {
         this.deletions = deletions;
     }
 
+    /**
+     * @param sizeBytes required for an upload; absent with a source (the import learns the size)
+     * @param source where to import the image from, instead of an upload
+     * @param format how the source holds the image: {@code raw} (the default) or {@code qcow2}
+     * @param sha256 the source's SHA-256, checked by the import
+     */
     record CreateImage(
             @NotBlank @Size(max = 128) String name,
 
-            @NotNull @Parameter(description = "size in bytes; the upload must carry exactly this many")
-            Long sizeBytes) {}
+            @Parameter(description = "size in bytes; the upload must carry exactly this many; absent with a source")
+            @Nullable
+            Long sizeBytes,
+
+            @Valid @Nullable SourceRequest source,
+
+            @Pattern(regexp = "raw|qcow2", message = "must be raw or qcow2") @Nullable
+            String format,
+
+            @Pattern(regexp = "[0-9a-f]{64}", message = "must be 64 lowercase hex digits") @Nullable
+            String sha256) {}
+
+    /** @param url a {@code file:}, {@code http:} or {@code https:} URL with one of the configured prefixes */
+    record SourceRequest(@NotBlank @Size(max = 4096) String url) {}
+
+    /** @param sha256 given at import, checked against the source's bytes */
+    record SourceView(String url, String format, @Nullable String sha256) {
+        static @Nullable SourceView of(@Nullable ImageSource source) {
+            return source == null
+                    ? null
+                    : new SourceView(source.url(), source.format().column(), source.sha256());
+        }
+    }
 
     /**
-     * @param bytesReceived upload progress, of {@code sizeBytes}
-     * @param error why the last upload failed, when {@code state} is {@code error}
+     * @param sizeBytes null while an image from a source is importing (and if that failed)
+     * @param bytesReceived upload progress, of {@code sizeBytes}; an import's progress is on its operation
+     * @param error why the last upload or import failed, when {@code state} is {@code error}
+     * @param source where the image is imported from; null for an uploaded image
+     * @param operationId the import that answered this request; null elsewhere
      */
     record ImageView(
             String externId,
             String name,
-            long sizeBytes,
+            @Nullable Long sizeBytes,
             String state,
             long bytesReceived,
             @Nullable Long lcId,
             @Nullable String error,
+            @Nullable SourceView source,
+            @Nullable String operationId,
             Instant createdAt,
             Instant updatedAt) {
 
-        static ImageView of(Resource image) {
+        static ImageView of(ImageService.Image found) {
+            return of(found, null);
+        }
+
+        static ImageView of(ImageService.Image found, @Nullable String operationId) {
+            Resource image = found.resource();
             return new ImageView(
                     image.externId(),
                     image.name(),
@@ -70,23 +109,52 @@ class ImageController {
                     image.bytesReceived(),
                     image.lcId(),
                     image.error(),
+                    SourceView.of(found.source()),
+                    operationId,
                     image.createdAt(),
                     image.updatedAt());
         }
     }
 
-    record ImagePage(List<ImageView> items, @Nullable String nextPageToken) {
-        static ImagePage of(ResourcePage page) {
-            return new ImagePage(page.items().stream().map(ImageView::of).toList(), page.nextPageToken());
-        }
-    }
+    record ImagePage(List<ImageView> items, @Nullable String nextPageToken) {}
 
     @PostMapping("/v1/images")
-    @Operation(summary = "Create an empty image (state queued); upload its content with PUT /v1/images/{id}/file")
+    @Operation(
+            summary = "Create an image: empty (state queued) to upload with PUT /v1/images/{id}/file, or"
+                    + " imported from a source URL",
+            description = "With source.url (file:, http: or https:, within the configured allowed prefixes) the"
+                    + " answer is 202 with the image importing and Location naming its operation; poll that"
+                    + " until it has finished. Without a source, sizeBytes is required and the answer is 201.")
+    @ApiResponse(
+            responseCode = "201",
+            description = "An empty image, queued for its upload",
+            useReturnTypeSchema = true)
+    @ApiResponse(
+            responseCode = "202",
+            description = "An image importing from its source; Location is its import operation",
+            useReturnTypeSchema = true)
     ResponseEntity<ImageView> create(@Valid @RequestBody CreateImage request) {
-        Resource image = images.create(request.name(), request.sizeBytes());
-        return ResponseEntity.created(URI.create("/v1/images/" + image.externId()))
-                .body(ImageView.of(image));
+        if (request.source() == null) {
+            if (request.sizeBytes() == null) {
+                throw SprigException.invalidArgument("sizeBytes is required for an image without a source");
+            }
+            if (request.format() != null || request.sha256() != null) {
+                throw SprigException.invalidArgument("format and sha256 describe a source; give source.url too");
+            }
+            Resource image = images.create(request.name(), request.sizeBytes());
+            return ResponseEntity.created(URI.create("/v1/images/" + image.externId()))
+                    .body(ImageView.of(new ImageService.Image(image, null)));
+        }
+        if (request.sizeBytes() != null) {
+            throw SprigException.invalidArgument("sizeBytes must be absent with a source: the import learns the size");
+        }
+        ImageFormat format = request.format() == null ? ImageFormat.RAW : ImageFormat.ofColumn(request.format());
+        ImageService.Import started = images.importFrom(
+                request.name(), new ImageSource(request.source().url(), format, request.sha256()));
+        String operationId = started.operation().id();
+        return ResponseEntity.accepted()
+                .location(URI.create("/v1/operations/" + operationId))
+                .body(ImageView.of(started.image(), operationId));
     }
 
     @PutMapping(path = "/v1/images/{id}/file", consumes = MediaType.APPLICATION_OCTET_STREAM_VALUE)
@@ -95,7 +163,8 @@ class ImageController {
             description = "Progress is visible as bytesReceived on GET while it runs. A short, long or cut-off"
                     + " body leaves the image in state error; upload again to replace it.")
     ImageView upload(@PathVariable String id, HttpServletRequest request) throws IOException {
-        return ImageView.of(images.upload(id, request.getContentLengthLong(), request.getInputStream()));
+        return ImageView.of(new ImageService.Image(
+                images.upload(id, request.getContentLengthLong(), request.getInputStream()), null));
     }
 
     @DeleteMapping("/v1/images/{id}")
@@ -119,7 +188,7 @@ class ImageController {
 
     @GetMapping("/v1/images/{id}")
     ImageView get(@PathVariable String id) {
-        return ImageView.of(images.get(id));
+        return ImageView.of(images.image(id));
     }
 
     @GetMapping("/v1/images")
@@ -129,6 +198,8 @@ class ImageController {
             @RequestParam(required = false) @Nullable String namePrefix,
             @RequestParam(required = false) @Nullable String pageToken,
             @RequestParam(required = false) @Nullable Integer pageSize) {
-        return ImagePage.of(images.list(state, namePrefix, pageToken, Paging.size(pageSize)));
+        ResourcePage page = images.list(state, namePrefix, pageToken, Paging.size(pageSize));
+        return new ImagePage(
+                images.withSources(page.items()).stream().map(ImageView::of).toList(), page.nextPageToken());
     }
 }

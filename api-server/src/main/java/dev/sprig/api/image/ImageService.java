@@ -1,5 +1,6 @@
 package dev.sprig.api.image;
 
+import dev.sprig.api.SprigApiProperties;
 import dev.sprig.api.backend.StorageBackend;
 import dev.sprig.api.backend.StorageBackend.LcSpec;
 import dev.sprig.api.error.SprigException;
@@ -11,11 +12,16 @@ import dev.sprig.api.lineage.Resource;
 import dev.sprig.api.lineage.ResourceKind;
 import dev.sprig.api.lineage.ResourcePage;
 import dev.sprig.api.lineage.ResourceRepository;
+import dev.sprig.api.operation.Operation;
+import dev.sprig.api.operation.OperationRepository;
+import dev.sprig.api.operation.OperationRunner;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 import org.springframework.dao.DuplicateKeyException;
 import org.springframework.stereotype.Service;
@@ -26,6 +32,10 @@ import org.springframework.transaction.support.TransactionTemplate;
  * into a fresh root lc ({@code importing}), then the lc is flushed and frozen and the image becomes
  * {@code available}. An upload that is short, too long or cut off leaves the image in {@code error},
  * never half-available; uploading again replaces the failed content.
+ *
+ * <p>An image may instead be registered from a source URL: it is created {@code importing} with an
+ * import operation ({@link ImportWork}) that learns its size and fills it. Such an image takes no
+ * upload.
  */
 @Service
 public class ImageService {
@@ -42,12 +52,72 @@ public class ImageService {
     private final LcRepository lcs;
     private final StorageBackend backend;
     private final TransactionTemplate tx;
+    private final ImageSourceRepository sources;
+    private final OperationRepository operations;
+    private final OperationRunner runner;
+    private final List<String> allowedPrefixes;
 
-    ImageService(ResourceRepository resources, LcRepository lcs, StorageBackend backend, TransactionTemplate tx) {
+    ImageService(
+            ResourceRepository resources,
+            LcRepository lcs,
+            StorageBackend backend,
+            TransactionTemplate tx,
+            ImageSourceRepository sources,
+            OperationRepository operations,
+            OperationRunner runner,
+            SprigApiProperties properties) {
         this.resources = resources;
         this.lcs = lcs;
         this.backend = backend;
         this.tx = tx;
+        this.sources = sources;
+        this.operations = operations;
+        this.runner = runner;
+        this.allowedPrefixes = List.copyOf(properties.imageSources().allowedPrefixes());
+    }
+
+    /** An image and, when it was registered from one, its source. */
+    public record Image(Resource resource, @Nullable ImageSource source) {}
+
+    /** An image being imported, and the operation that imports it. */
+    public record Import(Image image, Operation operation) {}
+
+    /**
+     * Registers an image from a source and starts its import. The row, its source and the running
+     * operation commit together, and the work is handed to the runner only then, so that a crash
+     * leaves either nothing or an import that resumes.
+     */
+    public Import importFrom(String name, ImageSource source) {
+        if (allowedPrefixes.stream().noneMatch(source.url()::startsWith)) {
+            throw SprigException.invalidArgument("source url " + source.url() + " starts with none of the allowed"
+                    + " prefixes " + allowedPrefixes + " (sprig.api.image-sources.allowed-prefixes)");
+        }
+        String externId = ExternIds.next(ResourceKind.IMAGE);
+        Operation operation = Objects.requireNonNull(tx.execute(status -> {
+            try {
+                resources.insert(externId, ResourceKind.IMAGE, name, null, "importing", null, null);
+            } catch (DuplicateKeyException taken) {
+                throw SprigException.alreadyExists("an image named '" + name + "'");
+            }
+            sources.insert(externId, source);
+            return operations.start(Operation.Kind.IMPORT, externId, 0);
+        }));
+        runner.submit(operation);
+        return new Import(new Image(get(externId), source), operation);
+    }
+
+    /** The image with its source, if it has one. */
+    public Image image(String externId) {
+        return new Image(get(externId), sources.find(externId).orElse(null));
+    }
+
+    /** A page of images with their sources. */
+    public List<Image> withSources(List<Resource> images) {
+        Map<String, ImageSource> found =
+                sources.findAll(images.stream().map(Resource::externId).toList());
+        return images.stream()
+                .map(image -> new Image(image, found.get(image.externId())))
+                .toList();
     }
 
     public Resource create(String name, long sizeBytes) {
@@ -129,6 +199,11 @@ public class ImageService {
             Resource image = resources
                     .lock(externId, ResourceKind.IMAGE)
                     .orElseThrow(() -> SprigException.notFound("image " + externId));
+            Long size = image.sizeBytes();
+            if (size == null || sources.find(externId).isPresent()) {
+                throw SprigException.invalidState(
+                        "image " + externId + " is imported from a source; it takes no upload");
+            }
             switch (image.state()) {
                 case "queued", "error" -> {}
                 case "importing" -> throw SprigException.invalidState("image " + externId + " is being uploaded");
@@ -136,23 +211,23 @@ public class ImageService {
                     throw SprigException.invalidState("image " + externId + " is " + image.state()
                             + "; only a queued or failed image takes content");
             }
-            if (contentLength >= 0 && contentLength != image.sizeBytes()) {
+            if (contentLength >= 0 && contentLength != size) {
                 throw SprigException.invalidArgument(
-                        "the body has " + contentLength + " bytes; image " + externId + " has " + image.sizeBytes());
+                        "the body has " + contentLength + " bytes; image " + externId + " has " + size);
             }
             Long previous = image.lcId();
             long lcId = lcs.nextId();
-            lcs.insertAll(List.of(Lc.root(lcId, image.sizeBytes())));
+            lcs.insertAll(List.of(Lc.root(lcId, size)));
             resources.setLc(externId, lcId);
             resources.setBytesReceived(externId, 0);
             resources.setState(externId, "importing", null);
             if (previous != null) {
                 lcs.delete(previous);
             }
-            backend.define(List.of(new LcSpec(lcId, null, lcId, image.sizeBytes(), false)));
-            return new Upload(externId, lcId, image.sizeBytes());
+            backend.define(List.of(new LcSpec(lcId, null, lcId, size, false)));
+            return new Upload(externId, lcId, size);
         });
-        return java.util.Objects.requireNonNull(upload);
+        return Objects.requireNonNull(upload);
     }
 
     /** Whole segments, all-zero ones skipped (they cost nothing and read as zeros anyway). */

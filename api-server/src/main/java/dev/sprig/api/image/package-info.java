@@ -1,4 +1,8 @@
-/** Images: base images created empty and filled by an upload (later also imported from an image store: the seed's Ymer). */
+/**
+ * Images: base images created empty and filled by an upload, or imported from a source URL (the
+ * seed's Ymer: {@link dev.sprig.api.image.ImportWork}, reading raw and qcow2 through a read-only
+ * qemu-nbd child process).
+ */
 @NullMarked
 package dev.sprig.api.image;
 

@@ -7,12 +7,15 @@ import org.jspecify.annotations.Nullable;
  * An image, disk or snapshot. {@code state} is kind-specific (images: queued, importing, available,
  * error, deleting; disks: creating, available, flattening, deleting, error; snapshots: creating,
  * available, deleting, error), guarded by a check constraint.
+ *
+ * @param sizeBytes always known for disks and snapshots; null for an image imported from a source
+ *     until the import has learned its size (so while it is importing, or if it failed)
  */
 public record Resource(
         String externId,
         ResourceKind kind,
         String name,
-        long sizeBytes,
+        @Nullable Long sizeBytes,
         String state,
         @Nullable Long lcId,
         @Nullable String sourceExternId,

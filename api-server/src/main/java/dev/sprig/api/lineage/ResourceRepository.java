@@ -38,7 +38,7 @@ public class ResourceRepository {
             String externId,
             ResourceKind kind,
             String name,
-            long sizeBytes,
+            @Nullable Long sizeBytes,
             String state,
             @Nullable Long lcId,
             @Nullable String sourceExternId) {
@@ -171,6 +171,14 @@ public class ResourceRepository {
                 .update();
     }
 
+    /** The size of an image, learned by its import. */
+    public void setSize(String externId, long sizeBytes) {
+        jdbc.sql("UPDATE resource SET size_bytes = :size, updated_at = now() WHERE extern_id = :id")
+                .param("id", externId)
+                .param("size", sizeBytes)
+                .update();
+    }
+
     public void setBytesReceived(String externId, long bytes) {
         jdbc.sql("UPDATE resource SET bytes_received = :bytes, updated_at = now() WHERE extern_id = :id")
                 .param("id", externId)
@@ -226,7 +234,7 @@ public class ResourceRepository {
                 rs.getString("extern_id"),
                 ResourceKind.ofColumn(rs.getString("kind")),
                 rs.getString("name"),
-                rs.getLong("size_bytes"),
+                rs.getObject("size_bytes", Long.class),
                 rs.getString("state"),
                 rs.getObject("lc_id", Long.class),
                 rs.getString("source_extern_id"),

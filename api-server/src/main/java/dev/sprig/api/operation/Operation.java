@@ -32,7 +32,9 @@ public record Operation(
     /** What the work is, and the unit its progress counts in. */
     public enum Kind {
         /** Copying what a disk reads from its ancestors into its own lc; counted in PCs. */
-        FLATTEN("pcs");
+        FLATTEN("pcs"),
+        /** Reading an image from its source into a fresh root lc; counted in bytes of the image. */
+        IMPORT("bytes");
 
         private final String unit;
 

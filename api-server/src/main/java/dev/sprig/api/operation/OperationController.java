@@ -6,7 +6,9 @@ import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.RestController;
 
 @RestController
-@Tag(name = "operations", description = "Long-running work (flatten) and its progress; poll until it has finished")
+@Tag(
+        name = "operations",
+        description = "Long-running work (flatten, image import) and its progress; poll until it has finished")
 class OperationController {
 
     private final Operations operations;

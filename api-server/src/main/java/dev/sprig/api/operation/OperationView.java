@@ -6,12 +6,13 @@ import org.jspecify.annotations.Nullable;
 /**
  * An operation as the API shows it.
  *
- * @param kind {@code flatten}
+ * @param kind {@code flatten} or {@code import}
  * @param targetId the extern_id of the resource it works on
  * @param state {@code running}, {@code succeeded} or {@code failed}
  * @param done units done so far; never goes backwards
  * @param total units in all; {@code done == total} once succeeded
- * @param unit what {@code done} and {@code total} count: {@code pcs} (4 MiB physical chunks) for a flatten
+ * @param unit what {@code done} and {@code total} count: {@code pcs} (4 MiB physical chunks) for a
+ *     flatten, {@code bytes} (of the image) for an import
  * @param error why it failed, when it failed
  * @param finishedAt when it succeeded or failed
  */

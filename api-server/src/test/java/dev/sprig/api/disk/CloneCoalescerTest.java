@@ -175,7 +175,7 @@ class CloneCoalescerTest {
             Instant now = Instant.now();
             return names.stream()
                     .map(name -> new Resource(
-                            "disk-" + name, ResourceKind.DISK, name, 1, "available", 1L, sourceId, 0, null, now, now))
+                            "disk-" + name, ResourceKind.DISK, name, 1L, "available", 1L, sourceId, 0, null, now, now))
                     .toList();
         }
     }

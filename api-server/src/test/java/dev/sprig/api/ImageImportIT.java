@@ -1,0 +1,386 @@
+package dev.sprig.api;
+
+import static dev.sprig.api.ImageAndDiskApiIT.assertProblem;
+import static dev.sprig.api.ImageAndDiskApiIT.imageContent;
+import static dev.sprig.api.ImageAndDiskApiIT.unique;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import dev.sprig.api.backend.StorageBackend;
+import dev.sprig.api.operation.OperationRunner;
+import dev.sprig.node.engine.ChunkEngine;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Random;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Importing an image from a source ({@code POST /v1/images} with {@code source.url}): the import is
+ * an operation; a qcow2 arrives as the bytes qemu-img reads from it, sparse; a source that cannot be
+ * read leaves the image in error, saying why, and no lc behind.
+ */
+@SpringBootTest(
+        webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = "sprig.api.api-keys=" + ImageImportIT.KEY)
+class ImageImportIT {
+
+    static final String KEY = "import-key-0123456789";
+    static final int MIB = 1 << 20;
+
+    /** Where file: sources live; the only file: prefix the tests allow. */
+    static Path sources;
+
+    static HttpServer http;
+    static byte[] served = imageContent(3 * MIB);
+
+    @DynamicPropertySource
+    static void dataDirsAndSources(DynamicPropertyRegistry registry) {
+        TestDataDirs.isolate(registry, "image-import");
+        sources = TestDataDirs.fresh("image-import-sources");
+        registry.add("sprig.api.image-sources.allowed-prefixes", () -> "http:," + sources.toUri());
+    }
+
+    @BeforeAll
+    static void anImageStoreOverHttp() throws IOException {
+        http = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        http.createContext("/image.raw", exchange -> answer(exchange, 200, served, served.length));
+        http.createContext("/missing.raw", exchange -> answer(exchange, 404, new byte[0], -1));
+        http.createContext("/truncated.raw", exchange -> answer(exchange, 200, served, served.length / 2));
+        http.start();
+    }
+
+    @AfterAll
+    static void stopTheImageStore() {
+        http.stop(0);
+    }
+
+    /** Declares all of {@code body} but sends only its first {@code send} bytes, then hangs up. */
+    private static void answer(HttpExchange exchange, int status, byte[] body, int send) throws IOException {
+        exchange.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
+        if (body.length > 0) {
+            OutputStream out = exchange.getResponseBody();
+            out.write(body, 0, send);
+            out.flush();
+        }
+        exchange.close();
+    }
+
+    @LocalServerPort
+    int port;
+
+    @Autowired
+    ChunkEngine engine;
+
+    @Autowired
+    JdbcTemplate jdbc;
+
+    @Autowired
+    StorageBackend backend;
+
+    @Autowired
+    OperationRunner runner;
+
+    ApiClient api;
+
+    @BeforeEach
+    void client() {
+        api = new ApiClient(port, KEY);
+    }
+
+    @Test
+    void aQcow2ImportsAsTheBytesQemuImgReadsFromItAndStaysSparse() throws Exception {
+        int size = 6 * MIB + 100 * 1024;
+        byte[] raw = new byte[size];
+        Random random = new Random(9);
+        byte[] mib = new byte[MIB];
+        random.nextBytes(mib);
+        System.arraycopy(mib, 0, raw, MIB, MIB);
+        random.nextBytes(mib);
+        System.arraycopy(mib, 0, raw, 4 * MIB, MIB);
+        System.arraycopy(mib, 0, raw, size - 4096, 4096);
+        Path original = Files.write(sources.resolve("original.raw"), raw);
+        Path qcow2 = sources.resolve("image.qcow2");
+        run("qemu-img", "convert", "-f", "raw", "-O", "qcow2", original.toString(), qcow2.toString());
+        Path asQemuReadsIt = sources.resolve("image.qcow2.raw");
+        run("qemu-img", "convert", "-f", "qcow2", "-O", "raw", qcow2.toString(), asQemuReadsIt.toString());
+        byte[] expected = Files.readAllBytes(asQemuReadsIt);
+
+        JsonNode image = importImage("{\"name\":\"" + unique("qcow2") + "\",\"source\":{\"url\":\"" + qcow2.toUri()
+                + "\"},\"format\":\"qcow2\"}");
+
+        assertThat(image.path("state").asString()).isEqualTo("available");
+        assertThat(image.path("sizeBytes").asLong()).isEqualTo(expected.length);
+        assertThat(image.path("source").path("format").asString()).isEqualTo("qcow2");
+        long lc = image.path("lcId").asLong();
+        assertThat(engine.info(lc).frozen()).isTrue();
+        assertThat(engine.read(lc, 0, expected.length)).isEqualTo(expected);
+        assertThat(engine.stats(lc).bytesStored())
+                .as("two data MiBs and one short tail segment, nothing for the zeros")
+                .isLessThanOrEqualTo(2L * MIB + ChunkEngine.SEGMENT_SIZE);
+    }
+
+    @Test
+    void aRawImageOverHttpWithTheRightSha256ImportsAndItsProgressReachesTheTotal() throws Exception {
+        String sha256 =
+                HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(served));
+        HttpResponse<String> started = api.post(
+                "/v1/images",
+                "{\"name\":\"" + unique("http") + "\",\"source\":{\"url\":\"" + url("/image.raw") + "\"},\"sha256\":\""
+                        + sha256 + "\"}");
+
+        assertThat(started.statusCode()).as(started.body()).isEqualTo(202);
+        JsonNode accepted = ApiClient.json(started);
+        assertThat(accepted.path("state").asString()).isEqualTo("importing");
+        assertThat(accepted.path("sizeBytes").isNull()).isTrue();
+        assertThat(accepted.path("source").path("url").asString()).isEqualTo(url("/image.raw"));
+        assertThat(accepted.path("source").path("format").asString()).isEqualTo("raw");
+        assertThat(accepted.path("source").path("sha256").asString()).isEqualTo(sha256);
+        String operationId = accepted.path("operationId").asString();
+        assertThat(started.headers().firstValue("Location")).hasValue("/v1/operations/" + operationId);
+        JsonNode operation = awaitFinished(operationId);
+        assertThat(operation.path("state").asString()).as(operation.toString()).isEqualTo("succeeded");
+        assertThat(operation.path("kind").asString()).isEqualTo("import");
+        assertThat(operation.path("unit").asString()).isEqualTo("bytes");
+        assertThat(operation.path("total").asLong()).isEqualTo(served.length);
+        assertThat(operation.path("done").asLong()).isEqualTo(served.length);
+
+        JsonNode image = ApiClient.json(api.get("/v1/images/" + ApiClient.id(accepted)));
+        assertThat(image.path("state").asString()).isEqualTo("available");
+        assertThat(image.path("bytesReceived").asLong()).isEqualTo(served.length);
+        assertThat(engine.read(image.path("lcId").asLong(), 0, served.length)).isEqualTo(served);
+        JsonNode disk = api.clone(ApiClient.id(image));
+        assertThat(engine.read(disk.path("lcId").asLong(), 0, served.length)).isEqualTo(served);
+    }
+
+    @Test
+    void anImportCutOffByACrashStartsOverWhenResumed() {
+        // what a crash in the middle of a copy leaves: a running import, and an lc with part of the image
+        String imageId = "img-" + suffix();
+        String operationId = "op-" + suffix();
+        long stale = jdbc.queryForObject("SELECT nextval('lc_id_seq')", Long.class);
+        jdbc.update("INSERT INTO lc (lc_id, family_id, size_bytes) VALUES (?, ?, ?)", stale, stale, served.length);
+        backend.define(List.of(new StorageBackend.LcSpec(stale, null, stale, served.length, false)));
+        backend.write(
+                stale,
+                0,
+                java.nio.ByteBuffer.wrap(new byte[ChunkEngine.SEGMENT_SIZE]).put(0, (byte) 7));
+        jdbc.update(
+                "INSERT INTO resource (extern_id, kind, name, size_bytes, state, lc_id)"
+                        + " VALUES (?, 'image', ?, ?, 'importing', ?)",
+                imageId,
+                unique("cut-off"),
+                served.length,
+                stale);
+        jdbc.update(
+                "INSERT INTO image_source (extern_id, url, format) VALUES (?, ?, 'raw')", imageId, url("/image.raw"));
+        jdbc.update(
+                "INSERT INTO operation (operation_id, kind, target_extern_id, state, total)"
+                        + " VALUES (?, 'import', ?, 'running', 0)",
+                operationId,
+                imageId);
+
+        runner.resumeRunning();
+
+        assertThat(awaitFinished(operationId).path("state").asString()).isEqualTo("succeeded");
+        JsonNode image = ApiClient.json(api.get("/v1/images/" + imageId));
+        long lc = image.path("lcId").asLong();
+        assertThat(lc).isNotEqualTo(stale);
+        assertThat(engine.read(lc, 0, served.length)).isEqualTo(served);
+        assertThat(engineLcs()).doesNotContain(stale);
+        assertThat(jdbc.queryForObject("SELECT count(*) FROM lc WHERE lc_id = ?", Long.class, stale))
+                .isZero();
+    }
+
+    private static String suffix() {
+        return UUID.randomUUID().toString().replace("-", "").substring(0, 16);
+    }
+
+    @Test
+    void aSourceThatAnswers404LeavesTheImageInErrorAndNoLc() {
+        assertImportFails(httpSource("/missing.raw", ""), "the source answered 404");
+    }
+
+    @Test
+    void anUnreachableSourceLeavesTheImageInErrorAndNoLc() throws IOException {
+        int closedPort;
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closedPort = socket.getLocalPort();
+        }
+        assertImportFails(
+                "{\"name\":\"" + unique("gone") + "\",\"source\":{\"url\":\"http://127.0.0.1:" + closedPort
+                        + "/image.raw\"}}",
+                "the source is unreachable: ");
+    }
+
+    @Test
+    void aTruncatedBodyLeavesTheImageInErrorAndNoLc() {
+        // how much of the half that was sent arrives before the hang-up is up to the network stack
+        String error = assertImportFails(httpSource("/truncated.raw", ""), "the source ended after ");
+
+        assertThat(error).matches("the source ended after \\d+ of " + served.length + " bytes");
+        assertThat(Long.parseLong(error.split(" ")[4])).isLessThanOrEqualTo(served.length / 2);
+    }
+
+    @Test
+    void aSha256MismatchLeavesTheImageInErrorAndNoLc() {
+        String wrong = "0".repeat(64);
+        assertImportFails(
+                httpSource("/image.raw", ",\"sha256\":\"" + wrong + "\""),
+                "sha256 mismatch: expected " + wrong + ", got ");
+    }
+
+    @Test
+    void aRawFileDeclaredAsQcow2LeavesTheImageInErrorAndNoLc() throws IOException {
+        Path raw = Files.write(sources.resolve("not-a.qcow2"), imageContent(MIB));
+        assertImportFails(
+                "{\"name\":\"" + unique("fake") + "\",\"source\":{\"url\":\"" + raw.toUri()
+                        + "\"},\"format\":\"qcow2\"}",
+                "not in qcow2 format");
+    }
+
+    @Test
+    void aMissingFileLeavesTheImageInErrorAndNoLc() {
+        assertImportFails(
+                "{\"name\":\"" + unique("nofile") + "\",\"source\":{\"url\":\""
+                        + sources.resolve("absent.raw").toUri() + "\"}}",
+                "no file at ");
+    }
+
+    @Test
+    void aSchemeOutsideTheAllowedPrefixesIsRefusedAndCreatesNothing() {
+        long images = imageRows();
+        HttpResponse<String> refused = api.post(
+                "/v1/images", "{\"name\":\"" + unique("ftp") + "\",\"source\":{\"url\":\"ftp://127.0.0.1/x.raw\"}}");
+
+        assertProblem(refused, 400, "INVALID_ARGUMENT");
+        assertThat(ApiClient.json(refused).path("detail").asString())
+                .contains("http:", sources.toUri().toString());
+        assertThat(imageRows()).isEqualTo(images);
+    }
+
+    @Test
+    void aFileOutsideTheAllowedPrefixesIsRefusedAndCreatesNothing() {
+        long images = imageRows();
+        HttpResponse<String> refused = api.post(
+                "/v1/images", "{\"name\":\"" + unique("etc") + "\",\"source\":{\"url\":\"file:///etc/hostname\"}}");
+
+        assertProblem(refused, 400, "INVALID_ARGUMENT");
+        assertThat(imageRows()).isEqualTo(images);
+    }
+
+    @Test
+    void aSourceWithASizeIsRefused() {
+        HttpResponse<String> refused = api.post(
+                "/v1/images",
+                "{\"name\":\"" + unique("sized") + "\",\"sizeBytes\":1048576,\"source\":{\"url\":\"" + url("/image.raw")
+                        + "\"}}");
+
+        assertProblem(refused, 400, "INVALID_ARGUMENT");
+    }
+
+    @Test
+    void anImageFromASourceTakesNoUpload() {
+        JsonNode image = importImage(httpSource("/image.raw", ""));
+
+        assertProblem(api.put("/v1/images/" + ApiClient.id(image) + "/file", served), 409, "INVALID_STATE");
+    }
+
+    private String httpSource(String path, String extra) {
+        return "{\"name\":\"" + unique("src") + "\",\"source\":{\"url\":\"" + url(path) + "\"}" + extra + "}";
+    }
+
+    private static String url(String path) {
+        return "http://127.0.0.1:" + http.getAddress().getPort() + path;
+    }
+
+    /** Starts an import, waits for it and returns the image as it is then. */
+    private JsonNode importImage(String body) {
+        HttpResponse<String> started = api.post("/v1/images", body);
+        assertThat(started.statusCode()).as(started.body()).isEqualTo(202);
+        JsonNode accepted = ApiClient.json(started);
+        awaitFinished(accepted.path("operationId").asString());
+        return ApiClient.json(api.get("/v1/images/" + ApiClient.id(accepted)));
+    }
+
+    /** Starts an import that must fail with {@code cause}; returns the operation's error. */
+    private String assertImportFails(String body, String cause) {
+        long lcRows = lcRows();
+        List<Long> engineLcs = engineLcs();
+        HttpResponse<String> started = api.post("/v1/images", body);
+        assertThat(started.statusCode()).as(started.body()).isEqualTo(202);
+        JsonNode accepted = ApiClient.json(started);
+
+        JsonNode operation = awaitFinished(accepted.path("operationId").asString());
+
+        assertThat(operation.path("state").asString()).isEqualTo("failed");
+        assertThat(operation.path("error").asString()).contains(cause);
+        JsonNode image = ApiClient.json(api.get("/v1/images/" + ApiClient.id(accepted)));
+        assertThat(image.path("state").asString()).isEqualTo("error");
+        assertThat(image.path("error").asString()).contains(cause);
+        assertThat(image.path("lcId").isNull()).as("the image has no lc").isTrue();
+        assertThat(lcRows()).as("lc rows").isEqualTo(lcRows);
+        assertThat(engineLcs()).as("the engine's lcs").isEqualTo(engineLcs);
+        return operation.path("error").asString();
+    }
+
+    private JsonNode awaitFinished(String operationId) {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (true) {
+            HttpResponse<String> polled = api.get("/v1/operations/" + operationId);
+            assertThat(polled.statusCode()).as(polled.body()).isEqualTo(200);
+            JsonNode now = ApiClient.json(polled);
+            if (!now.path("state").asString().equals("running")) {
+                return now;
+            }
+            assertThat(System.nanoTime()).as("operation still running: " + now).isLessThan(deadline);
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+    }
+
+    private long lcRows() {
+        return jdbc.queryForObject("SELECT count(*) FROM lc", Long.class);
+    }
+
+    private long imageRows() {
+        return jdbc.queryForObject("SELECT count(*) FROM resource WHERE kind = 'image'", Long.class);
+    }
+
+    private List<Long> engineLcs() {
+        return engine.list().stream().map(info -> info.lcId()).sorted().toList();
+    }
+
+    private static void run(String... command) throws IOException, InterruptedException {
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes());
+        if (process.waitFor() != 0) {
+            throw new UncheckedIOException(new IOException(String.join(" ", command) + " failed: " + output));
+        }
+    }
+}
