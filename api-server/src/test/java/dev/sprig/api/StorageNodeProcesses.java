@@ -25,8 +25,8 @@ final class StorageNodeProcesses implements AutoCloseable {
     /** One node: its process (null while killed), ports, token and data. */
     static final class NodeProcess {
         final String id;
-        final int httpPort;
-        final int nbdPort;
+        int httpPort;
+        int nbdPort;
         final String token;
         final Path dataDir;
         final Path log;
@@ -104,8 +104,16 @@ final class StorageNodeProcesses implements AutoCloseable {
 
         void awaitUp() {
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            int portRetries = 3;
             while (System.nanoTime() < deadline) {
                 if (!process.isAlive()) {
+                    if (portTaken() && portRetries-- > 0) {
+                        // a port free a moment ago went to someone else's outgoing connection: take others
+                        httpPort = freePort();
+                        nbdPort = freePort();
+                        start();
+                        continue;
+                    }
                     throw new IllegalStateException("storage node " + id + " exited; see " + log);
                 }
                 try {
@@ -126,6 +134,14 @@ final class StorageNodeProcesses implements AutoCloseable {
                 sleep(200);
             }
             throw new IllegalStateException("storage node " + id + " did not come up; see " + log);
+        }
+
+        private boolean portTaken() {
+            try {
+                return Files.readString(log).contains("already in use");
+            } catch (IOException unreadable) {
+                return false;
+            }
         }
 
         void kill() {

@@ -164,6 +164,12 @@ public final class RawNbdClient implements AutoCloseable {
         return replyError();
     }
 
+    /** Any command without a payload (also one the protocol does not have); returns its error. */
+    public int command(int type, long offset, int length) throws IOException {
+        request(type, 0, offset, length, new byte[0]);
+        return replyError();
+    }
+
     /** NBD_CMD_BLOCK_STATUS, with {@code flags} such as NBD_CMD_FLAG_REQ_ONE. */
     public Status blockStatus(long offset, int length, int flags) throws IOException {
         request(Nbd.CMD_BLOCK_STATUS, flags, offset, length, new byte[0]);

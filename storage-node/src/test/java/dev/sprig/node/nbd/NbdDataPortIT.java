@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sprig.nbd.Nbd;
 import dev.sprig.nbd.server.NbdServer;
+import dev.sprig.nbd.server.RawNbdClient;
 import dev.sprig.node.NodeTestDirs;
 import dev.sprig.node.StorageNodeApplication;
 import dev.sprig.node.engine.ChunkEngine;
@@ -191,25 +192,22 @@ class NbdDataPortIT {
     @Test
     void badRequestsGetProtocolErrorsAndTheConnectionKeepsServing() throws IOException {
         long clone = clone(8 * MIB);
-        try (var client = new RawNbdClient(server.port())) {
-            assertThat(client.go(TOKEN + "/" + clone)).isEqualTo(Nbd.REP_INFO);
+        try (var client = RawNbdClient.open("127.0.0.1", server.port(), TOKEN + "/" + clone)) {
+            assertThat(client.read(8L * MIB - 10, 4096).error())
+                    .as("read past the end")
+                    .isEqualTo(Nbd.EINVAL);
 
-            client.request(Nbd.CMD_READ, 1, 8L * MIB - 10, 4096, new byte[0]);
-            assertThat(client.replyError(1)).as("read past the end").isEqualTo(Nbd.EINVAL);
+            assertThat(client.write(8L * MIB - 10, new byte[100]))
+                    .as("write past the end")
+                    .isEqualTo(Nbd.ENOSPC);
 
-            client.request(Nbd.CMD_WRITE, 2, 8L * MIB - 10, 100, new byte[100]);
-            assertThat(client.replyError(2)).as("write past the end").isEqualTo(Nbd.ENOSPC);
+            assertThat(client.write(0, new byte[Nbd.MAX_PAYLOAD + 4096]))
+                    .as("write larger than the maximum")
+                    .isEqualTo(Nbd.EOVERFLOW);
 
-            int tooBig = Nbd.MAX_PAYLOAD + 4096;
-            client.request(Nbd.CMD_WRITE, 3, 0, tooBig, new byte[tooBig]);
-            assertThat(client.replyError(3)).as("write larger than the maximum").isEqualTo(Nbd.EOVERFLOW);
+            assertThat(client.read(0, 64).data()).isEqualTo(java.util.Arrays.copyOf(imageBytes, 64));
 
-            client.request(Nbd.CMD_READ, 4, 0, 64, new byte[0]);
-            assertThat(client.replyError(4)).isZero();
-            assertThat(client.in.readNBytes(64)).isEqualTo(java.util.Arrays.copyOf(imageBytes, 64));
-
-            client.request(99, 5, 0, 0, new byte[0]);
-            assertThat(client.replyError(5)).as("unknown command").isEqualTo(Nbd.EINVAL);
+            assertThat(client.command(99, 0, 0)).as("unknown command").isEqualTo(Nbd.EINVAL);
         }
         assertThat(engine.read(clone, 0, imageBytes.length))
                 .as("nothing was written")
