@@ -1,7 +1,8 @@
 /**
  * From disk to nodes: attachments fetched from api-server, each request cut at PC boundaries and
- * sent to the node holding the PC over pooled keep-alive NBD connections, with a refresh-and-retry
- * when a node says the disk's lc is frozen or gone.
+ * sent to the node holding the PC over an NBD connection of the client connection's own event loop
+ * (many requests in flight), with a refresh-and-retry when a node says the disk's lc is frozen or
+ * gone.
  */
 @NullMarked
 package dev.sprig.agent.route;
