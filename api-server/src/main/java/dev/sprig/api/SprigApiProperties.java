@@ -31,9 +31,12 @@ public record SprigApiProperties(
      * @param allowedPrefixes a source URL must start with one of these (e.g. {@code https:} or
      *     {@code file:/srv/images/}); anything else is refused. {@code file:} is not allowed by
      *     default: it would let any client read any file api-server can read.
+     * @param stallTimeout a download from which nothing arrives for this long fails (as does one
+     *     whose server does not answer within it), rather than holding its import forever
      */
     public record ImageSources(
-            @DefaultValue({"http:", "https:"}) List<String> allowedPrefixes) {}
+            @DefaultValue({"http:", "https:"}) List<String> allowedPrefixes,
+            @DefaultValue("60s") Duration stallTimeout) {}
 
     /**
      * @param unreachableAfter a node whose last heartbeat is older is unreachable: nothing new is

@@ -60,6 +60,7 @@ class ImageImportIT {
         TestDataDirs.isolate(registry, "image-import");
         sources = TestDataDirs.fresh("image-import-sources");
         registry.add("sprig.api.image-sources.allowed-prefixes", () -> "http:," + sources.toUri());
+        registry.add("sprig.api.image-sources.stall-timeout", () -> "2s");
     }
 
     @BeforeAll
@@ -68,6 +69,19 @@ class ImageImportIT {
         http.createContext("/image.raw", exchange -> answer(exchange, 200, served, served.length));
         http.createContext("/missing.raw", exchange -> answer(exchange, 404, new byte[0], -1));
         http.createContext("/truncated.raw", exchange -> answer(exchange, 200, served, served.length / 2));
+        http.createContext("/stalled.raw", exchange -> {
+            // half the body, then nothing, the connection held open (longer than the stall timeout)
+            exchange.sendResponseHeaders(200, served.length);
+            exchange.getResponseBody().write(served, 0, served.length / 2);
+            exchange.getResponseBody().flush();
+            try {
+                Thread.sleep(8_000);
+            } catch (InterruptedException stopping) {
+                Thread.currentThread().interrupt();
+            }
+            exchange.close();
+        });
+        http.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
         http.start();
     }
 
@@ -241,6 +255,13 @@ class ImageImportIT {
 
         assertThat(error).matches("the source ended after \\d+ of " + served.length + " bytes");
         assertThat(Long.parseLong(error.split(" ")[4])).isLessThanOrEqualTo(served.length / 2);
+    }
+
+    @Test
+    void aDownloadThatStopsSendingFailsAfterTheStallTimeoutAndLeavesNoLc() {
+        String error = assertImportFails(httpSource("/stalled.raw", ""), "the source sent nothing for 2 s after ");
+
+        assertThat(error).endsWith(" bytes");
     }
 
     @Test

@@ -1,5 +1,7 @@
 package dev.sprig.api.image;
 
+import dev.sprig.api.SprigApiProperties;
+import jakarta.annotation.PreDestroy;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -14,6 +16,12 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 import org.springframework.stereotype.Component;
 
@@ -33,6 +41,22 @@ class SourceFetcher {
             .followRedirects(HttpClient.Redirect.NORMAL)
             .build();
     private final Path tempDir = Path.of(System.getProperty("java.io.tmpdir"));
+    private final Duration stallTimeout;
+    /** Closes downloads that stopped sending: a blocked read has no timeout of its own. */
+    private final ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(work -> {
+        Thread thread = new Thread(work, "import-download-watchdog");
+        thread.setDaemon(true);
+        return thread;
+    });
+
+    SourceFetcher(SprigApiProperties properties) {
+        this.stallTimeout = properties.imageSources().stallTimeout();
+    }
+
+    @PreDestroy
+    void stop() {
+        watchdog.shutdownNow();
+    }
 
     /** The source as a local file, to be closed when the import is done with it (removing a download). */
     Fetched fetch(ImageSource source, String operationId) {
@@ -85,8 +109,13 @@ class SourceFetcher {
         HttpResponse<InputStream> response;
         try {
             response = http.send(
-                    HttpRequest.newBuilder(URI.create(source.url())).GET().build(),
+                    HttpRequest.newBuilder(URI.create(source.url()))
+                            .timeout(stallTimeout)
+                            .GET()
+                            .build(),
                     HttpResponse.BodyHandlers.ofInputStream());
+        } catch (java.net.http.HttpTimeoutException e) {
+            throw new ImportFailure("the source did not answer within " + stallTimeout.toSeconds() + " s", e);
         } catch (IOException e) {
             URI url = URI.create(source.url());
             throw new ImportFailure("the source is unreachable: " + describe(e) + " (" + url.getAuthority() + ")", e);
@@ -98,19 +127,43 @@ class SourceFetcher {
         MessageDigest digest = sha256();
         long received = 0;
         boolean complete = false;
-        try (InputStream in = response.body();
+        AtomicLong lastArrival = new AtomicLong(System.nanoTime());
+        AtomicBoolean stalled = new AtomicBoolean();
+        InputStream body = response.body();
+        Thread reader = Thread.currentThread();
+        long checkEvery = Math.max(100, stallTimeout.toMillis() / 4);
+        ScheduledFuture<?> watch = watchdog.scheduleWithFixedDelay(
+                () -> {
+                    if (System.nanoTime() - lastArrival.get() > stallTimeout.toNanos()
+                            && stalled.compareAndSet(false, true)) {
+                        // a read blocked waiting for data wakes only when interrupted
+                        closeQuietly(body);
+                        reader.interrupt();
+                    }
+                },
+                checkEvery,
+                checkEvery,
+                TimeUnit.MILLISECONDS);
+        try (InputStream in = body;
                 OutputStream out = Files.newOutputStream(part)) {
             if (response.statusCode() != 200) {
                 throw new ImportFailure("the source answered " + response.statusCode());
             }
             byte[] buffer = new byte[BUFFER];
             for (int n; (n = in.read(buffer)) > 0; ) {
+                lastArrival.set(System.nanoTime());
                 digest.update(buffer, 0, n);
                 out.write(buffer, 0, n);
                 received += n;
             }
-            complete = true;
+            complete = !stalled.get();
         } catch (IOException e) {
+            if (stalled.get()) {
+                deleteQuietly(part);
+                throw new ImportFailure(
+                        "the source sent nothing for " + stallTimeout.toSeconds() + " s after " + received + " bytes",
+                        e);
+            }
             // the JDK client throws when a body ends before its Content-Length; say it plainly
             if (expected < 0 || received >= expected) {
                 deleteQuietly(part);
@@ -119,6 +172,16 @@ class SourceFetcher {
         } catch (RuntimeException e) {
             deleteQuietly(part);
             throw e;
+        } finally {
+            watch.cancel(false);
+            if (stalled.get()) {
+                Thread.interrupted(); // the interrupt was the watchdog's, not a shutdown's
+            }
+        }
+        if (stalled.get()) {
+            deleteQuietly(part);
+            throw new ImportFailure(
+                    "the source sent nothing for " + stallTimeout.toSeconds() + " s after " + received + " bytes");
         }
         if (!complete || (expected >= 0 && received < expected)) {
             deleteQuietly(part);
@@ -131,6 +194,14 @@ class SourceFetcher {
             throw e;
         }
         return new Fetched(part, true);
+    }
+
+    private static void closeQuietly(InputStream in) {
+        try {
+            in.close();
+        } catch (IOException ignored) {
+            // the reader sees the stream closed either way
+        }
     }
 
     private static void verify(@Nullable String expected, MessageDigest digest) {
