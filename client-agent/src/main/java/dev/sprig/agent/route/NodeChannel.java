@@ -30,10 +30,6 @@ final class NodeChannel extends SimpleChannelInboundHandler<NodeReply> {
         this.export = export;
     }
 
-    NodeExport export() {
-        return export;
-    }
-
     /** Called once the handshake succeeded or failed. */
     void opened(Channel opened) {
         this.channel = opened;
