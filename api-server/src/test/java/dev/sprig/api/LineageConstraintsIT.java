@@ -67,9 +67,12 @@ class LineageConstraintsIT {
                 .as("an image's extern_id starts with img-")
                 .isInstanceOf(DataIntegrityViolationException.class);
         assertThatThrownBy(() -> jdbc.update("INSERT INTO resource (extern_id, kind, name, size_bytes, state) VALUES"
-                        + " ('img-bbbbbbbbbbbbbbbb', 'image', 'b', 4096, 'available')"))
-                .as("an available resource has an lc")
+                        + " ('disk-bbbbbbbbbbbbbbbb', 'disk', 'b', 4096, 'available')"))
+                .as("an available disk has an lc")
                 .isInstanceOf(DataIntegrityViolationException.class);
+        jdbc.update("INSERT INTO resource (extern_id, kind, name, size_bytes, state) VALUES"
+                + " ('img-bbbbbbbbbbbbbbbb', 'image', 'b', 4096, 'available')");
+        // an available image with no lc is one whose cached copy was evicted
         jdbc.update(
                 "INSERT INTO resource (extern_id, kind, name, size_bytes, state, lc_id) VALUES"
                         + " ('img-cccccccccccccccc', 'image', 'c', 4096, 'available', ?)",

@@ -1,5 +1,6 @@
 package dev.sprig.api.disk;
 
+import dev.sprig.api.cache.ImageNotCached;
 import dev.sprig.api.error.SprigException;
 import dev.sprig.api.lineage.Resource;
 import java.util.ArrayList;
@@ -141,7 +142,8 @@ final class CloneCoalescer implements AutoCloseable {
 
     /** Failures that come from the source, the size or the storage, which every member shares. */
     private static boolean sharedByTheGroup(RuntimeException failure) {
-        return failure instanceof SprigException.NotFound
+        return failure instanceof ImageNotCached
+                || failure instanceof SprigException.NotFound
                 || failure instanceof SprigException.InvalidState
                 || failure instanceof SprigException.InvalidArgument
                 || failure instanceof SprigException.NodeUnavailable;

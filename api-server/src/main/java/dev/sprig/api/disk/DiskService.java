@@ -2,6 +2,9 @@ package dev.sprig.api.disk;
 
 import dev.sprig.api.backend.StorageBackend;
 import dev.sprig.api.backend.StorageBackend.LcSpec;
+import dev.sprig.api.cache.CacheRepository;
+import dev.sprig.api.cache.ImageCache;
+import dev.sprig.api.cache.ImageNotCached;
 import dev.sprig.api.error.SprigException;
 import dev.sprig.api.lineage.ExternIds;
 import dev.sprig.api.lineage.Lc;
@@ -13,6 +16,9 @@ import dev.sprig.api.lineage.ResourceKind;
 import dev.sprig.api.lineage.ResourcePage;
 import dev.sprig.api.lineage.ResourceRepository;
 import dev.sprig.api.lineage.ResourceRepository.NewResource;
+import dev.sprig.api.operation.Operation;
+import dev.sprig.api.operation.OperationRepository;
+import dev.sprig.api.operation.OperationRunner;
 import dev.sprig.api.operation.Operations;
 import dev.sprig.node.engine.ChunkEngine;
 import java.util.ArrayList;
@@ -38,25 +44,43 @@ public class DiskService implements DisposableBean {
     /** The most disks one bulk clone creates. */
     public static final int MAX_BATCH = 5000;
 
+    /** How often a clone fills the cache for its image before it gives up (it is evicted again each time). */
+    static final int MAX_FILLS = 3;
+
     private final ResourceRepository resources;
     private final LcRepository lcs;
     private final StorageBackend backend;
     private final Operations operations;
     private final TransactionTemplate tx;
     private final CloneCoalescer coalescer;
+    private final ImageCache cache;
+    private final CacheRepository cacheRecords;
+    private final OperationRepository operationRepository;
+    private final OperationRunner runner;
+    private final CloneRequests cloneRequests;
 
     DiskService(
             ResourceRepository resources,
             LcRepository lcs,
             StorageBackend backend,
             Operations operations,
-            TransactionTemplate tx) {
+            TransactionTemplate tx,
+            ImageCache cache,
+            CacheRepository cacheRecords,
+            OperationRepository operationRepository,
+            OperationRunner runner,
+            CloneRequests cloneRequests) {
         this.resources = resources;
         this.lcs = lcs;
         this.backend = backend;
         this.operations = operations;
         this.tx = tx;
-        this.coalescer = new CloneCoalescer(this::cloneMany, 1);
+        this.cache = cache;
+        this.cacheRecords = cacheRecords;
+        this.operationRepository = operationRepository;
+        this.runner = runner;
+        this.cloneRequests = cloneRequests;
+        this.coalescer = new CloneCoalescer((names, source, size) -> cloneMany(names, source, size, true), 1);
     }
 
     /**
@@ -64,7 +88,26 @@ public class DiskService implements DisposableBean {
      * single clones of one source are committed together ({@link CloneCoalescer}).
      */
     public Resource clone(String name, String sourceId, @Nullable Long sizeBytes) {
-        return coalescer.clone(name, sourceId, sizeBytes);
+        try {
+            return coalescer.clone(name, sourceId, sizeBytes);
+        } catch (ImageNotCached notCached) {
+            // a miss: wait for the image's import, then clone alone (already counted, as a miss)
+            for (int attempt = 1; ; attempt++) {
+                cache.fill(sourceId, attempt == 1 ? 1 : 0).ifPresent(cache::await);
+                try {
+                    return cloneMany(List.of(name), sourceId, sizeBytes, false).get(0);
+                } catch (ImageNotCached evictedAgain) {
+                    if (attempt == MAX_FILLS) {
+                        throw evictedTooOften(sourceId);
+                    }
+                }
+            }
+        }
+    }
+
+    private static SprigException evictedTooOften(String imageId) {
+        return SprigException.invalidState("image " + imageId + " was evicted again each of " + MAX_FILLS
+                + " times it was imported for this clone; the cache is too small for the images in use");
     }
 
     @Override
@@ -74,9 +117,35 @@ public class DiskService implements DisposableBean {
 
     /**
      * {@code count} clones named {@code <namePrefix>-0001} … in one transaction and one backend push;
-     * all or none.
+     * all or none. Of an image that is not cached, they are made by an operation that waits for the
+     * image's import (one import however many wait for it) and then clones.
      */
-    public List<Resource> cloneBatch(String namePrefix, int count, String sourceId, @Nullable Long sizeBytes) {
+    public BatchClone cloneBatch(String namePrefix, int count, String sourceId, @Nullable Long sizeBytes) {
+        List<String> names = batchNames(namePrefix, count);
+        try {
+            List<Resource> created = new ArrayList<>(cloneMany(names, sourceId, sizeBytes, true));
+            created.sort(Comparator.comparing(Resource::name));
+            return new BatchClone.Created(created);
+        } catch (ImageNotCached notCached) {
+            cache.fill(sourceId, count);
+            Operation waiting = Objects.requireNonNull(tx.execute(status -> {
+                Operation started = operationRepository.start(Operation.Kind.CLONE, sourceId, count);
+                cloneRequests.insert(started.id(), new CloneRequest(namePrefix, count, sizeBytes));
+                return started;
+            }));
+            runner.submit(waiting);
+            return new BatchClone.Waiting(waiting);
+        }
+    }
+
+    /** What a bulk clone answers: the disks, or the operation that will make them. */
+    public sealed interface BatchClone {
+        record Created(List<Resource> disks) implements BatchClone {}
+
+        record Waiting(Operation operation) implements BatchClone {}
+    }
+
+    static List<String> batchNames(String namePrefix, int count) {
         if (count < 1 || count > MAX_BATCH) {
             throw SprigException.invalidArgument("count must be between 1 and " + MAX_BATCH);
         }
@@ -85,18 +154,41 @@ public class DiskService implements DisposableBean {
         for (int i = 1; i <= count; i++) {
             names.add(namePrefix + "-" + String.format("%0" + width + "d", i));
         }
-        List<Resource> created = new ArrayList<>(cloneMany(names, sourceId, sizeBytes));
-        created.sort(Comparator.comparing(Resource::name));
-        return created;
+        return names;
+    }
+
+    /**
+     * A waiting bulk clone, once its image is cached: clones, or finds that a run cut off by a crash
+     * already has (every name taken by a disk cloned from the image).
+     */
+    void cloneWaiting(String imageId, CloneRequest request) {
+        List<String> names = batchNames(request.namePrefix(), request.count());
+        for (int attempt = 1; ; attempt++) {
+            cache.fill(imageId, 0).ifPresent(cache::await);
+            try {
+                cloneMany(names, imageId, request.sizeBytes(), false);
+                return;
+            } catch (ImageNotCached evictedAgain) {
+                if (attempt == MAX_FILLS) {
+                    throw evictedTooOften(imageId);
+                }
+            } catch (SprigException.AlreadyExists taken) {
+                if (resources.countClonesNamed(names, imageId) == names.size()) {
+                    return;
+                }
+                throw taken;
+            }
+        }
     }
 
     /**
      * The clones' rows are written {@code available} in the transaction that pushes their lcs to the
      * backend, before it commits: if the push fails nothing is committed, so no one ever sees a clone
-     * whose lc the backend lacks. Four statements for a clone of an image or snapshot, whatever the
-     * count: this is the hot path of a fleet launch.
+     * whose lc the backend lacks. Five statements for a clone of an image (four of a snapshot),
+     * whatever the count: this is the hot path of a fleet launch. A clone of an image records the use of its copy
+     * (for LRU eviction) and, with {@code countHits}, as many cache hits.
      */
-    private List<Resource> cloneMany(List<String> names, String sourceId, @Nullable Long sizeBytes) {
+    private List<Resource> cloneMany(List<String> names, String sourceId, @Nullable Long sizeBytes, boolean countHits) {
         return Objects.requireNonNull(tx.execute(status -> {
             Source source = source(sourceId);
             long size = sizeBytes == null ? source.parent().sizeBytes() : sizeBytes;
@@ -105,6 +197,10 @@ public class DiskService implements DisposableBean {
                         + source.parent().sizeBytes());
             }
             List<Lc> clones = lcs.insertChildren(source.parent(), size, names.size());
+            if (source.image()) {
+                // the clones of a request that missed were counted as misses already
+                cacheRecords.cloned(source.parent().lcId(), countHits ? names.size() : 0);
+            }
             List<NewResource> rows = new ArrayList<>(names.size());
             for (int i = 0; i < names.size(); i++) {
                 rows.add(new NewResource(
@@ -136,7 +232,7 @@ public class DiskService implements DisposableBean {
      * The frozen lc clones hang under. A disk source is snapshotted implicitly: its lc is frozen (no
      * resource names it) and the disk moves to a new writable child, defined with the clones.
      */
-    private record Source(Lc parent, List<Long> toFreeze, List<LcSpec> alsoDefine) {}
+    private record Source(Lc parent, List<Long> toFreeze, List<LcSpec> alsoDefine, boolean image) {}
 
     private Source source(String sourceId) {
         ResourceKind kind = ResourceKind.ofExternId(sourceId);
@@ -146,16 +242,22 @@ public class DiskService implements DisposableBean {
                         : resources.lockShared(sourceId, kind))
                 .filter(found -> !found.state().equals(ResourceRepository.DELETING))
                 .orElseThrow(() -> SprigException.notFound(kind.name().toLowerCase() + " " + sourceId));
+        if (kind == ResourceKind.IMAGE
+                && (source.state().equals("importing")
+                        || (source.state().equals("available") && source.lcId() == null))) {
+            throw new ImageNotCached(sourceId);
+        }
         requireAvailable(source);
         Lc lc = lcs.find(Objects.requireNonNull(source.lcId())).orElseThrow();
         if (kind != ResourceKind.DISK) {
-            return new Source(lc, List.of(), List.of());
+            return new Source(lc, List.of(), List.of(), kind == ResourceKind.IMAGE);
         }
         Lc moved = freezeAndMove(source, lc);
         return new Source(
                 lc,
                 List.of(lc.lcId()),
-                List.of(new LcSpec(moved.lcId(), lc.lcId(), moved.familyId(), moved.sizeBytes(), false)));
+                List.of(new LcSpec(moved.lcId(), lc.lcId(), moved.familyId(), moved.sizeBytes(), false)),
+                false);
     }
 
     /**

@@ -10,7 +10,8 @@ public abstract sealed class SprigException extends RuntimeException
                 SprigException.InvalidArgument,
                 SprigException.InvalidState,
                 SprigException.HasDependents,
-                SprigException.NodeUnavailable {
+                SprigException.NodeUnavailable,
+                SprigException.CacheFull {
 
     SprigException(String message) {
         super(message);
@@ -44,6 +45,25 @@ public abstract sealed class SprigException extends RuntimeException
      */
     public static NodeUnavailable nodeUnavailable(String nodeId, java.time.Duration retryAfter, String why) {
         return new NodeUnavailable("storage node " + nodeId + " is unavailable: " + why, nodeId, retryAfter);
+    }
+
+    /**
+     * An import needs more room than the image cache can make: everything it could evict is read by
+     * disks or snapshots (or the image alone is larger than the cache).
+     */
+    public static CacheFull cacheFull(String message) {
+        return new CacheFull(message);
+    }
+
+    public static final class CacheFull extends SprigException {
+        CacheFull(String message) {
+            super(message);
+        }
+
+        @Override
+        public String code() {
+            return "CACHE_FULL";
+        }
     }
 
     public static final class NodeUnavailable extends SprigException {

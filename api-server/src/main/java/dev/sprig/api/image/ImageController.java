@@ -1,5 +1,6 @@
 package dev.sprig.api.image;
 
+import dev.sprig.api.cache.ImageCopy;
 import dev.sprig.api.error.SprigException;
 import dev.sprig.api.lineage.Deletions;
 import dev.sprig.api.lineage.Resource;
@@ -81,6 +82,12 @@ class ImageController {
      * @param error why the last upload or import failed, when {@code state} is {@code error}
      * @param source where the image is imported from; null for an uploaded image
      * @param operationId the import that answered this request; null elsewhere
+     * @param cached whether a copy is ready to clone from; an evicted image is available and not
+     *     cached (its next clone imports it again)
+     * @param pinned an uploaded image: it has no source to come back from, so its copy is never evicted
+     * @param copies its copies in storage
+     * @param cloneCount clones made from its copies that still exist
+     * @param lastUsedAt its last clone, or its import; null with no copy
      */
     record ImageView(
             String externId,
@@ -92,6 +99,11 @@ class ImageController {
             @Nullable String error,
             @Nullable SourceView source,
             @Nullable String operationId,
+            boolean cached,
+            boolean pinned,
+            int copies,
+            long cloneCount,
+            @Nullable Instant lastUsedAt,
             Instant createdAt,
             Instant updatedAt) {
 
@@ -111,6 +123,14 @@ class ImageController {
                     image.error(),
                     SourceView.of(found.source()),
                     operationId,
+                    !found.copies().isEmpty(),
+                    found.source() == null,
+                    found.copies().size(),
+                    found.copies().stream().mapToLong(ImageCopy::clones).sum(),
+                    found.copies().stream()
+                            .map(ImageCopy::lastUsedAt)
+                            .max(Instant::compareTo)
+                            .orElse(null),
                     image.createdAt(),
                     image.updatedAt());
         }
@@ -143,7 +163,7 @@ class ImageController {
             }
             Resource image = images.create(request.name(), request.sizeBytes());
             return ResponseEntity.created(URI.create("/v1/images/" + image.externId()))
-                    .body(ImageView.of(new ImageService.Image(image, null)));
+                    .body(ImageView.of(new ImageService.Image(image, null, List.of())));
         }
         if (request.sizeBytes() != null) {
             throw SprigException.invalidArgument("sizeBytes must be absent with a source: the import learns the size");
@@ -163,8 +183,8 @@ class ImageController {
             description = "Progress is visible as bytesReceived on GET while it runs. A short, long or cut-off"
                     + " body leaves the image in state error; upload again to replace it.")
     ImageView upload(@PathVariable String id, HttpServletRequest request) throws IOException {
-        return ImageView.of(new ImageService.Image(
-                images.upload(id, request.getContentLengthLong(), request.getInputStream()), null));
+        images.upload(id, request.getContentLengthLong(), request.getInputStream());
+        return ImageView.of(images.image(id));
     }
 
     @DeleteMapping("/v1/images/{id}")

@@ -3,6 +3,8 @@ package dev.sprig.api.image;
 import dev.sprig.api.SprigApiProperties;
 import dev.sprig.api.backend.StorageBackend;
 import dev.sprig.api.backend.StorageBackend.LcSpec;
+import dev.sprig.api.cache.CacheRepository;
+import dev.sprig.api.cache.ImageCopy;
 import dev.sprig.api.error.SprigException;
 import dev.sprig.api.lineage.ExternIds;
 import dev.sprig.api.lineage.Lc;
@@ -55,6 +57,7 @@ public class ImageService {
     private final ImageSourceRepository sources;
     private final OperationRepository operations;
     private final OperationRunner runner;
+    private final CacheRepository cache;
     private final List<String> allowedPrefixes;
 
     ImageService(
@@ -65,6 +68,7 @@ public class ImageService {
             ImageSourceRepository sources,
             OperationRepository operations,
             OperationRunner runner,
+            CacheRepository cache,
             SprigApiProperties properties) {
         this.resources = resources;
         this.lcs = lcs;
@@ -73,11 +77,15 @@ public class ImageService {
         this.sources = sources;
         this.operations = operations;
         this.runner = runner;
+        this.cache = cache;
         this.allowedPrefixes = List.copyOf(properties.imageSources().allowedPrefixes());
     }
 
-    /** An image and, when it was registered from one, its source. */
-    public record Image(Resource resource, @Nullable ImageSource source) {}
+    /**
+     * An image, its source when it was registered from one, and its cached copies (none while it is
+     * importing or once evicted; an uploaded image's one copy is pinned).
+     */
+    public record Image(Resource resource, @Nullable ImageSource source, List<ImageCopy> copies) {}
 
     /** An image being imported, and the operation that imports it. */
     public record Import(Image image, Operation operation) {}
@@ -103,20 +111,25 @@ public class ImageService {
             return operations.start(Operation.Kind.IMPORT, externId, 0);
         }));
         runner.submit(operation);
-        return new Import(new Image(get(externId), source), operation);
+        return new Import(new Image(get(externId), source, List.of()), operation);
     }
 
     /** The image with its source, if it has one. */
     public Image image(String externId) {
-        return new Image(get(externId), sources.find(externId).orElse(null));
+        return new Image(
+                get(externId),
+                sources.find(externId).orElse(null),
+                cache.copiesOf(List.of(externId)).getOrDefault(externId, List.of()));
     }
 
     /** A page of images with their sources. */
     public List<Image> withSources(List<Resource> images) {
-        Map<String, ImageSource> found =
-                sources.findAll(images.stream().map(Resource::externId).toList());
+        List<String> ids = images.stream().map(Resource::externId).toList();
+        Map<String, ImageSource> found = sources.findAll(ids);
+        Map<String, List<ImageCopy>> copies = cache.copiesOf(ids);
         return images.stream()
-                .map(image -> new Image(image, found.get(image.externId())))
+                .map(image ->
+                        new Image(image, found.get(image.externId()), copies.getOrDefault(image.externId(), List.of())))
                 .toList();
     }
 
@@ -157,6 +170,7 @@ public class ImageService {
      */
     public Resource upload(String externId, long contentLength, InputStream body) {
         Upload upload;
+        long stored;
         try {
             upload = begin(externId, contentLength);
         } catch (SprigException.InvalidArgument wrongLength) {
@@ -164,7 +178,7 @@ public class ImageService {
             throw wrongLength;
         }
         try {
-            receive(upload, body);
+            stored = receive(upload, body);
         } catch (IOException | RuntimeException failure) {
             String reason = failure instanceof IOException
                     ? "the upload was cut off: " + failure.getMessage()
@@ -185,6 +199,7 @@ public class ImageService {
         }
         tx.executeWithoutResult(status -> {
             lcs.freeze(upload.lcId());
+            cache.insertPinned(upload.lcId(), externId, stored);
             resources.setBytesReceived(externId, upload.size());
             resources.setState(externId, "available", null);
         });
@@ -230,10 +245,15 @@ public class ImageService {
         return Objects.requireNonNull(upload);
     }
 
-    /** Whole segments, all-zero ones skipped (they cost nothing and read as zeros anyway). */
-    private void receive(Upload upload, InputStream body) throws IOException {
+    /**
+     * Whole segments, all-zero ones skipped (they cost nothing and read as zeros anyway).
+     *
+     * @return the bytes stored
+     */
+    private long receive(Upload upload, InputStream body) throws IOException {
         byte[] segment = new byte[SEGMENT];
         long position = 0;
+        long stored = 0;
         long nextProgress = PROGRESS_EVERY;
         while (position < upload.size()) {
             int want = (int) Math.min(SEGMENT, upload.size() - position);
@@ -244,6 +264,7 @@ public class ImageService {
             }
             if (Arrays.mismatch(segment, 0, want, ZEROS, 0, want) != -1) {
                 backend.write(upload.lcId(), position, ByteBuffer.wrap(segment, 0, want));
+                stored += want;
             }
             position += want;
             if (position >= nextProgress) {
@@ -254,5 +275,6 @@ public class ImageService {
         if (body.read() != -1) {
             throw SprigException.invalidArgument("the body is longer than the image's " + upload.size() + " bytes");
         }
+        return stored;
     }
 }

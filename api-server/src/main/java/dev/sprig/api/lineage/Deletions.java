@@ -56,6 +56,10 @@ public class Deletions {
             if (resource == null || resource.state().equals(ResourceRepository.DELETING)) {
                 return List.<Long>of();
             }
+            if (kind == ResourceKind.IMAGE && operations.runningOn(externId).isPresent()) {
+                // an import fills a copy the image does not point at yet; bulk clones wait for it
+                throw operations.busy(externId, "image " + externId + " is " + resource.state());
+            }
             if (resource.state().equals(ResourceRepository.FLATTENING)) {
                 // the running flatten copies into this disk's lc and ends by detaching it: the lc must stay
                 throw operations.busy(externId, "disk " + externId + " is flattening");

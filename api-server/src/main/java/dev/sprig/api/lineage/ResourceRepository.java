@@ -83,6 +83,16 @@ public class ResourceRepository {
             long lcId,
             @Nullable String sourceExternId) {}
 
+    /** How many of {@code names} are disks cloned from {@code sourceId}. */
+    public int countClonesNamed(List<String> names, String sourceId) {
+        return jdbc.sql("SELECT count(*) FROM resource WHERE kind = 'disk' AND state <> 'deleting'"
+                        + " AND source_extern_id = :source AND name = ANY (CAST(:names AS text[]))")
+                .param("source", sourceId)
+                .param("names", names.toArray(String[]::new))
+                .query(Integer.class)
+                .single();
+    }
+
     public void delete(String externId) {
         jdbc.sql("DELETE FROM resource WHERE extern_id = :id")
                 .param("id", externId)

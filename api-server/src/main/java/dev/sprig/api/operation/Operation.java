@@ -12,6 +12,7 @@ import org.jspecify.annotations.Nullable;
  * @param targetId the extern_id the work is on; kept after that resource is deleted
  * @param done progress so far, in {@link Kind#unit()}
  * @param error why it failed; set exactly when {@code state} is failed
+ * @param errorCode the stable problem code of the failure ({@code CACHE_FULL}, …), when it has one
  * @param finishedAt when it succeeded or failed; null while running
  */
 public record Operation(
@@ -22,6 +23,7 @@ public record Operation(
         long done,
         long total,
         @Nullable String error,
+        @Nullable String errorCode,
         Instant createdAt,
         Instant updatedAt,
         @Nullable Instant finishedAt) {
@@ -34,7 +36,9 @@ public record Operation(
         /** Copying what a disk reads from its ancestors into its own lc; counted in PCs. */
         FLATTEN("pcs"),
         /** Reading an image from its source into a fresh root lc; counted in bytes of the image. */
-        IMPORT("bytes");
+        IMPORT("bytes"),
+        /** A bulk clone of an image that was not cached: the import, then the clones; counted in disks. */
+        CLONE("disks");
 
         private final String unit;
 

@@ -18,7 +18,7 @@ import org.springframework.stereotype.Repository;
 public class OperationRepository {
 
     private static final String COLUMNS =
-            "operation_id, kind, target_extern_id, state, done, total, error, created_at, updated_at, finished_at";
+            "operation_id, kind, target_extern_id, state, done, total, error, error_code, created_at, updated_at, finished_at";
 
     private final JdbcClient jdbc;
 
@@ -60,10 +60,24 @@ public class OperationRepository {
                 .optional();
     }
 
-    /** The operation running on a resource, if any (there is at most one). */
+    /**
+     * An operation running on a resource, if any: the flatten or import (at most one), else the
+     * oldest bulk clone waiting on it.
+     */
     public Optional<Operation> runningOn(String targetId) {
-        return jdbc.sql("SELECT " + COLUMNS + " FROM operation WHERE target_extern_id = :target AND state = 'running'")
+        return jdbc.sql("SELECT " + COLUMNS + " FROM operation WHERE target_extern_id = :target AND state = 'running'"
+                        + " ORDER BY kind = 'clone', created_at LIMIT 1")
                 .param("target", targetId)
+                .query(OperationRepository::map)
+                .optional();
+    }
+
+    /** The operation of {@code kind} running on a resource, if any. */
+    public Optional<Operation> runningOn(String targetId, Operation.Kind kind) {
+        return jdbc.sql("SELECT " + COLUMNS + " FROM operation WHERE target_extern_id = :target AND state = 'running'"
+                        + " AND kind = :kind ORDER BY created_at LIMIT 1")
+                .param("target", targetId)
+                .param("kind", kind.column())
                 .query(OperationRepository::map)
                 .optional();
     }
@@ -90,17 +104,23 @@ public class OperationRepository {
         finish(id, "succeeded", null);
     }
 
-    public void fail(String id, String error) {
-        finish(id, "failed", error);
+    /** @param code the stable problem code of the failure, when it has one */
+    public void fail(String id, String error, @Nullable String code) {
+        finish(id, "failed", error, code);
     }
 
     private void finish(String id, String state, @Nullable String error) {
-        jdbc.sql("UPDATE operation SET state = :state, error = :error,"
+        finish(id, state, error, null);
+    }
+
+    private void finish(String id, String state, @Nullable String error, @Nullable String code) {
+        jdbc.sql("UPDATE operation SET state = :state, error = :error, error_code = :code,"
                         + " done = CASE WHEN :state = 'succeeded' THEN total ELSE done END,"
                         + " updated_at = now(), finished_at = now() WHERE operation_id = :id AND state = 'running'")
                 .param("id", id)
                 .param("state", state)
                 .param("error", error)
+                .param("code", code)
                 .update();
     }
 
@@ -113,6 +133,7 @@ public class OperationRepository {
                 rs.getLong("done"),
                 rs.getLong("total"),
                 rs.getString("error"),
+                rs.getString("error_code"),
                 instant(rs, "created_at"),
                 instant(rs, "updated_at"),
                 rs.getObject("finished_at") == null ? null : instant(rs, "finished_at"));

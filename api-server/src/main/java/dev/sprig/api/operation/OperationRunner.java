@@ -1,5 +1,6 @@
 package dev.sprig.api.operation;
 
+import dev.sprig.api.error.SprigException;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.List;
@@ -10,9 +11,11 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.context.event.ApplicationReadyEvent;
 import org.springframework.context.event.EventListener;
 import org.springframework.stereotype.Component;
@@ -40,20 +43,17 @@ public class OperationRunner implements DisposableBean {
 
     private static final Logger log = LoggerFactory.getLogger(OperationRunner.class);
 
-    private final Map<Operation.Kind, OperationWork> works = new EnumMap<>(Operation.Kind.class);
+    // looked up when first needed: the features that provide the work also start operations here
+    private final ObjectProvider<OperationWork> workProvider;
+    private volatile @Nullable Map<Operation.Kind, OperationWork> works;
     private final OperationRepository operations;
     private final TransactionTemplate tx;
     private final ExecutorService workers;
     private final Set<String> inHand = ConcurrentHashMap.newKeySet();
     private volatile boolean closing;
 
-    OperationRunner(List<OperationWork> works, OperationRepository operations, TransactionTemplate tx) {
-        works.forEach(work -> this.works.put(work.kind(), work));
-        for (Operation.Kind kind : Operation.Kind.values()) {
-            if (!this.works.containsKey(kind)) {
-                throw new IllegalStateException("no OperationWork for operations of kind " + kind);
-            }
-        }
+    OperationRunner(ObjectProvider<OperationWork> works, OperationRepository operations, TransactionTemplate tx) {
+        this.workProvider = works;
         this.operations = operations;
         this.tx = tx;
         var threads = new AtomicInteger();
@@ -80,9 +80,27 @@ public class OperationRunner implements DisposableBean {
         }
     }
 
+    private Map<Operation.Kind, OperationWork> works() {
+        Map<Operation.Kind, OperationWork> found = works;
+        if (found == null) {
+            found = new EnumMap<>(Operation.Kind.class);
+            for (OperationWork work : workProvider) {
+                found.put(work.kind(), work);
+            }
+            for (Operation.Kind kind : Operation.Kind.values()) {
+                if (!found.containsKey(kind)) {
+                    throw new IllegalStateException("no OperationWork for operations of kind " + kind);
+                }
+            }
+            works = found;
+        }
+        return found;
+    }
+
     /** Picks up the operations a crash or a shutdown left running; their work is idempotent. */
     @EventListener(ApplicationReadyEvent.class)
     public void resumeRunning() {
+        works();
         List<Operation> running = operations.running();
         if (!running.isEmpty()) {
             log.info(
@@ -94,7 +112,7 @@ public class OperationRunner implements DisposableBean {
     }
 
     private void run(Operation operation) {
-        OperationWork work = Objects.requireNonNull(works.get(operation.kind()));
+        OperationWork work = Objects.requireNonNull(works().get(operation.kind()));
         Runnable afterCommit;
         try {
             work.perform(
@@ -138,7 +156,7 @@ public class OperationRunner implements DisposableBean {
         try {
             tx.executeWithoutResult(status -> {
                 work.fail(operation, error);
-                operations.fail(operation.id(), error);
+                operations.fail(operation.id(), error, failure instanceof SprigException sprig ? sprig.code() : null);
             });
         } catch (RuntimeException unrecorded) {
             log.error(

@@ -6,14 +6,17 @@ import org.jspecify.annotations.Nullable;
 /**
  * An operation as the API shows it.
  *
- * @param kind {@code flatten} or {@code import}
+ * @param kind {@code flatten}, {@code import}, or {@code clone} (a bulk clone waiting for its image's
+ *     import)
  * @param targetId the extern_id of the resource it works on
  * @param state {@code running}, {@code succeeded} or {@code failed}
  * @param done units done so far; never goes backwards
  * @param total units in all; {@code done == total} once succeeded
  * @param unit what {@code done} and {@code total} count: {@code pcs} (4 MiB physical chunks) for a
- *     flatten, {@code bytes} (of the image) for an import
+ *     flatten, {@code bytes} (of the image) for an import, {@code disks} for a clone
  * @param error why it failed, when it failed
+ * @param errorCode the failure's stable problem code ({@code CACHE_FULL} when the cache had no room
+ *     for an import), when it has one
  * @param finishedAt when it succeeded or failed
  */
 public record OperationView(
@@ -25,6 +28,7 @@ public record OperationView(
         long total,
         String unit,
         @Nullable String error,
+        @Nullable String errorCode,
         Instant createdAt,
         Instant updatedAt,
         @Nullable Instant finishedAt) {
@@ -39,6 +43,7 @@ public record OperationView(
                 operation.total(),
                 operation.kind().unit(),
                 operation.error(),
+                operation.errorCode(),
                 operation.createdAt(),
                 operation.updatedAt(),
                 operation.finishedAt());

@@ -30,7 +30,8 @@ class ProblemAdvice extends ResponseEntityExceptionHandler {
             "INVALID_ARGUMENT", HttpStatus.BAD_REQUEST,
             "INVALID_STATE", HttpStatus.CONFLICT,
             "HAS_DEPENDENTS", HttpStatus.CONFLICT,
-            "NODE_UNAVAILABLE", HttpStatus.SERVICE_UNAVAILABLE);
+            "NODE_UNAVAILABLE", HttpStatus.SERVICE_UNAVAILABLE,
+            "CACHE_FULL", HttpStatus.INSUFFICIENT_STORAGE);
 
     @ExceptionHandler(SprigException.class)
     ResponseEntity<ProblemDetail> sprig(SprigException failure) {

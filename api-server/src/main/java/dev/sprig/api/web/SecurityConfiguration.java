@@ -10,6 +10,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplicat
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpMethod;
 import org.springframework.http.HttpStatus;
 import org.springframework.security.authentication.UsernamePasswordAuthenticationToken;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
@@ -58,6 +59,9 @@ class SecurityConfiguration {
                         .permitAll()
                         // the node registry: operators and the storage nodes themselves
                         .requestMatchers("/v1/nodes", "/v1/nodes/**", "/v1/nodes:*")
+                        .hasRole("ADMIN")
+                        // evicting from the image cache is an operator's decision
+                        .requestMatchers(HttpMethod.POST, "/v1/images/*:evict")
                         .hasRole("ADMIN")
                         .anyRequest()
                         .authenticated())

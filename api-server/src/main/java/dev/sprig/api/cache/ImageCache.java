@@ -1,0 +1,261 @@
+package dev.sprig.api.cache;
+
+import dev.sprig.api.backend.StorageBackend;
+import dev.sprig.api.error.SprigException;
+import dev.sprig.api.lineage.LcRepository;
+import dev.sprig.api.lineage.Resource;
+import dev.sprig.api.lineage.ResourceKind;
+import dev.sprig.api.lineage.ResourceRepository;
+import dev.sprig.api.operation.Operation;
+import dev.sprig.api.operation.OperationRepository;
+import dev.sprig.api.operation.OperationRunner;
+import dev.sprig.api.operation.Operations;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.stereotype.Service;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * The image cache (the seed's Frigga). An image imported from a source is cached while it has a
+ * ready copy; once evicted it stays {@code available} with none, and the next clone or prefetch
+ * fills it again: exactly one import however many requests arrive, because the import is started
+ * under the image's row lock and a running one is joined (a unique index allows one per image).
+ *
+ * <p>Room is made by the import, in the transaction that reserves its bytes: least recently used
+ * copies go first, and only copies that no lc reads from and no operation works on. When that
+ * cannot free enough, nothing is evicted and the import fails with {@code CACHE_FULL}.
+ */
+@Service
+public class ImageCache {
+
+    /** How often a request waiting for an import looks at its operation. */
+    static final Duration POLL = Duration.ofMillis(50);
+
+    private static final Logger log = LoggerFactory.getLogger(ImageCache.class);
+
+    private final ResourceRepository resources;
+    private final LcRepository lcs;
+    private final OperationRepository operations;
+    private final Operations busy;
+    private final OperationRunner runner;
+    private final StorageBackend backend;
+    private final TransactionTemplate tx;
+    private final CacheRepository cache;
+    private final CacheProperties properties;
+
+    ImageCache(
+            ResourceRepository resources,
+            LcRepository lcs,
+            OperationRepository operations,
+            Operations busy,
+            OperationRunner runner,
+            StorageBackend backend,
+            TransactionTemplate tx,
+            CacheRepository cache,
+            CacheProperties properties) {
+        this.resources = resources;
+        this.lcs = lcs;
+        this.operations = operations;
+        this.busy = busy;
+        this.runner = runner;
+        this.backend = backend;
+        this.tx = tx;
+        this.cache = cache;
+        this.properties = properties;
+    }
+
+    private record Fill(@Nullable Operation operation, boolean started) {}
+
+    /**
+     * Makes sure the image is cached or being imported: empty when it is cached, otherwise the
+     * import to wait for, started here if none runs.
+     *
+     * @param disks how many disks are waiting for it (counted as misses); 0 for a prefetch
+     */
+    public Optional<Operation> fill(String imageId, int disks) {
+        Fill fill = Objects.requireNonNull(tx.execute(status -> {
+            Resource image = resources
+                    .lock(imageId, ResourceKind.IMAGE)
+                    .filter(found -> !found.state().equals(ResourceRepository.DELETING))
+                    .orElseThrow(() -> SprigException.notFound("image " + imageId));
+            boolean available = image.state().equals("available");
+            if (available && image.lcId() != null) {
+                return new Fill(null, false);
+            }
+            if (!available && !image.state().equals("importing")) {
+                throw SprigException.invalidState("image " + imageId + " is " + image.state() + ", not available"
+                        + (image.error() == null ? "" : ": " + image.error()));
+            }
+            if (disks > 0) {
+                cache.missed(disks);
+            }
+            Optional<Operation> running = operations.runningOn(imageId, Operation.Kind.IMPORT);
+            if (running.isPresent()) {
+                return new Fill(running.get(), false);
+            }
+            if (!available) {
+                throw SprigException.invalidState("image " + imageId + " is importing with no import running");
+            }
+            return new Fill(operations.start(Operation.Kind.IMPORT, imageId, 0), true);
+        }));
+        if (fill.started()) {
+            log.info(
+                    "Image {} is not cached; importing it again ({})",
+                    imageId,
+                    fill.operation().id());
+            runner.submit(fill.operation());
+        }
+        return Optional.ofNullable(fill.operation());
+    }
+
+    /**
+     * Waits for an import to end, wherever it runs (the leader may be another instance); a failed one
+     * is thrown as its failure ({@code CACHE_FULL} stays {@code CACHE_FULL}).
+     */
+    public void await(Operation imported) {
+        while (true) {
+            Operation now = operations
+                    .find(imported.id())
+                    .orElseThrow(() -> SprigException.notFound("operation " + imported.id()));
+            switch (now.state()) {
+                case SUCCEEDED -> {
+                    return;
+                }
+                case FAILED -> throw failure(now);
+                case RUNNING -> {
+                    try {
+                        Thread.sleep(POLL.toMillis());
+                    } catch (InterruptedException interrupted) {
+                        Thread.currentThread().interrupt();
+                        throw new IllegalStateException("interrupted while waiting for " + imported.id(), interrupted);
+                    }
+                }
+            }
+        }
+    }
+
+    private static SprigException failure(Operation failed) {
+        String error = Objects.requireNonNullElse(failed.error(), "it failed");
+        if ("CACHE_FULL".equals(failed.errorCode())) {
+            return SprigException.cacheFull(error);
+        }
+        return SprigException.invalidState(
+                "the import of image " + failed.targetId() + " (operation " + failed.id() + ") failed: " + error);
+    }
+
+    /**
+     * Makes room for {@code bytes} more of image {@code imageId}, in the caller's transaction (which
+     * then reserves them): evicts least recently used copies nothing reads from until they fit, or
+     * none and throws {@code CACHE_FULL}.
+     *
+     * @return the evicted lcs, to delete from storage once the transaction has committed
+     */
+    public List<Long> makeRoom(String imageId, long bytes) {
+        cache.lockCache();
+        long capacity = properties.capacity().toBytes();
+        long used = cache.usedBytes();
+        if (used + bytes <= capacity) {
+            return List.of();
+        }
+        // Evictions change only metadata until the transaction commits: when they cannot free enough,
+        // throwing rolls every one of them back, so a refused import loses nothing that was cached.
+        List<Long> evicted = new ArrayList<>();
+        long freed = 0;
+        for (CacheRepository.Evictable copy : cache.evictable(imageId)) {
+            if (used - freed + bytes <= capacity) {
+                break;
+            }
+            if (evict(copy.imageId(), copy.lcId())) {
+                evicted.add(copy.lcId());
+                freed += copy.storedBytes();
+                log.info(
+                        "Evicting the copy of image {} (lc {}, {} bytes), least recently used",
+                        copy.imageId(),
+                        copy.lcId(),
+                        copy.storedBytes());
+            }
+        }
+        if (used - freed + bytes > capacity) {
+            throw SprigException.cacheFull("image " + imageId + " needs " + bytes + " bytes of cache; it holds " + used
+                    + " of " + capacity + " (sprig.cache.capacity) and only " + freed + " can be evicted: copies"
+                    + " that disks or snapshots read from are never evicted");
+        }
+        return evicted;
+    }
+
+    /**
+     * Drops one copy from the metadata if it is still the image's and nothing reads from it, checked
+     * under the image's row lock, which every clone of it shares while it commits.
+     */
+    private boolean evict(String imageId, long lcId) {
+        Resource image = resources.lock(imageId, ResourceKind.IMAGE).orElse(null);
+        if (image == null || !Objects.equals(image.lcId(), lcId) || lcs.hasChildren(lcId)) {
+            return false;
+        }
+        resources.setLc(imageId, null);
+        lcs.delete(lcId);
+        cache.evicted();
+        return true;
+    }
+
+    /**
+     * An operator's eviction of one image's copy: refused while disks or snapshots read from it
+     * (listing them) or an operation works on the image; an uploaded image is pinned. Evicting an
+     * image that is not cached does nothing.
+     */
+    public void evict(String imageId) {
+        Long evicted = tx.execute(status -> {
+            cache.lockCache();
+            Resource image = resources
+                    .lock(imageId, ResourceKind.IMAGE)
+                    .filter(found -> !found.state().equals(ResourceRepository.DELETING))
+                    .orElseThrow(() -> SprigException.notFound("image " + imageId));
+            if (!cache.hasSource(imageId)) {
+                throw SprigException.invalidState("image " + imageId + " was uploaded: it has no source to be imported"
+                        + " again from, so its copy is pinned");
+            }
+            if (operations.runningOn(imageId).isPresent()) {
+                throw busy.busy(imageId, "image " + imageId + " is " + image.state());
+            }
+            Long lcId = image.lcId();
+            if (lcId == null) {
+                return null;
+            }
+            List<String> dependents = resources.dependentsOf(lcId);
+            if (!dependents.isEmpty()) {
+                throw SprigException.hasDependents("the copy of image " + imageId, dependents);
+            }
+            if (!evict(imageId, lcId)) {
+                throw SprigException.invalidState("image " + imageId + " changed while it was being evicted; retry");
+            }
+            return lcId;
+        });
+        if (evicted != null) {
+            deleteFromStorage(List.of(evicted));
+        }
+    }
+
+    /**
+     * Removes evicted copies from storage after their metadata is gone, best effort: what a failed
+     * delete leaves is storage nothing refers to, which the reconciler removes.
+     */
+    public void deleteFromStorage(List<Long> evicted) {
+        for (long lcId : evicted) {
+            try {
+                backend.delete(lcId);
+            } catch (RuntimeException e) {
+                log.warn("Evicted lc {} could not be removed from storage", lcId, e);
+            }
+        }
+    }
+
+    public CacheStats stats() {
+        return cache.stats(properties.capacity().toBytes(), properties.maxClonesPerCopy());
+    }
+}

@@ -1,0 +1,6 @@
+package dev.sprig.api.disk;
+
+import org.jspecify.annotations.Nullable;
+
+/** What a bulk clone waiting for its image's import will create. */
+record CloneRequest(String namePrefix, int count, @Nullable Long sizeBytes) {}

@@ -1,0 +1,272 @@
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * bench/cache's measuring half (run by bench/cache with `java CacheBench.java`): the seed's headline
+ * scenario against a running api-server whose cache holds two of four images. In one run:
+ *
+ * <ol>
+ *   <li>the anchors: `cp` and `qemu-img convert -O raw` of each qcow2 image in the store;
+ *   <li>the four images registered from the store (four imports, the cache evicting as they go),
+ *       then evicted, so that the measured part starts cold;
+ *   <li>COUNT disks requested in batches of BATCH (POST /v1/disks:batchCreate), each batch from an
+ *       image drawn at random (fixed seed); an uncached image answers 202 and the batch is done when
+ *       its operation (import, then clones) has succeeded. Each fleet is released (its disks
+ *       deleted) before the next is launched, as fleets of a flash sale come and go: a copy that
+ *       disks read from is never evicted, so without releases a cache for two could not serve four.
+ * </ol>
+ */
+public class CacheBench {
+
+    static final HttpClient HTTP = HttpClient.newHttpClient();
+    static String url;
+    static String key;
+    static String admin;
+
+    public static void main(String[] args) throws Exception {
+        url = args[0];
+        key = args[1];
+        admin = args[2];
+        Path store = Path.of(args[3]);
+        Path work = Path.of(args[4]);
+        int count = Integer.parseInt(args[5]);
+        int batchSize = Integer.parseInt(args[6]);
+        long seed = Long.parseLong(args[7]);
+        String tag = Long.toString(System.nanoTime(), 36);
+
+        List<Path> images = new ArrayList<>();
+        for (int i = 1; i <= 4; i++) {
+            images.add(store.resolve("img" + i + ".qcow2"));
+        }
+        long imageBytes = virtualSize(images.get(0));
+
+        // anchors, on the same files in the same run
+        double cpSeconds = 0;
+        double convertSeconds = 0;
+        for (Path image : images) {
+            Path copy = work.resolve(image.getFileName());
+            cpSeconds += timed("cp", image.toString(), copy.toString());
+            Files.delete(copy);
+            Path raw = work.resolve(image.getFileName() + ".raw");
+            convertSeconds += timed("qemu-img", "convert", "-O", "raw", image.toString(), raw.toString());
+            Files.delete(raw);
+        }
+
+        // registration: four imports through api-server, timed by their operations
+        List<String> ids = new ArrayList<>();
+        double importSeconds = 0;
+        for (int i = 0; i < images.size(); i++) {
+            HttpResponse<String> accepted = post(
+                    "/v1/images",
+                    "{\"name\":\"bench-" + tag + "-" + (i + 1) + "\",\"format\":\"qcow2\",\"source\":{\"url\":\""
+                            + images.get(i).toUri() + "\"}}",
+                    key);
+            expect(accepted, 202);
+            ids.add(field(accepted.body(), "externId"));
+            String operation = awaitSucceeded(field(accepted.body(), "operationId"));
+            importSeconds += Duration.between(
+                                    Instant.parse(field(operation, "createdAt")),
+                                    Instant.parse(field(operation, "finishedAt")))
+                            .toNanos()
+                    / 1e9;
+        }
+        for (String id : ids) {
+            expect(post("/v1/images/" + id + ":evict", "", admin), 204);
+        }
+
+        // the launches
+        String before = get("/v1/cache");
+        Random random = new Random(seed);
+        int batches = count / batchSize;
+        double[] batchSeconds = new double[batches];
+        String[] batchImage = new String[batches];
+        boolean[] batchHit = new boolean[batches];
+        double releaseSeconds = 0;
+        long start = System.nanoTime();
+        for (int b = 0; b < batches; b++) {
+            int pick = random.nextInt(images.size());
+            batchImage[b] = "img" + (pick + 1);
+            String prefix = "fleet-" + tag + "-" + b;
+            long t0 = System.nanoTime();
+            HttpResponse<String> answer = post(
+                    "/v1/disks:batchCreate",
+                    "{\"namePrefix\":\"" + prefix + "\",\"count\":" + batchSize + ",\"sourceId\":\"" + ids.get(pick)
+                            + "\"}",
+                    key);
+            batchHit[b] = answer.statusCode() == 201;
+            if (!batchHit[b]) {
+                expect(answer, 202);
+                awaitSucceeded(field(answer.body(), "id"));
+            }
+            batchSeconds[b] = (System.nanoTime() - t0) / 1e9;
+            long r0 = System.nanoTime();
+            release(prefix, batchSize);
+            releaseSeconds += (System.nanoTime() - r0) / 1e9;
+        }
+        double wall = (System.nanoTime() - start) / 1e9;
+        String after = get("/v1/cache");
+        double createSeconds = 0;
+        for (double seconds : batchSeconds) {
+            createSeconds += seconds;
+        }
+
+        long hits = number(after, "hits") - number(before, "hits");
+        long misses = number(after, "misses") - number(before, "misses");
+        long evictions = number(after, "evictions") - number(before, "evictions");
+        long imports = number(after, "imports") - number(before, "imports");
+        long bytesImported = number(after, "bytesImported") - number(before, "bytesImported");
+        double gib = (double) imageBytes * images.size() / (1L << 30);
+        double importRate = gib / importSeconds;
+        double convertRate = gib / convertSeconds;
+        double cpRate = gib / cpSeconds;
+
+        System.out.printf(
+                "image cache: %,d disks in batches of %d over 4 images of %d MiB (qcow2, partly sparse),"
+                        + " cache capacity %d MiB (two images), embedded backend%n%n",
+                count, batchSize, imageBytes >> 20, number(after, "capacityBytes") >> 20);
+        System.out.printf("%-8s %-6s %-6s %12s %18s%n", "batch", "image", "cache", "time", "disks/s");
+        for (int b = 0; b < batches; b++) {
+            System.out.printf(
+                    "%-8d %-6s %-6s %10.3f s %18.0f%n",
+                    b + 1, batchImage[b], batchHit[b] ? "hit" : "miss", batchSeconds[b], batchSize / batchSeconds[b]);
+        }
+        System.out.printf("%n%-52s %10.3f s%n", "creating " + count + " disks (batches, imports included)", createSeconds);
+        System.out.printf("%-52s %10.3f s%n", "releasing the fleets (DELETE each disk)", releaseSeconds);
+        System.out.printf("%-52s %10.3f s%n", "wall time, launches and releases", wall);
+        System.out.printf(
+                "%-52s hits %d, misses %d, evictions %d, imports %d, %d MiB imported%n",
+                "cache, in the launches (per disk)", hits, misses, evictions, imports, bytesImported >> 20);
+        System.out.printf("%n%-52s %12s %16s%n", "import of the 4 images (image bytes)", "time", "throughput");
+        System.out.printf("%-52s %10.3f s %11.0f MiB/s%n", "api-server import (operation, qemu-nbd + engine)",
+                importSeconds, importRate * 1024);
+        System.out.printf("%-52s %10.3f s %11.0f MiB/s%n", "qemu-img convert -O raw", convertSeconds, convertRate * 1024);
+        System.out.printf("%-52s %10.3f s %11.0f MiB/s%n", "cp of the qcow2 files", cpSeconds, cpRate * 1024);
+        System.out.printf(
+                "%nsummary: vms1000_s=%.2f import_vs_qemu_img=%.2f import_vs_cp=%.2f hits=%d misses=%d evictions=%d"
+                        + " count=%d%n",
+                createSeconds, importRate / convertRate, importRate / cpRate, hits, misses, evictions, count);
+    }
+
+    /** Deletes the fleet's disks, 8 at a time. */
+    static void release(String prefix, int size) throws Exception {
+        List<String> disks = new ArrayList<>();
+        String page = null;
+        do {
+            String listed = get("/v1/disks?pageSize=500&namePrefix=" + prefix
+                    + (page == null ? "" : "&pageToken=" + page));
+            Matcher ids = Pattern.compile("\"externId\":\"(disk-[0-9a-z]+)\"").matcher(listed);
+            while (ids.find()) {
+                disks.add(ids.group(1));
+            }
+            page = optionalField(listed, "nextPageToken");
+        } while (page != null);
+        if (disks.size() != size) {
+            throw new IllegalStateException("fleet " + prefix + " has " + disks.size() + " disks, not " + size);
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            List<Future<HttpResponse<String>>> answers = new ArrayList<>();
+            for (String disk : disks) {
+                answers.add(pool.submit(() -> send(request("/v1/disks/" + disk, key).DELETE())));
+            }
+            for (Future<HttpResponse<String>> answer : answers) {
+                expect(answer.get(), 204);
+            }
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    static String awaitSucceeded(String operationId) throws Exception {
+        while (true) {
+            String operation = get("/v1/operations/" + operationId);
+            String state = field(operation, "state");
+            if (state.equals("succeeded")) {
+                return operation;
+            }
+            if (!state.equals("running")) {
+                throw new IllegalStateException("operation " + operationId + " " + state + ": " + operation);
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    static long virtualSize(Path qcow2) throws Exception {
+        Process info = new ProcessBuilder("qemu-img", "info", "--output=json", qcow2.toString()).start();
+        String json = new String(info.getInputStream().readAllBytes());
+        info.waitFor();
+        return number(json, "virtual-size");
+    }
+
+    static double timed(String... command) throws Exception {
+        long t0 = System.nanoTime();
+        Process process = new ProcessBuilder(command).inheritIO().start();
+        if (process.waitFor() != 0) {
+            throw new IllegalStateException(String.join(" ", command) + " failed");
+        }
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    static String get(String path) throws Exception {
+        HttpResponse<String> response = send(request(path, key).GET());
+        expect(response, 200);
+        return response.body();
+    }
+
+    static HttpResponse<String> post(String path, String json, String bearer) throws Exception {
+        return send(request(path, bearer)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json)));
+    }
+
+    static HttpRequest.Builder request(String path, String bearer) {
+        return HttpRequest.newBuilder(URI.create(url + path)).header("Authorization", "Bearer " + bearer);
+    }
+
+    static HttpResponse<String> send(HttpRequest.Builder request) throws IOException, InterruptedException {
+        return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    static void expect(HttpResponse<String> response, int status) {
+        if (response.statusCode() != status) {
+            throw new IllegalStateException(response.request().method() + " " + response.request().uri() + " answered "
+                    + response.statusCode() + ", not " + status + ": " + response.body());
+        }
+    }
+
+    static String field(String json, String name) {
+        String value = optionalField(json, name);
+        if (value == null) {
+            throw new IllegalStateException("no " + name + " in " + json);
+        }
+        return value;
+    }
+
+    static String optionalField(String json, String name) {
+        Matcher found = Pattern.compile("\"" + Pattern.quote(name) + "\":\"([^\"]*)\"").matcher(json);
+        return found.find() ? found.group(1) : null;
+    }
+
+    static long number(String json, String name) {
+        Matcher found = Pattern.compile("\"" + Pattern.quote(name) + "\":\\s*(\\d+)").matcher(json);
+        if (!found.find()) {
+            throw new IllegalStateException("no " + name + " in " + json);
+        }
+        return Long.parseLong(found.group(1));
+    }
+}
