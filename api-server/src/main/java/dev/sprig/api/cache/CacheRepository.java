@@ -35,6 +35,11 @@ public class CacheRepository {
                 .list();
     }
 
+    /** The current transaction commits without waiting for its WAL record to reach the disk. */
+    public void commitWithoutWaitingForDurability() {
+        jdbc.sql("SET LOCAL synchronous_commit TO OFF").update();
+    }
+
     /** A copy an import is filling: it is not cloned from, but its expected bytes count as used. */
     public void insertFilling(long lcId, String imageId, long expectedBytes) {
         jdbc.sql("INSERT INTO image_copy (lc_id, extern_id, ready, stored_bytes) VALUES (:lc, :image, FALSE, :bytes)")

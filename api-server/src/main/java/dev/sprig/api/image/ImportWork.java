@@ -23,6 +23,12 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,8 +50,10 @@ class ImportWork implements OperationWork {
 
     /** How much of the export one block-status question covers: one PC. */
     static final long STEP = 4L << 20;
-    /** How much is read before its data is reserved in the cache and written: eight PCs. */
-    static final int WINDOW = 32 << 20;
+    /** How much one reader reads before its data is reserved in the cache and written: four PCs. */
+    static final int WINDOW = 16 << 20;
+    /** Connections reading from qemu-nbd at once. */
+    static final int READERS = 4;
 
     private static final Logger log = LoggerFactory.getLogger(ImportWork.class);
     private static final ByteBuffer ZERO_SEGMENT = ByteBuffer.allocateDirect(ImageService.SEGMENT);
@@ -113,7 +121,7 @@ class ImportWork implements OperationWork {
                         "the source now has " + size + " bytes; image " + imageId + " has " + image.sizeBytes());
             }
             long lcId = defineLc(imageId, size);
-            copy(imageId, nbd, lcId, size, progress);
+            copy(imageId, server, lcId, size, progress);
             backend.flush(lcId);
             backend.freeze(lcId);
         } catch (IOException e) {
@@ -177,6 +185,12 @@ class ImportWork implements OperationWork {
         List<Long> evicted = Objects.requireNonNull(tx.execute(status -> {
             List<Long> made = imageCache.makeRoom(imageId, bytes);
             cache.addStoredBytes(lcId, bytes);
+            if (made.isEmpty()) {
+                // A reservation a crash loses costs nothing (the import starts over and discards the
+                // copy), so it need not wait for the WAL flush, which under an import's own writes
+                // takes tens of milliseconds. An eviction must be durable before its lc is deleted.
+                cache.commitWithoutWaitingForDurability();
+            }
             return made;
         }));
         imageCache.deleteFromStorage(evicted);
@@ -216,52 +230,114 @@ class ImportWork implements OperationWork {
     }
 
     /**
-     * A window of PCs at a time: for each PC ask which ranges are zero and read each run of segments
-     * that are not in one request; then reserve in the cache exactly the segments that do not read
-     * as all zeros, and write them, adjacent ones together (the last may be short when the size is
-     * not a segment multiple). The window bounds both the memory held and the cache transactions.
+     * {@link #READERS} threads, each with its own connection to qemu-nbd, take windows of PCs in turn
+     * and copy them (qemu-nbd answers one request on a connection at a time, and reading a qcow2 one
+     * request after another leaves most of the machine idle). The first failure stops the others
+     * after their current window, and is thrown.
      */
-    private void copy(String imageId, NbdClient nbd, long lcId, long size, OperationProgress progress)
-            throws IOException {
-        int segment = ImageService.SEGMENT;
-        ByteBuf window = Unpooled.directBuffer(WINDOW);
-        List<long[]> writes = new ArrayList<>();
+    private void copy(String imageId, QemuNbd server, long lcId, long size, OperationProgress progress) {
+        long windows = (size + WINDOW - 1) / WINDOW;
+        AtomicLong next = new AtomicLong();
+        AtomicLong copied = new AtomicLong();
+        AtomicBoolean failed = new AtomicBoolean();
+        ExecutorService readers = Executors.newFixedThreadPool(READERS, work -> {
+            Thread thread = new Thread(work, "import-" + imageId);
+            thread.setDaemon(true);
+            return thread;
+        });
         try {
-            for (long start = 0; start < size; start += WINDOW) {
-                long windowLength = Math.min(WINDOW, size - start);
-                writes.clear();
-                long bytes = 0;
-                for (long step = start; step < start + windowLength; step += STEP) {
-                    long length = Math.min(STEP, size - step);
-                    boolean[] data = dataSegments(nbd, step, length);
-                    int s = 0;
-                    while (s < data.length) {
-                        if (!data[s]) {
-                            s++;
-                            continue;
+            List<Future<?>> running = new ArrayList<>();
+            for (int r = 0; r < READERS; r++) {
+                running.add(readers.submit(() -> {
+                    try (NbdClient nbd = NbdClient.open("127.0.0.1", server.port(), "")) {
+                        ByteBuf window = Unpooled.directBuffer(WINDOW);
+                        try {
+                            for (long w = next.getAndIncrement();
+                                    w < windows && !failed.get();
+                                    w = next.getAndIncrement()) {
+                                long start = w * WINDOW;
+                                long length = Math.min(WINDOW, size - start);
+                                copyWindow(imageId, nbd, lcId, size, start, length, window);
+                                long done = copied.addAndGet(length);
+                                synchronized (progress) {
+                                    progress.report(done, size);
+                                }
+                            }
+                        } finally {
+                            window.release();
                         }
-                        int first = s;
-                        while (s < data.length && data[s]) {
-                            s++;
-                        }
-                        long offset = step + (long) first * segment;
-                        int want = (int) Math.min((long) (s - first) * segment, size - offset);
-                        int at = (int) (offset - start);
-                        window.writerIndex(at);
-                        check(nbd.read(offset, want, window), "read", offset);
-                        bytes += nonZeroRuns(window.nioBuffer(0, WINDOW), at, want, writes);
+                    } catch (IOException e) {
+                        failed.set(true);
+                        throw server.failure(e);
+                    } catch (RuntimeException e) {
+                        failed.set(true);
+                        throw e;
                     }
+                    return null;
+                }));
+            }
+            RuntimeException first = null;
+            for (Future<?> reader : running) {
+                try {
+                    reader.get();
+                } catch (ExecutionException e) {
+                    if (first == null) {
+                        first = e.getCause() instanceof RuntimeException cause
+                                ? cause
+                                : new ImportFailure("the import failed: " + e.getCause(), e.getCause());
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    failed.set(true);
+                    throw new ImportFailure("the import was interrupted", e);
                 }
-                if (bytes > 0) {
-                    reserve(imageId, lcId, bytes);
-                }
-                for (long[] write : writes) {
-                    backend.write(lcId, start + write[0], window.nioBuffer((int) write[0], (int) write[1]));
-                }
-                progress.report(start + windowLength, size);
+            }
+            if (first != null) {
+                throw first;
             }
         } finally {
-            window.release();
+            readers.shutdownNow();
+        }
+    }
+
+    /**
+     * One window: for each PC ask which ranges are zero and read each run of segments that are not
+     * in one request; then reserve in the cache exactly the segments that do not read as all zeros,
+     * and write them, adjacent ones together (the last may be short when the size is not a segment
+     * multiple).
+     */
+    private void copyWindow(
+            String imageId, NbdClient nbd, long lcId, long size, long start, long windowLength, ByteBuf window)
+            throws IOException {
+        int segment = ImageService.SEGMENT;
+        List<long[]> writes = new ArrayList<>();
+        long bytes = 0;
+        for (long step = start; step < start + windowLength; step += STEP) {
+            long length = Math.min(STEP, size - step);
+            boolean[] data = dataSegments(nbd, step, length);
+            int s = 0;
+            while (s < data.length) {
+                if (!data[s]) {
+                    s++;
+                    continue;
+                }
+                int first = s;
+                while (s < data.length && data[s]) {
+                    s++;
+                }
+                long offset = step + (long) first * segment;
+                int want = (int) Math.min((long) (s - first) * segment, size - offset);
+                int at = (int) (offset - start);
+                window.writerIndex(at);
+                check(nbd.read(offset, want, window), "read", offset);
+                bytes += nonZeroRuns(window.nioBuffer(0, WINDOW), at, want, writes);
+            }
+        }
+        if (bytes > 0) {
+            reserve(imageId, lcId, bytes);
+        }
+        for (long[] write : writes) {
+            backend.write(lcId, start + write[0], window.nioBuffer((int) write[0], (int) write[1]));
         }
     }
 

@@ -37,7 +37,7 @@ final class QemuNbd implements AutoCloseable {
                 "--format=" + format.column(),
                 "--bind=127.0.0.1",
                 "--port=" + port,
-                "--shared=2",
+                "--shared=" + (ImportWork.READERS + 1),
                 "--persistent",
                 file.toString());
         Process process;
