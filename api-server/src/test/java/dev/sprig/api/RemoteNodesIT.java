@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.sprig.api.StorageNodeProcesses.NodeProcess;
 import dev.sprig.api.lineage.Reconciler;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -59,7 +60,14 @@ class RemoteNodesIT {
     @DynamicPropertySource
     static void dataDirs(DynamicPropertyRegistry registry) {
         TestDataDirs.isolate(registry, "remote-nodes");
+        sources = TestDataDirs.fresh("remote-nodes-sources");
+        registry.add(
+                "sprig.api.image-sources.allowed-prefixes",
+                () -> sources.toUri().toString());
     }
+
+    /** A local image store for imports. */
+    static Path sources;
 
     @BeforeAll
     static void threeStorageNodes() {
@@ -319,6 +327,66 @@ class RemoteNodesIT {
         assertThat(api.delete("/v1/images/" + image).statusCode())
                 .as("nothing reads the image now")
                 .isEqualTo(204);
+    }
+
+    @Test
+    @Order(8)
+    void anImportedImageIsStripedOverTheNodesEvictedFromThemAndImportedAgainForItsNextClone() throws Exception {
+        byte[] content = imageContent(3 * PC);
+        Path file = sources.resolve("striped.raw");
+        Files.write(file, content);
+        HttpResponse<String> accepted = api.post(
+                "/v1/images", "{\"name\":\"" + unique("striped") + "\",\"source\":{\"url\":\"" + file.toUri() + "\"}}");
+        assertThat(accepted.statusCode()).as(accepted.body()).isEqualTo(202);
+        String image = ApiClient.id(ApiClient.json(accepted));
+        awaitSucceeded(ApiClient.json(accepted).path("operationId").asString());
+        long firstCopy =
+                ApiClient.json(api.get("/v1/images/" + image)).path("lcId").asLong();
+
+        assertThat(admin.action("/v1/images/" + image + ":evict").statusCode()).isEqualTo(204);
+        for (NodeProcess node : nodes.nodes) {
+            Set<Long> held = new HashSet<>();
+            ApiClient.json(node.get("/v1/lcs"))
+                    .forEach(entry -> held.add(entry.path("lcId").asLong()));
+            assertThat(held).as("the evicted copy is gone from " + node.id).doesNotContain(firstCopy);
+        }
+
+        JsonNode disk = api.clone(image);
+        JsonNode attachment = ApiClient.json(api.get("/v1/disks/" + ApiClient.id(disk) + "/attachment"));
+        long lc = attachment.path("lcId").asLong();
+        List<String> placement = new ArrayList<>();
+        attachment
+                .path("nodes")
+                .forEach(node -> placement.add(node.path("nodeId").asString()));
+        for (int pc = 0; pc < 3; pc++) {
+            String holderId = placement.get(pc % placement.size());
+            NodeProcess holder = nodes.nodes.stream()
+                    .filter(n -> n.id.equals(holderId))
+                    .findFirst()
+                    .orElseThrow();
+            assertThat(Arrays.equals(
+                            holder.read(lc, (long) pc * PC, PC).body(),
+                            Arrays.copyOfRange(content, pc * PC, (pc + 1) * PC)))
+                    .as("PC " + pc + " of the clone of the re-imported image, through " + holder.id)
+                    .isTrue();
+        }
+        JsonNode view = ApiClient.json(api.get("/v1/images/" + image));
+        assertThat(view.path("cached").asBoolean()).isTrue();
+        assertThat(view.path("lcId").asLong()).isNotEqualTo(firstCopy);
+    }
+
+    private void awaitSucceeded(String operationId) throws InterruptedException {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (true) {
+            JsonNode operation = ApiClient.json(api.get("/v1/operations/" + operationId));
+            String state = operation.path("state").asString();
+            if (!state.equals("running")) {
+                assertThat(state).as(operation.toString()).isEqualTo("succeeded");
+                return;
+            }
+            assertThat(System.nanoTime()).as("still running: " + operation).isLessThan(deadline);
+            Thread.sleep(20);
+        }
     }
 
     private static void signal(String signal, NodeProcess node) throws Exception {
