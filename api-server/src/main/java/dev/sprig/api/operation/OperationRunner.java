@@ -94,8 +94,8 @@ public class OperationRunner implements DisposableBean {
         this.tx = tx;
         this.leadership = leadership;
         leadership.onGained(() -> {
-            if (started) {
-                poller.execute(this::resumeRunning);
+            if (started && !closing) {
+                poller.execute(this::pollQuietly);
             }
         });
     }
