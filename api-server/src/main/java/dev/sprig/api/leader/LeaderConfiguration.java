@@ -1,7 +1,7 @@
 package dev.sprig.api.leader;
 
 import io.micrometer.core.instrument.Gauge;
-import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.MeterBinder;
 import javax.sql.DataSource;
 import org.springframework.boot.sql.init.dependency.DependsOnDatabaseInitialization;
 import org.springframework.context.annotation.Bean;
@@ -29,8 +29,8 @@ class LeaderConfiguration {
 
     /** {@code sprig_leader}: 1 while this instance leads, 0 otherwise. */
     @Bean
-    Gauge leaderGauge(MeterRegistry registry, Leadership leadership) {
-        return Gauge.builder("sprig.leader", leadership, lead -> lead.leads() ? 1 : 0)
+    MeterBinder leaderGauge(Leadership leadership) {
+        return registry -> Gauge.builder("sprig.leader", leadership, lead -> lead.leads() ? 1 : 0)
                 .description("1 while this api-server instance holds the leader lock and runs operations")
                 .register(registry);
     }

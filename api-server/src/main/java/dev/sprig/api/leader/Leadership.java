@@ -120,7 +120,9 @@ public final class Leadership implements AutoCloseable {
                 return false;
             }
             leads = false;
-            log.warn("Lost the leader lock: its database connection failed. Trying to take it again on a new one");
+            log.warn(
+                    "Lost the leader lock: its database connection failed. Trying to take it again on a new one in {}",
+                    checkInterval.multipliedBy(2));
             discard();
             // an instance whose connection was just cut is the less likely to be healthy: the others go first
             retryAfter = System.nanoTime() + 2 * checkInterval.toNanos();
@@ -135,7 +137,7 @@ public final class Leadership implements AutoCloseable {
             if (tryLock(connection)) {
                 leads = true;
                 failureLogged = false;
-                log.info("This instance leads (it holds the leader lock of its schema); it runs operations");
+                log.info("This instance leads: it holds the leader lock of its schema");
                 return true;
             }
             failureLogged = false;
