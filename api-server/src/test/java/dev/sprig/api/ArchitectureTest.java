@@ -68,4 +68,22 @@ class ArchitectureTest {
                         "dev.sprig.node..")
                 .check(SPRIG);
     }
+
+    @Test
+    void leadershipKnowsNothingOfTheWorkItGuards() {
+        noClasses()
+                .that()
+                .resideInAPackage("dev.sprig.api.leader..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAnyPackage(
+                        "dev.sprig.api.operation..",
+                        "dev.sprig.api.disk..",
+                        "dev.sprig.api.image..",
+                        "dev.sprig.api.lineage..",
+                        "dev.sprig.api.backend..",
+                        "dev.sprig.api.node..",
+                        "org.springframework.web..")
+                .check(SPRIG);
+    }
 }

@@ -1,15 +1,20 @@
 package dev.sprig.api.operation;
 
 import dev.sprig.api.error.SprigException;
+import dev.sprig.api.leader.Leadership;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -22,62 +27,115 @@ import org.springframework.stereotype.Component;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
- * Runs operations on a few background threads and ends each one succeeded or failed.
+ * Runs operations on the leader's background threads and ends each one succeeded or failed.
  *
  * <p>The row comes first: a feature inserts the running operation in its own transaction and hands
  * it here only after that commits, so that a crash at any point leaves either no operation or a
- * running one, and running ones are resumed when api-server starts again ({@link #resumeRunning}).
- * Work stopped by a shutdown is left running for the same reason, rather than marked failed.
+ * running one, and running ones are taken up by the leader. Work stopped by a shutdown is left
+ * running for the same reason, rather than marked failed.
  *
- * <p>Resuming takes every running operation, which is right while one api-server owns its storage
- * (the embedded backend). Instances sharing a database and remote nodes will resume under the
- * leader's advisory lock instead.
+ * <p>Only the leader ({@link Leadership}) runs operations. On any other instance {@link #submit} does
+ * nothing: the committed row is the queue, and the leader picks it up. The leader takes up every
+ * running operation it does not already have in hand when it becomes leader (which, for a lone
+ * instance, is at start-up: operations a crash or a shutdown left running resume) and then every
+ * {@link #POLL_EVERY}, which is how work queued on other instances reaches it.
+ *
+ * <p>An instance that loses leadership lets the work it has in hand finish or fail: stopping it
+ * half-way would gain nothing, since the new leader starts every running operation over anyway,
+ * and finishing may well win the race. The new leader cannot know that the old one is still
+ * running an operation, so for a short while both may run it. {@link OperationWork#perform} is
+ * idempotent and a finished operation never changes again, but the two runs may step on each
+ * other's intermediate state (an import discarding the lc the other is writing), in which case the
+ * operation fails and has to be started again. Losing leadership while alive takes a failed
+ * database connection; a leader that dies takes its work with it.
+ *
+ * <p>Each kind of operation has its own threads, so that operations of one kind waiting for another
+ * kind (a batch clone waiting for its image's import) can never starve it.
  */
 @Component
 public class OperationRunner implements DisposableBean {
 
-    /** Disk-bound work: two at a time keep the disks' own I/O responsive on a small machine. */
+    /** Disk-bound work: two at a time per kind keep the disks' own I/O responsive on a small machine. */
     static final int WORKERS = 2;
     /** How often progress reaches the database at most (clients poll about this often). */
     static final Duration PROGRESS_EVERY = Duration.ofMillis(500);
+    /** How often the leader looks for running operations it does not have in hand (one indexed query). */
+    static final Duration POLL_EVERY = Duration.ofMillis(500);
 
     private static final Logger log = LoggerFactory.getLogger(OperationRunner.class);
 
     // looked up when first needed: the features that provide the work also start operations here
     private final ObjectProvider<OperationWork> workProvider;
     private volatile @Nullable Map<Operation.Kind, OperationWork> works;
+    private final Map<Operation.Kind, ExecutorService> workers = new EnumMap<>(Operation.Kind.class);
     private final OperationRepository operations;
     private final TransactionTemplate tx;
-    private final ExecutorService workers;
+    private final Leadership leadership;
+    private final ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor(work -> {
+        Thread thread = new Thread(work, "operation-poll");
+        thread.setDaemon(true);
+        return thread;
+    });
     private final Set<String> inHand = ConcurrentHashMap.newKeySet();
+    private volatile boolean started;
     private volatile boolean closing;
 
-    OperationRunner(ObjectProvider<OperationWork> works, OperationRepository operations, TransactionTemplate tx) {
+    OperationRunner(
+            ObjectProvider<OperationWork> works,
+            OperationRepository operations,
+            TransactionTemplate tx,
+            Leadership leadership) {
         this.workProvider = works;
+        for (Operation.Kind kind : Operation.Kind.values()) {
+            var threads = new AtomicInteger();
+            String prefix = "operation-" + kind.column() + "-";
+            workers.put(kind, Executors.newFixedThreadPool(WORKERS, work -> {
+                var thread = new Thread(work, prefix + threads.incrementAndGet());
+                thread.setDaemon(true);
+                return thread;
+            }));
+        }
         this.operations = operations;
         this.tx = tx;
-        var threads = new AtomicInteger();
-        this.workers = Executors.newFixedThreadPool(WORKERS, work -> {
-            var thread = new Thread(work, "operation-" + threads.incrementAndGet());
-            thread.setDaemon(true);
-            return thread;
+        this.leadership = leadership;
+        leadership.onGained(() -> {
+            if (started && !closing) {
+                poller.execute(this::pollQuietly);
+            }
         });
     }
 
     /**
-     * Runs a running operation, whose row has committed, in the background; one this runner already
-     * has in hand (a resume racing a fresh start) is not run twice.
+     * Runs a running operation, whose row has committed, in the background if this instance leads;
+     * otherwise leaves it to the leader. One this runner already has in hand (a poll racing a fresh
+     * start) is not run twice.
      */
     public void submit(Operation operation) {
-        if (inHand.add(operation.id())) {
-            workers.execute(() -> {
-                try {
-                    run(operation);
-                } finally {
-                    inHand.remove(operation.id());
-                }
-            });
+        if (!leadership.leads()) {
+            log.debug("Operation {} is queued for the leader", operation.id());
+            return;
         }
+        if (inHand.add(operation.id())) {
+            try {
+                workers.get(operation.kind()).execute(() -> {
+                    try {
+                        current(operation).ifPresent(this::run);
+                    } finally {
+                        inHand.remove(operation.id());
+                    }
+                });
+            } catch (RejectedExecutionException shuttingDown) {
+                inHand.remove(operation.id());
+            }
+        }
+    }
+
+    /**
+     * The operation as its row is now, if it is still running: a poll may have read it just before
+     * an earlier run of it ended.
+     */
+    private Optional<Operation> current(Operation operation) {
+        return operations.find(operation.id()).filter(now -> now.state() == Operation.State.RUNNING);
     }
 
     private Map<Operation.Kind, OperationWork> works() {
@@ -97,18 +155,40 @@ public class OperationRunner implements DisposableBean {
         return found;
     }
 
-    /** Picks up the operations a crash or a shutdown left running; their work is idempotent. */
+    /** From start-up on, the leader takes up running operations every {@link #POLL_EVERY}. */
     @EventListener(ApplicationReadyEvent.class)
-    public void resumeRunning() {
+    public void startPolling() {
         works();
-        List<Operation> running = operations.running();
-        if (!running.isEmpty()) {
-            log.info(
-                    "Resuming {} operation(s) left running: {}",
-                    running.size(),
-                    running.stream().map(Operation::id).toList());
+        started = true;
+        poller.scheduleWithFixedDelay(this::pollQuietly, 0, POLL_EVERY.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void pollQuietly() {
+        try {
+            resumeRunning();
+        } catch (RuntimeException e) {
+            log.warn("Looking for running operations failed: {}", e.getMessage());
         }
-        running.forEach(this::submit);
+    }
+
+    /**
+     * On the leader, runs every running operation not already in hand: those a crash, a shutdown or
+     * a lost leader left running, and those other instances queued. Their work is idempotent.
+     */
+    public void resumeRunning() {
+        if (!leadership.leads()) {
+            return;
+        }
+        List<Operation> waiting = operations.running().stream()
+                .filter(operation -> !inHand.contains(operation.id()))
+                .toList();
+        if (!waiting.isEmpty()) {
+            log.info(
+                    "Taking up {} running operation(s): {}",
+                    waiting.size(),
+                    waiting.stream().map(Operation::id).toList());
+        }
+        waiting.forEach(this::submit);
     }
 
     private void run(Operation operation) {
@@ -140,7 +220,7 @@ public class OperationRunner implements DisposableBean {
 
     private void fail(OperationWork work, Operation operation, RuntimeException failure) {
         if (closing) {
-            log.info("Operation {} stopped with api-server; it resumes at the next start", operation.id());
+            log.info("Operation {} stopped with api-server; the leader resumes it", operation.id());
             return;
         }
         String error = failure.getMessage() == null || failure.getMessage().isBlank()
@@ -160,7 +240,7 @@ public class OperationRunner implements DisposableBean {
             });
         } catch (RuntimeException unrecorded) {
             log.error(
-                    "Operation {} failed and could not be marked failed; it resumes at the next start",
+                    "Operation {} failed and could not be marked failed; the leader resumes it",
                     operation.id(),
                     unrecorded);
         }
@@ -169,6 +249,7 @@ public class OperationRunner implements DisposableBean {
     @Override
     public void destroy() {
         closing = true;
-        workers.shutdownNow();
+        poller.shutdownNow();
+        workers.values().forEach(ExecutorService::shutdownNow);
     }
 }

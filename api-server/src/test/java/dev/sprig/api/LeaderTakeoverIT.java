@@ -1,0 +1,290 @@
+package dev.sprig.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import dev.sprig.api.StorageNodeProcesses.NodeProcess;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Two api-server processes on one database and one storage node: an image import requested from the
+ * instance that does not lead is run by the leader; when the leader is killed with SIGKILL in the
+ * middle of it, the other instance leads within 10 s and runs the import again from the start, to
+ * exactly one image lc whose bytes are the source's, with nothing left over on the node.
+ */
+class LeaderTakeoverIT {
+
+    static final String KEY = "takeover-key-0123456789";
+    static final String ADMIN = "takeover-admin-0123456789";
+    static final Path JAR = Path.of("target", "api-server.jar");
+    static final HttpClient HTTP = HttpClient.newHttpClient();
+    static final int MIB = 1 << 20;
+    static final int SIZE = 64 * MIB;
+    /** How fast the source sends: a download takes SIZE / RATE seconds. */
+    static final int RATE = 8 * MIB;
+
+    static final byte[] SOURCE = content();
+
+    final TestPostgres.Server postgres = TestPostgres.server();
+    final AtomicInteger gets = new AtomicInteger();
+    String schema;
+    HttpServer imageStore;
+    StorageNodeProcesses nodes;
+    Process first;
+    Process second;
+
+    @AfterEach
+    void stop() {
+        for (Process server : new Process[] {first, second}) {
+            if (server != null) {
+                server.destroyForcibly();
+            }
+        }
+        if (nodes != null) {
+            nodes.close();
+        }
+        if (imageStore != null) {
+            imageStore.stop(0);
+        }
+        if (schema != null) {
+            postgres.dropSchema(schema);
+        }
+    }
+
+    @Test
+    void anImportQueuedOnAFollowerSurvivesTheLeadersDeathAndIsImportedExactlyOnce() throws Exception {
+        Path dir = TestDataDirs.fresh("leader-takeover");
+        schema = postgres.freshSchema("it_takeover");
+        startImageStore();
+        nodes = new StorageNodeProcesses(1, dir.resolve("nodes"));
+        int firstPort = StorageNodeProcesses.freePort();
+        int secondPort = StorageNodeProcesses.freePort();
+        first = start(dir, "first", firstPort);
+        second = start(dir, "second", secondPort);
+        awaitUp(first, firstPort, dir.resolve("first.log"));
+        awaitUp(second, secondPort, dir.resolve("second.log"));
+        boolean firstLeads = leads(firstPort);
+        assertThat(leads(secondPort)).as("exactly one instance leads").isNotEqualTo(firstLeads);
+        Process leader = firstLeads ? first : second;
+        int followerPort = firstLeads ? secondPort : firstPort;
+        ApiClient follower = new ApiClient(followerPort, KEY);
+        NodeProcess node = nodes.node(1);
+        assertThat(follower.withKey(ADMIN)
+                        .putJson("/v1/nodes/" + node.id, node.registration())
+                        .statusCode())
+                .isEqualTo(201);
+
+        HttpResponse<String> started = follower.post(
+                "/v1/images",
+                "{\"name\":\"takeover\",\"source\":{\"url\":\"http://127.0.0.1:"
+                        + imageStore.getAddress().getPort() + "/img.raw\"},\"format\":\"raw\"}");
+        assertThat(started.statusCode()).as(started.body()).isEqualTo(202);
+        String imageId = ApiClient.id(ApiClient.json(started));
+        String operationId = ApiClient.json(started).path("operationId").asString();
+        // the download takes SIZE / RATE; the copy into the lc reports progress from its first PC on
+        await(
+                Duration.ofSeconds(45),
+                () -> operation(follower, operationId).path("done").asLong() > 0,
+                "progress");
+        leader.destroyForcibly().waitFor();
+        long killed = System.nanoTime();
+        assertThat(operation(follower, operationId).path("state").asString())
+                .as("the import was cut off, not finished")
+                .isEqualTo("running");
+
+        await(Duration.ofSeconds(10), () -> leads(followerPort), "the follower leads");
+        assertThat(Duration.ofNanos(System.nanoTime() - killed)).isLessThan(Duration.ofSeconds(10));
+        assertThat(follower.get("/actuator/prometheus").body()).contains("sprig_leader 1.0");
+        await(
+                Duration.ofSeconds(45),
+                () -> !operation(follower, operationId).path("state").asString().equals("running"),
+                "the import finishes");
+
+        JsonNode operation = operation(follower, operationId);
+        assertThat(operation.path("state").asString()).as(operation.toString()).isEqualTo("succeeded");
+        JsonNode image = ApiClient.json(follower.get("/v1/images/" + imageId));
+        assertThat(image.path("state").asString()).isEqualTo("available");
+        assertThat(image.path("sizeBytes").asLong()).isEqualTo(SIZE);
+        long lcId = image.path("lcId").asLong();
+        assertThat(readBack(node, lcId)).as("the image's bytes").isTrue();
+        assertThat(gets).as("downloads started: one per attempt").hasValueGreaterThanOrEqualTo(2);
+        assertThat(column("SELECT lc_id FROM %s.lc")).as("lcs in the database").containsExactly(String.valueOf(lcId));
+        assertThat(column("SELECT operation_id FROM %s.operation WHERE state = 'succeeded'"))
+                .as("imports completed")
+                .containsExactly(operationId);
+        // what the killed run had defined is gone from the node: at once by the new run, or by
+        // the reconciler's passes (one second apart here)
+        await(Duration.ofSeconds(20), () -> lcsOn(node).equals(Set.of(lcId)), "the node holds only the image's lc");
+    }
+
+    private static byte[] content() {
+        byte[] bytes = new byte[SIZE];
+        new Random(11).nextBytes(bytes);
+        return bytes;
+    }
+
+    /** Serves {@link #SOURCE} at /img.raw at {@link #RATE}, counting requests. */
+    private void startImageStore() throws IOException {
+        imageStore = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        imageStore.createContext("/img.raw", this::serveThrottled);
+        imageStore.setExecutor(Executors.newCachedThreadPool());
+        imageStore.start();
+    }
+
+    private void serveThrottled(HttpExchange exchange) throws IOException {
+        gets.incrementAndGet();
+        int chunk = 256 * 1024;
+        long start = System.nanoTime();
+        try (exchange) {
+            exchange.sendResponseHeaders(200, SOURCE.length);
+            OutputStream out = exchange.getResponseBody();
+            for (int sent = 0; sent < SOURCE.length; sent += chunk) {
+                out.write(SOURCE, sent, chunk);
+                long due = start + (long) ((sent + chunk) * 1e9 / RATE);
+                long early = due - System.nanoTime();
+                if (early > 0) {
+                    Thread.sleep(early / 1_000_000, (int) (early % 1_000_000));
+                }
+            }
+            out.flush();
+        } catch (IOException | InterruptedException cutOff) {
+            // the importing instance died
+        }
+    }
+
+    /** Compares the lc's bytes on the node with the source, 4 MiB at a time. */
+    private static boolean readBack(NodeProcess node, long lcId) {
+        int piece = 4 * MIB;
+        for (int offset = 0; offset < SIZE; offset += piece) {
+            HttpResponse<byte[]> read = node.read(lcId, offset, piece);
+            assertThat(read.statusCode()).isEqualTo(200);
+            if (!Arrays.equals(read.body(), 0, piece, SOURCE, offset, offset + piece)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The first column of a query's rows; {@code %s} stands for the test's schema. */
+    private List<String> column(String sql) throws SQLException {
+        List<String> values = new ArrayList<>();
+        try (Connection connection = postgres.connect();
+                PreparedStatement statement = connection.prepareStatement(sql.formatted(schema));
+                ResultSet result = statement.executeQuery()) {
+            while (result.next()) {
+                values.add(result.getString(1));
+            }
+        }
+        return values;
+    }
+
+    private static Set<Long> lcsOn(NodeProcess node) {
+        Set<Long> ids = new HashSet<>();
+        ApiClient.json(node.get("/v1/lcs"))
+                .forEach(lc -> ids.add(lc.path("lcId").asLong()));
+        return ids;
+    }
+
+    private static JsonNode operation(ApiClient api, String id) {
+        HttpResponse<String> polled = api.get("/v1/operations/" + id);
+        assertThat(polled.statusCode()).as(polled.body()).isEqualTo(200);
+        return ApiClient.json(polled);
+    }
+
+    /** Whether the instance says it leads (its health component's detail, shown to admin keys). */
+    private static boolean leads(int port) {
+        HttpResponse<String> health = new ApiClient(port, ADMIN).get("/actuator/health/leadership");
+        assertThat(health.statusCode()).as(health.body()).isEqualTo(200);
+        return ApiClient.json(health).path("details").path("leader").asBoolean();
+    }
+
+    private Process start(Path dir, String name, int port) throws IOException {
+        ProcessBuilder builder = new ProcessBuilder(
+                        "java",
+                        "-Xmx512m",
+                        "-XX:TieredStopAtLevel=1", // two at once start faster
+                        "-jar",
+                        JAR.toString(),
+                        "--server.port=" + port,
+                        "--sprig.api.api-keys=" + KEY,
+                        "--sprig.api.admin-keys=" + ADMIN,
+                        "--sprig.api.backend.type=nodes",
+                        "--sprig.api.reconcile-interval=1s",
+                        "--sprig.api.image-sources.allowed-prefixes=http:",
+                        "--sprig.leader.check-interval=500ms",
+                        // the node is registered once, without the heartbeats a configured node sends
+                        "--sprig.api.nodes.unreachable-after=10m",
+                        "--sprig.api.nodes.down-after=10m",
+                        "--spring.datasource.url=" + postgres.url(schema),
+                        "--spring.datasource.username=" + postgres.user(),
+                        "--spring.datasource.password=" + postgres.password(),
+                        "--spring.datasource.hikari.maximum-pool-size=4",
+                        "--spring.flyway.schemas=" + schema)
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(
+                        dir.resolve(name + ".log").toFile()));
+        builder.environment().keySet().removeIf(variable -> variable.startsWith("SPRING_DATASOURCE"));
+        return builder.start();
+    }
+
+    private static void awaitUp(Process process, int port, Path log) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("api-server exited; see " + log);
+            }
+            try {
+                HttpResponse<String> health = HTTP.send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/actuator/health"))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+                if (health.statusCode() == 200) {
+                    return;
+                }
+            } catch (IOException notYet) {
+                // starting
+            }
+            Thread.sleep(200);
+        }
+        throw new IllegalStateException("api-server did not come up; see " + log);
+    }
+
+    private static void await(Duration within, BooleanSupplier condition, String what) {
+        long deadline = System.nanoTime() + within.toNanos();
+        while (!condition.getAsBoolean()) {
+            assertThat(System.nanoTime()).as(what + " within " + within).isLessThan(deadline);
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+    }
+}
