@@ -53,7 +53,9 @@ class ImportWork implements OperationWork {
     /** How much one reader reads before its data is reserved in the cache and written: four PCs. */
     static final int WINDOW = 16 << 20;
     /** Connections reading from qemu-nbd at once. */
-    static final int READERS = 4;
+    static final int READERS = Integer.getInteger("x.readers", 4);
+
+    static final int READ_MAX = Integer.getInteger("x.readmax", 1 << 20);
 
     private static final Logger log = LoggerFactory.getLogger(ImportWork.class);
     private static final ByteBuffer ZERO_SEGMENT = ByteBuffer.allocateDirect(ImageService.SEGMENT);
@@ -329,7 +331,10 @@ class ImportWork implements OperationWork {
                 int want = (int) Math.min((long) (s - first) * segment, size - offset);
                 int at = (int) (offset - start);
                 window.writerIndex(at);
-                check(nbd.read(offset, want, window), "read", offset);
+                for (int part = 0; part < want; part += READ_MAX) {
+                    int piece = Math.min(READ_MAX, want - part);
+                    check(nbd.read(offset + part, piece, window), "read", offset + part);
+                }
                 bytes += nonZeroRuns(window.nioBuffer(0, WINDOW), at, want, writes);
             }
         }
