@@ -109,6 +109,11 @@ final class GatedBackend implements StorageBackend {
     }
 
     @Override
+    public void read(long lcId, long offset, ByteBuffer into) {
+        real.read(lcId, offset, into);
+    }
+
+    @Override
     public void flush(long lcId) {
         real.flush(lcId);
     }

@@ -40,7 +40,8 @@ import tools.jackson.databind.JsonNode;
         properties = {
             "sprig.api.api-keys=" + ImageCacheIT.KEY,
             "sprig.api.admin-keys=" + ImageCacheIT.ADMIN,
-            "sprig.cache.capacity=" + ImageCacheIT.CAPACITY
+            "sprig.cache.capacity=" + ImageCacheIT.CAPACITY,
+            "sprig.cache.max-clones-per-copy=2"
         })
 class ImageCacheIT {
 
@@ -294,15 +295,24 @@ class ImageCacheIT {
         assertThat(cache.path("copies").asLong()).isEqualTo(1);
         assertThat(cache.path("hits").asLong()).isEqualTo(hits + 2);
         assertThat(cache.path("importsInFlight").asLong()).isZero();
-        assertThat(cache.path("maxClonesPerCopy").asInt()).isEqualTo(1000);
+        assertThat(cache.path("maxClonesPerCopy").asInt()).isEqualTo(2);
+        assertThat(cache.path("copiesOverCloneLimit").asLong()).isZero();
         JsonNode view = image(a);
         assertThat(view.path("cloneCount").asLong()).isEqualTo(2);
         assertThat(view.path("lastUsedAt").asString()).isNotEmpty();
 
+        // past the limit on a single node: counted, and no second copy is made
+        api.clone(a);
+        assertThat(cache().path("copiesOverCloneLimit").asLong()).isEqualTo(1);
+        assertThat(image(a).path("copies").asInt()).isEqualTo(1);
+        assertThat(jdbc.queryForObject("SELECT count(*) FROM operation WHERE kind = 'copy'", Long.class))
+                .isZero();
+
         HttpResponse<String> metrics = api.get("/actuator/prometheus");
         assertThat(metrics.statusCode()).isEqualTo(200);
         assertThat(metrics.body())
-                .contains("sprig_cache_hits_total " + (double) (hits + 2))
+                .contains("sprig_cache_hits_total " + (double) (hits + 3))
+                .contains("sprig_cache_copies_over_clone_limit 1.0")
                 .contains("sprig_cache_used_bytes " + (double) DATA)
                 .contains("sprig_cache_capacity_bytes " + (double) CAPACITY);
         assertThat(new ApiClient(port, "").get("/actuator/prometheus").statusCode())

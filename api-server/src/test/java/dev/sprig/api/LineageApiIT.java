@@ -261,8 +261,8 @@ class LineageApiIT {
                     } else {
                         String victim = disks.poll();
                         if (victim != null) {
-                            assertThat(api.delete("/v1/disks/" + victim).statusCode())
-                                    .isEqualTo(204);
+                            var deleted = api.delete("/v1/disks/" + victim);
+                            assertThat(deleted.statusCode()).as(deleted.body()).isEqualTo(204);
                         }
                     }
                 }

@@ -30,6 +30,25 @@ public interface StorageBackend {
 
     void write(long lcId, long offset, ByteBuffer bytes);
 
+    /** Reads {@code into.remaining()} bytes at {@code offset}, filling {@code into}. */
+    void read(long lcId, long offset, ByteBuffer into);
+
+    /**
+     * Whether a new family could live on nodes that hold none of the families of {@code lcIds}: a
+     * second copy of an image, apart from the first. Never on a single node (the embedded engine).
+     */
+    default boolean canPlaceApart(List<Long> lcIds) {
+        return false;
+    }
+
+    /**
+     * Places the family of the new root lc {@code lcId}, before it is defined, on nodes that hold
+     * none of the families of {@code apartFrom}; false when there are none.
+     */
+    default boolean placeApart(long lcId, List<Long> apartFrom) {
+        return false;
+    }
+
     void flush(long lcId);
 
     /**

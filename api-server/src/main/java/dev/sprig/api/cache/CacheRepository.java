@@ -1,5 +1,6 @@
 package dev.sprig.api.cache;
 
+import dev.sprig.api.lineage.Lc;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.OffsetDateTime;
@@ -90,13 +91,27 @@ public class CacheRepository {
     }
 
     /**
-     * Records clones of the lc {@code parentLcId}: the copy's last use, and {@code hits} more hits.
-     * One statement, and none of it when the parent is not an image's copy (a snapshot's lc).
+     * Records {@code made} clones of the lc {@code parentLcId}: the copy's last use and clone count,
+     * and {@code hits} more hits. One statement, and none of it when the parent is not an image's
+     * copy (a snapshot's lc).
      */
-    public void cloned(long parentLcId, int hits) {
+    public void cloned(long parentLcId, int made, int hits) {
         jdbc.sql("""
-                        WITH used AS (UPDATE image_copy SET last_used_at = now() WHERE lc_id = :lc RETURNING lc_id)
-                        UPDATE cache_stats SET hits = hits + :hits WHERE EXISTS (SELECT 1 FROM used)""").param("lc", parentLcId).param("hits", hits).update();
+                        WITH used AS (UPDATE image_copy SET last_used_at = now(), clones = clones + :made
+                                      WHERE lc_id = :lc RETURNING lc_id)
+                        UPDATE cache_stats SET hits = hits + :hits WHERE EXISTS (SELECT 1 FROM used)""")
+                .param("lc", parentLcId)
+                .param("made", made)
+                .param("hits", hits)
+                .update();
+    }
+
+    /** Sets the clone counts of the image's copies to the clones that exist now. */
+    void recount(String imageId) {
+        jdbc.sql("UPDATE image_copy c SET clones = (SELECT count(*) FROM lc WHERE lc.parent_lc_id = c.lc_id)"
+                        + " WHERE c.extern_id = :image")
+                .param("image", imageId)
+                .update();
     }
 
     void missed(int disks) {
@@ -127,6 +142,35 @@ public class CacheRepository {
         return jdbc.sql("""
                         SELECT coalesce(sum(c.stored_bytes), 0) FROM image_copy c
                         WHERE EXISTS (SELECT 1 FROM image_source s WHERE s.extern_id = c.extern_id)""").query(Long.class).single();
+    }
+
+    /**
+     * The ready copy of the image new clones go to: the one with the fewest clones made from it.
+     *
+     * @param clones clones made from it, which may count some that are gone since ({@link #recount})
+     * @param copies how many ready copies the image has
+     */
+    public record CopyChoice(Lc lc, long clones, int copies) {}
+
+    /** One statement: the clone path reads its parent lc here rather than by the image's lc_id. */
+    public Optional<CopyChoice> leastLoaded(String imageId) {
+        return jdbc.sql("SELECT c.lc_id, c.clones, count(*) OVER () AS copies, l.family_id, l.size_bytes, l.frozen"
+                        + " FROM image_copy c JOIN lc l ON l.lc_id = c.lc_id"
+                        + " WHERE c.extern_id = :image AND c.ready ORDER BY c.clones, c.lc_id LIMIT 1")
+                .param("image", imageId)
+                .query((rs, row) -> new CopyChoice(
+                        new Lc(rs.getLong(1), null, rs.getLong(4), rs.getLong(5), rs.getBoolean(6)),
+                        rs.getLong(2),
+                        rs.getInt(3)))
+                .optional();
+    }
+
+    /** The image's ready copies, oldest first. */
+    public List<Long> readyCopies(String imageId) {
+        return jdbc.sql("SELECT lc_id FROM image_copy WHERE extern_id = :image AND ready ORDER BY lc_id")
+                .param("image", imageId)
+                .query(Long.class)
+                .list();
     }
 
     /** A copy that may be evicted, with what it holds. */

@@ -190,18 +190,89 @@ public class ImageCache {
     }
 
     /**
-     * Drops one copy from the metadata if it is still the image's and nothing reads from it, checked
-     * under the image's row lock, which every clone of it shares while it commits.
+     * Drops one copy from the metadata if it is still ready and nothing reads from it, checked under
+     * the image's row lock, which every clone of it shares while it commits. The image points at
+     * another copy if it has one, else at none (it is no longer cached).
      */
     private boolean evict(String imageId, long lcId) {
         Resource image = resources.lock(imageId, ResourceKind.IMAGE).orElse(null);
-        if (image == null || !Objects.equals(image.lcId(), lcId) || lcs.hasChildren(lcId)) {
+        List<Long> copies = cache.readyCopies(imageId);
+        if (image == null || !copies.contains(lcId) || lcs.hasChildren(lcId)) {
             return false;
         }
-        resources.setLc(imageId, null);
+        if (Objects.equals(image.lcId(), lcId)) {
+            resources.setLc(
+                    imageId,
+                    copies.stream().filter(other -> other != lcId).findFirst().orElse(null));
+        }
         lcs.delete(lcId);
         cache.evicted();
         return true;
+    }
+
+    /**
+     * Makes room in the cache for {@code bytes} more of the copy {@code lcId} of {@code imageId}
+     * that an operation is filling, before they are written: evicts what it must (removed from
+     * storage once that has committed), or refuses with CACHE_FULL.
+     */
+    public void reserve(String imageId, long lcId, long bytes) {
+        List<Long> evicted = Objects.requireNonNull(tx.execute(status -> {
+            List<Long> made = makeRoom(imageId, bytes);
+            cache.addStoredBytes(lcId, bytes);
+            if (made.isEmpty()) {
+                // A reservation a crash loses costs nothing (the filling starts over and discards the
+                // copy), so it need not wait for the WAL flush, which under the filling's own writes
+                // takes tens of milliseconds. An eviction must be durable before its lc is deleted.
+                cache.commitWithoutWaitingForDurability();
+            }
+            return made;
+        }));
+        deleteFromStorage(evicted);
+    }
+
+    /** Whether a copy with {@code clones} clones is past {@code sprig.cache.max-clones-per-copy}. */
+    public boolean overLimit(long clones) {
+        return clones > properties.maxClonesPerCopy();
+    }
+
+    /**
+     * After clones of an image: when its least-loaded copy carries more than
+     * {@code sprig.cache.max-clones-per-copy} clones and storage has nodes apart from its copies,
+     * starts making another copy there ({@link CopyWork}), unless one is being made. On a single
+     * node this does nothing: the limit only shows in the figures.
+     */
+    public void copyIfOverLimit(String imageId) {
+        CacheRepository.CopyChoice least = cache.leastLoaded(imageId).orElse(null);
+        if (least == null
+                || least.clones() <= properties.maxClonesPerCopy()
+                || !backend.canPlaceApart(cache.readyCopies(imageId))
+                || operations.runningOn(imageId, Operation.Kind.COPY).isPresent()) {
+            return;
+        }
+        // the counts only grow as clones are made: are the clones still there?
+        cache.recount(imageId);
+        least = cache.leastLoaded(imageId).orElse(null);
+        if (least == null || least.clones() <= properties.maxClonesPerCopy()) {
+            return;
+        }
+        Operation started = tx.execute(status -> {
+            Resource image = resources.lock(imageId, ResourceKind.IMAGE).orElse(null);
+            if (image == null
+                    || !image.state().equals("available")
+                    || operations.runningOn(imageId).isPresent()) {
+                return null;
+            }
+            return operations.start(Operation.Kind.COPY, imageId, 0);
+        });
+        if (started != null) {
+            log.info(
+                    "Image {}: its least-loaded copy has {} clones, over {}; making another copy ({})",
+                    imageId,
+                    least.clones(),
+                    properties.maxClonesPerCopy(),
+                    started.id());
+            runner.submit(started);
+        }
     }
 
     /**
@@ -210,7 +281,7 @@ public class ImageCache {
      * image that is not cached does nothing.
      */
     public void evict(String imageId) {
-        Long evicted = tx.execute(status -> {
+        List<Long> evicted = Objects.requireNonNull(tx.execute(status -> {
             cache.lockCache();
             Resource image = resources
                     .lock(imageId, ResourceKind.IMAGE)
@@ -223,22 +294,21 @@ public class ImageCache {
             if (operations.runningOn(imageId).isPresent()) {
                 throw busy.busy(imageId, "image " + imageId + " is " + image.state());
             }
-            Long lcId = image.lcId();
-            if (lcId == null) {
-                return null;
-            }
-            List<String> dependents = resources.dependentsOf(lcId);
+            List<Long> copies = cache.readyCopies(imageId);
+            List<String> dependents = new ArrayList<>();
+            copies.forEach(copy -> dependents.addAll(resources.dependentsOf(copy)));
             if (!dependents.isEmpty()) {
-                throw SprigException.hasDependents("the copy of image " + imageId, dependents);
+                throw SprigException.hasDependents("the copies of image " + imageId, dependents);
             }
-            if (!evict(imageId, lcId)) {
-                throw SprigException.invalidState("image " + imageId + " changed while it was being evicted; retry");
+            for (long copy : copies) {
+                if (!evict(imageId, copy)) {
+                    throw SprigException.invalidState(
+                            "image " + imageId + " changed while it was being evicted; retry");
+                }
             }
-            return lcId;
-        });
-        if (evicted != null) {
-            deleteFromStorage(List.of(evicted));
-        }
+            return copies;
+        }));
+        deleteFromStorage(evicted);
     }
 
     /**

@@ -29,6 +29,8 @@ import org.jspecify.annotations.Nullable;
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.dao.DuplicateKeyException;
 import org.springframework.stereotype.Service;
+import org.springframework.transaction.support.TransactionSynchronization;
+import org.springframework.transaction.support.TransactionSynchronizationManager;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
@@ -199,7 +201,15 @@ public class DiskService implements DisposableBean {
             List<Lc> clones = lcs.insertChildren(source.parent(), size, names.size());
             if (source.image()) {
                 // the clones of a request that missed were counted as misses already
-                cacheRecords.cloned(source.parent().lcId(), countHits ? names.size() : 0);
+                cacheRecords.cloned(source.parent().lcId(), names.size(), countHits ? names.size() : 0);
+                if (cache.overLimit(source.clones() + names.size())) {
+                    TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
+                        @Override
+                        public void afterCommit() {
+                            cache.copyIfOverLimit(sourceId);
+                        }
+                    });
+                }
             }
             List<NewResource> rows = new ArrayList<>(names.size());
             for (int i = 0; i < names.size(); i++) {
@@ -232,7 +242,7 @@ public class DiskService implements DisposableBean {
      * The frozen lc clones hang under. A disk source is snapshotted implicitly: its lc is frozen (no
      * resource names it) and the disk moves to a new writable child, defined with the clones.
      */
-    private record Source(Lc parent, List<Long> toFreeze, List<LcSpec> alsoDefine, boolean image) {}
+    private record Source(Lc parent, List<Long> toFreeze, List<LcSpec> alsoDefine, boolean image, long clones) {}
 
     private Source source(String sourceId) {
         ResourceKind kind = ResourceKind.ofExternId(sourceId);
@@ -248,16 +258,23 @@ public class DiskService implements DisposableBean {
             throw new ImageNotCached(sourceId);
         }
         requireAvailable(source);
+        if (kind == ResourceKind.IMAGE) {
+            // an image may have several copies: clones go to the one with the fewest
+            CacheRepository.CopyChoice copy =
+                    cacheRecords.leastLoaded(sourceId).orElseThrow(() -> new ImageNotCached(sourceId));
+            return new Source(copy.lc(), List.of(), List.of(), true, copy.clones());
+        }
         Lc lc = lcs.find(Objects.requireNonNull(source.lcId())).orElseThrow();
         if (kind != ResourceKind.DISK) {
-            return new Source(lc, List.of(), List.of(), kind == ResourceKind.IMAGE);
+            return new Source(lc, List.of(), List.of(), false, 0);
         }
         Lc moved = freezeAndMove(source, lc);
         return new Source(
                 lc,
                 List.of(lc.lcId()),
                 List.of(new LcSpec(moved.lcId(), lc.lcId(), moved.familyId(), moved.sizeBytes(), false)),
-                false);
+                false,
+                0);
     }
 
     /**

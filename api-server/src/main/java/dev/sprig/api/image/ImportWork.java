@@ -180,25 +180,6 @@ class ImportWork implements OperationWork {
     }
 
     /**
-     * Makes room in the cache for {@code bytes} more of the copy, before they are written: evicts
-     * what it must (removed from storage once that has committed), or refuses with CACHE_FULL.
-     */
-    private void reserve(String imageId, long lcId, long bytes) {
-        List<Long> evicted = Objects.requireNonNull(tx.execute(status -> {
-            List<Long> made = imageCache.makeRoom(imageId, bytes);
-            cache.addStoredBytes(lcId, bytes);
-            if (made.isEmpty()) {
-                // A reservation a crash loses costs nothing (the import starts over and discards the
-                // copy), so it need not wait for the WAL flush, which under an import's own writes
-                // takes tens of milliseconds. An eviction must be durable before its lc is deleted.
-                cache.commitWithoutWaitingForDurability();
-            }
-            return made;
-        }));
-        imageCache.deleteFromStorage(evicted);
-    }
-
-    /**
      * Removes the copy an earlier or the current run of the import was filling: from the database
      * first (so that no one can reach it), then from the backend, best effort (what a failed delete
      * leaves is storage nothing refers to, which the reconciler removes).
@@ -339,7 +320,7 @@ class ImportWork implements OperationWork {
             }
         }
         if (bytes > 0) {
-            reserve(imageId, lcId, bytes);
+            imageCache.reserve(imageId, lcId, bytes);
         }
         for (long[] write : writes) {
             backend.write(lcId, start + write[0], window.nioBuffer((int) write[0], (int) write[1]));

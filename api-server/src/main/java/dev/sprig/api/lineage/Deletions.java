@@ -65,23 +65,39 @@ public class Deletions {
                 throw operations.busy(externId, "disk " + externId + " is flattening");
             }
             Long lcId = resource.lcId();
-            if (lcId == null) {
-                resources.delete(externId);
-                return List.<Long>of();
+            // An image's other copies (made past the clone limit) have no resource of their own:
+            // those nothing reads from go with it, the others when their last clone goes.
+            List<Long> otherCopies = kind == ResourceKind.IMAGE
+                    ? lcs.imageCopies(externId).stream()
+                            .filter(copy -> !copy.equals(lcId))
+                            .toList()
+                    : List.of();
+            List<String> dependents = new ArrayList<>(lcId == null ? List.of() : resources.dependentsOf(lcId));
+            otherCopies.forEach(copy -> dependents.addAll(resources.dependentsOf(copy)));
+            if (!dependents.isEmpty() && !deferred) {
+                throw SprigException.hasDependents(kind.name().toLowerCase(Locale.ROOT) + " " + externId, dependents);
             }
-            List<String> dependents = resources.dependentsOf(lcId);
-            if (!dependents.isEmpty() && deferred) {
-                resources.setState(externId, ResourceRepository.DELETING, null);
-                return List.<Long>of();
+            List<Long> unreadCopies = new ArrayList<>();
+            for (long copy : otherCopies) {
+                if (!lcs.hasChildren(copy)) {
+                    lcs.delete(copy);
+                    unreadCopies.add(copy);
+                }
             }
             if (!dependents.isEmpty()) {
-                throw SprigException.hasDependents(kind.name().toLowerCase(Locale.ROOT) + " " + externId, dependents);
+                resources.setState(externId, ResourceRepository.DELETING, null);
+                return unreadCopies;
+            }
+            if (lcId == null) {
+                resources.delete(externId);
+                return unreadCopies;
             }
             resources.delete(externId);
             Long parent = lcs.find(lcId).orElseThrow().parentLcId();
             List<Long> gone = new ArrayList<>(lcs.subtreeDeepestFirst(lcId));
             gone.forEach(lcs::delete);
             gone.addAll(unusedAncestors.remove(parent));
+            gone.addAll(unreadCopies);
             return gone;
         });
         Objects.requireNonNull(removed).forEach(backend::delete);

@@ -118,6 +118,14 @@ public class LcRepository {
                 .optional();
     }
 
+    /** The lcs of an image's copies (the image cache's, ready or being filled). */
+    public List<Long> imageCopies(String imageId) {
+        return jdbc.sql("SELECT lc_id FROM image_copy WHERE extern_id = :image ORDER BY lc_id")
+                .param("image", imageId)
+                .query(Long.class)
+                .list();
+    }
+
     public boolean hasChildren(long lcId) {
         return jdbc.sql("SELECT EXISTS (SELECT 1 FROM lc WHERE parent_lc_id = :lc)")
                 .param("lc", lcId)

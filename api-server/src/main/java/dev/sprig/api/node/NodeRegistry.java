@@ -5,8 +5,10 @@ import dev.sprig.api.error.SprigException;
 import java.net.URI;
 import java.time.Clock;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.jspecify.annotations.Nullable;
 import org.springframework.stereotype.Service;
@@ -83,6 +85,29 @@ public class NodeRegistry {
             return known;
         }
         List<String> stripe = nodes.placement(familyId).orElseGet(() -> nodes.placeIfAbsent(familyId, choose(width)));
+        stripes.put(familyId, List.copyOf(stripe));
+        return stripe;
+    }
+
+    /**
+     * Up nodes that hold none of {@code families}, most free space first, at most {@code width}:
+     * where another copy of an image can go. Empty when every up node holds one of them.
+     */
+    public List<String> apartFrom(List<Long> families, int width) {
+        Set<String> taken = new HashSet<>();
+        families.forEach(family -> taken.addAll(stripeOf(family, width)));
+        return current().values().stream()
+                .filter(node -> node.state(timing.unreachableAfter(), timing.downAfter()) == Node.State.UP)
+                .filter(node -> !taken.contains(node.nodeId()))
+                .sorted(Comparator.comparingLong(Node::freeBytes).reversed().thenComparing(Node::nodeId))
+                .limit(Math.max(1, width))
+                .map(Node::nodeId)
+                .toList();
+    }
+
+    /** Places a new family on {@code nodeIds} (chosen by {@link #apartFrom}) instead of the usual choice. */
+    public List<String> placeOn(long familyId, List<String> nodeIds) {
+        List<String> stripe = nodes.placeIfAbsent(familyId, nodeIds);
         stripes.put(familyId, List.copyOf(stripe));
         return stripe;
     }

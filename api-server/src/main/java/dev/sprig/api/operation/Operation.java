@@ -38,7 +38,9 @@ public record Operation(
         /** Reading an image from its source into a fresh root lc; counted in bytes of the image. */
         IMPORT("bytes"),
         /** A bulk clone of an image that was not cached: the import, then the clones; counted in disks. */
-        CLONE("disks");
+        CLONE("disks"),
+        /** Another copy of an image, on nodes apart from its others; counted in PCs. */
+        COPY("pcs");
 
         private final String unit;
 

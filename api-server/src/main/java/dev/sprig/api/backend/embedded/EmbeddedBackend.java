@@ -59,6 +59,11 @@ final class EmbeddedBackend implements StorageBackend {
     }
 
     @Override
+    public void read(long lcId, long offset, ByteBuffer into) {
+        engine.read(lcId, offset, into);
+    }
+
+    @Override
     public void flush(long lcId) {
         engine.flush(lcId);
     }

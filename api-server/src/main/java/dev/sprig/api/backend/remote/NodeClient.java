@@ -91,6 +91,14 @@ final class NodeClient {
         send(node, request);
     }
 
+    byte[] read(Target node, long lcId, long offset, int length) {
+        HttpRequest request = base(
+                        node, "/v1/lcs/" + lcId + "/data?offset=" + offset + "&length=" + length, dataTimeout)
+                .GET()
+                .build();
+        return sendForBytes(node, request);
+    }
+
     void flush(Target node, long lcId) {
         send(node, post(node, "/v1/lcs/" + lcId + ":flush", new byte[0], dataTimeout));
     }
@@ -135,9 +143,13 @@ final class NodeClient {
     }
 
     private String send(Target node, HttpRequest request) {
-        HttpResponse<String> response;
+        return new String(sendForBytes(node, request), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    private byte[] sendForBytes(Target node, HttpRequest request) {
+        HttpResponse<byte[]> response;
         try {
-            response = http.send(request, HttpResponse.BodyHandlers.ofString());
+            response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
         } catch (IOException e) {
             throw new Unanswered(request.method() + " " + request.uri().getPath() + ": " + describe(e), e);
         } catch (InterruptedException e) {
@@ -152,7 +164,8 @@ final class NodeClient {
             throw new Refused(
                     status,
                     "node " + node.nodeId() + " refused " + request.method() + " "
-                            + request.uri().getPath() + ": " + response.body());
+                            + request.uri().getPath() + ": "
+                            + new String(response.body(), java.nio.charset.StandardCharsets.UTF_8));
         }
         return response.body();
     }

@@ -102,6 +102,37 @@ final class RemoteBackend implements StorageBackend {
     }
 
     @Override
+    public void read(long lcId, long offset, ByteBuffer into) {
+        List<Target> stripe = stripe(families.of(lcId));
+        long at = offset;
+        while (into.hasRemaining()) {
+            long pc = at / ChunkEngine.PC_SIZE;
+            int inPc = (int) Math.min(into.remaining(), (pc + 1) * ChunkEngine.PC_SIZE - at);
+            Target node = stripe.get((int) (pc % stripe.size()));
+            long pieceAt = at;
+            into.put(calls.call(node.nodeId(), () -> client.read(node, lcId, pieceAt, inPc)));
+            at += inPc;
+        }
+    }
+
+    @Override
+    public boolean canPlaceApart(List<Long> lcIds) {
+        return !registry.apartFrom(lcIds.stream().map(families::of).toList(), stripeWidth)
+                .isEmpty();
+    }
+
+    @Override
+    public boolean placeApart(long lcId, List<Long> apartFrom) {
+        List<String> apart =
+                registry.apartFrom(apartFrom.stream().map(families::of).toList(), stripeWidth);
+        if (apart.isEmpty()) {
+            return false;
+        }
+        registry.placeOn(lcId, apart);
+        return true;
+    }
+
+    @Override
     public void flush(long lcId) {
         for (Target node : stripe(families.of(lcId))) {
             calls.run(node.nodeId(), () -> client.flush(node, lcId));

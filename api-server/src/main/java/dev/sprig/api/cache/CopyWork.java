@@ -1,0 +1,169 @@
+package dev.sprig.api.cache;
+
+import dev.sprig.api.backend.StorageBackend;
+import dev.sprig.api.backend.StorageBackend.LcSpec;
+import dev.sprig.api.error.SprigException;
+import dev.sprig.api.lineage.Lc;
+import dev.sprig.api.lineage.LcRepository;
+import dev.sprig.api.lineage.Resource;
+import dev.sprig.api.lineage.ResourceKind;
+import dev.sprig.api.lineage.ResourceRepository;
+import dev.sprig.api.operation.Operation;
+import dev.sprig.api.operation.OperationProgress;
+import dev.sprig.api.operation.OperationWork;
+import dev.sprig.node.engine.ChunkEngine;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.stereotype.Component;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * Another copy of an image whose copies carry too many clones (the seed's clone limit): a new root
+ * lc placed on nodes apart from the image's other copies, filled PC by PC from an existing copy
+ * (read from its nodes and written to the new ones, through api-server), segments that read as all
+ * zeros skipped, its data reserved in the cache as it goes. Once flushed and frozen it becomes ready,
+ * and new clones go to whichever copy has the fewest. A re-run after a crash discards the half-made
+ * copy and starts over.
+ */
+@Component
+class CopyWork implements OperationWork {
+
+    private static final Logger log = LoggerFactory.getLogger(CopyWork.class);
+    private static final ByteBuffer ZERO_SEGMENT = ByteBuffer.allocateDirect(ChunkEngine.SEGMENT_SIZE);
+
+    private final ResourceRepository resources;
+    private final LcRepository lcs;
+    private final CacheRepository cache;
+    private final ImageCache imageCache;
+    private final StorageBackend backend;
+    private final TransactionTemplate tx;
+
+    CopyWork(
+            ResourceRepository resources,
+            LcRepository lcs,
+            CacheRepository cache,
+            ImageCache imageCache,
+            StorageBackend backend,
+            TransactionTemplate tx) {
+        this.resources = resources;
+        this.lcs = lcs;
+        this.cache = cache;
+        this.imageCache = imageCache;
+        this.backend = backend;
+        this.tx = tx;
+    }
+
+    @Override
+    public Operation.Kind kind() {
+        return Operation.Kind.COPY;
+    }
+
+    @Override
+    public void perform(Operation operation, OperationProgress progress) {
+        String imageId = operation.targetId();
+        discardFilling(imageId);
+        try {
+            Filling filling = define(imageId);
+            fill(imageId, filling, progress);
+            backend.flush(filling.lcId());
+            backend.freeze(filling.lcId());
+        } catch (RuntimeException e) {
+            discardFilling(imageId);
+            throw e;
+        }
+    }
+
+    private record Filling(long lcId, long fromLcId, long sizeBytes) {}
+
+    /** The new copy's lc, placed apart from the image's other copies, defined empty. */
+    private Filling define(String imageId) {
+        return Objects.requireNonNull(tx.execute(status -> {
+            Resource image = resources
+                    .lock(imageId, ResourceKind.IMAGE)
+                    .filter(found -> found.state().equals("available"))
+                    .orElseThrow(() -> SprigException.invalidState("image " + imageId + " is no longer available"));
+            List<Long> copies = cache.readyCopies(imageId);
+            if (copies.isEmpty()) {
+                throw SprigException.invalidState("image " + imageId + " has no cached copy to copy from");
+            }
+            long size = Objects.requireNonNull(image.sizeBytes());
+            long lcId = lcs.nextId();
+            lcs.insertAll(List.of(Lc.root(lcId, size)));
+            cache.insertFilling(lcId, imageId, 0);
+            if (!backend.placeApart(lcId, copies)) {
+                throw SprigException.invalidState(
+                        "no storage node is up apart from the nodes of image " + imageId + "'s copies");
+            }
+            backend.define(List.of(new LcSpec(lcId, null, lcId, size, false)));
+            return new Filling(lcId, copies.get(0), size);
+        }));
+    }
+
+    /** PC by PC: read from the source copy, reserve and write what is not all zeros. */
+    private void fill(String imageId, Filling filling, OperationProgress progress) {
+        int pcSize = (int) ChunkEngine.PC_SIZE;
+        int segment = ChunkEngine.SEGMENT_SIZE;
+        ByteBuffer pc = ByteBuffer.allocateDirect(pcSize);
+        long pcs = (filling.sizeBytes() + pcSize - 1) / pcSize;
+        for (long i = 0; i < pcs; i++) {
+            long start = i * pcSize;
+            int length = (int) Math.min(pcSize, filling.sizeBytes() - start);
+            pc.clear().limit(length);
+            backend.read(filling.fromLcId(), start, pc);
+            pc.flip();
+            long data = 0;
+            for (int at = 0; at < length; at += segment) {
+                int n = Math.min(segment, length - at);
+                if (pc.slice(at, n).mismatch(ZERO_SEGMENT.slice(0, n)) != -1) {
+                    data += n;
+                }
+            }
+            if (data > 0) {
+                imageCache.reserve(imageId, filling.lcId(), data);
+                for (int at = 0; at < length; at += segment) {
+                    int n = Math.min(segment, length - at);
+                    ByteBuffer piece = pc.slice(at, n);
+                    if (piece.mismatch(ZERO_SEGMENT.slice(0, n)) != -1) {
+                        backend.write(filling.lcId(), start + at, piece);
+                    }
+                }
+            }
+            progress.report(i + 1, pcs);
+        }
+    }
+
+    @Override
+    public Runnable succeed(Operation operation) {
+        String imageId = operation.targetId();
+        long lcId = cache.filling(imageId)
+                .orElseThrow(() -> new IllegalStateException("image " + imageId + " has no copy being made"));
+        lcs.freeze(lcId);
+        cache.markReady(lcId, cache.storedBytes(lcId));
+        return () -> {};
+    }
+
+    @Override
+    public void fail(Operation operation, String error) {}
+
+    /** Removes a half-made copy: from the database first, then from storage, best effort. */
+    private void discardFilling(String imageId) {
+        Long lcId = tx.execute(status -> {
+            resources.lock(imageId, ResourceKind.IMAGE);
+            Long filling = cache.filling(imageId).orElse(null);
+            if (filling != null) {
+                lcs.delete(filling);
+            }
+            return filling;
+        });
+        if (lcId != null) {
+            try {
+                backend.delete(lcId);
+            } catch (RuntimeException e) {
+                log.warn("Copy of {}: lc {} could not be removed from storage", imageId, lcId, e);
+            }
+        }
+    }
+}

@@ -1,0 +1,178 @@
+package dev.sprig.api;
+
+import static dev.sprig.api.ImageAndDiskApiIT.assertProblem;
+import static dev.sprig.api.ImageAndDiskApiIT.imageContent;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sprig.api.StorageNodeProcesses.NodeProcess;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * The clone limit on two storage-node processes, each family on one node: past
+ * {@code sprig.cache.max-clones-per-copy} clones, another copy of the image is made on the other
+ * node (an operation with progress), and new clones go to the copy with the fewest.
+ */
+@SpringBootTest(
+        webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = {
+            "sprig.api.api-keys=" + CloneLimitIT.KEY,
+            "sprig.api.admin-keys=" + CloneLimitIT.ADMIN,
+            "sprig.api.backend.type=nodes",
+            "sprig.api.backend.nodes.stripe-width=1",
+            "sprig.api.nodes.unreachable-after=10m",
+            "sprig.api.nodes.down-after=20m",
+            "sprig.api.reconcile-interval=10m",
+            "sprig.cache.max-clones-per-copy=3"
+        })
+class CloneLimitIT {
+
+    static final String KEY = "limit-key-0123456789";
+    static final String ADMIN = "limit-admin-0123456789";
+    static final int PC = 4 << 20;
+
+    static StorageNodeProcesses nodes;
+
+    @DynamicPropertySource
+    static void dataDirs(DynamicPropertyRegistry registry) {
+        TestDataDirs.isolate(registry, "clone-limit");
+    }
+
+    @BeforeAll
+    static void twoStorageNodes() {
+        Path dir = TestDataDirs.fresh("clone-limit-processes");
+        nodes = new StorageNodeProcesses(2, dir);
+    }
+
+    @AfterAll
+    static void stopNodes() {
+        if (nodes != null) {
+            nodes.close();
+        }
+    }
+
+    @LocalServerPort
+    int port;
+
+    @Autowired
+    JdbcTemplate jdbc;
+
+    @Test
+    void pastTheLimitAnotherCopyIsMadeOnTheOtherNodeAndNewClonesGoToTheLeastLoadedCopy() throws Exception {
+        ApiClient api = new ApiClient(port, KEY);
+        ApiClient admin = api.withKey(ADMIN);
+        for (NodeProcess node : nodes.nodes) {
+            assertThat(admin.putJson("/v1/nodes/" + node.id, node.registration())
+                            .statusCode())
+                    .isIn(200, 201);
+        }
+        byte[] content = imageContent(3 * PC);
+        String image = api.availableImage(content);
+        long firstCopy =
+                ApiClient.json(api.get("/v1/images/" + image)).path("lcId").asLong();
+        String firstNode = nodeOf(api, ApiClient.id(api.clone(image)));
+
+        List<String> disks = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            JsonNode disk = api.clone(image);
+            disks.add(ApiClient.id(disk));
+            assertThat(disk.path("lcId").asLong()).isPositive();
+        }
+        // four clones on one copy, over the limit of three: another copy is being made
+        String copyOperation = awaitCopyOperation(image);
+        JsonNode copied = awaitFinished(api, copyOperation);
+        assertThat(copied.path("state").asString()).as(copied.toString()).isEqualTo("succeeded");
+        assertThat(copied.path("kind").asString()).isEqualTo("copy");
+        assertThat(copied.path("unit").asString()).isEqualTo("pcs");
+        assertThat(copied.path("done").asLong()).isEqualTo(3);
+
+        JsonNode view = ApiClient.json(api.get("/v1/images/" + image));
+        assertThat(view.path("copies").asInt()).isEqualTo(2);
+        assertThat(view.path("cloneCount").asLong()).isEqualTo(4);
+        assertThat(ApiClient.json(api.get("/v1/cache"))
+                        .path("copiesOverCloneLimit")
+                        .asLong())
+                .isEqualTo(1);
+
+        // the next clones go to the new copy, on the other node, and read the image's bytes there
+        JsonNode onNewCopy = api.clone(image);
+        String secondNode = nodeOf(api, ApiClient.id(onNewCopy));
+        assertThat(secondNode).isNotEqualTo(firstNode);
+        long lc = onNewCopy.path("lcId").asLong();
+        NodeProcess holder = nodes.nodes.stream()
+                .filter(node -> node.id.equals(secondNode))
+                .findFirst()
+                .orElseThrow();
+        for (int pc = 0; pc < 3; pc++) {
+            assertThat(Arrays.equals(
+                            holder.read(lc, (long) pc * PC, PC).body(),
+                            Arrays.copyOfRange(content, pc * PC, (pc + 1) * PC)))
+                    .as("PC " + pc + " of a clone of the second copy")
+                    .isTrue();
+        }
+        long secondCopy = jdbc.queryForObject("SELECT parent_lc_id FROM lc WHERE lc_id = ?", Long.class, lc);
+        assertThat(secondCopy).isNotEqualTo(firstCopy);
+
+        // the image goes with all of its copies once nothing reads from them
+        assertProblem(api.delete("/v1/images/" + image), 409, "HAS_DEPENDENTS");
+        for (String disk : jdbc.queryForList("SELECT extern_id FROM resource WHERE kind = 'disk'", String.class)) {
+            assertThat(api.delete("/v1/disks/" + disk).statusCode()).isEqualTo(204);
+        }
+        assertThat(api.delete("/v1/images/" + image).statusCode()).isEqualTo(204);
+        assertThat(jdbc.queryForObject("SELECT count(*) FROM lc", Long.class)).isZero();
+        for (NodeProcess node : nodes.nodes) {
+            Set<Long> held = new HashSet<>();
+            ApiClient.json(node.get("/v1/lcs"))
+                    .forEach(entry -> held.add(entry.path("lcId").asLong()));
+            assertThat(held).as("lcs left on " + node.id).isEmpty();
+        }
+    }
+
+    private static String nodeOf(ApiClient api, String disk) {
+        JsonNode attachment = ApiClient.json(api.get("/v1/disks/" + disk + "/attachment"));
+        assertThat(attachment.path("nodes")).hasSize(1);
+        return attachment.path("nodes").get(0).path("nodeId").asString();
+    }
+
+    private String awaitCopyOperation(String image) throws InterruptedException {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            List<String> found = jdbc.queryForList(
+                    "SELECT operation_id FROM operation WHERE kind = 'copy' AND target_extern_id = ?",
+                    String.class,
+                    image);
+            if (!found.isEmpty()) {
+                assertThat(found).hasSize(1);
+                return found.get(0);
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("no copy of " + image + " was started");
+    }
+
+    private static JsonNode awaitFinished(ApiClient api, String operationId) throws InterruptedException {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (true) {
+            JsonNode operation = ApiClient.json(api.get("/v1/operations/" + operationId));
+            if (!operation.path("state").asString().equals("running")) {
+                return operation;
+            }
+            assertThat(System.nanoTime()).as("still running: " + operation).isLessThan(deadline);
+            Thread.sleep(20);
+        }
+    }
+}
