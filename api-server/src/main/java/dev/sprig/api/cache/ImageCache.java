@@ -15,9 +15,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.DisposableBean;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.support.TransactionTemplate;
 
@@ -32,7 +38,7 @@ import org.springframework.transaction.support.TransactionTemplate;
  * cannot free enough, nothing is evicted and the import fails with {@code CACHE_FULL}.
  */
 @Service
-public class ImageCache {
+public class ImageCache implements DisposableBean {
 
     /** How often a request waiting for an import looks at its operation. */
     static final Duration POLL = Duration.ofMillis(50);
@@ -48,6 +54,12 @@ public class ImageCache {
     private final TransactionTemplate tx;
     private final CacheRepository cache;
     private final CacheProperties properties;
+    private final Set<String> limitChecksPending = ConcurrentHashMap.newKeySet();
+    private final ExecutorService limitChecks = Executors.newSingleThreadExecutor(work -> {
+        Thread thread = new Thread(work, "clone-limit");
+        thread.setDaemon(true);
+        return thread;
+    });
 
     ImageCache(
             ResourceRepository resources,
@@ -236,12 +248,40 @@ public class ImageCache {
     }
 
     /**
+     * Checks the clone limit of an image after clones of it have committed, in the background: the
+     * clone's answer does not wait for it, and it runs in transactions of its own (code called from
+     * a transaction's completion would otherwise still take part in that transaction). Requests for
+     * an image already waiting for its check are dropped.
+     */
+    public void checkCloneLimit(String imageId) {
+        if (limitChecksPending.add(imageId)) {
+            try {
+                limitChecks.execute(() -> {
+                    limitChecksPending.remove(imageId);
+                    try {
+                        copyIfOverLimit(imageId);
+                    } catch (RuntimeException e) {
+                        log.warn("Checking the clone limit of image {} failed: {}", imageId, e.getMessage());
+                    }
+                });
+            } catch (RejectedExecutionException stopping) {
+                limitChecksPending.remove(imageId);
+            }
+        }
+    }
+
+    @Override
+    public void destroy() {
+        limitChecks.shutdownNow();
+    }
+
+    /**
      * After clones of an image: when its least-loaded copy carries more than
      * {@code sprig.cache.max-clones-per-copy} clones and storage has nodes apart from its copies,
      * starts making another copy there ({@link CopyWork}), unless one is being made. On a single
      * node this does nothing: the limit only shows in the figures.
      */
-    public void copyIfOverLimit(String imageId) {
+    void copyIfOverLimit(String imageId) {
         CacheRepository.CopyChoice least = cache.leastLoaded(imageId).orElse(null);
         if (least == null
                 || least.clones() <= properties.maxClonesPerCopy()

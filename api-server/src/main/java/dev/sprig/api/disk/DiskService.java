@@ -206,7 +206,7 @@ public class DiskService implements DisposableBean {
                     TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
                         @Override
                         public void afterCommit() {
-                            cache.copyIfOverLimit(sourceId);
+                            cache.checkCloneLimit(sourceId);
                         }
                     });
                 }

@@ -3,10 +3,13 @@ package dev.sprig.api.lineage;
 import dev.sprig.api.backend.StorageBackend;
 import dev.sprig.api.error.SprigException;
 import dev.sprig.api.operation.Operations;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.support.TransactionTemplate;
 
@@ -23,6 +26,10 @@ import org.springframework.transaction.support.TransactionTemplate;
  */
 @Service
 public class Deletions {
+
+    static final int STORAGE_DELETE_ATTEMPTS = 20;
+    static final Duration STORAGE_DELETE_PAUSE = Duration.ofMillis(50);
+    private static final Logger log = LoggerFactory.getLogger(Deletions.class);
 
     private final ResourceRepository resources;
     private final LcRepository lcs;
@@ -100,6 +107,37 @@ public class Deletions {
             gone.addAll(unreadCopies);
             return gone;
         });
-        Objects.requireNonNull(removed).forEach(backend::delete);
+        Objects.requireNonNull(removed).forEach(this::deleteFromStorage);
+    }
+
+    /**
+     * Deletes one lc from storage after its metadata is gone. The deletion has happened by then, so a
+     * failure here is not the client's: the lc is retried for a moment, because a concurrent deletion
+     * of its last child commits its metadata first and may reach storage a little after this one
+     * (two disks of one implicit snapshot deleted at once), and is then left to the reconciler, which
+     * removes what the database no longer knows.
+     */
+    private void deleteFromStorage(long lcId) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                backend.delete(lcId);
+                return;
+            } catch (RuntimeException e) {
+                if (attempt == STORAGE_DELETE_ATTEMPTS) {
+                    log.warn(
+                            "lc {} is gone from the database but could not be deleted from storage; the reconciler"
+                                    + " will remove it: {}",
+                            lcId,
+                            e.getMessage());
+                    return;
+                }
+                try {
+                    Thread.sleep(STORAGE_DELETE_PAUSE.toMillis());
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
     }
 }
