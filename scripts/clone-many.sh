@@ -17,6 +17,19 @@ echo "Cloning $count disks from $source_id, named $prefix-… ..."
 api_json POST '/v1/disks:batchCreate' \
     "{\"sourceId\":$(json_escape "$source_id"),\"count\":$count,\"namePrefix\":$(json_escape "$prefix")}"
 expect_success
+if [ "$HTTP_STATUS" = 202 ]; then
+    # the image is not cached: one operation imports it, then creates the disks
+    op="$(json_field "$BODY" id)"
+    echo "Image $source_id is not cached: operation $op imports it, then clones."
+    await_operation "$op"
+    if [ "$OP_STATE" != succeeded ]; then
+        echo "Operation $op $OP_STATE after $OP_TOOK s: $(json_field "$BODY" error)" >&2
+        exit 1
+    fi
+    echo "Created $count disks in $OP_TOOK s, the import included; list them with"
+    echo "  GET /v1/disks?namePrefix=$prefix-"
+    exit 0
+fi
 if [ -n "$SPRIG_JQ" ]; then
     created="$(jq '.disks | length' "$BODY")"
     first="$(jq -r '.disks[0] | "\(.name) (\(.externId), lc \(.lcId))"' "$BODY")"

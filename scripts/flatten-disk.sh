@@ -14,31 +14,15 @@ expect_success
 op="$(json_field "$BODY" id)"
 echo "Flattening disk $disk: operation $op ($(json_field "$BODY" state))."
 
-started="$(date +%s.%N)"
-last=
-while :; do
-    state="$(json_field "$BODY" state)"
-    progress="$(json_field "$BODY" done) of $(json_field "$BODY" total) $(json_field "$BODY" unit)"
-    if [ "$state" != running ]; then
-        break
-    fi
-    if [ "$progress" != "$last" ]; then
-        echo "  $progress"
-        last="$progress"
-    fi
-    sleep 0.5
-    api GET "/v1/operations/$op"
-    expect_success
-done
-took="$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')"
+await_operation "$op"
 
-if [ "$state" = succeeded ]; then
-    echo "Operation $op succeeded in $took s ($progress)."
+if [ "$OP_STATE" = succeeded ]; then
+    echo "Operation $op succeeded in $OP_TOOK s ($OP_PROGRESS)."
     api GET "/v1/disks/$disk/lineage"
     expect_success
     echo "Disk $disk now reads from no ancestor (lc $(json_field "$BODY" lcId)); see scripts/lineage.sh $disk."
 else
-    echo "Operation $op $state after $took s: $(json_field "$BODY" error)" >&2
+    echo "Operation $op $OP_STATE after $OP_TOOK s: $(json_field "$BODY" error)" >&2
     echo "The disk is available again; run this script again to retry." >&2
     exit 1
 fi

@@ -158,3 +158,24 @@ secs() {
 stamp() {
     printf '%s-%04x' "$(date +%Y%m%d-%H%M%S)" "$((RANDOM))"
 }
+
+# await_operation OP_ID: polls GET /v1/operations/OP_ID (whose first answer is in BODY) every half
+# second, printing its progress as it changes, until it has finished. Sets OP_STATE, OP_PROGRESS and
+# OP_TOOK (seconds); BODY holds the finished operation.
+await_operation() {
+    local op="$1" started last=
+    started="$(date +%s.%N)"
+    while :; do
+        OP_STATE="$(json_field "$BODY" state)"
+        OP_PROGRESS="$(json_field "$BODY" done) of $(json_field "$BODY" total) $(json_field "$BODY" unit)"
+        [ "$OP_STATE" != running ] && break
+        if [ "$OP_PROGRESS" != "$last" ]; then
+            echo "  $OP_PROGRESS"
+            last="$OP_PROGRESS"
+        fi
+        sleep 0.5
+        api GET "/v1/operations/$op"
+        expect_success
+    done
+    OP_TOOK="$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')"
+}
