@@ -93,6 +93,37 @@ final class ApiClient {
         return json(response);
     }
 
+    /** Polls {@code GET /v1/operations/{id}} until the operation has finished (at most a minute); each answer goes to {@code seen}. */
+    JsonNode awaitFinished(String operationId, java.util.function.Consumer<JsonNode> seen) {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (true) {
+            HttpResponse<String> polled = get("/v1/operations/" + operationId);
+            if (polled.statusCode() != 200) {
+                throw new AssertionError(
+                        "operation " + operationId + " answered " + polled.statusCode() + ": " + polled.body());
+            }
+            JsonNode now = json(polled);
+            seen.accept(now);
+            if (!now.path("state").asString().equals("running")) {
+                return now;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("operation still running after a minute: " + now);
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+    }
+
+    /** Polls {@code GET /v1/operations/{id}} until the operation has finished (at most a minute). */
+    JsonNode awaitFinished(String operationId) {
+        return awaitFinished(operationId, polled -> {});
+    }
+
     static String id(JsonNode resource) {
         return resource.path("externId").asString();
     }

@@ -94,7 +94,7 @@ class CloneLimitIT {
         }
         // four clones on one copy, over the limit of three: another copy is being made
         String copyOperation = awaitCopyOperation(image);
-        JsonNode copied = awaitFinished(api, copyOperation);
+        JsonNode copied = api.awaitFinished(copyOperation);
         assertThat(copied.path("state").asString()).as(copied.toString()).isEqualTo("succeeded");
         assertThat(copied.path("kind").asString()).isEqualTo("copy");
         assertThat(copied.path("unit").asString()).isEqualTo("pcs");
@@ -162,17 +162,5 @@ class CloneLimitIT {
             Thread.sleep(20);
         }
         throw new AssertionError("no copy of " + image + " was started");
-    }
-
-    private static JsonNode awaitFinished(ApiClient api, String operationId) throws InterruptedException {
-        long deadline = System.nanoTime() + 60_000_000_000L;
-        while (true) {
-            JsonNode operation = ApiClient.json(api.get("/v1/operations/" + operationId));
-            if (!operation.path("state").asString().equals("running")) {
-                return operation;
-            }
-            assertThat(System.nanoTime()).as("still running: " + operation).isLessThan(deadline);
-            Thread.sleep(20);
-        }
     }
 }

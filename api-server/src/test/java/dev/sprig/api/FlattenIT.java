@@ -371,23 +371,8 @@ class FlattenIT {
 
     /** Polls the operation until it is no longer running; {@code seen} collects its progress as polled. */
     private JsonNode awaitFinished(JsonNode operation, List<Long> seen) {
-        long deadline = System.nanoTime() + 60_000_000_000L;
-        while (true) {
-            HttpResponse<String> polled = api.get("/v1/operations/" + opId(operation));
-            assertThat(polled.statusCode()).as(polled.body()).isEqualTo(200);
-            JsonNode now = ApiClient.json(polled);
-            seen.add(now.path("done").asLong());
-            if (!now.path("state").asString().equals("running")) {
-                return now;
-            }
-            assertThat(System.nanoTime()).as("operation still running: " + now).isLessThan(deadline);
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError(e);
-            }
-        }
+        return api.awaitFinished(
+                opId(operation), polled -> seen.add(polled.path("done").asLong()));
     }
 
     /** Writes through the engine, as a client-agent would, and applies the write to {@code expected}. */

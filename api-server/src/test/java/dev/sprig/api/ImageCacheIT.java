@@ -155,7 +155,7 @@ class ImageCacheIT {
         HttpResponse<String> accepted = api.post("/v1/images", source("c"));
         assertThat(accepted.statusCode()).isEqualTo(202);
         JsonNode failed =
-                awaitFinished(ApiClient.json(accepted).path("operationId").asString());
+                api.awaitFinished(ApiClient.json(accepted).path("operationId").asString());
         assertThat(failed.path("state").asString()).isEqualTo("failed");
         assertThat(failed.path("errorCode").asString()).isEqualTo("CACHE_FULL");
         assertThat(failed.path("error").asString()).contains("sprig.cache.capacity", "never evicted");
@@ -168,7 +168,8 @@ class ImageCacheIT {
                 "/v1/disks:batchCreate",
                 "{\"namePrefix\":\"" + unique("full") + "\",\"count\":3,\"sourceId\":\"" + e + "\"}");
         assertThat(batch.statusCode()).as(batch.body()).isEqualTo(202);
-        JsonNode batchFailed = awaitFinished(ApiClient.json(batch).path("id").asString());
+        JsonNode batchFailed =
+                api.awaitFinished(ApiClient.json(batch).path("id").asString());
         assertThat(batchFailed.path("errorCode").asString()).isEqualTo("CACHE_FULL");
 
         assertThat(image(a).path("cached").asBoolean()).isTrue();
@@ -243,7 +244,7 @@ class ImageCacheIT {
         assertThat(waiting.path("kind").asString()).isEqualTo("clone");
         assertThat(waiting.path("total").asLong()).isEqualTo(20);
 
-        JsonNode done = awaitFinished(waiting.path("id").asString());
+        JsonNode done = api.awaitFinished(waiting.path("id").asString());
         assertThat(done.path("state").asString()).as(done.toString()).isEqualTo("succeeded");
         JsonNode disks = ApiClient.json(api.get("/v1/disks?pageSize=100&namePrefix=" + prefix));
         assertThat(disks.path("items")).hasSize(20);
@@ -251,7 +252,7 @@ class ImageCacheIT {
         assertThat(importsOf(a))
                 .as("the prefetch's import served the bulk clone")
                 .isEqualTo(2);
-        assertThat(awaitFinished(importId).path("state").asString()).isEqualTo("succeeded");
+        assertThat(api.awaitFinished(importId).path("state").asString()).isEqualTo("succeeded");
 
         HttpResponse<String> warm = api.action("/v1/images/" + a + ":prefetch");
         assertThat(warm.statusCode()).isEqualTo(200);
@@ -324,7 +325,7 @@ class ImageCacheIT {
         HttpResponse<String> accepted = api.post("/v1/images", source(name));
         assertThat(accepted.statusCode()).as(accepted.body()).isEqualTo(202);
         JsonNode operation =
-                awaitFinished(ApiClient.json(accepted).path("operationId").asString());
+                api.awaitFinished(ApiClient.json(accepted).path("operationId").asString());
         assertThat(operation.path("state").asString()).as(operation.toString()).isEqualTo("succeeded");
         return ApiClient.id(ApiClient.json(accepted));
     }
@@ -376,24 +377,5 @@ class ImageCacheIT {
 
     private List<Long> engineLcs() {
         return engine.list().stream().map(info -> info.lcId()).sorted().toList();
-    }
-
-    private JsonNode awaitFinished(String operationId) {
-        long deadline = System.nanoTime() + 60_000_000_000L;
-        while (true) {
-            HttpResponse<String> polled = api.get("/v1/operations/" + operationId);
-            assertThat(polled.statusCode()).as(polled.body()).isEqualTo(200);
-            JsonNode now = ApiClient.json(polled);
-            if (!now.path("state").asString().equals("running")) {
-                return now;
-            }
-            assertThat(System.nanoTime()).as("operation still running: " + now).isLessThan(deadline);
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError(e);
-            }
-        }
     }
 }

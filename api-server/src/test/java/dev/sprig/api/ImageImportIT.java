@@ -173,7 +173,7 @@ class ImageImportIT {
         assertThat(accepted.path("source").path("sha256").asString()).isEqualTo(sha256);
         String operationId = accepted.path("operationId").asString();
         assertThat(started.headers().firstValue("Location")).hasValue("/v1/operations/" + operationId);
-        JsonNode operation = awaitFinished(operationId);
+        JsonNode operation = api.awaitFinished(operationId);
         assertThat(operation.path("state").asString()).as(operation.toString()).isEqualTo("succeeded");
         assertThat(operation.path("kind").asString()).isEqualTo("import");
         assertThat(operation.path("unit").asString()).isEqualTo("bytes");
@@ -217,7 +217,7 @@ class ImageImportIT {
 
         runner.resumeRunning();
 
-        assertThat(awaitFinished(operationId).path("state").asString()).isEqualTo("succeeded");
+        assertThat(api.awaitFinished(operationId).path("state").asString()).isEqualTo("succeeded");
         JsonNode image = ApiClient.json(api.get("/v1/images/" + imageId));
         long lc = image.path("lcId").asLong();
         assertThat(lc).isNotEqualTo(stale);
@@ -341,7 +341,7 @@ class ImageImportIT {
         HttpResponse<String> started = api.post("/v1/images", body);
         assertThat(started.statusCode()).as(started.body()).isEqualTo(202);
         JsonNode accepted = ApiClient.json(started);
-        awaitFinished(accepted.path("operationId").asString());
+        api.awaitFinished(accepted.path("operationId").asString());
         return ApiClient.json(api.get("/v1/images/" + ApiClient.id(accepted)));
     }
 
@@ -353,7 +353,7 @@ class ImageImportIT {
         assertThat(started.statusCode()).as(started.body()).isEqualTo(202);
         JsonNode accepted = ApiClient.json(started);
 
-        JsonNode operation = awaitFinished(accepted.path("operationId").asString());
+        JsonNode operation = api.awaitFinished(accepted.path("operationId").asString());
 
         assertThat(operation.path("state").asString()).isEqualTo("failed");
         assertThat(operation.path("error").asString()).contains(cause);
@@ -364,25 +364,6 @@ class ImageImportIT {
         assertThat(lcRows()).as("lc rows").isEqualTo(lcRows);
         assertThat(engineLcs()).as("the engine's lcs").isEqualTo(engineLcs);
         return operation.path("error").asString();
-    }
-
-    private JsonNode awaitFinished(String operationId) {
-        long deadline = System.nanoTime() + 60_000_000_000L;
-        while (true) {
-            HttpResponse<String> polled = api.get("/v1/operations/" + operationId);
-            assertThat(polled.statusCode()).as(polled.body()).isEqualTo(200);
-            JsonNode now = ApiClient.json(polled);
-            if (!now.path("state").asString().equals("running")) {
-                return now;
-            }
-            assertThat(System.nanoTime()).as("operation still running: " + now).isLessThan(deadline);
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError(e);
-            }
-        }
     }
 
     private long lcRows() {

@@ -339,7 +339,9 @@ class RemoteNodesIT {
                 "/v1/images", "{\"name\":\"" + unique("striped") + "\",\"source\":{\"url\":\"" + file.toUri() + "\"}}");
         assertThat(accepted.statusCode()).as(accepted.body()).isEqualTo(202);
         String image = ApiClient.id(ApiClient.json(accepted));
-        awaitSucceeded(ApiClient.json(accepted).path("operationId").asString());
+        JsonNode imported =
+                api.awaitFinished(ApiClient.json(accepted).path("operationId").asString());
+        assertThat(imported.path("state").asString()).as(imported.toString()).isEqualTo("succeeded");
         long firstCopy =
                 ApiClient.json(api.get("/v1/images/" + image)).path("lcId").asLong();
 
@@ -373,20 +375,6 @@ class RemoteNodesIT {
         JsonNode view = ApiClient.json(api.get("/v1/images/" + image));
         assertThat(view.path("cached").asBoolean()).isTrue();
         assertThat(view.path("lcId").asLong()).isNotEqualTo(firstCopy);
-    }
-
-    private void awaitSucceeded(String operationId) throws InterruptedException {
-        long deadline = System.nanoTime() + 60_000_000_000L;
-        while (true) {
-            JsonNode operation = ApiClient.json(api.get("/v1/operations/" + operationId));
-            String state = operation.path("state").asString();
-            if (!state.equals("running")) {
-                assertThat(state).as(operation.toString()).isEqualTo("succeeded");
-                return;
-            }
-            assertThat(System.nanoTime()).as("still running: " + operation).isLessThan(deadline);
-            Thread.sleep(20);
-        }
     }
 
     private static void signal(String signal, NodeProcess node) throws Exception {

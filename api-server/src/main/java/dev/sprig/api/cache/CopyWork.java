@@ -15,8 +15,6 @@ import dev.sprig.node.engine.ChunkEngine;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Objects;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.support.TransactionTemplate;
 
@@ -31,7 +29,6 @@ import org.springframework.transaction.support.TransactionTemplate;
 @Component
 class CopyWork implements OperationWork {
 
-    private static final Logger log = LoggerFactory.getLogger(CopyWork.class);
     private static final ByteBuffer ZERO_SEGMENT = ByteBuffer.allocateDirect(ChunkEngine.SEGMENT_SIZE);
 
     private final ResourceRepository resources;
@@ -64,14 +61,14 @@ class CopyWork implements OperationWork {
     @Override
     public void perform(Operation operation, OperationProgress progress) {
         String imageId = operation.targetId();
-        discardFilling(imageId);
+        imageCache.discardFilling(imageId);
         try {
             Filling filling = define(imageId);
             fill(imageId, filling, progress);
             backend.flush(filling.lcId());
             backend.freeze(filling.lcId());
         } catch (RuntimeException e) {
-            discardFilling(imageId);
+            imageCache.discardFilling(imageId);
             throw e;
         }
     }
@@ -147,23 +144,4 @@ class CopyWork implements OperationWork {
 
     @Override
     public void fail(Operation operation, String error) {}
-
-    /** Removes a half-made copy: from the database first, then from storage, best effort. */
-    private void discardFilling(String imageId) {
-        Long lcId = tx.execute(status -> {
-            resources.lock(imageId, ResourceKind.IMAGE);
-            Long filling = cache.filling(imageId).orElse(null);
-            if (filling != null) {
-                lcs.delete(filling);
-            }
-            return filling;
-        });
-        if (lcId != null) {
-            try {
-                backend.delete(lcId);
-            } catch (RuntimeException e) {
-                log.warn("Copy of {}: lc {} could not be removed from storage", imageId, lcId, e);
-            }
-        }
-    }
 }

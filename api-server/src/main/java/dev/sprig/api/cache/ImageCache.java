@@ -352,7 +352,39 @@ public class ImageCache implements DisposableBean {
     }
 
     /**
-     * Removes evicted copies from storage after their metadata is gone, best effort: what a failed
+     * Removes the copy an operation was filling for the image (an import, or a copy past the clone
+     * limit), left by an earlier run or failed in this one: from the database first (so that no one
+     * can reach it), then from storage, best effort (what a failed delete leaves is storage nothing
+     * refers to, which the reconciler removes).
+     */
+    public void discardFilling(String imageId) {
+        Long lcId = tx.execute(status -> {
+            Resource image = resources.lock(imageId, ResourceKind.IMAGE).orElse(null);
+            if (image == null) {
+                return null;
+            }
+            Long filling = cache.filling(imageId).orElse(null);
+            if (filling == null && image.state().equals("importing") && image.lcId() != null) {
+                // an import cut off before the cache existed pointed the image at its lc at once
+                filling = image.lcId();
+                resources.setLc(imageId, null);
+            }
+            if (filling == null) {
+                return null;
+            }
+            if (image.state().equals("importing")) {
+                resources.setBytesReceived(imageId, 0);
+            }
+            lcs.delete(filling);
+            return filling;
+        });
+        if (lcId != null) {
+            deleteFromStorage(List.of(lcId));
+        }
+    }
+
+    /**
+     * Removes copies from storage after their metadata is gone (evicted, or never finished), best effort: what a failed
      * delete leaves is storage nothing refers to, which the reconciler removes.
      */
     public void deleteFromStorage(List<Long> evicted) {
@@ -360,7 +392,7 @@ public class ImageCache implements DisposableBean {
             try {
                 backend.delete(lcId);
             } catch (RuntimeException e) {
-                log.warn("Evicted lc {} could not be removed from storage", lcId, e);
+                log.warn("lc {}, no longer in the cache, could not be removed from storage", lcId, e);
             }
         }
     }

@@ -30,8 +30,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.support.TransactionTemplate;
 
@@ -57,7 +55,6 @@ class ImportWork implements OperationWork {
 
     static final int READ_MAX = Integer.getInteger("x.readmax", 1 << 20);
 
-    private static final Logger log = LoggerFactory.getLogger(ImportWork.class);
     private static final ByteBuffer ZERO_SEGMENT = ByteBuffer.allocateDirect(ImageService.SEGMENT);
 
     private final ResourceRepository resources;
@@ -99,12 +96,12 @@ class ImportWork implements OperationWork {
         Resource image = importable(resources.find(imageId, ResourceKind.IMAGE).orElse(null), imageId);
         ImageSource source =
                 sources.find(imageId).orElseThrow(() -> SprigException.notFound("the source of image " + imageId));
-        discardFilling(imageId);
+        imageCache.discardFilling(imageId);
         try (SourceFetcher.Fetched fetched = fetcher.fetch(source, operation.id());
                 QemuNbd server = QemuNbd.serve(fetched.file(), source.format())) {
             copyInto(image, server, progress);
         } catch (RuntimeException e) {
-            discardFilling(imageId);
+            imageCache.discardFilling(imageId);
             throw e;
         }
     }
@@ -177,39 +174,6 @@ class ImportWork implements OperationWork {
             backend.define(List.of(new LcSpec(id, null, id, size, false)));
             return id;
         }));
-    }
-
-    /**
-     * Removes the copy an earlier or the current run of the import was filling: from the database
-     * first (so that no one can reach it), then from the backend, best effort (what a failed delete
-     * leaves is storage nothing refers to, which the reconciler removes).
-     */
-    private void discardFilling(String imageId) {
-        Long lcId = tx.execute(status -> {
-            Resource image = resources.lock(imageId, ResourceKind.IMAGE).orElse(null);
-            if (image == null) {
-                return null;
-            }
-            Long filling = cache.filling(imageId).orElse(null);
-            if (filling == null && image.state().equals("importing") && image.lcId() != null) {
-                // an import cut off before the cache existed pointed the image at its lc at once
-                filling = image.lcId();
-                resources.setLc(imageId, null);
-            }
-            if (filling == null) {
-                return null;
-            }
-            resources.setBytesReceived(imageId, 0);
-            lcs.delete(filling);
-            return filling;
-        });
-        if (lcId != null) {
-            try {
-                backend.delete(lcId);
-            } catch (RuntimeException e) {
-                log.warn("Import of {}: lc {} could not be removed from storage", imageId, lcId, e);
-            }
-        }
     }
 
     /**
