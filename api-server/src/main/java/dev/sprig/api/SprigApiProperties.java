@@ -33,10 +33,14 @@ public record SprigApiProperties(
      *     default: it would let any client read any file api-server can read.
      * @param stallTimeout a download from which nothing arrives for this long fails (as does one
      *     whose server does not answer within it), rather than holding its import forever
+     * @param downloadDir where downloads of http(s) sources are kept while they are imported (each
+     *     is deleted when its import ends); beside the other data, not in the system's temp dir,
+     *     which is often small or in memory
      */
     public record ImageSources(
             @DefaultValue({"http:", "https:"}) List<String> allowedPrefixes,
-            @DefaultValue("60s") Duration stallTimeout) {}
+            @DefaultValue("60s") Duration stallTimeout,
+            @DefaultValue("./data/downloads") Path downloadDir) {}
 
     /**
      * @param unreachableAfter a node whose last heartbeat is older is unreachable: nothing new is

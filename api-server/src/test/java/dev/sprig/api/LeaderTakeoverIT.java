@@ -237,6 +237,7 @@ class LeaderTakeoverIT {
                         "--sprig.api.backend.type=nodes",
                         "--sprig.api.reconcile-interval=1s",
                         "--sprig.api.image-sources.allowed-prefixes=http:",
+                        "--sprig.api.image-sources.download-dir=" + dir.resolve(name + "-downloads"),
                         "--sprig.leader.check-interval=500ms",
                         // the node is registered once, without the heartbeats a configured node sends
                         "--sprig.api.nodes.unreachable-after=10m",

@@ -51,6 +51,9 @@ final class TestDataDirs {
         registry.add(
                 "sprig.api.backend.embedded.data-dir",
                 () -> dir.resolve("engine").toString());
+        registry.add(
+                "sprig.api.image-sources.download-dir",
+                () -> dir.resolve("downloads").toString());
         if (externalDatabaseConfigured()) {
             String schema = "it_" + name.replaceAll("[^a-z0-9]", "_");
             String url = System.getenv("SPRING_DATASOURCE_URL");

@@ -40,7 +40,7 @@ class SourceFetcher {
             .connectTimeout(CONNECT_TIMEOUT)
             .followRedirects(HttpClient.Redirect.NORMAL)
             .build();
-    private final Path tempDir = Path.of(System.getProperty("java.io.tmpdir"));
+    private final Path tempDir;
     private final Duration stallTimeout;
     /** Closes downloads that stopped sending: a blocked read has no timeout of its own. */
     private final ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(work -> {
@@ -51,6 +51,7 @@ class SourceFetcher {
 
     SourceFetcher(SprigApiProperties properties) {
         this.stallTimeout = properties.imageSources().stallTimeout();
+        this.tempDir = properties.imageSources().downloadDir().toAbsolutePath();
     }
 
     @PreDestroy
@@ -106,6 +107,11 @@ class SourceFetcher {
     }
 
     private Fetched download(ImageSource source, Path part) {
+        try {
+            Files.createDirectories(part.getParent());
+        } catch (IOException e) {
+            throw new ImportFailure("the download directory " + part.getParent() + " cannot be created: " + e, e);
+        }
         HttpResponse<InputStream> response;
         try {
             response = http.send(

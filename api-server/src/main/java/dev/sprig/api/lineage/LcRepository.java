@@ -69,8 +69,12 @@ public class LcRepository {
     }
 
     /** Takes a transaction-scoped advisory lock if no other session holds it. */
-    public boolean tryAdvisoryLock(long lock) {
-        return Boolean.TRUE.equals(jdbc.sql("SELECT pg_try_advisory_xact_lock(:lock)")
+    /**
+     * Takes the transaction-scoped advisory lock {@code (lock, schema)} if it is free: keyed by the
+     * schema, so that installations sharing a database (as the CI's test contexts do) each have their own.
+     */
+    public boolean tryAdvisoryLock(int lock) {
+        return Boolean.TRUE.equals(jdbc.sql("SELECT pg_try_advisory_xact_lock(:lock, hashtext(current_schema()))")
                 .param("lock", lock)
                 .query(Boolean.class)
                 .single());

@@ -35,7 +35,7 @@ public class Reconciler implements SmartInitializingSingleton {
     private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
 
     /** The advisory lock that makes one api-server instance reconcile at a time. */
-    private static final long LOCK = 0x5370726967L; // "Sprig"
+    private static final int LOCK = 0x53526563; // "SRec"
 
     private final LcRepository lcs;
     private final ResourceRepository resources;
