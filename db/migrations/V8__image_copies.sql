@@ -9,6 +9,14 @@ ALTER TABLE image_copy ADD COLUMN clones BIGINT NOT NULL DEFAULT 0 CHECK (clones
 UPDATE image_copy c SET clones = (SELECT count(*) FROM lc WHERE lc.parent_lc_id = c.lc_id);
 CREATE INDEX image_copy_load_idx ON image_copy (extern_id, clones, lc_id) WHERE ready;
 
+-- At most one copy of an image is being filled at a time (an import, or a copy past the limit).
+CREATE UNIQUE INDEX image_copy_one_filling ON image_copy (extern_id) WHERE NOT ready;
+
+-- Hits are counted on the copy that served them, in the statement that records its use: a single
+-- counter row would serialise every clone of every image on its lock. cache_stats.hits keeps the
+-- hits of copies that are gone (folded in when they are evicted or their image is deleted).
+ALTER TABLE image_copy ADD COLUMN hits BIGINT NOT NULL DEFAULT 0 CHECK (hits >= 0);
+
 -- Making another copy of an image is an operation, counted in PCs.
 ALTER TABLE operation DROP CONSTRAINT operation_kind;
 ALTER TABLE operation ADD CONSTRAINT operation_kind CHECK (kind IN ('flatten', 'import', 'clone', 'copy'));

@@ -134,6 +134,9 @@ class ApiServerCrashIT {
                         "--sprig.api.api-keys=" + KEY,
                         "--sprig.api.admin-keys=" + ADMIN,
                         "--sprig.api.backend.type=nodes",
+                        // what is tested is the crash, not the nodes' speed: fresh node JVMs on a
+                        // loaded machine can take longer than the default 300 ms for a first define
+                        "--sprig.api.backend.nodes.call-timeout=3s",
                         "--sprig.api.reconcile-interval=1s",
                         "--sprig.api.database.embedded.data-dir=" + dir.resolve("postgres"))
                 .redirectErrorStream(true)

@@ -59,7 +59,7 @@ public class CacheRepository {
                 .update();
     }
 
-    /** The copy an import of the image is filling, if any. */
+    /** The copy an operation is filling for the image, if any (a unique index allows one). */
     public Optional<Long> filling(String imageId) {
         return jdbc.sql("SELECT lc_id FROM image_copy WHERE extern_id = :image AND NOT ready")
                 .param("image", imageId)
@@ -96,10 +96,8 @@ public class CacheRepository {
      * copy (a snapshot's lc).
      */
     public void cloned(long parentLcId, int made, int hits) {
-        jdbc.sql("""
-                        WITH used AS (UPDATE image_copy SET last_used_at = now(), clones = clones + :made
-                                      WHERE lc_id = :lc RETURNING lc_id)
-                        UPDATE cache_stats SET hits = hits + :hits WHERE EXISTS (SELECT 1 FROM used)""")
+        jdbc.sql("UPDATE image_copy SET last_used_at = now(), clones = clones + :made, hits = hits + :hits"
+                        + " WHERE lc_id = :lc")
                 .param("lc", parentLcId)
                 .param("made", made)
                 .param("hits", hits)
@@ -120,8 +118,24 @@ public class CacheRepository {
                 .update();
     }
 
-    void evicted() {
-        jdbc.sql("UPDATE cache_stats SET evictions = evictions + 1").update();
+    /** The hits a copy served, read before it is dropped so that the total keeps them. */
+    long hitsOf(long lcId) {
+        return jdbc.sql("SELECT hits FROM image_copy WHERE lc_id = :lc")
+                .param("lc", lcId)
+                .query(Long.class)
+                .optional()
+                .orElse(0L);
+    }
+
+    /**
+     * Counts evictions and keeps the hits of the copies they dropped. Once per transaction, after
+     * every image lock it takes: the counter row is locked last, as everywhere else.
+     */
+    void evicted(int copies, long hits) {
+        jdbc.sql("UPDATE cache_stats SET evictions = evictions + :copies, hits = hits + :hits")
+                .param("copies", copies)
+                .param("hits", hits)
+                .update();
     }
 
     public void imported(long bytes) {
@@ -232,7 +246,8 @@ public class CacheRepository {
                           (SELECT count(*) FROM operation WHERE kind = 'import' AND state = 'running') AS in_flight,
                           (SELECT count(*) FROM image_copy c WHERE c.ready
                            AND (SELECT count(*) FROM lc WHERE lc.parent_lc_id = c.lc_id) > :limit) AS over,
-                          s.hits, s.misses, s.evictions, s.imports, s.bytes_imported
+                          s.hits + (SELECT coalesce(sum(hits), 0) FROM image_copy) AS hits,
+                          s.misses, s.evictions, s.imports, s.bytes_imported
                         FROM cache_stats s""")
                 .param("limit", maxClonesPerCopy)
                 .query((rs, row) -> new CacheStats(

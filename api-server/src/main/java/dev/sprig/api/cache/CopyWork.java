@@ -13,6 +13,7 @@ import dev.sprig.api.operation.OperationProgress;
 import dev.sprig.api.operation.OperationWork;
 import dev.sprig.node.engine.ChunkEngine;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import org.springframework.stereotype.Component;
@@ -77,7 +78,8 @@ class CopyWork implements OperationWork {
 
     /** The new copy's lc, placed apart from the image's other copies, defined empty. */
     private Filling define(String imageId) {
-        return Objects.requireNonNull(tx.execute(status -> {
+        List<Long> stale = new ArrayList<>();
+        Filling filling = Objects.requireNonNull(tx.execute(status -> {
             Resource image = resources
                     .lock(imageId, ResourceKind.IMAGE)
                     .filter(found -> found.state().equals("available"))
@@ -89,7 +91,10 @@ class CopyWork implements OperationWork {
             long size = Objects.requireNonNull(image.sizeBytes());
             long lcId = lcs.nextId();
             lcs.insertAll(List.of(Lc.root(lcId, size)));
-            cache.insertFilling(lcId, imageId, 0);
+            Long replaced = imageCache.startFilling(imageId, lcId);
+            if (replaced != null) {
+                stale.add(replaced);
+            }
             if (!backend.placeApart(lcId, copies)) {
                 throw SprigException.invalidState(
                         "no storage node is up apart from the nodes of image " + imageId + "'s copies");
@@ -97,6 +102,8 @@ class CopyWork implements OperationWork {
             backend.define(List.of(new LcSpec(lcId, null, lcId, size, false)));
             return new Filling(lcId, copies.get(0), size);
         }));
+        imageCache.deleteFromStorage(stale);
+        return filling;
     }
 
     /** PC by PC: read from the source copy, reserve and write what is not all zeros. */

@@ -42,6 +42,8 @@ public class ImageCache implements DisposableBean {
 
     /** How often a request waiting for an import looks at its operation. */
     static final Duration POLL = Duration.ofMillis(50);
+    /** How long a request waits for an import before it answers that the import goes on. */
+    static final Duration WAIT = Duration.ofMinutes(10);
 
     private static final Logger log = LoggerFactory.getLogger(ImageCache.class);
 
@@ -131,6 +133,7 @@ public class ImageCache implements DisposableBean {
      * is thrown as its failure ({@code CACHE_FULL} stays {@code CACHE_FULL}).
      */
     public void await(Operation imported) {
+        long deadline = System.nanoTime() + WAIT.toNanos();
         while (true) {
             Operation now = operations
                     .find(imported.id())
@@ -141,6 +144,11 @@ public class ImageCache implements DisposableBean {
                 }
                 case FAILED -> throw failure(now);
                 case RUNNING -> {
+                    if (System.nanoTime() > deadline) {
+                        throw SprigException.invalidState("image " + imported.targetId() + " is still being imported"
+                                + " (operation " + imported.id() + ", " + now.done() + " of " + now.total()
+                                + " bytes); follow the operation and retry once it has succeeded");
+                    }
                     try {
                         Thread.sleep(POLL.toMillis());
                     } catch (InterruptedException interrupted) {
@@ -179,13 +187,16 @@ public class ImageCache implements DisposableBean {
         // throwing rolls every one of them back, so a refused import loses nothing that was cached.
         List<Long> evicted = new ArrayList<>();
         long freed = 0;
+        long hits = 0;
         for (CacheRepository.Evictable copy : cache.evictable(imageId)) {
             if (used - freed + bytes <= capacity) {
                 break;
             }
+            long served = cache.hitsOf(copy.lcId());
             if (evict(copy.imageId(), copy.lcId())) {
                 evicted.add(copy.lcId());
                 freed += copy.storedBytes();
+                hits += served;
                 log.info(
                         "Evicting the copy of image {} (lc {}, {} bytes), least recently used",
                         copy.imageId(),
@@ -197,6 +208,9 @@ public class ImageCache implements DisposableBean {
             throw SprigException.cacheFull("image " + imageId + " needs " + bytes + " bytes of cache; it holds " + used
                     + " of " + capacity + " (sprig.cache.capacity) and only " + freed + " can be evicted: copies"
                     + " that disks or snapshots read from are never evicted");
+        }
+        if (!evicted.isEmpty()) {
+            cache.evicted(evicted.size(), hits);
         }
         return evicted;
     }
@@ -218,7 +232,6 @@ public class ImageCache implements DisposableBean {
                     copies.stream().filter(other -> other != lcId).findFirst().orElse(null));
         }
         lcs.delete(lcId);
-        cache.evicted();
         return true;
     }
 
@@ -229,7 +242,8 @@ public class ImageCache implements DisposableBean {
      */
     public void reserve(String imageId, long lcId, long bytes) {
         List<Long> evicted = Objects.requireNonNull(tx.execute(status -> {
-            List<Long> made = makeRoom(imageId, bytes);
+            // an uploaded image's copies are pinned and not counted: nothing to make room for
+            List<Long> made = cache.hasSource(imageId) ? makeRoom(imageId, bytes) : List.of();
             cache.addStoredBytes(lcId, bytes);
             if (made.isEmpty()) {
                 // A reservation a crash loses costs nothing (the filling starts over and discards the
@@ -340,15 +354,36 @@ public class ImageCache implements DisposableBean {
             if (!dependents.isEmpty()) {
                 throw SprigException.hasDependents("the copies of image " + imageId, dependents);
             }
+            long hits = 0;
             for (long copy : copies) {
+                hits += cache.hitsOf(copy);
                 if (!evict(imageId, copy)) {
                     throw SprigException.invalidState(
                             "image " + imageId + " changed while it was being evicted; retry");
                 }
             }
+            if (!copies.isEmpty()) {
+                cache.evicted(copies.size(), hits);
+            }
             return copies;
         }));
         deleteFromStorage(evicted);
+    }
+
+    /**
+     * In the caller's transaction, which holds the image's row lock: {@code lcId} becomes the copy
+     * being filled for the image, replacing one an earlier run of the operation left (after a leader
+     * change two runs may overlap for a moment).
+     *
+     * @return the lc replaced, for the caller to delete from storage once it has committed
+     */
+    public @Nullable Long startFilling(String imageId, long lcId) {
+        Long stale = cache.filling(imageId).orElse(null);
+        if (stale != null) {
+            lcs.delete(stale);
+        }
+        cache.insertFilling(lcId, imageId, 0);
+        return stale;
     }
 
     /**

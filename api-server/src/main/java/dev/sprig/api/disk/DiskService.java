@@ -25,6 +25,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.dao.DuplicateKeyException;
@@ -93,11 +94,14 @@ public class DiskService implements DisposableBean {
         try {
             return coalescer.clone(name, sourceId, sizeBytes);
         } catch (ImageNotCached notCached) {
-            // a miss: wait for the image's import, then clone alone (already counted, as a miss)
+            // a miss: wait for the image's import, then clone alone; the request is counted once, as
+            // a miss, unless the image turned out to be cached again by then (a hit after all)
             for (int attempt = 1; ; attempt++) {
-                cache.fill(sourceId, attempt == 1 ? 1 : 0).ifPresent(cache::await);
+                Optional<Operation> importing = cache.fill(sourceId, attempt == 1 ? 1 : 0);
+                importing.ifPresent(cache::await);
+                boolean hit = attempt == 1 && importing.isEmpty();
                 try {
-                    return cloneMany(List.of(name), sourceId, sizeBytes, false).get(0);
+                    return cloneMany(List.of(name), sourceId, sizeBytes, hit).get(0);
                 } catch (ImageNotCached evictedAgain) {
                     if (attempt == MAX_FILLS) {
                         throw evictedTooOften(sourceId);

@@ -164,16 +164,22 @@ class ImportWork implements OperationWork {
      * written; the cache's copy it fills holds nothing yet.
      */
     private long defineLc(String imageId, long size) {
-        return Objects.requireNonNull(tx.execute(status -> {
+        List<Long> stale = new ArrayList<>();
+        long lcId = Objects.requireNonNull(tx.execute(status -> {
             importable(resources.lock(imageId, ResourceKind.IMAGE).orElse(null), imageId);
             long id = lcs.nextId();
             lcs.insertAll(List.of(Lc.root(id, size)));
-            cache.insertFilling(id, imageId, 0);
+            Long replaced = imageCache.startFilling(imageId, id);
+            if (replaced != null) {
+                stale.add(replaced);
+            }
             resources.setSize(imageId, size);
             resources.setBytesReceived(imageId, 0);
             backend.define(List.of(new LcSpec(id, null, id, size, false)));
             return id;
         }));
+        imageCache.deleteFromStorage(stale);
+        return lcId;
     }
 
     /**

@@ -92,8 +92,24 @@ public class Deletions {
                 }
             }
             if (!dependents.isEmpty()) {
+                if (lcId != null && !lcs.hasChildren(lcId)) {
+                    // the image's own copy has no clones while another copy does: the image waits on
+                    // that one instead, and its own goes now (nothing would ever free it otherwise)
+                    Long read = otherCopies.stream()
+                            .filter(lcs::hasChildren)
+                            .findFirst()
+                            .orElse(null);
+                    if (read != null) {
+                        resources.setLc(externId, read);
+                        lcs.delete(lcId);
+                        unreadCopies.add(lcId);
+                    }
+                }
                 resources.setState(externId, ResourceRepository.DELETING, null);
                 return unreadCopies;
+            }
+            if (kind == ResourceKind.IMAGE) {
+                lcs.keepHitsOfCopies(externId);
             }
             if (lcId == null) {
                 resources.delete(externId);

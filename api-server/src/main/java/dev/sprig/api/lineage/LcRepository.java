@@ -122,6 +122,29 @@ public class LcRepository {
                 .optional();
     }
 
+    /**
+     * Whether the lc is a copy of an image that is not being deleted: it has no resource of its own
+     * (a copy made past the clone limit) but stays for the image's clones to come.
+     */
+    public boolean isCopyOfLiveImage(long lcId) {
+        return jdbc.sql("SELECT EXISTS (SELECT 1 FROM image_copy c JOIN resource r ON r.extern_id = c.extern_id"
+                        + " WHERE c.lc_id = :lc AND r.state <> 'deleting')")
+                .param("lc", lcId)
+                .query(Boolean.class)
+                .single();
+    }
+
+    /**
+     * Before an image's copies go with it: the cache's total of hits keeps what they served. Takes
+     * the counter row's lock, after the image's (the order every transaction keeps).
+     */
+    public void keepHitsOfCopies(String imageId) {
+        jdbc.sql("UPDATE cache_stats SET hits = hits"
+                        + " + (SELECT coalesce(sum(hits), 0) FROM image_copy WHERE extern_id = :image)")
+                .param("image", imageId)
+                .update();
+    }
+
     /** The lcs of an image's copies (the image cache's, ready or being filled). */
     public List<Long> imageCopies(String imageId) {
         return jdbc.sql("SELECT lc_id FROM image_copy WHERE extern_id = :image ORDER BY lc_id")

@@ -6,8 +6,8 @@ import org.jspecify.annotations.Nullable;
 import org.springframework.stereotype.Component;
 
 /**
- * Implicit snapshots (frozen lcs no resource names) and resources waiting on a deferred delete exist
- * only for what hangs below them; once their last child is gone (deleted, or flattened away), they
+ * Implicit snapshots (frozen lcs no resource names, other than an image's extra copies) and
+ * resources waiting on a deferred delete exist only for what hangs below them; once their last child is gone (deleted, or flattened away), they
  * go too, and so on up the chain.
  */
 @Component
@@ -40,7 +40,13 @@ public class UnusedAncestors {
             if (owner != null && !owner.state().equals(ResourceRepository.DELETING)) {
                 break;
             }
+            if (owner == null && lcs.isCopyOfLiveImage(up)) {
+                break;
+            }
             if (owner != null) {
+                if (owner.kind() == ResourceKind.IMAGE) {
+                    lcs.keepHitsOfCopies(owner.externId());
+                }
                 resources.delete(owner.externId());
             }
             lcs.delete(up);

@@ -209,6 +209,11 @@ public class OperationRunner implements DisposableBean {
         } catch (RuntimeException failure) {
             fail(work, operation, failure);
             return;
+        } catch (Error failure) {
+            // out of memory, say: marked failed all the same, or the leader's poll would run it again
+            // and again
+            fail(work, operation, new IllegalStateException(failure.toString(), failure));
+            return;
         }
         try {
             afterCommit.run();
