@@ -312,18 +312,7 @@ class RemoteNodesIT {
                     .as("no parent on " + node.id)
                     .isTrue();
         }
-        for (int pc = 0; pc < 3; pc++) {
-            String holderId = placement.get(pc % placement.size());
-            NodeProcess holder = nodes.nodes.stream()
-                    .filter(n -> n.id.equals(holderId))
-                    .findFirst()
-                    .orElseThrow();
-            assertThat(Arrays.equals(
-                            holder.read(lc, (long) pc * PC, PC).body(),
-                            Arrays.copyOfRange(content, pc * PC, (pc + 1) * PC)))
-                    .as("PC " + pc + " on " + holderId)
-                    .isTrue();
-        }
+        assertReadsThroughPlacement(lc, placement, content);
         assertThat(api.delete("/v1/images/" + image).statusCode())
                 .as("nothing reads the image now")
                 .isEqualTo(204);
@@ -360,7 +349,15 @@ class RemoteNodesIT {
         attachment
                 .path("nodes")
                 .forEach(node -> placement.add(node.path("nodeId").asString()));
-        for (int pc = 0; pc < 3; pc++) {
+        assertReadsThroughPlacement(lc, placement, content);
+        JsonNode view = ApiClient.json(api.get("/v1/images/" + image));
+        assertThat(view.path("cached").asBoolean()).isTrue();
+        assertThat(view.path("lcId").asLong()).isNotEqualTo(firstCopy);
+    }
+
+    /** Each PC of {@code lc} reads {@code content}'s bytes on the node the placement gives it. */
+    private static void assertReadsThroughPlacement(long lc, List<String> placement, byte[] content) {
+        for (int pc = 0; pc < content.length / PC; pc++) {
             String holderId = placement.get(pc % placement.size());
             NodeProcess holder = nodes.nodes.stream()
                     .filter(n -> n.id.equals(holderId))
@@ -369,12 +366,9 @@ class RemoteNodesIT {
             assertThat(Arrays.equals(
                             holder.read(lc, (long) pc * PC, PC).body(),
                             Arrays.copyOfRange(content, pc * PC, (pc + 1) * PC)))
-                    .as("PC " + pc + " of the clone of the re-imported image, through " + holder.id)
+                    .as("PC " + pc + " of lc " + lc + " on " + holderId)
                     .isTrue();
         }
-        JsonNode view = ApiClient.json(api.get("/v1/images/" + image));
-        assertThat(view.path("cached").asBoolean()).isTrue();
-        assertThat(view.path("lcId").asLong()).isNotEqualTo(firstCopy);
     }
 
     private static void signal(String signal, NodeProcess node) throws Exception {
