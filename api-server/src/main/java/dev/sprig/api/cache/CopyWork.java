@@ -30,8 +30,6 @@ import org.springframework.transaction.support.TransactionTemplate;
 @Component
 class CopyWork implements OperationWork {
 
-    private static final ByteBuffer ZERO_SEGMENT = ByteBuffer.allocateDirect(ChunkEngine.SEGMENT_SIZE);
-
     private final ResourceRepository resources;
     private final LcRepository lcs;
     private final CacheRepository cache;
@@ -109,7 +107,6 @@ class CopyWork implements OperationWork {
     /** PC by PC: read from the source copy, reserve and write what is not all zeros. */
     private void fill(String imageId, Filling filling, OperationProgress progress) {
         int pcSize = (int) ChunkEngine.PC_SIZE;
-        int segment = ChunkEngine.SEGMENT_SIZE;
         ByteBuffer pc = ByteBuffer.allocateDirect(pcSize);
         long pcs = (filling.sizeBytes() + pcSize - 1) / pcSize;
         for (long i = 0; i < pcs; i++) {
@@ -118,21 +115,12 @@ class CopyWork implements OperationWork {
             pc.clear().limit(length);
             backend.read(filling.fromLcId(), start, pc);
             pc.flip();
-            long data = 0;
-            for (int at = 0; at < length; at += segment) {
-                int n = Math.min(segment, length - at);
-                if (pc.slice(at, n).mismatch(ZERO_SEGMENT.slice(0, n)) != -1) {
-                    data += n;
-                }
-            }
+            List<long[]> runs = new ArrayList<>();
+            long data = NonZeroRuns.find(pc, 0, length, runs);
             if (data > 0) {
                 imageCache.reserve(imageId, filling.lcId(), data);
-                for (int at = 0; at < length; at += segment) {
-                    int n = Math.min(segment, length - at);
-                    ByteBuffer piece = pc.slice(at, n);
-                    if (piece.mismatch(ZERO_SEGMENT.slice(0, n)) != -1) {
-                        backend.write(filling.lcId(), start + at, piece);
-                    }
+                for (long[] run : runs) {
+                    backend.write(filling.lcId(), start + run[0], pc.slice((int) run[0], (int) run[1]));
                 }
             }
             progress.report(i + 1, pcs);

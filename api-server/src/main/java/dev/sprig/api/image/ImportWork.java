@@ -4,6 +4,7 @@ import dev.sprig.api.backend.StorageBackend;
 import dev.sprig.api.backend.StorageBackend.LcSpec;
 import dev.sprig.api.cache.CacheRepository;
 import dev.sprig.api.cache.ImageCache;
+import dev.sprig.api.cache.NonZeroRuns;
 import dev.sprig.api.error.SprigException;
 import dev.sprig.api.lineage.Lc;
 import dev.sprig.api.lineage.LcRepository;
@@ -19,7 +20,6 @@ import dev.sprig.nbd.server.Extents;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -40,8 +40,9 @@ import org.springframework.transaction.support.TransactionTemplate;
  * skipped, so that the image stays as sparse as its source. Then the lc is flushed and frozen, and
  * the image becomes {@code available} in the transaction that ends the operation.
  *
- * <p>Nothing is held in memory but one segment. A failed import leaves no lc behind; a re-run after
- * a crash throws away what the cut-off run had stored and starts over.
+ * <p>Nothing is held in memory but one window per reader ({@link #READERS} of {@link #WINDOW}
+ * bytes). A failed import leaves no lc behind; a re-run after a crash throws away what the cut-off
+ * run had stored and starts over.
  */
 @Component
 class ImportWork implements OperationWork {
@@ -54,8 +55,6 @@ class ImportWork implements OperationWork {
     static final int READERS = Integer.getInteger("x.readers", 4);
 
     static final int READ_MAX = Integer.getInteger("x.readmax", 1 << 20);
-
-    private static final ByteBuffer ZERO_SEGMENT = ByteBuffer.allocateDirect(ImageService.SEGMENT);
 
     private final ResourceRepository resources;
     private final LcRepository lcs;
@@ -286,7 +285,7 @@ class ImportWork implements OperationWork {
                     int piece = Math.min(READ_MAX, want - part);
                     check(nbd.read(offset + part, piece, window), "read", offset + part);
                 }
-                bytes += nonZeroRuns(window.nioBuffer(0, WINDOW), at, want, writes);
+                bytes += NonZeroRuns.find(window.nioBuffer(0, WINDOW), at, want, writes);
             }
         }
         if (bytes > 0) {
@@ -295,36 +294,6 @@ class ImportWork implements OperationWork {
         for (long[] write : writes) {
             backend.write(lcId, start + write[0], window.nioBuffer((int) write[0], (int) write[1]));
         }
-    }
-
-    /**
-     * Adds to {@code runs} the segments of {@code [at, at + length)} in {@code window} that are not
-     * all zeros, adjacent ones as one run of {@code {offset, length}}.
-     *
-     * @return the bytes in the runs added
-     */
-    private static long nonZeroRuns(ByteBuffer window, int at, int length, List<long[]> runs) {
-        int segment = ImageService.SEGMENT;
-        int end = at + length;
-        long total = 0;
-        int position = at;
-        while (position < end) {
-            if (allZero(window, position, Math.min(segment, end - position))) {
-                position += segment;
-                continue;
-            }
-            int from = position;
-            while (position < end && !allZero(window, position, Math.min(segment, end - position))) {
-                position = Math.min(position + segment, end);
-            }
-            runs.add(new long[] {from, position - from});
-            total += position - from;
-        }
-        return total;
-    }
-
-    private static boolean allZero(ByteBuffer buffer, int from, int length) {
-        return buffer.slice(from, length).mismatch(ZERO_SEGMENT.slice(0, length)) == -1;
     }
 
     /** Which segments of {@code [start, start + length)} hold anything but zeros, by block status. */
