@@ -1,6 +1,8 @@
 package dev.sprig.node.engine;
 
+import com.sun.nio.file.ExtendedOpenOption;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
@@ -19,7 +21,14 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -57,6 +66,29 @@ public final class ChunkEngine implements AutoCloseable {
 
     private static final ByteBuffer ZEROS =
             ByteBuffer.allocateDirect(Layout.SEGMENT_SIZE).asReadOnlyBuffer();
+    /** The name a staging file ends with; {@link #open} removes any it finds. */
+    private static final String STAGING_SUFFIX = ".staging";
+
+    private static final String DIRECT_IO_PROBE = "direct-io.probe";
+    /** Threads reading and checksumming a file being adopted. */
+    private static final int ADOPT_READERS = 2;
+    /** Their threads, shared by all engines of the process and gone when idle. */
+    private static final ExecutorService ADOPTERS = new ThreadPoolExecutor(
+            0,
+            16,
+            10,
+            TimeUnit.SECONDS,
+            new SynchronousQueue<>(),
+            work -> {
+                Thread thread = new Thread(work, "engine-adopt");
+                thread.setDaemon(true);
+                return thread;
+            },
+            // past that many at once, a caller reads its file itself
+            new ThreadPoolExecutor.CallerRunsPolicy());
+    /** Buffers and offsets of direct I/O are aligned to this (a page; file systems ask at most that). */
+    private static final int DIRECT_IO_ALIGNMENT = 4096;
+
     private static final ThreadLocal<ByteBuffer> WRITE_SCRATCH =
             ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(Layout.SEGMENT_SIZE));
     /** Written with the bytes {@code readMapped} touches, so that the JIT keeps those loads. */
@@ -78,6 +110,8 @@ public final class ChunkEngine implements AutoCloseable {
     private Journal journal;
     private long generation;
     private boolean closed;
+    /** Whether direct I/O is configured and the file system of {@code dir} allows it. */
+    private final boolean directIo;
 
     private ChunkEngine(
             Path dir,
@@ -86,8 +120,10 @@ public final class ChunkEngine implements AutoCloseable {
             FileLock dirLock,
             Map<Long, Lc> lcs,
             Journal journal,
-            long generation) {
+            long generation,
+            boolean directIo) {
         this.dir = dir;
+        this.directIo = directIo;
         this.config = config;
         this.lockChannel = lockChannel;
         this.dirLock = dirLock;
@@ -140,7 +176,8 @@ public final class ChunkEngine implements AutoCloseable {
             Journal journal = Journal.openForAppend(Journal.path(dir, generation), 0, 0);
             Checkpoint.forceDirectory(dir);
             removeStrayFiles(dir, lcs.keySet(), generation);
-            return new ChunkEngine(dir, config, lockChannel, lock, lcs, journal, generation);
+            return new ChunkEngine(
+                    dir, config, lockChannel, lock, lcs, journal, generation, config.directIo() && probeDirectIo(dir));
         } catch (IOException e) {
             closeQuietly(lockChannel);
             throw new EngineIoException("open " + dir, e);
@@ -707,8 +744,11 @@ public final class ChunkEngine implements AutoCloseable {
         while (buf.hasRemaining()) {
             int n = ch.read(buf, pos);
             if (n < 0) {
-                buf.put(buf.position(), ZEROS, 0, buf.remaining());
-                buf.position(buf.limit());
+                while (buf.hasRemaining()) {
+                    int zeros = Math.min(buf.remaining(), Layout.SEGMENT_SIZE);
+                    buf.put(buf.position(), ZEROS, 0, zeros);
+                    buf.position(buf.position() + zeros);
+                }
                 return;
             }
             pos += n;
@@ -911,6 +951,200 @@ public final class ChunkEngine implements AutoCloseable {
     private static boolean chainHasData(Lc lc, long pc, int s) {
         Lc parent = lc.parent;
         return parent != null && parent.resolved(pc).owners()[s] != null;
+    }
+
+    // ---------------------------------------------------------------- adopting a file
+
+    /**
+     * Where another program may write a raw image for {@link #adopt} to take as lc {@code lcId}'s
+     * content: in the engine's directory, so that adopting it is a rename. One left behind by a crash
+     * is removed when the engine next opens.
+     */
+    public Path stagingFile(long lcId) {
+        return dir.resolve("lc-" + lcId + STAGING_SUFFIX);
+    }
+
+    /**
+     * Whether a program writing a staging file should bypass the page cache (qemu-img's {@code -t
+     * none}), as {@link #adopt} then reads it: where the file system allows direct I/O. Filling the
+     * page cache with an image that clones read only now and then costs more than the write itself
+     * on a machine whose free memory is slow to touch for the first time, and {@link #adopt} would
+     * read it all back through the cache again, holes included.
+     */
+    public boolean directIo() {
+        return directIo;
+    }
+
+    /**
+     * Takes {@code file}, a raw image another program wrote (qemu-img convert into
+     * {@link #stagingFile}), as the whole content of the fresh root lc {@code lcId} without copying a
+     * byte: the file becomes the lc's data file (the layout of a root lc's file is the image's own),
+     * each segment that holds anything but zeros is checksummed and owned, and all-zero segments
+     * store nothing, so that a sparse file stays sparse. The lc is flushed, so it is durable on
+     * return.
+     *
+     * <p>Until the flush, recovery treats the owned segments as it treats any unflushed redirect:
+     * kept where the bytes on disk match their CRCs, otherwise zeros again.
+     *
+     * @return the bytes of the lc's address space that are now stored (whole segments, the last one
+     *     cut at the lc's size)
+     * @throws FrozenLcException the lc is frozen
+     * @throws LcNotEmptyException the lc has a parent or holds data
+     * @throws OutOfRangeException the file is longer than the lc
+     */
+    public long adopt(long lcId, Path file) {
+        Lc lc = takeFile(lcId, file);
+        Lock l = shared();
+        try {
+            // a file written through the page cache is written back while it is checksummed
+            FileChannel channel = lc.channel();
+            CompletableFuture<Long> writtenBack = CompletableFuture.supplyAsync(
+                    () -> {
+                        try {
+                            channel.force(false);
+                            return 0L;
+                        } catch (IOException e) {
+                            throw new UncheckedIOException(e);
+                        }
+                    },
+                    ADOPTERS);
+            long stored = ownNonZeroSegments(lc);
+            joinIo(writtenBack);
+            flushLcs(List.of(lc));
+            return stored;
+        } catch (IOException e) {
+            throw new EngineIoException("adopt a file as lc " + lcId, e);
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /** Checks the lc can adopt the file and renames the file into place, durably. */
+    private Lc takeFile(long lcId, Path file) {
+        Lock l = exclusive();
+        try {
+            Lc lc = writable(lcId, "adopt a file");
+            if (lc.parent != null) {
+                throw new LcNotEmptyException(lcId, "reads from parent " + lc.parent.id);
+            }
+            if (!lc.pcs.isEmpty() || !lc.pending.isEmpty()) {
+                throw new LcNotEmptyException(lcId, "holds data");
+            }
+            long length = Files.size(file);
+            if (length > lc.size) {
+                throw new OutOfRangeException(
+                        "a file of " + length + " bytes is longer than lc " + lcId + " (" + lc.size + " bytes)");
+            }
+            lc.replaceFile(file);
+            Checkpoint.forceDirectory(dir);
+            return lc;
+        } catch (IOException e) {
+            throw new EngineIoException("adopt " + file + " as lc " + lcId, e);
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /**
+     * Reads the lc's new file a PC at a time and owns each segment that is not all zeros, as a
+     * redirect would: its materialize record, then its bit. {@link #ADOPT_READERS} threads take PCs
+     * in turn, so that one reads while another checksums.
+     */
+    private long ownNonZeroSegments(Lc lc) throws IOException {
+        AtomicLong nextPc = new AtomicLong();
+        long pcs = Layout.pcCount(lc.size);
+        try (FileChannel file = directIo
+                ? FileChannel.open(lc.file, StandardOpenOption.READ, ExtendedOpenOption.DIRECT)
+                : FileChannel.open(lc.file, StandardOpenOption.READ)) {
+            long fileSize = file.size();
+            List<CompletableFuture<Long>> readers = new ArrayList<>();
+            for (int r = 0; r < ADOPT_READERS; r++) {
+                readers.add(CompletableFuture.supplyAsync(
+                        () -> {
+                            ByteBuffer pcBytes = ByteBuffer.allocateDirect((int) Layout.PC_SIZE + DIRECT_IO_ALIGNMENT)
+                                    .alignedSlice(DIRECT_IO_ALIGNMENT);
+                            long stored = 0;
+                            try {
+                                for (long pc = nextPc.getAndIncrement(); pc < pcs; pc = nextPc.getAndIncrement()) {
+                                    readPc(file, fileSize, pc << Layout.PC_SHIFT, pcBytes);
+                                    stored += ownNonZeroSegments(lc, pc, pcBytes);
+                                }
+                            } catch (IOException e) {
+                                nextPc.set(pcs);
+                                throw new UncheckedIOException(e);
+                            }
+                            return stored;
+                        },
+                        ADOPTERS));
+            }
+            long stored = 0;
+            for (CompletableFuture<Long> reader : readers) {
+                stored += joinIo(reader);
+            }
+            return stored;
+        }
+    }
+
+    /** The task's result, or the I/O failure it ended with. */
+    private static long joinIo(CompletableFuture<Long> task) throws IOException {
+        try {
+            return task.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof UncheckedIOException io) {
+                throw io.getCause();
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Reads the PC at {@code start} into {@code pcBytes}, zeros past the end of the file. Whole
+     * aligned blocks only, as direct I/O requires: a file ends mid-block only in its last block,
+     * which is read whole and comes back short.
+     */
+    private static void readPc(FileChannel file, long fileSize, long start, ByteBuffer pcBytes) throws IOException {
+        pcBytes.clear();
+        long inFile = Math.max(0, Math.min(Layout.PC_SIZE, fileSize - start));
+        pcBytes.limit((int) ((inFile + DIRECT_IO_ALIGNMENT - 1) & -DIRECT_IO_ALIGNMENT));
+        while (pcBytes.position() < inFile) {
+            if (file.read(pcBytes, start + pcBytes.position()) < 0) {
+                break;
+            }
+        }
+        pcBytes.limit(pcBytes.capacity());
+        while (pcBytes.position() < pcBytes.limit()) {
+            int zeros = Math.min(pcBytes.remaining(), Layout.SEGMENT_SIZE);
+            pcBytes.put(pcBytes.position(), ZEROS, 0, zeros);
+            pcBytes.position(pcBytes.position() + zeros);
+        }
+    }
+
+    /** Owns the segments of PC {@code pc} that hold anything but zeros; the bytes they store. */
+    private long ownNonZeroSegments(Lc lc, long pc, ByteBuffer pcBytes) throws IOException {
+        long stored = 0;
+        for (int s = 0; s < Layout.SEGMENTS_PER_PC; s++) {
+            long offset = Layout.segmentOffset(pc, s);
+            if (offset >= lc.size) {
+                break;
+            }
+            ByteBuffer segment = pcBytes.slice(s << Layout.SEGMENT_SHIFT, Layout.SEGMENT_SIZE);
+            if (segment.mismatch(ZEROS) == -1) {
+                continue;
+            }
+            int[] crcs = new int[Layout.BLOCKS_PER_SEGMENT];
+            BlockCrc.ofBlocks(segment, 0, Layout.SEGMENT_SIZE, crcs, 0);
+            StampedLock stripe = stripes.of(lc.id, pc, s);
+            long stamp = stripe.writeLock();
+            try {
+                long lsn = journal.append(new JournalRecord.Materialize(lc.id, pc, s, crcs));
+                lc.pcForWrite(pc).setData(s, crcs);
+                lc.pending.put(Lc.segmentKey(pc, s), lsn);
+            } finally {
+                stripe.unlockWrite(stamp);
+            }
+            stored += Math.min(Layout.SEGMENT_SIZE, lc.size - offset);
+        }
+        return stored;
     }
 
     // ---------------------------------------------------------------- durability
@@ -1188,12 +1422,25 @@ public final class ChunkEngine implements AutoCloseable {
         }
     }
 
+    private static boolean probeDirectIo(Path dir) throws IOException {
+        Path probe = dir.resolve(DIRECT_IO_PROBE);
+        try (FileChannel ignored = FileChannel.open(
+                probe, StandardOpenOption.CREATE, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT)) {
+            return true;
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        } finally {
+            Files.deleteIfExists(probe);
+        }
+    }
+
     private static void removeStrayFiles(Path dir, Set<Long> lcIds, long generation) throws IOException {
         try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
             for (Path f : files) {
                 String name = f.getFileName().toString();
                 boolean stray = name.equals(Checkpoint.FILE + ".tmp")
                         || (name.startsWith("journal-") && !f.equals(Journal.path(dir, generation)))
+                        || (name.startsWith("lc-") && name.endsWith(STAGING_SUFFIX))
                         || (name.startsWith("lc-") && name.endsWith(".data") && !lcIds.contains(lcIdOf(name)));
                 if (stray) {
                     Files.deleteIfExists(f);

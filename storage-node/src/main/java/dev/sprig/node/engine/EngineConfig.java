@@ -12,8 +12,10 @@ package dev.sprig.node.engine;
  *     Default {@code false}.
  * @param checkpointJournalBytes once the journal grows past this many bytes, the next
  *     {@code flushAll} writes a checkpoint and starts a new journal. Default 64 MiB.
+ * @param directIo read a file being adopted (and have its writer write it) with direct I/O, past the
+ *     page cache, where the file system allows it. Default {@code true}.
  */
-public record EngineConfig(boolean syncDirtyMarks, long checkpointJournalBytes) {
+public record EngineConfig(boolean syncDirtyMarks, long checkpointJournalBytes, boolean directIo) {
 
     public EngineConfig {
         if (checkpointJournalBytes <= 0) {
@@ -21,7 +23,12 @@ public record EngineConfig(boolean syncDirtyMarks, long checkpointJournalBytes) 
         }
     }
 
+    /** These settings, with direct I/O on or off. */
+    public EngineConfig withDirectIo(boolean on) {
+        return new EngineConfig(syncDirtyMarks, checkpointJournalBytes, on);
+    }
+
     public static EngineConfig defaults() {
-        return new EngineConfig(false, 64L << 20);
+        return new EngineConfig(false, 64L << 20, true);
     }
 }

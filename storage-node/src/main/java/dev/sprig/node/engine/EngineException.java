@@ -10,6 +10,7 @@ public abstract sealed class EngineException extends RuntimeException
                 LcExistsException,
                 FrozenLcException,
                 LcHasChildrenException,
+                LcNotEmptyException,
                 ParentNotFrozenException,
                 OutOfRangeException,
                 CorruptionException,

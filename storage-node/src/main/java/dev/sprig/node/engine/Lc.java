@@ -6,6 +6,7 @@ import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayDeque;
 import java.util.Arrays;
@@ -159,6 +160,20 @@ final class Lc {
         if (ch != null) {
             ch.close();
         }
+    }
+
+    /**
+     * Makes {@code from} this lc's data file, replacing whatever was there; a channel open on the old
+     * file is closed first, so the next use opens the new one. Atomic: the lc has one file or the
+     * other, never a mix.
+     */
+    synchronized void replaceFile(Path from) throws IOException {
+        FileChannel ch = channel;
+        channel = null;
+        if (ch != null) {
+            ch.close();
+        }
+        Files.move(from, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
     void closeAndDelete() throws IOException {
