@@ -1,9 +1,13 @@
 package dev.sprig.node.http;
 
 import dev.sprig.node.engine.ChunkEngine;
+import dev.sprig.node.http.NodeApiDtos.CopyFromRequest;
+import dev.sprig.node.http.NodeApiDtos.CopyFromResult;
+import dev.sprig.node.http.NodeApiDtos.CopySource;
 import dev.sprig.node.metrics.DataPathMetrics;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
+import jakarta.validation.Valid;
 import java.io.IOException;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
@@ -11,6 +15,7 @@ import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.PutMapping;
+import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.ResponseStatus;
 import org.springframework.web.bind.annotation.RestController;
@@ -26,11 +31,13 @@ class DataController {
     private final ChunkEngine engine;
     private final DataStreams streams;
     private final DataPathMetrics metrics;
+    private final RangeCopier copier;
 
-    DataController(ChunkEngine engine, DataStreams streams, DataPathMetrics metrics) {
+    DataController(ChunkEngine engine, DataStreams streams, DataPathMetrics metrics, RangeCopier copier) {
         this.engine = engine;
         this.streams = streams;
         this.metrics = metrics;
+        this.copier = copier;
     }
 
     @GetMapping("/v1/lcs/{lcId}/data")
@@ -44,6 +51,17 @@ class DataController {
     @ResponseStatus(HttpStatus.NO_CONTENT)
     void write(@PathVariable long lcId, @RequestParam long offset, HttpServletRequest request) throws IOException {
         streams.write(lcId, offset, request.getContentLengthLong(), request.getInputStream());
+    }
+
+    /**
+     * Copies a range of an lc on another node into this lc, node to node; the segments that are all
+     * zeros are not written. Answers the bytes stored.
+     */
+    @PostMapping("/v1/lcs/{lcId}:copyFrom")
+    CopyFromResult copyFrom(@PathVariable long lcId, @Valid @RequestBody CopyFromRequest request) throws IOException {
+        CopySource source = request.source();
+        return new CopyFromResult(copier.copy(
+                lcId, source.endpoint(), source.token(), source.lcId(), request.offset(), request.length()));
     }
 
     @PostMapping("/v1/lcs/{lcId}:flush")

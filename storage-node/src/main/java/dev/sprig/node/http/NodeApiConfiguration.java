@@ -66,6 +66,11 @@ public class NodeApiConfiguration {
     }
 
     @Bean
+    RangeCopier rangeCopier(ChunkEngine engine, DataStreams streams) {
+        return new RangeCopier(engine, streams);
+    }
+
+    @Bean
     DataStreams dataStreams(ChunkEngine engine, NodeProperties properties, DataPathMetrics metrics) {
         return new DataStreams(engine, properties.maxBodySize().toBytes(), metrics);
     }

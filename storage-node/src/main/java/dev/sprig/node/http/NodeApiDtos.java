@@ -36,6 +36,19 @@ final class NodeApiDtos {
 
     record GrowRequest(@NotNull @Positive Long sizeBytes) {}
 
+    /** A range of an lc on another node to copy here: its node's API and token, and the range. */
+    record CopyFromRequest(
+            @NotNull @Valid CopySource source,
+            @NotNull @PositiveOrZero Long offset,
+            @NotNull @Positive Long length) {}
+
+    record CopySource(
+            @NotNull String endpoint,
+            @NotNull String token,
+            @NotNull @PositiveOrZero Long lcId) {}
+
+    record CopyFromResult(long bytesStored) {}
+
     record LcSummary(long lcId, @Nullable Long parentLcId, long sizeBytes, boolean frozen) {
         static LcSummary of(LcInfo info) {
             return new LcSummary(

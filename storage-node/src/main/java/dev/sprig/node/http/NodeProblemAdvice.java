@@ -35,6 +35,7 @@ class NodeProblemAdvice extends ResponseEntityExceptionHandler {
             "LC_EXISTS", HttpStatus.CONFLICT,
             "LC_FROZEN", HttpStatus.CONFLICT,
             "LC_HAS_CHILDREN", HttpStatus.CONFLICT,
+            "LC_NOT_EMPTY", HttpStatus.CONFLICT,
             "PARENT_NOT_FROZEN", HttpStatus.CONFLICT,
             "OUT_OF_RANGE", HttpStatus.REQUESTED_RANGE_NOT_SATISFIABLE,
             "ENGINE_CLOSED", HttpStatus.SERVICE_UNAVAILABLE);

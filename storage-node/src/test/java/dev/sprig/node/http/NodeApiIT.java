@@ -248,6 +248,65 @@ class NodeApiIT {
     }
 
     @Test
+    void copyFromReadsARangeFromAnotherNodeAndStoresOnlyItsNonZeroSegments() {
+        long source = rootLc(8 * MIB);
+        byte[] data = random((int) MIB, 21);
+        node.write(source, MIB, data); // segments 4..7 of PC 0; everything else zeros
+        node.write(source, 5 * MIB, data); // segments 4..7 of PC 1
+        long copy = rootLc(8 * MIB);
+
+        HttpResponse<String> first = node.post("/v1/lcs/" + copy + ":copyFrom", copyFrom(source, TOKEN, 0, 4 * MIB));
+        HttpResponse<String> second =
+                node.post("/v1/lcs/" + copy + ":copyFrom", copyFrom(source, TOKEN, 4 * MIB, 4 * MIB));
+
+        assertThat(first.statusCode()).as(first.body()).isEqualTo(200);
+        assertThat(json(first).path("bytesStored").asLong()).isEqualTo(MIB);
+        assertThat(json(second).path("bytesStored").asLong()).isEqualTo(MIB);
+        assertThat(node.read(copy, 0, 8 * (int) MIB)).isEqualTo(node.read(source, 0, 8 * (int) MIB));
+        assertThat(json(node.get("/v1/lcs/" + copy)).path("segmentsOwned").asLong())
+                .isEqualTo(8);
+    }
+
+    @Test
+    void copyFromASourceThatCannotBeReadIsABadGatewayAndWritesNothing() {
+        long source = rootLc(4 * MIB);
+        node.write(source, 0, random((int) MIB, 22));
+        long copy = rootLc(4 * MIB);
+
+        HttpResponse<String> wrongToken =
+                node.post("/v1/lcs/" + copy + ":copyFrom", copyFrom(source, "not-the-token", 0, MIB));
+        HttpResponse<String> noSuchLc = node.post("/v1/lcs/" + copy + ":copyFrom", copyFrom(987654, TOKEN, 0, MIB));
+        HttpResponse<String> unreachable = node.post(
+                "/v1/lcs/" + copy + ":copyFrom",
+                "{\"source\":{\"endpoint\":\"http://127.0.0.1:1\",\"token\":\"t\",\"lcId\":" + source
+                        + "},\"offset\":0,\"length\":" + MIB + "}");
+
+        assertProblem(wrongToken, 502, "SOURCE_UNREADABLE");
+        assertThat(json(wrongToken).path("detail").asString()).endsWith("it answered 401");
+        assertProblem(noSuchLc, 502, "SOURCE_UNREADABLE");
+        assertProblem(unreachable, 502, "SOURCE_UNREADABLE");
+        assertProblem(
+                node.post("/v1/lcs/" + copy + ":copyFrom", copyFrom(source, TOKEN, 4096, MIB)),
+                400,
+                "INVALID_ARGUMENT");
+        assertProblem(
+                node.post("/v1/lcs/" + copy + ":copyFrom", copyFrom(source, TOKEN, 0, 8 * MIB)), 416, "OUT_OF_RANGE");
+        assertProblem(
+                node.post(
+                        "/v1/lcs/" + copy + ":copyFrom",
+                        "{\"source\":{\"endpoint\":\"file:///etc\",\"token\":\"t\",\"lcId\":1},\"offset\":0,\"length\":4096}"),
+                400,
+                "INVALID_ARGUMENT");
+        assertThat(json(node.get("/v1/lcs/" + copy)).path("segmentsOwned").asLong())
+                .isZero();
+    }
+
+    private String copyFrom(long sourceLc, String token, long offset, long length) {
+        return "{\"source\":{\"endpoint\":\"http://127.0.0.1:" + port + "\",\"token\":\"" + token + "\",\"lcId\":"
+                + sourceLc + "},\"offset\":" + offset + ",\"length\":" + length + "}";
+    }
+
+    @Test
     void rangesOutsideTheLcAreRefusedAndWriteNothing() {
         long lc = rootLc(MIB);
         assertProblem(node.put("/v1/lcs/" + lc + "/data?offset=" + (MIB - 2), filled(4, 5)), 416, "OUT_OF_RANGE");
