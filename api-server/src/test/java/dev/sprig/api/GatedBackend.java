@@ -44,6 +44,16 @@ final class GatedBackend implements StorageBackend {
     }
 
     @Override
+    public long copyRange(long fromLcId, long toLcId, long offset, long length) {
+        return real.copyRange(fromLcId, toLcId, offset, length);
+    }
+
+    @Override
+    public java.util.Optional<FileAdoption> fileAdoption() {
+        return real.fileAdoption();
+    }
+
+    @Override
     public void flatten(long lcId, FlattenProgress progress) {
         RuntimeException failing = failure;
         if (failing != null) {

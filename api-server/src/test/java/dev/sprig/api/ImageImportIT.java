@@ -282,6 +282,58 @@ class ImageImportIT {
     }
 
     @Test
+    void aQcow2ThatNamesABackingFileIsRefusedSoThatNoOtherFileOfThisMachineIsRead() throws Exception {
+        Path outside = Files.createTempDirectory("sprig-not-a-source");
+        Path base = Files.write(outside.resolve("secret.raw"), imageContent(MIB));
+        Path overlay = sources.resolve("overlay.qcow2");
+        run("qemu-img", "create", "-f", "qcow2", "-b", base.toString(), "-F", "raw", overlay.toString());
+
+        String error = assertImportFails(
+                "{\"name\":\"" + unique("overlay") + "\",\"source\":{\"url\":\"" + overlay.toUri()
+                        + "\"},\"format\":\"qcow2\"}",
+                "the image names a backing file (" + base + ")");
+
+        assertThat(error).endsWith("only self-contained images can be imported");
+    }
+
+    @Test
+    void aQcow2ThatKeepsItsDataInAnExternalFileIsRefused() throws Exception {
+        Path outside = Files.createTempDirectory("sprig-not-a-source");
+        Path data = outside.resolve("secret.data");
+        Path qcow2 = sources.resolve("external.qcow2");
+        run("qemu-img", "create", "-f", "qcow2", "-o", "data_file=" + data, qcow2.toString(), "4M");
+
+        assertImportFails(
+                "{\"name\":\"" + unique("external") + "\",\"source\":{\"url\":\"" + qcow2.toUri()
+                        + "\"},\"format\":\"qcow2\"}",
+                "the image keeps its data in an external file (" + data + ")");
+    }
+
+    @Test
+    void aCorruptQcow2FailsWithQemuImgsWordsAndLeavesNoStagingFile() throws Exception {
+        Path original = Files.write(sources.resolve("to-corrupt.raw"), imageContent(2 * MIB));
+        Path qcow2 = sources.resolve("corrupt.qcow2");
+        run("qemu-img", "convert", "-f", "raw", "-O", "qcow2", original.toString(), qcow2.toString());
+        try (java.nio.channels.FileChannel file = java.nio.channels.FileChannel.open(
+                qcow2, java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
+            // the header's L1 table offset (bytes 40..47); its first entry now names an unaligned L2 table
+            java.nio.ByteBuffer header = java.nio.ByteBuffer.allocate(48);
+            file.read(header, 0);
+            long l1 = header.getLong(40);
+            file.write(java.nio.ByteBuffer.allocate(8).putLong(0, (1L << 63) | 0x10200), l1);
+        }
+
+        assertImportFails(
+                "{\"name\":\"" + unique("corrupt") + "\",\"source\":{\"url\":\"" + qcow2.toUri()
+                        + "\"},\"format\":\"qcow2\"}",
+                "Image is corrupt");
+
+        try (var files = Files.list(engine.stagingFile(0).getParent())) {
+            assertThat(files.map(Path::toString)).noneMatch(name -> name.endsWith(".staging"));
+        }
+    }
+
+    @Test
     void aMissingFileLeavesTheImageInErrorAndNoLc() {
         assertImportFails(
                 "{\"name\":\"" + unique("nofile") + "\",\"source\":{\"url\":\""

@@ -1,7 +1,9 @@
 package dev.sprig.api.backend;
 
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -34,6 +36,16 @@ public interface StorageBackend {
     void read(long lcId, long offset, ByteBuffer into);
 
     /**
+     * Copies {@code [offset, offset + length)} of lc {@code fromLcId} into lc {@code toLcId} at the
+     * same offsets, writing only the segments that are not all zeros; {@code offset} is a segment
+     * boundary. Where lcs live on nodes, each node holding a PC of {@code toLcId} reads it straight
+     * from the node holding that PC of {@code fromLcId}.
+     *
+     * @return the bytes stored: the segments written (the last one cut at the range's end)
+     */
+    long copyRange(long fromLcId, long toLcId, long offset, long length);
+
+    /**
      * Whether a new family could live on nodes that hold none of the families of {@code lcIds}: a
      * second copy of an image, apart from the first. Never on a single node (the embedded engine).
      */
@@ -50,6 +62,33 @@ public interface StorageBackend {
     }
 
     void flush(long lcId);
+
+    /**
+     * How the backend takes a raw image file written on this machine as a fresh lc's content without
+     * copying its bytes again, when it stores lcs in local files (the embedded engine); empty when
+     * the bytes must travel to their nodes.
+     */
+    default Optional<FileAdoption> fileAdoption() {
+        return Optional.empty();
+    }
+
+    /** Taking a raw image file as the content of a fresh root lc (the import's fast path). */
+    interface FileAdoption {
+
+        /** Where to write the raw image for lc {@code lcId}: on the backend's file system, not yet existing. */
+        Path stagingFile(long lcId);
+
+        /** Whether the staging file should be written with direct I/O, bypassing the page cache. */
+        boolean directIo();
+
+        /**
+         * Takes the file as the whole content of the fresh, empty root lc {@code lcId}; all-zero
+         * segments store nothing. Durable on return.
+         *
+         * @return the bytes stored, in whole segments (the last cut at the lc's size)
+         */
+        long adopt(long lcId, Path file);
+    }
 
     /**
      * Copies every segment the writable lc still reads from its ancestors into the lc, then detaches

@@ -12,7 +12,6 @@ import dev.sprig.api.operation.Operation;
 import dev.sprig.api.operation.OperationProgress;
 import dev.sprig.api.operation.OperationWork;
 import dev.sprig.node.engine.ChunkEngine;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -22,8 +21,8 @@ import org.springframework.transaction.support.TransactionTemplate;
 /**
  * Another copy of an image whose copies carry too many clones (the seed's clone limit): a new root
  * lc placed on nodes apart from the image's other copies, filled PC by PC from an existing copy
- * (read from its nodes and written to the new ones, through api-server), segments that read as all
- * zeros skipped, its data reserved in the cache as it goes. Once flushed and frozen it becomes ready,
+ * node to node (each new node reads its PCs from the source copy's nodes), segments that read as all
+ * zeros skipped, its data reserved in the cache before the first byte is copied. Once flushed and frozen it becomes ready,
  * and new clones go to whichever copy has the fewest. A re-run after a crash discards the half-made
  * copy and starts over.
  */
@@ -104,27 +103,26 @@ class CopyWork implements OperationWork {
         return filling;
     }
 
-    /** PC by PC: read from the source copy, reserve and write what is not all zeros. */
+    /**
+     * PC by PC, each copied by the node that will hold it from the node that holds it in the source
+     * copy. The room is reserved up front: both copies hold the same bytes, so the new one stores
+     * what the source stores; the reservation is settled to what was stored at the end.
+     */
     private void fill(String imageId, Filling filling, OperationProgress progress) {
-        int pcSize = (int) ChunkEngine.PC_SIZE;
-        ByteBuffer pc = ByteBuffer.allocateDirect(pcSize);
+        long reserved = cache.storedBytes(filling.fromLcId());
+        if (reserved > 0) {
+            imageCache.reserve(imageId, filling.lcId(), reserved);
+        }
+        long pcSize = ChunkEngine.PC_SIZE;
         long pcs = (filling.sizeBytes() + pcSize - 1) / pcSize;
+        long stored = 0;
         for (long i = 0; i < pcs; i++) {
             long start = i * pcSize;
-            int length = (int) Math.min(pcSize, filling.sizeBytes() - start);
-            pc.clear().limit(length);
-            backend.read(filling.fromLcId(), start, pc);
-            pc.flip();
-            List<long[]> runs = new ArrayList<>();
-            long data = NonZeroRuns.find(pc, 0, length, runs);
-            if (data > 0) {
-                imageCache.reserve(imageId, filling.lcId(), data);
-                for (long[] run : runs) {
-                    backend.write(filling.lcId(), start + run[0], pc.slice((int) run[0], (int) run[1]));
-                }
-            }
+            stored += backend.copyRange(
+                    filling.fromLcId(), filling.lcId(), start, Math.min(pcSize, filling.sizeBytes() - start));
             progress.report(i + 1, pcs);
         }
+        imageCache.settle(filling.lcId(), reserved, stored);
     }
 
     @Override

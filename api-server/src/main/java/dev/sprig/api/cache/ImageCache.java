@@ -256,6 +256,16 @@ public class ImageCache implements DisposableBean {
         deleteFromStorage(evicted);
     }
 
+    /**
+     * Settles what the copy {@code lcId} holds in the cache once it is filled: {@code reserved} bytes
+     * were reserved before writing (an upper bound, from the image's map) and {@code stored} are held.
+     */
+    public void settle(long lcId, long reserved, long stored) {
+        if (stored != reserved) {
+            cache.addStoredBytes(lcId, stored - reserved);
+        }
+    }
+
     /** Whether a copy with {@code clones} clones is past {@code sprig.cache.max-clones-per-copy}. */
     public boolean overLimit(long clones) {
         return clones > properties.maxClonesPerCopy();

@@ -37,9 +37,9 @@ final class QemuNbd implements AutoCloseable {
                 "--format=" + format.column(),
                 "--bind=127.0.0.1",
                 "--port=" + port,
-                "--shared=" + (ImportWork.READERS + 1),
+                "--shared=" + (NbdCopy.READERS + 1),
                 "--persistent",
-                file.toString());
+                file.toAbsolutePath().toString());
         Process process;
         try {
             process = new ProcessBuilder(command)

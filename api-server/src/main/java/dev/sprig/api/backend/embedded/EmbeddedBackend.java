@@ -5,7 +5,9 @@ import dev.sprig.node.engine.ChunkEngine;
 import dev.sprig.node.engine.NewLc;
 import dev.sprig.node.engine.UnknownLcException;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 
 /** {@link StorageBackend} on a chunk engine in this process. */
 final class EmbeddedBackend implements StorageBackend {
@@ -64,8 +66,47 @@ final class EmbeddedBackend implements StorageBackend {
     }
 
     @Override
+    public long copyRange(long fromLcId, long toLcId, long offset, long length) {
+        ByteBuffer segment = ByteBuffer.allocateDirect(ChunkEngine.SEGMENT_SIZE);
+        ByteBuffer zeros = ByteBuffer.allocateDirect(ChunkEngine.SEGMENT_SIZE);
+        long stored = 0;
+        for (long done = 0; done < length; ) {
+            int n = (int) Math.min(ChunkEngine.SEGMENT_SIZE, length - done);
+            segment.clear().limit(n);
+            engine.read(fromLcId, offset + done, segment);
+            segment.flip();
+            if (segment.mismatch(zeros.slice(0, n)) != -1) {
+                engine.write(toLcId, offset + done, segment);
+                stored += n;
+            }
+            done += n;
+        }
+        return stored;
+    }
+
+    @Override
     public void flush(long lcId) {
         engine.flush(lcId);
+    }
+
+    @Override
+    public Optional<FileAdoption> fileAdoption() {
+        return Optional.of(new FileAdoption() {
+            @Override
+            public Path stagingFile(long lcId) {
+                return engine.stagingFile(lcId);
+            }
+
+            @Override
+            public boolean directIo() {
+                return engine.directIo();
+            }
+
+            @Override
+            public long adopt(long lcId, Path file) {
+                return engine.adopt(lcId, file);
+            }
+        });
     }
 
     @Override

@@ -99,6 +99,23 @@ final class NodeClient {
         return sendForBytes(node, request);
     }
 
+    /**
+     * Has {@code node} copy a range of lc {@code sourceLcId} from {@code source} into its lc
+     * {@code lcId}, node to node; the bytes it stored.
+     */
+    long copyFrom(Target node, long lcId, Target source, long sourceLcId, long offset, long length) {
+        Map<String, Object> body = Map.of(
+                "source",
+                Map.of("endpoint", source.httpEndpoint(), "token", source.token(), "lcId", sourceLcId),
+                "offset",
+                offset,
+                "length",
+                length);
+        JsonNode result = json.readTree(
+                send(node, post(node, "/v1/lcs/" + lcId + ":copyFrom", json.writeValueAsBytes(body), dataTimeout)));
+        return result.path("bytesStored").asLong();
+    }
+
     void flush(Target node, long lcId) {
         send(node, post(node, "/v1/lcs/" + lcId + ":flush", new byte[0], dataTimeout));
     }
@@ -157,7 +174,8 @@ final class NodeClient {
             throw new Unanswered("interrupted", e);
         }
         int status = response.statusCode();
-        if (status >= 500) {
+        // 502: the node answered, but another node it read from (a copy's source) did not
+        if (status >= 500 && status != 502) {
             throw new Unanswered(request.method() + " " + request.uri().getPath() + " answered " + status, null);
         }
         if (status >= 400) {

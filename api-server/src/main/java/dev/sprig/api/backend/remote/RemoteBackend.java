@@ -116,6 +116,23 @@ final class RemoteBackend implements StorageBackend {
     }
 
     @Override
+    public long copyRange(long fromLcId, long toLcId, long offset, long length) {
+        List<Target> from = stripe(families.of(fromLcId));
+        List<Target> to = stripe(families.of(toLcId));
+        long stored = 0;
+        for (long at = offset; at < offset + length; ) {
+            long pc = at / ChunkEngine.PC_SIZE;
+            long inPc = Math.min(offset + length - at, (pc + 1) * ChunkEngine.PC_SIZE - at);
+            Target source = from.get((int) (pc % from.size()));
+            Target node = to.get((int) (pc % to.size()));
+            long pieceAt = at;
+            stored += calls.call(node.nodeId(), () -> client.copyFrom(node, toLcId, source, fromLcId, pieceAt, inPc));
+            at += inPc;
+        }
+        return stored;
+    }
+
+    @Override
     public boolean canPlaceApart(List<Long> lcIds) {
         return !registry.apartFrom(lcIds.stream().map(families::of).toList(), stripeWidth)
                 .isEmpty();
