@@ -37,8 +37,8 @@ public interface StorageBackend {
 
     /**
      * Copies {@code [offset, offset + length)} of lc {@code fromLcId} into lc {@code toLcId} at the
-     * same offsets, writing only the segments that are not all zeros; {@code offset} is a segment
-     * boundary. Where lcs live on nodes, each node holding a PC of {@code toLcId} reads it straight
+     * same offsets, writing only the segments that are not all zeros (all-zero ones are zeroed, which
+     * stores nothing); {@code offset} is a segment boundary. Where lcs live on nodes, each node holding a PC of {@code toLcId} reads it straight
      * from the node holding that PC of {@code fromLcId}.
      *
      * @return the bytes stored: the segments written (the last one cut at the range's end)

@@ -122,7 +122,7 @@ class CopyWork implements OperationWork {
                     filling.fromLcId(), filling.lcId(), start, Math.min(pcSize, filling.sizeBytes() - start));
             progress.report(i + 1, pcs);
         }
-        imageCache.settle(filling.lcId(), reserved, stored);
+        imageCache.settle(imageId, filling.lcId(), reserved, stored);
     }
 
     @Override

@@ -257,11 +257,15 @@ public class ImageCache implements DisposableBean {
     }
 
     /**
-     * Settles what the copy {@code lcId} holds in the cache once it is filled: {@code reserved} bytes
-     * were reserved before writing (an upper bound, from the image's map) and {@code stored} are held.
+     * Settles what the copy {@code lcId} of {@code imageId} holds in the cache once it is filled:
+     * {@code reserved} bytes were reserved before writing (an estimate meant as an upper bound) and
+     * {@code stored} are held. What was not needed is given back; what the estimate missed is
+     * reserved now, evicting or refusing with CACHE_FULL as any reservation does.
      */
-    public void settle(long lcId, long reserved, long stored) {
-        if (stored != reserved) {
+    public void settle(String imageId, long lcId, long reserved, long stored) {
+        if (stored > reserved) {
+            reserve(imageId, lcId, stored - reserved);
+        } else if (stored < reserved) {
             cache.addStoredBytes(lcId, stored - reserved);
         }
     }

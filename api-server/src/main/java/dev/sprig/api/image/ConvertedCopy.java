@@ -55,7 +55,7 @@ class ConvertedCopy {
                 imageCache.reserve(imageId, lcId, reserved);
             }
             long stored = adoption.adopt(lcId, staging);
-            imageCache.settle(lcId, reserved, stored);
+            imageCache.settle(imageId, lcId, reserved, stored);
             progress.report(size, size);
         } catch (IOException e) {
             throw new UncheckedIOException(e);

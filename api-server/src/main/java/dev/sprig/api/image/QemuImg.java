@@ -3,7 +3,6 @@ package dev.sprig.api.image;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -70,8 +69,13 @@ final class QemuImg {
      * all-zero segments stores.
      */
     static long dataBytes(Path file, ImageFormat format, long size, int segment) {
-        JsonNode extents =
-                json(run("mapping the image", "map", "--output=json", "-f", format.column(), file.toString()));
+        JsonNode extents = json(run(
+                "mapping the image",
+                "map",
+                "--output=json",
+                "-f",
+                format.column(),
+                file.toAbsolutePath().toString()));
         long bytes = 0;
         long counted = -1; // the last segment counted: extents are sorted, neighbours may share one
         for (JsonNode extent : extents) {
@@ -151,22 +155,25 @@ final class QemuImg {
         command.addAll(List.of(arguments));
         Process process = start(command, false);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        Thread reader = new Thread(() -> drain(process.getInputStream(), out), "qemu-img-output");
-        reader.setDaemon(true);
-        reader.start();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        Thread outReader = new Thread(() -> drain(process.getInputStream(), out), "qemu-img-output");
+        Thread errReader = new Thread(() -> drain(process.getErrorStream(), err), "qemu-img-errors");
+        outReader.setDaemon(true);
+        errReader.setDaemon(true);
+        outReader.start();
+        errReader.start();
         try {
             if (!process.waitFor(INSPECT_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
                 process.destroyForcibly();
                 throw new ImportFailure("qemu-img took more than " + INSPECT_TIMEOUT.toSeconds() + " s " + doing);
             }
-            reader.join();
+            outReader.join();
+            errReader.join();
             if (process.exitValue() != 0) {
-                String err = new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-                throw new ImportFailure("qemu-img refused the image: " + words(err, process.exitValue()));
+                throw new ImportFailure("qemu-img refused the image: "
+                        + words(err.toString(StandardCharsets.UTF_8), process.exitValue()));
             }
             return out.toString(StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
             process.destroyForcibly();
             Thread.currentThread().interrupt();

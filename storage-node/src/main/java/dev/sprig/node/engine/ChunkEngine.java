@@ -86,8 +86,8 @@ public final class ChunkEngine implements AutoCloseable {
             },
             // past that many at once, a caller reads its file itself
             new ThreadPoolExecutor.CallerRunsPolicy());
-    /** Buffers and offsets of direct I/O are aligned to this (a page; file systems ask at most that). */
-    private static final int DIRECT_IO_ALIGNMENT = 4096;
+    /** The least alignment of direct I/O's buffers, offsets and lengths: a page. */
+    private static final int PAGE = 4096;
 
     private static final ThreadLocal<ByteBuffer> WRITE_SCRATCH =
             ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(Layout.SEGMENT_SIZE));
@@ -112,6 +112,8 @@ public final class ChunkEngine implements AutoCloseable {
     private boolean closed;
     /** Whether direct I/O is configured and the file system of {@code dir} allows it. */
     private final boolean directIo;
+    /** What direct I/O in {@code dir} aligns to: a page, or the file system's block if larger. */
+    private final int directIoAlignment;
 
     private ChunkEngine(
             Path dir,
@@ -121,9 +123,10 @@ public final class ChunkEngine implements AutoCloseable {
             Map<Long, Lc> lcs,
             Journal journal,
             long generation,
-            boolean directIo) {
+            int directIoAlignment) {
         this.dir = dir;
-        this.directIo = directIo;
+        this.directIo = directIoAlignment > 0;
+        this.directIoAlignment = Math.max(PAGE, directIoAlignment);
         this.config = config;
         this.lockChannel = lockChannel;
         this.dirLock = dirLock;
@@ -177,7 +180,14 @@ public final class ChunkEngine implements AutoCloseable {
             Checkpoint.forceDirectory(dir);
             removeStrayFiles(dir, lcs.keySet(), generation);
             return new ChunkEngine(
-                    dir, config, lockChannel, lock, lcs, journal, generation, config.directIo() && probeDirectIo(dir));
+                    dir,
+                    config,
+                    lockChannel,
+                    lock,
+                    lcs,
+                    journal,
+                    generation,
+                    config.directIo() ? directIoAlignment(dir) : 0);
         } catch (IOException e) {
             closeQuietly(lockChannel);
             throw new EngineIoException("open " + dir, e);
@@ -994,7 +1004,6 @@ public final class ChunkEngine implements AutoCloseable {
      */
     public long adopt(long lcId, Path file) {
         Lc lc = takeFile(lcId, file);
-        Lock l = shared();
         try {
             // a file written through the page cache is written back while it is checksummed
             FileChannel channel = lc.channel();
@@ -1008,14 +1017,23 @@ public final class ChunkEngine implements AutoCloseable {
                         }
                     },
                     ADOPTERS);
-            long stored = ownNonZeroSegments(lc);
-            joinIo(writtenBack);
-            flushLcs(List.of(lc));
+            long stored;
+            try {
+                stored = ownNonZeroSegments(lc);
+            } finally {
+                writtenBack.exceptionally(failed -> 0L).join();
+            }
+            joinAll(List.of(writtenBack));
+            Lock l = shared();
+            try {
+                live(lc);
+                flushLcs(List.of(lc));
+            } finally {
+                l.unlock();
+            }
             return stored;
         } catch (IOException e) {
             throw new EngineIoException("adopt a file as lc " + lcId, e);
-        } finally {
-            l.unlock();
         }
     }
 
@@ -1045,10 +1063,19 @@ public final class ChunkEngine implements AutoCloseable {
         }
     }
 
+    /** Throws unless {@code lc} is still this engine's (not deleted meanwhile). Under the engine lock. */
+    private void live(Lc lc) {
+        if (lcs.get(lc.id) != lc) {
+            throw new UnknownLcException(lc.id);
+        }
+    }
+
     /**
      * Reads the lc's new file a PC at a time and owns each segment that is not all zeros, as a
      * redirect would: its materialize record, then its bit. {@link #ADOPT_READERS} threads take PCs
-     * in turn, so that one reads while another checksums.
+     * in turn, so that one reads while another checksums; each PC is done under the shared engine
+     * lock on its own, so that lineage changes and checkpoints wait for a PC, not for the whole file.
+     * Returns only once every reader has stopped, so that none appends a record after a failure.
      */
     private long ownNonZeroSegments(Lc lc) throws IOException {
         AtomicLong nextPc = new AtomicLong();
@@ -1061,40 +1088,56 @@ public final class ChunkEngine implements AutoCloseable {
             for (int r = 0; r < ADOPT_READERS; r++) {
                 readers.add(CompletableFuture.supplyAsync(
                         () -> {
-                            ByteBuffer pcBytes = ByteBuffer.allocateDirect((int) Layout.PC_SIZE + DIRECT_IO_ALIGNMENT)
-                                    .alignedSlice(DIRECT_IO_ALIGNMENT);
+                            ByteBuffer pcBytes = ByteBuffer.allocateDirect((int) Layout.PC_SIZE + directIoAlignment)
+                                    .alignedSlice(directIoAlignment);
                             long stored = 0;
                             try {
                                 for (long pc = nextPc.getAndIncrement(); pc < pcs; pc = nextPc.getAndIncrement()) {
-                                    readPc(file, fileSize, pc << Layout.PC_SHIFT, pcBytes);
-                                    stored += ownNonZeroSegments(lc, pc, pcBytes);
+                                    Lock l = shared();
+                                    try {
+                                        live(lc);
+                                        readPc(file, fileSize, pc << Layout.PC_SHIFT, pcBytes);
+                                        stored += ownNonZeroSegments(lc, pc, pcBytes);
+                                    } finally {
+                                        l.unlock();
+                                    }
                                 }
                             } catch (IOException e) {
                                 nextPc.set(pcs);
                                 throw new UncheckedIOException(e);
+                            } catch (RuntimeException e) {
+                                nextPc.set(pcs);
+                                throw e;
                             }
                             return stored;
                         },
                         ADOPTERS));
             }
-            long stored = 0;
-            for (CompletableFuture<Long> reader : readers) {
-                stored += joinIo(reader);
-            }
-            return stored;
+            return joinAll(readers);
         }
     }
 
-    /** The task's result, or the I/O failure it ended with. */
-    private static long joinIo(CompletableFuture<Long> task) throws IOException {
-        try {
-            return task.join();
-        } catch (CompletionException e) {
-            if (e.getCause() instanceof UncheckedIOException io) {
-                throw io.getCause();
+    /** Waits for every task; the sum of their results, or the first failure once all have ended. */
+    private static long joinAll(List<CompletableFuture<Long>> tasks) throws IOException {
+        long sum = 0;
+        Throwable first = null;
+        for (CompletableFuture<Long> task : tasks) {
+            try {
+                sum += task.join();
+            } catch (CompletionException e) {
+                first = first != null ? first : e.getCause();
             }
-            throw e;
         }
+        if (first instanceof UncheckedIOException io) {
+            throw io.getCause();
+        }
+        if (first instanceof RuntimeException runtime) {
+            throw runtime;
+        }
+        if (first instanceof Error error) {
+            throw error;
+        }
+        return sum;
     }
 
     /**
@@ -1102,10 +1145,10 @@ public final class ChunkEngine implements AutoCloseable {
      * aligned blocks only, as direct I/O requires: a file ends mid-block only in its last block,
      * which is read whole and comes back short.
      */
-    private static void readPc(FileChannel file, long fileSize, long start, ByteBuffer pcBytes) throws IOException {
+    private void readPc(FileChannel file, long fileSize, long start, ByteBuffer pcBytes) throws IOException {
         pcBytes.clear();
         long inFile = Math.max(0, Math.min(Layout.PC_SIZE, fileSize - start));
-        pcBytes.limit((int) ((inFile + DIRECT_IO_ALIGNMENT - 1) & -DIRECT_IO_ALIGNMENT));
+        pcBytes.limit((int) ((inFile + directIoAlignment - 1) / directIoAlignment * directIoAlignment));
         while (pcBytes.position() < inFile) {
             if (file.read(pcBytes, start + pcBytes.position()) < 0) {
                 break;
@@ -1422,13 +1465,31 @@ public final class ChunkEngine implements AutoCloseable {
         }
     }
 
-    private static boolean probeDirectIo(Path dir) throws IOException {
+    /**
+     * The alignment direct I/O needs in {@code dir}, found by writing and reading back one aligned
+     * block there; 0 when the file system refuses direct I/O.
+     */
+    private static int directIoAlignment(Path dir) throws IOException {
+        int alignment = PAGE;
+        try {
+            alignment = (int)
+                    Math.max(PAGE, Math.min(1 << 20, Files.getFileStore(dir).getBlockSize()));
+        } catch (UnsupportedOperationException | IOException unknown) {
+            // a page is what Linux file systems ask of direct I/O
+        }
         Path probe = dir.resolve(DIRECT_IO_PROBE);
-        try (FileChannel ignored = FileChannel.open(
-                probe, StandardOpenOption.CREATE, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT)) {
-            return true;
+        ByteBuffer block = ByteBuffer.allocateDirect(2 * alignment).alignedSlice(alignment);
+        try (FileChannel ch = FileChannel.open(
+                probe,
+                StandardOpenOption.CREATE,
+                StandardOpenOption.READ,
+                StandardOpenOption.WRITE,
+                ExtendedOpenOption.DIRECT)) {
+            ch.write(block.clear(), 0);
+            ch.read(block.clear(), 0);
+            return alignment;
         } catch (IOException | UnsupportedOperationException e) {
-            return false;
+            return 0;
         } finally {
             Files.deleteIfExists(probe);
         }

@@ -4,28 +4,41 @@ import dev.sprig.node.engine.ChunkEngine;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import org.springframework.http.HttpStatus;
 
 /**
  * Copies a range of an lc on another node into an lc here, node to node (the copy made past the
  * clone limit): reads it from the other node's data API with that node's token, a segment at a time,
- * and writes the segments that are not all zeros, so the copy stays as sparse as its source. The
- * range is checked against the lc before anything is read.
+ * and writes the segments that are not all zeros (all-zero ones are zeroed, which stores nothing),
+ * so the copy reads as its source and stays as sparse. The range is checked against the lc before
+ * anything is read; a source that fails part way leaves the segments before the failure written.
  */
 final class RangeCopier {
 
-    /** How long the other node may take to answer and to send the range. */
+    /** How long the other node may take to answer, and then to send the range. */
     static final Duration SOURCE_TIMEOUT = Duration.ofSeconds(60);
 
     private static final ByteBuffer ZERO_SEGMENT = ByteBuffer.allocateDirect(ChunkEngine.SEGMENT_SIZE);
 
     private final ChunkEngine engine;
     private final DataStreams streams;
+    /** Closes bodies that outlive their deadline; one daemon thread for every copy. */
+    private static final ScheduledExecutorService DEADLINES = Executors.newSingleThreadScheduledExecutor(work -> {
+        Thread thread = new Thread(work, "copy-from-deadline");
+        thread.setDaemon(true);
+        return thread;
+    });
+
     private final HttpClient http =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
@@ -66,7 +79,11 @@ final class RangeCopier {
             Thread.currentThread().interrupt();
             throw unreadable(source, "the copy was interrupted");
         }
-        try (InputStream body = response.body()) {
+        InputStream body = response.body();
+        // the request's timeout ends with the headers: the body gets a deadline of its own
+        ScheduledFuture<?> deadline =
+                DEADLINES.schedule(() -> closeQuietly(body), SOURCE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        try (body) {
             if (response.statusCode() != 200) {
                 throw unreadable(source, "it answered " + response.statusCode());
             }
@@ -74,35 +91,79 @@ final class RangeCopier {
             long stored = 0;
             for (long done = 0; done < length; ) {
                 int want = (int) Math.min(segment.length, length - done);
-                int got = body.readNBytes(segment, 0, want);
+                int got;
+                try {
+                    got = body.readNBytes(segment, 0, want);
+                } catch (IOException e) {
+                    throw unreadable(
+                            source,
+                            deadline.isDone()
+                                    ? "it sent no more within " + SOURCE_TIMEOUT.toSeconds() + " s"
+                                    : "the body broke off: " + e.getMessage());
+                }
                 if (got < want) {
-                    throw unreadable(source, "it sent " + (done + got) + " of " + length + " bytes");
+                    throw unreadable(source, "the body ended early");
                 }
                 ByteBuffer piece = ByteBuffer.wrap(segment, 0, want);
                 if (piece.mismatch(ZERO_SEGMENT.slice(0, want)) != -1) {
                     engine.write(lcId, offset + done, piece);
                     stored += want;
+                } else {
+                    // nothing on a fresh lc; over older bytes, the copy must read as its source does
+                    engine.writeZeroes(lcId, offset + done, want);
                 }
                 done += want;
             }
             return stored;
+        } finally {
+            deadline.cancel(false);
         }
     }
 
+    private static void closeQuietly(InputStream body) {
+        try {
+            body.close();
+        } catch (IOException e) {
+            // the read it interrupts reports the failure
+        }
+    }
+
+    /**
+     * The source's data URL: only a scheme, host and port are taken from the caller, so the node
+     * fetches nothing but another node's data API.
+     */
     private static URI sourceUri(String endpoint, long sourceLcId, long offset, long length) {
         URI base;
         try {
-            base = URI.create(endpoint);
-        } catch (IllegalArgumentException e) {
-            throw new RequestRejectedException(
-                    HttpStatus.BAD_REQUEST, "INVALID_ARGUMENT", "the source endpoint is not a URL: " + endpoint);
+            base = new URI(endpoint);
+        } catch (URISyntaxException e) {
+            throw invalid("the source endpoint is not a URL: " + endpoint);
         }
-        if (!"http".equals(base.getScheme()) && !"https".equals(base.getScheme())) {
-            throw new RequestRejectedException(
-                    HttpStatus.BAD_REQUEST, "INVALID_ARGUMENT", "the source endpoint is not http(s): " + endpoint);
+        boolean bare = (base.getRawPath() == null
+                        || base.getRawPath().isEmpty()
+                        || base.getRawPath().equals("/"))
+                && base.getRawQuery() == null
+                && base.getRawFragment() == null
+                && base.getRawUserInfo() == null;
+        if (!("http".equals(base.getScheme()) || "https".equals(base.getScheme())) || base.getHost() == null || !bare) {
+            throw invalid("the source endpoint must be http(s)://host:port and nothing more: " + endpoint);
         }
-        return URI.create(endpoint.replaceAll("/+$", "") + "/v1/lcs/" + sourceLcId + "/data?offset=" + offset
-                + "&length=" + length);
+        try {
+            return new URI(
+                    base.getScheme(),
+                    null,
+                    base.getHost(),
+                    base.getPort(),
+                    "/v1/lcs/" + sourceLcId + "/data",
+                    "offset=" + offset + "&length=" + length,
+                    null);
+        } catch (URISyntaxException e) {
+            throw invalid("the source endpoint is not a URL: " + endpoint);
+        }
+    }
+
+    private static RequestRejectedException invalid(String detail) {
+        return new RequestRejectedException(HttpStatus.BAD_REQUEST, "INVALID_ARGUMENT", detail);
     }
 
     private static RequestRejectedException unreadable(URI source, String why) {

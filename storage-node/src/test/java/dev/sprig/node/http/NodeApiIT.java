@@ -301,6 +301,44 @@ class NodeApiIT {
                 .isZero();
     }
 
+    @Test
+    void copyFromOverOlderBytesLeavesTheLcReadingAsItsSource() {
+        long source = rootLc(4 * MIB);
+        node.write(source, 0, random((int) MIB, 23)); // segments 0..3; the rest zeros
+        long copy = rootLc(4 * MIB);
+        node.write(copy, 0, filled(4 * (int) MIB, 9)); // older bytes everywhere
+
+        HttpResponse<String> copied = node.post("/v1/lcs/" + copy + ":copyFrom", copyFrom(source, TOKEN, 0, 4 * MIB));
+
+        assertThat(json(copied).path("bytesStored").asLong()).isEqualTo(MIB);
+        assertThat(node.read(copy, 0, 4 * (int) MIB)).isEqualTo(node.read(source, 0, 4 * (int) MIB));
+    }
+
+    @Test
+    void aSourceThatBreaksOffMidBodyIsABadGatewayNotAFailureOfThisNode() throws Exception {
+        long copy = rootLc(4 * MIB);
+        com.sun.net.httpserver.HttpServer source =
+                com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        source.createContext("/", exchange -> {
+            exchange.sendResponseHeaders(200, 4 * MIB);
+            exchange.getResponseBody().write(random((int) MIB, 24));
+            exchange.getResponseBody().flush();
+            exchange.close(); // three MiB short
+        });
+        source.start();
+        try {
+            HttpResponse<String> cut = node.post(
+                    "/v1/lcs/" + copy + ":copyFrom",
+                    "{\"source\":{\"endpoint\":\"http://127.0.0.1:"
+                            + source.getAddress().getPort() + "\",\"token\":\"t\",\"lcId\":1},\"offset\":0,\"length\":"
+                            + 4 * MIB + "}");
+
+            assertProblem(cut, 502, "SOURCE_UNREADABLE");
+        } finally {
+            source.stop(0);
+        }
+    }
+
     private String copyFrom(long sourceLc, String token, long offset, long length) {
         return "{\"source\":{\"endpoint\":\"http://127.0.0.1:" + port + "\",\"token\":\"" + token + "\",\"lcId\":"
                 + sourceLc + "},\"offset\":" + offset + ",\"length\":" + length + "}";

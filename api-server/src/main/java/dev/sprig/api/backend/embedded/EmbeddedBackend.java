@@ -78,6 +78,9 @@ final class EmbeddedBackend implements StorageBackend {
             if (segment.mismatch(zeros.slice(0, n)) != -1) {
                 engine.write(toLcId, offset + done, segment);
                 stored += n;
+            } else {
+                // stores nothing on a fresh lc; over older bytes, the copy reads as its source does
+                engine.writeZeroes(toLcId, offset + done, n);
             }
             done += n;
         }
