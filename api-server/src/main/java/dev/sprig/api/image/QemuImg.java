@@ -191,7 +191,9 @@ final class QemuImg {
 
     private static Process start(List<String> command, boolean mergeErrors) {
         try {
-            return new ProcessBuilder(command).redirectErrorStream(mergeErrors).start();
+            return new ProcessBuilder(ChildCommand.of(command))
+                    .redirectErrorStream(mergeErrors)
+                    .start();
         } catch (IOException e) {
             throw new ImportFailure("qemu-img could not be started (is qemu-utils installed?): " + e.getMessage(), e);
         }

@@ -42,7 +42,7 @@ final class QemuNbd implements AutoCloseable {
                 file.toAbsolutePath().toString());
         Process process;
         try {
-            process = new ProcessBuilder(command)
+            process = new ProcessBuilder(ChildCommand.of(command))
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                     .start();
         } catch (IOException e) {

@@ -1,0 +1,45 @@
+package dev.sprig.api.image;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The command line of a helper process (qemu-img, qemu-nbd) that must not outlive api-server: where
+ * util-linux's {@code setpriv} is installed, it runs the helper with SIGKILL as its parent-death
+ * signal, so a leader killed mid-import leaves no qemu-nbd serving and no qemu-img writing behind it.
+ */
+final class ChildCommand {
+
+    private static final Path SETPRIV = Path.of("/usr/bin/setpriv");
+    private static final boolean DIES_WITH_PARENT = Files.isExecutable(SETPRIV);
+
+    private ChildCommand() {}
+
+    static List<String> of(List<String> command) {
+        if (!DIES_WITH_PARENT || !onPath(command.get(0))) {
+            // a missing program is then reported by ProcessBuilder.start, not as setpriv's exit status
+            return command;
+        }
+        List<String> wrapped = new ArrayList<>(List.of(SETPRIV.toString(), "--pdeathsig", "KILL", "--"));
+        wrapped.addAll(command);
+        return wrapped;
+    }
+
+    private static boolean onPath(String program) {
+        if (program.contains("/")) {
+            return Files.isExecutable(Path.of(program));
+        }
+        String path = System.getenv("PATH");
+        if (path == null) {
+            return false;
+        }
+        for (String dir : path.split(":")) {
+            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, program))) {
+                return true;
+            }
+        }
+        return false;
+    }
+}
