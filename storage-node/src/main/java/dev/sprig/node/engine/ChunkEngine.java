@@ -905,6 +905,30 @@ public final class ChunkEngine implements AutoCloseable {
     }
 
     /**
+     * Writes {@code src.remaining()} bytes at {@code offset} as a copy does, keeping the lc as sparse
+     * as what it copies: bytes that are all zeros are written as zeros (whole segments then store
+     * nothing, and a fresh lc is not touched at all), any others are written. Advances
+     * {@code src}'s position.
+     *
+     * @return the bytes written as data: 0 or {@code src.remaining()}
+     */
+    public long writeSparse(long lcId, long offset, ByteBuffer src) {
+        int n = src.remaining();
+        boolean zero = true;
+        for (int at = 0; at < n && zero; at += Layout.SEGMENT_SIZE) {
+            int piece = Math.min(Layout.SEGMENT_SIZE, n - at);
+            zero = src.slice(src.position() + at, piece).mismatch(ZEROS.slice(0, piece)) == -1;
+        }
+        if (zero) {
+            writeZeroes(lcId, offset, n);
+            src.position(src.limit());
+            return 0;
+        }
+        write(lcId, offset, src);
+        return n;
+    }
+
+    /**
      * Makes {@code [offset, offset + length)} read as zeros. Whole segments get a zero mark and store
      * no bytes (or nothing at all when the chain already supplies zeros); partial segments are
      * written with zeros.

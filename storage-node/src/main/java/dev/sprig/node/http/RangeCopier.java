@@ -28,8 +28,6 @@ final class RangeCopier {
     /** How long the other node may take to answer, and then to send the range. */
     static final Duration SOURCE_TIMEOUT = Duration.ofSeconds(60);
 
-    private static final ByteBuffer ZERO_SEGMENT = ByteBuffer.allocateDirect(ChunkEngine.SEGMENT_SIZE);
-
     private final ChunkEngine engine;
     private final DataStreams streams;
     /** Closes bodies that outlive their deadline; one daemon thread for every copy. */
@@ -104,14 +102,7 @@ final class RangeCopier {
                 if (got < want) {
                     throw unreadable(source, "the body ended early");
                 }
-                ByteBuffer piece = ByteBuffer.wrap(segment, 0, want);
-                if (piece.mismatch(ZERO_SEGMENT.slice(0, want)) != -1) {
-                    engine.write(lcId, offset + done, piece);
-                    stored += want;
-                } else {
-                    // nothing on a fresh lc; over older bytes, the copy must read as its source does
-                    engine.writeZeroes(lcId, offset + done, want);
-                }
+                stored += engine.writeSparse(lcId, offset + done, ByteBuffer.wrap(segment, 0, want));
                 done += want;
             }
             return stored;

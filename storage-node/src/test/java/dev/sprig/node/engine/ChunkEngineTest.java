@@ -56,6 +56,22 @@ class ChunkEngineTest {
     }
 
     @Test
+    void writeSparseStoresDataAndTurnsZerosIntoNothingStored() {
+        engine.create(1, PC);
+        engine.write(1, 0, bytes(2 * SEG, 7)); // older bytes in segments 0 and 1
+        byte[] data = bytes(SEG, 8);
+
+        long zeros = engine.writeSparse(1, 0, ByteBuffer.wrap(new byte[SEG]));
+        long written = engine.writeSparse(1, SEG, ByteBuffer.wrap(data));
+        long untouched = engine.writeSparse(1, 2 * SEG, ByteBuffer.wrap(new byte[SEG]));
+
+        assertThat(new long[] {zeros, written, untouched}).containsExactly(0, SEG, 0);
+        assertThat(engine.read(1, 0, SEG)).containsOnly(0);
+        assertSameBytes(engine.read(1, SEG, SEG), data, "written segment");
+        assertThat(engine.stats(1).bytesStored()).isEqualTo(SEG);
+    }
+
+    @Test
     void cloneOfFrozenImageSharesAllSegments() {
         byte[] image = bytes((int) (2 * PC), 1);
         engine.create(1, 2 * PC);

@@ -68,20 +68,12 @@ final class EmbeddedBackend implements StorageBackend {
     @Override
     public long copyRange(long fromLcId, long toLcId, long offset, long length) {
         ByteBuffer segment = ByteBuffer.allocateDirect(ChunkEngine.SEGMENT_SIZE);
-        ByteBuffer zeros = ByteBuffer.allocateDirect(ChunkEngine.SEGMENT_SIZE);
         long stored = 0;
         for (long done = 0; done < length; ) {
             int n = (int) Math.min(ChunkEngine.SEGMENT_SIZE, length - done);
             segment.clear().limit(n);
             engine.read(fromLcId, offset + done, segment);
-            segment.flip();
-            if (segment.mismatch(zeros.slice(0, n)) != -1) {
-                engine.write(toLcId, offset + done, segment);
-                stored += n;
-            } else {
-                // stores nothing on a fresh lc; over older bytes, the copy reads as its source does
-                engine.writeZeroes(toLcId, offset + done, n);
-            }
+            stored += engine.writeSparse(toLcId, offset + done, segment.flip());
             done += n;
         }
         return stored;
