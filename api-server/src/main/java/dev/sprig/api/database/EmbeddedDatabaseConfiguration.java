@@ -34,6 +34,11 @@ class EmbeddedDatabaseConfiguration {
                 .setCleanDataDirectory(false)
                 .setPort(embedded.port())
                 .setPGStartupWait(Duration.ofSeconds(30))
+                // The library's own JVM shutdown hook would stop the server while the context (whose
+                // hook runs at the same time) still uses it: background work would then find the pool
+                // broken and Hikari's close would sit out its reconnect backoff, up to 5 s. The context
+                // closes the server itself, after the pool; one left by a hard kill is stopped above.
+                .setRegisterShutdownHook(false)
                 .setServerConfig("listen_addresses", "127.0.0.1")
                 // The library tunes for throw-away test databases (-F, no synchronous commit); this one
                 // holds the lineage of every disk, so a committed change must survive power loss.
