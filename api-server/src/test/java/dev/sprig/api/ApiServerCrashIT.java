@@ -35,9 +35,13 @@ class ApiServerCrashIT {
     Process server;
 
     @AfterEach
-    void stop() {
+    void stop() throws InterruptedException {
         if (server != null) {
-            server.destroyForcibly();
+            // SIGTERM: a graceful stop also stops its embedded PostgreSQL, which SIGKILL would leave running
+            server.destroy();
+            if (!server.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                server.destroyForcibly();
+            }
         }
         if (nodes != null) {
             nodes.close();
