@@ -2,7 +2,6 @@ package dev.sprig.api.image;
 
 import dev.sprig.api.backend.StorageBackend;
 import dev.sprig.api.cache.ImageCache;
-import dev.sprig.api.cache.NonZeroRuns;
 import dev.sprig.api.operation.OperationProgress;
 import dev.sprig.nbd.Nbd;
 import dev.sprig.nbd.client.NbdClient;

@@ -1,15 +1,14 @@
-package dev.sprig.api.cache;
+package dev.sprig.api.image;
 
 import dev.sprig.node.engine.ChunkEngine;
 import java.nio.ByteBuffer;
 import java.util.List;
 
 /**
- * Finds what a copy must store of some bytes read for it: the segments that are not all zeros, so
- * that a filled copy stays as sparse as what it was read from. Used by the import and by the copy
- * made past the clone limit.
+ * Finds what an import through the backend's write path must store of some bytes read for it: the
+ * segments that are not all zeros, so that the image's copy stays as sparse as its source.
  */
-public final class NonZeroRuns {
+final class NonZeroRuns {
 
     private static final ByteBuffer ZERO_SEGMENT = ByteBuffer.allocateDirect(ChunkEngine.SEGMENT_SIZE);
 
@@ -22,7 +21,7 @@ public final class NonZeroRuns {
      *
      * @return the bytes in the runs added
      */
-    public static long find(ByteBuffer buffer, int at, int length, List<long[]> runs) {
+    static long find(ByteBuffer buffer, int at, int length, List<long[]> runs) {
         int segment = ChunkEngine.SEGMENT_SIZE;
         int end = at + length;
         long total = 0;
