@@ -69,7 +69,7 @@ class ApiServerCrashIT {
         // the clones reach the nodes before the transaction commits: kill api-server in between
         NodeProcess first = nodes.node(1);
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (lcsOn(first).size() <= 1 && System.nanoTime() < deadline) {
+        while (first.lcIds().size() <= 1 && System.nanoTime() < deadline) {
             Thread.sleep(2);
         }
         server.destroyForcibly().waitFor();
@@ -89,11 +89,11 @@ class ApiServerCrashIT {
         // two reconciliation passes (one second apart here) confirm and delete what the crash left
         long settle = System.nanoTime() + Duration.ofSeconds(60).toNanos(); // loaded machines are slow
         while (System.nanoTime() < settle
-                && !nodes.nodes.stream().allMatch(node -> lcsOn(node).equals(known))) {
+                && !nodes.nodes.stream().allMatch(node -> node.lcIds().equals(known))) {
             Thread.sleep(250);
         }
         for (NodeProcess node : nodes.nodes) {
-            assertThat(lcsOn(node)).as("lcs on " + node.id).isEqualTo(known);
+            assertThat(node.lcIds()).as("lcs on " + node.id).isEqualTo(known);
         }
     }
 
@@ -119,13 +119,6 @@ class ApiServerCrashIT {
                     : page.path("nextPageToken").asString();
         } while (token != null);
         return count;
-    }
-
-    private static Set<Long> lcsOn(NodeProcess node) {
-        Set<Long> ids = new HashSet<>();
-        ApiClient.json(node.get("/v1/lcs"))
-                .forEach(lc -> ids.add(lc.path("lcId").asLong()));
-        return ids;
     }
 
     private static Process startServer(Path dir, int port) throws Exception {

@@ -8,9 +8,7 @@ import dev.sprig.api.StorageNodeProcesses.NodeProcess;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -143,10 +141,7 @@ class CloneLimitIT {
         assertThat(jdbc.queryForObject("SELECT count(*) FROM resource", Long.class))
                 .isZero();
         for (NodeProcess node : nodes.nodes) {
-            Set<Long> held = new HashSet<>();
-            ApiClient.json(node.get("/v1/lcs"))
-                    .forEach(entry -> held.add(entry.path("lcId").asLong()));
-            assertThat(held).as("lcs left on " + node.id).isEmpty();
+            assertThat(node.lcIds()).as("lcs left on " + node.id).isEmpty();
         }
     }
 

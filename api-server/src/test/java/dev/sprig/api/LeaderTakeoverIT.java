@@ -21,7 +21,6 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
@@ -140,7 +139,7 @@ class LeaderTakeoverIT {
                 .containsExactly(operationId);
         // what the killed run had defined is gone from the node: at once by the new run, or by
         // the reconciler's passes (one second apart here)
-        await(Duration.ofSeconds(20), () -> lcsOn(node).equals(Set.of(lcId)), "the node holds only the image's lc");
+        await(Duration.ofSeconds(20), () -> node.lcIds().equals(Set.of(lcId)), "the node holds only the image's lc");
     }
 
     private static byte[] content() {
@@ -202,13 +201,6 @@ class LeaderTakeoverIT {
             }
         }
         return values;
-    }
-
-    private static Set<Long> lcsOn(NodeProcess node) {
-        Set<Long> ids = new HashSet<>();
-        ApiClient.json(node.get("/v1/lcs"))
-                .forEach(lc -> ids.add(lc.path("lcId").asLong()));
-        return ids;
     }
 
     private static JsonNode operation(ApiClient api, String id) {

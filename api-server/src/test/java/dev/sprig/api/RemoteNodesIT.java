@@ -12,9 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -145,10 +143,7 @@ class RemoteNodesIT {
         assertThat(placement).containsExactlyInAnyOrder("node1", "node2", "node3");
 
         for (NodeProcess node : nodes.nodes) {
-            Set<Long> held = new HashSet<>();
-            ApiClient.json(node.get("/v1/lcs"))
-                    .forEach(entry -> held.add(entry.path("lcId").asLong()));
-            assertThat(held)
+            assertThat(node.lcIds())
                     .as("every lc of the family is defined on " + node.id)
                     .contains(lc)
                     .hasSizeGreaterThan(2500);
@@ -336,10 +331,9 @@ class RemoteNodesIT {
 
         assertThat(admin.action("/v1/images/" + image + ":evict").statusCode()).isEqualTo(204);
         for (NodeProcess node : nodes.nodes) {
-            Set<Long> held = new HashSet<>();
-            ApiClient.json(node.get("/v1/lcs"))
-                    .forEach(entry -> held.add(entry.path("lcId").asLong()));
-            assertThat(held).as("the evicted copy is gone from " + node.id).doesNotContain(firstCopy);
+            assertThat(node.lcIds())
+                    .as("the evicted copy is gone from " + node.id)
+                    .doesNotContain(firstCopy);
         }
 
         JsonNode disk = api.clone(image);

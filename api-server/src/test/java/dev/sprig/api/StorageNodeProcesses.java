@@ -11,7 +11,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Real storage-node processes for api-server's remote-backend tests: the module's executable jar,
@@ -56,6 +58,13 @@ final class StorageNodeProcesses implements AutoCloseable {
                     .timeout(Duration.ofSeconds(10))
                     .GET()
                     .build());
+        }
+
+        /** The ids of the lcs the node holds. */
+        Set<Long> lcIds() {
+            Set<Long> ids = new HashSet<>();
+            ApiClient.json(get("/v1/lcs")).forEach(lc -> ids.add(lc.path("lcId").asLong()));
+            return ids;
         }
 
         HttpResponse<byte[]> read(long lcId, long offset, int length) {
