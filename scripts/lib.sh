@@ -36,8 +36,8 @@ require_key() {
 error: SPRIG_API_KEY is not set.
   Every /v1 call needs an API key (sent as "Authorization: Bearer <key>"). To find it:
   - if api-server was started without keys, it logged one generated key at start-up:
-      No sprig.api.api-keys configured; this run accepts the generated key: sprig_...
-    e.g.  grep -o 'accepts the generated key: .*' <api-server log>
+      No sprig.api.api-keys configured; this run accepts the generated client key: sprig_...
+    e.g.  grep -o 'accepts the generated client key: .*' <api-server log>
   - or start api-server with your own key(s):  SPRIG_API_API_KEYS=my-key ./mvnw -pl api-server -am spring-boot:run
   Then:  export SPRIG_API_KEY=<key>
 EOF
