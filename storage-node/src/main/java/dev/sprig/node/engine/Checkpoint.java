@@ -186,8 +186,10 @@ final class Checkpoint {
 
     private static void encode(Lc lc, Sink out) {
         Lc parent = lc.parent;
+        // most clones own nothing: skip the map iterators for them
+        boolean none = lc.pcs.isEmpty();
         int pcs = 0;
-        for (PcMeta meta : lc.pcs.values()) {
+        for (PcMeta meta : none ? List.<PcMeta>of() : lc.pcs.values()) {
             pcs += meta.owned() != 0 ? 1 : 0;
         }
         out.room(LC_BYTES)
@@ -197,6 +199,9 @@ final class Checkpoint {
                 .putLong(lc.size)
                 .put((byte) (lc.frozen ? 1 : 0))
                 .putInt(pcs);
+        if (pcs == 0) {
+            return;
+        }
         for (Map.Entry<Long, PcMeta> e : lc.pcs.entrySet()) {
             PcMeta meta = e.getValue();
             if (meta.owned() == 0) {
