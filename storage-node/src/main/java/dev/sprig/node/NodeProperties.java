@@ -1,6 +1,8 @@
 package dev.sprig.node;
 
+import dev.sprig.node.engine.EngineConfig;
 import java.nio.file.Path;
+import java.time.Duration;
 import org.jspecify.annotations.Nullable;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
@@ -14,6 +16,7 @@ import org.springframework.util.unit.DataSize;
  *     start-up and logged once, so that a node is never open by default
  * @param maxBodySize the largest data read or write one request may carry
  * @param nbd the binary data port
+ * @param engine the chunk engine's journal and checkpoint settings
  * @param guardAllPaths whether the token guards every path but health (a storage node) or only the
  *     node API's own paths (the node API inside api-server, whose other paths have API keys)
  */
@@ -23,7 +26,8 @@ public record NodeProperties(
         @Nullable String token,
         @DefaultValue("64MB") DataSize maxBodySize,
         @DefaultValue Nbd nbd,
-        @DefaultValue("true") boolean guardAllPaths) {
+        @DefaultValue("true") boolean guardAllPaths,
+        @DefaultValue Engine engine) {
 
     /**
      * @param address the address the NBD data port listens on
@@ -34,4 +38,18 @@ public record NodeProperties(
             @DefaultValue("0.0.0.0") String address,
             @DefaultValue("10809") int port,
             @DefaultValue("8") int workers) {}
+
+    /**
+     * @param checkpointJournalSize the journal size at which the engine writes a checkpoint and starts
+     *     a new journal (what a restart after a crash replays is at most about this much)
+     * @param checkpointInterval the age of the journal's oldest record at which it does so anyway
+     */
+    public record Engine(
+            @DefaultValue("64MB") DataSize checkpointJournalSize,
+            @DefaultValue("5m") Duration checkpointInterval) {
+
+        public EngineConfig config() {
+            return EngineConfig.defaults().withCheckpoints(checkpointJournalSize.toBytes(), checkpointInterval);
+        }
+    }
 }

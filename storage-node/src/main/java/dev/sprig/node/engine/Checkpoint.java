@@ -1,7 +1,5 @@
 package dev.sprig.node.engine;
 
-import java.io.ByteArrayOutputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
@@ -22,122 +20,247 @@ import java.util.zip.CRC32C;
  * pending (all data flushed), naming the journal generation that continues it. It is written to
  * {@code checkpoint.tmp}, fsynced, renamed over {@code checkpoint} and the directory fsynced, so a
  * crash leaves either the old or the new checkpoint, never a torn one.
+ *
+ * <p>Both directions stream through a buffer of a fixed size: memory does not grow with the file,
+ * so a checkpoint of any size can be written and read back.
  */
 final class Checkpoint {
 
     static final String FILE = "checkpoint";
     private static final long MAGIC = 0x5350524947434b50L; // "SPRIGCKP"
     private static final int VERSION = 1;
+    static final int BUFFER = 1 << 20;
+    private static final int HEADER_BYTES = 24;
+    private static final int LC_BYTES = 30;
+    /** The largest encoding of one PC: index, two bitmaps, 16 segments of 64 CRCs. */
+    private static final int MAX_PC_BYTES = 12 + Layout.SEGMENTS_PER_PC * Layout.BLOCKS_PER_SEGMENT * 4;
+    /** The least read buffer: one PC and one lc header must fit. */
+    static final int MIN_BUFFER = 2 * MAX_PC_BYTES;
 
     private Checkpoint() {}
 
     record Loaded(long journalGeneration, Map<Long, Lc> lcs) {}
 
-    static void write(Path dir, long journalGeneration, Collection<Lc> lcs) throws IOException {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream(1 << 16);
-        DataOutputStream out = new DataOutputStream(bytes);
-        out.writeLong(MAGIC);
-        out.writeInt(VERSION);
-        out.writeLong(journalGeneration);
-        out.writeInt(lcs.size());
+    /**
+     * The engine's metadata at one instant, taken under the exclusive engine lock and written after
+     * it is released. Writable lcs are encoded at once, because their metadata changes as soon as
+     * writes resume; frozen lcs never change again, so they are kept by reference and encoded while
+     * the file is written.
+     */
+    static final class Snapshot {
+        private final ByteBuffer writable;
+        private final List<Lc> frozen;
+        private final int count;
+
+        private Snapshot(ByteBuffer writable, List<Lc> frozen, int count) {
+            this.writable = writable;
+            this.frozen = frozen;
+            this.count = count;
+        }
+
+        /** Writes {@code checkpoint} naming journal {@code journalGeneration}, durably. */
+        void write(Path dir, long journalGeneration) throws IOException {
+            Path tmp = dir.resolve(FILE + ".tmp");
+            try (FileChannel ch = FileChannel.open(
+                    tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                FileSink out = new FileSink(ch);
+                out.room(HEADER_BYTES)
+                        .putLong(MAGIC)
+                        .putInt(VERSION)
+                        .putLong(journalGeneration)
+                        .putInt(count);
+                out.drain();
+                out.write(writable.duplicate().flip());
+                for (Lc lc : frozen) {
+                    encode(lc, out);
+                }
+                out.finish();
+                ch.force(true);
+            } catch (CheckpointWriteException e) {
+                throw e.getCause();
+            }
+            Files.move(tmp, dir.resolve(FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            forceDirectory(dir);
+        }
+    }
+
+    /** Takes a snapshot of {@code lcs}; the caller holds the engine lock exclusively and nothing is pending. */
+    static Snapshot snapshot(Collection<Lc> lcs) {
+        GrowingSink writable = new GrowingSink();
+        List<Lc> frozen = new ArrayList<>();
+        int count = 0;
         for (Lc lc : lcs) {
-            Lc parent = lc.parent;
-            out.writeLong(lc.id);
-            out.writeBoolean(parent != null);
-            out.writeLong(parent != null ? parent.id : 0);
-            out.writeLong(lc.size);
-            out.writeBoolean(lc.frozen);
-            List<Map.Entry<Long, PcMeta>> pcs = new ArrayList<>(lc.pcs.entrySet());
-            pcs.removeIf(e -> e.getValue().owned() == 0);
-            out.writeInt(pcs.size());
-            for (Map.Entry<Long, PcMeta> e : pcs) {
-                PcMeta meta = e.getValue();
-                out.writeLong(e.getKey());
-                out.writeShort(meta.owned());
-                out.writeShort(meta.zero());
-                for (int s = 0; s < Layout.SEGMENTS_PER_PC; s++) {
-                    if (meta.state(s) == PcMeta.DATA) {
-                        for (int c : meta.crcs(s)) {
-                            out.writeInt(c);
-                        }
+            if (lc.frozen) {
+                frozen.add(lc);
+            } else {
+                encode(lc, writable);
+            }
+            count++;
+        }
+        return new Snapshot(writable.buffer, frozen, count);
+    }
+
+    /** Writes a checkpoint of {@code lcs} at once; the caller holds the engine lock exclusively. */
+    static void write(Path dir, long journalGeneration, Collection<Lc> lcs) throws IOException {
+        snapshot(lcs).write(dir, journalGeneration);
+    }
+
+    /** Where encoded bytes go: {@link #room} returns a buffer with at least that many bytes free. */
+    private interface Sink {
+        ByteBuffer room(int bytes);
+    }
+
+    /** Memory that grows as needed (the writable lcs of a snapshot). */
+    private static final class GrowingSink implements Sink {
+        ByteBuffer buffer = ByteBuffer.allocate(1 << 16);
+
+        @Override
+        public ByteBuffer room(int bytes) {
+            if (buffer.remaining() < bytes) {
+                int capacity = Math.max(buffer.capacity() * 2, buffer.position() + bytes);
+                buffer = ByteBuffer.allocate(capacity).put(buffer.flip());
+            }
+            return buffer;
+        }
+    }
+
+    /** A file written through one fixed buffer, with a running CRC32C of everything written. */
+    private static final class FileSink implements Sink {
+        private final FileChannel channel;
+        private final ByteBuffer buffer = ByteBuffer.allocateDirect(BUFFER);
+        private final CRC32C crc = new CRC32C();
+
+        FileSink(FileChannel channel) {
+            this.channel = channel;
+        }
+
+        @Override
+        public ByteBuffer room(int bytes) {
+            if (buffer.remaining() < bytes) {
+                drain();
+            }
+            return buffer;
+        }
+
+        void write(ByteBuffer bytes) {
+            drain();
+            crc.update(bytes.duplicate());
+            writeFully(bytes);
+        }
+
+        void drain() {
+            buffer.flip();
+            crc.update(buffer.duplicate());
+            writeFully(buffer);
+            buffer.clear();
+        }
+
+        /** Drains and appends the CRC of everything before it. */
+        void finish() {
+            drain();
+            writeFully(ByteBuffer.allocate(4).putInt(0, (int) crc.getValue()));
+        }
+
+        private void writeFully(ByteBuffer b) {
+            try {
+                while (b.hasRemaining()) {
+                    channel.write(b);
+                }
+            } catch (IOException e) {
+                throw new CheckpointWriteException(e);
+            }
+        }
+    }
+
+    /** Carries an I/O failure out of a {@link Sink}, whose callers encode without checked exceptions. */
+    private static final class CheckpointWriteException extends RuntimeException {
+        CheckpointWriteException(IOException cause) {
+            super(cause);
+        }
+
+        @Override
+        public synchronized IOException getCause() {
+            return (IOException) super.getCause();
+        }
+    }
+
+    private static void encode(Lc lc, Sink out) {
+        Lc parent = lc.parent;
+        // most clones own nothing: skip the map iterators for them
+        boolean none = lc.pcs.isEmpty();
+        int pcs = 0;
+        for (PcMeta meta : none ? List.<PcMeta>of() : lc.pcs.values()) {
+            pcs += meta.owned() != 0 ? 1 : 0;
+        }
+        out.room(LC_BYTES)
+                .putLong(lc.id)
+                .put((byte) (parent != null ? 1 : 0))
+                .putLong(parent != null ? parent.id : 0)
+                .putLong(lc.size)
+                .put((byte) (lc.frozen ? 1 : 0))
+                .putInt(pcs);
+        if (pcs == 0) {
+            return;
+        }
+        for (Map.Entry<Long, PcMeta> e : lc.pcs.entrySet()) {
+            PcMeta meta = e.getValue();
+            if (meta.owned() == 0) {
+                continue;
+            }
+            ByteBuffer b = out.room(MAX_PC_BYTES)
+                    .putLong(e.getKey())
+                    .putShort(meta.owned())
+                    .putShort(meta.zero());
+            for (int s = 0; s < Layout.SEGMENTS_PER_PC; s++) {
+                if (meta.state(s) == PcMeta.DATA) {
+                    for (int c : meta.crcs(s)) {
+                        b.putInt(c);
                     }
                 }
             }
         }
-        out.flush();
-        CRC32C crc = new CRC32C();
-        crc.update(bytes.toByteArray());
-        out.writeInt((int) crc.getValue());
-        out.flush();
-
-        Path tmp = dir.resolve(FILE + ".tmp");
-        try (FileChannel ch = FileChannel.open(
-                tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-            ByteBuffer b = ByteBuffer.wrap(bytes.toByteArray());
-            while (b.hasRemaining()) {
-                ch.write(b);
-            }
-            ch.force(true);
-        }
-        Files.move(tmp, dir.resolve(FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        forceDirectory(dir);
     }
 
     static Loaded read(Path dir) throws IOException {
+        return read(dir, BUFFER);
+    }
+
+    /**
+     * Reads the checkpoint through a buffer of {@code bufferBytes} (at least {@link #MIN_BUFFER}),
+     * twice: once to check the CRC32C at the end against everything before it, then to decode the
+     * lcs. Any damage (a bad CRC, a count that runs past the end, trailing bytes, a missing parent)
+     * is a {@link CorruptionException}.
+     */
+    static Loaded read(Path dir, int bufferBytes) throws IOException {
         Path file = dir.resolve(FILE);
         if (!Files.exists(file)) {
             return new Loaded(0, new HashMap<>());
         }
-        byte[] all = Files.readAllBytes(file);
-        if (all.length < 4) {
-            throw new CorruptionException("checkpoint too short");
-        }
-        CRC32C crc = new CRC32C();
-        crc.update(all, 0, all.length - 4);
-        ByteBuffer b = ByteBuffer.wrap(all);
-        if ((int) crc.getValue() != b.getInt(all.length - 4)) {
-            throw new CorruptionException("checkpoint CRC mismatch");
-        }
-        b.limit(all.length - 4);
-        try {
-            if (b.getLong() != MAGIC || b.getInt() != VERSION) {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer buffer = ByteBuffer.allocateDirect(Math.max(MIN_BUFFER, bufferBytes));
+            long body = ch.size() - 4;
+            if (body < HEADER_BYTES) {
+                throw new CorruptionException("checkpoint too short");
+            }
+            checkCrc(ch, body, buffer);
+            Source in = new Source(ch, body, buffer.clear().flip());
+            ByteBuffer header = in.need(HEADER_BYTES);
+            if (header.getLong() != MAGIC || header.getInt() != VERSION) {
                 throw new CorruptionException("not a checkpoint of this version");
             }
-            long generation = b.getLong();
-            int count = b.getInt();
+            long generation = header.getLong();
+            int count = header.getInt();
+            if (count < 0) {
+                throw new CorruptionException("checkpoint with " + count + " lcs");
+            }
             Map<Long, Lc> lcs = new HashMap<>();
             Map<Long, Long> parents = new HashMap<>();
             for (int i = 0; i < count; i++) {
-                long id = b.getLong();
-                boolean hasParent = b.get() != 0;
-                long parentId = b.getLong();
-                Lc lc = new Lc(id, dir, null, b.getLong(), b.get() != 0);
-                if (hasParent) {
-                    parents.put(id, parentId);
-                }
-                int pcCount = b.getInt();
-                for (int p = 0; p < pcCount; p++) {
-                    long pcIndex = b.getLong();
-                    short owned = b.getShort();
-                    short zero = b.getShort();
-                    PcMeta meta = lc.pcForWrite(pcIndex);
-                    for (int s = 0; s < Layout.SEGMENTS_PER_PC; s++) {
-                        int bit = 1 << s;
-                        if ((owned & bit) == 0) {
-                            continue;
-                        }
-                        if ((zero & bit) != 0) {
-                            meta.setZero(s);
-                        } else {
-                            int[] c = new int[Layout.BLOCKS_PER_SEGMENT];
-                            for (int k = 0; k < c.length; k++) {
-                                c[k] = b.getInt();
-                            }
-                            meta.setData(s, c);
-                        }
-                    }
-                }
-                lcs.put(id, lc);
+                Lc lc = decode(in, dir, parents);
+                lcs.put(lc.id, lc);
+            }
+            if (!in.atEnd()) {
+                throw new CorruptionException("trailing bytes in checkpoint");
             }
             for (Map.Entry<Long, Long> e : parents.entrySet()) {
                 Lc parent = lcs.get(e.getValue());
@@ -151,6 +274,101 @@ final class Checkpoint {
         } catch (BufferUnderflowException e) {
             throw new CorruptionException("checkpoint truncated");
         }
+    }
+
+    private static void checkCrc(FileChannel ch, long body, ByteBuffer buffer) throws IOException {
+        CRC32C crc = new CRC32C();
+        long at = 0;
+        while (at < body) {
+            buffer.clear().limit((int) Math.min(buffer.capacity(), body - at));
+            int n = ch.read(buffer, at);
+            if (n < 0) {
+                throw new CorruptionException("checkpoint truncated");
+            }
+            crc.update(buffer.flip());
+            at += n;
+        }
+        ByteBuffer stored = ByteBuffer.allocate(4);
+        while (stored.hasRemaining() && ch.read(stored, body + stored.position()) >= 0) {
+            // a file reads short only at its end, which the loop condition then sees
+        }
+        if (stored.hasRemaining() || (int) crc.getValue() != stored.getInt(0)) {
+            throw new CorruptionException("checkpoint CRC mismatch");
+        }
+    }
+
+    /** The checkpoint's body read sequentially through one buffer. */
+    private static final class Source {
+        private final FileChannel channel;
+        private final long end;
+        private final ByteBuffer buffer;
+        private long next;
+
+        Source(FileChannel channel, long end, ByteBuffer buffer) {
+            this.channel = channel;
+            this.end = end;
+            this.buffer = buffer;
+        }
+
+        /** The buffer, with at least {@code bytes} (at most a PC's worth) readable, or underflow at the end. */
+        ByteBuffer need(int bytes) throws IOException {
+            if (buffer.remaining() < bytes) {
+                buffer.compact();
+                while (buffer.position() < bytes && next < end) {
+                    buffer.limit((int) Math.min(buffer.capacity(), buffer.position() + (end - next)));
+                    int n = channel.read(buffer, next);
+                    if (n < 0) {
+                        break;
+                    }
+                    next += n;
+                }
+                buffer.flip();
+                if (buffer.remaining() < bytes) {
+                    throw new BufferUnderflowException();
+                }
+            }
+            return buffer;
+        }
+
+        boolean atEnd() {
+            return !buffer.hasRemaining() && next >= end;
+        }
+    }
+
+    private static Lc decode(Source in, Path dir, Map<Long, Long> parents) throws IOException {
+        ByteBuffer b = in.need(LC_BYTES);
+        long id = b.getLong();
+        boolean hasParent = b.get() != 0;
+        long parentId = b.getLong();
+        Lc lc = new Lc(id, dir, null, b.getLong(), b.get() != 0);
+        if (hasParent) {
+            parents.put(id, parentId);
+        }
+        int pcCount = b.getInt();
+        for (int p = 0; p < pcCount; p++) {
+            b = in.need(12);
+            long pcIndex = b.getLong();
+            short owned = b.getShort();
+            short zero = b.getShort();
+            PcMeta meta = lc.pcForWrite(pcIndex);
+            for (int s = 0; s < Layout.SEGMENTS_PER_PC; s++) {
+                int bit = 1 << s;
+                if ((owned & bit) == 0) {
+                    continue;
+                }
+                if ((zero & bit) != 0) {
+                    meta.setZero(s);
+                } else {
+                    b = in.need(4 * Layout.BLOCKS_PER_SEGMENT);
+                    int[] c = new int[Layout.BLOCKS_PER_SEGMENT];
+                    for (int k = 0; k < c.length; k++) {
+                        c[k] = b.getInt();
+                    }
+                    meta.setData(s, c);
+                }
+            }
+        }
+        return lc;
     }
 
     static void forceDirectory(Path dir) throws IOException {

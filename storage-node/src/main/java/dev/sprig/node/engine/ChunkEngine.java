@@ -31,6 +31,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.concurrent.locks.StampedLock;
 import java.util.zip.CRC32C;
@@ -107,8 +108,16 @@ public final class ChunkEngine implements AutoCloseable {
     private final LongAdder redirects = new LongAdder();
     private final LongAdder flushes = new LongAdder();
     private final ConcurrentHashMap<Long, Lc> lcs;
-    private Journal journal;
+    /** Replaced only under the exclusive lock; volatile for the checkpointer, which reads its size. */
+    private volatile Journal journal;
+    /** The current journal's generation; changes only under {@code checkpointing} and the exclusive lock. */
     private long generation;
+    /** The generation the checkpoint file on disk names; journals older than it are retired. */
+    private long checkpointed;
+    /** One checkpoint at a time (the checkpointer's, an explicit call's, close's). */
+    private final ReentrantLock checkpointing = new ReentrantLock();
+
+    private final Checkpointer checkpointer;
     private boolean closed;
     /** Whether direct I/O is configured and the file system of {@code dir} allows it. */
     private final boolean directIo;
@@ -121,9 +130,9 @@ public final class ChunkEngine implements AutoCloseable {
             FileChannel lockChannel,
             FileLock dirLock,
             Map<Long, Lc> lcs,
-            Journal journal,
             long generation,
-            int directIoAlignment) {
+            int directIoAlignment)
+            throws IOException {
         this.dir = dir;
         this.directIo = directIoAlignment > 0;
         this.directIoAlignment = Math.max(PAGE, directIoAlignment);
@@ -131,8 +140,15 @@ public final class ChunkEngine implements AutoCloseable {
         this.lockChannel = lockChannel;
         this.dirLock = dirLock;
         this.lcs = new ConcurrentHashMap<>(lcs);
-        this.journal = journal;
+        this.checkpointer = new Checkpointer(config, () -> this.journal, this::checkpoint);
+        this.journal = newJournal(generation);
         this.generation = generation;
+        this.checkpointed = generation;
+    }
+
+    /** An empty journal of that generation, which asks for a checkpoint once it is full. */
+    private Journal newJournal(long generation) throws IOException {
+        return Journal.create(Journal.path(dir, generation), config.checkpointJournalBytes(), checkpointer::wake);
     }
 
     public static ChunkEngine open(Path dir) {
@@ -161,9 +177,8 @@ public final class ChunkEngine implements AutoCloseable {
             }
             Checkpoint.Loaded loaded = Checkpoint.read(dir);
             Map<Long, Lc> lcs = loaded.lcs();
-            Journal.Contents contents = Journal.read(Journal.path(dir, loaded.journalGeneration()));
             Recovery recovery = new Recovery(dir, lcs);
-            recovery.replay(contents.records());
+            Recovery.Replayed replayed = recovery.replayJournals(loaded.journalGeneration());
             Set<Lc> settled = recovery.settle();
             for (Lc lc : settled) {
                 if (Files.exists(lc.file)) {
@@ -172,22 +187,17 @@ public final class ChunkEngine implements AutoCloseable {
             }
             long generation = loaded.journalGeneration();
             boolean fresh = !Files.exists(dir.resolve(Checkpoint.FILE));
-            if (fresh || !contents.records().isEmpty() || contents.validBytes() != 0) {
-                generation++;
+            if (fresh || replayed.anything()) {
+                // past every journal replayed, so that none of them is continued
+                generation = replayed.lastGeneration() + 1;
                 Checkpoint.write(dir, generation, lcs.values());
             }
-            Journal journal = Journal.openForAppend(Journal.path(dir, generation), 0, 0);
-            Checkpoint.forceDirectory(dir);
             removeStrayFiles(dir, lcs.keySet(), generation);
-            return new ChunkEngine(
-                    dir,
-                    config,
-                    lockChannel,
-                    lock,
-                    lcs,
-                    journal,
-                    generation,
-                    config.directIo() ? directIoAlignment(dir) : 0);
+            ChunkEngine engine = new ChunkEngine(
+                    dir, config, lockChannel, lock, lcs, generation, config.directIo() ? directIoAlignment(dir) : 0);
+            Checkpoint.forceDirectory(dir);
+            engine.checkpointer.start();
+            return engine;
         } catch (IOException e) {
             closeQuietly(lockChannel);
             throw new EngineIoException("open " + dir, e);
@@ -1227,27 +1237,21 @@ public final class ChunkEngine implements AutoCloseable {
         } finally {
             l.unlock();
         }
+        checkpointer.awaitIfOverdue();
     }
 
-    /**
-     * On return every write that completed before the call is durable. Writes a checkpoint (and
-     * starts a new journal) when the journal has grown past the configured size.
-     */
+    /** On return every write that completed before the call is durable. */
     public void flushAll() {
-        boolean checkpoint;
         Lock l = shared();
         try {
             flushes.increment();
             flushLcs(new ArrayList<>(lcs.values()));
-            checkpoint = journal.sizeBytes() > config.checkpointJournalBytes();
         } catch (IOException e) {
             throw new EngineIoException("flush", e);
         } finally {
             l.unlock();
         }
-        if (checkpoint) {
-            checkpoint();
-        }
+        checkpointer.awaitIfOverdue();
     }
 
     /**
@@ -1294,31 +1298,79 @@ public final class ChunkEngine implements AutoCloseable {
     }
 
     /**
-     * Flushes everything, writes a checkpoint naming a new journal generation, switches to that
-     * journal and deletes the old one. Runs under the exclusive lock, so nothing is pending.
+     * Writes the metadata to a new checkpoint and starts a new journal, so that the next open
+     * replays only what follows. The engine's own checkpointer calls this when the journal is full
+     * or old (see {@link EngineConfig}); I/O goes on meanwhile except for one short exclusive step:
+     *
+     * <ol>
+     *   <li>flush every lc with pending writes, under the shared lock (the bulk of the fsyncs);
+     *   <li>create journal {@code g+1} and fsync the directory;
+     *   <li>exclusively: flush what was written since step 1 (nothing is pending afterwards), take a
+     *       {@link Checkpoint.Snapshot} of the metadata and switch appends to journal {@code g+1};
+     *   <li>with no engine lock: write the snapshot as the checkpoint naming {@code g+1} (tmp, fsync,
+     *       rename, fsync the directory), then delete the journals it replaces.
+     * </ol>
+     *
+     * A crash before step 4's rename leaves the old checkpoint, journal {@code g} (complete: step 3
+     * forced it) and journal {@code g+1}; {@code open} replays both in order.
      */
     public void checkpoint() {
-        Lock l = exclusive();
+        checkpointing.lock();
         try {
-            checkpointLocked();
+            checkpointOnce();
         } catch (IOException e) {
             throw new EngineIoException("checkpoint", e);
         } finally {
-            l.unlock();
+            checkpointing.unlock();
         }
     }
 
-    private void checkpointLocked() throws IOException {
-        flushLcs(new ArrayList<>(lcs.values()));
+    private void checkpointOnce() throws IOException {
+        Lock l = shared();
+        try {
+            flushLcs(withPendingWrites());
+        } finally {
+            l.unlock();
+        }
         long next = generation + 1;
-        Checkpoint.write(dir, next, lcs.values());
-        Journal fresh = Journal.openForAppend(Journal.path(dir, next), 0, 0);
-        Checkpoint.forceDirectory(dir);
-        Journal old = journal;
-        journal = fresh;
+        Journal fresh = newJournal(next);
+        Checkpoint.Snapshot snapshot;
+        Journal old;
+        try {
+            Checkpoint.forceDirectory(dir);
+            Lock x = exclusive();
+            try {
+                flushLcs(withPendingWrites());
+                snapshot = Checkpoint.snapshot(lcs.values());
+                old = journal;
+                journal = fresh;
+                generation = next;
+            } finally {
+                x.unlock();
+            }
+        } catch (IOException | RuntimeException e) {
+            fresh.close();
+            Files.deleteIfExists(Journal.path(dir, next));
+            throw e;
+        }
+        // forced by step 3, and no one appends to it any more: a create still forcing it returns at once
         old.close();
-        Files.deleteIfExists(Journal.path(dir, generation));
-        generation = next;
+        snapshot.write(dir, next);
+        for (long g = checkpointed; g < next; g++) {
+            Files.deleteIfExists(Journal.path(dir, g));
+        }
+        checkpointed = next;
+    }
+
+    /** The lcs with writes not yet flushed. Under the engine lock. */
+    private List<Lc> withPendingWrites() {
+        List<Lc> pending = new ArrayList<>();
+        for (Lc lc : lcs.values()) {
+            if (!lc.pending.isEmpty()) {
+                pending.add(lc);
+            }
+        }
+        return pending;
     }
 
     // ---------------------------------------------------------------- stats and scrub
@@ -1422,6 +1474,8 @@ public final class ChunkEngine implements AutoCloseable {
     /** Flushes, writes a checkpoint (so the next open replays nothing) and releases the directory. */
     @Override
     public void close() {
+        checkpointer.close();
+        checkpointing.lock();
         engineLock.writeLock().lock();
         try {
             if (closed) {
@@ -1429,7 +1483,14 @@ public final class ChunkEngine implements AutoCloseable {
             }
             closed = true;
             try {
-                checkpointLocked();
+                // the same steps as a checkpoint, all exclusive: nothing runs any more
+                flushLcs(new ArrayList<>(lcs.values()));
+                journal.close();
+                Journal.create(Journal.path(dir, generation + 1)).close();
+                Checkpoint.write(dir, generation + 1, lcs.values());
+                for (long g = checkpointed; g <= generation; g++) {
+                    Files.deleteIfExists(Journal.path(dir, g));
+                }
             } finally {
                 for (Lc lc : lcs.values()) {
                     closeQuietly(lc::close);
@@ -1445,6 +1506,7 @@ public final class ChunkEngine implements AutoCloseable {
             throw new EngineIoException("close", e);
         } finally {
             engineLock.writeLock().unlock();
+            checkpointing.unlock();
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.sprig.node.engine;
 
+import java.time.Duration;
+
 /**
  * Engine settings.
  *
@@ -10,25 +12,38 @@ package dev.sprig.node.engine;
  *     "dirty" record, and that segment would then be reported as corrupt after restart. With it,
  *     that window is closed at the cost of one journal fsync per segment per flush interval.
  *     Default {@code false}.
- * @param checkpointJournalBytes once the journal grows past this many bytes, the next
- *     {@code flushAll} writes a checkpoint and starts a new journal. Default 64 MiB.
+ * @param checkpointJournalBytes once the journal reaches this many bytes, a background checkpoint
+ *     writes the metadata out and starts a new journal, whatever appended the last record (writes,
+ *     flushes, lineage changes). At twice this size a flush waits for that checkpoint, so that
+ *     traffic cannot outrun it. This bounds what a restart after a crash replays. Default 64 MiB.
+ * @param checkpointInterval a journal whose oldest record is this old is checkpointed even if it is
+ *     small, so that a quiet node also restarts from a recent checkpoint. Default 5 minutes.
  * @param directIo read a file being adopted (and have its writer write it) with direct I/O, past the
  *     page cache, where the file system allows it. Default {@code true}.
  */
-public record EngineConfig(boolean syncDirtyMarks, long checkpointJournalBytes, boolean directIo) {
+public record EngineConfig(
+        boolean syncDirtyMarks, long checkpointJournalBytes, Duration checkpointInterval, boolean directIo) {
 
     public EngineConfig {
         if (checkpointJournalBytes <= 0) {
             throw new IllegalArgumentException("checkpointJournalBytes must be positive");
         }
+        if (checkpointInterval.isNegative() || checkpointInterval.isZero()) {
+            throw new IllegalArgumentException("checkpointInterval must be positive");
+        }
     }
 
     /** These settings, with direct I/O on or off. */
     public EngineConfig withDirectIo(boolean on) {
-        return new EngineConfig(syncDirtyMarks, checkpointJournalBytes, on);
+        return new EngineConfig(syncDirtyMarks, checkpointJournalBytes, checkpointInterval, on);
+    }
+
+    /** These settings, checkpointing at {@code journalBytes} or when the journal is {@code interval} old. */
+    public EngineConfig withCheckpoints(long journalBytes, Duration interval) {
+        return new EngineConfig(syncDirtyMarks, journalBytes, interval, directIo);
     }
 
     public static EngineConfig defaults() {
-        return new EngineConfig(false, 64L << 20, true);
+        return new EngineConfig(false, 64L << 20, Duration.ofMinutes(5), true);
     }
 }

@@ -11,6 +11,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import java.util.zip.CRC32C;
 
 /**
@@ -27,66 +28,151 @@ final class Journal implements Closeable {
 
     private final FileChannel channel;
     private long records;
-    private long bytes;
+    /** Written under this object's monitor; read without it by the checkpoint policy. */
+    private volatile long bytes;
+
     private volatile long forcedBytes;
+    /** {@link System#nanoTime} of the first append, 0 while the journal holds no record of its own. */
+    private volatile long firstAppendNanos;
     /** One fsync at a time: callers that queue behind one find their records forced by it (group commit). */
     private final ReentrantLock forcing = new ReentrantLock();
+    /** Told (once, outside this object's monitor) when the journal first reaches {@code fullBytes}. */
+    private final Runnable onFull;
 
-    private Journal(FileChannel channel, long records, long bytes) {
+    private final long fullBytes;
+    private boolean toldFull;
+
+    private Journal(FileChannel channel, long records, long bytes, long fullBytes, Runnable onFull) {
         this.channel = channel;
         this.records = records;
         this.bytes = bytes;
         this.forcedBytes = bytes;
+        this.fullBytes = fullBytes;
+        this.onFull = onFull;
     }
 
     static Path path(Path dir, long generation) {
         return dir.resolve("journal-" + generation + ".log");
     }
 
+    /** Bytes read from a journal file at a time on open: records are decoded as they stream past. */
+    static final int READ_BUFFER = 1 << 20;
+
+    /**
+     * What streaming a journal file found: how many valid records, the length of the valid prefix and
+     * the file's length (longer than the prefix when the tail is torn).
+     */
+    record Scan(long records, long validBytes, long fileBytes) {
+        boolean torn() {
+            return validBytes < fileBytes;
+        }
+    }
+
+    /**
+     * Streams the valid records of a journal file to {@code sink} in order, reading
+     * {@code bufferBytes} at a time, so that memory is bounded by the largest record, not by the
+     * file: a journal of any length can be replayed. Stops at the first frame that is short, too
+     * large, fails its CRC or does not decode (a torn tail). A missing file has no records.
+     */
+    static Scan scan(Path file, int bufferBytes, Consumer<JournalRecord> sink) throws IOException {
+        if (!Files.exists(file)) {
+            return new Scan(0, 0, 0);
+        }
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long fileBytes = ch.size();
+            FrameReader in = new FrameReader(ch, bufferBytes);
+            ByteBuffer header = ByteBuffer.allocate(8);
+            long records = 0;
+            long valid = 0;
+            while (in.readFully(header.clear())) {
+                int length = header.getInt(0);
+                int crc = header.getInt(4);
+                if (length <= 0 || length > MAX_BODY || length > fileBytes - valid - 8) {
+                    break;
+                }
+                ByteBuffer body = ByteBuffer.allocate(length);
+                if (!in.readFully(body)) {
+                    break;
+                }
+                body.flip();
+                CRC32C c = new CRC32C();
+                c.update(body.duplicate());
+                if ((int) c.getValue() != crc) {
+                    break;
+                }
+                JournalRecord record;
+                try {
+                    record = JournalRecord.decode(body);
+                } catch (BufferUnderflowException | CorruptionException e) {
+                    break;
+                }
+                sink.accept(record);
+                records++;
+                valid += 8 + length;
+            }
+            return new Scan(records, valid, fileBytes);
+        }
+    }
+
     /** The valid records of a journal file and the length of its valid prefix. */
     record Contents(List<JournalRecord> records, long validBytes) {}
 
+    /** Every valid record of a (small) journal file in memory: for tests and tools, not for open. */
     static Contents read(Path file) throws IOException {
         List<JournalRecord> records = new ArrayList<>();
-        if (!Files.exists(file)) {
-            return new Contents(records, 0);
-        }
-        ByteBuffer all = ByteBuffer.wrap(Files.readAllBytes(file));
-        long valid = 0;
-        while (all.remaining() >= 8) {
-            int length = all.getInt();
-            int crc = all.getInt();
-            if (length <= 0 || length > MAX_BODY || length > all.remaining()) {
-                break;
-            }
-            ByteBuffer body = all.slice(all.position(), length);
-            CRC32C c = new CRC32C();
-            c.update(body.duplicate());
-            if ((int) c.getValue() != crc) {
-                break;
-            }
-            try {
-                records.add(JournalRecord.decode(body));
-            } catch (BufferUnderflowException | CorruptionException e) {
-                break;
-            }
-            all.position(all.position() + length);
-            valid = all.position();
-        }
-        return new Contents(records, valid);
+        Scan scan = scan(file, READ_BUFFER, records::add);
+        return new Contents(records, scan.validBytes());
     }
 
-    /** Opens a journal for appending after its first {@code validBytes} ({@code records} records). */
-    static Journal openForAppend(Path file, long records, long validBytes) throws IOException {
+    /** Sequential reads through one buffer of a fixed size, whatever the size of the frames. */
+    private static final class FrameReader {
+        private final FileChannel channel;
+        private final ByteBuffer buffer;
+
+        FrameReader(FileChannel channel, int bufferBytes) {
+            this.channel = channel;
+            this.buffer = ByteBuffer.allocate(bufferBytes).flip();
+        }
+
+        /** Fills {@code dst}; false if the file ended first. */
+        boolean readFully(ByteBuffer dst) throws IOException {
+            while (dst.hasRemaining()) {
+                if (!buffer.hasRemaining()) {
+                    buffer.clear();
+                    int n = channel.read(buffer);
+                    buffer.flip();
+                    if (n < 0) {
+                        return false;
+                    }
+                }
+                int n = Math.min(dst.remaining(), buffer.remaining());
+                dst.put(dst.position(), buffer, buffer.position(), n);
+                dst.position(dst.position() + n);
+                buffer.position(buffer.position() + n);
+            }
+            return true;
+        }
+    }
+
+    /** Creates (or empties) a journal file and opens it for appending. */
+    static Journal create(Path file) throws IOException {
+        return create(file, Long.MAX_VALUE, () -> {});
+    }
+
+    /**
+     * Creates (or empties) a journal file and opens it for appending; {@code onFull} runs once, on the
+     * thread whose append first takes the journal to {@code fullBytes} or more, after that append.
+     * It must not block: it is how a full journal asks for a checkpoint.
+     */
+    static Journal create(Path file, long fullBytes, Runnable onFull) throws IOException {
         FileChannel ch =
                 FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
-        ch.truncate(validBytes);
-        ch.position(validBytes);
-        return new Journal(ch, records, validBytes);
+        ch.truncate(0);
+        return new Journal(ch, 0, 0, fullBytes, onFull);
     }
 
-    /** Appends one record and returns its lsn. Not durable until {@link #force}. */
-    synchronized long append(JournalRecord record) throws IOException {
+    /** Appends one record and returns its lsn (its index in this file). Not durable until {@link #force}. */
+    long append(JournalRecord record) throws IOException {
         ByteBuffer body = record.encode();
         CRC32C c = new CRC32C();
         c.update(body.duplicate());
@@ -95,11 +181,24 @@ final class Journal implements Closeable {
                 .putInt((int) c.getValue())
                 .put(body)
                 .flip();
-        while (frame.hasRemaining()) {
-            channel.write(frame);
+        long lsn;
+        boolean full;
+        synchronized (this) {
+            while (frame.hasRemaining()) {
+                channel.write(frame);
+            }
+            if (records == 0) {
+                firstAppendNanos = System.nanoTime();
+            }
+            bytes += frame.limit();
+            lsn = records++;
+            full = !toldFull && bytes >= fullBytes;
+            toldFull |= full;
         }
-        bytes += frame.limit();
-        return records++;
+        if (full) {
+            onFull.run();
+        }
+        return lsn;
     }
 
     /**
@@ -108,10 +207,7 @@ final class Journal implements Closeable {
      * checkpoint forces the journal before it retires it, so forcing a retired journal returns at once.
      */
     void force() throws IOException {
-        long target;
-        synchronized (this) {
-            target = bytes;
-        }
+        long target = bytes;
         if (forcedBytes >= target) {
             return;
         }
@@ -120,10 +216,7 @@ final class Journal implements Closeable {
             if (forcedBytes >= target) {
                 return;
             }
-            long upTo;
-            synchronized (this) {
-                upTo = bytes;
-            }
+            long upTo = bytes;
             channel.force(false);
             forcedBytes = Math.max(forcedBytes, upTo);
         } finally {
@@ -131,8 +224,18 @@ final class Journal implements Closeable {
         }
     }
 
-    synchronized long sizeBytes() {
+    long sizeBytes() {
         return bytes;
+    }
+
+    /** How long ago the oldest record of this journal was appended; 0 for an empty journal. */
+    long ageNanos() {
+        long first = firstAppendNanos;
+        return records() == 0 ? 0 : System.nanoTime() - first;
+    }
+
+    synchronized long records() {
+        return records;
     }
 
     @Override

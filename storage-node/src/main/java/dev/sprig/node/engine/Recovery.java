@@ -9,13 +9,12 @@ import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Rebuilds the engine state from a checkpoint and the journal that continues it.
+ * Rebuilds the engine state from a checkpoint and the journals that continue it, record by record.
  *
  * <p>Lineage records (create, create-all, freeze, delete, grow, flatten) and zero records are
  * applied as they come: the engine forces the journal before it acknowledges a lineage change, and
@@ -57,15 +56,77 @@ final class Recovery {
     private final Path dir;
     private final Map<Long, Map<Long, Pending>> pending = new HashMap<>();
 
+    private final int readBuffer;
+
     Recovery(Path dir, Map<Long, Lc> lcs) {
-        this.dir = dir;
-        this.lcs = lcs;
+        this(dir, lcs, Journal.READ_BUFFER);
     }
 
-    void replay(List<JournalRecord> records) {
-        for (int lsn = 0; lsn < records.size(); lsn++) {
-            apply(lsn, records.get(lsn));
+    /** A recovery that reads journals {@code readBuffer} bytes at a time. */
+    Recovery(Path dir, Map<Long, Lc> lcs, int readBuffer) {
+        this.dir = dir;
+        this.lcs = lcs;
+        this.readBuffer = readBuffer;
+    }
+
+    /** The lsn the next record replayed gets: lsns run on across the journals of one replay. */
+    private long nextLsn;
+    /** The lsn of the first record of the journal being replayed; flush records count from it. */
+    private long journalBase;
+
+    /**
+     * Starts the next journal file of the replay. A journal's records name positions in their own
+     * file; a checkpoint starts the next journal only when nothing is pending, so no record refers
+     * to a position in an earlier file.
+     */
+    void beginJournal() {
+        journalBase = nextLsn;
+    }
+
+    /**
+     * What replaying the journals found.
+     *
+     * @param lastGeneration the generation of the last journal replayed (the checkpoint's if none
+     *     follows it)
+     * @param anything whether any journal held a record, a torn tail or a successor: the state
+     *     differs from the checkpoint, or the journal files do
+     */
+    record Replayed(long lastGeneration, boolean anything) {}
+
+    /**
+     * Streams journal {@code generation} and each one that follows it into this recovery, in order.
+     * Several exist only when a crash interrupted a checkpoint between switching journals and
+     * writing its file. A journal that ends in a torn record ends the replay; a later journal that
+     * holds anything then means damage, since a journal is forced whole before its successor
+     * receives a record.
+     */
+    Replayed replayJournals(long generation) throws IOException {
+        long last = generation;
+        boolean anything = false;
+        for (long g = generation; ; g++) {
+            Path file = Journal.path(dir, g);
+            if (!Files.exists(file)) {
+                break;
+            }
+            last = g;
+            beginJournal();
+            Journal.Scan scan = Journal.scan(file, readBuffer, this::apply);
+            anything |= scan.fileBytes() > 0 || g > generation;
+            if (scan.torn()) {
+                Path next = Journal.path(dir, g + 1);
+                if (Files.exists(next) && Files.size(next) > 0) {
+                    throw new CorruptionException("journal " + g + " is damaged at byte " + scan.validBytes()
+                            + " and journal " + (g + 1) + " follows it");
+                }
+                break;
+            }
         }
+        return new Replayed(last, anything);
+    }
+
+    /** Applies the next record of the journal being replayed. */
+    void apply(JournalRecord record) {
+        apply(nextLsn++, record);
     }
 
     private void apply(long lsn, JournalRecord record) {
@@ -145,10 +206,11 @@ final class Recovery {
             if (p == null) {
                 continue;
             }
-            if (f.markLsn() >= p.latestMark()) {
+            long markLsn = journalBase + f.markLsn();
+            if (markLsn >= p.latestMark()) {
                 lc.pcForWrite(f.pcIndex()).setData(f.segment(), f.crcs());
                 segs.remove(key);
-            } else if (f.markLsn() >= p.matLsn) {
+            } else if (markLsn >= p.matLsn) {
                 p.matUnconfirmed = false;
             }
         }

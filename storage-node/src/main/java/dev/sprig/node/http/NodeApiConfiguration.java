@@ -29,8 +29,8 @@ public class NodeApiConfiguration {
 
     /** Closing the engine on shutdown writes a checkpoint: every completed write is flushed. */
     @Bean(destroyMethod = "close")
-    ChunkEngine chunkEngine(NodeDataDir dataDir) {
-        return ChunkEngine.open(dataDir.path());
+    ChunkEngine chunkEngine(NodeDataDir dataDir, NodeProperties properties) {
+        return ChunkEngine.open(dataDir.path(), properties.engine().config());
     }
 
     @Bean

@@ -3,7 +3,9 @@ package dev.sprig.node.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,6 +40,16 @@ class CrashTest {
 
     @Test
     void killDashNineLosesNoFlushedWriteTearsNoRedirectAndReportsNoFalseCorruption() throws Exception {
+        killCycles(CYCLES);
+    }
+
+    /** The same with a journal bound of 16 KiB: kills land before, during and after checkpoints. */
+    @Test
+    void killDashNineDuringBackgroundCheckpointsLosesNothingEither() throws Exception {
+        killCycles(CYCLES / 2, Long.toString(16 << 10));
+    }
+
+    private void killCycles(int cycles, String... workerOptions) throws Exception {
         byte[] base = CrashScript.baseImage();
         try (ChunkEngine engine = ChunkEngine.open(dir)) {
             engine.create(CrashScript.BASE_LC, CrashScript.SIZE);
@@ -47,7 +59,7 @@ class CrashTest {
         long testSeed = System.nanoTime();
         Random random = new Random(testSeed);
         int killedMidScript = 0;
-        for (int cycle = 0; cycle < CYCLES; cycle++) {
+        for (int cycle = 0; cycle < cycles; cycle++) {
             long seed = random.nextLong();
             try (ChunkEngine engine = ChunkEngine.open(dir)) {
                 if (cycle > 0) {
@@ -55,13 +67,10 @@ class CrashTest {
                 }
                 engine.createChild(CrashScript.cycleLc(cycle), CrashScript.BASE_LC);
             }
-            KilledWorker outcome = KilledWorker.run(
-                    CrashWorker.class,
-                    "FLUSHED",
-                    random.nextInt(400),
-                    dir.toString(),
-                    Integer.toString(cycle),
-                    Long.toString(seed));
+            List<String> args = new ArrayList<>(List.of(dir.toString(), Integer.toString(cycle), Long.toString(seed)));
+            args.addAll(List.of(workerOptions));
+            KilledWorker outcome =
+                    KilledWorker.run(CrashWorker.class, "FLUSHED", random.nextInt(400), args.toArray(String[]::new));
             if (!outcome.done()) {
                 killedMidScript++;
             }
@@ -69,8 +78,8 @@ class CrashTest {
                 verify(engine, cycle, seed, outcome.lastReported(), base, "test seed " + testSeed);
             }
         }
-        System.out.printf("crash test seed %d: %d of %d cycles killed mid-script%n", testSeed, killedMidScript, CYCLES);
-        assertThat(killedMidScript).as("cycles killed before the script ended").isGreaterThanOrEqualTo(CYCLES / 2);
+        System.out.printf("crash test seed %d: %d of %d cycles killed mid-script%n", testSeed, killedMidScript, cycles);
+        assertThat(killedMidScript).as("cycles killed before the script ended").isGreaterThanOrEqualTo(cycles / 2);
     }
 
     /** Replays the script on a plain byte array and accepts each segment only in a legal state. */

@@ -1,6 +1,7 @@
 package dev.sprig.node.engine;
 
 import java.nio.file.Path;
+import java.time.Duration;
 
 /**
  * Runs one crash cycle's script against the engine in its own JVM and reports each completed flush
@@ -14,7 +15,11 @@ public final class CrashWorker {
         Path dir = Path.of(args[0]);
         int cycle = Integer.parseInt(args[1]);
         long seed = Long.parseLong(args[2]);
-        ChunkEngine engine = ChunkEngine.open(dir);
+        // an optional fourth argument: a journal bound small enough that checkpoints run mid-script
+        EngineConfig config = args.length > 3
+                ? EngineConfig.defaults().withCheckpoints(Long.parseLong(args[3]), Duration.ofDays(1))
+                : EngineConfig.defaults();
+        ChunkEngine engine = ChunkEngine.open(dir, config);
         long lc = CrashScript.cycleLc(cycle);
         System.out.println("READY");
         System.out.flush();

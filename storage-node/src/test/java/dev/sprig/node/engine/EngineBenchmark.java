@@ -31,6 +31,8 @@ public final class EngineBenchmark {
         boolean quick = args.length > 2 && args[2].equals("--quick");
         if (mode.equals("heap")) {
             heap(dir, quick);
+        } else if (mode.equals("checkpoint")) {
+            checkpointPause(dir, quick);
         } else {
             io(dir, quick);
         }
@@ -384,6 +386,119 @@ public final class EngineBenchmark {
                     "result heap_mib_2500_clones=%.1f create_all_2500_ms=%.1f%n",
                     used / (double) MIB,
                     createAllMs);
+        }
+    }
+
+    /**
+     * The longest 4 KiB read a checkpoint delays, with 100,000 lcs (10,000 with {@code --quick}): a
+     * reader thread reads a clone continuously and a writer writes and flushes another, first with
+     * no checkpoint, then while checkpoints run back to back; the longest read of each phase is
+     * reported. A checkpoint's whole duration is what the engine used to hold its exclusive lock for.
+     */
+    private static void checkpointPause(Path dir, boolean quick) throws Exception {
+        long size = quick ? 256L * MIB : 1024L * MIB;
+        int lcs = quick ? 10_000 : 100_000;
+        int checkpoints = quick ? 5 : 10;
+        long phaseNanos = (quick ? 2_000L : 5_000L) * 1_000_000L;
+        EngineConfig manual = EngineConfig.defaults().withCheckpoints(1L << 40, java.time.Duration.ofDays(1));
+        try (ChunkEngine engine = ChunkEngine.open(dir.resolve("checkpoint"), manual)) {
+            engine.create(0, size);
+            ByteBuffer chunk = ByteBuffer.allocateDirect(MIB);
+            byte[] bytes = new byte[MIB];
+            Random fill = new Random(9);
+            for (long off = 0; off < size; off += MIB) {
+                fill.nextBytes(bytes);
+                engine.write(0, off, chunk.clear().put(bytes).flip());
+            }
+            engine.freeze(0);
+            List<NewLc> batch = new ArrayList<>();
+            for (int c = 1; c <= lcs; c++) {
+                batch.add(NewLc.child(c, 0, size));
+                if (batch.size() == 10_000) {
+                    engine.createAll(batch);
+                    batch.clear();
+                }
+            }
+            engine.createAll(batch);
+            ByteBuffer small = ByteBuffer.allocateDirect(KIB4);
+            SplittableRandom r = new SplittableRandom(13);
+            // one clone in 100 holds a redirected segment, so writable lcs carry metadata too
+            for (int c = 100; c <= lcs; c += 100) {
+                engine.write(c, (long) r.nextInt((int) (size / KIB4)) * KIB4, small.clear());
+            }
+            engine.flushAll();
+            engine.checkpoint();
+            long checkpointFile =
+                    java.nio.file.Files.size(dir.resolve("checkpoint").resolve(Checkpoint.FILE));
+
+            java.util.concurrent.atomic.AtomicLong longestRead = new java.util.concurrent.atomic.AtomicLong();
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            Thread reader = new Thread(() -> {
+                ByteBuffer buf = ByteBuffer.allocateDirect(KIB4);
+                SplittableRandom rr = new SplittableRandom(17);
+                int blocks = (int) (size / KIB4);
+                while (!stop.get()) {
+                    long t = System.nanoTime();
+                    engine.read(1, (long) rr.nextInt(blocks) * KIB4, buf.clear());
+                    longestRead.accumulateAndGet(System.nanoTime() - t, Math::max);
+                }
+            });
+            Thread writer = new Thread(() -> {
+                ByteBuffer buf = ByteBuffer.allocateDirect(KIB4);
+                SplittableRandom rw = new SplittableRandom(19);
+                int blocks = (int) (size / KIB4);
+                while (!stop.get()) {
+                    engine.write(2, (long) rw.nextInt(blocks) * KIB4, buf.clear());
+                    engine.flush(2);
+                    java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+                }
+            });
+            reader.start();
+            writer.start();
+            Thread.sleep(500);
+            longestRead.set(0);
+            Thread.sleep(phaseNanos / 1_000_000);
+            double quietMs = longestRead.getAndSet(0) / 1e6;
+            double totalMs = 0;
+            double longestCheckpointMs = 0;
+            for (int i = 0; i < checkpoints; i++) {
+                long t = System.nanoTime();
+                engine.checkpoint();
+                double ms = (System.nanoTime() - t) / 1e6;
+                totalMs += ms;
+                longestCheckpointMs = Math.max(longestCheckpointMs, ms);
+            }
+            double pauseMs = longestRead.get() / 1e6;
+            stop.set(true);
+            reader.join();
+            writer.join();
+            System.out.printf(
+                    Locale.ROOT,
+                    "checkpoint: %,d lcs (a %d MiB image, %,d clones, one in 100 with a redirected segment),"
+                            + " checkpoint file %.1f MiB%n",
+                    lcs + 1,
+                    size / MIB,
+                    lcs,
+                    checkpointFile / (double) MIB);
+            System.out.printf(
+                    Locale.ROOT,
+                    "4 KiB reads of a clone beside writes+flushes of another: longest read %.2f ms with no"
+                            + " checkpoint (%.1f s), %.2f ms during %d checkpoints%n",
+                    quietMs,
+                    phaseNanos / 1e9,
+                    pauseMs,
+                    checkpoints);
+            System.out.printf(
+                    Locale.ROOT,
+                    "a checkpoint takes %.1f ms on average (longest %.1f ms); I/O waits only for its exclusive step%n",
+                    totalMs / checkpoints,
+                    longestCheckpointMs);
+            System.out.printf(
+                    Locale.ROOT,
+                    "result checkpoint_pause_ms=%.2f no_checkpoint_pause_ms=%.2f checkpoint_ms=%.1f%n",
+                    pauseMs,
+                    quietMs,
+                    totalMs / checkpoints);
         }
     }
 }
