@@ -11,8 +11,9 @@ import org.jspecify.annotations.Nullable;
  * checkpoint, except that a flush finding the journal at twice its size waits for the checkpoint to
  * end (back-pressure: a workload cannot outrun the checkpoints and grow the journal without bound).
  *
- * <p>A failed checkpoint is retried after {@link #RETRY_MILLIS}; meanwhile the journal keeps
- * growing and the engine keeps working (the journal and the previous checkpoint stay valid).
+ * <p>A failed checkpoint (whatever it throws, errors included) is retried after {@link
+ * #RETRY_MILLIS}; meanwhile the journal keeps growing and the engine keeps working (the journal and
+ * the previous checkpoint stay valid). Should the thread end anyway, flushes stop waiting for it.
  */
 final class Checkpointer implements AutoCloseable {
 
@@ -30,10 +31,11 @@ final class Checkpointer implements AutoCloseable {
     /** Checkpoints this thread has attempted and ended, for flushes waiting on one. */
     private long ended;
 
-    private volatile @Nullable RuntimeException lastFailure;
+    private volatile @Nullable Throwable lastFailure;
 
     Checkpointer(EngineConfig config, Supplier<Journal> journal, Runnable checkpoint) {
         this.journalBytes = config.checkpointJournalBytes();
+        // both bounded by EngineConfig: twice the bytes and the interval in nanoseconds fit a long
         this.intervalNanos = config.checkpointInterval().toNanos();
         this.journal = journal;
         this.checkpoint = checkpoint;
@@ -54,7 +56,7 @@ final class Checkpointer implements AutoCloseable {
 
     /**
      * Called by a flush, holding no engine lock: while the journal is at twice its size, waits until
-     * a checkpoint has started a new one (or one failed, or the engine closes).
+     * a checkpoint has started a new one (or one failed, or the engine closes, or the thread is gone).
      */
     void awaitIfOverdue() {
         Journal full = journal.get();
@@ -65,7 +67,10 @@ final class Checkpointer implements AutoCloseable {
             long seen = ended;
             monitor.notifyAll();
             try {
-                while (!stopped && journal.get() == full && (ended == seen || lastFailure == null)) {
+                while (!stopped
+                        && thread.isAlive()
+                        && journal.get() == full
+                        && (ended == seen || lastFailure == null)) {
                     monitor.wait(POLL_MILLIS);
                 }
             } catch (InterruptedException e) {
@@ -76,7 +81,7 @@ final class Checkpointer implements AutoCloseable {
 
     /** The last checkpoint's failure, or null if it succeeded (or none ran yet). */
     @Nullable
-    RuntimeException lastFailure() {
+    Throwable lastFailure() {
         return lastFailure;
     }
 
@@ -96,12 +101,14 @@ final class Checkpointer implements AutoCloseable {
                         return;
                     }
                 }
-                RuntimeException failure = null;
+                Throwable failure = null;
                 try {
                     checkpoint.run();
                 } catch (EngineClosedException e) {
                     return;
-                } catch (RuntimeException e) {
+                } catch (Throwable e) {
+                    // an Error too (say, out of memory for the snapshot): a dead thread would leave
+                    // flushes waiting for a checkpoint that never comes
                     failure = e;
                 }
                 lastFailure = failure;
@@ -114,7 +121,7 @@ final class Checkpointer implements AutoCloseable {
                 }
             }
         } catch (InterruptedException e) {
-            // close interrupts only a thread it has already told to stop
+            // no one interrupts this thread; if someone does, flushes stop waiting for it (isAlive)
         }
     }
 

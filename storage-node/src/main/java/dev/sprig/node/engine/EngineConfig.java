@@ -15,14 +15,21 @@ import java.time.Duration;
  * @param checkpointJournalBytes once the journal reaches this many bytes, a background checkpoint
  *     writes the metadata out and starts a new journal, whatever appended the last record (writes,
  *     flushes, lineage changes). At twice this size a flush waits for that checkpoint, so that
- *     traffic cannot outrun it. This bounds what a restart after a crash replays. Default 64 MiB.
+ *     traffic cannot outrun it. This bounds what a restart after a crash replays. Default 64 MiB;
+ *     values above {@link #MAX_CHECKPOINT_JOURNAL_BYTES} are taken as that (in effect: never).
  * @param checkpointInterval a journal whose oldest record is this old is checkpointed even if it is
- *     small, so that a quiet node also restarts from a recent checkpoint. Default 5 minutes.
+ *     small, so that a quiet node also restarts from a recent checkpoint. Default 5 minutes; values
+ *     above {@link #MAX_CHECKPOINT_INTERVAL} (about 292 years) are taken as that (in effect: never).
  * @param directIo read a file being adopted (and have its writer write it) with direct I/O, past the
  *     page cache, where the file system allows it. Default {@code true}.
  */
 public record EngineConfig(
         boolean syncDirtyMarks, long checkpointJournalBytes, Duration checkpointInterval, boolean directIo) {
+
+    /** The checkpointer compares the journal with twice this, which must not overflow. */
+    public static final long MAX_CHECKPOINT_JOURNAL_BYTES = Long.MAX_VALUE / 2;
+    /** The checkpointer measures age in nanoseconds, a long. */
+    public static final Duration MAX_CHECKPOINT_INTERVAL = Duration.ofNanos(Long.MAX_VALUE);
 
     public EngineConfig {
         if (checkpointJournalBytes <= 0) {
@@ -30,6 +37,10 @@ public record EngineConfig(
         }
         if (checkpointInterval.isNegative() || checkpointInterval.isZero()) {
             throw new IllegalArgumentException("checkpointInterval must be positive");
+        }
+        checkpointJournalBytes = Math.min(checkpointJournalBytes, MAX_CHECKPOINT_JOURNAL_BYTES);
+        if (checkpointInterval.compareTo(MAX_CHECKPOINT_INTERVAL) > 0) {
+            checkpointInterval = MAX_CHECKPOINT_INTERVAL;
         }
     }
 

@@ -2,6 +2,7 @@ package dev.sprig.node.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -59,6 +60,23 @@ class CheckpointTest {
         try (ChunkEngine engine = ChunkEngine.open(dir)) {
             assertThat(engine.read(1, 0, expected.length)).isEqualTo(expected);
         }
+    }
+
+    @Test
+    void boundsTooLargeToComputeWithMeanNeverAndFlushesDoNotWait() {
+        EngineConfig config =
+                EngineConfig.defaults().withCheckpoints(Long.MAX_VALUE, Duration.ofSeconds(Long.MAX_VALUE));
+        assertThat(config.checkpointJournalBytes()).isEqualTo(EngineConfig.MAX_CHECKPOINT_JOURNAL_BYTES);
+        assertThat(config.checkpointInterval()).isEqualTo(EngineConfig.MAX_CHECKPOINT_INTERVAL);
+
+        assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+            try (ChunkEngine engine = ChunkEngine.open(dir, config)) {
+                engine.create(1, SEG);
+                engine.write(1, 0, new byte[] {1});
+                engine.flush(1);
+                assertThat(engine.read(1, 0, 1)).containsExactly(1);
+            }
+        });
     }
 
     @Test
