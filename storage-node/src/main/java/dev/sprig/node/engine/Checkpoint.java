@@ -48,19 +48,38 @@ final class Checkpoint {
      * the file is written.
      */
     static final class Snapshot {
-        private final ByteBuffer writable;
+        private final List<ByteBuffer> writable;
         private final List<Lc> frozen;
         private final int count;
 
-        private Snapshot(ByteBuffer writable, List<Lc> frozen, int count) {
+        private Snapshot(List<ByteBuffer> writable, List<Lc> frozen, int count) {
             this.writable = writable;
             this.frozen = frozen;
             this.count = count;
         }
 
-        /** Writes {@code checkpoint} naming journal {@code journalGeneration}, durably. */
+        /**
+         * Writes {@code checkpoint} naming journal {@code journalGeneration}, durably. May be called
+         * again after it failed. A failure deletes {@code checkpoint.tmp}, so a full disk does not
+         * keep a partial copy of the metadata.
+         */
         void write(Path dir, long journalGeneration) throws IOException {
             Path tmp = dir.resolve(FILE + ".tmp");
+            try {
+                writeTmp(tmp, journalGeneration);
+                Files.move(tmp, dir.resolve(FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (Throwable e) {
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (Throwable cleanup) {
+                    e.addSuppressed(cleanup);
+                }
+                throw e;
+            }
+            forceDirectory(dir);
+        }
+
+        private void writeTmp(Path tmp, long journalGeneration) throws IOException {
             try (FileChannel ch = FileChannel.open(
                     tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 FileSink out = new FileSink(ch);
@@ -70,7 +89,9 @@ final class Checkpoint {
                         .putLong(journalGeneration)
                         .putInt(count);
                 out.drain();
-                out.write(writable.duplicate().flip());
+                for (ByteBuffer chunk : writable) {
+                    out.write(chunk.duplicate().flip());
+                }
                 for (Lc lc : frozen) {
                     encode(lc, out);
                 }
@@ -79,14 +100,17 @@ final class Checkpoint {
             } catch (CheckpointWriteException e) {
                 throw e.getCause();
             }
-            Files.move(tmp, dir.resolve(FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            forceDirectory(dir);
         }
     }
 
     /** Takes a snapshot of {@code lcs}; the caller holds the engine lock exclusively and nothing is pending. */
     static Snapshot snapshot(Collection<Lc> lcs) {
-        GrowingSink writable = new GrowingSink();
+        return snapshot(lcs, ChunkedSink.CHUNK_BYTES);
+    }
+
+    /** A snapshot whose writable lcs are encoded into chunks of {@code chunkBytes} (for tests: small). */
+    static Snapshot snapshot(Collection<Lc> lcs, int chunkBytes) {
+        ChunkedSink writable = new ChunkedSink(chunkBytes);
         List<Lc> frozen = new ArrayList<>();
         int count = 0;
         for (Lc lc : lcs) {
@@ -97,7 +121,7 @@ final class Checkpoint {
             }
             count++;
         }
-        return new Snapshot(writable.buffer, frozen, count);
+        return new Snapshot(writable.chunks, frozen, count);
     }
 
     /** Writes a checkpoint of {@code lcs} at once; the caller holds the engine lock exclusively. */
@@ -110,17 +134,34 @@ final class Checkpoint {
         ByteBuffer room(int bytes);
     }
 
-    /** Memory that grows as needed (the writable lcs of a snapshot). */
-    private static final class GrowingSink implements Sink {
-        ByteBuffer buffer = ByteBuffer.allocate(1 << 16);
+    /**
+     * Memory that grows as needed (the writable lcs of a snapshot), a chunk at a time: nothing is
+     * copied as it grows (it grows under the exclusive engine lock) and it may exceed 2 GiB, which
+     * one buffer cannot. A chunk's unused tail (less than one PC's encoding) is not written.
+     */
+    static final class ChunkedSink implements Sink {
+        static final int CHUNK_BYTES = 1 << 20;
+        /** Every {@link #room} request fits a chunk. */
+        static final int MIN_CHUNK_BYTES = Math.max(MAX_PC_BYTES, LC_BYTES);
+
+        final List<ByteBuffer> chunks = new ArrayList<>();
+        private final int chunkBytes;
+
+        ChunkedSink(int chunkBytes) {
+            if (chunkBytes < MIN_CHUNK_BYTES) {
+                throw new IllegalArgumentException("chunks of " + chunkBytes + " bytes cannot hold a PC");
+            }
+            this.chunkBytes = chunkBytes;
+        }
 
         @Override
         public ByteBuffer room(int bytes) {
-            if (buffer.remaining() < bytes) {
-                int capacity = Math.max(buffer.capacity() * 2, buffer.position() + bytes);
-                buffer = ByteBuffer.allocate(capacity).put(buffer.flip());
+            ByteBuffer last = chunks.isEmpty() ? null : chunks.get(chunks.size() - 1);
+            if (last == null || last.remaining() < bytes) {
+                last = ByteBuffer.allocate(chunkBytes);
+                chunks.add(last);
             }
-            return buffer;
+            return last;
         }
     }
 

@@ -68,6 +68,9 @@ public final class ChunkEngine implements AutoCloseable {
     private static final ByteBuffer ZEROS =
             ByteBuffer.allocateDirect(Layout.SEGMENT_SIZE).asReadOnlyBuffer();
     /** The name a staging file ends with; {@link #open} removes any it finds. */
+    /** The JDK's logger, so that the engine needs no logging library; Spring routes it to SLF4J. */
+    private static final System.Logger LOG = System.getLogger(ChunkEngine.class.getName());
+
     private static final String STAGING_SUFFIX = ".staging";
 
     private static final String DIRECT_IO_PROBE = "direct-io.probe";
@@ -116,6 +119,14 @@ public final class ChunkEngine implements AutoCloseable {
     private long checkpointed;
     /** One checkpoint at a time (the checkpointer's, an explicit call's, close's). */
     private final ReentrantLock checkpointing = new ReentrantLock();
+    /**
+     * The snapshot of a checkpoint that switched to journal {@code generation} but failed to write
+     * its file, or null. Under {@code checkpointing}: the next checkpoint writes it before switching
+     * again, so a checkpoint that keeps failing leaves two journals, not one more per retry.
+     */
+    private Checkpoint.@Nullable Snapshot unwritten;
+    /** Why the last checkpoint failed; null once one succeeds (or before any fails). */
+    private volatile @Nullable Throwable checkpointFailure;
 
     private final Checkpointer checkpointer;
     private boolean closed;
@@ -1318,14 +1329,50 @@ public final class ChunkEngine implements AutoCloseable {
         checkpointing.lock();
         try {
             checkpointOnce();
+            checkpointSucceeded();
+        } catch (EngineClosedException e) {
+            throw e;
         } catch (IOException e) {
-            throw new EngineIoException("checkpoint", e);
+            EngineIoException failure = new EngineIoException("checkpoint", e);
+            checkpointFailed(failure);
+            throw failure;
+        } catch (RuntimeException | Error e) {
+            checkpointFailed(e);
+            throw e;
         } finally {
             checkpointing.unlock();
         }
     }
 
+    /** Under {@code checkpointing}. Every failure is logged: the node keeps working while they last. */
+    private void checkpointFailed(Throwable failure) {
+        checkpointFailure = failure;
+        LOG.log(
+                System.Logger.Level.WARNING,
+                "checkpoint of " + dir + " failed; journals " + checkpointed + " to " + generation
+                        + " are kept and replayed on open until one succeeds",
+                failure);
+    }
+
+    /** Under {@code checkpointing}. */
+    private void checkpointSucceeded() {
+        if (checkpointFailure != null) {
+            checkpointFailure = null;
+            LOG.log(System.Logger.Level.INFO, "checkpoint of " + dir + " succeeded after failures");
+        }
+    }
+
+    /** Why the last checkpoint failed, or null if it succeeded (or none failed yet). */
+    public @Nullable Throwable lastCheckpointFailure() {
+        return checkpointFailure;
+    }
+
     private void checkpointOnce() throws IOException {
+        Checkpoint.Snapshot pending = unwritten;
+        if (pending != null) {
+            // the last switch's checkpoint never reached the disk: write it before switching again
+            writeCheckpoint(pending, generation);
+        }
         Lock l = shared();
         try {
             flushLcs(withPendingWrites());
@@ -1348,14 +1395,25 @@ public final class ChunkEngine implements AutoCloseable {
             } finally {
                 x.unlock();
             }
-        } catch (IOException | RuntimeException e) {
-            fresh.close();
-            Files.deleteIfExists(Journal.path(dir, next));
+        } catch (Throwable e) {
+            try {
+                fresh.close();
+                Files.deleteIfExists(Journal.path(dir, next));
+            } catch (Throwable cleanup) {
+                e.addSuppressed(cleanup);
+            }
             throw e;
         }
+        unwritten = snapshot;
         // forced by step 3, and no one appends to it any more: a create still forcing it returns at once
         old.close();
+        writeCheckpoint(snapshot, next);
+    }
+
+    /** Step 4: writes {@code snapshot} as the checkpoint naming the current journal {@code next}. */
+    private void writeCheckpoint(Checkpoint.Snapshot snapshot, long next) throws IOException {
         snapshot.write(dir, next);
+        unwritten = null;
         for (long g = checkpointed; g < next; g++) {
             Files.deleteIfExists(Journal.path(dir, g));
         }
@@ -1403,7 +1461,15 @@ public final class ChunkEngine implements AutoCloseable {
                 pcs += s.pcsAllocated();
                 bytes += s.bytesStored();
             }
-            return new EngineStats(lcs.size(), owned, zero, pcs, bytes, journal.sizeBytes());
+            Throwable failure = checkpointFailure;
+            return new EngineStats(
+                    lcs.size(),
+                    owned,
+                    zero,
+                    pcs,
+                    bytes,
+                    journal.sizeBytes(),
+                    failure != null ? String.valueOf(failure.getMessage()) : null);
         } finally {
             l.unlock();
         }

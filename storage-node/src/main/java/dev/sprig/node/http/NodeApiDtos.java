@@ -88,6 +88,7 @@ final class NodeApiDtos {
      * @param capacityBytes size of the file system holding the data directory
      * @param freeBytes space left on it for this process
      * @param usedBytes bytes of segment data the engine stores
+     * @param checkpointFailure why the engine's last checkpoint failed, null if it succeeded
      */
     record NodeView(
             long capacityBytes,
@@ -96,7 +97,8 @@ final class NodeApiDtos {
             long lcCount,
             long segmentsOwned,
             long pcsAllocated,
-            long journalBytes) {
+            long journalBytes,
+            @Nullable String checkpointFailure) {
 
         static NodeView of(long capacity, long free, EngineStats stats) {
             return new NodeView(
@@ -106,7 +108,8 @@ final class NodeApiDtos {
                     stats.lcs(),
                     stats.segmentsOwned(),
                     stats.pcsAllocated(),
-                    stats.journalBytes());
+                    stats.journalBytes(),
+                    stats.checkpointFailure());
         }
     }
 }

@@ -230,6 +230,90 @@ class CheckpointTest {
         }
     }
 
+    @Test
+    void aCheckpointThatCannotBeWrittenIsReportedAndLeavesNeitherATmpFileNorAPileOfJournals(@TempDir Path aside)
+            throws IOException {
+        Path checkpoint = dir.resolve(Checkpoint.FILE);
+        Path tmp = dir.resolve(Checkpoint.FILE + ".tmp");
+        try (ChunkEngine engine = ChunkEngine.open(dir, EngineConfig.defaults().withCheckpoints(1L << 30, NEVER))) {
+            engine.create(1, SEG);
+            engine.write(1, 0, filled(SEG, 1));
+            engine.flush(1);
+            // a non-empty directory where the checkpoint goes: the tmp file is written, the rename fails
+            Files.move(checkpoint, aside.resolve(Checkpoint.FILE));
+            Files.createDirectory(checkpoint);
+            Files.createFile(checkpoint.resolve("blocker"));
+
+            for (int i = 2; i < 6; i++) {
+                engine.write(1, 0, filled(SEG, i));
+                engine.flush(1);
+                assertThatThrownBy(engine::checkpoint).isInstanceOf(EngineIoException.class);
+
+                assertThat(tmp).as("partial checkpoint after failure " + i).doesNotExist();
+                assertThat(journalFiles()).as("journals after failure " + i).hasSize(2);
+                assertThat(engine.stats().checkpointFailure()).isNotNull();
+                assertThat(engine.lastCheckpointFailure()).isInstanceOf(EngineIoException.class);
+            }
+
+            Files.delete(checkpoint.resolve("blocker"));
+            Files.delete(checkpoint);
+            Files.move(aside.resolve(Checkpoint.FILE), checkpoint);
+            // a crash now restarts from the old checkpoint and both journals
+            Path crashed = Files.createDirectory(aside.resolve("crashed"));
+            copyFiles(dir, crashed);
+            try (ChunkEngine recovered = ChunkEngine.open(crashed)) {
+                assertThat(recovered.read(1, 0, SEG)).isEqualTo(filled(SEG, 5));
+            }
+
+            engine.checkpoint();
+
+            assertThat(engine.stats().checkpointFailure()).isNull();
+            assertThat(journalFiles()).hasSize(1);
+            engine.write(1, 0, filled(SEG, 6));
+        }
+        try (ChunkEngine reopened = ChunkEngine.open(dir)) {
+            assertThat(reopened.read(1, 0, SEG)).isEqualTo(filled(SEG, 6));
+        }
+    }
+
+    @Test
+    void aSnapshotEncodedInSmallChunksWritesTheSameCheckpoint(@TempDir Path small, @TempDir Path large)
+            throws IOException {
+        long size = 64 * Layout.PC_SIZE;
+        byte[] data = new byte[(int) size];
+        new Random(7).nextBytes(data);
+        try (ChunkEngine engine = ChunkEngine.open(dir)) {
+            engine.create(1, size);
+            engine.write(1, 0, data);
+            engine.freeze(1);
+            for (long lc = 2; lc < 50; lc++) {
+                engine.createChild(lc, 1);
+                engine.write(lc, lc * SEG, data, 0, SEG);
+            }
+            engine.create(50, size);
+            engine.write(50, 0, data);
+        }
+        Checkpoint.Loaded loaded = Checkpoint.read(dir);
+
+        Checkpoint.snapshot(loaded.lcs().values(), Checkpoint.ChunkedSink.MIN_CHUNK_BYTES)
+                .write(small, 3);
+        Checkpoint.snapshot(loaded.lcs().values()).write(large, 3);
+
+        byte[] written = Files.readAllBytes(small.resolve(Checkpoint.FILE));
+        assertThat(written.length)
+                .as("more than 50 small chunks")
+                .isGreaterThan(50 * Checkpoint.ChunkedSink.MIN_CHUNK_BYTES);
+        assertThat(written).isEqualTo(Files.readAllBytes(large.resolve(Checkpoint.FILE)));
+        assertThat(Checkpoint.read(small).lcs()).hasSize(50);
+    }
+
+    private List<Path> journalFiles() throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.filter(f -> f.getFileName().toString().startsWith("journal-"))
+                    .toList();
+        }
+    }
+
     private static JournalRecord.FlushedSegment flushed(Random random) {
         return new JournalRecord.FlushedSegment(
                 random.nextInt(1000), random.nextInt(16), random.nextInt(), crcs(random));
