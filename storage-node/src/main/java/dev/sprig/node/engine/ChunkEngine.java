@@ -1294,7 +1294,10 @@ public final class ChunkEngine implements AutoCloseable {
                 }
                 if (!captured.isEmpty()) {
                     lc.channel().force(false);
-                    journal.append(new JournalRecord.Flush(lc.id, captured));
+                    for (JournalRecord.Flush part :
+                            JournalRecord.Flush.split(lc.id, captured, JournalRecord.Flush.MAX_SEGMENTS)) {
+                        journal.append(part);
+                    }
                 }
             } catch (IOException | RuntimeException e) {
                 for (JournalRecord.FlushedSegment f : captured) {

@@ -13,20 +13,27 @@ import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.zip.CRC32C;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The append-only metadata journal {@code journal-<generation>.log}. Each record is framed as
- * {@code [int length][int crc32c(body)][body]}; replay stops at the first frame that is short or
- * whose CRC does not match (a torn tail), and the file is truncated there before appending again.
+ * {@code [int length][int crc32c(body)][body]}; replay stops at the first frame that is short, too
+ * large or whose CRC does not match (a torn tail). A journal is never appended to after a replay
+ * (open starts a new one), and an append that fails part way is cut off before the next one.
  *
  * <p>A record's position (its lsn) is its index in the file. Every append is one {@code write}
  * system call, so a record handed to the kernel survives {@code kill -9} even before {@link #force}.
  */
 final class Journal implements Closeable {
 
-    private static final int MAX_BODY = 64 << 20;
+    /** The largest record body replay accepts; append refuses larger ones. */
+    static final int MAX_BODY = 64 << 20;
 
     private final FileChannel channel;
+    private final int maxBody;
+    /** Why appends are refused: a failed append left bytes that could not be cut off. */
+    private @Nullable Throwable failed;
+
     private long records;
     /** Written under this object's monitor; read without it by the checkpoint policy. */
     private volatile long bytes;
@@ -42,8 +49,9 @@ final class Journal implements Closeable {
     private final long fullBytes;
     private boolean toldFull;
 
-    private Journal(FileChannel channel, long records, long bytes, long fullBytes, Runnable onFull) {
+    private Journal(FileChannel channel, long records, long bytes, long fullBytes, Runnable onFull, int maxBody) {
         this.channel = channel;
+        this.maxBody = maxBody;
         this.records = records;
         this.bytes = bytes;
         this.forcedBytes = bytes;
@@ -165,15 +173,30 @@ final class Journal implements Closeable {
      * It must not block: it is how a full journal asks for a checkpoint.
      */
     static Journal create(Path file, long fullBytes, Runnable onFull) throws IOException {
+        return create(file, fullBytes, onFull, MAX_BODY);
+    }
+
+    /** A journal that refuses records larger than {@code maxBody} (for tests: smaller than {@link #MAX_BODY}). */
+    static Journal create(Path file, long fullBytes, Runnable onFull, int maxBody) throws IOException {
         FileChannel ch =
                 FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         ch.truncate(0);
-        return new Journal(ch, 0, 0, fullBytes, onFull);
+        return new Journal(ch, 0, 0, fullBytes, onFull, Math.min(maxBody, MAX_BODY));
     }
 
-    /** Appends one record and returns its lsn (its index in this file). Not durable until {@link #force}. */
+    /**
+     * Appends one record and returns its lsn (its index in this file). Not durable until {@link
+     * #force}. A record larger than replay accepts is refused with an {@link IllegalArgumentException}
+     * (a bug of the caller, which must split it): written, it would read as a torn tail and take every
+     * later record with it.
+     */
     long append(JournalRecord record) throws IOException {
         ByteBuffer body = record.encode();
+        if (body.remaining() > maxBody) {
+            throw new IllegalArgumentException(
+                    "journal record of " + body.remaining() + " bytes is larger than replay accepts (" + maxBody
+                            + " bytes): " + record.getClass().getSimpleName());
+        }
         CRC32C c = new CRC32C();
         c.update(body.duplicate());
         ByteBuffer frame = ByteBuffer.allocate(8 + body.remaining())
@@ -184,8 +207,16 @@ final class Journal implements Closeable {
         long lsn;
         boolean full;
         synchronized (this) {
-            while (frame.hasRemaining()) {
-                channel.write(frame);
+            if (failed != null) {
+                throw new IOException("journal refuses appends: a failed append could not be cut off", failed);
+            }
+            try {
+                while (frame.hasRemaining()) {
+                    channel.write(frame);
+                }
+            } catch (Throwable e) {
+                cutOffFailedAppend(e);
+                throw e;
             }
             if (records == 0) {
                 firstAppendNanos = System.nanoTime();
@@ -199,6 +230,21 @@ final class Journal implements Closeable {
             onFull.run();
         }
         return lsn;
+    }
+
+    /**
+     * Removes what a failed append wrote (part of a frame, say, when the disk filled up): a later
+     * record written after it would be lost with it on replay. If that fails too, the journal
+     * refuses every later append. Under this object's monitor.
+     */
+    private void cutOffFailedAppend(Throwable cause) {
+        try {
+            channel.truncate(bytes);
+            channel.position(bytes);
+        } catch (Throwable e) {
+            failed = e;
+            cause.addSuppressed(e);
+        }
     }
 
     /**

@@ -133,9 +133,31 @@ sealed interface JournalRecord {
      * journal position of the record that marked the segment pending and its CRCs at capture time.
      */
     record Flush(long lcId, List<FlushedSegment> segments) implements JournalRecord {
+        static final int ENTRY_BYTES = 17 + 4 * Layout.BLOCKS_PER_SEGMENT;
+        /** Keeps a record (18 MiB at most) well under the journal's largest frame (64 MiB). */
+        static final int MAX_SEGMENTS = 1 << 16;
+
+        /**
+         * The flush of {@code segments} as records of at most {@code maxSegments} each. Each replays
+         * on its own: an entry settles its segment whatever other entries say, and the lc's data
+         * file was fsynced before any of them was appended, so a crash between two records leaves
+         * the later entries' segments pending, to be settled from the disk as unflushed ones are.
+         */
+        static List<Flush> split(long lcId, List<FlushedSegment> segments, int maxSegments) {
+            List<Flush> records = new ArrayList<>();
+            for (int from = 0; from < segments.size(); from += maxSegments) {
+                records.add(new Flush(
+                        lcId, List.copyOf(segments.subList(from, Math.min(segments.size(), from + maxSegments)))));
+            }
+            return records;
+        }
+
+        static long encodedBytes(long segments) {
+            return 13 + ENTRY_BYTES * segments;
+        }
+
         public ByteBuffer encode() {
-            int entry = 17 + 4 * Layout.BLOCKS_PER_SEGMENT;
-            ByteBuffer b = ByteBuffer.allocate(13 + entry * segments.size())
+            ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(encodedBytes(segments.size())))
                     .put(FLUSH)
                     .putLong(lcId)
                     .putInt(segments.size());
