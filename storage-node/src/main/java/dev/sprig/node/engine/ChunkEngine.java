@@ -1374,47 +1374,71 @@ public final class ChunkEngine implements AutoCloseable {
 
     /**
      * Reads every stored segment of every lc and checks each block against its CRC32C. Concurrent
-     * writes are allowed; each segment is checked under its lock.
+     * writes are allowed; each segment is checked under its lock. The shared engine lock is taken
+     * per PC, not for the whole run: a lineage change waiting for the exclusive lock makes new
+     * readers queue behind it, so holding the shared lock for a long scrub would stall all I/O. An
+     * lc deleted meanwhile is skipped from that PC on; one created meanwhile is not checked.
      */
     public ScrubReport scrub() {
-        Lock l = shared();
+        List<Lc> all;
+        Lock listing = shared();
         try {
-            List<Lc> all = new ArrayList<>(lcs.values());
-            all.sort(Comparator.comparingLong(lc -> lc.id));
-            long checked = 0;
-            List<DamagedSegment> damaged = new ArrayList<>();
-            ByteBuffer segment = ByteBuffer.allocateDirect(Layout.SEGMENT_SIZE);
+            all = new ArrayList<>(lcs.values());
+        } finally {
+            listing.unlock();
+        }
+        all.sort(Comparator.comparingLong(lc -> lc.id));
+        long checked = 0;
+        List<DamagedSegment> damaged = new ArrayList<>();
+        ByteBuffer segment = ByteBuffer.allocateDirect(Layout.SEGMENT_SIZE);
+        try {
             for (Lc lc : all) {
                 List<Long> pcs = new ArrayList<>(lc.pcs.keySet());
                 Collections.sort(pcs);
                 for (long pc : pcs) {
-                    PcMeta meta = lc.pcs.get(pc);
-                    for (int s = 0; s < Layout.SEGMENTS_PER_PC; s++) {
-                        StampedLock stripe = stripes.of(lc.id, pc, s);
-                        long stamp = stripe.readLock();
-                        try {
-                            if (meta.state(s) != PcMeta.DATA) {
-                                continue;
-                            }
-                            checked++;
-                            segment.clear();
-                            readFully(lc, Layout.segmentOffset(pc, s), segment.duplicate());
-                            if (BlockCrc.firstMismatch(segment, 0, Layout.SEGMENT_SIZE, meta.crcs(s), 0) >= 0) {
-                                damaged.add(new DamagedSegment(lc.id, pc, s));
-                            }
-                        } finally {
-                            stripe.unlockRead(stamp);
+                    Lock l = shared();
+                    try {
+                        if (lcs.get(lc.id) != lc) {
+                            break;
                         }
+                        checked += scrubPc(lc, pc, segment, damaged);
+                    } finally {
+                        l.unlock();
                     }
                 }
             }
-            Collections.sort(damaged);
-            return new ScrubReport(checked, damaged);
         } catch (IOException e) {
             throw new EngineIoException("scrub", e);
-        } finally {
-            l.unlock();
         }
+        Collections.sort(damaged);
+        return new ScrubReport(checked, damaged);
+    }
+
+    /** Checks the stored segments of one PC; the number checked. Under the shared engine lock. */
+    private long scrubPc(Lc lc, long pc, ByteBuffer segment, List<DamagedSegment> damaged) throws IOException {
+        PcMeta meta = lc.pcs.get(pc);
+        if (meta == null) {
+            return 0;
+        }
+        long checked = 0;
+        for (int s = 0; s < Layout.SEGMENTS_PER_PC; s++) {
+            StampedLock stripe = stripes.of(lc.id, pc, s);
+            long stamp = stripe.readLock();
+            try {
+                if (meta.state(s) != PcMeta.DATA) {
+                    continue;
+                }
+                checked++;
+                segment.clear();
+                readFully(lc, Layout.segmentOffset(pc, s), segment.duplicate());
+                if (BlockCrc.firstMismatch(segment, 0, Layout.SEGMENT_SIZE, meta.crcs(s), 0) >= 0) {
+                    damaged.add(new DamagedSegment(lc.id, pc, s));
+                }
+            } finally {
+                stripe.unlockRead(stamp);
+            }
+        }
+        return checked;
     }
 
     // ---------------------------------------------------------------- lifecycle
