@@ -33,7 +33,7 @@ final class Checkpoint {
 
     record Loaded(long journalGeneration, Map<Long, Lc> lcs) {}
 
-    static void write(Path dir, long journalGeneration, Collection<Lc> lcs) throws IOException {
+    static void write(Path dir, long journalGeneration, Collection<Lc> lcs, Durability durability) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream(1 << 16);
         DataOutputStream out = new DataOutputStream(bytes);
         out.writeLong(MAGIC);
@@ -77,10 +77,14 @@ final class Checkpoint {
             while (b.hasRemaining()) {
                 ch.write(b);
             }
-            ch.force(true);
+            durability.force(ch, true, "checkpoint");
+        } catch (IOException e) {
+            // a full disk: the old checkpoint stands, and the part written would only hold space
+            Files.deleteIfExists(tmp);
+            throw e;
         }
         Files.move(tmp, dir.resolve(FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        forceDirectory(dir);
+        durability.forceDirectory(dir);
     }
 
     static Loaded read(Path dir) throws IOException {
@@ -150,12 +154,6 @@ final class Checkpoint {
             return new Loaded(generation, lcs);
         } catch (BufferUnderflowException e) {
             throw new CorruptionException("checkpoint truncated");
-        }
-    }
-
-    static void forceDirectory(Path dir) throws IOException {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
         }
     }
 }

@@ -19,6 +19,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -107,6 +108,7 @@ public final class ChunkEngine implements AutoCloseable {
     private final LongAdder redirects = new LongAdder();
     private final LongAdder flushes = new LongAdder();
     private final ConcurrentHashMap<Long, Lc> lcs;
+    private final Durability durability;
     private Journal journal;
     private long generation;
     private boolean closed;
@@ -123,8 +125,10 @@ public final class ChunkEngine implements AutoCloseable {
             Map<Long, Lc> lcs,
             Journal journal,
             long generation,
-            int directIoAlignment) {
+            int directIoAlignment,
+            Durability durability) {
         this.dir = dir;
+        this.durability = durability;
         this.directIo = directIoAlignment > 0;
         this.directIoAlignment = Math.max(PAGE, directIoAlignment);
         this.config = config;
@@ -145,6 +149,12 @@ public final class ChunkEngine implements AutoCloseable {
      * fresh checkpoint and removes files that no lc owns. Only one engine may use a directory.
      */
     public static ChunkEngine open(Path dir, EngineConfig config) {
+        return open(dir, config, Fsync.SYSTEM);
+    }
+
+    /** {@link #open(Path, EngineConfig)} with another fsync, for tests that make it fail. */
+    static ChunkEngine open(Path dir, EngineConfig config, Fsync fsync) {
+        Durability durability = new Durability(fsync);
         FileChannel lockChannel = null;
         try {
             Files.createDirectories(dir);
@@ -167,17 +177,17 @@ public final class ChunkEngine implements AutoCloseable {
             Set<Lc> settled = recovery.settle();
             for (Lc lc : settled) {
                 if (Files.exists(lc.file)) {
-                    lc.channel().force(false);
+                    durability.force(lc.channel(), false, "lc " + lc.id);
                 }
             }
             long generation = loaded.journalGeneration();
             boolean fresh = !Files.exists(dir.resolve(Checkpoint.FILE));
             if (fresh || !contents.records().isEmpty() || contents.validBytes() != 0) {
                 generation++;
-                Checkpoint.write(dir, generation, lcs.values());
+                Checkpoint.write(dir, generation, lcs.values(), durability);
             }
             Journal journal = Journal.openForAppend(Journal.path(dir, generation), 0, 0);
-            Checkpoint.forceDirectory(dir);
+            durability.forceDirectory(dir);
             removeStrayFiles(dir, lcs.keySet(), generation);
             return new ChunkEngine(
                     dir,
@@ -187,10 +197,11 @@ public final class ChunkEngine implements AutoCloseable {
                     lcs,
                     journal,
                     generation,
-                    config.directIo() ? directIoAlignment(dir) : 0);
+                    config.directIo() ? directIoAlignment(dir) : 0,
+                    durability);
         } catch (IOException e) {
             closeQuietly(lockChannel);
-            throw new EngineIoException("open " + dir, e);
+            throw IoFailure.of("open " + dir, e);
         } catch (RuntimeException e) {
             closeQuietly(lockChannel);
             throw e;
@@ -240,9 +251,12 @@ public final class ChunkEngine implements AutoCloseable {
      */
     public void createAll(List<NewLc> batch) {
         Journal appendedTo;
+        List<Lc> created;
         Lock l = exclusive();
         try {
-            appendedTo = createAllLocked(List.copyOf(batch));
+            durability.checkWritable();
+            appendedTo = journal;
+            created = createAllLocked(List.copyOf(batch));
         } finally {
             l.unlock();
         }
@@ -250,16 +264,37 @@ public final class ChunkEngine implements AutoCloseable {
         // for one each. Until this returns, only the caller knows the new ids, so no one can use an
         // lc that is not yet durable; a child's record comes after its parent's in the journal.
         try {
-            appendedTo.force();
-        } catch (IOException e) {
-            throw new EngineIoException("create " + batch.size() + " lcs", e);
+            appendedTo.force(durability);
+        } catch (RuntimeException e) {
+            forget(created);
+            throw e;
         }
     }
 
-    private Journal createAllLocked(List<NewLc> batch) {
+    /**
+     * Unregisters lcs whose creation was not made durable, so that memory holds no lc the disk may
+     * not have. The engine is read-only by then, so nothing else has used them.
+     */
+    private void forget(List<Lc> created) {
+        engineLock.writeLock().lock();
+        try {
+            for (int i = created.size() - 1; i >= 0; i--) {
+                Lc lc = created.get(i);
+                Lc parent = lc.parent;
+                if (lcs.remove(lc.id, lc) && parent != null) {
+                    parent.children--;
+                }
+            }
+        } finally {
+            engineLock.writeLock().unlock();
+        }
+    }
+
+    /** Checks and registers the batch, appending its record to the journal; the lcs it created. */
+    private List<Lc> createAllLocked(List<NewLc> batch) {
         List<Lc> created = checkBatch(batch);
         if (created.isEmpty()) {
-            return journal;
+            return created;
         }
         try {
             for (Lc lc : created) {
@@ -269,7 +304,7 @@ public final class ChunkEngine implements AutoCloseable {
             }
             journal.append(new JournalRecord.CreateAll(batch));
         } catch (IOException e) {
-            throw new EngineIoException("create " + batch.size() + " lcs", e);
+            throw IoFailure.of("create " + batch.size() + " lcs", e);
         }
         for (Lc lc : created) {
             Lc parent = lc.parent;
@@ -278,7 +313,7 @@ public final class ChunkEngine implements AutoCloseable {
             }
             lcs.put(lc.id, lc);
         }
-        return journal;
+        return created;
     }
 
     /**
@@ -335,12 +370,13 @@ public final class ChunkEngine implements AutoCloseable {
             if (lc.frozen) {
                 return;
             }
+            durability.checkWritable();
             flushLcs(List.of(lc));
             journal.append(new JournalRecord.Freeze(lcId));
-            journal.force();
+            journal.force(durability);
             lc.frozen = true;
         } catch (IOException e) {
-            throw new EngineIoException("freeze lc " + lcId, e);
+            throw IoFailure.of("freeze lc " + lcId, e);
         } finally {
             l.unlock();
         }
@@ -354,8 +390,9 @@ public final class ChunkEngine implements AutoCloseable {
             if (lc.children > 0) {
                 throw new LcHasChildrenException(lcId, lc.children);
             }
+            durability.checkWritable();
             journal.append(new JournalRecord.Delete(lcId));
-            journal.force();
+            journal.force(durability);
             lcs.remove(lcId);
             Lc parent = lc.parent;
             if (parent != null) {
@@ -363,7 +400,7 @@ public final class ChunkEngine implements AutoCloseable {
             }
             lc.closeAndDelete();
         } catch (IOException e) {
-            throw new EngineIoException("delete lc " + lcId, e);
+            throw IoFailure.of("delete lc " + lcId, e);
         } finally {
             l.unlock();
         }
@@ -377,11 +414,12 @@ public final class ChunkEngine implements AutoCloseable {
             if (newSizeBytes < lc.size) {
                 throw new OutOfRangeException("cannot shrink lc " + lcId + " from " + lc.size + " to " + newSizeBytes);
             }
+            durability.checkWritable();
             journal.append(new JournalRecord.Grow(lcId, newSizeBytes));
-            journal.force();
+            journal.force(durability);
             lc.size = newSizeBytes;
         } catch (IOException e) {
-            throw new EngineIoException("grow lc " + lcId, e);
+            throw IoFailure.of("grow lc " + lcId, e);
         } finally {
             l.unlock();
         }
@@ -404,6 +442,7 @@ public final class ChunkEngine implements AutoCloseable {
             Lock l = shared();
             try {
                 Lc lc = writable(lcId, "flatten");
+                durability.checkWritable();
                 Lc parent = lc.parent;
                 if (parent == null) {
                     break;
@@ -416,7 +455,7 @@ public final class ChunkEngine implements AutoCloseable {
                     }
                 }
             } catch (IOException e) {
-                throw new EngineIoException("flatten lc " + lcId, e);
+                throw IoFailure.of("flatten lc " + lcId, e);
             } finally {
                 l.unlock();
             }
@@ -429,13 +468,14 @@ public final class ChunkEngine implements AutoCloseable {
             if (parent == null) {
                 return;
             }
+            durability.checkWritable();
             flushLcs(List.of(lc));
             journal.append(new JournalRecord.Flatten(lcId));
-            journal.force();
+            journal.force(durability);
             parent.children--;
             lc.parent = null;
         } catch (IOException e) {
-            throw new EngineIoException("flatten lc " + lcId, e);
+            throw IoFailure.of("flatten lc " + lcId, e);
         } finally {
             l.unlock();
         }
@@ -782,6 +822,7 @@ public final class ChunkEngine implements AutoCloseable {
         try {
             Lc lc = writable(lcId, "write");
             checkRange(lc, offset, src.remaining());
+            durability.checkWritable();
             long pos = offset;
             while (src.hasRemaining()) {
                 int inSegment = (int) (pos & (Layout.SEGMENT_SIZE - 1));
@@ -800,7 +841,7 @@ public final class ChunkEngine implements AutoCloseable {
                 pos += n;
             }
         } catch (IOException e) {
-            throw new EngineIoException("write lc " + lcId, e);
+            throw IoFailure.of("write lc " + lcId, e);
         } finally {
             l.unlock();
         }
@@ -834,7 +875,7 @@ public final class ChunkEngine implements AutoCloseable {
         if (!lc.pending.containsKey(key)) {
             long lsn = journal.append(new JournalRecord.Dirty(lc.id, pc, s));
             if (config.syncDirtyMarks()) {
-                journal.force();
+                journal.force(durability);
             }
             lc.pending.put(key, lsn);
         }
@@ -938,6 +979,7 @@ public final class ChunkEngine implements AutoCloseable {
         try {
             Lc lc = writable(lcId, "write zeroes");
             checkRange(lc, offset, length);
+            durability.checkWritable();
             long pos = offset;
             long end = offset + length;
             while (pos < end) {
@@ -956,7 +998,7 @@ public final class ChunkEngine implements AutoCloseable {
                 pos += n;
             }
         } catch (IOException e) {
-            throw new EngineIoException("write zeroes lc " + lcId, e);
+            throw IoFailure.of("write zeroes lc " + lcId, e);
         } finally {
             l.unlock();
         }
@@ -1033,12 +1075,8 @@ public final class ChunkEngine implements AutoCloseable {
             FileChannel channel = lc.channel();
             CompletableFuture<Long> writtenBack = CompletableFuture.supplyAsync(
                     () -> {
-                        try {
-                            channel.force(false);
-                            return 0L;
-                        } catch (IOException e) {
-                            throw new UncheckedIOException(e);
-                        }
+                        durability.force(channel, false, "lc " + lcId);
+                        return 0L;
                     },
                     ADOPTERS);
             long stored;
@@ -1057,7 +1095,7 @@ public final class ChunkEngine implements AutoCloseable {
             }
             return stored;
         } catch (IOException e) {
-            throw new EngineIoException("adopt a file as lc " + lcId, e);
+            throw IoFailure.of("adopt a file as lc " + lcId, e);
         }
     }
 
@@ -1066,6 +1104,7 @@ public final class ChunkEngine implements AutoCloseable {
         Lock l = exclusive();
         try {
             Lc lc = writable(lcId, "adopt a file");
+            durability.checkWritable();
             if (lc.parent != null) {
                 throw new LcNotEmptyException(lcId, "reads from parent " + lc.parent.id);
             }
@@ -1078,10 +1117,10 @@ public final class ChunkEngine implements AutoCloseable {
                         "a file of " + length + " bytes is longer than lc " + lcId + " (" + lc.size + " bytes)");
             }
             lc.replaceFile(file);
-            Checkpoint.forceDirectory(dir);
+            durability.forceDirectory(dir);
             return lc;
         } catch (IOException e) {
-            throw new EngineIoException("adopt " + file + " as lc " + lcId, e);
+            throw IoFailure.of("adopt " + file + " as lc " + lcId, e);
         } finally {
             l.unlock();
         }
@@ -1221,9 +1260,11 @@ public final class ChunkEngine implements AutoCloseable {
         Lock l = shared();
         try {
             flushes.increment();
-            flushLcs(List.of(lc(lcId)));
+            Lc lc = lc(lcId);
+            durability.checkWritable();
+            flushLcs(List.of(lc));
         } catch (IOException e) {
-            throw new EngineIoException("flush lc " + lcId, e);
+            throw IoFailure.of("flush lc " + lcId, e);
         } finally {
             l.unlock();
         }
@@ -1238,10 +1279,11 @@ public final class ChunkEngine implements AutoCloseable {
         Lock l = shared();
         try {
             flushes.increment();
+            durability.checkWritable();
             flushLcs(new ArrayList<>(lcs.values()));
             checkpoint = journal.sizeBytes() > config.checkpointJournalBytes();
         } catch (IOException e) {
-            throw new EngineIoException("flush", e);
+            throw IoFailure.of("flush", e);
         } finally {
             l.unlock();
         }
@@ -1278,7 +1320,7 @@ public final class ChunkEngine implements AutoCloseable {
                     }
                 }
                 if (!captured.isEmpty()) {
-                    lc.channel().force(false);
+                    durability.force(lc.channel(), false, "lc " + lc.id);
                     journal.append(new JournalRecord.Flush(lc.id, captured));
                 }
             } catch (IOException | RuntimeException e) {
@@ -1290,7 +1332,7 @@ public final class ChunkEngine implements AutoCloseable {
                 lc.flushLock.unlock();
             }
         }
-        journal.force();
+        journal.force(durability);
     }
 
     /**
@@ -1300,9 +1342,10 @@ public final class ChunkEngine implements AutoCloseable {
     public void checkpoint() {
         Lock l = exclusive();
         try {
+            durability.checkWritable();
             checkpointLocked();
         } catch (IOException e) {
-            throw new EngineIoException("checkpoint", e);
+            throw IoFailure.of("checkpoint", e);
         } finally {
             l.unlock();
         }
@@ -1311,9 +1354,9 @@ public final class ChunkEngine implements AutoCloseable {
     private void checkpointLocked() throws IOException {
         flushLcs(new ArrayList<>(lcs.values()));
         long next = generation + 1;
-        Checkpoint.write(dir, next, lcs.values());
+        Checkpoint.write(dir, next, lcs.values(), durability);
         Journal fresh = Journal.openForAppend(Journal.path(dir, next), 0, 0);
-        Checkpoint.forceDirectory(dir);
+        durability.forceDirectory(dir);
         Journal old = journal;
         journal = fresh;
         old.close();
@@ -1330,6 +1373,14 @@ public final class ChunkEngine implements AutoCloseable {
         } finally {
             l.unlock();
         }
+    }
+
+    /**
+     * Why the engine is read-only (an fsync failed; see {@link EngineReadOnlyException}), or empty
+     * while it accepts writes. Once read-only, it stays so until reopened.
+     */
+    public Optional<String> readOnlyReason() {
+        return Optional.ofNullable(durability.readOnlyReason());
     }
 
     /** Counts since this engine was opened, for metrics. */
@@ -1453,7 +1504,10 @@ public final class ChunkEngine implements AutoCloseable {
             }
             closed = true;
             try {
-                checkpointLocked();
+                // read-only: a checkpoint would make durable a state that the disk may not have
+                if (durability.readOnlyReason() == null) {
+                    checkpointLocked();
+                }
             } finally {
                 for (Lc lc : lcs.values()) {
                     closeQuietly(lc::close);
@@ -1466,7 +1520,7 @@ public final class ChunkEngine implements AutoCloseable {
                 }
             }
         } catch (IOException e) {
-            throw new EngineIoException("close", e);
+            throw IoFailure.of("close", e);
         } finally {
             engineLock.writeLock().unlock();
         }

@@ -29,6 +29,8 @@ final class Journal implements Closeable {
     private long records;
     private long bytes;
     private volatile long forcedBytes;
+    /** Whether bytes of a failed append may lie past {@code bytes}, to be cut before the next append. */
+    private boolean tornTail;
     /** One fsync at a time: callers that queue behind one find their records forced by it (group commit). */
     private final ReentrantLock forcing = new ReentrantLock();
 
@@ -95,11 +97,32 @@ final class Journal implements Closeable {
                 .putInt((int) c.getValue())
                 .put(body)
                 .flip();
-        while (frame.hasRemaining()) {
-            channel.write(frame);
+        if (tornTail) {
+            cutTornTail();
+        }
+        try {
+            while (frame.hasRemaining()) {
+                channel.write(frame);
+            }
+        } catch (IOException e) {
+            // A frame written in part (the disk filled up) must not stay: replay stops at the first
+            // bad frame, so every record appended after it would be lost on the next open.
+            tornTail = true;
+            try {
+                cutTornTail();
+            } catch (IOException notCut) {
+                e.addSuppressed(notCut);
+            }
+            throw e;
         }
         bytes += frame.limit();
         return records++;
+    }
+
+    private void cutTornTail() throws IOException {
+        channel.truncate(bytes);
+        channel.position(bytes);
+        tornTail = false;
     }
 
     /**
@@ -107,7 +130,7 @@ final class Journal implements Closeable {
      * did. Callers may force outside the engine lock: concurrent ones then share one fsync. A
      * checkpoint forces the journal before it retires it, so forcing a retired journal returns at once.
      */
-    void force() throws IOException {
+    void force(Durability durability) {
         long target;
         synchronized (this) {
             target = bytes;
@@ -124,7 +147,7 @@ final class Journal implements Closeable {
             synchronized (this) {
                 upTo = bytes;
             }
-            channel.force(false);
+            durability.force(channel, false, "journal");
             forcedBytes = Math.max(forcedBytes, upTo);
         } finally {
             forcing.unlock();
