@@ -109,6 +109,7 @@ public final class ChunkEngine implements AutoCloseable {
     private final LongAdder flushes = new LongAdder();
     private final ConcurrentHashMap<Long, Lc> lcs;
     private final Durability durability;
+    private final ResolvedPcs resolvedPcs = new ResolvedPcs(ResolvedPcs.DEFAULT_ENTRIES);
     private Journal journal;
     private long generation;
     private boolean closed;
@@ -447,7 +448,7 @@ public final class ChunkEngine implements AutoCloseable {
                 if (parent == null) {
                     break;
                 }
-                ResolvedPc source = parent.resolved(pc);
+                ResolvedPc source = resolvedPcs.of(parent, pc);
                 for (int s = 0; s < Layout.SEGMENTS_PER_PC; s++) {
                     Lc owner = source.owners()[s];
                     if (owner != null) {
@@ -567,7 +568,7 @@ public final class ChunkEngine implements AutoCloseable {
     }
 
     /** The parent of an lc is frozen, so its resolved PC is settled and cached. */
-    private static SegmentOrigin originOf(Lc lc, long pc, int s) {
+    private SegmentOrigin originOf(Lc lc, long pc, int s) {
         PcMeta meta = lc.pcs.get(pc);
         byte state = meta != null ? meta.state(s) : PcMeta.UNOWNED;
         if (state == PcMeta.DATA) {
@@ -580,7 +581,7 @@ public final class ChunkEngine implements AutoCloseable {
         if (parent == null) {
             return SegmentOrigin.UNWRITTEN;
         }
-        ResolvedPc resolved = parent.resolved(pc);
+        ResolvedPc resolved = resolvedPcs.of(parent, pc);
         return resolved.owners()[s] != null && resolved.crcs()[s] != null
                 ? SegmentOrigin.INHERITED
                 : SegmentOrigin.UNWRITTEN;
@@ -636,7 +637,7 @@ public final class ChunkEngine implements AutoCloseable {
      */
     private void readSegment(Lc lc, long pc, int s, int inSegment, ByteBuffer piece) throws IOException {
         if (lc.frozen) {
-            readResolved(lc.resolved(pc), pc, s, inSegment, piece);
+            readResolved(resolvedPcs.of(lc, pc), pc, s, inSegment, piece);
             return;
         }
         StampedLock stripe = stripes.of(lc.id, pc, s);
@@ -692,7 +693,7 @@ public final class ChunkEngine implements AutoCloseable {
         if (parent == null) {
             piece.put(0, ZEROS, 0, piece.remaining());
         } else {
-            readResolved(parent.resolved(pc), pc, s, inSegment, piece);
+            readResolved(resolvedPcs.of(parent, pc), pc, s, inSegment, piece);
         }
     }
 
@@ -928,7 +929,7 @@ public final class ChunkEngine implements AutoCloseable {
         ByteBuffer segment = WRITE_SCRATCH.get().clear();
         Lc parent = lc.parent;
         if (meta.state(s) == PcMeta.UNOWNED && parent != null) {
-            readResolved(parent.resolved(pc), pc, s, 0, segment);
+            readResolved(resolvedPcs.of(parent, pc), pc, s, 0, segment);
         } else {
             segment.put(0, ZEROS, 0, Layout.SEGMENT_SIZE);
         }
@@ -1024,9 +1025,9 @@ public final class ChunkEngine implements AutoCloseable {
         lc.pending.remove(Lc.segmentKey(pc, s));
     }
 
-    private static boolean chainHasData(Lc lc, long pc, int s) {
+    private boolean chainHasData(Lc lc, long pc, int s) {
         Lc parent = lc.parent;
-        return parent != null && parent.resolved(pc).owners()[s] != null;
+        return parent != null && resolvedPcs.of(parent, pc).owners()[s] != null;
     }
 
     // ---------------------------------------------------------------- adopting a file
