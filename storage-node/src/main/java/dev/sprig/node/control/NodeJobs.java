@@ -1,9 +1,13 @@
 package dev.sprig.node.control;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.sprig.node.engine.ChunkEngine;
+import dev.sprig.node.engine.DamagedSegment;
 import dev.sprig.node.engine.EngineException;
 import dev.sprig.node.engine.ScrubReport;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -12,23 +16,47 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.UnaryOperator;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Runs flatten and scrub in the background so that the request that starts them returns at once and
  * the node keeps serving I/O and health checks meanwhile. One flatten per lc and one scrub per node
  * run at a time; starting one that is running returns the running one.
+ *
+ * <p>A job ends {@code SUCCEEDED} or {@code FAILED} whatever its work throws, so a poller never
+ * waits on a job that died. Running flattens are kept until they end (their number is bounded by
+ * the lcs that exist); finished ones are kept for a day and at most {@link #FINISHED_FLATTENS_KEPT},
+ * so that a node that flattens for months does not keep every result it ever produced.
  */
 public final class NodeJobs implements AutoCloseable {
+
+    /** Finished flattens kept for their pollers. */
+    static final int FINISHED_FLATTENS_KEPT = 10_000;
+
+    private static final Duration FINISHED_KEPT_FOR = Duration.ofDays(1);
+    private static final Logger log = LoggerFactory.getLogger(NodeJobs.class);
 
     private final ChunkEngine engine;
     private final Clock clock;
     private final ExecutorService workers;
-    private final Map<Long, AtomicReference<Job>> flattens = new ConcurrentHashMap<>();
+    private final Map<Long, AtomicReference<Job>> runningFlattens = new ConcurrentHashMap<>();
+    private final Cache<Long, Job> finishedFlattens;
     private final AtomicReference<Job> scrub = new AtomicReference<>();
 
     public NodeJobs(ChunkEngine engine, Clock clock) {
+        this(engine, clock, FINISHED_FLATTENS_KEPT);
+    }
+
+    NodeJobs(ChunkEngine engine, Clock clock, int finishedFlattensKept) {
         this.engine = engine;
         this.clock = clock;
+        this.finishedFlattens = Caffeine.newBuilder()
+                .maximumSize(finishedFlattensKept)
+                .expireAfterWrite(FINISHED_KEPT_FOR)
+                .build();
         var threads = new AtomicInteger();
         this.workers = Executors.newCachedThreadPool(work -> {
             var thread = new Thread(work, "node-job-" + threads.incrementAndGet());
@@ -40,27 +68,31 @@ public final class NodeJobs implements AutoCloseable {
     /** Starts flattening the lc unless a flatten of it is running; fails at once for an unknown lc. */
     public synchronized Job startFlatten(long lcId) {
         var total = engine.info(lcId).sizeBytes();
-        AtomicReference<Job> current = flattens.get(lcId);
-        if (current != null && current.get().state() == Job.State.RUNNING) {
+        AtomicReference<Job> current = runningFlattens.get(lcId);
+        if (current != null) {
             return current.get();
         }
         var job = new AtomicReference<>(
                 new Job("flatten", lcId, Job.State.RUNNING, 0, pcs(total), clock.instant(), null, null, List.of()));
-        flattens.put(lcId, job);
+        runningFlattens.put(lcId, job);
         workers.execute(() -> {
             try {
-                engine.flatten(lcId, (done, all) -> job.updateAndGet(j -> withProgress(j, done, all)));
-                job.updateAndGet(j -> finished(j, Job.State.SUCCEEDED, null, List.of()));
-            } catch (EngineException failure) {
-                job.updateAndGet(
-                        j -> finished(j, Job.State.FAILED, failure.code() + ": " + failure.getMessage(), List.of()));
+                run(job, () -> {
+                    engine.flatten(lcId, (done, all) -> job.updateAndGet(j -> withProgress(j, done, all)));
+                    return j -> finished(j, Job.State.SUCCEEDED, null, List.of());
+                });
+            } finally {
+                // kept among the finished before it leaves the running, so a poller always finds it
+                finishedFlattens.put(lcId, job.get());
+                runningFlattens.remove(lcId, job);
             }
         });
         return job.get();
     }
 
     public Optional<Job> flatten(long lcId) {
-        return Optional.ofNullable(flattens.get(lcId)).map(AtomicReference::get);
+        AtomicReference<Job> running = runningFlattens.get(lcId);
+        return running != null ? Optional.of(running.get()) : Optional.ofNullable(finishedFlattens.getIfPresent(lcId));
     }
 
     public synchronized Job startScrub() {
@@ -70,19 +102,14 @@ public final class NodeJobs implements AutoCloseable {
         }
         Job started = new Job("scrub", null, Job.State.RUNNING, 0, 0, clock.instant(), null, null, List.of());
         scrub.set(started);
-        workers.execute(() -> {
-            try {
-                ScrubReport report = engine.scrub();
-                scrub.updateAndGet(j -> finished(
-                        withProgress(j, report.segmentsChecked(), report.segmentsChecked()),
-                        Job.State.SUCCEEDED,
-                        null,
-                        report.damaged()));
-            } catch (EngineException failure) {
-                scrub.updateAndGet(
-                        j -> finished(j, Job.State.FAILED, failure.code() + ": " + failure.getMessage(), List.of()));
-            }
-        });
+        workers.execute(() -> run(scrub, () -> {
+            ScrubReport report = engine.scrub();
+            return j -> finished(
+                    withProgress(j, report.segmentsChecked(), report.segmentsChecked()),
+                    Job.State.SUCCEEDED,
+                    null,
+                    report.damaged());
+        }));
         return started;
     }
 
@@ -90,9 +117,38 @@ public final class NodeJobs implements AutoCloseable {
         return Optional.ofNullable(scrub.get());
     }
 
+    /** Finished flattens kept now (after pending evictions), for tests. */
+    long finishedFlattensKept() {
+        finishedFlattens.cleanUp();
+        return finishedFlattens.estimatedSize();
+    }
+
     @Override
     public void close() {
         workers.shutdownNow();
+    }
+
+    /** Work that returns how its job ends. */
+    private interface Work {
+        UnaryOperator<Job> run();
+    }
+
+    /**
+     * Runs the work and ends the job with its outcome, or as failed with whatever it threw: an engine
+     * failure by its code, anything else (a bug, an {@link Error} such as the {@code InternalError}
+     * of a mapped read of a file truncated behind the engine's back) by its type, and logged. Not
+     * rethrown: it would only end the worker thread, and the job and the log already say it.
+     */
+    private void run(AtomicReference<Job> job, Work work) {
+        try {
+            job.updateAndGet(work.run());
+        } catch (EngineException failure) {
+            job.updateAndGet(
+                    j -> finished(j, Job.State.FAILED, failure.code() + ": " + failure.getMessage(), List.of()));
+        } catch (RuntimeException | Error failure) {
+            log.error("{} job failed", job.get().kind(), failure);
+            job.updateAndGet(j -> finished(j, Job.State.FAILED, failure.toString(), List.of()));
+        }
     }
 
     private static long pcs(long sizeBytes) {
@@ -103,7 +159,7 @@ public final class NodeJobs implements AutoCloseable {
         return new Job(job.kind(), job.lcId(), job.state(), done, total, job.startedAt(), null, null, List.of());
     }
 
-    private Job finished(Job job, Job.State state, String error, List<dev.sprig.node.engine.DamagedSegment> damaged) {
+    private Job finished(Job job, Job.State state, @Nullable String error, List<DamagedSegment> damaged) {
         return new Job(
                 job.kind(),
                 job.lcId(),

@@ -63,10 +63,10 @@ final class Checkpoint {
          * again after it failed. A failure deletes {@code checkpoint.tmp}, so a full disk does not
          * keep a partial copy of the metadata.
          */
-        void write(Path dir, long journalGeneration) throws IOException {
+        void write(Path dir, long journalGeneration, Durability durability) throws IOException {
             Path tmp = dir.resolve(FILE + ".tmp");
             try {
-                writeTmp(tmp, journalGeneration);
+                writeTmp(tmp, journalGeneration, durability);
                 Files.move(tmp, dir.resolve(FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (Throwable e) {
                 try {
@@ -76,10 +76,10 @@ final class Checkpoint {
                 }
                 throw e;
             }
-            forceDirectory(dir);
+            durability.forceDirectory(dir);
         }
 
-        private void writeTmp(Path tmp, long journalGeneration) throws IOException {
+        private void writeTmp(Path tmp, long journalGeneration, Durability durability) throws IOException {
             try (FileChannel ch = FileChannel.open(
                     tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 FileSink out = new FileSink(ch);
@@ -96,7 +96,7 @@ final class Checkpoint {
                     encode(lc, out);
                 }
                 out.finish();
-                ch.force(true);
+                durability.force(ch, true, "checkpoint");
             } catch (CheckpointWriteException e) {
                 throw e.getCause();
             }
@@ -125,8 +125,8 @@ final class Checkpoint {
     }
 
     /** Writes a checkpoint of {@code lcs} at once; the caller holds the engine lock exclusively. */
-    static void write(Path dir, long journalGeneration, Collection<Lc> lcs) throws IOException {
-        snapshot(lcs).write(dir, journalGeneration);
+    static void write(Path dir, long journalGeneration, Collection<Lc> lcs, Durability durability) throws IOException {
+        snapshot(lcs).write(dir, journalGeneration, durability);
     }
 
     /** Where encoded bytes go: {@link #room} returns a buffer with at least that many bytes free. */
@@ -410,11 +410,5 @@ final class Checkpoint {
             }
         }
         return lc;
-    }
-
-    static void forceDirectory(Path dir) throws IOException {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
-        }
     }
 }

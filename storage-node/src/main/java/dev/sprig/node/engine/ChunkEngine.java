@@ -19,6 +19,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -111,6 +112,8 @@ public final class ChunkEngine implements AutoCloseable {
     private final LongAdder redirects = new LongAdder();
     private final LongAdder flushes = new LongAdder();
     private final ConcurrentHashMap<Long, Lc> lcs;
+    private final Durability durability;
+    private final ResolvedPcs resolvedPcs = new ResolvedPcs(ResolvedPcs.DEFAULT_ENTRIES);
     /** Replaced only under the exclusive lock; volatile for the checkpointer, which reads its size. */
     private volatile Journal journal;
     /** The current journal's generation; changes only under {@code checkpointing} and the exclusive lock. */
@@ -142,9 +145,11 @@ public final class ChunkEngine implements AutoCloseable {
             FileLock dirLock,
             Map<Long, Lc> lcs,
             long generation,
-            int directIoAlignment)
+            int directIoAlignment,
+            Durability durability)
             throws IOException {
         this.dir = dir;
+        this.durability = durability;
         this.directIo = directIoAlignment > 0;
         this.directIoAlignment = Math.max(PAGE, directIoAlignment);
         this.config = config;
@@ -172,6 +177,12 @@ public final class ChunkEngine implements AutoCloseable {
      * fresh checkpoint and removes files that no lc owns. Only one engine may use a directory.
      */
     public static ChunkEngine open(Path dir, EngineConfig config) {
+        return open(dir, config, Fsync.SYSTEM);
+    }
+
+    /** {@link #open(Path, EngineConfig)} with another fsync, for tests that make it fail. */
+    static ChunkEngine open(Path dir, EngineConfig config, Fsync fsync) {
+        Durability durability = new Durability(fsync);
         FileChannel lockChannel = null;
         try {
             Files.createDirectories(dir);
@@ -193,7 +204,7 @@ public final class ChunkEngine implements AutoCloseable {
             Set<Lc> settled = recovery.settle();
             for (Lc lc : settled) {
                 if (Files.exists(lc.file)) {
-                    lc.channel().force(false);
+                    durability.force(lc.channel(), false, "lc " + lc.id);
                 }
             }
             long generation = loaded.journalGeneration();
@@ -201,17 +212,24 @@ public final class ChunkEngine implements AutoCloseable {
             if (fresh || replayed.anything()) {
                 // past every journal replayed, so that none of them is continued
                 generation = replayed.lastGeneration() + 1;
-                Checkpoint.write(dir, generation, lcs.values());
+                Checkpoint.write(dir, generation, lcs.values(), durability);
             }
             removeStrayFiles(dir, lcs.keySet(), generation);
             ChunkEngine engine = new ChunkEngine(
-                    dir, config, lockChannel, lock, lcs, generation, config.directIo() ? directIoAlignment(dir) : 0);
-            Checkpoint.forceDirectory(dir);
+                    dir,
+                    config,
+                    lockChannel,
+                    lock,
+                    lcs,
+                    generation,
+                    config.directIo() ? directIoAlignment(dir) : 0,
+                    durability);
+            durability.forceDirectory(dir);
             engine.checkpointer.start();
             return engine;
         } catch (IOException e) {
             closeQuietly(lockChannel);
-            throw new EngineIoException("open " + dir, e);
+            throw IoFailure.of("open " + dir, e);
         } catch (RuntimeException e) {
             closeQuietly(lockChannel);
             throw e;
@@ -261,9 +279,12 @@ public final class ChunkEngine implements AutoCloseable {
      */
     public void createAll(List<NewLc> batch) {
         Journal appendedTo;
+        List<Lc> created;
         Lock l = exclusive();
         try {
-            appendedTo = createAllLocked(List.copyOf(batch));
+            durability.checkWritable();
+            appendedTo = journal;
+            created = createAllLocked(List.copyOf(batch));
         } finally {
             l.unlock();
         }
@@ -271,16 +292,37 @@ public final class ChunkEngine implements AutoCloseable {
         // for one each. Until this returns, only the caller knows the new ids, so no one can use an
         // lc that is not yet durable; a child's record comes after its parent's in the journal.
         try {
-            appendedTo.force();
-        } catch (IOException e) {
-            throw new EngineIoException("create " + batch.size() + " lcs", e);
+            appendedTo.force(durability);
+        } catch (RuntimeException e) {
+            forget(created);
+            throw e;
         }
     }
 
-    private Journal createAllLocked(List<NewLc> batch) {
+    /**
+     * Unregisters lcs whose creation was not made durable, so that memory holds no lc the disk may
+     * not have. The engine is read-only by then, so nothing else has used them.
+     */
+    private void forget(List<Lc> created) {
+        engineLock.writeLock().lock();
+        try {
+            for (int i = created.size() - 1; i >= 0; i--) {
+                Lc lc = created.get(i);
+                Lc parent = lc.parent;
+                if (lcs.remove(lc.id, lc) && parent != null) {
+                    parent.children--;
+                }
+            }
+        } finally {
+            engineLock.writeLock().unlock();
+        }
+    }
+
+    /** Checks and registers the batch, appending its record to the journal; the lcs it created. */
+    private List<Lc> createAllLocked(List<NewLc> batch) {
         List<Lc> created = checkBatch(batch);
         if (created.isEmpty()) {
-            return journal;
+            return created;
         }
         try {
             for (Lc lc : created) {
@@ -290,7 +332,7 @@ public final class ChunkEngine implements AutoCloseable {
             }
             journal.append(new JournalRecord.CreateAll(batch));
         } catch (IOException e) {
-            throw new EngineIoException("create " + batch.size() + " lcs", e);
+            throw IoFailure.of("create " + batch.size() + " lcs", e);
         }
         for (Lc lc : created) {
             Lc parent = lc.parent;
@@ -299,7 +341,7 @@ public final class ChunkEngine implements AutoCloseable {
             }
             lcs.put(lc.id, lc);
         }
-        return journal;
+        return created;
     }
 
     /**
@@ -356,12 +398,13 @@ public final class ChunkEngine implements AutoCloseable {
             if (lc.frozen) {
                 return;
             }
+            durability.checkWritable();
             flushLcs(List.of(lc));
             journal.append(new JournalRecord.Freeze(lcId));
-            journal.force();
+            journal.force(durability);
             lc.frozen = true;
         } catch (IOException e) {
-            throw new EngineIoException("freeze lc " + lcId, e);
+            throw IoFailure.of("freeze lc " + lcId, e);
         } finally {
             l.unlock();
         }
@@ -375,8 +418,9 @@ public final class ChunkEngine implements AutoCloseable {
             if (lc.children > 0) {
                 throw new LcHasChildrenException(lcId, lc.children);
             }
+            durability.checkWritable();
             journal.append(new JournalRecord.Delete(lcId));
-            journal.force();
+            journal.force(durability);
             lcs.remove(lcId);
             Lc parent = lc.parent;
             if (parent != null) {
@@ -384,7 +428,7 @@ public final class ChunkEngine implements AutoCloseable {
             }
             lc.closeAndDelete();
         } catch (IOException e) {
-            throw new EngineIoException("delete lc " + lcId, e);
+            throw IoFailure.of("delete lc " + lcId, e);
         } finally {
             l.unlock();
         }
@@ -398,11 +442,12 @@ public final class ChunkEngine implements AutoCloseable {
             if (newSizeBytes < lc.size) {
                 throw new OutOfRangeException("cannot shrink lc " + lcId + " from " + lc.size + " to " + newSizeBytes);
             }
+            durability.checkWritable();
             journal.append(new JournalRecord.Grow(lcId, newSizeBytes));
-            journal.force();
+            journal.force(durability);
             lc.size = newSizeBytes;
         } catch (IOException e) {
-            throw new EngineIoException("grow lc " + lcId, e);
+            throw IoFailure.of("grow lc " + lcId, e);
         } finally {
             l.unlock();
         }
@@ -425,11 +470,12 @@ public final class ChunkEngine implements AutoCloseable {
             Lock l = shared();
             try {
                 Lc lc = writable(lcId, "flatten");
+                durability.checkWritable();
                 Lc parent = lc.parent;
                 if (parent == null) {
                     break;
                 }
-                ResolvedPc source = parent.resolved(pc);
+                ResolvedPc source = resolvedPcs.of(parent, pc);
                 for (int s = 0; s < Layout.SEGMENTS_PER_PC; s++) {
                     Lc owner = source.owners()[s];
                     if (owner != null) {
@@ -437,7 +483,7 @@ public final class ChunkEngine implements AutoCloseable {
                     }
                 }
             } catch (IOException e) {
-                throw new EngineIoException("flatten lc " + lcId, e);
+                throw IoFailure.of("flatten lc " + lcId, e);
             } finally {
                 l.unlock();
             }
@@ -450,13 +496,14 @@ public final class ChunkEngine implements AutoCloseable {
             if (parent == null) {
                 return;
             }
+            durability.checkWritable();
             flushLcs(List.of(lc));
             journal.append(new JournalRecord.Flatten(lcId));
-            journal.force();
+            journal.force(durability);
             parent.children--;
             lc.parent = null;
         } catch (IOException e) {
-            throw new EngineIoException("flatten lc " + lcId, e);
+            throw IoFailure.of("flatten lc " + lcId, e);
         } finally {
             l.unlock();
         }
@@ -548,7 +595,7 @@ public final class ChunkEngine implements AutoCloseable {
     }
 
     /** The parent of an lc is frozen, so its resolved PC is settled and cached. */
-    private static SegmentOrigin originOf(Lc lc, long pc, int s) {
+    private SegmentOrigin originOf(Lc lc, long pc, int s) {
         PcMeta meta = lc.pcs.get(pc);
         byte state = meta != null ? meta.state(s) : PcMeta.UNOWNED;
         if (state == PcMeta.DATA) {
@@ -561,7 +608,7 @@ public final class ChunkEngine implements AutoCloseable {
         if (parent == null) {
             return SegmentOrigin.UNWRITTEN;
         }
-        ResolvedPc resolved = parent.resolved(pc);
+        ResolvedPc resolved = resolvedPcs.of(parent, pc);
         return resolved.owners()[s] != null && resolved.crcs()[s] != null
                 ? SegmentOrigin.INHERITED
                 : SegmentOrigin.UNWRITTEN;
@@ -617,7 +664,7 @@ public final class ChunkEngine implements AutoCloseable {
      */
     private void readSegment(Lc lc, long pc, int s, int inSegment, ByteBuffer piece) throws IOException {
         if (lc.frozen) {
-            readResolved(lc.resolved(pc), pc, s, inSegment, piece);
+            readResolved(resolvedPcs.of(lc, pc), pc, s, inSegment, piece);
             return;
         }
         StampedLock stripe = stripes.of(lc.id, pc, s);
@@ -673,7 +720,7 @@ public final class ChunkEngine implements AutoCloseable {
         if (parent == null) {
             piece.put(0, ZEROS, 0, piece.remaining());
         } else {
-            readResolved(parent.resolved(pc), pc, s, inSegment, piece);
+            readResolved(resolvedPcs.of(parent, pc), pc, s, inSegment, piece);
         }
     }
 
@@ -803,6 +850,7 @@ public final class ChunkEngine implements AutoCloseable {
         try {
             Lc lc = writable(lcId, "write");
             checkRange(lc, offset, src.remaining());
+            durability.checkWritable();
             long pos = offset;
             while (src.hasRemaining()) {
                 int inSegment = (int) (pos & (Layout.SEGMENT_SIZE - 1));
@@ -821,7 +869,7 @@ public final class ChunkEngine implements AutoCloseable {
                 pos += n;
             }
         } catch (IOException e) {
-            throw new EngineIoException("write lc " + lcId, e);
+            throw IoFailure.of("write lc " + lcId, e);
         } finally {
             l.unlock();
         }
@@ -855,7 +903,7 @@ public final class ChunkEngine implements AutoCloseable {
         if (!lc.pending.containsKey(key)) {
             long lsn = journal.append(new JournalRecord.Dirty(lc.id, pc, s));
             if (config.syncDirtyMarks()) {
-                journal.force();
+                journal.force(durability);
             }
             lc.pending.put(key, lsn);
         }
@@ -908,7 +956,7 @@ public final class ChunkEngine implements AutoCloseable {
         ByteBuffer segment = WRITE_SCRATCH.get().clear();
         Lc parent = lc.parent;
         if (meta.state(s) == PcMeta.UNOWNED && parent != null) {
-            readResolved(parent.resolved(pc), pc, s, 0, segment);
+            readResolved(resolvedPcs.of(parent, pc), pc, s, 0, segment);
         } else {
             segment.put(0, ZEROS, 0, Layout.SEGMENT_SIZE);
         }
@@ -959,6 +1007,7 @@ public final class ChunkEngine implements AutoCloseable {
         try {
             Lc lc = writable(lcId, "write zeroes");
             checkRange(lc, offset, length);
+            durability.checkWritable();
             long pos = offset;
             long end = offset + length;
             while (pos < end) {
@@ -977,7 +1026,7 @@ public final class ChunkEngine implements AutoCloseable {
                 pos += n;
             }
         } catch (IOException e) {
-            throw new EngineIoException("write zeroes lc " + lcId, e);
+            throw IoFailure.of("write zeroes lc " + lcId, e);
         } finally {
             l.unlock();
         }
@@ -1003,9 +1052,9 @@ public final class ChunkEngine implements AutoCloseable {
         lc.pending.remove(Lc.segmentKey(pc, s));
     }
 
-    private static boolean chainHasData(Lc lc, long pc, int s) {
+    private boolean chainHasData(Lc lc, long pc, int s) {
         Lc parent = lc.parent;
-        return parent != null && parent.resolved(pc).owners()[s] != null;
+        return parent != null && resolvedPcs.of(parent, pc).owners()[s] != null;
     }
 
     // ---------------------------------------------------------------- adopting a file
@@ -1054,12 +1103,8 @@ public final class ChunkEngine implements AutoCloseable {
             FileChannel channel = lc.channel();
             CompletableFuture<Long> writtenBack = CompletableFuture.supplyAsync(
                     () -> {
-                        try {
-                            channel.force(false);
-                            return 0L;
-                        } catch (IOException e) {
-                            throw new UncheckedIOException(e);
-                        }
+                        durability.force(channel, false, "lc " + lcId);
+                        return 0L;
                     },
                     ADOPTERS);
             long stored;
@@ -1078,7 +1123,7 @@ public final class ChunkEngine implements AutoCloseable {
             }
             return stored;
         } catch (IOException e) {
-            throw new EngineIoException("adopt a file as lc " + lcId, e);
+            throw IoFailure.of("adopt a file as lc " + lcId, e);
         }
     }
 
@@ -1087,6 +1132,7 @@ public final class ChunkEngine implements AutoCloseable {
         Lock l = exclusive();
         try {
             Lc lc = writable(lcId, "adopt a file");
+            durability.checkWritable();
             if (lc.parent != null) {
                 throw new LcNotEmptyException(lcId, "reads from parent " + lc.parent.id);
             }
@@ -1099,10 +1145,10 @@ public final class ChunkEngine implements AutoCloseable {
                         "a file of " + length + " bytes is longer than lc " + lcId + " (" + lc.size + " bytes)");
             }
             lc.replaceFile(file);
-            Checkpoint.forceDirectory(dir);
+            durability.forceDirectory(dir);
             return lc;
         } catch (IOException e) {
-            throw new EngineIoException("adopt " + file + " as lc " + lcId, e);
+            throw IoFailure.of("adopt " + file + " as lc " + lcId, e);
         } finally {
             l.unlock();
         }
@@ -1242,9 +1288,11 @@ public final class ChunkEngine implements AutoCloseable {
         Lock l = shared();
         try {
             flushes.increment();
-            flushLcs(List.of(lc(lcId)));
+            Lc lc = lc(lcId);
+            durability.checkWritable();
+            flushLcs(List.of(lc));
         } catch (IOException e) {
-            throw new EngineIoException("flush lc " + lcId, e);
+            throw IoFailure.of("flush lc " + lcId, e);
         } finally {
             l.unlock();
         }
@@ -1256,9 +1304,10 @@ public final class ChunkEngine implements AutoCloseable {
         Lock l = shared();
         try {
             flushes.increment();
+            durability.checkWritable();
             flushLcs(new ArrayList<>(lcs.values()));
         } catch (IOException e) {
-            throw new EngineIoException("flush", e);
+            throw IoFailure.of("flush", e);
         } finally {
             l.unlock();
         }
@@ -1293,7 +1342,7 @@ public final class ChunkEngine implements AutoCloseable {
                     }
                 }
                 if (!captured.isEmpty()) {
-                    lc.channel().force(false);
+                    durability.force(lc.channel(), false, "lc " + lc.id);
                     for (JournalRecord.Flush part :
                             JournalRecord.Flush.split(lc.id, captured, JournalRecord.Flush.MAX_SEGMENTS)) {
                         journal.append(part);
@@ -1308,7 +1357,7 @@ public final class ChunkEngine implements AutoCloseable {
                 lc.flushLock.unlock();
             }
         }
-        journal.force();
+        journal.force(durability);
     }
 
     /**
@@ -1331,12 +1380,14 @@ public final class ChunkEngine implements AutoCloseable {
     public void checkpoint() {
         checkpointing.lock();
         try {
+            durability.checkWritable();
             checkpointOnce();
             checkpointSucceeded();
-        } catch (EngineClosedException e) {
+        } catch (EngineClosedException | EngineReadOnlyException e) {
+            // closed: nothing to report; read-only: Durability reported it once, and it lasts
             throw e;
         } catch (IOException e) {
-            EngineIoException failure = new EngineIoException("checkpoint", e);
+            RuntimeException failure = IoFailure.of("checkpoint", e);
             checkpointFailed(failure);
             throw failure;
         } catch (RuntimeException | Error e) {
@@ -1387,7 +1438,7 @@ public final class ChunkEngine implements AutoCloseable {
         Checkpoint.Snapshot snapshot;
         Journal old;
         try {
-            Checkpoint.forceDirectory(dir);
+            durability.forceDirectory(dir);
             Lock x = exclusive();
             try {
                 flushLcs(withPendingWrites());
@@ -1415,7 +1466,7 @@ public final class ChunkEngine implements AutoCloseable {
 
     /** Step 4: writes {@code snapshot} as the checkpoint naming the current journal {@code next}. */
     private void writeCheckpoint(Checkpoint.Snapshot snapshot, long next) throws IOException {
-        snapshot.write(dir, next);
+        snapshot.write(dir, next, durability);
         unwritten = null;
         for (long g = checkpointed; g < next; g++) {
             Files.deleteIfExists(Journal.path(dir, g));
@@ -1443,6 +1494,14 @@ public final class ChunkEngine implements AutoCloseable {
         } finally {
             l.unlock();
         }
+    }
+
+    /**
+     * Why the engine is read-only (an fsync failed; see {@link EngineReadOnlyException}), or empty
+     * while it accepts writes. Once read-only, it stays so until reopened.
+     */
+    public Optional<String> readOnlyReason() {
+        return Optional.ofNullable(durability.readOnlyReason());
     }
 
     /** Counts since this engine was opened, for metrics. */
@@ -1495,47 +1554,71 @@ public final class ChunkEngine implements AutoCloseable {
 
     /**
      * Reads every stored segment of every lc and checks each block against its CRC32C. Concurrent
-     * writes are allowed; each segment is checked under its lock.
+     * writes are allowed; each segment is checked under its lock. The shared engine lock is taken
+     * per PC, not for the whole run: a lineage change waiting for the exclusive lock makes new
+     * readers queue behind it, so holding the shared lock for a long scrub would stall all I/O. An
+     * lc deleted meanwhile is skipped from that PC on; one created meanwhile is not checked.
      */
     public ScrubReport scrub() {
-        Lock l = shared();
+        List<Lc> all;
+        Lock listing = shared();
         try {
-            List<Lc> all = new ArrayList<>(lcs.values());
-            all.sort(Comparator.comparingLong(lc -> lc.id));
-            long checked = 0;
-            List<DamagedSegment> damaged = new ArrayList<>();
-            ByteBuffer segment = ByteBuffer.allocateDirect(Layout.SEGMENT_SIZE);
+            all = new ArrayList<>(lcs.values());
+        } finally {
+            listing.unlock();
+        }
+        all.sort(Comparator.comparingLong(lc -> lc.id));
+        long checked = 0;
+        List<DamagedSegment> damaged = new ArrayList<>();
+        ByteBuffer segment = ByteBuffer.allocateDirect(Layout.SEGMENT_SIZE);
+        try {
             for (Lc lc : all) {
                 List<Long> pcs = new ArrayList<>(lc.pcs.keySet());
                 Collections.sort(pcs);
                 for (long pc : pcs) {
-                    PcMeta meta = lc.pcs.get(pc);
-                    for (int s = 0; s < Layout.SEGMENTS_PER_PC; s++) {
-                        StampedLock stripe = stripes.of(lc.id, pc, s);
-                        long stamp = stripe.readLock();
-                        try {
-                            if (meta.state(s) != PcMeta.DATA) {
-                                continue;
-                            }
-                            checked++;
-                            segment.clear();
-                            readFully(lc, Layout.segmentOffset(pc, s), segment.duplicate());
-                            if (BlockCrc.firstMismatch(segment, 0, Layout.SEGMENT_SIZE, meta.crcs(s), 0) >= 0) {
-                                damaged.add(new DamagedSegment(lc.id, pc, s));
-                            }
-                        } finally {
-                            stripe.unlockRead(stamp);
+                    Lock l = shared();
+                    try {
+                        if (lcs.get(lc.id) != lc) {
+                            break;
                         }
+                        checked += scrubPc(lc, pc, segment, damaged);
+                    } finally {
+                        l.unlock();
                     }
                 }
             }
-            Collections.sort(damaged);
-            return new ScrubReport(checked, damaged);
         } catch (IOException e) {
             throw new EngineIoException("scrub", e);
-        } finally {
-            l.unlock();
         }
+        Collections.sort(damaged);
+        return new ScrubReport(checked, damaged);
+    }
+
+    /** Checks the stored segments of one PC; the number checked. Under the shared engine lock. */
+    private long scrubPc(Lc lc, long pc, ByteBuffer segment, List<DamagedSegment> damaged) throws IOException {
+        PcMeta meta = lc.pcs.get(pc);
+        if (meta == null) {
+            return 0;
+        }
+        long checked = 0;
+        for (int s = 0; s < Layout.SEGMENTS_PER_PC; s++) {
+            StampedLock stripe = stripes.of(lc.id, pc, s);
+            long stamp = stripe.readLock();
+            try {
+                if (meta.state(s) != PcMeta.DATA) {
+                    continue;
+                }
+                checked++;
+                segment.clear();
+                readFully(lc, Layout.segmentOffset(pc, s), segment.duplicate());
+                if (BlockCrc.firstMismatch(segment, 0, Layout.SEGMENT_SIZE, meta.crcs(s), 0) >= 0) {
+                    damaged.add(new DamagedSegment(lc.id, pc, s));
+                }
+            } finally {
+                stripe.unlockRead(stamp);
+            }
+        }
+        return checked;
     }
 
     // ---------------------------------------------------------------- lifecycle
@@ -1552,13 +1635,16 @@ public final class ChunkEngine implements AutoCloseable {
             }
             closed = true;
             try {
-                // the same steps as a checkpoint, all exclusive: nothing runs any more
-                flushLcs(new ArrayList<>(lcs.values()));
-                journal.close();
-                Journal.create(Journal.path(dir, generation + 1)).close();
-                Checkpoint.write(dir, generation + 1, lcs.values());
-                for (long g = checkpointed; g <= generation; g++) {
-                    Files.deleteIfExists(Journal.path(dir, g));
+                // read-only: a checkpoint would make durable a state that the disk may not have
+                if (durability.readOnlyReason() == null) {
+                    // the same steps as a checkpoint, all exclusive: nothing runs any more
+                    flushLcs(new ArrayList<>(lcs.values()));
+                    journal.close();
+                    Journal.create(Journal.path(dir, generation + 1)).close();
+                    Checkpoint.write(dir, generation + 1, lcs.values(), durability);
+                    for (long g = checkpointed; g <= generation; g++) {
+                        Files.deleteIfExists(Journal.path(dir, g));
+                    }
                 }
             } finally {
                 for (Lc lc : lcs.values()) {
@@ -1572,7 +1658,7 @@ public final class ChunkEngine implements AutoCloseable {
                 }
             }
         } catch (IOException e) {
-            throw new EngineIoException("close", e);
+            throw IoFailure.of("close", e);
         } finally {
             engineLock.writeLock().unlock();
             checkpointing.unlock();

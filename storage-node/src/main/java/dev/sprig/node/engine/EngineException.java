@@ -15,6 +15,8 @@ public abstract sealed class EngineException extends RuntimeException
                 OutOfRangeException,
                 CorruptionException,
                 EngineIoException,
+                NoSpaceException,
+                EngineReadOnlyException,
                 EngineClosedException {
 
     EngineException(String message) {

@@ -252,7 +252,7 @@ final class Journal implements Closeable {
      * did. Callers may force outside the engine lock: concurrent ones then share one fsync. A
      * checkpoint forces the journal before it retires it, so forcing a retired journal returns at once.
      */
-    void force() throws IOException {
+    void force(Durability durability) {
         long target = bytes;
         if (forcedBytes >= target) {
             return;
@@ -263,7 +263,7 @@ final class Journal implements Closeable {
                 return;
             }
             long upTo = bytes;
-            channel.force(false);
+            durability.force(channel, false, "journal");
             forcedBytes = Math.max(forcedBytes, upTo);
         } finally {
             forcing.unlock();

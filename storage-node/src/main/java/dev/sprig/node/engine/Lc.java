@@ -8,9 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayDeque;
 import java.util.Arrays;
-import java.util.Deque;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 import org.jspecify.annotations.Nullable;
@@ -45,7 +43,6 @@ final class Lc {
     final ConcurrentHashMap<Long, PcMeta> pcs = new ConcurrentHashMap<>(4);
     final ConcurrentHashMap<Long, Long> pending = new ConcurrentHashMap<>(4);
     final ReentrantLock flushLock = new ReentrantLock();
-    private volatile @Nullable ConcurrentHashMap<Long, ResolvedPc> resolved;
     private volatile @Nullable FileChannel channel;
     /** Copy-on-write, replaced under this object's monitor; an entry never changes once set. */
     private volatile MappedByteBuffer @Nullable [] regions = NO_REGIONS;
@@ -179,69 +176,6 @@ final class Lc {
     void closeAndDelete() throws IOException {
         close();
         Files.deleteIfExists(file);
-    }
-
-    /**
-     * Resolves, for a frozen lc, which lc supplies each segment of a PC. Walks up the chain only to
-     * the nearest ancestor that already has the PC resolved, then fills the cache downwards, so a
-     * chain of depth d costs d steps once per PC and one lookup afterwards.
-     */
-    ResolvedPc resolved(long pcIndex) {
-        ResolvedPc r = resolvedCache().get(pcIndex);
-        if (r != null) {
-            return r;
-        }
-        Deque<Lc> toResolve = new ArrayDeque<>();
-        ResolvedPc above = ResolvedPc.ALL_ZEROS;
-        for (Lc lc = this; lc != null; lc = lc.parent) {
-            ResolvedPc cached = lc.resolvedCache().get(pcIndex);
-            if (cached != null) {
-                above = cached;
-                break;
-            }
-            toResolve.push(lc);
-        }
-        while (!toResolve.isEmpty()) {
-            Lc lc = toResolve.pop();
-            above = lc.resolveOver(pcIndex, above);
-        }
-        return above;
-    }
-
-    private ResolvedPc resolveOver(long pcIndex, ResolvedPc above) {
-        PcMeta meta = pcs.get(pcIndex);
-        ResolvedPc mine = above;
-        if (meta != null && meta.owned() != 0) {
-            Lc[] owners = above.owners().clone();
-            int[][] crcs = above.crcs().clone();
-            for (int s = 0; s < Layout.SEGMENTS_PER_PC; s++) {
-                byte state = meta.state(s);
-                if (state == PcMeta.DATA) {
-                    owners[s] = this;
-                    crcs[s] = meta.crcs(s);
-                } else if (state == PcMeta.ZERO) {
-                    owners[s] = null;
-                    crcs[s] = null;
-                }
-            }
-            mine = new ResolvedPc(owners, crcs);
-        }
-        ResolvedPc raced = resolvedCache().putIfAbsent(pcIndex, mine);
-        return raced != null ? raced : mine;
-    }
-
-    private ConcurrentHashMap<Long, ResolvedPc> resolvedCache() {
-        ConcurrentHashMap<Long, ResolvedPc> r = resolved;
-        if (r == null) {
-            synchronized (this) {
-                r = resolved;
-                if (r == null) {
-                    r = new ConcurrentHashMap<>();
-                    resolved = r;
-                }
-            }
-        }
-        return r;
     }
 
     /** For {@code invokeCleaner}, the only way to unmap a buffer before it is collected (Java 17). */

@@ -50,6 +50,12 @@ public class NodeApiConfiguration {
                 NbdServer.Settings.of(nbd.workers(), "nbd-worker"));
     }
 
+    /** {@code engine} in {@code /actuator/health}: out of service once the engine is read-only. */
+    @Bean
+    EngineHealth engineHealth(ChunkEngine engine) {
+        return new EngineHealth(engine);
+    }
+
     @Bean
     LcDefiner lcDefiner(ChunkEngine engine) {
         return new LcDefiner(engine);

@@ -38,7 +38,11 @@ class NodeProblemAdvice extends ResponseEntityExceptionHandler {
             "LC_NOT_EMPTY", HttpStatus.CONFLICT,
             "PARENT_NOT_FROZEN", HttpStatus.CONFLICT,
             "OUT_OF_RANGE", HttpStatus.REQUESTED_RANGE_NOT_SATISFIABLE,
-            "ENGINE_CLOSED", HttpStatus.SERVICE_UNAVAILABLE);
+            "ENGINE_CLOSED", HttpStatus.SERVICE_UNAVAILABLE,
+            // the disk is full: nothing changed, the same request succeeds once space is freed
+            "NO_SPACE", HttpStatus.INSUFFICIENT_STORAGE,
+            // an fsync failed: reads go on, nothing changes until the node is restarted
+            "READ_ONLY", HttpStatus.SERVICE_UNAVAILABLE);
 
     private final DataPathMetrics metrics;
 

@@ -9,6 +9,7 @@ import dev.sprig.node.engine.EngineClosedException;
 import dev.sprig.node.engine.EngineException;
 import dev.sprig.node.engine.Extent;
 import dev.sprig.node.engine.FrozenLcException;
+import dev.sprig.node.engine.NoSpaceException;
 import dev.sprig.node.engine.OutOfRangeException;
 import dev.sprig.node.engine.SegmentOrigin;
 import dev.sprig.node.metrics.DataPathMetrics;
@@ -19,8 +20,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One lc as an NBD export. Engine failures become the errors a client acts on: EPERM for a frozen
- * lc (the agent then learns the disk moved to a new lc), ESHUTDOWN while the engine closes, EIO for
- * the rest (and a corruption is counted and logged).
+ * lc (the agent then learns the disk moved to a new lc), ENOSPC when the node's disk is full (the
+ * write changed nothing and succeeds once space is freed), ESHUTDOWN while the engine closes, EIO
+ * for the rest, including an engine gone read-only after a failed fsync (NBD has no EROFS), and a
+ * corruption is counted and logged.
  */
 final class LcDisk implements NbdDisk {
 
@@ -138,6 +141,9 @@ final class LcDisk implements NbdDisk {
         }
         if (failure instanceof EngineClosedException) {
             return Nbd.ESHUTDOWN;
+        }
+        if (failure instanceof NoSpaceException) {
+            return Nbd.ENOSPC;
         }
         if (failure instanceof CorruptionException) {
             metrics.corruption();

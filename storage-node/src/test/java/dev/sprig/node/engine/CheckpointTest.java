@@ -157,7 +157,7 @@ class CheckpointTest {
         Files.write(Journal.path(dir, generation), new byte[] {0, 0, 0, 40, 1, 2}, StandardOpenOption.APPEND);
         try (Journal next = Journal.create(Journal.path(dir, generation + 1))) {
             next.append(new JournalRecord.Create(2, java.util.OptionalLong.empty(), SEG));
-            next.force();
+            next.force(new Durability(Fsync.SYSTEM));
         }
 
         assertThatThrownBy(() -> ChunkEngine.open(dir)).isInstanceOf(CorruptionException.class);
@@ -296,8 +296,8 @@ class CheckpointTest {
         Checkpoint.Loaded loaded = Checkpoint.read(dir);
 
         Checkpoint.snapshot(loaded.lcs().values(), Checkpoint.ChunkedSink.MIN_CHUNK_BYTES)
-                .write(small, 3);
-        Checkpoint.snapshot(loaded.lcs().values()).write(large, 3);
+                .write(small, 3, new Durability(Fsync.SYSTEM));
+        Checkpoint.snapshot(loaded.lcs().values()).write(large, 3, new Durability(Fsync.SYSTEM));
 
         byte[] written = Files.readAllBytes(small.resolve(Checkpoint.FILE));
         assertThat(written.length)

@@ -24,7 +24,7 @@ final class JournalFillWorker {
             }
             journal.append(new JournalRecord.Freeze(1));
             journal.append(new JournalRecord.Freeze(2));
-            journal.force();
+            journal.force(new Durability(Fsync.SYSTEM));
             System.out.println("APPENDED");
         }
     }

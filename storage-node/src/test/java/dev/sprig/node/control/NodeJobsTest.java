@@ -1,0 +1,100 @@
+package dev.sprig.node.control;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sprig.node.engine.ChunkEngine;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class NodeJobsTest {
+
+    private static final long PC = ChunkEngine.PC_SIZE;
+
+    @TempDir
+    Path dir;
+
+    private ChunkEngine engine;
+
+    @BeforeEach
+    void open() {
+        engine = ChunkEngine.open(dir);
+        byte[] image = new byte[(int) (2 * PC)];
+        new Random(1).nextBytes(image);
+        engine.create(1, image.length);
+        engine.write(1, 0, image);
+        engine.freeze(1);
+    }
+
+    @AfterEach
+    void close() {
+        engine.close();
+    }
+
+    @Test
+    void aFlattenThatThrowsSomethingOtherThanAnEngineFailureEndsFailedWithTheReason() throws Exception {
+        engine.createChild(2, 1);
+        engine.read(1, 0, 4096); // maps the image's file
+        try (FileChannel file = FileChannel.open(dir.resolve("lc-1.data"), StandardOpenOption.WRITE)) {
+            file.truncate(0); // behind the engine's back: its mapped reads now raise InternalError
+        }
+        try (NodeJobs jobs = new NodeJobs(engine, Clock.systemUTC())) {
+
+            jobs.startFlatten(2);
+
+            Job ended = awaitEnd(jobs, 2);
+            assertThat(ended.state()).isEqualTo(Job.State.FAILED);
+            assertThat(ended.error()).contains("InternalError");
+            assertThat(ended.finishedAt()).isNotNull();
+        }
+    }
+
+    @Test
+    void aFailedFlattenCanBeStartedAgain() throws Exception {
+        engine.createChild(2, 1);
+        engine.freeze(2); // a frozen lc cannot be flattened
+        try (NodeJobs jobs = new NodeJobs(engine, Clock.systemUTC())) {
+            jobs.startFlatten(2);
+            assertThat(awaitEnd(jobs, 2).error()).startsWith("LC_FROZEN");
+
+            Job again = jobs.startFlatten(2);
+
+            assertThat(again.state()).isEqualTo(Job.State.RUNNING);
+            assertThat(awaitEnd(jobs, 2).state()).isEqualTo(Job.State.FAILED);
+        }
+    }
+
+    @Test
+    void finishedFlattensAreKeptUpToABoundAndTheNewestIsReported() throws Exception {
+        try (NodeJobs jobs = new NodeJobs(engine, Clock.systemUTC(), 3)) {
+            for (long clone = 10; clone < 30; clone++) {
+                engine.createChild(clone, 1);
+                jobs.startFlatten(clone);
+                assertThat(awaitEnd(jobs, clone).state()).isEqualTo(Job.State.SUCCEEDED);
+            }
+
+            assertThat(jobs.finishedFlattensKept()).isLessThanOrEqualTo(3);
+            assertThat(jobs.flatten(29))
+                    .hasValueSatisfying(job -> assertThat(job.state()).isEqualTo(Job.State.SUCCEEDED));
+        }
+    }
+
+    private static Job awaitEnd(NodeJobs jobs, long lcId) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+            Job job = jobs.flatten(lcId).orElseThrow();
+            if (job.state() != Job.State.RUNNING) {
+                return job;
+            }
+            Thread.sleep(5);
+        }
+        throw new AssertionError("flatten of lc " + lcId + " still running after 60 s");
+    }
+}
