@@ -7,12 +7,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.sprig.agent.route.AttachedDisks;
 import dev.sprig.agent.route.Attachments;
 import dev.sprig.agent.route.NodeChannels;
+import dev.sprig.nbd.server.ClientsView;
 import dev.sprig.nbd.server.NbdServer;
 import dev.sprig.nbd.server.RawNbdClient;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -76,38 +79,57 @@ class AgentServeIT {
     }
 
     @Test
-    void qemuImgMapSeparatesWhatACloneSharesFromWhatItWrote() throws Exception {
-        // data, then 4 MiB of zeros (never stored), then data again
-        byte[] content = imageContent(12 * MIB);
-        java.util.Arrays.fill(content, 4 * MIB, 8 * MIB, (byte) 0);
-        String disk = api.clone(api.image(content));
-        succeed("qemu-io", "-f", "raw", "-c", "write -P 0x11 1M 1M", "-c", "write -P 0x22 5M 256K", nbd(disk));
+    void aFreshCloneReadsAsItsImageToEveryClientAndIsMappedAsData() {
+        String disk = api.clone(image);
 
-        String map = succeed("qemu-img", "map", "--output=json", "-f", "raw", nbd(disk));
+        List<String> map = ClientsView.check(nbd(disk), IMAGE, scratch(disk));
 
-        assertThat(extents(map))
-                .containsExactly(
-                        "0+1048576 shared",
-                        "1048576+1048576 written",
-                        "2097152+2097152 shared",
-                        "4194304+1048576 zero",
-                        "5242880+262144 written",
-                        "5505024+2883584 zero",
-                        "8388608+4194304 shared");
+        assertThat(map).as("what it shares with its image reads as data").containsExactly("0+12582912 data");
     }
 
-    /** qemu-img map's JSON as "start+length kind": written data, shared with the image, or zeros. */
-    static java.util.List<String> extents(String json) {
-        var mapper = tools.jackson.databind.json.JsonMapper.builder().build();
-        var extents = new java.util.ArrayList<String>();
-        for (var entry : mapper.readTree(json)) {
-            String kind = entry.path("data").asBoolean()
-                    ? "written"
-                    : entry.path("zero").asBoolean() ? "zero" : "shared";
-            extents.add(
-                    entry.path("start").asLong() + "+" + entry.path("length").asLong() + " " + kind);
-        }
-        return extents;
+    @Test
+    void aWrittenCloneIsMappedAsDataWhereItReadsDataAndZeroWhereItReadsZeros() throws Exception {
+        // data, then 4 MiB of zeros (never stored), then data again
+        byte[] content = imageContent(12 * MIB);
+        Arrays.fill(content, 4 * MIB, 8 * MIB, (byte) 0);
+        String disk = api.clone(api.image(content));
+        succeed("qemu-io", "-f", "raw", "-c", "write -P 0x11 1M 1M", "-c", "write -P 0x22 5M 256K", nbd(disk));
+        Arrays.fill(content, MIB, 2 * MIB, (byte) 0x11);
+        Arrays.fill(content, 5 * MIB, 5 * MIB + 256 * 1024, (byte) 0x22);
+
+        List<String> map = ClientsView.check(nbd(disk), content, scratch(disk));
+
+        assertThat(map)
+                .containsExactly(
+                        "0+4194304 data",
+                        "4194304+1048576 zero",
+                        "5242880+262144 data",
+                        "5505024+2883584 zero",
+                        "8388608+4194304 data");
+    }
+
+    @Test
+    void aTrimmedCloneIsMappedAsZeroWhereTrimmedAcrossPcs() throws Exception {
+        String disk = api.clone(image);
+        // the zeroed range straddles the boundary between PC 0 and PC 1
+        succeed("qemu-io", "-f", "raw", "-c", "discard 1M 1M", "-c", "write -z 3584K 1M", nbd(disk));
+        byte[] expected = IMAGE.clone();
+        Arrays.fill(expected, MIB, 2 * MIB, (byte) 0);
+        Arrays.fill(expected, 3584 * 1024, 4608 * 1024, (byte) 0);
+
+        List<String> map = ClientsView.check(nbd(disk), expected, scratch(disk));
+
+        assertThat(map)
+                .containsExactly(
+                        "0+1048576 data",
+                        "1048576+1048576 zero",
+                        "2097152+1572864 data",
+                        "3670016+1048576 zero",
+                        "4718592+7864320 data");
+    }
+
+    private static Path scratch(String disk) {
+        return apiServer.dir.resolve("clients-view-" + disk);
     }
 
     @Test

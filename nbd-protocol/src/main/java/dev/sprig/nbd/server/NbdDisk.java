@@ -33,8 +33,10 @@ public non-sealed interface NbdDisk extends NbdExport {
 
     /**
      * Describes {@code base:allocation} from {@code offset} on: at least the first extent, and no
-     * more than {@code length} bytes. The default says "allocated" for the whole range, which the
-     * protocol allows for a server that cannot tell.
+     * more than {@code length} bytes. It describes the disk as a reader sees it: HOLE only with
+     * ZERO, where the bytes read as zeros, since a client with no backing file (QEMU) reads any hole
+     * as zeros. The default says "allocated" for the whole range, which the protocol allows for a
+     * server that cannot tell.
      */
     default int allocation(long offset, long length, Extents into) {
         into.add(length, 0);

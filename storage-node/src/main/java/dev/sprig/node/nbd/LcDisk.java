@@ -95,8 +95,10 @@ final class LcDisk implements NbdDisk {
     }
 
     /**
-     * A segment stored in this lc is allocated; one it still shares with an ancestor is a hole whose
-     * bytes are not zero (writing it copies the segment); zeroed or never-written ones are zero holes.
+     * {@code base:allocation} as a reader sees the disk: a segment that reads as data is allocated,
+     * whether stored here or shared with an ancestor (the disk has no backing file a client could
+     * know of, so a hole without ZERO would be taken for zeros: QEMU does); a segment that reads
+     * zeros (zeroed here, or stored nowhere in the chain) is a zero hole.
      */
     @Override
     public int allocation(long offset, long length, Extents into) {
@@ -114,8 +116,7 @@ final class LcDisk implements NbdDisk {
 
     private static int stateOf(SegmentOrigin origin) {
         return switch (origin) {
-            case WRITTEN -> 0;
-            case INHERITED -> Nbd.STATE_HOLE;
+            case WRITTEN, INHERITED -> 0;
             case ZEROED, UNWRITTEN -> Nbd.STATE_HOLE | Nbd.STATE_ZERO;
         };
     }
