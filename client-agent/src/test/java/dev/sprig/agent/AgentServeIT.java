@@ -10,6 +10,7 @@ import dev.sprig.agent.route.NodeChannels;
 import dev.sprig.nbd.server.ClientsView;
 import dev.sprig.nbd.server.NbdServer;
 import dev.sprig.nbd.server.RawNbdClient;
+import dev.sprig.nbd.server.ServerBuffers;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -277,6 +278,33 @@ class AgentServeIT {
             assertThat(client.read(0, 4096).data()).isEqualTo(after);
             try (RawNbdClient ofSnapshot = RawNbdClient.open("127.0.0.1", agent.port(), api.clone(snapshot))) {
                 assertThat(ofSnapshot.read(0, 4096).data()).isEqualTo(before);
+            }
+        }
+    }
+
+    @Test
+    void aClientThatReadsNoRepliesIsHeldToABoundedBufferWhileOthersAreServed() throws Exception {
+        String disk = api.clone(image);
+        int reads = 512; // 512 MiB of replies asked for
+        var offsetOfCookie = new java.util.HashMap<Long, Long>();
+        try (RawNbdClient stalled = RawNbdClient.open("127.0.0.1", agent.port(), disk)) {
+            for (int i = 0; i < reads; i++) {
+                long offset = (long) (i % 11) * MIB + (i % 5) * 4096;
+                offsetOfCookie.put(stalled.sendRead(offset, MIB), offset);
+            }
+
+            assertThat(ServerBuffers.mostHeldUntilSettled(agent))
+                    .as("what the agent holds for the client that reads nothing")
+                    .isLessThanOrEqualTo(NbdServer.HIGH_WATER_MARK + 64L * MIB + 4L * MIB);
+            try (RawNbdClient other = RawNbdClient.open("127.0.0.1", agent.port(), disk)) {
+                assertThat(other.read(5 * MIB, MIB).data()).isEqualTo(Arrays.copyOfRange(IMAGE, 5 * MIB, 6 * MIB));
+            }
+            for (int i = 0; i < reads; i++) {
+                RawNbdClient.Answered reply = stalled.nextReadReply(MIB);
+                int offset = (int) (long) offsetOfCookie.remove(reply.cookie());
+                assertThat(reply.data())
+                        .as("the reply to a read at %d", offset)
+                        .isEqualTo(Arrays.copyOfRange(IMAGE, offset, offset + MIB));
             }
         }
     }

@@ -33,6 +33,7 @@ public final class RawNbdClient implements AutoCloseable {
     private RawNbdClient(Socket socket) throws IOException {
         this.socket = socket;
         socket.setSoTimeout(30_000);
+        socket.setTcpNoDelay(true); // a request is several small writes: none may wait for an ACK
         in = new DataInputStream(socket.getInputStream());
         out = new DataOutputStream(socket.getOutputStream());
         if (in.readLong() != Nbd.NBDMAGIC || in.readLong() != Nbd.IHAVEOPT) {
@@ -157,6 +158,27 @@ public final class RawNbdClient implements AutoCloseable {
         byte[] data = new byte[error == 0 ? length : 0];
         in.readFully(data);
         return new Reply(error, data);
+    }
+
+    /** A reply to one of several reads in flight, whichever came next. */
+    public record Answered(long cookie, int error, byte[] data) {}
+
+    /** Sends a read without waiting for its reply, to have many in flight; returns its cookie. */
+    public long sendRead(long offset, int length) throws IOException {
+        request(Nbd.CMD_READ, 0, offset, length, new byte[0]);
+        return cookie;
+    }
+
+    /** The next simple reply to a read of {@code length} bytes sent with {@link #sendRead}. */
+    public Answered nextReadReply(int length) throws IOException {
+        if (in.readInt() != Nbd.SIMPLE_REPLY_MAGIC) {
+            throw new IOException("bad reply magic (pipelined reads need simple replies)");
+        }
+        int error = in.readInt();
+        long answered = in.readLong();
+        byte[] data = new byte[error == 0 ? length : 0];
+        in.readFully(data);
+        return new Answered(answered, error, data);
     }
 
     public int write(long offset, byte[] data) throws IOException {
