@@ -42,4 +42,14 @@ public non-sealed interface NbdDisk extends NbdExport {
         into.add(length, 0);
         return 0;
     }
+
+    /**
+     * Describes {@code qemu:allocation-depth} the same way, each extent's flags being the depth of
+     * the layer its bytes come from (0 none: zeros; 1 this disk; 2 its parent; …). Asked only when
+     * the exports serve it. The default says "this disk" for the whole range.
+     */
+    default int allocationDepth(long offset, long length, Extents into) {
+        into.add(length, 1);
+        return 0;
+    }
 }

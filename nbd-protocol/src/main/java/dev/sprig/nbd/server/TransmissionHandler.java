@@ -7,6 +7,8 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelConfig;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import org.jspecify.annotations.Nullable;
@@ -312,7 +314,9 @@ final class TransmissionHandler extends SimpleChannelInboundHandler<NbdRequest> 
         if (type == Nbd.CMD_FLUSH) {
             return null;
         }
-        if (type == Nbd.CMD_BLOCK_STATUS && !negotiated.baseAllocation()) {
+        // an asynchronous disk (the agent's) answers base:allocation only; its exports offer no other
+        boolean described = disk instanceof AsyncNbdDisk ? negotiated.baseAllocation() : negotiated.anyContext();
+        if (type == Nbd.CMD_BLOCK_STATUS && !described) {
             return new Refusal(Nbd.EINVAL, "no metadata context was negotiated");
         }
         if (writes && disk.readOnly()) {
@@ -349,28 +353,48 @@ final class TransmissionHandler extends SimpleChannelInboundHandler<NbdRequest> 
         return replies.readDone(reply, request);
     }
 
+    /** One chunk per negotiated context: base:allocation, then qemu:allocation-depth. */
     private ByteBuf blockStatus(NbdDisk disk, NbdRequest request) {
-        Extents extents = new Extents();
-        int error = disk.allocation(request.offset(), request.length(), extents);
-        if (error != 0) {
-            return replies.error(request, error, describe(error));
+        List<Replies.Described> contexts = new ArrayList<>(2);
+        if (negotiated.baseAllocation()) {
+            Extents extents = new Extents();
+            int error = disk.allocation(request.offset(), request.length(), extents);
+            if (error != 0) {
+                return replies.error(request, error, describe(error));
+            }
+            contexts.add(new Replies.Described(Nbd.BASE_ALLOCATION_ID, extents));
         }
-        return blockStatusReply(request, extents);
+        if (negotiated.allocationDepth()) {
+            Extents extents = new Extents();
+            int error = disk.allocationDepth(request.offset(), request.length(), extents);
+            if (error != 0) {
+                return replies.error(request, error, describe(error));
+            }
+            contexts.add(new Replies.Described(Nbd.ALLOCATION_DEPTH_ID, extents));
+        }
+        return blockStatusReply(request, contexts);
     }
 
-    /** Cuts the extents to what the request may be answered with. */
-    private ByteBuf blockStatusReply(NbdRequest request, Extents extents) {
-        if (extents.count() == 0) {
-            log.error("the disk described no extent at {}", request.offset());
-            return replies.error(request, Nbd.EIO, "internal error");
+    private ByteBuf blockStatusReply(NbdRequest request, Extents baseAllocation) {
+        return blockStatusReply(request, List.of(new Replies.Described(Nbd.BASE_ALLOCATION_ID, baseAllocation)));
+    }
+
+    /** Cuts each context's extents to what the request may be answered with. */
+    private ByteBuf blockStatusReply(NbdRequest request, List<Replies.Described> contexts) {
+        for (Replies.Described context : contexts) {
+            Extents extents = context.extents();
+            if (extents.count() == 0) {
+                log.error("the disk described no extent at {}", request.offset());
+                return replies.error(request, Nbd.EIO, "internal error");
+            }
+            if (extents.covered() > request.length()) {
+                extents.truncate(request.length());
+            }
+            if ((request.flags() & Nbd.CMD_FLAG_REQ_ONE) != 0) {
+                extents.truncate(extents.length(0));
+            }
         }
-        if (extents.covered() > request.length()) {
-            extents.truncate(request.length());
-        }
-        if ((request.flags() & Nbd.CMD_FLAG_REQ_ONE) != 0) {
-            extents.truncate(extents.length(0));
-        }
-        return replies.blockStatus(request, Nbd.BASE_ALLOCATION_ID, extents);
+        return replies.blockStatus(request, contexts);
     }
 
     private static String describe(int error) {

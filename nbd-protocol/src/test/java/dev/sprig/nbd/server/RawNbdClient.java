@@ -19,8 +19,12 @@ public final class RawNbdClient implements AutoCloseable {
 
     public record Extent(long length, int flags) {}
 
-    /** A block-status answer: its error, its context id and its extents. */
-    public record Status(int error, int contextId, List<Extent> extents) {}
+    /**
+     * A block-status answer: its error, the id of its last context and that context's extents, and
+     * the extents of every context by id.
+     */
+    public record Status(
+            int error, int contextId, List<Extent> extents, java.util.Map<Integer, List<Extent>> byContext) {}
 
     private final Socket socket;
     private final DataInputStream in;
@@ -195,13 +199,13 @@ public final class RawNbdClient implements AutoCloseable {
     /** NBD_CMD_BLOCK_STATUS, with {@code flags} such as NBD_CMD_FLAG_REQ_ONE. */
     public Status blockStatus(long offset, int length, int flags) throws IOException {
         request(Nbd.CMD_BLOCK_STATUS, flags, offset, length, new byte[0]);
-        List<Extent> extents = new ArrayList<>();
+        var byContext = new java.util.LinkedHashMap<Integer, List<Extent>>();
         int[] context = {0};
         int error = chunks(offset, null, (id, extent) -> {
             context[0] = id;
-            extents.add(extent);
+            byContext.computeIfAbsent(id, any -> new ArrayList<>()).add(extent);
         });
-        return new Status(error, context[0], extents);
+        return new Status(error, context[0], byContext.getOrDefault(context[0], List.of()), byContext);
     }
 
     private interface ExtentSink {

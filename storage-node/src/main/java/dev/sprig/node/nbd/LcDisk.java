@@ -114,6 +114,24 @@ final class LcDisk implements NbdDisk {
         }
     }
 
+    /**
+     * {@code qemu:allocation-depth}, the layered view: 1 for a segment stored or zeroed in this lc,
+     * 2 for one read from its parent, 3 from the grandparent, …, 0 for one no lc supplies (zeros).
+     */
+    @Override
+    public int allocationDepth(long offset, long length, Extents into) {
+        try {
+            for (Extent extent : engine.allocation(lcId, offset, length)) {
+                if (!into.add(extent.length(), extent.depth())) {
+                    break;
+                }
+            }
+            return 0;
+        } catch (EngineException failure) {
+            return errorOf(failure);
+        }
+    }
+
     private static int stateOf(SegmentOrigin origin) {
         return switch (origin) {
             case WRITTEN, INHERITED -> 0;

@@ -180,6 +180,40 @@ class NbdDataPortIT {
     }
 
     @Test
+    void allocationDepthTellsWhichLcOfTheChainEachRangeComesFrom() {
+        long snapshot = IDS.incrementAndGet();
+        engine.createAll(List.of(new NewLc(snapshot, image, 8 * MIB, false)));
+        engine.write(snapshot, 2 * MIB, new byte[MIB]); // zeros, written: still data of the snapshot
+        engine.freeze(snapshot);
+        long clone = IDS.incrementAndGet();
+        engine.createAll(List.of(new NewLc(clone, snapshot, 16 * MIB, false)));
+        Tool.run("qemu-io", "-f", "raw", "-c", "write -P 0x5 4M 256k", uri(clone))
+                .succeeded();
+
+        String map = Tool.run("nbdinfo", "--map=qemu:allocation-depth", uri(clone))
+                .succeeded()
+                .output();
+
+        assertThat(depths(map))
+                .containsExactly(
+                        "0+2097152 3",
+                        "2097152+1048576 2",
+                        "3145728+1048576 3",
+                        "4194304+262144 1",
+                        "4456448+3932160 3",
+                        "8388608+8388608 0");
+    }
+
+    /** nbdinfo's map lines (offset, length, depth, its name) as "offset+length depth". */
+    private static List<String> depths(String map) {
+        return map.strip()
+                .lines()
+                .map(line -> line.strip().split("\\s+"))
+                .map(fields -> fields[0] + "+" + fields[1] + " " + fields[2])
+                .toList();
+    }
+
+    @Test
     void fioWithCrc32cVerificationPasses() {
         long clone = clone(8 * MIB);
         Tool fio = Tool.run(
