@@ -7,12 +7,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.sprig.agent.route.AttachedDisks;
 import dev.sprig.agent.route.Attachments;
 import dev.sprig.agent.route.NodeChannels;
+import dev.sprig.nbd.server.ClientsView;
 import dev.sprig.nbd.server.NbdServer;
 import dev.sprig.nbd.server.RawNbdClient;
+import dev.sprig.nbd.server.ServerBuffers;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -76,38 +80,57 @@ class AgentServeIT {
     }
 
     @Test
-    void qemuImgMapSeparatesWhatACloneSharesFromWhatItWrote() throws Exception {
-        // data, then 4 MiB of zeros (never stored), then data again
-        byte[] content = imageContent(12 * MIB);
-        java.util.Arrays.fill(content, 4 * MIB, 8 * MIB, (byte) 0);
-        String disk = api.clone(api.image(content));
-        succeed("qemu-io", "-f", "raw", "-c", "write -P 0x11 1M 1M", "-c", "write -P 0x22 5M 256K", nbd(disk));
+    void aFreshCloneReadsAsItsImageToEveryClientAndIsMappedAsData() {
+        String disk = api.clone(image);
 
-        String map = succeed("qemu-img", "map", "--output=json", "-f", "raw", nbd(disk));
+        List<String> map = ClientsView.check(nbd(disk), IMAGE, scratch(disk));
 
-        assertThat(extents(map))
-                .containsExactly(
-                        "0+1048576 shared",
-                        "1048576+1048576 written",
-                        "2097152+2097152 shared",
-                        "4194304+1048576 zero",
-                        "5242880+262144 written",
-                        "5505024+2883584 zero",
-                        "8388608+4194304 shared");
+        assertThat(map).as("what it shares with its image reads as data").containsExactly("0+12582912 data");
     }
 
-    /** qemu-img map's JSON as "start+length kind": written data, shared with the image, or zeros. */
-    static java.util.List<String> extents(String json) {
-        var mapper = tools.jackson.databind.json.JsonMapper.builder().build();
-        var extents = new java.util.ArrayList<String>();
-        for (var entry : mapper.readTree(json)) {
-            String kind = entry.path("data").asBoolean()
-                    ? "written"
-                    : entry.path("zero").asBoolean() ? "zero" : "shared";
-            extents.add(
-                    entry.path("start").asLong() + "+" + entry.path("length").asLong() + " " + kind);
-        }
-        return extents;
+    @Test
+    void aWrittenCloneIsMappedAsDataWhereItReadsDataAndZeroWhereItReadsZeros() throws Exception {
+        // data, then 4 MiB of zeros (never stored), then data again
+        byte[] content = imageContent(12 * MIB);
+        Arrays.fill(content, 4 * MIB, 8 * MIB, (byte) 0);
+        String disk = api.clone(api.image(content));
+        succeed("qemu-io", "-f", "raw", "-c", "write -P 0x11 1M 1M", "-c", "write -P 0x22 5M 256K", nbd(disk));
+        Arrays.fill(content, MIB, 2 * MIB, (byte) 0x11);
+        Arrays.fill(content, 5 * MIB, 5 * MIB + 256 * 1024, (byte) 0x22);
+
+        List<String> map = ClientsView.check(nbd(disk), content, scratch(disk));
+
+        assertThat(map)
+                .containsExactly(
+                        "0+4194304 data",
+                        "4194304+1048576 zero",
+                        "5242880+262144 data",
+                        "5505024+2883584 zero",
+                        "8388608+4194304 data");
+    }
+
+    @Test
+    void aTrimmedCloneIsMappedAsZeroWhereTrimmedAcrossPcs() throws Exception {
+        String disk = api.clone(image);
+        // the zeroed range straddles the boundary between PC 0 and PC 1
+        succeed("qemu-io", "-f", "raw", "-c", "discard 1M 1M", "-c", "write -z 3584K 1M", nbd(disk));
+        byte[] expected = IMAGE.clone();
+        Arrays.fill(expected, MIB, 2 * MIB, (byte) 0);
+        Arrays.fill(expected, 3584 * 1024, 4608 * 1024, (byte) 0);
+
+        List<String> map = ClientsView.check(nbd(disk), expected, scratch(disk));
+
+        assertThat(map)
+                .containsExactly(
+                        "0+1048576 data",
+                        "1048576+1048576 zero",
+                        "2097152+1572864 data",
+                        "3670016+1048576 zero",
+                        "4718592+7864320 data");
+    }
+
+    private static Path scratch(String disk) {
+        return apiServer.dir.resolve("clients-view-" + disk);
     }
 
     @Test
@@ -255,6 +278,33 @@ class AgentServeIT {
             assertThat(client.read(0, 4096).data()).isEqualTo(after);
             try (RawNbdClient ofSnapshot = RawNbdClient.open("127.0.0.1", agent.port(), api.clone(snapshot))) {
                 assertThat(ofSnapshot.read(0, 4096).data()).isEqualTo(before);
+            }
+        }
+    }
+
+    @Test
+    void aClientThatReadsNoRepliesIsHeldToABoundedBufferWhileOthersAreServed() throws Exception {
+        String disk = api.clone(image);
+        int reads = 512; // 512 MiB of replies asked for
+        var offsetOfCookie = new java.util.HashMap<Long, Long>();
+        try (RawNbdClient stalled = RawNbdClient.open("127.0.0.1", agent.port(), disk)) {
+            for (int i = 0; i < reads; i++) {
+                long offset = (long) (i % 11) * MIB + (i % 5) * 4096;
+                offsetOfCookie.put(stalled.sendRead(offset, MIB), offset);
+            }
+
+            assertThat(ServerBuffers.mostHeldUntilSettled(agent))
+                    .as("what the agent holds for the client that reads nothing")
+                    .isLessThanOrEqualTo(NbdServer.HIGH_WATER_MARK + 64L * MIB + 4L * MIB);
+            try (RawNbdClient other = RawNbdClient.open("127.0.0.1", agent.port(), disk)) {
+                assertThat(other.read(5 * MIB, MIB).data()).isEqualTo(Arrays.copyOfRange(IMAGE, 5 * MIB, 6 * MIB));
+            }
+            for (int i = 0; i < reads; i++) {
+                RawNbdClient.Answered reply = stalled.nextReadReply(MIB);
+                int offset = (int) (long) offsetOfCookie.remove(reply.cookie());
+                assertThat(reply.data())
+                        .as("the reply to a read at %d", offset)
+                        .isEqualTo(Arrays.copyOfRange(IMAGE, offset, offset + MIB));
             }
         }
     }

@@ -63,10 +63,17 @@ public final class Nbd {
     public static final int REPLY_TYPE_ERROR = (1 << 15) + 1;
     public static final int REPLY_TYPE_ERROR_OFFSET = (1 << 15) + 2;
 
-    /** The one metadata context served, and the id it is given when a client selects it. */
+    /** The metadata context every export serves, and the id it is given when a client selects it. */
     public static final String BASE_ALLOCATION = "base:allocation";
 
     public static final int BASE_ALLOCATION_ID = 1;
+    /**
+     * QEMU's layered view (docs/interop/nbd.txt): each extent's flags are the depth of the layer
+     * its bytes come from, 1 the export's own, 2 its backing layer and so on, 0 none (zeros).
+     */
+    public static final String ALLOCATION_DEPTH = "qemu:allocation-depth";
+
+    public static final int ALLOCATION_DEPTH_ID = 2;
     public static final int STATE_HOLE = 1;
     public static final int STATE_ZERO = 2;
 

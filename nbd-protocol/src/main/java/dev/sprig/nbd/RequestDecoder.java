@@ -15,6 +15,11 @@ import org.jspecify.annotations.Nullable;
  * exactly its size, so that a megabyte write is copied once, not regrown in the decoder's
  * cumulation (for a server that stores it and wants it in one piece), or left in the pieces it
  * arrived in, not copied at all (for a server that forwards it: see {@link #forwarding()}).
+ *
+ * <p>Requests are cut one at a time, and none while reading from the channel is paused (auto-read
+ * off: the server's back-pressure), so that requests a client sent ahead wait here, as bytes, rather
+ * than being served into replies the client is not reading. Whoever resumes reading passes this
+ * decoder an empty read to go on with what it holds.
  */
 public final class RequestDecoder extends ByteToMessageDecoder {
 
@@ -59,8 +64,9 @@ public final class RequestDecoder extends ByteToMessageDecoder {
             }
             out.add(gathering);
             gathering = null;
+            return;
         }
-        while (in.readableBytes() >= HEADER) {
+        if (in.readableBytes() >= HEADER && ctx.channel().config().isAutoRead()) {
             int start = in.readerIndex();
             if (in.getInt(start) != Nbd.REQUEST_MAGIC) {
                 ctx.close();
@@ -74,7 +80,7 @@ public final class RequestDecoder extends ByteToMessageDecoder {
             if (type != Nbd.CMD_WRITE) {
                 in.skipBytes(HEADER);
                 out.add(new NbdRequest(flags, type, cookie, offset, length, null, 0));
-                continue;
+                return;
             }
             if (length > Nbd.MAX_PAYLOAD) {
                 in.skipBytes(HEADER);
@@ -90,7 +96,7 @@ public final class RequestDecoder extends ByteToMessageDecoder {
             in.skipBytes(HEADER);
             if (in.readableBytes() >= length) {
                 out.add(new NbdRequest(flags, type, cookie, offset, length, in.readRetainedSlice((int) length), 0));
-                continue;
+                return;
             }
             ByteBuf payload = ctx.alloc().directBuffer((int) length, (int) length);
             payload.writeBytes(in);

@@ -45,6 +45,7 @@ final class HandshakeHandler extends ByteToMessageDecoder {
     private boolean noZeroes;
     private boolean structuredReplies;
     private boolean baseAllocation;
+    private boolean allocationDepth;
     private boolean waiting;
 
     HandshakeHandler(NbdExports exports, ExecutorService workers, Duration timeout) {
@@ -150,8 +151,9 @@ final class HandshakeHandler extends ByteToMessageDecoder {
     }
 
     /**
-     * base:allocation is the one context there is. LIST names it for no query or a query of
-     * "base:" or itself; SET selects it when a query names it exactly, and selects nothing else.
+     * The contexts are base:allocation and, when the exports serve it, qemu:allocation-depth. LIST
+     * names a context for no query, a query of its namespace ("base:", "qemu:") or of its name; SET
+     * selects those a query names exactly (replacing an earlier selection), and nothing else.
      */
     private void metaContext(ChannelHandlerContext ctx, int option, ByteBuf data) {
         if (!structuredReplies) {
@@ -177,20 +179,31 @@ final class HandshakeHandler extends ByteToMessageDecoder {
             replyError(ctx, option, Nbd.REP_ERR_INVALID, "metadata context option longer than its queries");
             return;
         }
-        boolean selected = option == Nbd.OPT_SET_META_CONTEXT
-                ? names.contains(Nbd.BASE_ALLOCATION)
-                : names.isEmpty() || names.contains("base:") || names.contains(Nbd.BASE_ALLOCATION);
-        if (option == Nbd.OPT_SET_META_CONTEXT) {
-            baseAllocation = selected;
-        }
-        if (selected) {
-            byte[] name = Nbd.BASE_ALLOCATION.getBytes(StandardCharsets.US_ASCII);
-            ByteBuf context = ctx.alloc().buffer(4 + name.length);
-            context.writeInt(option == Nbd.OPT_SET_META_CONTEXT ? Nbd.BASE_ALLOCATION_ID : 0)
-                    .writeBytes(name);
-            reply(ctx, option, Nbd.REP_META_CONTEXT, context);
+        boolean set = option == Nbd.OPT_SET_META_CONTEXT;
+        boolean base = offer(ctx, option, names, Nbd.BASE_ALLOCATION, Nbd.BASE_ALLOCATION_ID);
+        boolean depth = exports.servesAllocationDepth()
+                && offer(ctx, option, names, Nbd.ALLOCATION_DEPTH, Nbd.ALLOCATION_DEPTH_ID);
+        if (set) {
+            baseAllocation = base;
+            allocationDepth = depth;
         }
         reply(ctx, option, Nbd.REP_ACK, null);
+    }
+
+    /** Names {@code context} in a META_CONTEXT reply if the queries ask for it; returns whether. */
+    private static boolean offer(ChannelHandlerContext ctx, int option, List<String> queries, String context, int id) {
+        boolean set = option == Nbd.OPT_SET_META_CONTEXT;
+        String namespace = context.substring(0, context.indexOf(':') + 1);
+        boolean asked = set
+                ? queries.contains(context)
+                : queries.isEmpty() || queries.contains(namespace) || queries.contains(context);
+        if (asked) {
+            byte[] name = context.getBytes(StandardCharsets.US_ASCII);
+            ByteBuf reply = ctx.alloc().buffer(4 + name.length);
+            reply.writeInt(set ? id : 0).writeBytes(name);
+            reply(ctx, option, Nbd.REP_META_CONTEXT, reply);
+        }
+        return asked;
     }
 
     /** A string of a u32 length and its bytes, leaving {@code after} bytes; null if it does not fit. */
@@ -332,7 +345,7 @@ final class HandshakeHandler extends ByteToMessageDecoder {
         if (deadline != null) {
             deadline.cancel(false);
         }
-        var negotiated = new Negotiated(structuredReplies, baseAllocation);
+        var negotiated = new Negotiated(structuredReplies, baseAllocation, allocationDepth);
         ctx.pipeline().addAfter(ctx.name(), "nbd-transmission", new TransmissionHandler(disk, negotiated, workers));
         // replacing the decoder hands it whatever the client sent after the option
         ctx.pipeline()

@@ -33,11 +33,23 @@ public non-sealed interface NbdDisk extends NbdExport {
 
     /**
      * Describes {@code base:allocation} from {@code offset} on: at least the first extent, and no
-     * more than {@code length} bytes. The default says "allocated" for the whole range, which the
-     * protocol allows for a server that cannot tell.
+     * more than {@code length} bytes. It describes the disk as a reader sees it: HOLE only with
+     * ZERO, where the bytes read as zeros, since a client with no backing file (QEMU) reads any hole
+     * as zeros. The default says "allocated" for the whole range, which the protocol allows for a
+     * server that cannot tell.
      */
     default int allocation(long offset, long length, Extents into) {
         into.add(length, 0);
+        return 0;
+    }
+
+    /**
+     * Describes {@code qemu:allocation-depth} the same way, each extent's flags being the depth of
+     * the layer its bytes come from (0 none: zeros; 1 this disk; 2 its parent; …). Asked only when
+     * the exports serve it. The default says "this disk" for the whole range.
+     */
+    default int allocationDepth(long offset, long length, Extents into) {
+        into.add(length, 1);
         return 0;
     }
 }

@@ -14,4 +14,13 @@ public interface NbdExports {
     default @Nullable List<String> list() throws Exception {
         return null;
     }
+
+    /**
+     * Whether every export serves {@link dev.sprig.nbd.Nbd#ALLOCATION_DEPTH} besides base:allocation
+     * (see {@link NbdDisk#allocationDepth}); decided for all exports, since a client negotiates
+     * metadata contexts before it opens one.
+     */
+    default boolean servesAllocationDepth() {
+        return false;
+    }
 }

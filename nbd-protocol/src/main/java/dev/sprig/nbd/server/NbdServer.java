@@ -7,10 +7,14 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerDomainSocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.flush.FlushConsolidationHandler;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -25,6 +29,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * An NBD server on a TCP address or a Unix socket: every disk {@link NbdExports} can open is an
  * export. Event loops move bytes; disks are called on a bounded pool of worker threads.
+ *
+ * <p>A connection stops being read while its unsent replies are above {@link #HIGH_WATER_MARK}
+ * (until they drain below {@link #LOW_WATER_MARK}) or its requests in flight hold too much (see
+ * {@link TransmissionHandler}), so a client that does not read its replies costs a bounded amount
+ * of memory and does not slow the others.
  */
 public final class NbdServer implements AutoCloseable {
 
@@ -45,17 +54,29 @@ public final class NbdServer implements AutoCloseable {
         }
     }
 
+    /** Unsent reply bytes above which a connection's requests are no longer read. */
+    public static final int HIGH_WATER_MARK = 16 << 20;
+    /** Unsent reply bytes below which reading resumes. */
+    public static final int LOW_WATER_MARK = 4 << 20;
+
     private final EventLoopGroup boss;
     private final EventLoopGroup io;
     private final ExecutorService workers;
     private final Channel listener;
+    private final ChannelGroup connections;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
-    private NbdServer(EventLoopGroup boss, EventLoopGroup io, ExecutorService workers, Channel listener) {
+    private NbdServer(
+            EventLoopGroup boss,
+            EventLoopGroup io,
+            ExecutorService workers,
+            Channel listener,
+            ChannelGroup connections) {
         this.boss = boss;
         this.io = io;
         this.workers = workers;
         this.listener = listener;
+        this.connections = connections;
     }
 
     /** Binds a TCP address and starts serving; port 0 picks a free one (see {@link #port()}). */
@@ -81,6 +102,7 @@ public final class NbdServer implements AutoCloseable {
             thread.setDaemon(true);
             return thread;
         });
+        ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
         try {
             ServerBootstrap bootstrap = new ServerBootstrap().group(boss, io);
             if (address instanceof UnixDomainSocketAddress) {
@@ -91,10 +113,13 @@ public final class NbdServer implements AutoCloseable {
             // a megabyte write arrives in a few large reads rather than many small ones
             bootstrap.childOption(
                     ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(4096, 64 << 10, 1 << 20));
+            bootstrap.childOption(
+                    ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(LOW_WATER_MARK, HIGH_WATER_MARK));
             Channel listener = bootstrap
                     .childHandler(new ChannelInitializer<Channel>() {
                         @Override
                         protected void initChannel(Channel channel) {
+                            connections.add(channel);
                             channel.pipeline()
                                     // replies finished in one pass of the event loop go out in one write
                                     .addLast("flush-consolidation", new FlushConsolidationHandler(256, true))
@@ -106,7 +131,7 @@ public final class NbdServer implements AutoCloseable {
                     .bind(address)
                     .sync()
                     .channel();
-            return new NbdServer(boss, io, workers, listener);
+            return new NbdServer(boss, io, workers, listener, connections);
         } catch (RuntimeException | InterruptedException failure) {
             boss.shutdownGracefully();
             io.shutdownGracefully();
@@ -129,6 +154,26 @@ public final class NbdServer implements AutoCloseable {
     /** The TCP port listened on; only for a server started on a TCP address. */
     public int port() {
         return ((InetSocketAddress) listener.localAddress()).getPort();
+    }
+
+    /**
+     * The bytes the server holds for its clients right now: replies not yet taken by their sockets
+     * and what the requests being served hold (reads' replies to come, writes' payloads). Bounded
+     * per connection, whatever a client sends (see the class comment).
+     */
+    public long bufferedBytes() {
+        long bytes = 0;
+        for (Channel connection : connections) {
+            var unsent = connection.unsafe().outboundBuffer();
+            if (unsent != null) {
+                bytes += unsent.totalPendingWriteBytes();
+            }
+            TransmissionHandler transmission = connection.pipeline().get(TransmissionHandler.class);
+            if (transmission != null) {
+                bytes += transmission.heldBytes();
+            }
+        }
+        return bytes;
     }
 
     /** Blocks until the listener closes. */

@@ -5,6 +5,7 @@ import dev.sprig.nbd.NbdRequest;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 /**
  * Encodes transmission replies. With structured replies negotiated a read is answered by one
@@ -78,12 +79,25 @@ final class Replies {
                 .writeBytes(text);
     }
 
-    ByteBuf blockStatus(NbdRequest request, int contextId, Extents extents) {
-        int length = 4 + 8 * extents.count();
-        ByteBuf reply = chunkHeader(alloc.buffer(CHUNK_HEADER + length), request, Nbd.REPLY_TYPE_BLOCK_STATUS, length)
-                .writeInt(contextId);
-        for (int i = 0; i < extents.count(); i++) {
-            reply.writeInt((int) extents.length(i)).writeInt(extents.flags(i));
+    /** One metadata context's extents, for {@link #blockStatus}. */
+    record Described(int contextId, Extents extents) {}
+
+    /** One BLOCK_STATUS chunk per context, the last one flagged done. */
+    ByteBuf blockStatus(NbdRequest request, List<Described> contexts) {
+        int size = 0;
+        for (Described described : contexts) {
+            size += CHUNK_HEADER + 4 + 8 * described.extents().count();
+        }
+        ByteBuf reply = alloc.buffer(size);
+        for (int c = 0; c < contexts.size(); c++) {
+            Extents extents = contexts.get(c).extents();
+            int length = 4 + 8 * extents.count();
+            int flags = c == contexts.size() - 1 ? Nbd.REPLY_FLAG_DONE : 0;
+            chunkHeader(reply, request, flags, Nbd.REPLY_TYPE_BLOCK_STATUS, length)
+                    .writeInt(contexts.get(c).contextId());
+            for (int i = 0; i < extents.count(); i++) {
+                reply.writeInt((int) extents.length(i)).writeInt(extents.flags(i));
+            }
         }
         return reply;
     }
@@ -96,8 +110,12 @@ final class Replies {
     }
 
     private static ByteBuf chunkHeader(ByteBuf reply, NbdRequest request, int type, int length) {
+        return chunkHeader(reply, request, Nbd.REPLY_FLAG_DONE, type, length);
+    }
+
+    private static ByteBuf chunkHeader(ByteBuf reply, NbdRequest request, int flags, int type, int length) {
         return reply.writeInt(Nbd.STRUCTURED_REPLY_MAGIC)
-                .writeShort(Nbd.REPLY_FLAG_DONE)
+                .writeShort(flags)
                 .writeShort(type)
                 .writeLong(request.cookie())
                 .writeInt(length);

@@ -3,11 +3,15 @@ package dev.sprig.nbd.server;
 import dev.sprig.nbd.Nbd;
 import dev.sprig.nbd.NbdRequest;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelConfig;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -15,22 +19,37 @@ import org.slf4j.LoggerFactory;
  * Serves one connection's requests on the worker pool (disks block, the event loop must not) and
  * answers each as soon as it is done, so replies come out of order, as the protocol allows.
  * Requests the disk must not see (outside it, too large, a write to a read-only disk, block status
- * without a negotiated context) are refused here. Reading from the socket pauses while too many
- * requests are in flight.
+ * without a negotiated context) are refused here.
+ *
+ * <p>Back-pressure: reading from the socket pauses while the connection is not writable (its unsent
+ * replies passed the high water mark {@link NbdServer} sets), while too many requests are in
+ * flight, or while those requests hold too many bytes (the replies reads will produce, the payloads
+ * of writes). The {@link RequestDecoder} then leaves requests that already arrived in its buffer, so
+ * a client that sends reads and never reads the replies makes the server hold a bounded amount per
+ * connection. The counts live on the event loop: every answer, from a worker or an asynchronous
+ * disk, is accounted there once its reply is in the channel's outbound buffer, where the water
+ * marks count it from then on.
  */
 final class TransmissionHandler extends SimpleChannelInboundHandler<NbdRequest> {
 
     private static final Logger log = LoggerFactory.getLogger(TransmissionHandler.class);
     private static final int PAUSE_ABOVE = 128;
     private static final int RESUME_BELOW = 32;
+    /** Bytes the requests in flight may hold before reading pauses: a few large reads' worth. */
+    static final long PAUSE_BYTES = 64L << 20;
+
+    private static final long RESUME_BYTES = PAUSE_BYTES / 2;
     /** The largest read a disk may ask to have done on the event loop. */
     static final int INLINE_READ = 64 << 10;
 
     private final NbdExport disk;
     private final Negotiated negotiated;
     private final ExecutorService workers;
-    private final AtomicInteger inFlight = new AtomicInteger();
-    private volatile boolean disconnecting;
+    private int inFlight;
+    /** Written on the event loop; read by {@link NbdServer#bufferedBytes()} from anywhere. */
+    private volatile long heldBytes;
+
+    private boolean disconnecting;
     private Replies replies;
 
     TransmissionHandler(NbdExport disk, Negotiated negotiated, ExecutorService workers) {
@@ -55,9 +74,9 @@ final class TransmissionHandler extends SimpleChannelInboundHandler<NbdRequest> 
             release(request);
             return;
         }
-        if (inFlight.incrementAndGet() > PAUSE_ABOVE) {
-            ctx.channel().config().setAutoRead(false);
-        }
+        inFlight++;
+        heldBytes += held(request);
+        flowControl(ctx);
         if (disk instanceof AsyncNbdDisk async) {
             serve(ctx, async, request);
             return;
@@ -66,30 +85,87 @@ final class TransmissionHandler extends SimpleChannelInboundHandler<NbdRequest> 
         if (request.type() == Nbd.CMD_READ
                 && request.length() <= INLINE_READ
                 && blocking.readsInline((int) request.length())) {
-            ctx.writeAndFlush(perform(blocking, request));
-            answered(ctx);
+            reply(ctx, request, perform(blocking, request));
             return;
         }
         try {
             workers.execute(() -> {
-                try {
-                    ctx.writeAndFlush(perform(blocking, request));
-                } finally {
-                    answered(ctx);
-                }
+                ByteBuf reply = perform(blocking, request);
+                onLoop(ctx, request, () -> reply(ctx, request, reply), reply);
             });
         } catch (RejectedExecutionException shuttingDown) {
             release(request);
-            inFlight.decrementAndGet();
-            ctx.writeAndFlush(replies.error(request, Nbd.ESHUTDOWN, "the server is shutting down"));
+            reply(ctx, request, replies.error(request, Nbd.ESHUTDOWN, "the server is shutting down"));
         }
     }
 
-    private void answered(ChannelHandlerContext ctx) {
-        if (inFlight.decrementAndGet() < RESUME_BELOW && !ctx.channel().config().isAutoRead()) {
-            ctx.channel().config().setAutoRead(true);
+    /**
+     * What a request holds until its reply is handed to the channel: a write its payload, a read its
+     * reply's data; one too large for either was refused by the decoder or is refused here.
+     */
+    private static long held(NbdRequest request) {
+        boolean carries = request.type() == Nbd.CMD_READ || request.type() == Nbd.CMD_WRITE;
+        return carries && request.refusal() == 0 && request.length() <= Nbd.MAX_PAYLOAD ? request.length() : 0;
+    }
+
+    /** On the event loop: hands the reply to the channel, then forgets the request. */
+    private void reply(ChannelHandlerContext ctx, NbdRequest request, ByteBuf reply) {
+        ctx.writeAndFlush(reply);
+        answered(ctx, request);
+    }
+
+    /** Runs {@code task} on the connection's event loop; if that loop is gone, releases {@code reply}. */
+    private static void onLoop(ChannelHandlerContext ctx, NbdRequest request, Runnable task, @Nullable ByteBuf reply) {
+        if (ctx.executor().inEventLoop()) {
+            task.run();
+            return;
         }
+        try {
+            ctx.executor().execute(task);
+        } catch (RejectedExecutionException closed) {
+            log.debug("{} at {} answered after its connection closed", request.type(), request.offset());
+            if (reply != null) {
+                reply.release();
+            }
+        }
+    }
+
+    private void answered(ChannelHandlerContext ctx, NbdRequest request) {
+        inFlight--;
+        heldBytes -= held(request);
+        flowControl(ctx);
         closeWhenIdle(ctx);
+    }
+
+    /** The bytes this connection holds for requests it has not answered yet. */
+    long heldBytes() {
+        return heldBytes;
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        flowControl(ctx);
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    /** Pauses or resumes reading from the socket; see the class comment. */
+    private void flowControl(ChannelHandlerContext ctx) {
+        ChannelConfig config = ctx.channel().config();
+        boolean writable = ctx.channel().isWritable();
+        if (config.isAutoRead()) {
+            if (!writable || inFlight >= PAUSE_ABOVE || heldBytes >= PAUSE_BYTES) {
+                config.setAutoRead(false);
+            }
+        } else if (writable && inFlight < RESUME_BELOW && heldBytes < RESUME_BYTES) {
+            config.setAutoRead(true);
+            // Requests the decoder held back have arrived already: no socket read would bring them
+            // to it. Later, not now, since this may run inside the decoder's own loop.
+            ctx.executor().execute(() -> {
+                if (ctx.channel().isActive()) {
+                    ctx.pipeline().fireChannelRead(Unpooled.EMPTY_BUFFER).fireChannelReadComplete();
+                }
+            });
+        }
     }
 
     /** On the event loop: the disk answers later, through the {@link AsyncNbdDisk.Answer}. */
@@ -97,8 +173,7 @@ final class TransmissionHandler extends SimpleChannelInboundHandler<NbdRequest> 
         Refusal refusal = refusal(request);
         if (refusal != null) {
             release(request);
-            ctx.writeAndFlush(replies.error(request, refusal.error(), refusal.message()));
-            answered(ctx);
+            reply(ctx, request, replies.error(request, refusal.error(), refusal.message()));
             return;
         }
         try {
@@ -106,12 +181,14 @@ final class TransmissionHandler extends SimpleChannelInboundHandler<NbdRequest> 
         } catch (RuntimeException unexpected) {
             log.error("{} at {} failed", request.type(), request.offset(), unexpected);
             release(request);
-            ctx.writeAndFlush(replies.error(request, Nbd.EIO, "internal error"));
-            answered(ctx);
+            reply(ctx, request, replies.error(request, Nbd.EIO, "internal error"));
         }
     }
 
-    /** Answers one request once; a second answer is a bug in the disk and is dropped. */
+    /**
+     * Answers one request once, on the event loop even when the disk answers from another thread; a
+     * second answer is a bug in the disk and is dropped.
+     */
     private final class Answer implements AsyncNbdDisk.Answer {
 
         private final ChannelHandlerContext ctx;
@@ -134,43 +211,63 @@ final class TransmissionHandler extends SimpleChannelInboundHandler<NbdRequest> 
 
         @Override
         public void ok() {
-            if (first()) {
-                ctx.writeAndFlush(replies.ok(request));
-                answered(ctx);
-            }
+            onLoop(
+                    ctx,
+                    request,
+                    () -> {
+                        if (first()) {
+                            reply(ctx, request, replies.ok(request));
+                        }
+                    },
+                    null);
         }
 
         @Override
         public void data(ByteBuf bytes) {
-            if (!first()) {
-                bytes.release();
-                return;
-            }
-            if (bytes.readableBytes() != request.length()) {
-                log.error("{} bytes answered a read of {}", bytes.readableBytes(), request.length());
-                bytes.release();
-                ctx.writeAndFlush(replies.error(request, Nbd.EIO, "internal error"));
-            } else {
-                ctx.write(replies.dataHeader(request));
-                ctx.writeAndFlush(bytes);
-            }
-            answered(ctx);
+            onLoop(
+                    ctx,
+                    request,
+                    () -> {
+                        if (!first()) {
+                            bytes.release();
+                            return;
+                        }
+                        if (bytes.readableBytes() != request.length()) {
+                            log.error("{} bytes answered a read of {}", bytes.readableBytes(), request.length());
+                            bytes.release();
+                            reply(ctx, request, replies.error(request, Nbd.EIO, "internal error"));
+                            return;
+                        }
+                        ctx.write(replies.dataHeader(request));
+                        reply(ctx, request, bytes);
+                    },
+                    bytes);
         }
 
         @Override
         public void extents(Extents extents) {
-            if (first()) {
-                ctx.writeAndFlush(blockStatusReply(request, extents));
-                answered(ctx);
-            }
+            onLoop(
+                    ctx,
+                    request,
+                    () -> {
+                        if (first()) {
+                            reply(ctx, request, blockStatusReply(request, extents));
+                        }
+                    },
+                    null);
         }
 
         @Override
         public void error(int error, String message) {
-            if (first()) {
-                ctx.writeAndFlush(replies.error(request, error, message));
-                answered(ctx);
-            }
+            onLoop(
+                    ctx,
+                    request,
+                    () -> {
+                        if (first()) {
+                            reply(ctx, request, replies.error(request, error, message));
+                        }
+                    },
+                    null);
         }
     }
 
@@ -217,7 +314,9 @@ final class TransmissionHandler extends SimpleChannelInboundHandler<NbdRequest> 
         if (type == Nbd.CMD_FLUSH) {
             return null;
         }
-        if (type == Nbd.CMD_BLOCK_STATUS && !negotiated.baseAllocation()) {
+        // an asynchronous disk (the agent's) answers base:allocation only; its exports offer no other
+        boolean described = disk instanceof AsyncNbdDisk ? negotiated.baseAllocation() : negotiated.anyContext();
+        if (type == Nbd.CMD_BLOCK_STATUS && !described) {
             return new Refusal(Nbd.EINVAL, "no metadata context was negotiated");
         }
         if (writes && disk.readOnly()) {
@@ -254,28 +353,48 @@ final class TransmissionHandler extends SimpleChannelInboundHandler<NbdRequest> 
         return replies.readDone(reply, request);
     }
 
+    /** One chunk per negotiated context: base:allocation, then qemu:allocation-depth. */
     private ByteBuf blockStatus(NbdDisk disk, NbdRequest request) {
-        Extents extents = new Extents();
-        int error = disk.allocation(request.offset(), request.length(), extents);
-        if (error != 0) {
-            return replies.error(request, error, describe(error));
+        List<Replies.Described> contexts = new ArrayList<>(2);
+        if (negotiated.baseAllocation()) {
+            Extents extents = new Extents();
+            int error = disk.allocation(request.offset(), request.length(), extents);
+            if (error != 0) {
+                return replies.error(request, error, describe(error));
+            }
+            contexts.add(new Replies.Described(Nbd.BASE_ALLOCATION_ID, extents));
         }
-        return blockStatusReply(request, extents);
+        if (negotiated.allocationDepth()) {
+            Extents extents = new Extents();
+            int error = disk.allocationDepth(request.offset(), request.length(), extents);
+            if (error != 0) {
+                return replies.error(request, error, describe(error));
+            }
+            contexts.add(new Replies.Described(Nbd.ALLOCATION_DEPTH_ID, extents));
+        }
+        return blockStatusReply(request, contexts);
     }
 
-    /** Cuts the extents to what the request may be answered with. */
-    private ByteBuf blockStatusReply(NbdRequest request, Extents extents) {
-        if (extents.count() == 0) {
-            log.error("the disk described no extent at {}", request.offset());
-            return replies.error(request, Nbd.EIO, "internal error");
+    private ByteBuf blockStatusReply(NbdRequest request, Extents baseAllocation) {
+        return blockStatusReply(request, List.of(new Replies.Described(Nbd.BASE_ALLOCATION_ID, baseAllocation)));
+    }
+
+    /** Cuts each context's extents to what the request may be answered with. */
+    private ByteBuf blockStatusReply(NbdRequest request, List<Replies.Described> contexts) {
+        for (Replies.Described context : contexts) {
+            Extents extents = context.extents();
+            if (extents.count() == 0) {
+                log.error("the disk described no extent at {}", request.offset());
+                return replies.error(request, Nbd.EIO, "internal error");
+            }
+            if (extents.covered() > request.length()) {
+                extents.truncate(request.length());
+            }
+            if ((request.flags() & Nbd.CMD_FLAG_REQ_ONE) != 0) {
+                extents.truncate(extents.length(0));
+            }
         }
-        if (extents.covered() > request.length()) {
-            extents.truncate(request.length());
-        }
-        if ((request.flags() & Nbd.CMD_FLAG_REQ_ONE) != 0) {
-            extents.truncate(extents.length(0));
-        }
-        return replies.blockStatus(request, Nbd.BASE_ALLOCATION_ID, extents);
+        return replies.blockStatus(request, contexts);
     }
 
     private static String describe(int error) {
@@ -296,7 +415,7 @@ final class TransmissionHandler extends SimpleChannelInboundHandler<NbdRequest> 
     }
 
     private void closeWhenIdle(ChannelHandlerContext ctx) {
-        if (disconnecting && inFlight.get() == 0) {
+        if (disconnecting && inFlight == 0) {
             ctx.close();
         }
     }

@@ -40,6 +40,11 @@ class NbdServerTest {
             public List<String> list() {
                 return List.of("disk-1", "disk-2");
             }
+
+            @Override
+            public boolean servesAllocationDepth() {
+                return true;
+            }
         };
         server = NbdServer.start(
                 exports, "127.0.0.1", 0, new NbdServer.Settings(2, Duration.ofSeconds(2), "test-worker"));
@@ -158,6 +163,9 @@ class NbdServerTest {
 
                 assertThat(client.metaContext(Nbd.OPT_LIST_META_CONTEXT, "disk-1"))
                         .isEqualTo(Nbd.REP_ACK);
+                assertThat(client.names()).containsExactly("0:base:allocation", "0:qemu:allocation-depth");
+                assertThat(client.metaContext(Nbd.OPT_LIST_META_CONTEXT, "disk-1", "base:"))
+                        .isEqualTo(Nbd.REP_ACK);
                 assertThat(client.names()).containsExactly("0:base:allocation");
                 assertThat(client.metaContext(Nbd.OPT_SET_META_CONTEXT, "disk-1", "qemu:dirty-bitmap:x"))
                         .isEqualTo(Nbd.REP_ACK);
@@ -165,6 +173,44 @@ class NbdServerTest {
                 assertThat(client.metaContext(Nbd.OPT_SET_META_CONTEXT, "disk-1", Nbd.BASE_ALLOCATION))
                         .isEqualTo(Nbd.REP_ACK);
                 assertThat(client.names()).containsExactly(Nbd.BASE_ALLOCATION_ID + ":base:allocation");
+            }
+        }
+
+        @Test
+        void allocationDepthIsListedForItsNamespaceAndSelectedBesideBaseAllocation() throws Exception {
+            try (RawNbdClient client = connect()) {
+                assertThat(client.structuredReplies()).isEqualTo(Nbd.REP_ACK);
+
+                assertThat(client.metaContext(Nbd.OPT_LIST_META_CONTEXT, "disk-1", "qemu:"))
+                        .isEqualTo(Nbd.REP_ACK);
+                assertThat(client.names()).containsExactly("0:qemu:allocation-depth");
+                assertThat(client.metaContext(
+                                Nbd.OPT_SET_META_CONTEXT, "disk-1", Nbd.ALLOCATION_DEPTH, Nbd.BASE_ALLOCATION))
+                        .isEqualTo(Nbd.REP_ACK);
+                assertThat(client.names())
+                        .containsExactly(
+                                Nbd.BASE_ALLOCATION_ID + ":base:allocation",
+                                Nbd.ALLOCATION_DEPTH_ID + ":qemu:allocation-depth");
+            }
+        }
+
+        @Test
+        void blockStatusAnswersEachSelectedContext() throws Exception {
+            try (RawNbdClient client = connect()) {
+                client.structuredReplies();
+                client.metaContext(Nbd.OPT_SET_META_CONTEXT, "disk-1", Nbd.BASE_ALLOCATION, Nbd.ALLOCATION_DEPTH);
+                client.option(Nbd.OPT_GO, "disk-1");
+                assertThat(client.write(8192, new byte[4096])).isZero();
+
+                RawNbdClient.Status status = client.blockStatus(0, 65536, 0);
+
+                assertThat(status.error()).isZero();
+                assertThat(status.byContext())
+                        .containsOnlyKeys(Nbd.BASE_ALLOCATION_ID, Nbd.ALLOCATION_DEPTH_ID)
+                        .containsEntry(
+                                Nbd.BASE_ALLOCATION_ID,
+                                List.of(new Extent(8192, ZERO_HOLE), new Extent(4096, 0), new Extent(53248, ZERO_HOLE)))
+                        .containsEntry(Nbd.ALLOCATION_DEPTH_ID, List.of(new Extent(65536, 1)));
             }
         }
 

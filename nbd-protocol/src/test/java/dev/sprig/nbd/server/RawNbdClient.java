@@ -19,8 +19,12 @@ public final class RawNbdClient implements AutoCloseable {
 
     public record Extent(long length, int flags) {}
 
-    /** A block-status answer: its error, its context id and its extents. */
-    public record Status(int error, int contextId, List<Extent> extents) {}
+    /**
+     * A block-status answer: its error, the id of its last context and that context's extents, and
+     * the extents of every context by id.
+     */
+    public record Status(
+            int error, int contextId, List<Extent> extents, java.util.Map<Integer, List<Extent>> byContext) {}
 
     private final Socket socket;
     private final DataInputStream in;
@@ -33,6 +37,7 @@ public final class RawNbdClient implements AutoCloseable {
     private RawNbdClient(Socket socket) throws IOException {
         this.socket = socket;
         socket.setSoTimeout(30_000);
+        socket.setTcpNoDelay(true); // a request is several small writes: none may wait for an ACK
         in = new DataInputStream(socket.getInputStream());
         out = new DataOutputStream(socket.getOutputStream());
         if (in.readLong() != Nbd.NBDMAGIC || in.readLong() != Nbd.IHAVEOPT) {
@@ -159,6 +164,27 @@ public final class RawNbdClient implements AutoCloseable {
         return new Reply(error, data);
     }
 
+    /** A reply to one of several reads in flight, whichever came next. */
+    public record Answered(long cookie, int error, byte[] data) {}
+
+    /** Sends a read without waiting for its reply, to have many in flight; returns its cookie. */
+    public long sendRead(long offset, int length) throws IOException {
+        request(Nbd.CMD_READ, 0, offset, length, new byte[0]);
+        return cookie;
+    }
+
+    /** The next simple reply to a read of {@code length} bytes sent with {@link #sendRead}. */
+    public Answered nextReadReply(int length) throws IOException {
+        if (in.readInt() != Nbd.SIMPLE_REPLY_MAGIC) {
+            throw new IOException("bad reply magic (pipelined reads need simple replies)");
+        }
+        int error = in.readInt();
+        long answered = in.readLong();
+        byte[] data = new byte[error == 0 ? length : 0];
+        in.readFully(data);
+        return new Answered(answered, error, data);
+    }
+
     public int write(long offset, byte[] data) throws IOException {
         request(Nbd.CMD_WRITE, 0, offset, data.length, data);
         return replyError();
@@ -173,13 +199,13 @@ public final class RawNbdClient implements AutoCloseable {
     /** NBD_CMD_BLOCK_STATUS, with {@code flags} such as NBD_CMD_FLAG_REQ_ONE. */
     public Status blockStatus(long offset, int length, int flags) throws IOException {
         request(Nbd.CMD_BLOCK_STATUS, flags, offset, length, new byte[0]);
-        List<Extent> extents = new ArrayList<>();
+        var byContext = new java.util.LinkedHashMap<Integer, List<Extent>>();
         int[] context = {0};
         int error = chunks(offset, null, (id, extent) -> {
             context[0] = id;
-            extents.add(extent);
+            byContext.computeIfAbsent(id, any -> new ArrayList<>()).add(extent);
         });
-        return new Status(error, context[0], extents);
+        return new Status(error, context[0], byContext.getOrDefault(context[0], List.of()), byContext);
     }
 
     private interface ExtentSink {

@@ -560,7 +560,7 @@ public final class ChunkEngine implements AutoCloseable {
     }
 
     /**
-     * The origin of every segment of a range, as consecutive extents (neighbours of one origin
+     * The origin and depth of every segment of a range, as consecutive extents (neighbours alike
      * merged; the first and last cut to the range). Advisory, like any block status: a write racing
      * the call may or may not be seen.
      */
@@ -573,20 +573,25 @@ public final class ChunkEngine implements AutoCloseable {
             long end = offset + length;
             long start = offset;
             SegmentOrigin current = null;
+            int currentDepth = -1;
             for (long pos = offset; pos < end; ) {
                 long segNo = pos >>> Layout.SEGMENT_SHIFT;
-                SegmentOrigin origin = originOf(lc, segNo >>> 4, (int) (segNo & 15));
-                if (origin != current) {
+                long pc = segNo >>> 4;
+                int s = (int) (segNo & 15);
+                SegmentOrigin origin = originOf(lc, pc, s);
+                int depth = depthOf(lc, pc, s, origin);
+                if (origin != current || depth != currentDepth) {
                     if (current != null) {
-                        extents.add(new Extent(start, pos - start, current));
+                        extents.add(new Extent(start, pos - start, current, currentDepth));
                     }
                     current = origin;
+                    currentDepth = depth;
                     start = pos;
                 }
                 pos = Math.min(end, (segNo + 1) << Layout.SEGMENT_SHIFT);
             }
             if (current != null) {
-                extents.add(new Extent(start, end - start, current));
+                extents.add(new Extent(start, end - start, current, currentDepth));
             }
             return extents;
         } finally {
@@ -612,6 +617,26 @@ public final class ChunkEngine implements AutoCloseable {
         return resolved.owners()[s] != null && resolved.crcs()[s] != null
                 ? SegmentOrigin.INHERITED
                 : SegmentOrigin.UNWRITTEN;
+    }
+
+    /**
+     * How far up the chain the segment's bytes come from. Block status only: it walks the chain
+     * from the lc to the owner (a read never does; see invariant 6).
+     */
+    private static int depthOf(Lc lc, long pc, int s, SegmentOrigin origin) {
+        return switch (origin) {
+            case WRITTEN, ZEROED -> 1;
+            case UNWRITTEN -> 0;
+            case INHERITED -> {
+                Lc parent = lc.parent;
+                Lc owner = parent != null ? parent.resolved(pc).owners()[s] : null;
+                int depth = 2;
+                for (Lc at = parent; at != null && at != owner; at = at.parent) {
+                    depth++;
+                }
+                yield depth;
+            }
+        };
     }
 
     // ---------------------------------------------------------------- data path

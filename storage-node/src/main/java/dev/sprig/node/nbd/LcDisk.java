@@ -98,8 +98,10 @@ final class LcDisk implements NbdDisk {
     }
 
     /**
-     * A segment stored in this lc is allocated; one it still shares with an ancestor is a hole whose
-     * bytes are not zero (writing it copies the segment); zeroed or never-written ones are zero holes.
+     * {@code base:allocation} as a reader sees the disk: a segment that reads as data is allocated,
+     * whether stored here or shared with an ancestor (the disk has no backing file a client could
+     * know of, so a hole without ZERO would be taken for zeros: QEMU does); a segment that reads
+     * zeros (zeroed here, or stored nowhere in the chain) is a zero hole.
      */
     @Override
     public int allocation(long offset, long length, Extents into) {
@@ -115,10 +117,27 @@ final class LcDisk implements NbdDisk {
         }
     }
 
+    /**
+     * {@code qemu:allocation-depth}, the layered view: 1 for a segment stored or zeroed in this lc,
+     * 2 for one read from its parent, 3 from the grandparent, …, 0 for one no lc supplies (zeros).
+     */
+    @Override
+    public int allocationDepth(long offset, long length, Extents into) {
+        try {
+            for (Extent extent : engine.allocation(lcId, offset, length)) {
+                if (!into.add(extent.length(), extent.depth())) {
+                    break;
+                }
+            }
+            return 0;
+        } catch (EngineException failure) {
+            return errorOf(failure);
+        }
+    }
+
     private static int stateOf(SegmentOrigin origin) {
         return switch (origin) {
-            case WRITTEN -> 0;
-            case INHERITED -> Nbd.STATE_HOLE;
+            case WRITTEN, INHERITED -> 0;
             case ZEROED, UNWRITTEN -> Nbd.STATE_HOLE | Nbd.STATE_ZERO;
         };
     }

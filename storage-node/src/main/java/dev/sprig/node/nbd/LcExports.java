@@ -10,7 +10,10 @@ import dev.sprig.node.metrics.DataPathMetrics;
 import java.util.OptionalLong;
 import org.jspecify.annotations.Nullable;
 
-/** Every lc of the engine is an export named {@code <token>/<lcId>}; frozen lcs are read-only. Not listed. */
+/**
+ * Every lc of the engine is an export named {@code <token>/<lcId>}; frozen lcs are read-only. Not
+ * listed. Besides base:allocation they serve qemu:allocation-depth, the lineage view of an lc.
+ */
 public final class LcExports implements NbdExports {
 
     private final ChunkEngine engine;
@@ -21,6 +24,11 @@ public final class LcExports implements NbdExports {
         this.engine = engine;
         this.names = new ExportNames(token);
         this.metrics = metrics;
+    }
+
+    @Override
+    public boolean servesAllocationDepth() {
+        return true;
     }
 
     @Override

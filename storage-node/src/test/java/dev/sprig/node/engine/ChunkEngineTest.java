@@ -344,13 +344,27 @@ class ChunkEngineTest {
 
         assertThat(engine.allocation(2, 0, 2 * PC))
                 .containsExactly(
-                        new Extent(0, SEG, SegmentOrigin.ZEROED),
-                        new Extent(SEG, SEG, SegmentOrigin.WRITTEN),
-                        new Extent(2 * SEG, PC - 2 * SEG, SegmentOrigin.UNWRITTEN),
-                        new Extent(PC, SEG, SegmentOrigin.INHERITED),
-                        new Extent(PC + SEG, PC - SEG, SegmentOrigin.UNWRITTEN));
+                        new Extent(0, SEG, SegmentOrigin.ZEROED, 1),
+                        new Extent(SEG, SEG, SegmentOrigin.WRITTEN, 1),
+                        new Extent(2 * SEG, PC - 2 * SEG, SegmentOrigin.UNWRITTEN, 0),
+                        new Extent(PC, SEG, SegmentOrigin.INHERITED, 2),
+                        new Extent(PC + SEG, PC - SEG, SegmentOrigin.UNWRITTEN, 0));
         assertThat(engine.allocation(1, 100, SEG))
                 .as("the frozen image itself, cut to the range asked for")
-                .containsExactly(new Extent(100, SEG, SegmentOrigin.WRITTEN));
+                .containsExactly(new Extent(100, SEG, SegmentOrigin.WRITTEN, 1));
+    }
+
+    @Test
+    void allocationCountsHowFarUpTheChainEachSegmentComesFrom() {
+        engine.create(1, PC);
+        engine.write(1, 0, bytes(SEG, 1)); // segment 0 in the image
+        engine.freeze(1);
+        engine.createChild(2, 1);
+        engine.write(2, SEG, bytes(SEG, 2)); // segment 1 in the snapshot
+        engine.freeze(2);
+        engine.createChild(3, 2);
+        engine.write(3, 2 * SEG, bytes(SEG, 3)); // segment 2 in the clone
+
+        assertThat(engine.allocation(3, 0, 4 * SEG)).extracting(Extent::depth).containsExactly(3, 2, 1, 0);
     }
 }

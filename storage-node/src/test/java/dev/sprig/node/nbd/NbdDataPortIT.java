@@ -3,6 +3,7 @@ package dev.sprig.node.nbd;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sprig.nbd.Nbd;
+import dev.sprig.nbd.server.ClientsView;
 import dev.sprig.nbd.server.NbdServer;
 import dev.sprig.nbd.server.RawNbdClient;
 import dev.sprig.node.NodeTestDirs;
@@ -131,6 +132,88 @@ class NbdDataPortIT {
     }
 
     @Test
+    void aFreshCloneReadsAsItsImageToEveryClientAndIsMappedAsDataThenZeros() {
+        long clone = clone(16 * MIB);
+        byte[] expected = java.util.Arrays.copyOf(imageBytes, 16 * MIB);
+
+        List<String> map = ClientsView.check(uri(clone), expected, scratch(clone));
+
+        assertThat(map)
+                .as("what it shares with its image is data; beyond the image it reads zeros")
+                .containsExactly("0+8388608 data", "8388608+8388608 zero");
+    }
+
+    @Test
+    void aWrittenCloneReadsAsWrittenToEveryClient() {
+        long clone = clone(16 * MIB);
+        Tool.run("qemu-io", "-f", "raw", "-c", "write -P 0xab 4000k 300k", "-c", "write -P 0xcd 12M 256k", uri(clone))
+                .succeeded();
+        byte[] expected = java.util.Arrays.copyOf(imageBytes, 16 * MIB);
+        java.util.Arrays.fill(expected, 4000 * 1024, 4300 * 1024, (byte) 0xab);
+        java.util.Arrays.fill(expected, 12 * MIB, 12 * MIB + 256 * 1024, (byte) 0xcd);
+
+        List<String> map = ClientsView.check(uri(clone), expected, scratch(clone));
+
+        assertThat(map)
+                .containsExactly(
+                        "0+8388608 data", "8388608+4194304 zero", "12582912+262144 data", "12845056+3932160 zero");
+    }
+
+    @Test
+    void aTrimmedCloneReadsZerosWhereTrimmedToEveryClient() {
+        long clone = clone(8 * MIB);
+        Tool.run("qemu-io", "-f", "raw", "-c", "discard 1M 1M", "-c", "write -z 6M 512k", uri(clone))
+                .succeeded();
+        byte[] expected = imageBytes.clone();
+        java.util.Arrays.fill(expected, MIB, 2 * MIB, (byte) 0);
+        java.util.Arrays.fill(expected, 6 * MIB, 6 * MIB + 512 * 1024, (byte) 0);
+
+        List<String> map = ClientsView.check(uri(clone), expected, scratch(clone));
+
+        assertThat(map)
+                .containsExactly(
+                        "0+1048576 data",
+                        "1048576+1048576 zero",
+                        "2097152+4194304 data",
+                        "6291456+524288 zero",
+                        "6815744+1572864 data");
+    }
+
+    @Test
+    void allocationDepthTellsWhichLcOfTheChainEachRangeComesFrom() {
+        long snapshot = IDS.incrementAndGet();
+        engine.createAll(List.of(new NewLc(snapshot, image, 8 * MIB, false)));
+        engine.write(snapshot, 2 * MIB, new byte[MIB]); // zeros, written: still data of the snapshot
+        engine.freeze(snapshot);
+        long clone = IDS.incrementAndGet();
+        engine.createAll(List.of(new NewLc(clone, snapshot, 16 * MIB, false)));
+        Tool.run("qemu-io", "-f", "raw", "-c", "write -P 0x5 4M 256k", uri(clone))
+                .succeeded();
+
+        String map = Tool.run("nbdinfo", "--map=qemu:allocation-depth", uri(clone))
+                .succeeded()
+                .output();
+
+        assertThat(depths(map))
+                .containsExactly(
+                        "0+2097152 3",
+                        "2097152+1048576 2",
+                        "3145728+1048576 3",
+                        "4194304+262144 1",
+                        "4456448+3932160 3",
+                        "8388608+8388608 0");
+    }
+
+    /** nbdinfo's map lines (offset, length, depth, its name) as "offset+length depth". */
+    private static List<String> depths(String map) {
+        return map.strip()
+                .lines()
+                .map(line -> line.strip().split("\\s+"))
+                .map(fields -> fields[0] + "+" + fields[1] + " " + fields[2])
+                .toList();
+    }
+
+    @Test
     void fioWithCrc32cVerificationPasses() {
         long clone = clone(8 * MIB);
         Tool fio = Tool.run(
@@ -236,6 +319,10 @@ class NbdDataPortIT {
         long clone = IDS.incrementAndGet();
         engine.createAll(List.of(new NewLc(clone, image, size, false)));
         return clone;
+    }
+
+    private static Path scratch(long lc) {
+        return dataDir.resolveSibling("clients-view-" + lc);
     }
 
     private String uri(long lc) {
