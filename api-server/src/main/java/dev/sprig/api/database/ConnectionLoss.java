@@ -38,6 +38,17 @@ public final class ConnectionLoss {
         return find(failure, cause -> cause instanceof SQLTransientConnectionException) != null;
     }
 
+    /**
+     * The server itself answered with an error (a constraint, a serialization failure): the
+     * statement, or the commit, was refused and nothing was applied. A failure with no answer from
+     * the server (a connection the pool had closed already, say, whose {@code SQLException} carries
+     * no SQLState) is not one.
+     */
+    static boolean answeredByServer(Throwable failure) {
+        return find(failure, cause -> cause instanceof SQLException sql && sql.getSQLState() != null && !isLoss(sql))
+                != null;
+    }
+
     private static boolean isLoss(Throwable cause) {
         if (cause instanceof SQLTransientConnectionException) {
             return true;

@@ -11,8 +11,10 @@ import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.dao.DataAccessException;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.TransactionException;
 import org.springframework.transaction.TransactionStatus;
 import org.springframework.transaction.support.TransactionCallback;
 import org.springframework.transaction.support.TransactionSynchronizationManager;
@@ -82,19 +84,33 @@ public class Transactions {
                 return result;
             });
         } catch (RuntimeException failure) {
-            if (failure instanceof SprigException || !ConnectionLoss.causedBy(failure)) {
+            if (failure instanceof SprigException) {
                 throw failure;
             }
-            if (committing[0]) {
+            if (committing[0] && commitUnanswered(failure)) {
                 log.warn("The database connection was lost while committing; the outcome is unknown", failure);
                 evictPool();
                 throw SprigException.databaseUnavailable(retryAfter, null, failure);
+            }
+            if (committing[0] || !ConnectionLoss.causedBy(failure)) {
+                throw failure;
             }
             if (ConnectionLoss.noConnectionInTime(failure)) {
                 throw SprigException.databaseUnavailable(retryAfter, false, failure);
             }
             throw new LostBeforeCommit(failure);
         }
+    }
+
+    /**
+     * A commit the server did not answer. Spring rolls back after a failed commit and, when that
+     * fails too (it does on a lost connection: the pool has closed it), throws the rollback's failure
+     * instead, which tells only that no server answered; the commit's own failure is just logged. So
+     * whatever the database layer threw counts, unless the server refused the commit outright.
+     */
+    private static boolean commitUnanswered(RuntimeException failure) {
+        return (failure instanceof DataAccessException || failure instanceof TransactionException)
+                && !ConnectionLoss.answeredByServer(failure);
     }
 
     /**

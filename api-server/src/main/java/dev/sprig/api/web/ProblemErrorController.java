@@ -1,5 +1,6 @@
 package dev.sprig.api.web;
 
+import io.swagger.v3.oas.annotations.Hidden;
 import jakarta.servlet.RequestDispatcher;
 import jakarta.servlet.http.HttpServletRequest;
 import org.springframework.boot.webmvc.error.ErrorAttributes;
@@ -20,6 +21,7 @@ import org.springframework.web.context.request.ServletWebRequest;
  * ProblemAdvice} like any other failure.
  */
 @RestController
+@Hidden // not an endpoint of the API: where the servlet container sends failures
 class ProblemErrorController implements ErrorController {
 
     private final ErrorAttributes errors;
