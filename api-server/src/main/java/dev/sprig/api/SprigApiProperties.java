@@ -55,10 +55,13 @@ public record SprigApiProperties(
      * @param startupTimeout how long start-up waits for an external database to answer before it
      *     gives up with one clear message (kept under 30 s so that a wrong URL fails fast)
      * @param embedded the embedded PostgreSQL used when {@code spring.datasource.url} is not set
+     * @param retryAfter what a 503 for a lost database connection tells the client to wait (about
+     *     what a restart of PostgreSQL takes)
      */
     public record Database(
             @DefaultValue("20s") Duration startupTimeout,
-            @DefaultValue Embedded embedded) {}
+            @DefaultValue Embedded embedded,
+            @DefaultValue("2s") Duration retryAfter) {}
 
     /**
      * @param dataDir where the embedded server keeps its files; state survives restarts

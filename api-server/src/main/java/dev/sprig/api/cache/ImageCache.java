@@ -1,6 +1,7 @@
 package dev.sprig.api.cache;
 
 import dev.sprig.api.backend.StorageBackend;
+import dev.sprig.api.database.Transactions;
 import dev.sprig.api.error.SprigException;
 import dev.sprig.api.lineage.LcRepository;
 import dev.sprig.api.lineage.Resource;
@@ -25,7 +26,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.stereotype.Service;
-import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * The image cache (the seed's Frigga). An image imported from a source is cached while it has a
@@ -53,7 +53,7 @@ public class ImageCache implements DisposableBean {
     private final Operations busy;
     private final OperationRunner runner;
     private final StorageBackend backend;
-    private final TransactionTemplate tx;
+    private final Transactions tx;
     private final CacheRepository cache;
     private final CacheProperties properties;
     private final Set<String> limitChecksPending = ConcurrentHashMap.newKeySet();
@@ -70,7 +70,7 @@ public class ImageCache implements DisposableBean {
             Operations busy,
             OperationRunner runner,
             StorageBackend backend,
-            TransactionTemplate tx,
+            Transactions tx,
             CacheRepository cache,
             CacheProperties properties) {
         this.resources = resources;

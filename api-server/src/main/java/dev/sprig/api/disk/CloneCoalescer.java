@@ -140,9 +140,14 @@ final class CloneCoalescer implements AutoCloseable {
         }
     }
 
-    /** Failures that come from the source, the size or the storage, which every member shares. */
+    /**
+     * Failures that come from the source, the size, the storage or the database, which every member
+     * shares. A lost database connection must not be retried member by member: when the batch's
+     * commit may have gone through, a retry would refuse each name as taken by its own disk.
+     */
     private static boolean sharedByTheGroup(RuntimeException failure) {
         return failure instanceof ImageNotCached
+                || failure instanceof SprigException.DatabaseUnavailable
                 || failure instanceof SprigException.NotFound
                 || failure instanceof SprigException.InvalidState
                 || failure instanceof SprigException.InvalidArgument

@@ -5,6 +5,7 @@ import dev.sprig.api.backend.StorageBackend.LcSpec;
 import dev.sprig.api.cache.CacheRepository;
 import dev.sprig.api.cache.ImageCache;
 import dev.sprig.api.cache.ImageNotCached;
+import dev.sprig.api.database.Transactions;
 import dev.sprig.api.error.SprigException;
 import dev.sprig.api.lineage.ExternIds;
 import dev.sprig.api.lineage.Lc;
@@ -32,7 +33,6 @@ import org.springframework.dao.DuplicateKeyException;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.support.TransactionSynchronization;
 import org.springframework.transaction.support.TransactionSynchronizationManager;
-import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * Disks and their snapshots: the ROW chain of the seed. A clone is a new writable lc whose parent is
@@ -54,7 +54,7 @@ public class DiskService implements DisposableBean {
     private final LcRepository lcs;
     private final StorageBackend backend;
     private final Operations operations;
-    private final TransactionTemplate tx;
+    private final Transactions tx;
     private final CloneCoalescer coalescer;
     private final ImageCache cache;
     private final CacheRepository cacheRecords;
@@ -67,7 +67,7 @@ public class DiskService implements DisposableBean {
             LcRepository lcs,
             StorageBackend backend,
             Operations operations,
-            TransactionTemplate tx,
+            Transactions tx,
             ImageCache cache,
             CacheRepository cacheRecords,
             OperationRepository operationRepository,

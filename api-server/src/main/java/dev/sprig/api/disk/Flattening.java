@@ -1,5 +1,6 @@
 package dev.sprig.api.disk;
 
+import dev.sprig.api.database.Transactions;
 import dev.sprig.api.error.SprigException;
 import dev.sprig.api.lineage.Lc;
 import dev.sprig.api.lineage.LcRepository;
@@ -12,7 +13,6 @@ import dev.sprig.api.operation.OperationRunner;
 import dev.sprig.node.engine.ChunkEngine;
 import java.util.Objects;
 import org.springframework.stereotype.Service;
-import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * Starts flattening a disk: the disk goes {@code flattening} and a running operation is recorded in
@@ -26,14 +26,14 @@ public class Flattening {
     private final LcRepository lcs;
     private final OperationRepository operations;
     private final OperationRunner runner;
-    private final TransactionTemplate tx;
+    private final Transactions tx;
 
     Flattening(
             ResourceRepository resources,
             LcRepository lcs,
             OperationRepository operations,
             OperationRunner runner,
-            TransactionTemplate tx) {
+            Transactions tx) {
         this.resources = resources;
         this.lcs = lcs;
         this.operations = operations;

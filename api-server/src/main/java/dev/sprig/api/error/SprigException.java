@@ -11,10 +11,15 @@ public abstract sealed class SprigException extends RuntimeException
                 SprigException.InvalidState,
                 SprigException.HasDependents,
                 SprigException.NodeUnavailable,
+                SprigException.DatabaseUnavailable,
                 SprigException.CacheFull {
 
     SprigException(String message) {
         super(message);
+    }
+
+    SprigException(String message, Throwable cause) {
+        super(message, cause);
     }
 
     public abstract String code();
@@ -53,6 +58,52 @@ public abstract sealed class SprigException extends RuntimeException
      */
     public static CacheFull cacheFull(String message) {
         return new CacheFull(message);
+    }
+
+    /**
+     * The connection to PostgreSQL was lost (a restart, a fail-over) and a retry on a fresh
+     * connection did not help, or the loss came while the transaction was committing, so that
+     * whether it was applied is unknown ({@code applied} is then null; false when it surely was not).
+     */
+    public static DatabaseUnavailable databaseUnavailable(
+            java.time.Duration retryAfter, @org.jspecify.annotations.Nullable Boolean applied, Throwable cause) {
+        String message = Boolean.FALSE.equals(applied)
+                ? "the database is unavailable (its connection was lost); nothing was changed: retry after"
+                        + " Retry-After"
+                : "the database connection was lost while the change was being committed: it may or may not"
+                        + " have been applied. Look the resource up, or repeat the request with the same"
+                        + " Idempotency-Key: a create that was applied is not applied twice (its name is taken,"
+                        + " 409 ALREADY_EXISTS)";
+        return new DatabaseUnavailable(message, retryAfter, applied, cause);
+    }
+
+    public static final class DatabaseUnavailable extends SprigException {
+        private final java.time.Duration retryAfter;
+        private final @org.jspecify.annotations.Nullable Boolean applied;
+
+        DatabaseUnavailable(
+                String message,
+                java.time.Duration retryAfter,
+                @org.jspecify.annotations.Nullable Boolean applied,
+                Throwable cause) {
+            super(message, cause);
+            this.retryAfter = retryAfter;
+            this.applied = applied;
+        }
+
+        public java.time.Duration retryAfter() {
+            return retryAfter;
+        }
+
+        /** False: nothing was changed; null: the change may or may not have been committed. */
+        public @org.jspecify.annotations.Nullable Boolean applied() {
+            return applied;
+        }
+
+        @Override
+        public String code() {
+            return "DATABASE_UNAVAILABLE";
+        }
     }
 
     public static final class CacheFull extends SprigException {

@@ -1,5 +1,6 @@
 package dev.sprig.api.idempotency;
 
+import dev.sprig.api.error.SprigException;
 import dev.sprig.api.web.Problems;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ReadListener;
@@ -17,6 +18,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.security.core.Authentication;
@@ -35,6 +38,8 @@ import tools.jackson.databind.json.JsonMapper;
  * Runs after authentication: keys belong to the principal that sent them.
  */
 final class IdempotencyFilter extends OncePerRequestFilter {
+
+    private static final Logger log = LoggerFactory.getLogger(IdempotencyFilter.class);
 
     static final String HEADER = "Idempotency-Key";
     /** Keyed POSTs are small JSON documents; the body is read whole to be hashed. */
@@ -97,23 +102,43 @@ final class IdempotencyFilter extends OncePerRequestFilter {
         try {
             chain.doFilter(new ReplayedBody(request, body), captured);
         } catch (IOException | ServletException | RuntimeException failure) {
-            records.release(principal, key, claimedAt);
+            release(principal, key, claimedAt);
             throw failure;
         }
         if (captured.getStatus() >= 500) {
-            records.release(principal, key, claimedAt);
+            release(principal, key, claimedAt);
         } else {
-            records.complete(
-                    principal,
-                    key,
-                    claimedAt,
-                    new StoredResponse(
-                            captured.getStatus(),
-                            captured.getContentType(),
-                            captured.getHeader(HttpHeaders.LOCATION),
-                            captured.getContentAsByteArray()));
+            StoredResponse answer = new StoredResponse(
+                    captured.getStatus(),
+                    captured.getContentType(),
+                    captured.getHeader(HttpHeaders.LOCATION),
+                    captured.getContentAsByteArray());
+            try {
+                records.complete(principal, key, claimedAt, answer);
+            } catch (SprigException.DatabaseUnavailable lost) {
+                // The request itself has taken effect: its answer is the truth and goes out. Only a
+                // retry under this key misses it (409 REQUEST_IN_PROGRESS until the claim is taken
+                // over as abandoned, then a run whose create finds its name taken).
+                log.warn(
+                        "Answered {} {} but could not store the answer for its Idempotency-Key: {}",
+                        request.getMethod(),
+                        path,
+                        lost.getMessage());
+            }
         }
         captured.copyBodyToResponse();
+    }
+
+    /**
+     * Frees the key after a server error. When the database is gone too the key stays claimed until
+     * it counts as abandoned; the error the request met is still the answer.
+     */
+    private void release(String principal, String key, Instant claimedAt) {
+        try {
+            records.release(principal, key, claimedAt);
+        } catch (SprigException.DatabaseUnavailable lost) {
+            log.warn("Could not free an Idempotency-Key after a server error: {}", lost.getMessage());
+        }
     }
 
     private void replayOrRefuse(String principal, String key, String hash, HttpServletResponse response)

@@ -1,13 +1,18 @@
 package dev.sprig.api.idempotency;
 
+import dev.sprig.api.database.Transactions;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Objects;
 import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
 
-/** The idempotency_key table. */
+/**
+ * The idempotency_key table. Each statement is a transaction of its own, run again on a fresh
+ * connection when the first was lost before it committed ({@link Transactions}).
+ */
 @Repository
 class IdempotencyRecords {
 
@@ -15,9 +20,11 @@ class IdempotencyRecords {
     record Claim(String requestHash, @Nullable StoredResponse response) {}
 
     private final JdbcClient jdbc;
+    private final Transactions tx;
 
-    IdempotencyRecords(JdbcClient jdbc) {
+    IdempotencyRecords(JdbcClient jdbc, Transactions tx) {
         this.jdbc = jdbc;
+        this.tx = tx;
     }
 
     /**
@@ -30,7 +37,7 @@ class IdempotencyRecords {
      */
     Optional<Instant> claim(
             String principal, String key, String method, String path, String requestHash, Duration abandonedAfter) {
-        return jdbc.sql("""
+        return Objects.requireNonNull(tx.execute(status -> jdbc.sql("""
                                 INSERT INTO idempotency_key (principal, key, method, path, request_hash)
                                 VALUES (:principal, :key, :method, :path, :hash)
                                 ON CONFLICT (principal, key) DO UPDATE SET method = EXCLUDED.method,
@@ -45,7 +52,7 @@ class IdempotencyRecords {
                 .param("path", path)
                 .param("hash", requestHash)
                 .query((rs, row) -> rs.getTimestamp("created_at").toInstant())
-                .optional();
+                .optional()));
     }
 
     Optional<Claim> find(String principal, String key) {
@@ -68,8 +75,9 @@ class IdempotencyRecords {
     }
 
     void complete(String principal, String key, Instant claimedAt, StoredResponse response) {
-        jdbc.sql("UPDATE idempotency_key SET status = :status, content_type = :type, location = :location,"
-                        + " body = :body WHERE principal = :principal AND key = :key AND created_at = :claimedAt")
+        tx.execute(status -> jdbc.sql(
+                        "UPDATE idempotency_key SET status = :status, content_type = :type, location = :location,"
+                                + " body = :body WHERE principal = :principal AND key = :key AND created_at = :claimedAt")
                 .param("claimedAt", java.sql.Timestamp.from(claimedAt))
                 .param("status", response.status())
                 .param("type", response.contentType())
@@ -77,7 +85,7 @@ class IdempotencyRecords {
                 .param("body", response.body())
                 .param("principal", principal)
                 .param("key", key)
-                .update();
+                .update());
     }
 
     /**
@@ -90,10 +98,11 @@ class IdempotencyRecords {
 
     /** Frees the key so that a retry runs the request again (after a server error). */
     void release(String principal, String key, Instant claimedAt) {
-        jdbc.sql("DELETE FROM idempotency_key WHERE principal = :principal AND key = :key AND created_at = :claimedAt")
+        tx.execute(status -> jdbc.sql(
+                        "DELETE FROM idempotency_key WHERE principal = :principal AND key = :key AND created_at = :claimedAt")
                 .param("claimedAt", java.sql.Timestamp.from(claimedAt))
                 .param("principal", principal)
                 .param("key", key)
-                .update();
+                .update());
     }
 }

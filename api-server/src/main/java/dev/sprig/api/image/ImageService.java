@@ -5,6 +5,7 @@ import dev.sprig.api.backend.StorageBackend;
 import dev.sprig.api.backend.StorageBackend.LcSpec;
 import dev.sprig.api.cache.CacheRepository;
 import dev.sprig.api.cache.ImageCopy;
+import dev.sprig.api.database.Transactions;
 import dev.sprig.api.error.SprigException;
 import dev.sprig.api.lineage.ExternIds;
 import dev.sprig.api.lineage.Lc;
@@ -27,7 +28,6 @@ import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 import org.springframework.dao.DuplicateKeyException;
 import org.springframework.stereotype.Service;
-import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * Images and their content. An image is created empty ({@code queued}); an upload streams its bytes
@@ -53,7 +53,7 @@ public class ImageService {
     private final ResourceRepository resources;
     private final LcRepository lcs;
     private final StorageBackend backend;
-    private final TransactionTemplate tx;
+    private final Transactions tx;
     private final ImageSourceRepository sources;
     private final OperationRepository operations;
     private final OperationRunner runner;
@@ -64,7 +64,7 @@ public class ImageService {
             ResourceRepository resources,
             LcRepository lcs,
             StorageBackend backend,
-            TransactionTemplate tx,
+            Transactions tx,
             ImageSourceRepository sources,
             OperationRepository operations,
             OperationRunner runner,

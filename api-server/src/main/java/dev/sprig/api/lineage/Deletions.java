@@ -1,6 +1,7 @@
 package dev.sprig.api.lineage;
 
 import dev.sprig.api.backend.StorageBackend;
+import dev.sprig.api.database.Transactions;
 import dev.sprig.api.error.SprigException;
 import dev.sprig.api.operation.Operations;
 import java.time.Duration;
@@ -11,7 +12,6 @@ import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Service;
-import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * Deleting images, disks and snapshots by the lineage rules. A disk's own lc is writable and has no
@@ -36,7 +36,7 @@ public class Deletions {
     private final UnusedAncestors unusedAncestors;
     private final Operations operations;
     private final StorageBackend backend;
-    private final TransactionTemplate tx;
+    private final Transactions tx;
 
     Deletions(
             ResourceRepository resources,
@@ -44,7 +44,7 @@ public class Deletions {
             UnusedAncestors unusedAncestors,
             Operations operations,
             StorageBackend backend,
-            TransactionTemplate tx) {
+            Transactions tx) {
         this.resources = resources;
         this.lcs = lcs;
         this.unusedAncestors = unusedAncestors;
