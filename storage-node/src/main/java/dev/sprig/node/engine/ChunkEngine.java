@@ -623,13 +623,13 @@ public final class ChunkEngine implements AutoCloseable {
      * How far up the chain the segment's bytes come from. Block status only: it walks the chain
      * from the lc to the owner (a read never does; see invariant 6).
      */
-    private static int depthOf(Lc lc, long pc, int s, SegmentOrigin origin) {
+    private int depthOf(Lc lc, long pc, int s, SegmentOrigin origin) {
         return switch (origin) {
             case WRITTEN, ZEROED -> 1;
             case UNWRITTEN -> 0;
             case INHERITED -> {
                 Lc parent = lc.parent;
-                Lc owner = parent != null ? parent.resolved(pc).owners()[s] : null;
+                Lc owner = parent != null ? resolvedPcs.of(parent, pc).owners()[s] : null;
                 int depth = 2;
                 for (Lc at = parent; at != null && at != owner; at = at.parent) {
                     depth++;
