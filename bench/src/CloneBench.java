@@ -25,10 +25,10 @@ import java.util.regex.Pattern;
  * POST /v1/disks at 16-way concurrency, and beside them a loop of `qemu-img create -f qcow2 -b
  * base.raw -F raw` for the same count, in one run.
  *
- * <p>{@code java CloneBench.java disks URL KEY BASE N SERVER} is the scale half (bench/clone --disks
- * N): N disks of one image in batches of 2,500, the time of every batch, and the externId of the last
- * disk, which bench/clone asks for after it has killed and restarted the server. SERVER describes the
- * api-server for the table's title.
+ * <p>{@code java CloneBench.java disks URL KEY BASE N WARMUP SERVER} is the scale half (bench/clone
+ * --disks N): WARMUP batches of 100, then N disks of one image in batches of 2,500, the time of every
+ * batch, and the externId of the last disk, which bench/clone asks for after it has killed and
+ * restarted the server. SERVER describes the api-server for the table's title.
  */
 public class CloneBench {
 
@@ -37,12 +37,13 @@ public class CloneBench {
     static String key;
 
     static final int FLEET_BATCH = 2_500;
+    static final int FLEET_WARMUP = 100;
 
     public static void main(String[] args) throws Exception {
         if (args[0].equals("disks")) {
             url = args[1];
             key = args[2];
-            fleet(Path.of(args[3]), Integer.parseInt(args[4]), args[5]);
+            fleet(Path.of(args[3]), Integer.parseInt(args[4]), Integer.parseInt(args[5]), args[6]);
             return;
         }
         url = args[0];
@@ -115,13 +116,17 @@ public class CloneBench {
     }
 
     /**
-     * No warm-up: on a fresh server (bench/clone --disks) the first batch meets a JVM fresh from
-     * start-up, as the first fleet after a deployment does, and batch_last_vs_first compares it with
-     * the last batch, on N disks.
+     * On a fresh server, a few small batches first, not timed: the very first batch of a JVM fresh
+     * from start-up takes three times as long as the second (class loading, the first JIT), which
+     * would make batch_last_vs_first say nothing about whether batches slow down as disks add up.
+     * The warm-up disks stay: deleting them one by one would take minutes.
      */
-    static void fleet(Path base, int disks, String server) throws Exception {
+    static void fleet(Path base, int disks, int warmupBatches, String server) throws Exception {
         String tag = Long.toString(System.nanoTime(), 36);
         String image = createImage("fleet-" + tag, base);
+        for (int round = 0; round < warmupBatches; round++) {
+            batch(image, "fwarm" + round + "-" + tag, FLEET_WARMUP);
+        }
         int batches = (disks + FLEET_BATCH - 1) / FLEET_BATCH;
         double[] seconds = new double[batches];
         String last = null;
@@ -143,8 +148,12 @@ public class CloneBench {
         }
         double first = seconds[0];
         double lastBatch = seconds[batches - 1];
-        System.out.printf("scale: %,d disks of one %d MiB image in %d batches of %,d (POST /v1/disks:batchCreate), %s%n%n",
+        System.out.printf("scale: %,d disks of one %d MiB image in %d batches of %,d (POST /v1/disks:batchCreate), %s%n",
                 disks, Files.size(base) >> 20, batches, FLEET_BATCH, server);
+        if (warmupBatches > 0) {
+            System.out.printf("after %d warm-up batches of %d disks (not timed)%n", warmupBatches, FLEET_WARMUP);
+        }
+        System.out.println();
         System.out.printf("%-12s %10s%n", "batch", "time");
         System.out.printf("%-12s %8.3f s%n", "first", first);
         System.out.printf("%-12s %8.3f s%n", "median", median(seconds));
