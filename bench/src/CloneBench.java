@@ -24,6 +24,11 @@ import java.util.regex.Pattern;
  * api-server, times a bulk clone of COUNT disks through POST /v1/disks:batchCreate and COUNT single
  * POST /v1/disks at 16-way concurrency, and beside them a loop of `qemu-img create -f qcow2 -b
  * base.raw -F raw` for the same count, in one run.
+ *
+ * <p>{@code java CloneBench.java disks URL KEY BASE N WARMUP SERVER} is the scale half (bench/clone
+ * --disks N): WARMUP batches of 100, then N disks of one image in batches of 2,500, the time of every
+ * batch, and the externId of the last disk, which bench/clone asks for after it has killed and
+ * restarted the server. SERVER describes the api-server for the table's title.
  */
 public class CloneBench {
 
@@ -31,7 +36,16 @@ public class CloneBench {
     static String url;
     static String key;
 
+    static final int FLEET_BATCH = 2_500;
+    static final int FLEET_WARMUP = 100;
+
     public static void main(String[] args) throws Exception {
+        if (args[0].equals("disks")) {
+            url = args[1];
+            key = args[2];
+            fleet(Path.of(args[3]), Integer.parseInt(args[4]), Integer.parseInt(args[5]), args[6]);
+            return;
+        }
         url = args[0];
         key = args[1];
         Path base = Path.of(args[2]);
@@ -101,6 +115,60 @@ public class CloneBench {
                 batchMedian, p99, qemuSeconds / batchMedian, count);
     }
 
+    /**
+     * On a fresh server, a few small batches first, not timed: the very first batch of a JVM fresh
+     * from start-up takes three times as long as the second (class loading, the first JIT), which
+     * would make batch_last_vs_first say nothing about whether batches slow down as disks add up.
+     * The warm-up disks stay: deleting them one by one would take minutes.
+     */
+    static void fleet(Path base, int disks, int warmupBatches, String server) throws Exception {
+        String tag = Long.toString(System.nanoTime(), 36);
+        String image = createImage("fleet-" + tag, base);
+        for (int round = 0; round < warmupBatches; round++) {
+            batch(image, "fwarm" + round + "-" + tag, FLEET_WARMUP);
+        }
+        int batches = (disks + FLEET_BATCH - 1) / FLEET_BATCH;
+        double[] seconds = new double[batches];
+        String last = null;
+        for (int b = 0; b < batches; b++) {
+            int count = Math.min(FLEET_BATCH, disks - b * FLEET_BATCH);
+            long t0 = System.nanoTime();
+            List<String> created = batchIds(image, String.format("f%03d-%s", b, tag), count);
+            seconds[b] = (System.nanoTime() - t0) / 1e9;
+            if (created.size() != count) {
+                throw new IllegalStateException("batch created " + created.size() + " of " + count);
+            }
+            last = created.get(created.size() - 1);
+        }
+        int slowest = 0;
+        for (int b = 1; b < batches; b++) {
+            if (seconds[b] > seconds[slowest]) {
+                slowest = b;
+            }
+        }
+        double first = seconds[0];
+        double lastBatch = seconds[batches - 1];
+        System.out.printf("scale: %,d disks of one %d MiB image in %d batches of %,d (POST /v1/disks:batchCreate), %s%n",
+                disks, Files.size(base) >> 20, batches, FLEET_BATCH, server);
+        if (warmupBatches > 0) {
+            System.out.printf("after %d warm-up batches of %d disks (not timed)%n", warmupBatches, FLEET_WARMUP);
+        }
+        System.out.println();
+        System.out.printf("%-12s %10s%n", "batch", "time");
+        System.out.printf("%-12s %8.3f s%n", "first", first);
+        System.out.printf("%-12s %8.3f s%n", "median", median(seconds));
+        System.out.printf("%-12s %8.3f s%n", "last", lastBatch);
+        System.out.printf("%-12s %8.3f s%n", "max (#" + (slowest + 1) + ")", seconds[slowest]);
+        System.out.printf("%nevery batch, s:");
+        for (int b = 0; b < batches; b++) {
+            System.out.printf(b % 10 == 0 ? "%n  %3d-%-3d" : "", b + 1, Math.min(b + 10, batches));
+            System.out.printf(" %.3f", seconds[b]);
+        }
+        System.out.printf("%n%nlast disk: %s%n", last);
+        System.out.printf("summary: disks=%d batch_first_s=%.3f batch_last_s=%.3f batch_max_s=%.3f"
+                + " batch_last_vs_first=%.2f%n", disks, first, lastBatch, seconds[slowest], lastBatch / first);
+    }
+
     static String createImage(String name, Path base) throws Exception {
         String created = send(HttpRequest.newBuilder(URI.create(url + "/v1/images"))
                 .header("Content-Type", "application/json")
@@ -114,16 +182,21 @@ public class CloneBench {
     }
 
     static int batch(String image, String prefix, int count) throws Exception {
+        return batchIds(image, prefix, count).size();
+    }
+
+    /** The externIds of the created disks, in the order the answer lists them. */
+    static List<String> batchIds(String image, String prefix, int count) throws Exception {
         String body = send(HttpRequest.newBuilder(URI.create(url + "/v1/disks:batchCreate"))
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString("{\"sourceId\":\"" + image + "\",\"count\":" + count
                         + ",\"namePrefix\":\"" + prefix + "\"}")), 201);
-        Matcher m = Pattern.compile("\"externId\"").matcher(body);
-        int n = 0;
+        Matcher m = Pattern.compile("\"externId\"\\s*:\\s*\"([^\"]+)\"").matcher(body);
+        List<String> ids = new ArrayList<>();
         while (m.find()) {
-            n++;
+            ids.add(m.group(1));
         }
-        return n;
+        return ids;
     }
 
     /**
