@@ -69,7 +69,8 @@ public final class NodeJobs implements AutoCloseable {
     public synchronized Job startFlatten(long lcId) {
         var total = engine.info(lcId).sizeBytes();
         AtomicReference<Job> current = runningFlattens.get(lcId);
-        if (current != null) {
+        // a job that has ended but not yet been retired by its worker is not running: start anew
+        if (current != null && current.get().state() == Job.State.RUNNING) {
             return current.get();
         }
         var job = new AtomicReference<>(
@@ -82,12 +83,22 @@ public final class NodeJobs implements AutoCloseable {
                     return j -> finished(j, Job.State.SUCCEEDED, null, List.of());
                 });
             } finally {
-                // kept among the finished before it leaves the running, so a poller always finds it
-                finishedFlattens.put(lcId, job.get());
-                runningFlattens.remove(lcId, job);
+                retire(lcId, job);
             }
         });
         return job.get();
+    }
+
+    /**
+     * Moves an ended flatten to the finished ones, unless a new flatten of the lc has replaced it
+     * already (its result is then stale). Kept among the finished before it leaves the running, so
+     * that a poller always finds it.
+     */
+    private synchronized void retire(long lcId, AtomicReference<Job> job) {
+        if (runningFlattens.get(lcId) == job) {
+            finishedFlattens.put(lcId, job.get());
+            runningFlattens.remove(lcId, job);
+        }
     }
 
     public Optional<Job> flatten(long lcId) {
