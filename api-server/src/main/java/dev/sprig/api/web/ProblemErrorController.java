@@ -3,6 +3,7 @@ package dev.sprig.api.web;
 import io.swagger.v3.oas.annotations.Hidden;
 import jakarta.servlet.RequestDispatcher;
 import jakarta.servlet.http.HttpServletRequest;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.boot.webmvc.error.ErrorAttributes;
 import org.springframework.boot.webmvc.error.ErrorController;
 import org.springframework.http.HttpStatus;
@@ -21,6 +22,8 @@ import org.springframework.web.context.request.ServletWebRequest;
  * ProblemAdvice} like any other failure.
  */
 @RestController
+// only where there is a servlet container to send failures here (some tests run without a web server)
+@ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
 @Hidden // not an endpoint of the API: where the servlet container sends failures
 class ProblemErrorController implements ErrorController {
 
