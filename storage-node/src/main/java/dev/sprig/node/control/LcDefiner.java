@@ -1,10 +1,11 @@
 package dev.sprig.node.control;
 
 import dev.sprig.node.engine.ChunkEngine;
-import dev.sprig.node.engine.EngineException;
 import dev.sprig.node.engine.LcExistsException;
 import dev.sprig.node.engine.LcInfo;
 import dev.sprig.node.engine.NewLc;
+import dev.sprig.node.engine.OutOfRangeException;
+import dev.sprig.node.engine.ParentNotFrozenException;
 import dev.sprig.node.engine.UnknownLcException;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -67,10 +68,12 @@ public final class LcDefiner {
             engine.createAll(toCreate);
         } catch (LcExistsException raced) {
             throw raced;
-        } catch (EngineException refused) {
-            // A missing or writable parent is a conflict of this batch with the node, not a missing resource.
+        } catch (UnknownLcException | ParentNotFrozenException | OutOfRangeException refused) {
+            // A missing or writable parent, or a bad id or size, is a conflict of this batch with the node.
             throw new DefinitionConflictException(refused.code(), refused.getMessage());
         }
+        // anything else (READ_ONLY, NO_SPACE, an I/O failure) is the node's state, not the batch's:
+        // it keeps its own code and status, so a caller does not take a sick node for a conflict
         return new DefineResult(toCreate.size(), seen.size() - toCreate.size());
     }
 
