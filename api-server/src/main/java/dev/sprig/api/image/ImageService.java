@@ -1,6 +1,5 @@
 package dev.sprig.api.image;
 
-import dev.sprig.api.SprigApiProperties;
 import dev.sprig.api.backend.StorageBackend;
 import dev.sprig.api.backend.StorageBackend.LcSpec;
 import dev.sprig.api.cache.CacheRepository;
@@ -58,7 +57,7 @@ public class ImageService {
     private final OperationRepository operations;
     private final OperationRunner runner;
     private final CacheRepository cache;
-    private final List<String> allowedPrefixes;
+    private final SourcePolicy sourcePolicy;
 
     ImageService(
             ResourceRepository resources,
@@ -69,7 +68,7 @@ public class ImageService {
             OperationRepository operations,
             OperationRunner runner,
             CacheRepository cache,
-            SprigApiProperties properties) {
+            SourcePolicy sourcePolicy) {
         this.resources = resources;
         this.lcs = lcs;
         this.backend = backend;
@@ -78,7 +77,7 @@ public class ImageService {
         this.operations = operations;
         this.runner = runner;
         this.cache = cache;
-        this.allowedPrefixes = List.copyOf(properties.imageSources().allowedPrefixes());
+        this.sourcePolicy = sourcePolicy;
     }
 
     /**
@@ -96,10 +95,7 @@ public class ImageService {
      * leaves either nothing or an import that resumes.
      */
     public Import importFrom(String name, ImageSource source) {
-        if (allowedPrefixes.stream().noneMatch(source.url()::startsWith)) {
-            throw SprigException.invalidArgument("source url " + source.url() + " starts with none of the allowed"
-                    + " prefixes " + allowedPrefixes + " (sprig.api.image-sources.allowed-prefixes)");
-        }
+        sourcePolicy.checkRegistration(source.url());
         String externId = ExternIds.next(ResourceKind.IMAGE);
         Operation operation = Objects.requireNonNull(tx.execute(status -> {
             try {

@@ -48,6 +48,7 @@ class ImportWork implements OperationWork {
     private final CacheRepository cache;
     private final ConvertedCopy convertedCopy;
     private final NbdCopy nbdCopy;
+    private final long maxVirtualSize;
 
     ImportWork(
             ResourceRepository resources,
@@ -59,7 +60,8 @@ class ImportWork implements OperationWork {
             ImageCache imageCache,
             CacheRepository cache,
             ConvertedCopy convertedCopy,
-            NbdCopy nbdCopy) {
+            NbdCopy nbdCopy,
+            ImageSourceRules rules) {
         this.resources = resources;
         this.lcs = lcs;
         this.sources = sources;
@@ -70,6 +72,7 @@ class ImportWork implements OperationWork {
         this.cache = cache;
         this.convertedCopy = convertedCopy;
         this.nbdCopy = nbdCopy;
+        this.maxVirtualSize = rules.maxVirtualSize().toBytes();
     }
 
     @Override
@@ -86,13 +89,20 @@ class ImportWork implements OperationWork {
         imageCache.discardFilling(imageId);
         try (SourceFetcher.Fetched fetched = fetcher.fetch(source, operation.id())) {
             long size = sizeOf(image, fetched.file(), source.format());
-            long lcId = defineLc(imageId, size);
+            if (source.format() == ImageFormat.QCOW2) {
+                QemuImg.check(fetched.file(), source.format());
+            }
             Optional<FileAdoption> adoption = backend.fileAdoption();
+            if (adoption.isPresent() && mostlyHoles(fetched.file(), source.format(), size)) {
+                adoption = Optional.empty();
+            }
+            long lcId = defineLc(imageId, size);
             if (adoption.isPresent()) {
                 convertedCopy.copy(imageId, fetched.file(), source.format(), lcId, size, adoption.get(), progress);
             } else {
                 nbdCopy.copy(imageId, fetched.file(), source.format(), lcId, size, progress);
             }
+            fetched.checkUnchanged();
             backend.freeze(lcId);
         } catch (RuntimeException e) {
             imageCache.discardFilling(imageId);
@@ -106,7 +116,7 @@ class ImportWork implements OperationWork {
      * is), and no backing or external data file, which would have the import read a file of this
      * machine that the source names.
      */
-    private static long sizeOf(Resource image, Path file, ImageFormat format) {
+    private long sizeOf(Resource image, Path file, ImageFormat format) {
         QemuImg.Info info = QemuImg.info(file, format);
         if (info.backingFile() != null) {
             throw new ImportFailure("the image names a backing file (" + info.backingFile()
@@ -117,8 +127,9 @@ class ImportWork implements OperationWork {
                     + "); only self-contained images can be imported");
         }
         long size = info.virtualSize();
-        if (size <= 0 || size > ImageService.MAX_SIZE) {
-            throw new ImportFailure("the image has " + size + " bytes; an image has 1 to " + ImageService.MAX_SIZE);
+        if (size <= 0 || size > maxVirtualSize) {
+            throw new ImportFailure("the image declares " + size + " bytes; an imported image may have 1 to "
+                    + maxVirtualSize + " (sprig.api.image-sources.max-virtual-size)");
         }
         if (image.sizeBytes() != null && image.sizeBytes() != size) {
             throw new ImportFailure(
@@ -126,6 +137,27 @@ class ImportWork implements OperationWork {
         }
         return size;
     }
+
+    /**
+     * Whether the image's holes (what its map says reads as zeros) are too many for
+     * {@link ConvertedCopy}, whose engine reads back every byte of the converted file, holes
+     * included: then the bytes go through the backend's write path ({@link NbdCopy}), which passes
+     * over the holes with a question per {@link NbdCopy#SCAN} bytes, so that the import's cost
+     * follows its data, not the size it declares.
+     */
+    private static boolean mostlyHoles(Path file, ImageFormat format, long size) {
+        if (size <= CONVERT_HOLES_MAX) {
+            return false;
+        }
+        long data = QemuImg.dataBytes(file, format, size, ImageService.SEGMENT);
+        return size - data > CONVERT_HOLES_MAX;
+    }
+
+    /**
+     * The holes a converted copy may read back: a few seconds' reading of a sparse file. More than
+     * that and an image with little data would hold an import worker for minutes.
+     */
+    static final long CONVERT_HOLES_MAX = 32L << 30;
 
     @Override
     public Runnable succeed(Operation operation) {

@@ -39,6 +39,11 @@ class NbdCopy {
     static final int READERS = 4;
     /** The largest read asked of qemu-nbd, which answers 4 MiB requests markedly slower than 1 MiB ones. */
     static final int READ_MAX = 1 << 20;
+    /**
+     * How much one block-status question that looks for the next data covers: the most an NBD
+     * request may (its length is 32 bits), in whole windows.
+     */
+    static final long SCAN = 0xFFFF_FFFFL & -WINDOW;
 
     private final StorageBackend backend;
     private final ImageCache imageCache;
@@ -64,7 +69,7 @@ class NbdCopy {
      */
     private void copy(String imageId, QemuNbd server, long lcId, long size, OperationProgress progress) {
         long windows = (size + WINDOW - 1) / WINDOW;
-        AtomicLong next = new AtomicLong();
+        NextWindow next = new NextWindow(windows, size);
         AtomicLong copied = new AtomicLong();
         AtomicBoolean failed = new AtomicBoolean();
         ExecutorService readers = Executors.newFixedThreadPool(READERS, work -> {
@@ -79,9 +84,9 @@ class NbdCopy {
                     try (NbdClient nbd = NbdClient.open("127.0.0.1", server.port(), "")) {
                         ByteBuf window = Unpooled.directBuffer(WINDOW);
                         try {
-                            for (long w = next.getAndIncrement();
+                            for (long w = next.claim(nbd, copied, progress);
                                     w < windows && !failed.get();
-                                    w = next.getAndIncrement()) {
+                                    w = next.claim(nbd, copied, progress)) {
                                 long start = w * WINDOW;
                                 long length = Math.min(WINDOW, size - start);
                                 copyWindow(imageId, nbd, lcId, size, start, length, window);
@@ -124,6 +129,49 @@ class NbdCopy {
             }
         } finally {
             readers.shutdownNow();
+        }
+    }
+
+    /**
+     * Hands out the windows that may hold data, in order: where qemu-nbd says the image reads as
+     * zeros for whole windows from the next one, those are passed over with one block-status
+     * question per {@link #SCAN} bytes, so that an image declaring terabytes with little data
+     * costs what its data costs, not a question per PC of its size.
+     */
+    private static final class NextWindow {
+
+        private final long windows;
+        private final long size;
+        private long next;
+
+        NextWindow(long windows, long size) {
+            this.windows = windows;
+            this.size = size;
+        }
+
+        /** The next window to copy, or {@code windows} when none is left; skipped ones count as copied. */
+        synchronized long claim(NbdClient nbd, AtomicLong copied, OperationProgress progress) throws IOException {
+            while (next < windows) {
+                long start = next * WINDOW;
+                Extents extents = new Extents();
+                check(nbd.allocation(start, Math.min(SCAN, size - start), extents), "block status", start);
+                if (extents.count() == 0 || (extents.flags(0) & Nbd.STATE_ZERO) == 0) {
+                    return next++;
+                }
+                long zeroWindows = Math.min(windows - next, extents.length(0) / WINDOW);
+                if (start + extents.length(0) >= size) {
+                    zeroWindows = windows - next; // zeros to the end, a short last window included
+                }
+                if (zeroWindows == 0) {
+                    return next++;
+                }
+                next += zeroWindows;
+                long done = copied.addAndGet(Math.min(size, next * WINDOW) - start);
+                synchronized (progress) {
+                    progress.report(done, size);
+                }
+            }
+            return windows;
         }
     }
 

@@ -7,15 +7,22 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -23,6 +30,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
 /**
@@ -33,15 +42,21 @@ import org.springframework.stereotype.Component;
 @Component
 class SourceFetcher {
 
+    private static final Logger log = LoggerFactory.getLogger(SourceFetcher.class);
+
     static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
     private static final int BUFFER = 1 << 20;
 
     private final HttpClient http = HttpClient.newBuilder()
             .connectTimeout(CONNECT_TIMEOUT)
-            .followRedirects(HttpClient.Redirect.NORMAL)
+            // each redirect's target is checked before it is asked (SourcePolicy.checkHop)
+            .followRedirects(HttpClient.Redirect.NEVER)
             .build();
     private final Path tempDir;
     private final Duration stallTimeout;
+    private final SourcePolicy policy;
+    private final long maxDownload;
+    private final int maxRedirects;
     /** Closes downloads that stopped sending: a blocked read has no timeout of its own. */
     private final ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(work -> {
         Thread thread = new Thread(work, "import-download-watchdog");
@@ -49,9 +64,12 @@ class SourceFetcher {
         return thread;
     });
 
-    SourceFetcher(SprigApiProperties properties) {
+    SourceFetcher(SprigApiProperties properties, ImageSourceRules rules, SourcePolicy policy) {
         this.stallTimeout = properties.imageSources().stallTimeout();
         this.tempDir = properties.imageSources().downloadDir().toAbsolutePath();
+        this.policy = policy;
+        this.maxDownload = rules.maxDownloadSize().toBytes();
+        this.maxRedirects = rules.maxRedirects();
     }
 
     @PreDestroy
@@ -61,14 +79,39 @@ class SourceFetcher {
 
     /** The source as a local file, to be closed when the import is done with it (removing a download). */
     Fetched fetch(ImageSource source, String operationId) {
-        if (source.url().startsWith("file:")) {
+        if (source.url().regionMatches(true, 0, "file:", 0, 5)) {
             return local(source);
         }
         return download(source, tempDir.resolve("sprig-import-" + operationId + ".part"));
     }
 
-    /** A local copy of the source; {@code temporary} ones are deleted on close. */
-    record Fetched(Path file, boolean temporary) implements AutoCloseable {
+    /**
+     * A local copy of the source; {@code temporary} ones are deleted on close. {@code identity} is a
+     * file source's file key (device and inode), null for a download.
+     */
+    record Fetched(Path file, boolean temporary, @Nullable Object identity) implements AutoCloseable {
+
+        /**
+         * Fails unless the file at {@link #file} is still the one checked when it was fetched: a
+         * source directory whose entries were swapped meanwhile (for a link to a file outside) could
+         * have had qemu-img read another file.
+         */
+        void checkUnchanged() {
+            if (identity == null) {
+                return;
+            }
+            try {
+                Object now = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+                        .fileKey();
+                if (identity.equals(now)) {
+                    return;
+                }
+            } catch (IOException e) {
+                // gone: the same answer as replaced
+            }
+            throw new ImportFailure("the source file " + file + " was replaced while it was imported");
+        }
+
         @Override
         public void close() {
             if (temporary) {
@@ -81,29 +124,33 @@ class SourceFetcher {
         }
     }
 
+    /**
+     * The file at its real path, checked against the allowed directories again now (the source was
+     * checked when it was registered, but the import may run much later). qemu-img and qemu-nbd get
+     * that real path, which holds no symbolic link; the file is read here without following one, and
+     * must still be the same file once the import has read it ({@link Fetched#checkUnchanged}).
+     */
     private Fetched local(ImageSource source) {
-        Path file;
-        try {
-            file = Path.of(URI.create(source.url()));
-        } catch (IllegalArgumentException e) {
-            throw new ImportFailure("no file at " + source.url() + ": " + e.getMessage(), e);
-        }
-        if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
-            throw new ImportFailure("no file at " + file);
-        }
-        if (source.sha256() != null) {
-            MessageDigest digest = sha256();
-            try (InputStream in = Files.newInputStream(file)) {
-                byte[] buffer = new byte[BUFFER];
-                for (int n; (n = in.read(buffer)) > 0; ) {
-                    digest.update(buffer, 0, n);
+        Path file = policy.file(source.url());
+        Object identity;
+        MessageDigest digest = sha256();
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+            identity = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+                    .fileKey();
+            if (source.sha256() != null) {
+                ByteBuffer buffer = ByteBuffer.allocate(BUFFER);
+                while (channel.read(buffer) > 0) {
+                    buffer.flip();
+                    digest.update(buffer);
+                    buffer.clear();
                 }
-            } catch (IOException e) {
-                throw new ImportFailure("reading " + file + " failed: " + e.getMessage(), e);
             }
-            verify(source.sha256(), digest);
+        } catch (IOException e) {
+            log.warn("reading the file source {} failed", file, e);
+            throw new ImportFailure("reading the source " + source.url() + " failed", e);
         }
-        return new Fetched(file, false);
+        verify(source.sha256(), digest);
+        return new Fetched(file, false, identity);
     }
 
     private Fetched download(ImageSource source, Path part) {
@@ -112,24 +159,13 @@ class SourceFetcher {
         } catch (IOException e) {
             throw new ImportFailure("the download directory " + part.getParent() + " cannot be created: " + e, e);
         }
-        HttpResponse<InputStream> response;
-        try {
-            response = http.send(
-                    HttpRequest.newBuilder(URI.create(source.url()))
-                            .timeout(stallTimeout)
-                            .GET()
-                            .build(),
-                    HttpResponse.BodyHandlers.ofInputStream());
-        } catch (java.net.http.HttpTimeoutException e) {
-            throw new ImportFailure("the source did not answer within " + stallTimeout.toSeconds() + " s", e);
-        } catch (IOException e) {
-            URI url = URI.create(source.url());
-            throw new ImportFailure("the source is unreachable: " + describe(e) + " (" + url.getAuthority() + ")", e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ImportFailure("the import was interrupted", e);
-        }
+        HttpResponse<InputStream> response = open(source.url());
         long expected = response.headers().firstValueAsLong("Content-Length").orElse(-1);
+        if (expected > maxDownload) {
+            closeQuietly(response.body());
+            throw new ImportFailure("the source declares " + expected + " bytes; a download may have at most "
+                    + maxDownload + " (sprig.api.image-sources.max-download-size)");
+        }
         MessageDigest digest = sha256();
         long received = 0;
         boolean complete = false;
@@ -152,12 +188,13 @@ class SourceFetcher {
                 TimeUnit.MILLISECONDS);
         try (InputStream in = body;
                 OutputStream out = Files.newOutputStream(part)) {
-            if (response.statusCode() != 200) {
-                throw new ImportFailure("the source answered " + response.statusCode());
-            }
             byte[] buffer = new byte[BUFFER];
             for (int n; (n = in.read(buffer)) > 0; ) {
                 lastArrival.set(System.nanoTime());
+                if (received + n > maxDownload) {
+                    throw new ImportFailure("the source sent more than " + maxDownload
+                            + " bytes; a download may have at most that (sprig.api.image-sources.max-download-size)");
+                }
                 digest.update(buffer, 0, n);
                 out.write(buffer, 0, n);
                 received += n;
@@ -173,7 +210,8 @@ class SourceFetcher {
             // the JDK client throws when a body ends before its Content-Length; say it plainly
             if (expected < 0 || received >= expected) {
                 deleteQuietly(part);
-                throw new ImportFailure("reading the source failed: " + describe(e), e);
+                log.warn("reading the source {} failed after {} bytes", source.url(), received, e);
+                throw new ImportFailure("reading the source failed after " + received + " bytes", e);
             }
         } catch (RuntimeException e) {
             deleteQuietly(part);
@@ -199,7 +237,67 @@ class SourceFetcher {
             deleteQuietly(part);
             throw e;
         }
-        return new Fetched(part, true);
+        return new Fetched(part, true, null);
+    }
+
+    /**
+     * The source's {@code 200} response, its body not yet read: redirects are followed here, at most
+     * {@code max-redirects} of them, each target checked like the source before it is asked. What
+     * went wrong is logged; the import's error says only that the source was refused or failed, and
+     * the class of its status, never what the host answered or how a connection failed (which would
+     * tell a caller which internal ports are open).
+     */
+    private HttpResponse<InputStream> open(String url) {
+        URI at;
+        try {
+            at = new URI(url);
+        } catch (URISyntaxException e) {
+            throw new ImportFailure("the source was refused: " + url + " is not a URL", e);
+        }
+        for (int hop = 0; ; hop++) {
+            policy.checkHop(at);
+            HttpResponse<InputStream> response = send(at);
+            int status = response.statusCode();
+            if (status == 200) {
+                return response;
+            }
+            closeQuietly(response.body());
+            boolean redirect = status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+            if (!redirect) {
+                log.warn("the source {} answered {} (import of {})", at, status, url);
+                throw new ImportFailure("the source failed: it answered " + status / 100 + "xx");
+            }
+            Optional<String> location = response.headers().firstValue("Location");
+            if (location.isEmpty()) {
+                log.warn("the source {} answered {} without a Location", at, status);
+                throw new ImportFailure("the source failed: it answered a redirect to nowhere");
+            }
+            if (hop >= maxRedirects) {
+                throw new ImportFailure("the source failed: more than " + maxRedirects
+                        + " redirects (sprig.api.image-sources.max-redirects)");
+            }
+            try {
+                at = at.resolve(new URI(location.get()));
+            } catch (URISyntaxException | IllegalArgumentException e) {
+                log.warn("the source {} redirected to a malformed location {}", at, location.get());
+                throw new ImportFailure("the source failed: it redirected to something that is not a URL", e);
+            }
+        }
+    }
+
+    private HttpResponse<InputStream> send(URI uri) {
+        try {
+            return http.send(
+                    HttpRequest.newBuilder(uri).timeout(stallTimeout).GET().build(),
+                    HttpResponse.BodyHandlers.ofInputStream());
+        } catch (IOException e) {
+            // refused, reset, timed out: all one to the client
+            log.warn("asking the source {} failed: {}", uri, describe(e));
+            throw new ImportFailure("the source failed: no answer from " + uri.getHost(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ImportFailure("the import was interrupted", e);
+        }
     }
 
     private static void closeQuietly(InputStream in) {
