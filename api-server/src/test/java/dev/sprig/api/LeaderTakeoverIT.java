@@ -229,6 +229,7 @@ class LeaderTakeoverIT {
                         "--sprig.api.backend.type=nodes",
                         "--sprig.api.reconcile-interval=1s",
                         "--sprig.api.image-sources.allowed-prefixes=http:",
+                        "--sprig.api.image-sources.allowed-private-hosts=127.0.0.1",
                         "--sprig.api.image-sources.download-dir=" + dir.resolve(name + "-downloads"),
                         "--sprig.leader.check-interval=500ms",
                         // the node is registered once, without the heartbeats a configured node sends

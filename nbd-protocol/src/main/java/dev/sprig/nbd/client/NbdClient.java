@@ -28,7 +28,9 @@ public final class NbdClient implements AutoCloseable {
     private final DataOutputStream out;
     private long cookie;
     private boolean structured;
-    private int allocationContext;
+    /** Whether the server offered base:allocation; its id may be 0 (qemu-nbd's is). */
+    private boolean allocationOffered;
+
     private long sizeBytes = -1;
     private int transmissionFlags;
 
@@ -95,7 +97,7 @@ public final class NbdClient implements AutoCloseable {
             if (option == Nbd.OPT_STRUCTURED_REPLY) {
                 structured = type == Nbd.REP_ACK;
             } else if (option == Nbd.OPT_SET_META_CONTEXT && type == Nbd.REP_META_CONTEXT && data.length >= 4) {
-                allocationContext = java.nio.ByteBuffer.wrap(data).getInt();
+                allocationOffered = true;
             } else if (option == Nbd.OPT_GO
                     && type == Nbd.REP_INFO
                     && data.length >= 12
@@ -175,7 +177,7 @@ public final class NbdClient implements AutoCloseable {
      * block status has the range reported as allocated, which the protocol allows.
      */
     public int allocation(long offset, long length, Extents into) throws IOException {
-        if (allocationContext == 0) {
+        if (!allocationOffered) {
             into.add(length, 0);
             return 0;
         }
