@@ -312,7 +312,7 @@ class ImageImportIT {
     }
 
     @Test
-    void aCorruptQcow2FailsWithQemuImgsWordsAndLeavesNoStagingFile() throws Exception {
+    void aCorruptQcow2FailsWithQemuImgChecksWordsAndLeavesNoStagingFile() throws Exception {
         Path original = Files.write(sources.resolve("to-corrupt.raw"), imageContent(2 * MIB));
         Path qcow2 = sources.resolve("corrupt.qcow2");
         run("qemu-img", "convert", "-f", "raw", "-O", "qcow2", original.toString(), qcow2.toString());
@@ -325,10 +325,12 @@ class ImageImportIT {
             file.write(java.nio.ByteBuffer.allocate(8).putLong(0, (1L << 63) | 0x10200), l1);
         }
 
-        assertImportFails(
+        String error = assertImportFails(
                 "{\"name\":\"" + unique("corrupt") + "\",\"source\":{\"url\":\"" + qcow2.toUri()
                         + "\"},\"format\":\"qcow2\"}",
-                "Image is corrupt");
+                "qemu-img check found the image corrupt");
+
+        assertThat(error).contains("Table is not cluster aligned");
 
         try (var files = Files.list(engine.stagingFile(0).getParent())) {
             assertThat(files.map(Path::toString)).noneMatch(name -> name.endsWith(".staging"));
