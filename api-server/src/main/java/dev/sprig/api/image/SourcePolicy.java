@@ -35,6 +35,15 @@ import org.springframework.stereotype.Component;
  *       {@code allowed-private-hosts} ({@link NonPublicAddresses}); every redirect is checked the
  *       same way ({@link SourceFetcher}).
  * </ul>
+ *
+ * <p>What is left (DNS rebinding): the JDK's HTTP client resolves a host itself and cannot be told
+ * which address to connect to. The check resolves the host right before each request and refuses it
+ * if any of its addresses may not be reached; the client's own lookup is then answered from the
+ * JVM's address cache ({@code networkaddress.cache.ttl}, 30 s by default), so it connects to an
+ * address that was checked. A host whose record changes between the two lookups could still be
+ * reached if that cache is disabled ({@code networkaddress.cache.ttl=0}) or expires in between, and
+ * a proxy configured for the JVM resolves names itself. Sources on networks that must never be
+ * reached should also be blocked by the firewall of api-server's host.
  */
 @Component
 class SourcePolicy {
