@@ -295,8 +295,10 @@ final class HandshakeHandler extends ByteToMessageDecoder {
         if (failure == null) {
             replyError(ctx, option, Nbd.REP_ERR_UNKNOWN, "no export " + name);
         } else {
-            // the exports' source is down or refusing: not the client's fault, nor "no such export"
-            log.warn("export {}: {}", name, failure.toString());
+            // the exports' source is down or refusing: not the client's fault, nor "no such export".
+            // Not the name: it carries the client's credential (a node's data token), and tokens
+            // never go to logs.
+            log.warn("opening an export failed: {}", failure.toString());
             replyError(ctx, option, Nbd.REP_ERR_SHUTDOWN, "the export could not be opened: " + failure.getMessage());
         }
         resume(ctx);
