@@ -50,6 +50,18 @@ final class ApiClient {
         return send(request(path).DELETE());
     }
 
+    /**
+     * Registers (or heartbeats) a node as a storage node does, with a credential this client (an
+     * admin) issues for its id first.
+     */
+    HttpResponse<String> registerNode(String nodeId, String registration) {
+        HttpResponse<String> issued = post("/v1/nodes/" + nodeId + ":issueCredential", "");
+        if (issued.statusCode() != 201) {
+            return issued;
+        }
+        return withKey(json(issued).path("credential").asString()).putJson("/v1/nodes/" + nodeId, registration);
+    }
+
     HttpResponse<String> putJson(String path, String json) {
         return send(request(path)
                 .header("Content-Type", "application/json")

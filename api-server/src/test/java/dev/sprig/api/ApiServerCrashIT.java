@@ -57,8 +57,7 @@ class ApiServerCrashIT {
         ApiClient api = new ApiClient(port, KEY);
         ApiClient admin = api.withKey(ADMIN);
         for (NodeProcess node : nodes.nodes) {
-            assertThat(admin.putJson("/v1/nodes/" + node.id, node.registration())
-                            .statusCode())
+            assertThat(admin.registerNode(node.id, node.registration()).statusCode())
                     .isEqualTo(201);
         }
         String image = api.availableImage(imageContent(1 << 20));

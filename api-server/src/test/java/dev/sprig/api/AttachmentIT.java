@@ -11,7 +11,8 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
@@ -23,15 +24,17 @@ import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.JsonNode;
 
 /**
- * api-server alone is a whole system: a disk's attachment leads a real NBD client (qemu-img, qemu-io)
- * and the node HTTP API to the disk's bytes, served by the embedded engine.
+ * api-server alone is a whole system: a disk's attachment leads a real NBD client (qemu-img, qemu-io,
+ * nbdinfo) to the disk's bytes, served by the embedded engine, with a data token that opens that
+ * disk's lc alone; the node token, api-server's control credential, is never in it.
  */
 @SpringBootTest(
         webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-        properties = {"sprig.api.api-keys=" + AttachmentIT.KEY, "sprig.node.token=attachment-node-token"})
+        properties = {"sprig.api.api-keys=" + AttachmentIT.KEY, "sprig.node.token=" + AttachmentIT.NODE_TOKEN})
 class AttachmentIT {
 
     static final String KEY = "attach-key-0123456789";
+    static final String NODE_TOKEN = "attachment-node-token";
     static final int MIB = 1 << 20;
     static Path dir;
 
@@ -56,62 +59,79 @@ class AttachmentIT {
 
     @Test
     void anNbdClientReadsAFreshCloneAsItsImageAndWritesOnlyTheClone() throws Exception {
-        String disk = ApiClient.json(
-                        api.post("/v1/disks", "{\"name\":\"" + unique("vm") + "\",\"sourceId\":\"" + imageId + "\"}"))
-                .path("externId")
-                .asString();
+        String disk = newDisk();
 
         JsonNode attachment = ApiClient.json(api.get("/v1/disks/" + disk + "/attachment"));
 
         assertThat(attachment.path("pcSizeBytes").asLong()).isEqualTo(4L * MIB);
         assertThat(attachment.path("segmentSizeBytes").asInt()).isEqualTo(256 * 1024);
-        JsonNode node = attachment.path("nodes").get(0);
-        String nbd = node.path("nbd").asString();
+        assertThat(attachment.path("access").asString()).isEqualTo("read-write");
+        String nbd = attachment.path("nodes").get(0).path("nbd").asString();
         Path copy = dir.resolve("copy-" + disk + ".raw");
         run("qemu-img", "convert", "-f", "raw", "-O", "raw", nbd, copy.toString());
         assertThat(Files.readAllBytes(copy)).isEqualTo(imageBytes);
 
         run("qemu-io", "-f", "raw", "-c", "write -P 0x5a 0 64k", "-c", "flush", nbd);
 
-        HttpResponse<byte[]> read = nodeGet(
-                node,
-                "/v1/lcs/" + attachment.path("lcId").asLong() + "/data?offset=0&length=65536",
-                node.path("token").asString());
-        assertThat(read.statusCode()).isEqualTo(200);
-        byte[] expected = new byte[65536];
-        Arrays.fill(expected, (byte) 0x5a);
-        assertThat(read.body()).isEqualTo(expected);
-        run(
-                "qemu-img",
-                "convert",
-                "-f",
-                "raw",
-                "-O",
-                "raw",
-                nbd.substring(0, nbd.lastIndexOf('/') + 1)
-                        + ApiClient.json(api.get("/v1/images/" + imageId))
-                                .path("lcId")
-                                .asLong(),
-                copy.toString());
+        assertThat(run("qemu-io", "-f", "raw", "-r", "-c", "read -P 0x5a 0 64k", nbd))
+                .doesNotContain("Pattern verification failed");
+        String sibling = ApiClient.json(api.get("/v1/disks/" + newDisk() + "/attachment"))
+                .path("nodes")
+                .get(0)
+                .path("nbd")
+                .asString();
+        run("qemu-img", "convert", "-f", "raw", "-O", "raw", sibling, copy.toString());
         assertThat(Files.readAllBytes(copy)).as("the image is untouched").isEqualTo(imageBytes);
     }
 
     @Test
-    void theNodeApiTakesTheNodeTokenNotAnApiKey() throws Exception {
-        String disk = ApiClient.json(
-                        api.post("/v1/disks", "{\"name\":\"" + unique("vm") + "\",\"sourceId\":\"" + imageId + "\"}"))
-                .path("externId")
-                .asString();
-        JsonNode attachment = ApiClient.json(api.get("/v1/disks/" + disk + "/attachment"));
-        JsonNode node = attachment.path("nodes").get(0);
-        String data = "/v1/lcs/" + attachment.path("lcId").asLong() + "/data?offset=0&length=16";
+    void theAttachmentCarriesADataTokenForItsLcAndNeverTheNodeToken() throws Exception {
+        String disk = newDisk();
+        Instant before = Instant.now();
+        HttpResponse<String> response = api.get("/v1/disks/" + disk + "/attachment");
+        JsonNode attachment = ApiClient.json(response);
+        String nbd = attachment.path("nodes").get(0).path("nbd").asString();
+        String exportName = URI.create(nbd).getPath().substring(1);
+        String dataToken = exportName.substring(0, exportName.lastIndexOf('/'));
 
-        assertThat(nodeGet(node, data, KEY).statusCode()).isEqualTo(401);
-        assertThat(nodeGet(node, data, "").statusCode()).isEqualTo(401);
-        assertThat(nodeGet(node, data, node.path("token").asString()).statusCode())
+        assertThat(response.body()).doesNotContain(NODE_TOKEN);
+        assertThat(exportName).endsWith("/" + attachment.path("lcId").asLong());
+        assertThat(Instant.parse(attachment.path("expiresAt").asString()))
+                .isBetween(before.plus(Duration.ofMinutes(59)), Instant.now().plus(Duration.ofMinutes(61)));
+        long imageLc =
+                ApiClient.json(api.get("/v1/images/" + imageId)).path("lcId").asLong();
+        assertThat(runAllowingFailure("nbdinfo", "--size", nbd.substring(0, nbd.lastIndexOf('/') + 1) + imageLc))
+                .as("the token names the disk's lc and no other")
+                .doesNotContain(Long.toString(4L * MIB));
+        String data = "/v1/lcs/" + attachment.path("lcId").asLong() + "/data?offset=0&length=16";
+        assertThat(nodeGet(data, dataToken).statusCode())
+                .as("a data token on the node API")
+                .isEqualTo(401);
+        assertThat(nodeGet("/v1/lcs", dataToken).statusCode()).isEqualTo(401);
+        assertThat(nodeGet(data, KEY).statusCode())
+                .as("an API key on the node API")
+                .isEqualTo(401);
+        assertThat(nodeGet(data, "").statusCode()).isEqualTo(401);
+        assertThat(nodeGet(data, NODE_TOKEN).statusCode())
+                .as("api-server's own credential")
                 .isEqualTo(200);
         assertThat(api.withKey("").get("/v1/disks/" + disk + "/attachment").statusCode())
                 .isEqualTo(401);
+    }
+
+    @Test
+    void aReadOnlyAttachmentOpensTheDiskReadOnly() throws Exception {
+        String disk = newDisk();
+        JsonNode attachment = ApiClient.json(api.get("/v1/disks/" + disk + "/attachment?access=read-only"));
+        String nbd = attachment.path("nodes").get(0).path("nbd").asString();
+
+        assertThat(attachment.path("access").asString()).isEqualTo("read-only");
+        assertThat(runAllowingFailure("qemu-io", "-f", "raw", "-c", "write -P 1 0 4k", nbd))
+                .doesNotContain("wrote 4096");
+        assertThat(run("qemu-io", "-f", "raw", "-r", "-c", "read -v 0 16", nbd)).contains("read 16/16");
+        assertThat(api.get("/v1/disks/" + disk + "/attachment?access=everything")
+                        .statusCode())
+                .isEqualTo(400);
     }
 
     @Test
@@ -139,9 +159,16 @@ class AttachmentIT {
         assertThat(run("qemu-io", "-f", "raw", "-c", "write -P 1 0 4k", after)).contains("wrote 4096");
     }
 
-    private HttpResponse<byte[]> nodeGet(JsonNode node, String path, String token) throws Exception {
-        HttpRequest.Builder request =
-                HttpRequest.newBuilder(URI.create(node.path("http").asString() + path));
+    private String newDisk() {
+        return ApiClient.json(
+                        api.post("/v1/disks", "{\"name\":\"" + unique("vm") + "\",\"sourceId\":\"" + imageId + "\"}"))
+                .path("externId")
+                .asString();
+    }
+
+    /** The embedded node API, on api-server's own port. */
+    private HttpResponse<byte[]> nodeGet(String path, String token) throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path));
         if (!token.isEmpty()) {
             request.header("Authorization", "Bearer " + token);
         }

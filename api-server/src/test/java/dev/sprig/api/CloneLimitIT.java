@@ -74,8 +74,7 @@ class CloneLimitIT {
         ApiClient api = new ApiClient(port, KEY);
         ApiClient admin = api.withKey(ADMIN);
         for (NodeProcess node : nodes.nodes) {
-            assertThat(admin.putJson("/v1/nodes/" + node.id, node.registration())
-                            .statusCode())
+            assertThat(admin.registerNode(node.id, node.registration()).statusCode())
                     .isIn(200, 201);
         }
         byte[] content = imageContent(3 * PC);

@@ -95,7 +95,7 @@ class LeaderTakeoverIT {
         ApiClient follower = new ApiClient(followerPort, KEY);
         NodeProcess node = nodes.node(1);
         assertThat(follower.withKey(ADMIN)
-                        .putJson("/v1/nodes/" + node.id, node.registration())
+                        .registerNode(node.id, node.registration())
                         .statusCode())
                 .isEqualTo(201);
 

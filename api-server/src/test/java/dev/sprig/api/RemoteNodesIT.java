@@ -97,20 +97,53 @@ class RemoteNodesIT {
         api = new ApiClient(port, KEY);
         admin = api.withKey(ADMIN);
         for (NodeProcess node : nodes.nodes) {
-            HttpResponse<String> registered = admin.putJson("/v1/nodes/" + node.id, node.registration());
+            HttpResponse<String> registered = admin.registerNode(node.id, node.registration());
             assertThat(registered.statusCode()).as(registered.body()).isIn(200, 201);
         }
     }
 
     @Test
     @Order(1)
-    void theRegistryIsForAdminKeysAndRegistrationIsIdempotent() {
-        assertProblem(api.putJson("/v1/nodes/node9", nodes.node(1).registration()), 403, "PERMISSION_DENIED");
+    void aNodeRegistersWithItsOwnCredentialAndRegistrationIsIdempotent() {
+        String registration = nodes.node(1).registration();
+        assertProblem(api.putJson("/v1/nodes/node1", registration), 403, "PERMISSION_DENIED");
+        assertProblem(admin.putJson("/v1/nodes/node1", registration), 403, "PERMISSION_DENIED");
+        assertProblem(api.post("/v1/nodes/node1:issueCredential", ""), 403, "PERMISSION_DENIED");
         assertProblem(api.get("/v1/nodes"), 403, "PERMISSION_DENIED");
-        assertThat(admin.putJson("/v1/nodes/node1", nodes.node(1).registration())
-                        .statusCode())
+        assertProblem(admin.post("/v1/nodes/Bad_Id:issueCredential", ""), 400, "INVALID_ARGUMENT");
+
+        HttpResponse<String> issued = admin.post("/v1/nodes/node1:issueCredential", "");
+        assertThat(issued.statusCode()).as(issued.body()).isEqualTo(201);
+        assertThat(ApiClient.json(issued).path("nodeId").asString()).isEqualTo("node1");
+        ApiClient node1 = api.withKey(ApiClient.json(issued).path("credential").asString());
+        assertThat(node1.putJson("/v1/nodes/node1", registration).statusCode())
+                .as("registration is idempotent")
                 .isEqualTo(200);
-        assertProblem(admin.putJson("/v1/nodes/Bad_Id", nodes.node(1).registration()), 400, "INVALID_ARGUMENT");
+        assertThat(node1.putJson("/v1/nodes/node2", nodes.node(2).registration())
+                        .statusCode())
+                .as("node1's credential registering node2")
+                .isEqualTo(401);
+        assertThat(node1.get("/v1/nodes").statusCode())
+                .as("a node credential is no API key")
+                .isEqualTo(401);
+        assertThat(node1.get("/v1/disks").statusCode()).isEqualTo(401);
+        assertThat(node1.post("/v1/nodes/node1:issueCredential", "").statusCode())
+                .isEqualTo(401);
+
+        ApiClient reissued = api.withKey(ApiClient.json(admin.post("/v1/nodes/node1:issueCredential", ""))
+                .path("credential")
+                .asString());
+        assertThat(node1.putJson("/v1/nodes/node1", registration).statusCode())
+                .as("issuing again revokes the earlier credential")
+                .isEqualTo(401);
+        assertThat(reissued.putJson("/v1/nodes/node1", registration).statusCode())
+                .isEqualTo(200);
+        assertThat(admin.delete("/v1/nodes/node1/credential").statusCode()).isEqualTo(204);
+        assertThat(reissued.putJson("/v1/nodes/node1", registration).statusCode())
+                .as("a revoked credential")
+                .isEqualTo(401);
+        assertProblem(admin.delete("/v1/nodes/node1/credential"), 404, "NOT_FOUND");
+        assertThat(admin.registerNode("node1", registration).statusCode()).isEqualTo(200);
 
         JsonNode list = ApiClient.json(admin.get("/v1/nodes"));
         List<String> states = new ArrayList<>();

@@ -53,16 +53,29 @@ final class StorageNodes implements AutoCloseable {
         }
     }
 
-    /** Registers every node with api-server (admin key), as a node's own registrar would. */
+    /**
+     * Registers every node with api-server as a node's own registrar would: with a credential issued
+     * for its id (admin key).
+     */
     void registerWith(ApiServerProcess apiServer) throws Exception {
         HttpClient http = HttpClient.newHttpClient();
         for (Node node : nodes) {
+            HttpResponse<String> issued = http.send(
+                    HttpRequest.newBuilder(apiServer.uri().resolve("/v1/nodes/" + node.id() + ":issueCredential"))
+                            .header("Authorization", "Bearer " + ApiServerProcess.ADMIN_KEY)
+                            .POST(HttpRequest.BodyPublishers.noBody())
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            if (issued.statusCode() != 201) {
+                throw new IllegalStateException("issuing a credential for " + node.id() + ": " + issued.body());
+            }
+            String credential = issued.body().replaceAll(".*\"credential\":\"([^\"]+)\".*", "$1");
             String registration = "{\"httpEndpoint\":\"http://127.0.0.1:" + node.httpPort()
                     + "\",\"nbdHost\":\"127.0.0.1\",\"nbdPort\":" + node.nbdPort() + ",\"token\":\"" + node.token()
                     + "\",\"capacityBytes\":" + (100L << 30) + ",\"usedBytes\":0}";
             HttpResponse<String> response = http.send(
                     HttpRequest.newBuilder(apiServer.uri().resolve("/v1/nodes/" + node.id()))
-                            .header("Authorization", "Bearer " + ApiServerProcess.ADMIN_KEY)
+                            .header("Authorization", "Bearer " + credential)
                             .header("Content-Type", "application/json")
                             .PUT(HttpRequest.BodyPublishers.ofString(registration))
                             .build(),

@@ -113,8 +113,9 @@ public interface StorageBackend {
      * One storage node as a client reaches it.
      *
      * @param httpEndpoint the node API's base URL; null when it is this api-server itself
-     * @param nbdPort the node's NBD data port (export {@code <token>/<lcId>})
-     * @param token the node's bearer token, for its HTTP API and NBD export names
+     * @param nbdPort the node's NBD data port (export {@code <dataToken>/<lcId>})
+     * @param token the node's control token, for its HTTP API and for deriving the key that signs its
+     *     data tokens; it never leaves api-server
      */
     record NodeAccess(
             String nodeId,

@@ -175,43 +175,6 @@ class DiskController {
         return SnapshotView.of(disks.get(id, ResourceKind.SNAPSHOT));
     }
 
-    /**
-     * @param http the node API's base URL (lc data at {@code /v1/lcs/{lcId}/data})
-     * @param nbd an NBD URI of the disk's lc on this node, for qemu-img, qemu-io, nbdinfo, fio
-     * @param token the node's bearer token (also part of the NBD export name)
-     */
-    record NodeView(String nodeId, String http, String nbd, String token) {}
-
-    /**
-     * @param pcSizeBytes bytes per PC; PC {@code i} of the disk lives on {@code nodes[i % nodes.length]}
-     */
-    record AttachmentView(
-            String externId, long lcId, long sizeBytes, long pcSizeBytes, int segmentSizeBytes, List<NodeView> nodes) {}
-
-    @GetMapping("/v1/disks/{id}/attachment")
-    @Operation(
-            summary = "What a client-agent needs for I/O: the disk's lc, geometry, and the nodes holding its PCs",
-            description = "Fetch it again after a snapshot: the disk then writes to a new lc, and writes to the old"
-                    + " one are refused as frozen.")
-    AttachmentView attachment(@PathVariable String id, jakarta.servlet.http.HttpServletRequest request) {
-        Attachment attachment = disks.attachment(id);
-        String self = request.getScheme() + "://" + request.getServerName() + ":" + request.getServerPort();
-        return new AttachmentView(
-                attachment.externId(),
-                attachment.lcId(),
-                attachment.sizeBytes(),
-                attachment.pcSizeBytes(),
-                attachment.segmentSizeBytes(),
-                attachment.nodes().stream()
-                        .map(node -> new NodeView(
-                                node.nodeId(),
-                                node.httpEndpoint() == null ? self : node.httpEndpoint(),
-                                "nbd://" + (node.nbdHost() == null ? request.getServerName() : node.nbdHost()) + ":"
-                                        + node.nbdPort() + "/" + node.token() + "/" + attachment.lcId(),
-                                node.token()))
-                        .toList());
-    }
-
     @PostMapping("/v1/disks/{id}:flatten")
     @ResponseStatus(HttpStatus.ACCEPTED) // what the contract documents; the ResponseEntity says the same
     @Operation(

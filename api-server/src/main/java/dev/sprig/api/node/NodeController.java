@@ -1,5 +1,6 @@
 package dev.sprig.api.node;
 
+import dev.sprig.api.error.SprigException;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import jakarta.validation.Valid;
@@ -10,6 +11,7 @@ import jakarta.validation.constraints.PositiveOrZero;
 import java.time.Instant;
 import java.util.List;
 import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
@@ -18,16 +20,24 @@ import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RestController;
 
 @RestController
-@Tag(name = "nodes", description = "The storage node registry (admin key): registration, heartbeat, draining")
+@Tag(
+        name = "nodes",
+        description = "The storage node registry: registration and heartbeat (the node's own credential), draining"
+                + " and credentials (admin key)")
 class NodeController {
 
     private final NodeRegistry registry;
+    private final NodeCredentials credentials;
 
-    NodeController(NodeRegistry registry) {
+    NodeController(NodeRegistry registry, NodeCredentials credentials) {
         this.registry = registry;
+        this.credentials = credentials;
     }
 
-    /** @param token the node's bearer token: api-server calls the node with it and hands it to client-agents */
+    /**
+     * @param token the node's control token: api-server calls the node with it and signs the node's
+     *     data tokens with a key derived from it; it never leaves api-server
+     */
     record RegisterNode(
             @NotBlank String httpEndpoint,
             @NotBlank String nbdHost,
@@ -51,11 +61,16 @@ class NodeController {
 
     record NodeList(List<NodeView> items) {}
 
+    /** @param credential what the node registers with (sprig.node.registry.credential); shown this once */
+    record IssuedCredential(String nodeId, String credential) {}
+
     @PutMapping("/v1/nodes/{id}")
     @Operation(
             summary = "Register a storage node, or heartbeat (the same call, repeated)",
-            description = "Idempotent: 201 the first time, 200 after. A node whose last heartbeat is older than"
-                    + " sprig.api.nodes.unreachable-after gets no new families.")
+            description = "Needs the credential issued for this node id (POST /v1/nodes/{id}:issueCredential) as"
+                    + " the bearer token; API keys, admin keys included, are refused. Idempotent: 201 the first time,"
+                    + " 200 after. A node whose last heartbeat is older than sprig.api.nodes.unreachable-after gets"
+                    + " no new families.")
     ResponseEntity<NodeView> register(@PathVariable String id, @Valid @RequestBody RegisterNode request) {
         boolean created = registry.register(
                 id,
@@ -79,6 +94,27 @@ class NodeController {
     @Operation(summary = "One registered node")
     NodeView get(@PathVariable String id) {
         return view(registry.get(id));
+    }
+
+    @PostMapping("/v1/nodes/{id}:issueCredential")
+    @Operation(
+            summary = "Issue the credential a storage node registers with (admin key)",
+            description = "The credential is shown in this answer only (api-server keeps a digest); it admits"
+                    + " PUT /v1/nodes/{id} for this id and nothing else. Issuing again revokes the earlier one.")
+    ResponseEntity<IssuedCredential> issueCredential(@PathVariable String id) {
+        return ResponseEntity.status(201).body(new IssuedCredential(id, credentials.issue(id)));
+    }
+
+    @DeleteMapping("/v1/nodes/{id}/credential")
+    @Operation(
+            summary = "Revoke a node's registration credential (admin key)",
+            description = "The node's next heartbeat is refused; it turns unreachable, then down, and gets no new"
+                    + " families until a new credential is issued and configured.")
+    ResponseEntity<Void> revokeCredential(@PathVariable String id) {
+        if (!credentials.revoke(id)) {
+            throw SprigException.notFound("a credential of node " + id);
+        }
+        return ResponseEntity.noContent().build();
     }
 
     @PostMapping("/v1/nodes/{id}:drain")

@@ -8,6 +8,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import tools.jackson.databind.JsonNode;
@@ -15,7 +16,8 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Fetches attachments from api-server ({@code GET /v1/disks/{id}/attachment}), and the list of
- * disks, with the API key.
+ * disks, with the API key. An attachment's NBD URIs carry data tokens that expire
+ * ({@code expiresAt}); the disk fetches it again before then.
  */
 public final class Attachments {
 
@@ -88,14 +90,29 @@ public final class Attachments {
     }
 
     static Attachment parse(JsonNode json) {
+        return parse(json, System.currentTimeMillis());
+    }
+
+    /**
+     * @param nowMillis when the attachment was fetched: it is refreshed two thirds of the way from
+     *     then to its {@code expiresAt}, and at least a second on (a clock far off api-server's must
+     *     not turn every request into a fetch)
+     */
+    static Attachment parse(JsonNode json, long nowMillis) {
         List<NodeExport> nodes = new ArrayList<>();
         json.path("nodes")
                 .forEach(node -> nodes.add(NodeExport.of(node.path("nbd").asString())));
+        long refreshAt = Long.MAX_VALUE;
+        if (json.path("expiresAt").isString()) {
+            long expiresAt = Instant.parse(json.path("expiresAt").asString()).toEpochMilli();
+            refreshAt = nowMillis + Math.max(1_000, (expiresAt - nowMillis) * 2 / 3);
+        }
         return new Attachment(
                 json.path("externId").asString(),
                 json.path("lcId").asLong(),
                 json.path("sizeBytes").asLong(),
                 json.path("pcSizeBytes").asLong(),
-                nodes);
+                nodes,
+                refreshAt);
     }
 }

@@ -33,6 +33,13 @@ final class ProxiedDisk implements AsyncNbdDisk {
     private final NodeChannels channels;
     private final Executor refresher;
     private volatile Attachment attachment;
+    /** Whether a refresh before expiry is under way, so that requests start at most one. */
+    private final java.util.concurrent.atomic.AtomicBoolean refreshing =
+            new java.util.concurrent.atomic.AtomicBoolean();
+    /** After a failed refresh, the next try waits this long, not the next request. */
+    private volatile long nextRefreshMillis;
+
+    private static final long REFRESH_RETRY_MILLIS = 5_000;
 
     ProxiedDisk(Attachment attachment, Attachments attachments, NodeChannels channels, Executor refresher) {
         this.attachment = attachment;
@@ -48,6 +55,7 @@ final class ProxiedDisk implements AsyncNbdDisk {
 
     @Override
     public void serve(NbdRequest request, EventLoop loop, Answer answer) {
+        refreshIfDue();
         boolean fua = (request.flags() & Nbd.CMD_FLAG_FUA) != 0;
         switch (request.type()) {
             case Nbd.CMD_READ -> read(loop, request.offset(), (int) request.length(), answer);
@@ -254,13 +262,44 @@ final class ProxiedDisk implements AsyncNbdDisk {
         refresher.execute(() -> {
             try {
                 attachment = attachments.of(attachment.externId());
-                NodeExport now = pcIndex < 0 ? node : attachment.nodeOf(pcIndex);
+                // the same node's export of the new attachment: its token is fresh
+                NodeExport now = pcIndex < 0 ? attachment.sameNodeAs(node) : attachment.nodeOf(pcIndex);
                 loop.execute(() -> attempt(loop, now, work, true, done, pcIndex));
             } catch (IOException | UnknownDiskException | RuntimeException failure) {
                 log.warn("{}: refreshing the attachment failed: {}", attachment.externId(), failure.toString());
                 loop.execute(() -> done.completed(Nbd.EIO, null));
             }
         });
+    }
+
+    /**
+     * Fetches the attachment again, off the loop, once its data tokens are two thirds through their
+     * life, so that connections opened later present a fresh token; requests meanwhile go on with
+     * the current one. Refreshed on use: a disk nobody uses costs api-server nothing, and if its
+     * token has expired by its next use, the refused connection fetches a fresh one (retryAfterRefresh).
+     */
+    private void refreshIfDue() {
+        long now = System.currentTimeMillis();
+        if (!attachment.refreshDue(now) || now < nextRefreshMillis || !refreshing.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            refresher.execute(() -> {
+                try {
+                    attachment = attachments.of(attachment.externId());
+                } catch (IOException | UnknownDiskException | RuntimeException failure) {
+                    nextRefreshMillis = System.currentTimeMillis() + REFRESH_RETRY_MILLIS;
+                    log.warn(
+                            "{}: refreshing the attachment before its tokens expire failed: {}",
+                            attachment.externId(),
+                            failure.toString());
+                } finally {
+                    refreshing.set(false);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            refreshing.set(false);
+        }
     }
 
     /** Counts pieces down on the event loop; the first error is kept. */

@@ -3,6 +3,7 @@ package dev.sprig.agent.route;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.json.JsonMapper;
@@ -11,8 +12,9 @@ class AttachmentTest {
 
     static final String JSON = """
             {"externId":"disk-1","lcId":42,"sizeBytes":25165824,"pcSizeBytes":4194304,"segmentSizeBytes":262144,
-             "nodes":[{"nodeId":"a","http":"http://h1:1","nbd":"nbd://h1:10809/t1/42","token":"t1"},
-                      {"nodeId":"b","http":"http://h2:1","nbd":"nbd://h2:10900/t2/42","token":"t2"}]}
+             "access":"read-write","expiresAt":"2030-01-01T01:00:00Z",
+             "nodes":[{"nodeId":"a","nbd":"nbd://h1:10809/t1/42"},
+                      {"nodeId":"b","nbd":"nbd://h2:10900/t2/42"}]}
             """;
 
     @Test
@@ -23,6 +25,28 @@ class AttachmentTest {
                 .containsExactly(new NodeExport("h1", 10809, "t1/42"), new NodeExport("h2", 10900, "t2/42"));
         assertThat(attachment.lcId()).isEqualTo(42);
         assertThat(attachment.pcSizeBytes()).isEqualTo(4L << 20);
+    }
+
+    @Test
+    void anAttachmentIsRefreshedTwoThirdsIntoItsTokensLife() {
+        long fetched = Instant.parse("2030-01-01T00:00:00Z").toEpochMilli();
+
+        Attachment attachment = Attachments.parse(JsonMapper.builder().build().readTree(JSON), fetched);
+
+        assertThat(attachment.refreshAtMillis()).isEqualTo(fetched + 40 * 60_000);
+        assertThat(attachment.refreshDue(fetched + 39 * 60_000)).isFalse();
+        assertThat(attachment.refreshDue(fetched + 40 * 60_000)).isTrue();
+        assertThat(Attachments.parse(JsonMapper.builder().build().readTree(JSON), fetched + 2 * 3600_000)
+                        .refreshAtMillis())
+                .as("an expiry already past (a clock ahead of api-server's) waits a second, not zero")
+                .isEqualTo(fetched + 2 * 3600_000 + 1_000);
+    }
+
+    @Test
+    void anExportShownInLogsLeavesItsTokenOut() {
+        NodeExport export = NodeExport.of("nbd://h1:10809/AQIAAA.secret-mac/42");
+
+        assertThat(export.toString()).isEqualTo("h1:10809/…/42").doesNotContain("secret");
     }
 
     @Test

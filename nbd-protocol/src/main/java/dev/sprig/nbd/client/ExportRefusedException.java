@@ -6,6 +6,15 @@ import java.io.IOException;
 public final class ExportRefusedException extends IOException {
 
     public ExportRefusedException(String server, String exportName, String reason) {
-        super(server + " refused export " + exportName + ": " + reason);
+        super(server + " refused export " + withoutCredential(exportName) + ": " + reason);
+    }
+
+    /**
+     * A node's export name is {@code <data token>/<lcId>}: messages (and so logs) keep the part after
+     * the last '/' only.
+     */
+    static String withoutCredential(String exportName) {
+        int slash = exportName.lastIndexOf('/');
+        return slash < 0 ? exportName : "…" + exportName.substring(slash);
     }
 }

@@ -293,10 +293,13 @@ final class HandshakeHandler extends ByteToMessageDecoder {
             return;
         }
         if (failure == null) {
-            replyError(ctx, option, Nbd.REP_ERR_UNKNOWN, "no export " + name);
+            // not the name: it can carry a credential, and a client may log what it is told
+            replyError(ctx, option, Nbd.REP_ERR_UNKNOWN, "no such export");
         } else {
-            // the exports' source is down or refusing: not the client's fault, nor "no such export"
-            log.warn("export {}: {}", name, failure.toString());
+            // the exports' source is down or refusing: not the client's fault, nor "no such export".
+            // Not the name: it carries the client's credential (a node's data token), and tokens
+            // never go to logs.
+            log.warn("opening an export failed: {}", failure.toString());
             replyError(ctx, option, Nbd.REP_ERR_SHUTDOWN, "the export could not be opened: " + failure.getMessage());
         }
         resume(ctx);

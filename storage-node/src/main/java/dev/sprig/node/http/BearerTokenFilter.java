@@ -5,18 +5,22 @@ import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
+import java.util.Set;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
- * Lets a request through only with {@code Authorization: Bearer <node token>}; health stays open
- * for probes. A refused request is answered before any controller runs, so nothing is read or
+ * Lets a request through only with {@code Authorization: Bearer <node token>}, api-server's control
+ * credential (a client's data token opens NBD exports, nothing here); health and its two probes
+ * stay open. A refused request is answered before any controller runs, so nothing is read or
  * written.
  */
 final class BearerTokenFilter extends OncePerRequestFilter {
 
     private static final String PREFIX = "Bearer ";
+    private static final Set<String> OPEN =
+            Set.of("/actuator/health", "/actuator/health/liveness", "/actuator/health/readiness");
 
     private final NodeToken token;
     private final ProblemWriter problems;
@@ -29,7 +33,8 @@ final class BearerTokenFilter extends OncePerRequestFilter {
     @Override
     protected boolean shouldNotFilter(HttpServletRequest request) {
         String path = request.getRequestURI().substring(request.getContextPath().length());
-        return path.equals("/actuator/health") || path.startsWith("/actuator/health/");
+        // exact paths: a prefix would open whatever else is ever mapped below /actuator/health/
+        return OPEN.contains(path);
     }
 
     @Override

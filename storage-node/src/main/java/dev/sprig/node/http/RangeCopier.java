@@ -37,8 +37,14 @@ final class RangeCopier {
         return thread;
     });
 
-    private final HttpClient http =
-            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    /**
+     * Never follows a redirect: the source is the node api-server named, and a redirect would send
+     * the peer's token to wherever that node pointed.
+     */
+    private final HttpClient http = HttpClient.newBuilder()
+            .connectTimeout(Duration.ofSeconds(5))
+            .followRedirects(HttpClient.Redirect.NEVER)
+            .build();
 
     RangeCopier(ChunkEngine engine, DataStreams streams) {
         this.engine = engine;

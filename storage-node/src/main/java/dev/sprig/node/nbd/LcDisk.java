@@ -32,14 +32,14 @@ final class LcDisk implements NbdDisk {
     private final ChunkEngine engine;
     private final long lcId;
     private final long sizeBytes;
-    private final boolean frozen;
+    private final boolean readOnly;
     private final DataPathMetrics metrics;
 
-    LcDisk(ChunkEngine engine, long lcId, long sizeBytes, boolean frozen, DataPathMetrics metrics) {
+    LcDisk(ChunkEngine engine, long lcId, long sizeBytes, boolean readOnly, DataPathMetrics metrics) {
         this.engine = engine;
         this.lcId = lcId;
         this.sizeBytes = sizeBytes;
-        this.frozen = frozen;
+        this.readOnly = readOnly;
         this.metrics = metrics;
     }
 
@@ -50,7 +50,7 @@ final class LcDisk implements NbdDisk {
 
     @Override
     public boolean readOnly() {
-        return frozen;
+        return readOnly;
     }
 
     /** The engine's reads come from the page cache (a mapping, for frozen lcs) unless memory is short. */

@@ -2,17 +2,22 @@ package dev.sprig.node.nbd;
 
 import dev.sprig.nbd.server.NbdDisk;
 import dev.sprig.nbd.server.NbdExports;
+import dev.sprig.node.access.DataAccess;
+import dev.sprig.node.access.DataGrant;
+import dev.sprig.node.access.DataTokens;
 import dev.sprig.node.engine.ChunkEngine;
 import dev.sprig.node.engine.LcInfo;
 import dev.sprig.node.engine.UnknownLcException;
 import dev.sprig.node.http.NodeToken;
 import dev.sprig.node.metrics.DataPathMetrics;
-import java.util.OptionalLong;
+import java.time.Clock;
+import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Every lc of the engine is an export named {@code <token>/<lcId>}; frozen lcs are read-only. Not
- * listed. Besides base:allocation they serve qemu:allocation-depth, the lineage view of an lc.
+ * Every lc of the engine is an export named {@code <dataToken>/<lcId>}, opened with the rights of
+ * the token: read-only for a read token or a frozen lc. Not listed. Besides base:allocation they
+ * serve qemu:allocation-depth, the lineage view of an lc.
  */
 public final class LcExports implements NbdExports {
 
@@ -21,8 +26,12 @@ public final class LcExports implements NbdExports {
     private final DataPathMetrics metrics;
 
     public LcExports(ChunkEngine engine, NodeToken token, DataPathMetrics metrics) {
+        this(engine, DataTokens.forNodeToken(token.value()), Clock.systemUTC(), metrics);
+    }
+
+    LcExports(ChunkEngine engine, DataTokens tokens, Clock clock, DataPathMetrics metrics) {
         this.engine = engine;
-        this.names = new ExportNames(token);
+        this.names = new ExportNames(tokens, clock);
         this.metrics = metrics;
     }
 
@@ -33,13 +42,14 @@ public final class LcExports implements NbdExports {
 
     @Override
     public @Nullable NbdDisk open(String name) {
-        OptionalLong lcId = names.lcOf(name);
-        if (lcId.isEmpty()) {
+        Optional<DataGrant> grant = names.grantOf(name);
+        if (grant.isEmpty()) {
             return null;
         }
         try {
-            LcInfo info = engine.info(lcId.getAsLong());
-            return new LcDisk(engine, info.lcId(), info.sizeBytes(), info.frozen(), metrics);
+            LcInfo info = engine.info(grant.get().lcId());
+            boolean readOnly = info.frozen() || grant.get().access() == DataAccess.READ;
+            return new LcDisk(engine, info.lcId(), info.sizeBytes(), readOnly, metrics);
         } catch (UnknownLcException absent) {
             return null;
         }

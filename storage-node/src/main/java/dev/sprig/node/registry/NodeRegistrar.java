@@ -31,7 +31,8 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Registers this node with api-server and keeps it registered: {@code PUT /v1/nodes/{nodeId}} with
- * the admin key, right after the node is ready (it accepts traffic) and again every heartbeat.
+ * the credential issued for this node id (it hands api-server the node token, which api-server alone
+ * holds), right after the node is ready (it accepts traffic) and again every heartbeat.
  * The PUT is idempotent, so the heartbeat is the registration repeated, with fresh capacity figures.
  *
  * <p>A failed PUT (refused, 2 s timeout, an answer other than 2xx) is logged once per outage and
@@ -85,11 +86,18 @@ public final class NodeRegistrar implements AutoCloseable {
             throw new IllegalStateException("sprig.node.registry.url must be api-server's http(s) URL, such as"
                     + " http://api-server:8080; it is '" + url + "'. Unset it to run without registration");
         }
-        String adminKey = properties.adminKey();
-        if (adminKey == null || adminKey.isBlank()) {
-            throw new IllegalStateException("sprig.node.registry.url is set but sprig.node.registry.admin-key is not:"
-                    + " api-server accepts node registrations only with an admin key"
-                    + " (environment: SPRIG_NODE_REGISTRY_ADMIN_KEY)");
+        if (properties.adminKey() != null) {
+            throw new IllegalStateException("sprig.node.registry.admin-key is no longer used: a node registers with"
+                    + " a credential issued for its id (POST /v1/nodes/{id}:issueCredential with an admin key), set as"
+                    + " sprig.node.registry.credential (environment: SPRIG_NODE_REGISTRY_CREDENTIAL). Remove"
+                    + " admin-key: an admin key must not live on storage nodes");
+        }
+        String credential = properties.credential();
+        if (credential == null || credential.isBlank()) {
+            throw new IllegalStateException("sprig.node.registry.url is set but sprig.node.registry.credential is not:"
+                    + " api-server accepts a node's registration only with the credential issued for its id"
+                    + " (POST /v1/nodes/{id}:issueCredential with an admin key; environment:"
+                    + " SPRIG_NODE_REGISTRY_CREDENTIAL)");
         }
         if (properties.heartbeat().isNegative() || properties.heartbeat().isZero()) {
             throw new IllegalStateException(
@@ -104,7 +112,7 @@ public final class NodeRegistrar implements AutoCloseable {
         this.properties = properties;
         this.nodeId = id;
         this.target = URI.create(base + "/v1/nodes/" + id);
-        this.authorization = "Bearer " + adminKey;
+        this.authorization = "Bearer " + credential.strip();
         this.token = token;
         this.engine = engine;
         this.nbd = nbd;

@@ -12,8 +12,11 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * node API, and registration belongs to the standalone node alone.
  *
  * @param url api-server's base URL; unset (the default), the node does not register
- * @param adminKey the admin key api-server requires on {@code /v1/nodes}; required when {@code url}
- *     is set
+ * @param credential the credential api-server issued for this node id ({@code POST
+ *     /v1/nodes/{id}:issueCredential}); required when {@code url} is set. It lets its holder register
+ *     as this node and nothing else
+ * @param adminKey no longer used: set, the node refuses to start (an admin key does not belong on a
+ *     storage node)
  * @param nodeId the node's id in the registry; default: this host's name
  * @param advertisedHttpEndpoint the URL api-server and client-agents reach this node's HTTP API on;
  *     default: {@code http://<host name>:<HTTP port>}
@@ -24,6 +27,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
 @ConfigurationProperties("sprig.node.registry")
 public record RegistryProperties(
         @Nullable URI url,
+        @Nullable String credential,
         @Nullable String adminKey,
         @Nullable String nodeId,
         @Nullable URI advertisedHttpEndpoint,

@@ -315,6 +315,50 @@ class NodeApiIT {
     }
 
     @Test
+    void copyFromFollowsNoRedirectAndRepeatsNothingASourceAnswered() throws Exception {
+        long copy = rootLc(4 * MIB);
+        var elsewhere = new java.util.concurrent.atomic.AtomicInteger();
+        com.sun.net.httpserver.HttpServer internal =
+                com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        internal.createContext("/", exchange -> {
+            elsewhere.incrementAndGet();
+            exchange.sendResponseHeaders(200, 4);
+            exchange.getResponseBody().write(new byte[] {1, 2, 3, 4});
+            exchange.close();
+        });
+        com.sun.net.httpserver.HttpServer source =
+                com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        source.createContext("/", exchange -> {
+            byte[] body = "internal-secret-page".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            exchange.getResponseHeaders()
+                    .add("Location", "http://127.0.0.1:" + internal.getAddress().getPort() + "/v1/lcs/1/data");
+            exchange.sendResponseHeaders(307, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        internal.start();
+        source.start();
+        try {
+            HttpResponse<String> redirected = node.post(
+                    "/v1/lcs/" + copy + ":copyFrom",
+                    "{\"source\":{\"endpoint\":\"http://127.0.0.1:"
+                            + source.getAddress().getPort() + "\",\"token\":\"t\",\"lcId\":1},\"offset\":0,\"length\":"
+                            + MIB + "}");
+
+            assertProblem(redirected, 502, "SOURCE_UNREADABLE");
+            assertThat(json(redirected).path("detail").asString())
+                    .endsWith("it answered 307")
+                    .doesNotContain("internal-secret-page");
+            assertThat(elsewhere.get())
+                    .as("requests that reached the redirect's target")
+                    .isZero();
+        } finally {
+            source.stop(0);
+            internal.stop(0);
+        }
+    }
+
+    @Test
     void aSourceThatBreaksOffMidBodyIsABadGatewayNotAFailureOfThisNode() throws Exception {
         long copy = rootLc(4 * MIB);
         com.sun.net.httpserver.HttpServer source =

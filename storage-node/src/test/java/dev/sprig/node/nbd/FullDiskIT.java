@@ -120,6 +120,6 @@ class FullDiskIT {
     }
 
     private String uri(long lc) {
-        return "nbd://127.0.0.1:" + server.port() + "/" + TOKEN + "/" + lc;
+        return "nbd://127.0.0.1:" + server.port() + "/" + ExportName.of(TOKEN, lc);
     }
 }

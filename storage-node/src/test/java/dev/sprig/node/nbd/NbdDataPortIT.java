@@ -261,7 +261,7 @@ class NbdDataPortIT {
         assertThat(Tool.run("nbdinfo", "nbd://127.0.0.1:" + server.port() + "/wrong/" + clone)
                         .exitCode())
                 .isNotZero();
-        assertThat(Tool.run("nbdinfo", "nbd://127.0.0.1:" + server.port() + "/" + TOKEN + "/999999")
+        assertThat(Tool.run("nbdinfo", "nbd://127.0.0.1:" + server.port() + "/" + ExportName.of(TOKEN, 999999))
                         .exitCode())
                 .isNotZero();
         assertThat(Tool.run("nbdinfo", "nbd://127.0.0.1:" + server.port() + "/" + clone)
@@ -275,7 +275,7 @@ class NbdDataPortIT {
     @Test
     void badRequestsGetProtocolErrorsAndTheConnectionKeepsServing() throws IOException {
         long clone = clone(8 * MIB);
-        try (var client = RawNbdClient.open("127.0.0.1", server.port(), TOKEN + "/" + clone)) {
+        try (var client = RawNbdClient.open("127.0.0.1", server.port(), ExportName.of(TOKEN, clone))) {
             assertThat(client.read(8L * MIB - 10, 4096).error())
                     .as("read past the end")
                     .isEqualTo(Nbd.EINVAL);
@@ -326,6 +326,6 @@ class NbdDataPortIT {
     }
 
     private String uri(long lc) {
-        return "nbd://127.0.0.1:" + server.port() + "/" + TOKEN + "/" + lc;
+        return "nbd://127.0.0.1:" + server.port() + "/" + ExportName.of(TOKEN, lc);
     }
 }

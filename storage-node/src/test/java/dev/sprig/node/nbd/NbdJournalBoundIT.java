@@ -72,7 +72,7 @@ class NbdJournalBoundIT {
                             "fio",
                             "--name=journal",
                             "--ioengine=nbd",
-                            "--uri=nbd://127.0.0.1:" + server.port() + "/" + TOKEN + "/1",
+                            "--uri=nbd://127.0.0.1:" + server.port() + "/" + ExportName.of(TOKEN, 1),
                             "--rw=randwrite",
                             "--bs=4k",
                             "--iodepth=1",

@@ -122,6 +122,6 @@ class ReadOnlyNodeIT {
     }
 
     private String uri(long lc) {
-        return "nbd://127.0.0.1:" + server.port() + "/" + TOKEN + "/" + lc;
+        return "nbd://127.0.0.1:" + server.port() + "/" + ExportName.of(TOKEN, lc);
     }
 }

@@ -48,7 +48,7 @@ import tools.jackson.databind.json.JsonMapper;
 @ExtendWith(OutputCaptureExtension.class)
 class NodeRegistrationIT {
 
-    static final String ADMIN_KEY = "admin-key-0123456789";
+    static final String CREDENTIAL = "sprignode_credential-0123456789";
     static final String TOKEN = "registering-node-token";
     static final String HEARTBEAT = "200ms";
 
@@ -63,12 +63,12 @@ class NodeRegistrationIT {
     }
 
     @Test
-    void registersItsEndpointsTokenAndCapacityWithTheAdminKey() {
+    void registersItsEndpointsTokenAndCapacityWithItsCredential() {
         FakeApiServer api = fakeApiServer(0);
         ConfigurableApplicationContext node = startNode(
                 "registers",
                 "--sprig.node.registry.url=" + api.url(),
-                "--sprig.node.registry.admin-key=" + ADMIN_KEY,
+                "--sprig.node.registry.credential=" + CREDENTIAL,
                 "--sprig.node.registry.node-id=node-a",
                 "--sprig.node.registry.advertised-http-endpoint=http://node-a.internal:8090",
                 "--sprig.node.registry.advertised-nbd-host=node-a.internal");
@@ -76,7 +76,7 @@ class NodeRegistrationIT {
         Put put = api.next();
         assertThat(put.method()).isEqualTo("PUT");
         assertThat(put.path()).isEqualTo("/v1/nodes/node-a");
-        assertThat(put.authorization()).isEqualTo("Bearer " + ADMIN_KEY);
+        assertThat(put.authorization()).isEqualTo("Bearer " + CREDENTIAL);
         assertThat(put.contentType()).startsWith("application/json");
         JsonNode body = put.json();
         assertThat(body.path("httpEndpoint").asString()).isEqualTo("http://node-a.internal:8090");
@@ -94,7 +94,7 @@ class NodeRegistrationIT {
         FakeApiServer api = fakeApiServer(0);
         api.probeReadiness = true;
         ConfigurableApplicationContext node = startNode(
-                "defaults", "--sprig.node.registry.url=" + api.url(), "--sprig.node.registry.admin-key=" + ADMIN_KEY);
+                "defaults", "--sprig.node.registry.url=" + api.url(), "--sprig.node.registry.credential=" + CREDENTIAL);
         String host = InetAddress.getLocalHost().getHostName();
 
         Put put = api.next();
@@ -110,7 +110,7 @@ class NodeRegistrationIT {
         startNode(
                 "heartbeat",
                 "--sprig.node.registry.url=" + api.url(),
-                "--sprig.node.registry.admin-key=" + ADMIN_KEY,
+                "--sprig.node.registry.credential=" + CREDENTIAL,
                 "--sprig.node.registry.node-id=node-b");
 
         List<Put> puts = List.of(api.next(), api.next(), api.next(), api.next());
@@ -128,7 +128,7 @@ class NodeRegistrationIT {
         ConfigurableApplicationContext node = startNode(
                 "outage",
                 "--sprig.node.registry.url=" + api.url(),
-                "--sprig.node.registry.admin-key=" + ADMIN_KEY,
+                "--sprig.node.registry.credential=" + CREDENTIAL,
                 "--sprig.node.registry.node-id=node-c");
         int port = api.port();
         api.next();
@@ -158,10 +158,22 @@ class NodeRegistrationIT {
     }
 
     @Test
-    void aRegistryUrlWithoutAnAdminKeyStopsStartUpWithAClearMessage() {
-        assertThatThrownBy(() -> startNode("no-admin-key", "--sprig.node.registry.url=http://127.0.0.1:9"))
+    void aRegistryUrlWithoutACredentialStopsStartUpWithAClearMessage() {
+        assertThatThrownBy(() -> startNode("no-credential", "--sprig.node.registry.url=http://127.0.0.1:9"))
                 .rootCause()
-                .hasMessageContaining("sprig.node.registry.url is set but sprig.node.registry.admin-key is not");
+                .hasMessageContaining("sprig.node.registry.url is set but sprig.node.registry.credential is not");
+    }
+
+    @Test
+    void theOldAdminKeySettingStopsStartUpNamingTheNewOne() {
+        assertThatThrownBy(() -> startNode(
+                        "admin-key",
+                        "--sprig.node.registry.url=http://127.0.0.1:9",
+                        "--sprig.node.registry.credential=" + CREDENTIAL,
+                        "--sprig.node.registry.admin-key=admin-key-0123456789"))
+                .rootCause()
+                .hasMessageContaining("sprig.node.registry.admin-key is no longer used")
+                .hasMessageContaining("sprig.node.registry.credential");
     }
 
     @Test
@@ -173,7 +185,7 @@ class NodeRegistrationIT {
                         "--sprig.node.nbd.port=0",
                         "--sprig.node.token=" + TOKEN,
                         "--sprig.node.registry.url=http://127.0.0.1:9",
-                        "--sprig.node.registry.admin-key=" + ADMIN_KEY);
+                        "--sprig.node.registry.credential=" + CREDENTIAL);
         running.push(embedded);
 
         assertThat(embedded.getBeansOfType(NbdServer.class)).hasSize(1);

@@ -1,0 +1,74 @@
+package dev.sprig.api.node;
+
+import dev.sprig.api.error.SprigException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.util.Base64;
+import java.util.regex.Pattern;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Service;
+
+/**
+ * The credentials storage nodes register with: one per node id, issued by an operator, shown once,
+ * kept as a SHA-256 digest. A credential lets its holder register (and heartbeat) as its own node
+ * id and do nothing else; issuing a new one for the id revokes the old one.
+ */
+@Service
+public class NodeCredentials {
+
+    private static final Pattern NODE_ID = Pattern.compile("[a-z0-9][a-z0-9.-]{0,62}");
+    private static final String PREFIX = "sprignode_";
+
+    private final JdbcClient jdbc;
+    private final SecureRandom random = new SecureRandom();
+
+    NodeCredentials(JdbcClient jdbc) {
+        this.jdbc = jdbc;
+    }
+
+    /** A fresh credential for {@code nodeId}, replacing any earlier one; the only time it is seen. */
+    public String issue(String nodeId) {
+        if (!NODE_ID.matcher(nodeId).matches()) {
+            throw SprigException.invalidArgument(
+                    "node id must be 1-63 lower-case letters, digits, dots or dashes: " + nodeId);
+        }
+        byte[] secret = new byte[32];
+        random.nextBytes(secret);
+        String credential = PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
+        jdbc.sql("""
+                        INSERT INTO node_credential (node_id, digest) VALUES (:id, :digest)
+                        ON CONFLICT (node_id) DO UPDATE SET digest = EXCLUDED.digest, issued_at = now()""").param("id", nodeId).param("digest", digest(credential)).update();
+        return credential;
+    }
+
+    /** Revokes the credential of {@code nodeId}; false when it had none. */
+    public boolean revoke(String nodeId) {
+        return jdbc.sql("DELETE FROM node_credential WHERE node_id = :id")
+                        .param("id", nodeId)
+                        .update()
+                > 0;
+    }
+
+    /** Whether {@code presented} is the credential issued for {@code nodeId} (digests compared in constant time). */
+    public boolean admits(String nodeId, String presented) {
+        if (!presented.startsWith(PREFIX) || !NODE_ID.matcher(nodeId).matches()) {
+            return false;
+        }
+        return jdbc.sql("SELECT digest FROM node_credential WHERE node_id = :id")
+                .param("id", nodeId)
+                .query(byte[].class)
+                .optional()
+                .map(stored -> MessageDigest.isEqual(stored, digest(presented)))
+                .orElse(false);
+    }
+
+    private static byte[] digest(String credential) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(credential.getBytes(StandardCharsets.UTF_8));
+        } catch (NoSuchAlgorithmException impossible) {
+            throw new IllegalStateException(impossible);
+        }
+    }
+}
