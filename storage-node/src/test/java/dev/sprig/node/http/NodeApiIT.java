@@ -136,6 +136,22 @@ class NodeApiIT {
     }
 
     @Test
+    void sizesAbove64TiBAreRefusedWith400OnDefineAndGrow() {
+        long root = rootLc(MIB);
+        for (long size : new long[] {(1L << 46) + 4096, 1L << 60, Long.MAX_VALUE}) {
+            HttpResponse<String> define = node.post(
+                    "/v1/lcs:batchDefine", "{\"lcs\":[" + def(IDS.incrementAndGet(), null, size, false) + "]}");
+            assertProblem(define, 400, "INVALID_ARGUMENT");
+            assertThat(define.body()).contains("70368744177664");
+            assertProblem(
+                    node.post("/v1/lcs/" + root + ":grow", "{\"sizeBytes\": " + size + "}"), 400, "INVALID_ARGUMENT");
+        }
+        assertThat(node.post("/v1/lcs/" + root + ":grow", "{\"sizeBytes\": " + (1L << 46) + "}")
+                        .statusCode())
+                .isEqualTo(200);
+    }
+
+    @Test
     void batchDefineCarriesThousandsOfClonesInOneRequest() {
         long image = IDS.addAndGet(3000);
         var batch = new StringBuilder("[").append(def(image, null, 10 * 1024 * MIB, true));
