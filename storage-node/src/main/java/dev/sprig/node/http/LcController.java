@@ -109,6 +109,14 @@ class LcController {
                         HttpStatus.NOT_FOUND, "NOT_FOUND", "no flatten of lc " + lcId + " was started"));
     }
 
+    /** Stops a running flatten at its next PC; the job, ended or ending, is answered. */
+    @PostMapping("/v1/lcs/{lcId}/flatten:cancel")
+    Job cancelFlatten(@PathVariable long lcId) {
+        return jobs.cancelFlatten(lcId)
+                .orElseThrow(() -> new RequestRejectedException(
+                        HttpStatus.NOT_FOUND, "NOT_FOUND", "no flatten of lc " + lcId + " was started"));
+    }
+
     private LcView view(long lcId) {
         return LcView.of(engine.info(lcId), engine.stats(lcId));
     }

@@ -235,6 +235,12 @@ class NodeApiIT {
         Arrays.fill(expected, 100, 110, (byte) 9);
         assertThat(node.read(clone, 0, 8 * (int) MIB)).isEqualTo(expected);
         assertProblem(node.get("/v1/lcs/" + image + "/flatten"), 404, "NOT_FOUND");
+        assertProblem(node.post("/v1/lcs/" + image + "/flatten:cancel"), 404, "NOT_FOUND");
+        HttpResponse<String> lateCancel = node.post("/v1/lcs/" + clone + "/flatten:cancel");
+        assertThat(lateCancel.statusCode()).as(lateCancel.body()).isEqualTo(200);
+        assertThat(json(lateCancel).path("state").asString())
+                .as("a flatten that has ended stays as it ended")
+                .isEqualTo("SUCCEEDED");
     }
 
     // ---------------------------------------------------------------- data
