@@ -482,6 +482,8 @@ public final class ChunkEngine implements AutoCloseable {
         if (info.frozen()) {
             throw new FrozenLcException(lcId, "flatten");
         }
+        // refused up front, as every change is, even when there turns out to be nothing to copy
+        durability.checkWritable();
         long[] pcs = ancestorPcs(lcId);
         for (int i = 0; i < pcs.length; i++) {
             long pc = pcs[i];
