@@ -60,18 +60,25 @@ final class GatedBackend implements StorageBackend {
             throw failing;
         }
         Hold held = hold;
-        real.flatten(lcId, (done, total) -> {
-            progress.pcsDone(done, total);
+        try {
+            real.flatten(lcId, (done, total) -> {
+                progress.pcsDone(done, total);
+                if (held != null) {
+                    held.pause();
+                }
+            });
+        } finally {
             if (held != null) {
-                held.pause();
+                held.ended.countDown();
             }
-        });
+        }
     }
 
     /** One hold on flattens; closing it releases them. */
     static final class Hold implements AutoCloseable {
         private final CountDownLatch reached = new CountDownLatch(1);
         private final CountDownLatch released = new CountDownLatch(1);
+        private final CountDownLatch ended = new CountDownLatch(1);
 
         private void pause() {
             reached.countDown();
@@ -89,6 +96,14 @@ final class GatedBackend implements StorageBackend {
         void awaitHeld() throws InterruptedException {
             if (!reached.await(30, TimeUnit.SECONDS)) {
                 throw new AssertionError("no flatten reached the hold");
+            }
+        }
+
+        /** Releases the flatten and waits until it has returned or thrown. */
+        void releaseAndAwaitEnd() throws InterruptedException {
+            close();
+            if (!ended.await(30, TimeUnit.SECONDS)) {
+                throw new AssertionError("the held flatten did not end");
             }
         }
 

@@ -30,7 +30,7 @@ class CloneWork implements OperationWork {
     public void perform(Operation operation, OperationProgress progress) {
         CloneRequest request = requests.find(operation.id())
                 .orElseThrow(() -> new IllegalStateException("operation " + operation.id() + " has no clone request"));
-        disks.cloneWaiting(operation.targetId(), request);
+        disks.cloneWaiting(operation.targetId(), request, progress);
         progress.report(request.count(), request.count());
     }
 

@@ -46,7 +46,7 @@ class DiskController {
         this.deletions = deletions;
     }
 
-    /** @param sizeBytes each disk's size; the source's size when absent, never smaller */
+    /** @param sizeBytes each disk's size: the source's when absent, never smaller; a multiple of 512, at most 64 TiB */
     record BatchCreate(
             @NotBlank String sourceId,
             @NotNull @Positive @Max(DiskService.MAX_BATCH) Integer count,
@@ -90,7 +90,7 @@ class DiskController {
 
     record Lineage(String externId, List<LineageEntry> chain) {}
 
-    /** @param sizeBytes the disk's size; the source's size when absent, never smaller */
+    /** @param sizeBytes the disk's size: the source's when absent, never smaller; a multiple of 512, at most 64 TiB */
     record CreateDisk(
             @NotBlank @Size(max = 128) String name,
             @NotBlank String sourceId,

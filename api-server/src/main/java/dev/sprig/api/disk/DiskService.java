@@ -17,7 +17,9 @@ import dev.sprig.api.lineage.ResourceKind;
 import dev.sprig.api.lineage.ResourcePage;
 import dev.sprig.api.lineage.ResourceRepository;
 import dev.sprig.api.lineage.ResourceRepository.NewResource;
+import dev.sprig.api.lineage.SizeRule;
 import dev.sprig.api.operation.Operation;
+import dev.sprig.api.operation.OperationProgress;
 import dev.sprig.api.operation.OperationRepository;
 import dev.sprig.api.operation.OperationRunner;
 import dev.sprig.api.operation.Operations;
@@ -91,6 +93,7 @@ public class DiskService implements DisposableBean {
      * single clones of one source are committed together ({@link CloneCoalescer}).
      */
     public Resource clone(String name, String sourceId, @Nullable Long sizeBytes) {
+        requireSize(sizeBytes);
         try {
             return coalescer.clone(name, sourceId, sizeBytes);
         } catch (ImageNotCached notCached) {
@@ -111,6 +114,13 @@ public class DiskService implements DisposableBean {
         }
     }
 
+    /** A size the client asked for; absent means the source's, which was checked when it was made. */
+    private static void requireSize(@Nullable Long sizeBytes) {
+        if (sizeBytes != null) {
+            SizeRule.require("sizeBytes", sizeBytes);
+        }
+    }
+
     private static SprigException evictedTooOften(String imageId) {
         return SprigException.invalidState("image " + imageId + " was evicted again each of " + MAX_FILLS
                 + " times it was imported for this clone; the cache is too small for the images in use");
@@ -128,6 +138,7 @@ public class DiskService implements DisposableBean {
      */
     public BatchClone cloneBatch(String namePrefix, int count, String sourceId, @Nullable Long sizeBytes) {
         List<String> names = batchNames(namePrefix, count);
+        requireSize(sizeBytes);
         try {
             List<Resource> created = new ArrayList<>(cloneMany(names, sourceId, sizeBytes, true));
             created.sort(Comparator.comparing(Resource::name));
@@ -165,12 +176,14 @@ public class DiskService implements DisposableBean {
 
     /**
      * A waiting bulk clone, once its image is cached: clones, or finds that a run cut off by a crash
-     * already has (every name taken by a disk cloned from the image).
+     * already has (every name taken by a disk cloned from the image). It reports progress (none yet)
+     * before it clones, so that one cancelled while it waited stops there and creates no disk.
      */
-    void cloneWaiting(String imageId, CloneRequest request) {
+    void cloneWaiting(String imageId, CloneRequest request, OperationProgress progress) {
         List<String> names = batchNames(request.namePrefix(), request.count());
         for (int attempt = 1; ; attempt++) {
             cache.fill(imageId, 0).ifPresent(cache::await);
+            progress.report(0, request.count());
             try {
                 cloneMany(names, imageId, request.sizeBytes(), false);
                 return;

@@ -14,6 +14,7 @@ import dev.sprig.api.lineage.Resource;
 import dev.sprig.api.lineage.ResourceKind;
 import dev.sprig.api.lineage.ResourcePage;
 import dev.sprig.api.lineage.ResourceRepository;
+import dev.sprig.api.lineage.SizeRule;
 import dev.sprig.api.operation.Operation;
 import dev.sprig.api.operation.OperationRepository;
 import dev.sprig.api.operation.OperationRunner;
@@ -46,7 +47,9 @@ public class ImageService {
     /** How often an upload's progress is written where clients can see it. */
     static final long PROGRESS_EVERY = 64L << 20;
 
-    static final long MAX_SIZE = 64L << 40;
+    /** The largest image: {@link SizeRule#MAX_BYTES}. */
+    static final long MAX_SIZE = SizeRule.MAX_BYTES;
+
     private static final byte[] ZEROS = new byte[SEGMENT];
 
     private final ResourceRepository resources;
@@ -130,9 +133,7 @@ public class ImageService {
     }
 
     public Resource create(String name, long sizeBytes) {
-        if (sizeBytes <= 0 || sizeBytes > MAX_SIZE) {
-            throw SprigException.invalidArgument("sizeBytes must be between 1 and " + MAX_SIZE);
-        }
+        SizeRule.require("sizeBytes", sizeBytes);
         String externId = ExternIds.next(ResourceKind.IMAGE);
         try {
             resources.insert(externId, ResourceKind.IMAGE, name, sizeBytes, "queued", null, null);

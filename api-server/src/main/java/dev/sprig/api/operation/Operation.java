@@ -14,6 +14,7 @@ import org.jspecify.annotations.Nullable;
  * @param error why it failed; set exactly when {@code state} is failed
  * @param errorCode the stable problem code of the failure ({@code CACHE_FULL}, …), when it has one
  * @param finishedAt when it succeeded or failed; null while running
+ * @param attempts how many runs of it were started and not stopped by an orderly shutdown
  */
 public record Operation(
         String id,
@@ -26,7 +27,13 @@ public record Operation(
         @Nullable String errorCode,
         Instant createdAt,
         Instant updatedAt,
-        @Nullable Instant finishedAt) {
+        @Nullable Instant finishedAt,
+        int attempts) {
+
+    /** The {@link #errorCode} of an operation a client cancelled (it is failed). */
+    public static final String CANCELLED = "CANCELLED";
+    /** The {@link #errorCode} of an operation whose runs kept ending without finishing it. */
+    public static final String ATTEMPTS_EXHAUSTED = "ATTEMPTS_EXHAUSTED";
 
     private static final char[] ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz".toCharArray();
     private static final SecureRandom RANDOM = new SecureRandom();

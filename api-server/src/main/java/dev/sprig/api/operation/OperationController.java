@@ -3,6 +3,7 @@ package dev.sprig.api.operation;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RestController;
 
 @RestController
@@ -12,9 +13,11 @@ import org.springframework.web.bind.annotation.RestController;
 class OperationController {
 
     private final Operations operations;
+    private final OperationRunner runner;
 
-    OperationController(Operations operations) {
+    OperationController(Operations operations, OperationRunner runner) {
         this.operations = operations;
+        this.runner = runner;
     }
 
     @GetMapping("/v1/operations/{id}")
@@ -24,5 +27,16 @@ class OperationController {
                     + " and done counts up to total in the given unit.")
     OperationView getOperation(@PathVariable String id) {
         return OperationView.of(operations.get(id));
+    }
+
+    @PostMapping("/v1/operations/{id}:cancel")
+    @io.swagger.v3.oas.annotations.Operation(
+            summary = "Cancel a running operation",
+            description = "The operation is failed at once, with errorCode CANCELLED, and is never resumed; its"
+                    + " work stops at its next progress step (what it did so far stays: a cancelled flatten leaves"
+                    + " the disk available, reading the same data). A bulk clone that is cancelled creates no"
+                    + " disks. An operation that has already finished answers 409 INVALID_STATE.")
+    OperationView cancel(@PathVariable String id) {
+        return OperationView.of(runner.cancel(id));
     }
 }

@@ -18,7 +18,8 @@ import org.springframework.stereotype.Repository;
 public class OperationRepository {
 
     private static final String COLUMNS =
-            "operation_id, kind, target_extern_id, state, done, total, error, error_code, created_at, updated_at, finished_at";
+            "operation_id, kind, target_extern_id, state, done, total, error, error_code, created_at, updated_at, finished_at,"
+                    + " attempts";
 
     private final JdbcClient jdbc;
 
@@ -89,14 +90,60 @@ public class OperationRepository {
                 .list();
     }
 
-    /** Progress of a running operation; a report older than what is stored is ignored. */
-    public void progress(String id, long done, long total) {
-        jdbc.sql("UPDATE operation SET done = :done, total = :total, updated_at = now()"
-                        + " WHERE operation_id = :id AND state = 'running' AND done <= :done")
+    /**
+     * Takes a running operation up for one more run: counts the attempt and answers the operation as
+     * it now is; empty if it is no longer running.
+     */
+    public Optional<Operation> claim(String id) {
+        return jdbc.sql("UPDATE operation SET attempts = attempts + 1, updated_at = now()"
+                        + " WHERE operation_id = :id AND state = 'running' RETURNING " + COLUMNS)
                 .param("id", id)
-                .param("done", done)
-                .param("total", total)
+                .query(OperationRepository::map)
+                .optional();
+    }
+
+    /** Takes back the attempt of a run that an orderly shutdown stopped: it was no fault of the work. */
+    public void unclaim(String id) {
+        jdbc.sql("UPDATE operation SET attempts = attempts - 1"
+                        + " WHERE operation_id = :id AND state = 'running' AND attempts > 0")
+                .param("id", id)
                 .update();
+    }
+
+    /**
+     * The operation, locked until the transaction ends, if it is still running: whoever ends it
+     * (its run, or a client cancelling it) holds this lock, so that it is ended once.
+     */
+    public Optional<Operation> lockRunning(String id) {
+        return jdbc.sql("SELECT " + COLUMNS + " FROM operation WHERE operation_id = :id AND state = 'running'"
+                        + " FOR UPDATE")
+                .param("id", id)
+                .query(OperationRepository::map)
+                .optional();
+    }
+
+    /**
+     * Progress of a running operation; a report older than what is stored is ignored.
+     *
+     * @return false if the operation is no longer running (cancelled, or ended by another run)
+     */
+    public boolean progress(String id, long done, long total) {
+        return jdbc.sql("UPDATE operation SET done = :done, total = :total, updated_at = now()"
+                                        + " WHERE operation_id = :id AND state = 'running' AND done <= :done")
+                                .param("id", id)
+                                .param("done", done)
+                                .param("total", total)
+                                .update()
+                        > 0
+                || isRunning(id);
+    }
+
+    private boolean isRunning(String id) {
+        return jdbc.sql("SELECT count(*) FROM operation WHERE operation_id = :id AND state = 'running'")
+                        .param("id", id)
+                        .query(Long.class)
+                        .single()
+                > 0;
     }
 
     /** Ends a running operation as succeeded, with all of its work done. */
@@ -136,7 +183,8 @@ public class OperationRepository {
                 rs.getString("error_code"),
                 instant(rs, "created_at"),
                 instant(rs, "updated_at"),
-                rs.getObject("finished_at") == null ? null : instant(rs, "finished_at"));
+                rs.getObject("finished_at") == null ? null : instant(rs, "finished_at"),
+                rs.getInt("attempts"));
     }
 
     private static Instant instant(ResultSet rs, String column) throws SQLException {

@@ -21,6 +21,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.context.event.ApplicationReadyEvent;
 import org.springframework.context.event.EventListener;
 import org.springframework.stereotype.Component;
@@ -51,6 +52,16 @@ import org.springframework.transaction.support.TransactionTemplate;
  *
  * <p>Each kind of operation has its own threads, so that operations of one kind waiting for another
  * kind (a batch clone waiting for its image's import) can never starve it.
+ *
+ * <p>A client may cancel a running operation ({@link #cancel}): it is failed at once with the error
+ * code {@link Operation#CANCELLED}, and its work stops at its next progress report, which throws
+ * {@link OperationCancelledException}. Ending an operation (succeeded, failed, cancelled) locks its
+ * row first, so that it is ended once and a cancelled operation's work never commits its result.
+ *
+ * <p>Each run counts as an attempt ({@link OperationRepository#claim}); a run stopped by an orderly
+ * shutdown gives its attempt back. An operation taken up more than {@code maxAttempts} times (its
+ * runs died with the process each time: killed for memory, say) is failed instead of being run
+ * again at every start-up.
  */
 @Component
 public class OperationRunner implements DisposableBean {
@@ -77,6 +88,10 @@ public class OperationRunner implements DisposableBean {
         return thread;
     });
     private final Set<String> inHand = ConcurrentHashMap.newKeySet();
+    /** Operations in hand here that a client cancelled: their next progress report stops them. */
+    private final Set<String> cancelled = ConcurrentHashMap.newKeySet();
+
+    private final int maxAttempts;
     private volatile boolean started;
     private volatile boolean closing;
 
@@ -84,7 +99,12 @@ public class OperationRunner implements DisposableBean {
             ObjectProvider<OperationWork> works,
             OperationRepository operations,
             TransactionTemplate tx,
-            Leadership leadership) {
+            Leadership leadership,
+            @Value("${sprig.api.operations.max-attempts:3}") int maxAttempts) {
+        if (maxAttempts < 1) {
+            throw new IllegalArgumentException("sprig.api.operations.max-attempts must be at least 1: " + maxAttempts);
+        }
+        this.maxAttempts = maxAttempts;
         this.workProvider = works;
         for (Operation.Kind kind : Operation.Kind.values()) {
             var threads = new AtomicInteger();
@@ -119,9 +139,10 @@ public class OperationRunner implements DisposableBean {
             try {
                 workers.get(operation.kind()).execute(() -> {
                     try {
-                        current(operation).ifPresent(this::run);
+                        claim(operation).ifPresent(this::run);
                     } finally {
                         inHand.remove(operation.id());
+                        cancelled.remove(operation.id());
                     }
                 });
             } catch (RejectedExecutionException shuttingDown) {
@@ -131,11 +152,48 @@ public class OperationRunner implements DisposableBean {
     }
 
     /**
-     * The operation as its row is now, if it is still running: a poll may have read it just before
-     * an earlier run of it ended.
+     * The operation as its row is now, with this run counted, if it is still running (a poll may have
+     * read it just before an earlier run of it ended) and has attempts left; one that has none is
+     * failed here.
      */
-    private Optional<Operation> current(Operation operation) {
-        return operations.find(operation.id()).filter(now -> now.state() == Operation.State.RUNNING);
+    private Optional<Operation> claim(Operation operation) {
+        Optional<Operation> claimed = operations.claim(operation.id());
+        if (claimed.isPresent() && claimed.get().attempts() > maxAttempts) {
+            Operation exhausted = claimed.get();
+            String error = "gave up after " + maxAttempts + " attempts: each run of this "
+                    + exhausted.kind().column() + " ended with api-server (stopped or crashed) before it finished";
+            log.warn("Operation {} ({} of {}): {}", exhausted.id(), exhausted.kind(), exhausted.targetId(), error);
+            end(works().get(exhausted.kind()), exhausted, error, Operation.ATTEMPTS_EXHAUSTED);
+            return Optional.empty();
+        }
+        return claimed;
+    }
+
+    /**
+     * Cancels a running operation: fails it with {@link Operation#CANCELLED}, puts back what starting
+     * it set aside (a flattening disk is available again), and stops its work at its next progress
+     * report, wherever it runs. The operation is never taken up again.
+     *
+     * @return the operation, cancelled
+     * @throws SprigException.NotFound no such operation
+     * @throws SprigException.InvalidState it has already finished
+     */
+    public Operation cancel(String id) {
+        tx.executeWithoutResult(status -> {
+            Operation running = operations.lockRunning(id).orElseThrow(() -> {
+                Operation found = operations.find(id).orElseThrow(() -> SprigException.notFound("operation " + id));
+                return SprigException.invalidState("operation " + id + " has already "
+                        + found.state().column() + "; only a running operation can be cancelled");
+            });
+            String error = "cancelled by a client";
+            Objects.requireNonNull(works().get(running.kind())).fail(running, error);
+            operations.fail(id, error, Operation.CANCELLED);
+        });
+        if (inHand.contains(id)) {
+            cancelled.add(id);
+        }
+        log.info("Operation {} was cancelled", id);
+        return operations.find(id).orElseThrow(() -> SprigException.notFound("operation " + id));
     }
 
     private Map<Operation.Kind, OperationWork> works() {
@@ -195,13 +253,22 @@ public class OperationRunner implements DisposableBean {
         OperationWork work = Objects.requireNonNull(works().get(operation.kind()));
         Runnable afterCommit;
         try {
-            work.perform(
-                    operation,
-                    new ThrottledProgress(
-                            PROGRESS_EVERY,
-                            System::nanoTime,
-                            (done, total) -> operations.progress(operation.id(), done, total)));
+            var throttled = new ThrottledProgress(PROGRESS_EVERY, System::nanoTime, (done, total) -> {
+                if (!operations.progress(operation.id(), done, total)) {
+                    throw new OperationCancelledException(operation.id());
+                }
+            });
+            work.perform(operation, (done, total) -> {
+                if (cancelled.contains(operation.id())) {
+                    throw new OperationCancelledException(operation.id());
+                }
+                throttled.report(done, total);
+            });
             afterCommit = Objects.requireNonNull(tx.execute(status -> {
+                if (operations.lockRunning(operation.id()).isEmpty()) {
+                    // cancelled after its last progress report: its result must not commit
+                    throw new OperationCancelledException(operation.id());
+                }
                 Runnable then = work.succeed(operation);
                 operations.succeed(operation.id());
                 return then;
@@ -226,6 +293,19 @@ public class OperationRunner implements DisposableBean {
     private void fail(OperationWork work, Operation operation, RuntimeException failure) {
         if (closing) {
             log.info("Operation {} stopped with api-server; the leader resumes it", operation.id());
+            try {
+                operations.unclaim(operation.id());
+            } catch (RuntimeException unrecorded) {
+                log.debug("Operation {} keeps this attempt counted", operation.id(), unrecorded);
+            }
+            return;
+        }
+        if (failure instanceof OperationCancelledException || cancelled.contains(operation.id())) {
+            log.info(
+                    "Operation {} ({} of {}) stopped: it was cancelled",
+                    operation.id(),
+                    operation.kind(),
+                    operation.targetId());
             return;
         }
         String error = failure.getMessage() == null || failure.getMessage().isBlank()
@@ -238,10 +318,17 @@ public class OperationRunner implements DisposableBean {
                 operation.targetId(),
                 error,
                 failure);
+        end(work, operation, error, failure instanceof SprigException sprig ? sprig.code() : null);
+    }
+
+    /** Fails the operation, if it is still running (a client may have cancelled it meanwhile). */
+    private void end(OperationWork work, Operation operation, String error, @Nullable String code) {
         try {
             tx.executeWithoutResult(status -> {
-                work.fail(operation, error);
-                operations.fail(operation.id(), error, failure instanceof SprigException sprig ? sprig.code() : null);
+                if (operations.lockRunning(operation.id()).isPresent()) {
+                    work.fail(operation, error);
+                    operations.fail(operation.id(), error, code);
+                }
             });
         } catch (RuntimeException unrecorded) {
             log.error(

@@ -45,6 +45,8 @@ public final class NodeJobs implements AutoCloseable {
     private final Map<Long, AtomicReference<Job>> runningFlattens = new ConcurrentHashMap<>();
     private final Cache<Long, Job> finishedFlattens;
     private final AtomicReference<Job> scrub = new AtomicReference<>();
+    /** Running flattens asked to stop (by identity): each stops at its next PC. */
+    private final java.util.Set<AtomicReference<Job>> cancelled = ConcurrentHashMap.newKeySet();
 
     public NodeJobs(ChunkEngine engine, Clock clock) {
         this(engine, clock, FINISHED_FLATTENS_KEPT);
@@ -79,14 +81,40 @@ public final class NodeJobs implements AutoCloseable {
         workers.execute(() -> {
             try {
                 run(job, () -> {
-                    engine.flatten(lcId, (done, all) -> job.updateAndGet(j -> withProgress(j, done, all)));
+                    engine.flatten(lcId, (done, all) -> {
+                        if (cancelled.contains(job)) {
+                            throw new FlattenCancelled();
+                        }
+                        job.updateAndGet(j -> withProgress(j, done, all));
+                    });
                     return j -> finished(j, Job.State.SUCCEEDED, null, List.of());
                 });
             } finally {
                 retire(lcId, job);
+                cancelled.remove(job);
             }
         });
         return job.get();
+    }
+
+    /**
+     * Stops the running flatten of the lc at its next PC (api-server cancelled the operation it
+     * belonged to); the job then ends {@code FAILED} with {@code CANCELLED}, the lc still attached.
+     * What it copied stays: it reads the same. Empty when no flatten of the lc was started.
+     */
+    public synchronized Optional<Job> cancelFlatten(long lcId) {
+        AtomicReference<Job> running = runningFlattens.get(lcId);
+        if (running != null && running.get().state() == Job.State.RUNNING) {
+            cancelled.add(running);
+        }
+        return flatten(lcId);
+    }
+
+    /** Unwinds a cancelled flatten from its progress report. */
+    private static final class FlattenCancelled extends RuntimeException {
+        FlattenCancelled() {
+            super("CANCELLED: the flatten was cancelled", null, false, false);
+        }
     }
 
     /**
@@ -153,6 +181,8 @@ public final class NodeJobs implements AutoCloseable {
     private void run(AtomicReference<Job> job, Work work) {
         try {
             job.updateAndGet(work.run());
+        } catch (FlattenCancelled stopped) {
+            job.updateAndGet(j -> finished(j, Job.State.FAILED, stopped.getMessage(), List.of()));
         } catch (EngineException failure) {
             job.updateAndGet(
                     j -> finished(j, Job.State.FAILED, failure.code() + ": " + failure.getMessage(), List.of()));

@@ -35,6 +35,7 @@ import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.concurrent.locks.StampedLock;
+import java.util.stream.LongStream;
 import java.util.zip.CRC32C;
 import org.jspecify.annotations.Nullable;
 
@@ -65,6 +66,12 @@ public final class ChunkEngine implements AutoCloseable {
     public static final long PC_SIZE = Layout.PC_SIZE;
     /** Bytes in a segment: the unit of redirection. */
     public static final int SEGMENT_SIZE = Layout.SEGMENT_SIZE;
+    /**
+     * The largest lc (64 TiB, 16,777,216 PCs). Nothing in the engine walks an lc by its declared
+     * size, but sizes are bounded all the same, so that no request can declare an address space
+     * whose offsets overflow or whose clients' own per-PC work could exhaust them.
+     */
+    public static final long MAX_SIZE = Layout.MAX_SIZE;
 
     private static final ByteBuffer ZEROS =
             ByteBuffer.allocateDirect(Layout.SEGMENT_SIZE).asReadOnlyBuffer();
@@ -360,9 +367,7 @@ public final class ChunkEngine implements AutoCloseable {
             if (n.lcId() < 0) {
                 throw new OutOfRangeException("lc id must not be negative: " + n.lcId());
             }
-            if (n.sizeBytes() <= 0) {
-                throw new OutOfRangeException("size must be positive: " + n.sizeBytes());
-            }
+            checkSize(n.sizeBytes());
             if (lcs.containsKey(n.lcId()) || added.containsKey(n.lcId())) {
                 throw new LcExistsException(n.lcId());
             }
@@ -385,6 +390,13 @@ public final class ChunkEngine implements AutoCloseable {
             created.add(lc);
         }
         return created;
+    }
+
+    private static void checkSize(long sizeBytes) {
+        if (sizeBytes <= 0 || sizeBytes > Layout.MAX_SIZE) {
+            throw new OutOfRangeException(
+                    "size must be between 1 and " + Layout.MAX_SIZE + " bytes (64 TiB): " + sizeBytes);
+        }
     }
 
     /**
@@ -438,6 +450,7 @@ public final class ChunkEngine implements AutoCloseable {
     public void grow(long lcId, long newSizeBytes) {
         Lock l = exclusive();
         try {
+            checkSize(newSizeBytes);
             Lc lc = writable(lcId, "grow");
             if (newSizeBytes < lc.size) {
                 throw new OutOfRangeException("cannot shrink lc " + lcId + " from " + lc.size + " to " + newSizeBytes);
@@ -455,18 +468,25 @@ public final class ChunkEngine implements AutoCloseable {
 
     /**
      * Copies every segment the writable lc still reads from its ancestors into the lc itself, then
-     * detaches it from its parent. Reads and writes of the lc may run concurrently: a segment is
+     * detaches it from its parent. Only the PCs some ancestor stores something in are visited, so
+     * the work follows the data, not the declared size: a 64 TiB lc over a small image is flattened
+     * as fast as a small one. Reads and writes of the lc may run concurrently: a segment is
      * copied under its segment lock only if it is still unowned, so a concurrent write either
      * happened first (and the copy is skipped) or lands on the copied segment. The detach happens
      * after a flush, under the exclusive engine lock, so it is durable and never observed half done.
+     * Progress counts those PCs; a {@code progress} that throws stops the flatten there, leaving
+     * the lc attached (what was copied already stays: it reads the same).
      */
     public void flatten(long lcId, FlattenProgress progress) {
         LcInfo info = info(lcId);
         if (info.frozen()) {
             throw new FrozenLcException(lcId, "flatten");
         }
-        long pcs = Layout.pcCount(info.sizeBytes());
-        for (long pc = 0; pc < pcs; pc++) {
+        // refused up front, as every change is, even when there turns out to be nothing to copy
+        durability.checkWritable();
+        long[] pcs = ancestorPcs(lcId);
+        for (int i = 0; i < pcs.length; i++) {
+            long pc = pcs[i];
             Lock l = shared();
             try {
                 Lc lc = writable(lcId, "flatten");
@@ -487,7 +507,7 @@ public final class ChunkEngine implements AutoCloseable {
             } finally {
                 l.unlock();
             }
-            progress.pcDone(pc + 1, pcs);
+            progress.pcDone(i + 1, pcs.length);
         }
         Lock l = exclusive();
         try {
@@ -504,6 +524,25 @@ public final class ChunkEngine implements AutoCloseable {
             lc.parent = null;
         } catch (IOException e) {
             throw IoFailure.of("flatten lc " + lcId, e);
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /**
+     * The PCs, in order, that some ancestor of the writable lc has metadata for: the only ones a
+     * flatten can have anything to copy in (any other PC reads as zeros from every ancestor).
+     * Ancestors are frozen, so their PC maps no longer change.
+     */
+    long[] ancestorPcs(long lcId) {
+        Lock l = shared();
+        try {
+            Lc lc = lc(lcId);
+            LongStream.Builder pcs = LongStream.builder();
+            for (Lc ancestor = lc.parent; ancestor != null; ancestor = ancestor.parent) {
+                ancestor.pcs.keySet().forEach(pcs::add);
+            }
+            return pcs.build().sorted().distinct().toArray();
         } finally {
             l.unlock();
         }

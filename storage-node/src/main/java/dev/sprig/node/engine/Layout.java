@@ -14,6 +14,8 @@ final class Layout {
     static final int BLOCK_SHIFT = 12;
     static final int BLOCK_SIZE = 1 << BLOCK_SHIFT;
     static final int BLOCKS_PER_SEGMENT = SEGMENT_SIZE / BLOCK_SIZE;
+    /** The largest lc: 64 TiB. */
+    static final long MAX_SIZE = 1L << 46;
 
     private Layout() {}
 

@@ -41,6 +41,7 @@ class LcController {
     /** Parents must come before their children (or already exist); the batch applies whole or not at all. */
     @PostMapping("/v1/lcs:batchDefine")
     DefineResult define(@Valid @RequestBody BatchDefineRequest request) {
+        request.lcs().forEach(lc -> checkSize(lc.sizeBytes()));
         return definer.define(
                 request.lcs().stream().map(LcDefinitionJson::toNewLc).toList());
     }
@@ -64,8 +65,22 @@ class LcController {
 
     @PostMapping("/v1/lcs/{lcId}:grow")
     LcView grow(@PathVariable long lcId, @Valid @RequestBody GrowRequest request) {
+        checkSize(request.sizeBytes());
         engine.grow(lcId, request.sizeBytes());
         return view(lcId);
+    }
+
+    /**
+     * Refused here with a 400 naming the limit; the engine refuses such sizes too, but as
+     * {@code OUT_OF_RANGE}, which this API answers 416 for reads and writes past an lc's end.
+     */
+    private static void checkSize(long sizeBytes) {
+        if (sizeBytes > ChunkEngine.MAX_SIZE) {
+            throw new RequestRejectedException(
+                    HttpStatus.BAD_REQUEST,
+                    "INVALID_ARGUMENT",
+                    "sizeBytes " + sizeBytes + " is above the maximum of " + ChunkEngine.MAX_SIZE + " bytes (64 TiB)");
+        }
     }
 
     /** Deleting an lc that is already gone succeeds: the caller's intent holds. */
@@ -90,6 +105,14 @@ class LcController {
     @GetMapping("/v1/lcs/{lcId}/flatten")
     Job flattenProgress(@PathVariable long lcId) {
         return jobs.flatten(lcId)
+                .orElseThrow(() -> new RequestRejectedException(
+                        HttpStatus.NOT_FOUND, "NOT_FOUND", "no flatten of lc " + lcId + " was started"));
+    }
+
+    /** Stops a running flatten at its next PC; the job, ended or ending, is answered. */
+    @PostMapping("/v1/lcs/{lcId}/flatten:cancel")
+    Job cancelFlatten(@PathVariable long lcId) {
+        return jobs.cancelFlatten(lcId)
                 .orElseThrow(() -> new RequestRejectedException(
                         HttpStatus.NOT_FOUND, "NOT_FOUND", "no flatten of lc " + lcId + " was started"));
     }

@@ -57,6 +57,40 @@ class NodeJobsTest {
     }
 
     @Test
+    void cancellingAFlattenThatEndedOrNeverStartedChangesNothing() throws Exception {
+        engine.createChild(2, 1);
+        try (NodeJobs jobs = new NodeJobs(engine, Clock.systemUTC())) {
+            assertThat(jobs.cancelFlatten(2)).isEmpty();
+            jobs.startFlatten(2);
+            assertThat(awaitEnd(jobs, 2).state()).isEqualTo(Job.State.SUCCEEDED);
+
+            assertThat(jobs.cancelFlatten(2)).hasValueSatisfying(job -> {
+                assertThat(job.state()).isEqualTo(Job.State.SUCCEEDED);
+                assertThat(job.error()).isNull();
+            });
+            assertThat(engine.info(2).parentLcId()).isEmpty();
+        }
+    }
+
+    @Test
+    void aCancelledFlattenEndsFailedCancelledWithItsLcStillAttachedOrHadAlreadySucceeded() throws Exception {
+        engine.createChild(2, 1);
+        try (NodeJobs jobs = new NodeJobs(engine, Clock.systemUTC())) {
+            jobs.startFlatten(2);
+            jobs.cancelFlatten(2);
+
+            Job ended = awaitEnd(jobs, 2);
+            if (ended.state() == Job.State.FAILED) {
+                assertThat(ended.error()).startsWith("CANCELLED");
+                assertThat(engine.info(2).parentLcId()).hasValue(1);
+            } else {
+                assertThat(engine.info(2).parentLcId()).as("it finished first").isEmpty();
+            }
+            assertThat(engine.read(2, 0, (int) PC)).isEqualTo(engine.read(1, 0, (int) PC));
+        }
+    }
+
+    @Test
     void aFailedFlattenCanBeStartedAgain() throws Exception {
         engine.createChild(2, 1);
         engine.freeze(2); // a frozen lc cannot be flattened

@@ -116,6 +116,17 @@ class BadInputTest {
     }
 
     @Test
+    void sizesAboveTheMaximumAreRefusedOnCreateAndGrow() {
+        for (long size : new long[] {ChunkEngine.MAX_SIZE + 1, 1L << 60, Long.MAX_VALUE}) {
+            assertThatThrownBy(() -> engine.create(3, size))
+                    .isInstanceOf(OutOfRangeException.class)
+                    .hasMessageContaining("64 TiB");
+            assertThatThrownBy(() -> engine.createChild(3, 1, size)).isInstanceOf(OutOfRangeException.class);
+            assertThatThrownBy(() -> engine.grow(2, size)).isInstanceOf(OutOfRangeException.class);
+        }
+    }
+
+    @Test
     void aSecondEngineOnTheSameDirectoryIsRefused() {
         assertThatThrownBy(() -> ChunkEngine.open(dir)).isInstanceOf(EngineIoException.class);
     }

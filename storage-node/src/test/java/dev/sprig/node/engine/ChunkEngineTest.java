@@ -2,6 +2,7 @@ package dev.sprig.node.engine;
 
 import static dev.sprig.node.engine.EnginePropertyTest.assertSameBytes;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -198,6 +199,62 @@ class ChunkEngineTest {
         engine.delete(1);
         reopen();
         assertSameBytes(engine.read(2, 0, image.length), image, "flattened lc");
+    }
+
+    @Test
+    void flattenVisitsOnlyThePcsItsAncestorsHoldDataIn() {
+        // 64 TiB declared, 3 PCs written across two ancestors: 16,777,216 PCs by size, 3 to copy
+        long size = ChunkEngine.MAX_SIZE;
+        engine.create(1, size);
+        engine.write(1, 7 * PC + 3, new byte[] {1, 2, 3});
+        // (an offset a data file on ext4 can hold: its files end at 16 TiB)
+        long far = (1L << 40) - 1;
+        engine.write(1, far, new byte[] {4});
+        engine.freeze(1);
+        engine.createChild(2, 1);
+        engine.write(2, 7 * PC, new byte[] {5});
+        engine.write(2, 1000 * PC, new byte[] {6});
+        engine.freeze(2);
+        engine.createChild(3, 2);
+        List<long[]> progress = new ArrayList<>();
+
+        assertThat(engine.ancestorPcs(3)).containsExactly(7, 1000, far / PC);
+        long started = System.nanoTime();
+        engine.flatten(3, (done, total) -> progress.add(new long[] {done, total}));
+
+        assertThat(System.nanoTime() - started).isLessThan(java.util.concurrent.TimeUnit.SECONDS.toNanos(5));
+        assertThat(progress).extracting(p -> p[0]).containsExactly(1L, 2L, 3L);
+        assertThat(progress).extracting(p -> p[1]).containsOnly(3L);
+        assertThat(engine.info(3).parentLcId()).isEmpty();
+        assertThat(engine.read(3, 7 * PC, 4)).containsExactly(5, 0, 0, 1);
+        assertThat(engine.read(3, 1000 * PC, 1)).containsExactly(6);
+        assertThat(engine.read(3, far, 1)).containsExactly(4);
+        assertThat(engine.read(3, 500 * PC, 8)).containsOnly(0);
+    }
+
+    @Test
+    void aFlattenWhoseProgressThrowsStopsThereAndLeavesTheLcAttachedAndIntact() {
+        engine.create(1, 8 * PC);
+        for (int pc = 0; pc < 8; pc++) {
+            engine.write(1, pc * PC, new byte[] {(byte) (pc + 1)});
+        }
+        engine.freeze(1);
+        engine.createChild(2, 1);
+
+        assertThatThrownBy(() -> engine.flatten(2, (done, total) -> {
+                    if (done == 3) {
+                        throw new IllegalStateException("cancelled");
+                    }
+                }))
+                .hasMessage("cancelled");
+
+        assertThat(engine.info(2).parentLcId()).hasValue(1);
+        for (int pc = 0; pc < 8; pc++) {
+            assertThat(engine.read(2, pc * PC, 1)).containsExactly(pc + 1);
+        }
+        engine.flatten(2, FlattenProgress.none());
+        assertThat(engine.info(2).parentLcId()).isEmpty();
+        assertThat(engine.scrub().clean()).isTrue();
     }
 
     @Test

@@ -136,6 +136,22 @@ class NodeApiIT {
     }
 
     @Test
+    void sizesAbove64TiBAreRefusedWith400OnDefineAndGrow() {
+        long root = rootLc(MIB);
+        for (long size : new long[] {(1L << 46) + 4096, 1L << 60, Long.MAX_VALUE}) {
+            HttpResponse<String> define = node.post(
+                    "/v1/lcs:batchDefine", "{\"lcs\":[" + def(IDS.incrementAndGet(), null, size, false) + "]}");
+            assertProblem(define, 400, "INVALID_ARGUMENT");
+            assertThat(define.body()).contains("70368744177664");
+            assertProblem(
+                    node.post("/v1/lcs/" + root + ":grow", "{\"sizeBytes\": " + size + "}"), 400, "INVALID_ARGUMENT");
+        }
+        assertThat(node.post("/v1/lcs/" + root + ":grow", "{\"sizeBytes\": " + (1L << 46) + "}")
+                        .statusCode())
+                .isEqualTo(200);
+    }
+
+    @Test
     void batchDefineCarriesThousandsOfClonesInOneRequest() {
         long image = IDS.addAndGet(3000);
         var batch = new StringBuilder("[").append(def(image, null, 10 * 1024 * MIB, true));
@@ -219,6 +235,12 @@ class NodeApiIT {
         Arrays.fill(expected, 100, 110, (byte) 9);
         assertThat(node.read(clone, 0, 8 * (int) MIB)).isEqualTo(expected);
         assertProblem(node.get("/v1/lcs/" + image + "/flatten"), 404, "NOT_FOUND");
+        assertProblem(node.post("/v1/lcs/" + image + "/flatten:cancel"), 404, "NOT_FOUND");
+        HttpResponse<String> lateCancel = node.post("/v1/lcs/" + clone + "/flatten:cancel");
+        assertThat(lateCancel.statusCode()).as(lateCancel.body()).isEqualTo(200);
+        assertThat(json(lateCancel).path("state").asString())
+                .as("a flatten that has ended stays as it ended")
+                .isEqualTo("SUCCEEDED");
     }
 
     // ---------------------------------------------------------------- data

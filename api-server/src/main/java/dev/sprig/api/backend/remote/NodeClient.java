@@ -124,6 +124,11 @@ final class NodeClient {
         send(node, post(node, "/v1/lcs/" + lcId + ":flatten", new byte[0], callTimeout));
     }
 
+    /** Stops the node's running flatten of the lc at its next PC; a node that has none is fine. */
+    void cancelFlatten(Target node, long lcId) {
+        send(node, post(node, "/v1/lcs/" + lcId + "/flatten:cancel", new byte[0], callTimeout));
+    }
+
     FlattenJob flattenJob(Target node, long lcId) {
         JsonNode job = json.readTree(send(
                 node,

@@ -177,7 +177,13 @@ final class RemoteBackend implements StorageBackend {
                 done += job.done();
                 total += job.total();
             }
-            progress.pcsDone(done, total);
+            try {
+                progress.pcsDone(done, total);
+            } catch (RuntimeException stopped) {
+                // the operation was cancelled: the nodes stop too, rather than finish unobserved
+                cancelFlatten(stripe, lcId);
+                throw stopped;
+            }
             if (!running) {
                 return;
             }
@@ -186,6 +192,21 @@ final class RemoteBackend implements StorageBackend {
             } catch (InterruptedException interrupted) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("flatten of lc " + lcId + " interrupted", interrupted);
+            }
+        }
+    }
+
+    private void cancelFlatten(List<Target> stripe, long lcId) {
+        for (Target node : stripe) {
+            try {
+                calls.run(node.nodeId(), () -> client.cancelFlatten(node, lcId));
+            } catch (RuntimeException unreachable) {
+                // its flatten then finishes on its own: the lc reads the same either way
+                log.warn(
+                        "Could not stop the flatten of lc {} on node {}: {}",
+                        lcId,
+                        node.nodeId(),
+                        unreachable.getMessage());
             }
         }
     }
