@@ -1,6 +1,7 @@
 package dev.sprig.api.database;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -74,7 +75,7 @@ record SuperuserPassword(String value) {
         // created owner-only, never readable by others even for a moment
         Files.createFile(file, PosixFilePermissions.asFileAttribute(OWNER_ONLY));
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
-            channel.write(java.nio.ByteBuffer.wrap((value + "\n").getBytes(StandardCharsets.US_ASCII)));
+            channel.write(ByteBuffer.wrap((value + "\n").getBytes(StandardCharsets.US_ASCII)));
             channel.force(true);
         }
         syncDirectory(file.getParent());
