@@ -64,6 +64,16 @@ class EmbeddedDatabaseAuthenticationIT {
             assertThat(installationId(second)).isEqualTo(installation);
             assertThat(psql(port(second), null, "SELECT 1").exitCode).isNotZero();
         }
+
+        Path passwordFile = dataDir.resolve("sprig-password");
+        Path aside = Files.move(passwordFile, dataDir.resolveSibling("password-backup"));
+        assertThatThrownBy(() -> start(dataDir))
+                .as("a lost password file is named, not replaced by a password the server does not know")
+                .hasStackTraceContaining(passwordFile + " is missing");
+        Files.move(aside, passwordFile);
+        try (ConfigurableApplicationContext restored = start(dataDir)) {
+            assertThat(installationId(restored)).isEqualTo(installation);
+        }
     }
 
     @Test

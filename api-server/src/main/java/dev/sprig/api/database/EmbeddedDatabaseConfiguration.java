@@ -43,7 +43,14 @@ class EmbeddedDatabaseConfiguration {
 
     @Bean
     SuperuserPassword embeddedSuperuserPassword(SprigApiProperties properties) throws IOException {
-        return SuperuserPassword.of(dataDir(properties));
+        Path dataDir = dataDir(properties);
+        if (ClientAuthentication.isCurrent(dataDir) && !Files.isRegularFile(dataDir.resolve(SuperuserPassword.FILE))) {
+            // a new password would not open it: the server knows only the one that was in the file
+            throw new IllegalStateException(dataDir.resolve(SuperuserPassword.FILE)
+                    + " is missing: the embedded PostgreSQL in " + dataDir
+                    + " lets in only the password it held; restore the file (from a backup of the directory)");
+        }
+        return SuperuserPassword.of(dataDir);
     }
 
     @Bean(destroyMethod = "close")
