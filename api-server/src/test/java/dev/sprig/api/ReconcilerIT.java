@@ -2,10 +2,13 @@ package dev.sprig.api;
 
 import static dev.sprig.api.ImageAndDiskApiIT.imageContent;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.mockito.Mockito.doAnswer;
 
+import dev.sprig.api.backend.StorageBackend;
 import dev.sprig.api.lineage.Reconciler;
 import dev.sprig.node.engine.ChunkEngine;
 import dev.sprig.node.engine.LcInfo;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -14,6 +17,7 @@ import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.test.context.bean.override.mockito.MockitoSpyBean;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -44,6 +48,10 @@ class ReconcilerIT {
 
     @Autowired
     JdbcTemplate jdbc;
+
+    /** The real backend; a test may run another instance's request around the reading of its list. */
+    @MockitoSpyBean
+    StorageBackend backend;
 
     ApiClient api;
     byte[] imageBytes;
@@ -133,5 +141,57 @@ class ReconcilerIT {
         assertThat(report.missing()).isEmpty();
         assertThat(report.foreign()).isEmpty();
         assertThat(report.disksMoved()).isEmpty();
+    }
+
+    @Test
+    void anLcCreatedWhileAPeriodicPassRunsIsNotReportedLost() {
+        AtomicReference<JsonNode> created = new AtomicReference<>();
+        doAnswer(call -> {
+                    Object inventory = call.callRealMethod();
+                    // a clone on another instance commits just after the backend's list was read
+                    created.set(api.clone(imageId));
+                    return inventory;
+                })
+                .when(backend)
+                .inventory();
+
+        Reconciler.Report report = reconciler.periodic();
+
+        long clonedLc = created.get().path("lcId").asLong();
+        assertThat(report).isNotNull();
+        assertThat(report.missing()).as("no false alarm of data lost").isEmpty();
+        assertThat(report.orphansDeleted()).isEmpty();
+        assertThat(engine.list()).extracting(LcInfo::lcId).contains(clonedLc);
+    }
+
+    @Test
+    void anLcDeletedWhileAPeriodicPassRunsIsNotReportedLost() {
+        JsonNode disk = api.clone(imageId);
+        doAnswer(call -> {
+                    // deleted on another instance after the database's list was read, before the backend's
+                    assertThat(api.delete("/v1/disks/" + ApiClient.id(disk)).statusCode())
+                            .isEqualTo(204);
+                    return call.callRealMethod();
+                })
+                .when(backend)
+                .inventory();
+
+        Reconciler.Report report = reconciler.periodic();
+
+        assertThat(report).isNotNull();
+        assertThat(report.missing()).as("no false alarm of data lost").isEmpty();
+    }
+
+    @Test
+    void aPeriodicPassStillReportsAnLcTheBackendLost() {
+        long imageLc =
+                ApiClient.json(api.get("/v1/images/" + imageId)).path("lcId").asLong();
+        engine.delete(imageLc);
+
+        Reconciler.Report report = reconciler.periodic();
+
+        assertThat(report).isNotNull();
+        assertThat(report.missing()).containsExactly(imageLc);
+        assertThat(api.delete("/v1/images/" + imageId).statusCode()).isEqualTo(204);
     }
 }

@@ -13,6 +13,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.SmartInitializingSingleton;
@@ -80,15 +81,17 @@ public class Reconciler implements SmartInitializingSingleton {
      * Runs on one instance at a time (a PostgreSQL advisory lock). An lc the database does not know
      * may belong to a transaction still in flight on some instance, so it is deleted only when the
      * next pass, an interval later, still finds it unknown.
+     *
+     * @return what the pass did; none when another instance holds the lock
      */
     @Scheduled(
             initialDelayString = "${sprig.api.reconcile-interval:30s}",
             fixedDelayString = "${sprig.api.reconcile-interval:30s}")
-    public void periodic() {
+    public @Nullable Report periodic() {
         try {
-            tx.executeWithoutResult(status -> {
+            return tx.execute(status -> {
                 if (!lcs.tryAdvisoryLock(LOCK)) {
-                    return;
+                    return null;
                 }
                 Unknown unknown = unknown();
                 List<Long> confirmed =
@@ -97,10 +100,13 @@ public class Reconciler implements SmartInitializingSingleton {
                 suspects.clear();
                 unknown.orphans().stream().filter(id -> !confirmed.contains(id)).forEach(suspects::add);
                 List<String> moved = finishMoves(unknown.frozenOnlyInBackend());
-                logged(new Report(confirmed, unknown.missing(), unknown.foreign(), moved));
+                Report report = new Report(confirmed, unknown.missing(), unknown.foreign(), moved);
+                logged(report);
+                return report;
             });
         } catch (SprigException.NodeUnavailable unavailable) {
             log.warn("Skipped a reconciliation pass: {}", unavailable.getMessage());
+            return null;
         }
     }
 
@@ -115,31 +121,49 @@ public class Reconciler implements SmartInitializingSingleton {
     private record Unknown(
             List<Long> orphans, List<Long> missing, List<Long> foreign, List<Long> frozenOnlyInBackend) {}
 
+    /**
+     * Compares the two sides while other instances go on creating and deleting lcs, in an order that
+     * raises no false alarm. The database is read first: an lc it lists was pushed to the backend
+     * before its transaction committed, so the backend's list, read next, holds it unless it was
+     * deleted meanwhile; and a deletion removes the row before the backend's copy, so an lc missing
+     * from the backend counts as lost only if the database still lists it afterwards. (Reading the
+     * backend first reported every lc created between the two reads as lost.) The allocation mark is
+     * read last: every id this database handed out before the backend's list was read is at most
+     * it, so a larger id in that list was never this database's.
+     */
     private Unknown unknown() {
-        // the allocation mark is read before the inventory, so an lc defined after it cannot pass
-        // for an orphan of this database
-        long lastAllocated = lcs.lastIdAllocated();
+        Map<Long, Lc> listed = lcs.all().stream().collect(Collectors.toMap(Lc::lcId, Function.identity()));
         Map<Long, HeldLc> held = backend.inventory().stream()
                 // an lc some node holds frozen counts as frozen: a freeze cannot be undone
                 .collect(Collectors.toMap(HeldLc::lcId, Function.identity(), (a, b) -> a.frozen() ? a : b));
-        List<Long> missing = new ArrayList<>();
+        long lastAllocated = lcs.lastIdAllocated();
+        List<Long> absent = new ArrayList<>();
         List<Long> frozenOnlyInBackend = new ArrayList<>();
-        for (Lc lc : lcs.all()) {
-            HeldLc copy = held.remove(lc.lcId());
+        for (Lc lc : listed.values()) {
+            HeldLc copy = held.get(lc.lcId());
             if (copy == null) {
-                missing.add(lc.lcId());
+                absent.add(lc.lcId());
             } else if (copy.frozen() && !lc.frozen()) {
                 frozenOnlyInBackend.add(lc.lcId());
             }
         }
-        // what is left is unknown to the database; a child has a larger id than its parent
-        List<Long> unknown =
-                held.keySet().stream().sorted(Comparator.reverseOrder()).toList();
+        List<Long> missing = absent.isEmpty() ? List.of() : stillListed(absent);
+        // what the backend holds beyond the database's list; a child has a larger id than its parent
+        List<Long> unknown = held.keySet().stream()
+                .filter(id -> !listed.containsKey(id))
+                .sorted(Comparator.reverseOrder())
+                .toList();
         return new Unknown(
                 unknown.stream().filter(id -> id <= lastAllocated).toList(),
                 missing,
                 unknown.stream().filter(id -> id > lastAllocated).toList(),
-                frozenOnlyInBackend);
+                frozenOnlyInBackend.stream().sorted().toList());
+    }
+
+    /** Those of {@code lcIds} the database lists now, in order. */
+    private List<Long> stillListed(List<Long> lcIds) {
+        Set<Long> now = lcs.all().stream().map(Lc::lcId).collect(Collectors.toSet());
+        return lcIds.stream().filter(now::contains).sorted().toList();
     }
 
     /**

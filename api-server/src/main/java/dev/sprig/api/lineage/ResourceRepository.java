@@ -28,7 +28,10 @@ public class ResourceRepository {
 
     private final JdbcTemplate template;
 
-    ResourceRepository(JdbcClient jdbc, JdbcTemplate template) {
+    private final PageTokens pageTokens;
+
+    ResourceRepository(JdbcClient jdbc, JdbcTemplate template, PageTokens pageTokens) {
+        this.pageTokens = pageTokens;
         this.jdbc = jdbc;
         this.template = template;
     }
@@ -221,9 +224,10 @@ public class ResourceRepository {
                     namePrefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%");
         }
         if (after != null) {
+            PageTokens.Position position = pageTokens.position(after);
             sql.append(" AND (created_at, extern_id) > (:afterAt, :afterId)");
-            statement.put("afterAt", OffsetDateTime.ofInstant(after.createdAt(), ZoneOffset.UTC));
-            statement.put("afterId", after.externId());
+            statement.put("afterAt", OffsetDateTime.ofInstant(position.createdAt(), ZoneOffset.UTC));
+            statement.put("afterId", position.externId());
         }
         sql.append(" ORDER BY created_at, extern_id LIMIT :limit");
         statement.put("limit", pageSize + 1);
@@ -236,7 +240,8 @@ public class ResourceRepository {
         }
         List<Resource> page = rows.subList(0, pageSize);
         Resource last = page.get(pageSize - 1);
-        return new ResourcePage(List.copyOf(page), new PageCursor(last.createdAt(), last.externId()).token());
+        return new ResourcePage(
+                List.copyOf(page), pageTokens.token(new PageTokens.Position(last.createdAt(), last.externId())));
     }
 
     private static Resource map(ResultSet rs, int row) throws SQLException {

@@ -1,6 +1,7 @@
 package dev.sprig.api.web;
 
 import io.swagger.v3.oas.annotations.Hidden;
+import jakarta.servlet.DispatcherType;
 import jakarta.servlet.RequestDispatcher;
 import jakarta.servlet.http.HttpServletRequest;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
@@ -37,11 +38,18 @@ class ProblemErrorController implements ErrorController {
 
     @RequestMapping(path = "${server.error.path:/error}")
     ResponseEntity<ProblemDetail> error(HttpServletRequest request) {
+        if (request.getDispatcherType() != DispatcherType.ERROR) {
+            // asked for by a client, not forwarded by the container: no such resource, not a failure
+            return problem(HttpStatus.NOT_FOUND);
+        }
         Throwable failure = errors.getError(new ServletWebRequest(request));
         if (failure != null) {
             return advice.problemFor(failure);
         }
-        HttpStatus status = status(request);
+        return problem(status(request));
+    }
+
+    private static ResponseEntity<ProblemDetail> problem(HttpStatus status) {
         ProblemDetail problem = ProblemDetail.forStatusAndDetail(status, status.getReasonPhrase());
         problem.setProperty("code", Problems.codeFor(status));
         return ResponseEntity.status(status)

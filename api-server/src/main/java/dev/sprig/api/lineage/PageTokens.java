@@ -1,0 +1,96 @@
+package dev.sprig.api.lineage;
+
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.time.DateTimeException;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.UUID;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import org.jspecify.annotations.Nullable;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Component;
+
+/**
+ * Issues and checks page tokens: {@code base64url(position) "." base64url(HMAC-SHA256(position))},
+ * where the position is the (created_at, extern_id) of a page's last row. The key is derived from
+ * the installation's id (V1__installation.sql), which never leaves the database: every api-server
+ * instance of an installation accepts the others' tokens, tokens survive restarts, and a client can
+ * neither forge one nor slip a value into the keyset query through it.
+ */
+@Component
+class PageTokens {
+
+    private static final String ALGORITHM = "HmacSHA256";
+    private static final Base64.Encoder ENCODER = Base64.getUrlEncoder().withoutPadding();
+    private static final Base64.Decoder DECODER = Base64.getUrlDecoder();
+
+    /** Where a page ends. */
+    record Position(Instant createdAt, String externId) {}
+
+    private final JdbcClient jdbc;
+    private volatile @Nullable SecretKeySpec key;
+
+    PageTokens(JdbcClient jdbc) {
+        this.jdbc = jdbc;
+    }
+
+    String token(Position position) {
+        String raw = position.createdAt().getEpochSecond() + "."
+                + position.createdAt().getNano() + ":" + position.externId();
+        String encoded = ENCODER.encodeToString(raw.getBytes(StandardCharsets.UTF_8));
+        return encoded + "." + ENCODER.encodeToString(mac(encoded));
+    }
+
+    /** The position in a token this installation issued; an invalid argument for anything else. */
+    Position position(PageCursor cursor) {
+        String token = cursor.token();
+        int dot = token.indexOf('.');
+        if (dot < 0) {
+            throw PageCursor.notIssued();
+        }
+        String encoded = token.substring(0, dot);
+        try {
+            if (!MessageDigest.isEqual(mac(encoded), DECODER.decode(token.substring(dot + 1)))) {
+                throw PageCursor.notIssued();
+            }
+            String raw = new String(DECODER.decode(encoded), StandardCharsets.UTF_8);
+            int colon = raw.indexOf(':');
+            int point = raw.indexOf('.');
+            if (colon < 0 || point < 0 || point > colon) {
+                throw PageCursor.notIssued();
+            }
+            return new Position(
+                    Instant.ofEpochSecond(
+                            Long.parseLong(raw.substring(0, point)), Long.parseLong(raw.substring(point + 1, colon))),
+                    raw.substring(colon + 1));
+        } catch (IllegalArgumentException | DateTimeException malformed) {
+            throw PageCursor.notIssued();
+        }
+    }
+
+    private byte[] mac(String encoded) {
+        try {
+            Mac mac = Mac.getInstance(ALGORITHM);
+            mac.init(key());
+            return mac.doFinal(encoded.getBytes(StandardCharsets.US_ASCII));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("HMAC-SHA256 is part of every JDK", e);
+        }
+    }
+
+    private SecretKeySpec key() throws GeneralSecurityException {
+        SecretKeySpec known = key;
+        if (known == null) {
+            UUID installation =
+                    jdbc.sql("SELECT id FROM installation").query(UUID.class).single();
+            byte[] derived = MessageDigest.getInstance("SHA-256")
+                    .digest(("sprig page tokens\0" + installation).getBytes(StandardCharsets.US_ASCII));
+            known = new SecretKeySpec(derived, ALGORITHM);
+            key = known;
+        }
+        return known;
+    }
+}
