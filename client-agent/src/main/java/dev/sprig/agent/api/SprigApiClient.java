@@ -34,10 +34,7 @@ import tools.jackson.databind.node.ObjectNode;
 public final class SprigApiClient {
 
     /** How long to wait to connect to api-server, and for the answer to each call. */
-    public record Timeouts(Duration connect, Duration request) {
-
-        public static final Timeouts DEFAULT = new Timeouts(Duration.ofSeconds(10), Duration.ofSeconds(60));
-    }
+    public record Timeouts(Duration connect, Duration request) {}
 
     /** What a clone answered: the disks, or the operation that makes them once their image is imported. */
     public sealed interface Cloned {

@@ -23,9 +23,10 @@ final class TimeoutOptions {
     @Option(
             names = "--timeout",
             paramLabel = "SECONDS",
-            defaultValue = "60",
+            defaultValue = "300",
             description = "Seconds to wait for api-server's answer to each call, but for an image's upload,"
-                    + " which takes as long as its bytes do (default: ${DEFAULT-VALUE}).")
+                    + " which takes as long as its bytes do (default: ${DEFAULT-VALUE}: a single clone of an"
+                    + " image that is not cached waits for its import within the call).")
     int requestSeconds;
 
     SprigApiClient client(ApiOptions api) {
