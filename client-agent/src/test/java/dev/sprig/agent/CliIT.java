@@ -22,12 +22,19 @@ class CliIT {
 
     static ApiServerProcess apiServer;
     static Path file;
+    static Path sources;
+    static SprigApi api;
+    static SprigApi admin;
 
     @BeforeAll
     static void start() throws Exception {
-        apiServer = ApiServerProcess.start("agent-cli");
+        sources = ApiServerProcess.fresh("agent-cli-sources");
+        apiServer =
+                ApiServerProcess.start("agent-cli", "--sprig.api.image-sources.allowed-prefixes=" + sources.toUri());
         file = apiServer.dir.resolve("base.raw");
         Files.write(file, CONTENT);
+        api = new SprigApi(apiServer.uri(), ApiServerProcess.KEY);
+        admin = new SprigApi(apiServer.uri(), ApiServerProcess.ADMIN_KEY);
     }
 
     @AfterAll
@@ -49,6 +56,127 @@ class CliIT {
 
         assertThat(disks).hasSize(3).allMatch(id -> id.startsWith("disk-"));
         assertThat(Files.readAllBytes(exported)).isEqualTo(CONTENT);
+    }
+
+    @Test
+    void aBatchCloneOfAnImageNotCachedWaitsForItsImportThenPrintsTheDisks() throws Exception {
+        String image = evictedImage("waited.raw");
+        String prefix = SprigApi.unique("waited");
+
+        Tools.Result cloned = run(command("disks", "clone", image, "--count", "3", "--name", prefix));
+
+        assertThat(cloned.exitCode()).as(cloned.output()).isZero();
+        assertThat(cloned.output()).contains("is being imported first: operation ");
+        List<String> disks =
+                cloned.output().lines().filter(line -> line.startsWith("disk-")).toList();
+        assertThat(disks).hasSize(3);
+        assertThat(api.disksNamed(prefix + "-"))
+                .extracting(disk -> disk.path("externId").asString())
+                .containsExactlyInAnyOrderElementsOf(disks);
+        Path exported = apiServer.dir.resolve("waited-export.raw");
+        agent("disks", "export", disks.get(1), exported.toString());
+        assertThat(Files.readAllBytes(exported)).isEqualTo(CONTENT);
+    }
+
+    @Test
+    void withNoWaitABatchCloneOfAnImageNotCachedPrintsItsOperation() throws Exception {
+        String image = evictedImage("not-waited.raw");
+
+        String operation =
+                agent("disks", "clone", image, "--count", "2", "--no-wait").strip();
+
+        assertThat(api.operation(operation).path("kind").asString()).isEqualTo("clone");
+    }
+
+    @Test
+    void aCreateWhoseAnswerWasLostIsSentAgainWithTheSameKeyAndAppliedOnce() throws Exception {
+        String image = agent("images", "import", file.toString(), "--name", SprigApi.unique("img"))
+                .strip();
+        String name = SprigApi.unique("lost");
+        try (LossyProxy proxy = new LossyProxy(apiServer.port, LossyProxy.Spoil.LOSE_THE_ANSWER)) {
+
+            String disk = Tools.stdout(commandVia(proxy.uri(), "disks", "clone", image, "--name", name))
+                    .strip();
+
+            assertThat(api.disksNamed(name))
+                    .extracting(found -> found.path("externId").asString())
+                    .containsExactly(disk);
+            assertThat(idempotencyKeys(proxy))
+                    .hasSize(2)
+                    .containsOnly(idempotencyKeys(proxy).get(0));
+        }
+    }
+
+    @Test
+    void aCreateAnswered5xxIsSentAgainWithTheSameKey() throws Exception {
+        String image = agent("images", "import", file.toString(), "--name", SprigApi.unique("img"))
+                .strip();
+        String prefix = SprigApi.unique("retried");
+        try (LossyProxy proxy = new LossyProxy(apiServer.port, LossyProxy.Spoil.ANSWER_503)) {
+
+            List<String> disks = Tools.stdout(
+                            commandVia(proxy.uri(), "disks", "clone", image, "--count", "2", "--name", prefix))
+                    .lines()
+                    .toList();
+
+            assertThat(disks).hasSize(2);
+            assertThat(idempotencyKeys(proxy))
+                    .hasSize(2)
+                    .containsOnly(idempotencyKeys(proxy).get(0));
+        }
+    }
+
+    @Test
+    void everyCreateSendsAFreshIdempotencyKey() throws Exception {
+        try (LossyProxy proxy = new LossyProxy(apiServer.port, LossyProxy.Spoil.ANSWER_503)) {
+            // the first request is answered 503 and sent again: the import's create; then its upload
+            String image = Tools.stdout(commandVia(
+                            proxy.uri(), "images", "import", file.toString(), "--name", SprigApi.unique("img")))
+                    .strip();
+            Tools.stdout(commandVia(proxy.uri(), "disks", "clone", image));
+            Tools.stdout(commandVia(proxy.uri(), "disks", "clone", image));
+
+            List<String> keys = idempotencyKeys(proxy);
+            assertThat(keys).as("the import's create twice, then each clone").hasSize(4);
+            assertThat(keys.get(1)).as("the import's create, sent again").isEqualTo(keys.get(0));
+            assertThat(keys.subList(1, 4)).doesNotHaveDuplicates();
+        }
+    }
+
+    @Test
+    void aServerThatNeverAnswersTimesOutWithTheTimeoutGiven() throws Exception {
+        try (java.net.ServerSocket silent = new java.net.ServerSocket(0)) {
+            List<String> command = new java.util.ArrayList<>(
+                    List.of("java", "-jar", JAR.toString(), "disks", "clone", "img-x", "--timeout", "1", "--api"));
+            command.addAll(List.of("http://127.0.0.1:" + silent.getLocalPort(), "--api-key", ApiServerProcess.KEY));
+            long started = System.nanoTime();
+
+            Tools.Result result = run(command.toArray(String[]::new));
+
+            assertThat(result.exitCode()).isNotZero();
+            assertThat(result.output()).contains("got no answer in 1 s");
+            assertThat(Duration.ofNanos(System.nanoTime() - started))
+                    .as("two tries of a second each, and the JVM's start")
+                    .isLessThan(Duration.ofSeconds(20));
+        }
+    }
+
+    /** An image imported from a file: source whose cached copy was then evicted. */
+    private static String evictedImage(String fileName) throws Exception {
+        Path source = sources.resolve(fileName);
+        Files.write(source, CONTENT);
+        String image = api.imageFrom(source);
+        admin.evict(image);
+        return image;
+    }
+
+    private static List<String> idempotencyKeys(LossyProxy proxy) {
+        return proxy.heads().stream()
+                .filter(head -> head.startsWith("POST "))
+                .flatMap(head -> head.lines())
+                .filter(line -> line.toLowerCase(java.util.Locale.ROOT).startsWith("idempotency-key:"))
+                .map(line -> line.substring("idempotency-key:".length()).strip())
+                .toList();
     }
 
     @Test
@@ -105,9 +233,13 @@ class CliIT {
 
     /** The command line, with the API's address and key as people would pass them. */
     private static String[] command(String... arguments) {
+        return commandVia(apiServer.uri().toString(), arguments);
+    }
+
+    private static String[] commandVia(String api, String... arguments) {
         List<String> command = new java.util.ArrayList<>(List.of("java", "-jar", JAR.toString()));
         command.addAll(List.of(arguments));
-        command.addAll(List.of("--api", apiServer.uri().toString(), "--api-key", ApiServerProcess.KEY));
+        command.addAll(List.of("--api", api, "--api-key", ApiServerProcess.KEY));
         return command.toArray(String[]::new);
     }
 }

@@ -69,6 +69,42 @@ final class SprigApi {
         return expect(200, send(request("/v1/disks/" + disk + "/attachment").GET()));
     }
 
+    /** An image imported from {@code file} (a file: source), once its import has succeeded; its extern_id. */
+    String imageFrom(java.nio.file.Path file) throws InterruptedException {
+        JsonNode importing = expect(
+                202,
+                send(request("/v1/images")
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"" + unique("src")
+                                + "\",\"source\":{\"url\":\"" + file.toUri() + "\"}}"))));
+        String operation = importing.path("operationId").asString();
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        JsonNode now = operation(operation);
+        while (now.path("state").asString().equals("running") && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+            now = operation(operation);
+        }
+        if (!now.path("state").asString().equals("succeeded")) {
+            throw new AssertionError("the import did not succeed: " + now);
+        }
+        return importing.path("externId").asString();
+    }
+
+    JsonNode operation(String id) {
+        return expect(200, send(request("/v1/operations/" + id).GET()));
+    }
+
+    /** Drops an imported image's cached copy (admin key): its next clone imports it again. */
+    void evict(String image) {
+        expect(204, send(request("/v1/images/" + image + ":evict").POST(HttpRequest.BodyPublishers.noBody())));
+    }
+
+    /** The disks whose names start with {@code prefix}, as GET /v1/disks lists them. */
+    JsonNode disksNamed(String prefix) {
+        return expect(200, send(request("/v1/disks?namePrefix=" + prefix).GET()))
+                .path("items");
+    }
+
     static String unique(String prefix) {
         return prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
     }

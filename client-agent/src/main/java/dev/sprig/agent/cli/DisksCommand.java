@@ -11,12 +11,15 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import tools.jackson.databind.JsonNode;
 
 /** {@code sprig-agent disks clone|lineage|export}. */
 @Command(
@@ -29,11 +32,18 @@ final class DisksCommand {
     @Command(
             name = "clone",
             mixinStandardHelpOptions = true,
-            description = "Clone an image or snapshot; prints one disk id per line.")
+            description = "Clone an image or snapshot; prints one disk id per line. Several clones of an image"
+                    + " that is not cached wait for its import (see --wait).")
     static final class Clone implements Callable<Integer> {
+
+        /** How often a clone waiting for its image's import asks how it goes. */
+        static final Duration POLL_EVERY = Duration.ofSeconds(1);
 
         @Mixin
         ApiOptions api;
+
+        @Mixin
+        TimeoutOptions timeouts;
 
         @Parameters(paramLabel = "SOURCE", description = "Image or snapshot id to clone.")
         String source;
@@ -44,15 +54,60 @@ final class DisksCommand {
         @Option(names = "--name", description = "Name, or name prefix with --count (default: clone-<random>).")
         String name;
 
+        @Option(
+                names = "--wait",
+                negatable = true,
+                defaultValue = "true",
+                fallbackValue = "true",
+                description = "When api-server answers 202 (the image is being imported first), poll the operation"
+                        + " until it has finished and print the disks (the default); with --no-wait, print the"
+                        + " operation's id instead.")
+        boolean wait;
+
         @Override
         public Integer call() throws Exception {
             String prefix = name != null
                     ? name
                     : "clone-" + UUID.randomUUID().toString().substring(0, 8);
-            new SprigApiClient(api.api, api.apiKey)
-                    .cloneDisks(source, count, prefix)
-                    .forEach(System.out::println);
+            SprigApiClient client = timeouts.client(api);
+            SprigApiClient.Cloned cloned = client.cloneDisks(source, count, prefix);
+            if (cloned instanceof SprigApiClient.Cloned.Disks disks) {
+                disks.ids().forEach(System.out::println);
+                return 0;
+            }
+            String operation = ((SprigApiClient.Cloned.Waiting) cloned).operationId();
+            System.err.println("sprig-agent: " + source + " is being imported first: operation " + operation);
+            if (!wait) {
+                System.out.println(operation);
+                return 0;
+            }
+            JsonNode finished = awaitFinished(client, operation);
+            if (!finished.path("state").asString().equals("succeeded")) {
+                System.err.println("sprig-agent: operation " + operation + " "
+                        + finished.path("state").asString()
+                        + ": " + finished.path("error").asString("") + " ("
+                        + finished.path("errorCode").asString("")
+                        + ")");
+                return 1;
+            }
+            List<String> disks = client.batchDisks(source, prefix);
+            if (disks.size() != count) {
+                System.err.println("sprig-agent: operation " + operation + " succeeded, but " + disks.size()
+                        + " disks named " + prefix + "-… of " + source + " exist, not " + count);
+                return 1;
+            }
+            disks.forEach(System.out::println);
             return 0;
+        }
+
+        private static JsonNode awaitFinished(SprigApiClient client, String operation) throws Exception {
+            while (true) {
+                JsonNode now = client.operation(operation);
+                if (!now.path("state").asString().equals("running")) {
+                    return now;
+                }
+                Thread.sleep(POLL_EVERY.toMillis());
+            }
         }
     }
 
@@ -65,12 +120,15 @@ final class DisksCommand {
         @Mixin
         ApiOptions api;
 
+        @Mixin
+        TimeoutOptions timeouts;
+
         @Parameters(paramLabel = "ID", description = "Disk id.")
         String disk;
 
         @Override
         public Integer call() throws Exception {
-            System.out.println(SprigApiClient.pretty(new SprigApiClient(api.api, api.apiKey).lineage(disk)));
+            System.out.println(SprigApiClient.pretty(timeouts.client(api).lineage(disk)));
             return 0;
         }
     }

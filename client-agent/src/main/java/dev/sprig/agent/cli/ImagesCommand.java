@@ -1,6 +1,5 @@
 package dev.sprig.agent.cli;
 
-import dev.sprig.agent.api.SprigApiClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -26,6 +25,9 @@ final class ImagesCommand {
         @Mixin
         ApiOptions api;
 
+        @Mixin
+        TimeoutOptions timeouts;
+
         @Parameters(paramLabel = "FILE", description = "Raw disk image to upload.")
         Path file;
 
@@ -35,8 +37,8 @@ final class ImagesCommand {
         @Override
         public Integer call() throws Exception {
             String imageName = name != null ? name : file.getFileName().toString();
-            String id = new SprigApiClient(api.api, api.apiKey)
-                    .importImage(imageName, file, new ProgressBar(System.err, Files.size(file)));
+            String id =
+                    timeouts.client(api).importImage(imageName, file, new ProgressBar(System.err, Files.size(file)));
             System.out.println(id);
             return 0;
         }

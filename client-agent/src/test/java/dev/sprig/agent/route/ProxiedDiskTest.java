@@ -98,6 +98,29 @@ class ProxiedDiskTest {
     }
 
     @Test
+    void requestsOfNoBytesAreAnswered() throws Exception {
+        try (RawNbdClient client = RawNbdClient.open("127.0.0.1", agent.port(), "disk-test")) {
+            RawNbdClient.Reply read = client.read(PC, 0);
+
+            assertThat(read.error()).isZero();
+            assertThat(read.data()).isEmpty();
+            assertThat(client.write(PC, new byte[0])).isZero();
+            assertThat(client.command(Nbd.CMD_TRIM, PC, 0)).isZero();
+            assertThat(client.command(Nbd.CMD_WRITE_ZEROES, SIZE, 0)).isZero();
+            assertThat(client.read(0, 4096).error())
+                    .as("the connection goes on")
+                    .isZero();
+        }
+        try (RawNbdClient client = RawNbdClient.connect("127.0.0.1", agent.port())) {
+            client.structuredReplies();
+            assertThat(client.option(Nbd.OPT_GO, "disk-test")).isEqualTo(Nbd.REP_ACK);
+
+            assertThat(client.read(PC, 0).error()).isZero();
+            assertThat(client.chunkTypes()).containsExactly(Nbd.REPLY_TYPE_NONE);
+        }
+    }
+
+    @Test
     void blockStatusComesFromEachPcsNode() throws Exception {
         try (RawNbdClient client = RawNbdClient.connect("127.0.0.1", agent.port())) {
             client.structuredReplies();

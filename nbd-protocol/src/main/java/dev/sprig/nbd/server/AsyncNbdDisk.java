@@ -6,7 +6,7 @@ import io.netty.channel.EventLoop;
 
 /**
  * A disk that never blocks: each request that passed the server's checks (inside the disk, within
- * size limits, not a write to a read-only disk) is handed over on the connection's event loop and
+ * size limits, not a write to a read-only disk, not of zero bytes) is handed over on the connection's event loop and
  * answered through {@link Answer}, exactly once, preferably on that same loop. A proxy forwarding
  * to other servers is one: it saves two thread hand-offs per request over a blocking disk.
  */

@@ -4,7 +4,7 @@ import io.netty.buffer.ByteBuf;
 
 /**
  * What an NBD server exports: a disk of a fixed size whose requests arrive already checked against
- * that size (and, for a read-only disk, never as writes). Every method returns an NBD error number,
+ * that size (and, for a read-only disk, never as writes; never of zero bytes). Every method returns an NBD error number,
  * 0 for success, and may block: it runs on a worker thread, never on the event loop.
  */
 public non-sealed interface NbdDisk extends NbdExport {

@@ -63,6 +63,18 @@ final class Replies {
         return reply;
     }
 
+    /**
+     * Success for a request of no bytes: a read of nothing gets a NONE chunk with structured
+     * replies (a data chunk must carry at least one byte, and a read must not get a simple reply
+     * then), a simple reply without data otherwise.
+     */
+    ByteBuf nothing(NbdRequest request) {
+        if (structured && request.type() == Nbd.CMD_READ) {
+            return chunkHeader(alloc.buffer(CHUNK_HEADER), request, Nbd.REPLY_TYPE_NONE, 0);
+        }
+        return simple(request, 0);
+    }
+
     ByteBuf ok(NbdRequest request) {
         return simple(request, 0);
     }

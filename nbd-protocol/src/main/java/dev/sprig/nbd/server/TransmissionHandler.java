@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
  * Serves one connection's requests on the worker pool (disks block, the event loop must not) and
  * answers each as soon as it is done, so replies come out of order, as the protocol allows.
  * Requests the disk must not see (outside it, too large, a write to a read-only disk, block status
- * without a negotiated context) are refused here.
+ * without a negotiated context) are refused here, and requests of no bytes answered here.
  *
  * <p>Back-pressure: reading from the socket pauses while the connection is not writable (its unsent
  * replies passed the high water mark {@link NbdServer} sets), while too many requests are in
@@ -176,6 +176,11 @@ final class TransmissionHandler extends SimpleChannelInboundHandler<NbdRequest> 
             reply(ctx, request, replies.error(request, refusal.error(), refusal.message()));
             return;
         }
+        if (ofNoBytes(request)) {
+            release(request);
+            reply(ctx, request, replies.nothing(request));
+            return;
+        }
         try {
             async.serve(request, ctx.channel().eventLoop(), new Answer(ctx, request));
         } catch (RuntimeException unexpected) {
@@ -277,6 +282,9 @@ final class TransmissionHandler extends SimpleChannelInboundHandler<NbdRequest> 
             if (refusal != null) {
                 return replies.error(request, refusal.error(), refusal.message());
             }
+            if (ofNoBytes(request)) {
+                return replies.nothing(request);
+            }
             if (request.type() == Nbd.CMD_READ) {
                 return read(disk, request);
             }
@@ -300,6 +308,21 @@ final class TransmissionHandler extends SimpleChannelInboundHandler<NbdRequest> 
         } finally {
             release(request);
         }
+    }
+
+    /**
+     * A read, write, trim or zeroing of no bytes (inside the disk): done, without asking the disk.
+     * The protocol leaves it unspecified (but says not to disconnect); answered here, every disk
+     * answers alike, and one that cuts requests into pieces (the agent's) has no piece to answer
+     * it with.
+     */
+    private static boolean ofNoBytes(NbdRequest request) {
+        int type = request.type();
+        return request.length() == 0
+                && (type == Nbd.CMD_READ
+                        || type == Nbd.CMD_WRITE
+                        || type == Nbd.CMD_TRIM
+                        || type == Nbd.CMD_WRITE_ZEROES);
     }
 
     private record Refusal(int error, String message) {}

@@ -145,6 +145,26 @@ class NbdServerTest {
         }
     }
 
+    @Test
+    void requestsOfNoBytesAreAnsweredWithSimpleReplies() throws Exception {
+        try (RawNbdClient client = RawNbdClient.open("127.0.0.1", server.port(), "disk-1")) {
+            assertThat(client.read(4096, 0)).satisfies(read -> {
+                assertThat(read.error()).isZero();
+                assertThat(read.data()).isEmpty();
+            });
+            assertThat(client.write(SIZE, new byte[0]))
+                    .as("nothing, at the very end")
+                    .isZero();
+            assertThat(client.command(Nbd.CMD_TRIM, 0, 0)).isZero();
+            assertThat(client.read(SIZE + 4096L, 0).error())
+                    .as("still outside the disk")
+                    .isEqualTo(Nbd.EINVAL);
+            assertThat(client.read(0, 4096).error())
+                    .as("the connection goes on")
+                    .isZero();
+        }
+    }
+
     @Nested
     class StructuredReplies {
 
@@ -224,6 +244,24 @@ class NbdServerTest {
                 assertThat(client.read(4096, 8192).data()).isEqualTo(pattern);
                 assertThat(client.read(SIZE - 512, 1024).error()).isEqualTo(Nbd.EINVAL);
                 assertThat(client.write(SIZE, pattern)).isEqualTo(Nbd.ENOSPC);
+            }
+        }
+
+        @Test
+        void requestsOfNoBytesAreAnsweredWithoutData() throws Exception {
+            try (RawNbdClient client = openStructured(false)) {
+                RawNbdClient.Reply read = client.read(4096, 0);
+
+                assertThat(read.error()).isZero();
+                assertThat(client.chunkTypes())
+                        .as("a data chunk must carry at least one byte: nothing is a NONE chunk")
+                        .containsExactly(Nbd.REPLY_TYPE_NONE);
+                assertThat(client.write(4096, new byte[0])).isZero();
+                assertThat(client.command(Nbd.CMD_TRIM, 4096, 0)).isZero();
+                assertThat(client.command(Nbd.CMD_WRITE_ZEROES, 4096, 0)).isZero();
+                assertThat(client.read(0, 4096).error())
+                        .as("the connection goes on")
+                        .isZero();
             }
         }
 

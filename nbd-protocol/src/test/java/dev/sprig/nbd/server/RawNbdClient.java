@@ -33,6 +33,7 @@ public final class RawNbdClient implements AutoCloseable {
     private long cookie;
     private boolean structured;
     private final List<String> names = new ArrayList<>();
+    private final List<Integer> chunkTypes = new ArrayList<>();
 
     private RawNbdClient(Socket socket) throws IOException {
         this.socket = socket;
@@ -147,6 +148,11 @@ public final class RawNbdClient implements AutoCloseable {
         }
     }
 
+    /** The types of the chunks of the last structured reply; none after a simple reply. */
+    public List<Integer> chunkTypes() {
+        return List.copyOf(chunkTypes);
+    }
+
     public long size() {
         return size;
     }
@@ -214,6 +220,7 @@ public final class RawNbdClient implements AutoCloseable {
 
     /** Reads a structured reply's chunks up to the one flagged done; returns its error, 0 if none. */
     private int chunks(long offset, byte[] data, ExtentSink extents) throws IOException {
+        chunkTypes.clear();
         int error = 0;
         boolean done = false;
         while (!done) {
@@ -230,6 +237,10 @@ public final class RawNbdClient implements AutoCloseable {
             int type = in.readUnsignedShort();
             checkCookie();
             int length = in.readInt();
+            chunkTypes.add(type);
+            if (type == Nbd.REPLY_TYPE_OFFSET_DATA && length < 9) {
+                throw new IOException("a data chunk of " + length + " bytes (the protocol says at least 9)");
+            }
             switch (type) {
                 case Nbd.REPLY_TYPE_NONE -> {}
                 case Nbd.REPLY_TYPE_OFFSET_DATA -> {
