@@ -49,6 +49,11 @@ final class GatedBackend implements StorageBackend {
     }
 
     @Override
+    public List<PcRun> pcsWithData(long lcId) {
+        return real.pcsWithData(lcId);
+    }
+
+    @Override
     public java.util.Optional<FileAdoption> fileAdoption() {
         return real.fileAdoption();
     }
