@@ -20,6 +20,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
@@ -335,6 +336,38 @@ class ImageImportIT {
         try (var files = Files.list(engine.stagingFile(0).getParent())) {
             assertThat(files.map(Path::toString)).noneMatch(name -> name.endsWith(".staging"));
         }
+    }
+
+    /**
+     * qemu-img reads a raw file whose length is not whole sectors as the file padded with zeros to
+     * the next sector, so the size rule holds for every learned size (it is checked all the same).
+     */
+    @Test
+    void aRawSourceWhoseLengthIsNotWholeSectorsImportsPaddedWithZerosToTheNextSector() throws IOException {
+        byte[] content = imageContent(MIB + 100);
+        Path raw = Files.write(sources.resolve("odd.raw"), content);
+
+        JsonNode image =
+                importImage("{\"name\":\"" + unique("odd") + "\",\"source\":{\"url\":\"" + raw.toUri() + "\"}}");
+
+        assertThat(image.path("state").asString()).as(image.toString()).isEqualTo("available");
+        assertThat(image.path("sizeBytes").asLong()).isEqualTo(MIB + 512);
+        byte[] expected = Arrays.copyOf(content, MIB + 512);
+        assertThat(engine.read(image.path("lcId").asLong(), 0, MIB + 512)).isEqualTo(expected);
+    }
+
+    @Test
+    void aSourceDeclaringMoreThan64TiBFailsNamingTheSizeRule() throws Exception {
+        Path qcow2 = sources.resolve("over.qcow2");
+        long over = (64L << 40) + 512;
+        run("qemu-img", "create", "-f", "qcow2", qcow2.toString(), Long.toString(over));
+
+        String error = assertImportFails(
+                "{\"name\":\"" + unique("over") + "\",\"source\":{\"url\":\"" + qcow2.toUri()
+                        + "\"},\"format\":\"qcow2\"}",
+                "the image's size as qemu-img reads it is refused");
+
+        assertThat(error).contains("its virtual size is " + over + "; it must be a multiple of 512 between 512 and");
     }
 
     @Test

@@ -11,6 +11,7 @@ import dev.sprig.api.lineage.LcRepository;
 import dev.sprig.api.lineage.Resource;
 import dev.sprig.api.lineage.ResourceKind;
 import dev.sprig.api.lineage.ResourceRepository;
+import dev.sprig.api.lineage.SizeRule;
 import dev.sprig.api.operation.Operation;
 import dev.sprig.api.operation.OperationProgress;
 import dev.sprig.api.operation.OperationWork;
@@ -127,7 +128,12 @@ class ImportWork implements OperationWork {
                     + "); only self-contained images can be imported");
         }
         long size = info.virtualSize();
-        if (size <= 0 || size > maxVirtualSize) {
+        if (!SizeRule.allows(size)) {
+            // a raw file's size is its length, which need not be whole sectors
+            throw new ImportFailure(
+                    "the image's size as qemu-img reads it is refused: " + SizeRule.describe("its virtual size", size));
+        }
+        if (size > maxVirtualSize) {
             throw new ImportFailure("the image declares " + size + " bytes; an imported image may have 1 to "
                     + maxVirtualSize + " (sprig.api.image-sources.max-virtual-size)");
         }
