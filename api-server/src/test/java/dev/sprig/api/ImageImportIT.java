@@ -25,6 +25,8 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
 import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -54,6 +56,8 @@ class ImageImportIT {
     static Path sources;
 
     static HttpServer http;
+    static final CountDownLatch trickleStarted = new CountDownLatch(1);
+    static final CountDownLatch trickleAbandoned = new CountDownLatch(1);
     static byte[] served = imageContent(3 * MIB);
 
     @DynamicPropertySource
@@ -83,6 +87,22 @@ class ImageImportIT {
                 Thread.currentThread().interrupt();
             }
             exchange.close();
+        });
+        http.createContext("/trickle.raw", exchange -> {
+            // 4 KiB every 100 ms: minutes for the whole body, yet never stalled
+            exchange.sendResponseHeaders(200, served.length);
+            trickleStarted.countDown();
+            try (OutputStream out = exchange.getResponseBody()) {
+                for (int at = 0; at < served.length; at += 4096) {
+                    out.write(served, at, 4096);
+                    out.flush();
+                    Thread.sleep(100);
+                }
+            } catch (IOException abandoned) {
+                trickleAbandoned.countDown();
+            } catch (InterruptedException stopping) {
+                Thread.currentThread().interrupt();
+            }
         });
         http.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
         http.start();
@@ -336,6 +356,29 @@ class ImageImportIT {
         try (var files = Files.list(engine.stagingFile(0).getParent())) {
             assertThat(files.map(Path::toString)).noneMatch(name -> name.endsWith(".staging"));
         }
+    }
+
+    /** Issue 17: cancelling an import stops its download, not only its result. */
+    @Test
+    void aCancelledDownloadStopsReadingTheSource() throws Exception {
+        HttpResponse<String> started = api.post("/v1/images", httpSource("/trickle.raw", ""));
+        assertThat(started.statusCode()).as(started.body()).isEqualTo(202);
+        String image = ApiClient.id(ApiClient.json(started));
+        String operation = ApiClient.json(started).path("operationId").asString();
+        assertThat(trickleStarted.await(30, TimeUnit.SECONDS))
+                .as("the download began")
+                .isTrue();
+
+        HttpResponse<String> cancelled = api.action("/v1/operations/" + operation + ":cancel");
+
+        assertThat(cancelled.statusCode()).as(cancelled.body()).isEqualTo(200);
+        assertThat(ApiClient.json(cancelled).path("errorCode").asString()).isEqualTo("CANCELLED");
+        assertThat(trickleAbandoned.await(5, TimeUnit.SECONDS))
+                .as("the source saw the download end within seconds, not minutes")
+                .isTrue();
+        JsonNode view = ApiClient.json(api.get("/v1/images/" + image));
+        assertThat(view.path("state").asString()).isEqualTo("error");
+        assertThat(view.path("lcId").isNull()).isTrue();
     }
 
     /**
