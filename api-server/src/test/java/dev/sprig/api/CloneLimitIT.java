@@ -5,6 +5,8 @@ import static dev.sprig.api.ImageAndDiskApiIT.imageContent;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sprig.api.StorageNodeProcesses.NodeProcess;
+import java.io.IOException;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -32,6 +34,8 @@ import tools.jackson.databind.JsonNode;
             "sprig.api.admin-keys=" + CloneLimitIT.ADMIN,
             "sprig.api.backend.type=nodes",
             "sprig.api.backend.nodes.stripe-width=1",
+            // a cold node on a loaded machine can take longer than the default 300 ms to define
+            "sprig.api.backend.nodes.call-timeout=3s",
             "sprig.api.nodes.unreachable-after=10m",
             "sprig.api.nodes.down-after=20m",
             "sprig.api.reconcile-interval=10m",
@@ -48,7 +52,14 @@ class CloneLimitIT {
     @DynamicPropertySource
     static void dataDirs(DynamicPropertyRegistry registry) {
         TestDataDirs.isolate(registry, "clone-limit");
+        sources = TestDataDirs.fresh("clone-limit-sources");
+        registry.add(
+                "sprig.api.image-sources.allowed-prefixes",
+                () -> sources.toUri().toString());
     }
+
+    /** Where file: sources live. */
+    static Path sources;
 
     @BeforeAll
     static void twoStorageNodes() {
@@ -141,6 +152,89 @@ class CloneLimitIT {
                 .isZero();
         for (NodeProcess node : nodes.nodes) {
             assertThat(node.lcIds()).as("lcs left on " + node.id).isEmpty();
+        }
+    }
+
+    /**
+     * Issue 17: the copy past the clone limit visits only the PCs the image holds data in, so an
+     * image of the largest size (64 TiB, 16M PCs) with three PCs of data is copied in three node to
+     * node copies, not sixteen million.
+     */
+    @Test
+    void aCopyOfA64TiBImageWithLittleDataTakesWorkInProportionToItsData() throws Exception {
+        ApiClient api = new ApiClient(port, KEY);
+        ApiClient admin = api.withKey(ADMIN);
+        for (NodeProcess node : nodes.nodes) {
+            assertThat(admin.registerNode(node.id, node.registration()).statusCode())
+                    .isIn(200, 201);
+        }
+        long size = 64L << 40;
+        long far = 1L << 40; // PC 262144
+        Path qcow2 = sources.resolve("huge.qcow2");
+        run("qemu-img", "create", "-f", "qcow2", qcow2.toString(), Long.toString(size));
+        run(
+                "qemu-io",
+                "-f",
+                "qcow2",
+                "-c",
+                "write -P 0x11 0 1M",
+                "-c",
+                "write -P 0x22 8M 64k",
+                "-c",
+                "write -P 0x33 " + far + " 64k",
+                qcow2.toString());
+        HttpResponse<String> started = api.post(
+                "/v1/images",
+                "{\"name\":\"" + ImageAndDiskApiIT.unique("huge") + "\",\"source\":{\"url\":\"" + qcow2.toUri()
+                        + "\"},\"format\":\"qcow2\"}");
+        assertThat(started.statusCode()).as(started.body()).isEqualTo(202);
+        String image = ApiClient.id(ApiClient.json(started));
+        JsonNode imported =
+                api.awaitFinished(ApiClient.json(started).path("operationId").asString());
+        assertThat(imported.path("state").asString()).as(imported.toString()).isEqualTo("succeeded");
+        assertThat(ApiClient.json(api.get("/v1/images/" + image))
+                        .path("sizeBytes")
+                        .asLong())
+                .isEqualTo(size);
+
+        List<String> disks = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            disks.add(ApiClient.id(api.clone(image)));
+        }
+        long began = System.nanoTime();
+        JsonNode copied = api.awaitFinished(awaitCopyOperation(image));
+        long took = (System.nanoTime() - began) / 1_000_000;
+
+        assertThat(copied.path("state").asString()).as(copied.toString()).isEqualTo("succeeded");
+        assertThat(copied.path("done").asLong()).as("PCs visited").isEqualTo(3);
+        assertThat(copied.path("total").asLong()).isEqualTo(3);
+        assertThat(took).as("ms to copy 64 TiB holding three PCs of data").isLessThan(20_000);
+        JsonNode onNewCopy = api.clone(image);
+        disks.add(ApiClient.id(onNewCopy));
+        long lc = onNewCopy.path("lcId").asLong();
+        String secondNode = nodeOf(api, ApiClient.id(onNewCopy));
+        NodeProcess holder = nodes.nodes.stream()
+                .filter(node -> node.id.equals(secondNode))
+                .findFirst()
+                .orElseThrow();
+        assertThat(holder.read(lc, 0, 1 << 20).body()).containsOnly(0x11);
+        assertThat(holder.read(lc, 1 << 20, 1 << 20).body()).containsOnly(0);
+        assertThat(holder.read(lc, 8 << 20, 64 << 10).body()).containsOnly(0x22);
+        assertThat(holder.read(lc, far, 64 << 10).body()).containsOnly(0x33);
+        assertThat(holder.read(lc, far + (64 << 10), 64 << 10).body()).containsOnly(0);
+        assertThat(holder.read(lc, size - PC, PC).body()).containsOnly(0);
+
+        for (String disk : disks) {
+            assertThat(api.delete("/v1/disks/" + disk).statusCode()).isEqualTo(204);
+        }
+        assertThat(api.delete("/v1/images/" + image).statusCode()).isEqualTo(204);
+    }
+
+    private static void run(String... command) throws IOException, InterruptedException {
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes());
+        if (process.waitFor() != 0) {
+            throw new IOException(String.join(" ", command) + " failed: " + output);
         }
     }
 

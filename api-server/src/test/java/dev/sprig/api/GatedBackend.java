@@ -2,21 +2,26 @@ package dev.sprig.api;
 
 import dev.sprig.api.backend.StorageBackend;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 
 /**
  * The real backend, with flatten under the test's control: held after its first PC until the test
  * lets it go, or failing. Tests use it to look at a disk while it is flattening without racing the
- * engine.
+ * engine. Imports can be slowed down the same way, to be cancelled midway.
  */
 final class GatedBackend implements StorageBackend {
 
     private final StorageBackend real;
     private volatile @Nullable Hold hold;
     private volatile @Nullable RuntimeException failure;
+    private volatile @Nullable Duration writeDelay;
+    private final AtomicLong writesStarted = new AtomicLong();
+    private final AtomicLong bytesWritten = new AtomicLong();
 
     GatedBackend(StorageBackend real) {
         this.real = real;
@@ -34,7 +39,28 @@ final class GatedBackend implements StorageBackend {
         this.failure = failure;
     }
 
+    /**
+     * Imports from now on go through the backend's write path (no file adoption: qemu-nbd serves the
+     * image), each write taking {@code delay} first: an import that runs long enough to be cancelled.
+     */
+    void slowImports(Duration delay) {
+        writesStarted.set(0);
+        bytesWritten.set(0);
+        writeDelay = delay;
+    }
+
+    /** Writes started since {@link #slowImports}. */
+    long writesStarted() {
+        return writesStarted.get();
+    }
+
+    /** Bytes of the writes started since {@link #slowImports}. */
+    long bytesWritten() {
+        return bytesWritten.get();
+    }
+
     void reset() {
+        writeDelay = null;
         Hold current = hold;
         if (current != null) {
             current.close();
@@ -49,8 +75,13 @@ final class GatedBackend implements StorageBackend {
     }
 
     @Override
+    public List<PcRun> pcsWithData(long lcId) {
+        return real.pcsWithData(lcId);
+    }
+
+    @Override
     public java.util.Optional<FileAdoption> fileAdoption() {
-        return real.fileAdoption();
+        return writeDelay != null ? java.util.Optional.empty() : real.fileAdoption();
     }
 
     @Override
@@ -130,6 +161,17 @@ final class GatedBackend implements StorageBackend {
 
     @Override
     public void write(long lcId, long offset, ByteBuffer bytes) {
+        Duration delay = writeDelay;
+        if (delay != null) {
+            writesStarted.incrementAndGet();
+            bytesWritten.addAndGet(bytes.remaining());
+            try {
+                Thread.sleep(delay.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted", e);
+            }
+        }
         real.write(lcId, offset, bytes);
     }
 

@@ -20,10 +20,13 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
 import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -53,6 +56,8 @@ class ImageImportIT {
     static Path sources;
 
     static HttpServer http;
+    static final CountDownLatch trickleStarted = new CountDownLatch(1);
+    static final CountDownLatch trickleAbandoned = new CountDownLatch(1);
     static byte[] served = imageContent(3 * MIB);
 
     @DynamicPropertySource
@@ -82,6 +87,22 @@ class ImageImportIT {
                 Thread.currentThread().interrupt();
             }
             exchange.close();
+        });
+        http.createContext("/trickle.raw", exchange -> {
+            // 4 KiB every 100 ms: minutes for the whole body, yet never stalled
+            exchange.sendResponseHeaders(200, served.length);
+            trickleStarted.countDown();
+            try (OutputStream out = exchange.getResponseBody()) {
+                for (int at = 0; at < served.length; at += 4096) {
+                    out.write(served, at, 4096);
+                    out.flush();
+                    Thread.sleep(100);
+                }
+            } catch (IOException abandoned) {
+                trickleAbandoned.countDown();
+            } catch (InterruptedException stopping) {
+                Thread.currentThread().interrupt();
+            }
         });
         http.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
         http.start();
@@ -335,6 +356,61 @@ class ImageImportIT {
         try (var files = Files.list(engine.stagingFile(0).getParent())) {
             assertThat(files.map(Path::toString)).noneMatch(name -> name.endsWith(".staging"));
         }
+    }
+
+    /** Issue 17: cancelling an import stops its download, not only its result. */
+    @Test
+    void aCancelledDownloadStopsReadingTheSource() throws Exception {
+        HttpResponse<String> started = api.post("/v1/images", httpSource("/trickle.raw", ""));
+        assertThat(started.statusCode()).as(started.body()).isEqualTo(202);
+        String image = ApiClient.id(ApiClient.json(started));
+        String operation = ApiClient.json(started).path("operationId").asString();
+        assertThat(trickleStarted.await(30, TimeUnit.SECONDS))
+                .as("the download began")
+                .isTrue();
+
+        HttpResponse<String> cancelled = api.action("/v1/operations/" + operation + ":cancel");
+
+        assertThat(cancelled.statusCode()).as(cancelled.body()).isEqualTo(200);
+        assertThat(ApiClient.json(cancelled).path("errorCode").asString()).isEqualTo("CANCELLED");
+        assertThat(trickleAbandoned.await(5, TimeUnit.SECONDS))
+                .as("the source saw the download end within seconds, not minutes")
+                .isTrue();
+        JsonNode view = ApiClient.json(api.get("/v1/images/" + image));
+        assertThat(view.path("state").asString()).isEqualTo("error");
+        assertThat(view.path("lcId").isNull()).isTrue();
+    }
+
+    /**
+     * qemu-img reads a raw file whose length is not whole sectors as the file padded with zeros to
+     * the next sector, so the size rule holds for every learned size (it is checked all the same).
+     */
+    @Test
+    void aRawSourceWhoseLengthIsNotWholeSectorsImportsPaddedWithZerosToTheNextSector() throws IOException {
+        byte[] content = imageContent(MIB + 100);
+        Path raw = Files.write(sources.resolve("odd.raw"), content);
+
+        JsonNode image =
+                importImage("{\"name\":\"" + unique("odd") + "\",\"source\":{\"url\":\"" + raw.toUri() + "\"}}");
+
+        assertThat(image.path("state").asString()).as(image.toString()).isEqualTo("available");
+        assertThat(image.path("sizeBytes").asLong()).isEqualTo(MIB + 512);
+        byte[] expected = Arrays.copyOf(content, MIB + 512);
+        assertThat(engine.read(image.path("lcId").asLong(), 0, MIB + 512)).isEqualTo(expected);
+    }
+
+    @Test
+    void aSourceDeclaringMoreThan64TiBFailsNamingTheSizeRule() throws Exception {
+        Path qcow2 = sources.resolve("over.qcow2");
+        long over = (64L << 40) + 512;
+        run("qemu-img", "create", "-f", "qcow2", qcow2.toString(), Long.toString(over));
+
+        String error = assertImportFails(
+                "{\"name\":\"" + unique("over") + "\",\"source\":{\"url\":\"" + qcow2.toUri()
+                        + "\"},\"format\":\"qcow2\"}",
+                "the image's size as qemu-img reads it is refused");
+
+        assertThat(error).contains("its virtual size is " + over + "; it must be a multiple of 512 between 512 and");
     }
 
     @Test

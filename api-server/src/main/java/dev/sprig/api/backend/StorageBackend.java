@@ -2,6 +2,7 @@ package dev.sprig.api.backend;
 
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.jspecify.annotations.Nullable;
@@ -44,6 +45,33 @@ public interface StorageBackend {
      * @return the bytes stored: the segments written (the last one cut at the range's end)
      */
     long copyRange(long fromLcId, long toLcId, long offset, long length);
+
+    /**
+     * The PCs of an lc that it or one of its ancestors holds anything in, as runs of consecutive PC
+     * indexes in order; every other PC reads as zeros. A copy of the lc visits only these, so that
+     * its work follows the data, not the declared size. May list a PC that reads as zeros (one
+     * whose segments were all zeroed), never leaves out one that does not.
+     */
+    List<PcRun> pcsWithData(long lcId);
+
+    /** PCs {@code firstPc} to {@code firstPc + pcCount - 1}. */
+    record PcRun(long firstPc, long pcCount) {
+
+        /** Runs of the sorted, distinct PC indexes {@code pcs}, adjacent ones merged. */
+        public static List<PcRun> of(long[] pcs) {
+            List<PcRun> runs = new ArrayList<>();
+            int i = 0;
+            while (i < pcs.length) {
+                int first = i;
+                while (i + 1 < pcs.length && pcs[i + 1] == pcs[i] + 1) {
+                    i++;
+                }
+                runs.add(new PcRun(pcs[first], i - first + 1L));
+                i++;
+            }
+            return runs;
+        }
+    }
 
     /**
      * Whether a new family could live on nodes that hold none of the families of {@code lcIds}: a

@@ -2,6 +2,7 @@ package dev.sprig.api.cache;
 
 import dev.sprig.api.backend.StorageBackend;
 import dev.sprig.api.backend.StorageBackend.LcSpec;
+import dev.sprig.api.backend.StorageBackend.PcRun;
 import dev.sprig.api.error.SprigException;
 import dev.sprig.api.lineage.Lc;
 import dev.sprig.api.lineage.LcRepository;
@@ -21,7 +22,7 @@ import org.springframework.transaction.support.TransactionTemplate;
 /**
  * Another copy of an image whose copies carry too many clones (the seed's clone limit): a new root
  * lc placed on nodes apart from the image's other copies, filled PC by PC from an existing copy
- * node to node (each new node reads its PCs from the source copy's nodes), segments that read as all
+ * node to node, only the PCs that copy holds data in (each new node reads its PCs from the source copy's nodes), segments that read as all
  * zeros skipped, its data reserved in the cache before the first byte is copied. Once flushed and frozen it becomes ready,
  * and new clones go to whichever copy has the fewest. A re-run after a crash discards the half-made
  * copy and starts over.
@@ -105,8 +106,10 @@ class CopyWork implements OperationWork {
 
     /**
      * PC by PC, each copied by the node that will hold it from the node that holds it in the source
-     * copy. The room is reserved up front: both copies hold the same bytes, so the new one stores
-     * what the source stores; the reservation is settled to what was stored at the end.
+     * copy; only the PCs the source holds anything in are visited (every other one reads as zeros,
+     * which the fresh lc does already), so a sparse image of the largest size is copied in the time
+     * its data takes. The room is reserved up front: both copies hold the same bytes, so the new
+     * one stores what the source stores; the reservation is settled to what was stored at the end.
      */
     private void fill(String imageId, Filling filling, OperationProgress progress) {
         long reserved = cache.storedBytes(filling.fromLcId());
@@ -114,13 +117,20 @@ class CopyWork implements OperationWork {
             imageCache.reserve(imageId, filling.lcId(), reserved);
         }
         long pcSize = ChunkEngine.PC_SIZE;
-        long pcs = (filling.sizeBytes() + pcSize - 1) / pcSize;
+        List<PcRun> runs = backend.pcsWithData(filling.fromLcId());
+        long pcs = runs.stream().mapToLong(PcRun::pcCount).sum();
+        long done = 0;
         long stored = 0;
-        for (long i = 0; i < pcs; i++) {
-            long start = i * pcSize;
-            stored += backend.copyRange(
-                    filling.fromLcId(), filling.lcId(), start, Math.min(pcSize, filling.sizeBytes() - start));
-            progress.report(i + 1, pcs);
+        for (PcRun run : runs) {
+            for (long i = run.firstPc(); i < run.firstPc() + run.pcCount(); i++) {
+                long start = i * pcSize;
+                if (start >= filling.sizeBytes()) {
+                    break;
+                }
+                stored += backend.copyRange(
+                        filling.fromLcId(), filling.lcId(), start, Math.min(pcSize, filling.sizeBytes() - start));
+                progress.report(++done, pcs);
+            }
         }
         imageCache.settle(imageId, filling.lcId(), reserved, stored);
     }

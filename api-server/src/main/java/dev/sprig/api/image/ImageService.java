@@ -47,9 +47,6 @@ public class ImageService {
     /** How often an upload's progress is written where clients can see it. */
     static final long PROGRESS_EVERY = 64L << 20;
 
-    /** The largest image: {@link SizeRule#MAX_BYTES}. */
-    static final long MAX_SIZE = SizeRule.MAX_BYTES;
-
     private static final byte[] ZEROS = new byte[SEGMENT];
 
     private final ResourceRepository resources;

@@ -1,5 +1,6 @@
 package dev.sprig.api.image;
 
+import dev.sprig.api.lineage.SizeRule;
 import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
@@ -28,7 +29,7 @@ public record ImageSourceRules(
         @DefaultValue("5") int maxRedirects) {
 
     public ImageSourceRules {
-        if (maxVirtualSize.toBytes() <= 0 || maxVirtualSize.toBytes() > ImageService.MAX_SIZE) {
+        if (maxVirtualSize.toBytes() <= 0 || maxVirtualSize.toBytes() > SizeRule.MAX_BYTES) {
             throw new IllegalArgumentException("sprig.api.image-sources.max-virtual-size must be between 1 byte and "
                     + "64TB, not " + maxVirtualSize);
         }

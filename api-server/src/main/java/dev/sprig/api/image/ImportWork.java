@@ -11,6 +11,7 @@ import dev.sprig.api.lineage.LcRepository;
 import dev.sprig.api.lineage.Resource;
 import dev.sprig.api.lineage.ResourceKind;
 import dev.sprig.api.lineage.ResourceRepository;
+import dev.sprig.api.lineage.SizeRule;
 import dev.sprig.api.operation.Operation;
 import dev.sprig.api.operation.OperationProgress;
 import dev.sprig.api.operation.OperationWork;
@@ -87,7 +88,8 @@ class ImportWork implements OperationWork {
         ImageSource source =
                 sources.find(imageId).orElseThrow(() -> SprigException.notFound("the source of image " + imageId));
         imageCache.discardFilling(imageId);
-        try (SourceFetcher.Fetched fetched = fetcher.fetch(source, operation.id())) {
+        // while the source is read, nothing is counted yet; the reports let a cancellation stop it
+        try (SourceFetcher.Fetched fetched = fetcher.fetch(source, operation.id(), () -> progress.report(0, 0))) {
             long size = sizeOf(image, fetched.file(), source.format());
             if (source.format() == ImageFormat.QCOW2) {
                 QemuImg.check(fetched.file(), source.format());
@@ -127,7 +129,12 @@ class ImportWork implements OperationWork {
                     + "); only self-contained images can be imported");
         }
         long size = info.virtualSize();
-        if (size <= 0 || size > maxVirtualSize) {
+        if (!SizeRule.allows(size)) {
+            // a raw file's size is its length, which need not be whole sectors
+            throw new ImportFailure(
+                    "the image's size as qemu-img reads it is refused: " + SizeRule.describe("its virtual size", size));
+        }
+        if (size > maxVirtualSize) {
             throw new ImportFailure("the image declares " + size + " bytes; an imported image may have 1 to "
                     + maxVirtualSize + " (sprig.api.image-sources.max-virtual-size)");
         }

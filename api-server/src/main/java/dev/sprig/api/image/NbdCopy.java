@@ -89,7 +89,11 @@ class NbdCopy {
                                     w = next.claim(nbd, copied, progress)) {
                                 long start = w * WINDOW;
                                 long length = Math.min(WINDOW, size - start);
-                                copyWindow(imageId, nbd, lcId, size, start, length, window);
+                                copyWindow(imageId, nbd, lcId, size, start, length, window, () -> {
+                                    synchronized (progress) {
+                                        progress.report(copied.get(), size);
+                                    }
+                                });
                                 long done = copied.addAndGet(length);
                                 synchronized (progress) {
                                     progress.report(done, size);
@@ -179,10 +183,18 @@ class NbdCopy {
      * One window: for each PC ask which ranges are zero and read each run of segments that are not
      * in one request; then reserve in the cache exactly the segments that do not read as all zeros,
      * and write them, adjacent ones together (the last may be short when the size is not a segment
-     * multiple).
+     * multiple). Before each write the progress so far is passed on again ({@code checkpoint}), so
+     * that a cancelled import stops within a write, not a window.
      */
     private void copyWindow(
-            String imageId, NbdClient nbd, long lcId, long size, long start, long windowLength, ByteBuf window)
+            String imageId,
+            NbdClient nbd,
+            long lcId,
+            long size,
+            long start,
+            long windowLength,
+            ByteBuf window,
+            Runnable checkpoint)
             throws IOException {
         int segment = ImageService.SEGMENT;
         List<long[]> writes = new ArrayList<>();
@@ -215,6 +227,7 @@ class NbdCopy {
             imageCache.reserve(imageId, lcId, bytes);
         }
         for (long[] write : writes) {
+            checkpoint.run();
             backend.write(lcId, start + write[0], window.nioBuffer((int) write[0], (int) write[1]));
         }
     }

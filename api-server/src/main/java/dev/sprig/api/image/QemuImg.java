@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.DoubleConsumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -92,10 +93,16 @@ final class QemuImg {
         return bytes;
     }
 
+    /** How often a running conversion passes its progress on, and so learns of a cancellation. */
+    static final Duration CONVERT_POLL = Duration.ofMillis(100);
+
     /**
      * Converts the image to a raw file at {@code target} (created; zero ranges left as holes), with
-     * direct I/O if asked, telling {@code percentDone} how far it got as it goes. Blocks until qemu-img is done; an
-     * interrupt kills it.
+     * direct I/O if asked, telling {@code percentDone} how far it got, on the calling thread, every
+     * {@link #CONVERT_POLL} while qemu-img runs. Blocks until qemu-img is done. When
+     * {@code percentDone} throws (the operation was cancelled) or the thread is interrupted,
+     * qemu-img is killed at once and waited for, then the failure is thrown: a cancelled import
+     * leaves no conversion running.
      */
     static void convert(Path file, ImageFormat format, Path target, boolean directIo, DoubleConsumer percentDone) {
         List<String> command =
@@ -109,20 +116,28 @@ final class QemuImg {
                 file.toAbsolutePath().toString(), target.toAbsolutePath().toString()));
         Process process = start(command, true);
         StringBuilder said = new StringBuilder();
+        AtomicReference<Double> percent = new AtomicReference<>(0.0);
         Thread reader =
-                new Thread(() -> readProgress(process.getInputStream(), percentDone, said), "qemu-img-progress");
+                new Thread(() -> readProgress(process.getInputStream(), percent::set, said), "qemu-img-progress");
         reader.setDaemon(true);
         reader.start();
         try {
-            int status = process.waitFor();
+            while (!process.waitFor(CONVERT_POLL.toMillis(), TimeUnit.MILLISECONDS)) {
+                percentDone.accept(percent.get());
+            }
             reader.join();
-            if (status != 0) {
-                throw new ImportFailure("qemu-img could not convert the image: " + words(said.toString(), status));
+            percentDone.accept(percent.get());
+            if (process.exitValue() != 0) {
+                throw new ImportFailure(
+                        "qemu-img could not convert the image: " + words(said.toString(), process.exitValue()));
             }
         } catch (InterruptedException e) {
-            process.destroyForcibly();
+            ChildCommand.kill(process);
             Thread.currentThread().interrupt();
             throw new ImportFailure("the import was interrupted", e);
+        } catch (RuntimeException stopped) {
+            ChildCommand.kill(process);
+            throw stopped;
         }
     }
 

@@ -124,15 +124,19 @@ final class QemuNbd implements AutoCloseable {
         }
     }
 
+    /**
+     * Ends qemu-nbd: asked to stop (it exits at once, its clients' connections broken), killed with
+     * whatever it started if it has not within a moment, such as after a cancelled import.
+     */
     @Override
     public void close() {
         process.destroy();
         try {
-            if (!process.waitFor(5, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
+            if (!process.waitFor(2, TimeUnit.SECONDS)) {
+                ChildCommand.kill(process);
             }
         } catch (InterruptedException e) {
-            process.destroyForcibly();
+            ChildCommand.kill(process);
             Thread.currentThread().interrupt();
         }
     }

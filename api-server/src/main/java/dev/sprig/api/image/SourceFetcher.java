@@ -77,12 +77,16 @@ class SourceFetcher {
         watchdog.shutdownNow();
     }
 
-    /** The source as a local file, to be closed when the import is done with it (removing a download). */
-    Fetched fetch(ImageSource source, String operationId) {
+    /**
+     * The source as a local file, to be closed when the import is done with it (removing a download).
+     * {@code checkpoint} runs after each piece read; when it throws (the import was cancelled), the
+     * read stops there, the connection is closed and a partial download removed.
+     */
+    Fetched fetch(ImageSource source, String operationId, Runnable checkpoint) {
         if (source.url().regionMatches(true, 0, "file:", 0, 5)) {
-            return local(source);
+            return local(source, checkpoint);
         }
-        return download(source, tempDir.resolve("sprig-import-" + operationId + ".part"));
+        return download(source, tempDir.resolve("sprig-import-" + operationId + ".part"), checkpoint);
     }
 
     /**
@@ -130,7 +134,7 @@ class SourceFetcher {
      * that real path, which holds no symbolic link; the file is read here without following one, and
      * must still be the same file once the import has read it ({@link Fetched#checkUnchanged}).
      */
-    private Fetched local(ImageSource source) {
+    private Fetched local(ImageSource source, Runnable checkpoint) {
         Path file = policy.file(source.url());
         Object identity;
         MessageDigest digest = sha256();
@@ -143,6 +147,7 @@ class SourceFetcher {
                     buffer.flip();
                     digest.update(buffer);
                     buffer.clear();
+                    checkpoint.run();
                 }
             }
         } catch (IOException e) {
@@ -153,7 +158,7 @@ class SourceFetcher {
         return new Fetched(file, false, identity);
     }
 
-    private Fetched download(ImageSource source, Path part) {
+    private Fetched download(ImageSource source, Path part, Runnable checkpoint) {
         try {
             Files.createDirectories(part.getParent());
         } catch (IOException e) {
@@ -198,6 +203,7 @@ class SourceFetcher {
                 digest.update(buffer, 0, n);
                 out.write(buffer, 0, n);
                 received += n;
+                checkpoint.run();
             }
             complete = !stalled.get();
         } catch (IOException e) {

@@ -537,15 +537,33 @@ public final class ChunkEngine implements AutoCloseable {
     long[] ancestorPcs(long lcId) {
         Lock l = shared();
         try {
-            Lc lc = lc(lcId);
-            LongStream.Builder pcs = LongStream.builder();
-            for (Lc ancestor = lc.parent; ancestor != null; ancestor = ancestor.parent) {
-                ancestor.pcs.keySet().forEach(pcs::add);
-            }
-            return pcs.build().sorted().distinct().toArray();
+            return pcsOf(lc(lcId).parent);
         } finally {
             l.unlock();
         }
+    }
+
+    /**
+     * The PCs, in order, that the lc or one of its ancestors has metadata for: every other PC of the
+     * lc reads as zeros, so a copy of the lc need visit only these (a superset of the PCs that hold
+     * data: a PC whose segments were all zeroed is listed too). Advisory for a writable lc, like any
+     * block status: a write racing the call may or may not be seen.
+     */
+    public long[] pcsWithData(long lcId) {
+        Lock l = shared();
+        try {
+            return pcsOf(lc(lcId));
+        } finally {
+            l.unlock();
+        }
+    }
+
+    private static long[] pcsOf(@Nullable Lc from) {
+        LongStream.Builder pcs = LongStream.builder();
+        for (Lc at = from; at != null; at = at.parent) {
+            at.pcs.keySet().forEach(pcs::add);
+        }
+        return pcs.build().sorted().distinct().toArray();
     }
 
     private void copyFromAncestor(Lc lc, long pc, int s, Lc owner, int[] ownerCrcs) throws IOException {

@@ -6,6 +6,7 @@ import dev.sprig.node.control.LcDefiner;
 import dev.sprig.node.control.NodeJobs;
 import dev.sprig.node.engine.ChunkEngine;
 import dev.sprig.node.engine.UnknownLcException;
+import dev.sprig.node.http.NodeApiDtos.AllocationView;
 import dev.sprig.node.http.NodeApiDtos.BatchDefineRequest;
 import dev.sprig.node.http.NodeApiDtos.GrowRequest;
 import dev.sprig.node.http.NodeApiDtos.LcDefinitionJson;
@@ -92,6 +93,15 @@ class LcController {
         } catch (UnknownLcException alreadyGone) {
             // nothing to do
         }
+    }
+
+    /**
+     * Which PCs of the lc can hold anything but zeros (held by the lc or an ancestor on this node):
+     * what a copy of the lc visits, so that its work follows the data, not the declared size.
+     */
+    @GetMapping("/v1/lcs/{lcId}/allocation")
+    AllocationView allocation(@PathVariable long lcId) {
+        return AllocationView.of(ChunkEngine.PC_SIZE, engine.pcsWithData(lcId));
     }
 
     @PostMapping("/v1/lcs/{lcId}:flatten")

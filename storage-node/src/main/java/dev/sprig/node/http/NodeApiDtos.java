@@ -9,6 +9,7 @@ import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Positive;
 import jakarta.validation.constraints.PositiveOrZero;
 import jakarta.validation.constraints.Size;
+import java.util.ArrayList;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
 
@@ -48,6 +49,29 @@ final class NodeApiDtos {
             @NotNull @PositiveOrZero Long lcId) {}
 
     record CopyFromResult(long bytesStored) {}
+
+    /**
+     * The PCs of an lc that the lc or its ancestors hold anything in, as runs of consecutive PC
+     * indexes in order; every other PC reads as zeros.
+     */
+    record AllocationView(long pcSizeBytes, List<PcRun> pcRuns) {
+
+        static AllocationView of(long pcSizeBytes, long[] pcs) {
+            List<PcRun> runs = new ArrayList<>();
+            int i = 0;
+            while (i < pcs.length) {
+                int first = i;
+                while (i + 1 < pcs.length && pcs[i + 1] == pcs[i] + 1) {
+                    i++;
+                }
+                runs.add(new PcRun(pcs[first], i - first + 1L));
+                i++;
+            }
+            return new AllocationView(pcSizeBytes, runs);
+        }
+    }
+
+    record PcRun(long firstPc, long pcCount) {}
 
     record LcSummary(long lcId, @Nullable Long parentLcId, long sizeBytes, boolean frozen) {
         static LcSummary of(LcInfo info) {

@@ -202,6 +202,26 @@ class ChunkEngineTest {
     }
 
     @Test
+    void pcsWithDataAreThoseTheLcOrItsAncestorsHoldAnythingIn() {
+        long size = ChunkEngine.MAX_SIZE;
+        engine.create(1, size);
+        engine.write(1, 7 * PC + 3, new byte[] {1, 2, 3});
+        engine.freeze(1);
+        engine.createChild(2, 1);
+        engine.write(2, 1000 * PC, new byte[] {6});
+        engine.createChild(3, 1);
+
+        assertThat(engine.pcsWithData(1)).containsExactly(7);
+        assertThat(engine.pcsWithData(2)).containsExactly(7, 1000);
+        assertThat(engine.pcsWithData(3))
+                .as("a sibling's writes are not its own")
+                .containsExactly(7);
+        engine.create(4, size);
+        assertThat(engine.pcsWithData(4)).isEmpty();
+        assertThatThrownBy(() -> engine.pcsWithData(99)).isInstanceOf(UnknownLcException.class);
+    }
+
+    @Test
     void flattenVisitsOnlyThePcsItsAncestorsHoldDataIn() {
         // 64 TiB declared, 3 PCs written across two ancestors: 16,777,216 PCs by size, 3 to copy
         long size = ChunkEngine.MAX_SIZE;

@@ -246,6 +246,41 @@ class NodeApiIT {
     // ---------------------------------------------------------------- data
 
     @Test
+    void allocationListsOnlyThePcsTheLcOrItsAncestorsHoldDataIn() {
+        long size = 64L << 40; // the largest lc: 16M PCs, of which five are written
+        long pc = 4 * MIB;
+        long farPc = 1_000_000; // far out, yet within the sparse file size every file system allows
+        long image = rootLc(size);
+        node.write(image, 0, filled(4096, 1));
+        node.write(image, 5 * pc + pc - 2048, filled(4096, 2)); // crosses into PC 6
+        node.write(image, farPc * pc, filled(4096, 3));
+        node.post("/v1/lcs/" + image + ":freeze");
+        long clone = IDS.incrementAndGet();
+        node.define("[" + def(clone, image, size, false) + "]");
+        node.write(clone, 100 * pc, filled(4096, 4));
+
+        JsonNode ofClone = json(node.get("/v1/lcs/" + clone + "/allocation"));
+        JsonNode ofImage = json(node.get("/v1/lcs/" + image + "/allocation"));
+
+        assertThat(ofClone.path("pcSizeBytes").asLong()).isEqualTo(pc);
+        assertThat(runs(ofClone)).containsExactly("0+1", "5+2", "100+1", farPc + "+1");
+        assertThat(runs(ofImage))
+                .as("a clone's writes are not its image's")
+                .containsExactly("0+1", "5+2", farPc + "+1");
+        assertProblem(node.get("/v1/lcs/99999/allocation"), 404, "UNKNOWN_LC");
+        assertUnauthorized(node.withToken("not-the-token").get("/v1/lcs/" + clone + "/allocation"));
+    }
+
+    static java.util.List<String> runs(JsonNode allocation) {
+        java.util.List<String> runs = new java.util.ArrayList<>();
+        allocation
+                .path("pcRuns")
+                .forEach(run -> runs.add(
+                        run.path("firstPc").asLong() + "+" + run.path("pcCount").asLong()));
+        return runs;
+    }
+
+    @Test
     void aCloneReadsItsImageUntilItWritesAndThenOnlyItsOwnBytes() {
         long image = rootLc(8 * MIB);
         byte[] base = random(8 * (int) MIB, 11);

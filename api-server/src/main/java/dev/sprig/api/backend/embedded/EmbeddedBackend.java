@@ -80,6 +80,11 @@ final class EmbeddedBackend implements StorageBackend {
     }
 
     @Override
+    public List<PcRun> pcsWithData(long lcId) {
+        return PcRun.of(engine.pcsWithData(lcId));
+    }
+
+    @Override
     public void flush(long lcId) {
         engine.flush(lcId);
     }

@@ -2,6 +2,7 @@ package dev.sprig.api.backend.remote;
 
 import dev.sprig.api.backend.StorageBackend.HeldLc;
 import dev.sprig.api.backend.StorageBackend.LcSpec;
+import dev.sprig.api.backend.StorageBackend.PcRun;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -114,6 +115,18 @@ final class NodeClient {
         JsonNode result = json.readTree(
                 send(node, post(node, "/v1/lcs/" + lcId + ":copyFrom", json.writeValueAsBytes(body), dataTimeout)));
         return result.path("bytesStored").asLong();
+    }
+
+    /** The runs of PCs the node holds anything in for the lc (itself or its ancestors). */
+    List<PcRun> allocation(Target node, long lcId) {
+        JsonNode answer = json.readTree(send(
+                node,
+                base(node, "/v1/lcs/" + lcId + "/allocation", dataTimeout).GET().build()));
+        List<PcRun> runs = new ArrayList<>();
+        answer.path("pcRuns")
+                .forEach(run -> runs.add(new PcRun(
+                        run.path("firstPc").asLong(), run.path("pcCount").asLong())));
+        return runs;
     }
 
     void flush(Target node, long lcId) {

@@ -14,6 +14,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.LongStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -130,6 +131,23 @@ final class RemoteBackend implements StorageBackend {
             at += inPc;
         }
         return stored;
+    }
+
+    /**
+     * Each node of the family's stripe answers for the PCs it holds; a node that does not answer
+     * fails the call rather than make the lc look emptier than it is.
+     */
+    @Override
+    public List<PcRun> pcsWithData(long lcId) {
+        LongStream.Builder pcs = LongStream.builder();
+        for (Target node : stripe(families.of(lcId))) {
+            for (PcRun run : calls.call(node.nodeId(), () -> client.allocation(node, lcId))) {
+                for (long pc = run.firstPc(); pc < run.firstPc() + run.pcCount(); pc++) {
+                    pcs.add(pc);
+                }
+            }
+        }
+        return PcRun.of(pcs.build().sorted().distinct().toArray());
     }
 
     @Override
