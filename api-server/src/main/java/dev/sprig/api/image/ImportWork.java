@@ -89,7 +89,7 @@ class ImportWork implements OperationWork {
                 sources.find(imageId).orElseThrow(() -> SprigException.notFound("the source of image " + imageId));
         imageCache.discardFilling(imageId);
         // while the source is read, nothing is counted yet; the reports let a cancellation stop it
-        try (SourceFetcher.Fetched fetched = fetcher.fetch(source, operation.id(), () -> progress.report(0, 0))) {
+        try (SourceFetcher.Fetched fetched = fetcher.fetch(source, operation.id(), progress::checkpoint)) {
             long size = sizeOf(image, fetched.file(), source.format());
             if (source.format() == ImageFormat.QCOW2) {
                 QemuImg.check(fetched.file(), source.format());

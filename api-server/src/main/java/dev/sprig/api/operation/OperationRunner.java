@@ -258,11 +258,19 @@ public class OperationRunner implements DisposableBean {
                     throw new OperationCancelledException(operation.id());
                 }
             });
-            work.perform(operation, (done, total) -> {
-                if (cancelled.contains(operation.id())) {
-                    throw new OperationCancelledException(operation.id());
+            work.perform(operation, new OperationProgress() {
+                @Override
+                public void report(long done, long total) {
+                    checkpoint();
+                    throttled.report(done, total);
                 }
-                throttled.report(done, total);
+
+                @Override
+                public void checkpoint() {
+                    if (cancelled.contains(operation.id())) {
+                        throw new OperationCancelledException(operation.id());
+                    }
+                }
             });
             afterCommit = Objects.requireNonNull(tx.execute(status -> {
                 if (operations.lockRunning(operation.id()).isEmpty()) {

@@ -33,6 +33,17 @@ class ThrottledProgressTest {
     }
 
     @Test
+    void theFirstReportOfWorkDoneIsWrittenAtOnceAfterAReportOfNone() {
+        progress.report(0, 100);
+        now += Duration.ofMillis(10).toNanos();
+        progress.report(1, 100);
+        now += Duration.ofMillis(10).toNanos();
+        progress.report(2, 100);
+
+        assertThat(written).containsExactly(0L, 1L);
+    }
+
+    @Test
     void aReportAfterAQuietIntervalIsWritten() {
         progress.report(1, 100);
         now += Duration.ofMillis(499).toNanos();
