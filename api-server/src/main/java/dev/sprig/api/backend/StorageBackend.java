@@ -1,8 +1,8 @@
 package dev.sprig.api.backend;
 
+import dev.sprig.node.engine.PcRuns;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.jspecify.annotations.Nullable;
@@ -59,17 +59,7 @@ public interface StorageBackend {
 
         /** Runs of the sorted, distinct PC indexes {@code pcs}, adjacent ones merged. */
         public static List<PcRun> of(long[] pcs) {
-            List<PcRun> runs = new ArrayList<>();
-            int i = 0;
-            while (i < pcs.length) {
-                int first = i;
-                while (i + 1 < pcs.length && pcs[i + 1] == pcs[i] + 1) {
-                    i++;
-                }
-                runs.add(new PcRun(pcs[first], i - first + 1L));
-                i++;
-            }
-            return runs;
+            return PcRuns.of(pcs, PcRun::new);
         }
     }
 

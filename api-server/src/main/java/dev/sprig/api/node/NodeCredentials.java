@@ -1,12 +1,10 @@
 package dev.sprig.api.node;
 
-import dev.sprig.api.error.SprigException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.util.Base64;
-import java.util.regex.Pattern;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Service;
 
@@ -18,7 +16,6 @@ import org.springframework.stereotype.Service;
 @Service
 public class NodeCredentials {
 
-    private static final Pattern NODE_ID = Pattern.compile("[a-z0-9][a-z0-9.-]{0,62}");
     private static final String PREFIX = "sprignode_";
 
     private final JdbcClient jdbc;
@@ -30,10 +27,7 @@ public class NodeCredentials {
 
     /** A fresh credential for {@code nodeId}, replacing any earlier one; the only time it is seen. */
     public String issue(String nodeId) {
-        if (!NODE_ID.matcher(nodeId).matches()) {
-            throw SprigException.invalidArgument(
-                    "node id must be 1-63 lower-case letters, digits, dots or dashes: " + nodeId);
-        }
+        NodeIds.require(nodeId);
         byte[] secret = new byte[32];
         random.nextBytes(secret);
         String credential = PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
@@ -53,7 +47,7 @@ public class NodeCredentials {
 
     /** Whether {@code presented} is the credential issued for {@code nodeId} (digests compared in constant time). */
     public boolean admits(String nodeId, String presented) {
-        if (!presented.startsWith(PREFIX) || !NODE_ID.matcher(nodeId).matches()) {
+        if (!presented.startsWith(PREFIX) || !NodeIds.valid(nodeId)) {
             return false;
         }
         return jdbc.sql("SELECT digest FROM node_credential WHERE node_id = :id")

@@ -138,10 +138,7 @@ public class NodeRegistry {
     }
 
     private static void validate(String nodeId, Registration registration) {
-        if (!nodeId.matches("[a-z0-9][a-z0-9.-]{0,62}")) {
-            throw SprigException.invalidArgument(
-                    "node id must be 1-63 lower-case letters, digits, dots or dashes: " + nodeId);
-        }
+        NodeIds.require(nodeId);
         URI endpoint;
         try {
             endpoint = URI.create(registration.httpEndpoint());

@@ -4,12 +4,12 @@ import dev.sprig.node.engine.EngineStats;
 import dev.sprig.node.engine.LcInfo;
 import dev.sprig.node.engine.LcStats;
 import dev.sprig.node.engine.NewLc;
+import dev.sprig.node.engine.PcRuns;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Positive;
 import jakarta.validation.constraints.PositiveOrZero;
 import jakarta.validation.constraints.Size;
-import java.util.ArrayList;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
 
@@ -57,17 +57,7 @@ final class NodeApiDtos {
     record AllocationView(long pcSizeBytes, List<PcRun> pcRuns) {
 
         static AllocationView of(long pcSizeBytes, long[] pcs) {
-            List<PcRun> runs = new ArrayList<>();
-            int i = 0;
-            while (i < pcs.length) {
-                int first = i;
-                while (i + 1 < pcs.length && pcs[i + 1] == pcs[i] + 1) {
-                    i++;
-                }
-                runs.add(new PcRun(pcs[first], i - first + 1L));
-                i++;
-            }
-            return new AllocationView(pcSizeBytes, runs);
+            return new AllocationView(pcSizeBytes, PcRuns.of(pcs, PcRun::new));
         }
     }
 
