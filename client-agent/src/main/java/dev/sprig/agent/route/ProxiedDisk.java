@@ -11,6 +11,8 @@ import java.io.IOException;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,8 +36,7 @@ final class ProxiedDisk implements AsyncNbdDisk {
     private final Executor refresher;
     private volatile Attachment attachment;
     /** Whether a refresh before expiry is under way, so that requests start at most one. */
-    private final java.util.concurrent.atomic.AtomicBoolean refreshing =
-            new java.util.concurrent.atomic.AtomicBoolean();
+    private final AtomicBoolean refreshing = new AtomicBoolean();
     /** After a failed refresh, the next try waits this long, not the next request. */
     private volatile long nextRefreshMillis;
 
@@ -297,7 +298,7 @@ final class ProxiedDisk implements AsyncNbdDisk {
                     refreshing.set(false);
                 }
             });
-        } catch (java.util.concurrent.RejectedExecutionException closing) {
+        } catch (RejectedExecutionException closing) {
             refreshing.set(false);
         }
     }
