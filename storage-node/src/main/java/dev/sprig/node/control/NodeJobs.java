@@ -78,6 +78,8 @@ public final class NodeJobs implements AutoCloseable {
         var job = new AtomicReference<>(
                 new Job("flatten", lcId, Job.State.RUNNING, 0, pcs(total), clock.instant(), null, null, List.of()));
         runningFlattens.put(lcId, job);
+        // the answer is the job as started: a flatten refused at once may end before execute returns
+        Job started = job.get();
         workers.execute(() -> {
             try {
                 run(job, () -> {
@@ -94,7 +96,7 @@ public final class NodeJobs implements AutoCloseable {
                 cancelled.remove(job);
             }
         });
-        return job.get();
+        return started;
     }
 
     /**
