@@ -18,7 +18,7 @@ class ArchitectureTest {
     void theStorageEngineKnowsNothingOfSpringJpaOrHttp() {
         noClasses()
                 .that()
-                .resideInAPackage("dev.sprig.node.engine..")
+                .resideInAPackage("dev.sprig.engine..")
                 .should()
                 .dependOnClassesThat()
                 .resideInAnyPackage("org.springframework..", "jakarta..", "java.net.http..", "dev.sprig.api..")
@@ -38,7 +38,7 @@ class ArchitectureTest {
                 .areAnnotatedWith(org.springframework.stereotype.Repository.class)
                 .orShould()
                 .dependOnClassesThat()
-                .resideInAnyPackage("org.springframework.jdbc..", "dev.sprig.node.engine..")
+                .resideInAnyPackage("org.springframework.jdbc..", "dev.sprig.engine..")
                 .check(SPRIG);
     }
 

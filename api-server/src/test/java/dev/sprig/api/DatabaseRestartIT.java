@@ -3,7 +3,7 @@ package dev.sprig.api;
 import static dev.sprig.api.ImageAndDiskApiIT.imageContent;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sprig.node.engine.ChunkEngine;
+import dev.sprig.engine.ChunkEngine;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -7,8 +7,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sprig.api.backend.StorageBackend;
 import dev.sprig.api.operation.OperationRunner;
-import dev.sprig.node.engine.ChunkEngine;
-import dev.sprig.node.engine.LcInfo;
+import dev.sprig.engine.ChunkEngine;
+import dev.sprig.engine.LcInfo;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -2,7 +2,7 @@ package dev.sprig.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sprig.node.engine.ChunkEngine;
+import dev.sprig.engine.ChunkEngine;
 import java.net.Socket;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;

@@ -4,7 +4,7 @@ import static dev.sprig.api.ImageAndDiskApiIT.assertProblem;
 import static dev.sprig.api.ImageAndDiskApiIT.unique;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sprig.node.engine.ChunkEngine;
+import dev.sprig.engine.ChunkEngine;
 import java.io.IOException;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;

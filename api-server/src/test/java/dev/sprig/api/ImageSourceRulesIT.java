@@ -8,7 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.sprig.api.operation.OperationRunner;
-import dev.sprig.node.engine.ChunkEngine;
+import dev.sprig.engine.ChunkEngine;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;

@@ -5,8 +5,8 @@ import static dev.sprig.api.ImageAndDiskApiIT.imageContent;
 import static dev.sprig.api.ImageAndDiskApiIT.unique;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sprig.node.engine.ChunkEngine;
-import dev.sprig.node.engine.LcInfo;
+import dev.sprig.engine.ChunkEngine;
+import dev.sprig.engine.LcInfo;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;

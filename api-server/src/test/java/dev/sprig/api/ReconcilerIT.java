@@ -6,8 +6,8 @@ import static org.mockito.Mockito.doAnswer;
 
 import dev.sprig.api.backend.StorageBackend;
 import dev.sprig.api.lineage.Reconciler;
-import dev.sprig.node.engine.ChunkEngine;
-import dev.sprig.node.engine.LcInfo;
+import dev.sprig.engine.ChunkEngine;
+import dev.sprig.engine.LcInfo;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

@@ -1,7 +1,7 @@
 package dev.sprig.node;
 
+import dev.sprig.engine.ChunkEngine;
 import dev.sprig.nbd.server.NbdServer;
-import dev.sprig.node.engine.ChunkEngine;
 import dev.sprig.node.http.NodeApiConfiguration;
 import dev.sprig.node.http.NodeDataDir;
 import dev.sprig.node.http.NodeToken;

@@ -1,6 +1,6 @@
 package dev.sprig.node;
 
-import dev.sprig.node.engine.EngineConfig;
+import dev.sprig.engine.EngineConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.jspecify.annotations.Nullable;

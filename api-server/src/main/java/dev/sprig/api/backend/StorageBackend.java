@@ -1,6 +1,6 @@
 package dev.sprig.api.backend;
 
-import dev.sprig.node.engine.PcRuns;
+import dev.sprig.engine.PcRuns;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.List;

@@ -12,7 +12,7 @@ import dev.sprig.api.lineage.ResourceRepository;
 import dev.sprig.api.operation.Operation;
 import dev.sprig.api.operation.OperationProgress;
 import dev.sprig.api.operation.OperationWork;
-import dev.sprig.node.engine.ChunkEngine;
+import dev.sprig.engine.ChunkEngine;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;

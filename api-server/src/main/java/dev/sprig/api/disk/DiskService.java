@@ -23,7 +23,7 @@ import dev.sprig.api.operation.OperationProgress;
 import dev.sprig.api.operation.OperationRepository;
 import dev.sprig.api.operation.OperationRunner;
 import dev.sprig.api.operation.Operations;
-import dev.sprig.node.engine.ChunkEngine;
+import dev.sprig.engine.ChunkEngine;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;

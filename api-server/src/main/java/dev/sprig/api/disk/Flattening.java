@@ -10,7 +10,7 @@ import dev.sprig.api.lineage.ResourceRepository;
 import dev.sprig.api.operation.Operation;
 import dev.sprig.api.operation.OperationRepository;
 import dev.sprig.api.operation.OperationRunner;
-import dev.sprig.node.engine.ChunkEngine;
+import dev.sprig.engine.ChunkEngine;
 import java.util.Objects;
 import org.springframework.stereotype.Service;
 

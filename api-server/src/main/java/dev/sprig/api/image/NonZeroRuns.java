@@ -1,6 +1,6 @@
 package dev.sprig.api.image;
 
-import dev.sprig.node.engine.ChunkEngine;
+import dev.sprig.engine.ChunkEngine;
 import java.nio.ByteBuffer;
 import java.util.List;
 

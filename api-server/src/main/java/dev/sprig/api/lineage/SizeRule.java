@@ -1,7 +1,7 @@
 package dev.sprig.api.lineage;
 
 import dev.sprig.api.error.SprigException;
-import dev.sprig.node.engine.ChunkEngine;
+import dev.sprig.engine.ChunkEngine;
 
 /**
  * The one rule for a size a client asks for (a disk, a bulk clone's disks, an uploaded image, an

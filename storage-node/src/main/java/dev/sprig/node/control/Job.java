@@ -1,6 +1,6 @@
 package dev.sprig.node.control;
 
-import dev.sprig.node.engine.DamagedSegment;
+import dev.sprig.engine.DamagedSegment;
 import java.time.Instant;
 import java.util.List;
 import org.jspecify.annotations.Nullable;

@@ -1,12 +1,12 @@
 package dev.sprig.node.control;
 
-import dev.sprig.node.engine.ChunkEngine;
-import dev.sprig.node.engine.LcExistsException;
-import dev.sprig.node.engine.LcInfo;
-import dev.sprig.node.engine.NewLc;
-import dev.sprig.node.engine.OutOfRangeException;
-import dev.sprig.node.engine.ParentNotFrozenException;
-import dev.sprig.node.engine.UnknownLcException;
+import dev.sprig.engine.ChunkEngine;
+import dev.sprig.engine.LcExistsException;
+import dev.sprig.engine.LcInfo;
+import dev.sprig.engine.NewLc;
+import dev.sprig.engine.OutOfRangeException;
+import dev.sprig.engine.ParentNotFrozenException;
+import dev.sprig.engine.UnknownLcException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;

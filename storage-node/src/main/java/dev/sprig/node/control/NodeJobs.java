@@ -2,10 +2,10 @@ package dev.sprig.node.control;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import dev.sprig.node.engine.ChunkEngine;
-import dev.sprig.node.engine.DamagedSegment;
-import dev.sprig.node.engine.EngineException;
-import dev.sprig.node.engine.ScrubReport;
+import dev.sprig.engine.ChunkEngine;
+import dev.sprig.engine.DamagedSegment;
+import dev.sprig.engine.EngineException;
+import dev.sprig.engine.ScrubReport;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;

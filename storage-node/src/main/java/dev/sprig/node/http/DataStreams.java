@@ -1,6 +1,6 @@
 package dev.sprig.node.http;
 
-import dev.sprig.node.engine.ChunkEngine;
+import dev.sprig.engine.ChunkEngine;
 import dev.sprig.node.metrics.DataPathMetrics;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;

@@ -1,11 +1,11 @@
 package dev.sprig.node.http;
 
+import dev.sprig.engine.ChunkEngine;
+import dev.sprig.engine.UnknownLcException;
 import dev.sprig.node.control.DefineResult;
 import dev.sprig.node.control.Job;
 import dev.sprig.node.control.LcDefiner;
 import dev.sprig.node.control.NodeJobs;
-import dev.sprig.node.engine.ChunkEngine;
-import dev.sprig.node.engine.UnknownLcException;
 import dev.sprig.node.http.NodeApiDtos.AllocationView;
 import dev.sprig.node.http.NodeApiDtos.BatchDefineRequest;
 import dev.sprig.node.http.NodeApiDtos.GrowRequest;

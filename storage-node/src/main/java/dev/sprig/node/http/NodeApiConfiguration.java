@@ -1,10 +1,10 @@
 package dev.sprig.node.http;
 
+import dev.sprig.engine.ChunkEngine;
 import dev.sprig.nbd.server.NbdServer;
 import dev.sprig.node.NodeProperties;
 import dev.sprig.node.control.LcDefiner;
 import dev.sprig.node.control.NodeJobs;
-import dev.sprig.node.engine.ChunkEngine;
 import dev.sprig.node.metrics.DataPathMetrics;
 import dev.sprig.node.nbd.LcExports;
 import io.micrometer.core.instrument.MeterRegistry;

@@ -1,10 +1,10 @@
 package dev.sprig.node.http;
 
-import dev.sprig.node.engine.EngineStats;
-import dev.sprig.node.engine.LcInfo;
-import dev.sprig.node.engine.LcStats;
-import dev.sprig.node.engine.NewLc;
-import dev.sprig.node.engine.PcRuns;
+import dev.sprig.engine.EngineStats;
+import dev.sprig.engine.LcInfo;
+import dev.sprig.engine.LcStats;
+import dev.sprig.engine.NewLc;
+import dev.sprig.engine.PcRuns;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Positive;

@@ -1,8 +1,8 @@
 package dev.sprig.node.http;
 
+import dev.sprig.engine.ChunkEngine;
 import dev.sprig.node.control.Job;
 import dev.sprig.node.control.NodeJobs;
-import dev.sprig.node.engine.ChunkEngine;
 import dev.sprig.node.http.NodeApiDtos.NodeView;
 import dev.sprig.node.metrics.DataPathMetrics;
 import java.io.IOException;

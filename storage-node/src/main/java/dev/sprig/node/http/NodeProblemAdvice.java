@@ -1,8 +1,8 @@
 package dev.sprig.node.http;
 
+import dev.sprig.engine.CorruptionException;
+import dev.sprig.engine.EngineException;
 import dev.sprig.node.control.DefinitionConflictException;
-import dev.sprig.node.engine.CorruptionException;
-import dev.sprig.node.engine.EngineException;
 import dev.sprig.node.metrics.DataPathMetrics;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;

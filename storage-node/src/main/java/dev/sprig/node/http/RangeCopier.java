@@ -1,6 +1,6 @@
 package dev.sprig.node.http;
 
-import dev.sprig.node.engine.ChunkEngine;
+import dev.sprig.engine.ChunkEngine;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;

@@ -1,17 +1,17 @@
 package dev.sprig.node.nbd;
 
+import dev.sprig.engine.ChunkEngine;
+import dev.sprig.engine.CorruptionException;
+import dev.sprig.engine.EngineClosedException;
+import dev.sprig.engine.EngineException;
+import dev.sprig.engine.Extent;
+import dev.sprig.engine.FrozenLcException;
+import dev.sprig.engine.NoSpaceException;
+import dev.sprig.engine.OutOfRangeException;
+import dev.sprig.engine.SegmentOrigin;
 import dev.sprig.nbd.Nbd;
 import dev.sprig.nbd.server.Extents;
 import dev.sprig.nbd.server.NbdDisk;
-import dev.sprig.node.engine.ChunkEngine;
-import dev.sprig.node.engine.CorruptionException;
-import dev.sprig.node.engine.EngineClosedException;
-import dev.sprig.node.engine.EngineException;
-import dev.sprig.node.engine.Extent;
-import dev.sprig.node.engine.FrozenLcException;
-import dev.sprig.node.engine.NoSpaceException;
-import dev.sprig.node.engine.OutOfRangeException;
-import dev.sprig.node.engine.SegmentOrigin;
 import dev.sprig.node.metrics.DataPathMetrics;
 import dev.sprig.node.metrics.DataPathMetrics.Op;
 import io.netty.buffer.ByteBuf;

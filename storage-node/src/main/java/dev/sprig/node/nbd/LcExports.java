@@ -1,13 +1,13 @@
 package dev.sprig.node.nbd;
 
+import dev.sprig.engine.ChunkEngine;
+import dev.sprig.engine.LcInfo;
+import dev.sprig.engine.UnknownLcException;
 import dev.sprig.nbd.server.NbdDisk;
 import dev.sprig.nbd.server.NbdExports;
 import dev.sprig.node.access.DataAccess;
 import dev.sprig.node.access.DataGrant;
 import dev.sprig.node.access.DataTokens;
-import dev.sprig.node.engine.ChunkEngine;
-import dev.sprig.node.engine.LcInfo;
-import dev.sprig.node.engine.UnknownLcException;
 import dev.sprig.node.http.NodeToken;
 import dev.sprig.node.metrics.DataPathMetrics;
 import java.time.Clock;

@@ -1,7 +1,7 @@
 package dev.sprig.node.registry;
 
+import dev.sprig.engine.ChunkEngine;
 import dev.sprig.nbd.server.NbdServer;
-import dev.sprig.node.engine.ChunkEngine;
 import dev.sprig.node.http.NodeToken;
 import java.io.IOException;
 import java.net.InetAddress;

@@ -2,8 +2,8 @@ package dev.sprig.node.control;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sprig.node.engine.ChunkEngine;
-import dev.sprig.node.engine.NewLc;
+import dev.sprig.engine.ChunkEngine;
+import dev.sprig.engine.NewLc;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

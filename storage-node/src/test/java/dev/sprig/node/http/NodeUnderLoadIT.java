@@ -2,9 +2,9 @@ package dev.sprig.node.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sprig.engine.ChunkEngine;
 import dev.sprig.node.NodeTestDirs;
 import dev.sprig.node.StorageNodeApplication;
-import dev.sprig.node.engine.ChunkEngine;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;

@@ -2,11 +2,11 @@ package dev.sprig.node.nbd;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sprig.engine.ChunkEngine;
 import dev.sprig.nbd.server.NbdServer;
 import dev.sprig.node.NodeTestDirs;
 import dev.sprig.node.StorageNodeApplication;
 import dev.sprig.node.access.DataAccess;
-import dev.sprig.node.engine.ChunkEngine;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;

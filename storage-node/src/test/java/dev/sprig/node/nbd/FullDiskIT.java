@@ -2,10 +2,10 @@ package dev.sprig.node.nbd;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sprig.engine.ChunkEngine;
+import dev.sprig.engine.SmallFileSystem;
 import dev.sprig.nbd.server.NbdServer;
-import dev.sprig.node.SmallFileSystem;
 import dev.sprig.node.StorageNodeApplication;
-import dev.sprig.node.engine.ChunkEngine;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;

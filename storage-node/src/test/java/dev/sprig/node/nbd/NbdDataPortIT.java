@@ -2,14 +2,14 @@ package dev.sprig.node.nbd;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sprig.engine.ChunkEngine;
+import dev.sprig.engine.NewLc;
 import dev.sprig.nbd.Nbd;
 import dev.sprig.nbd.server.ClientsView;
 import dev.sprig.nbd.server.NbdServer;
 import dev.sprig.nbd.server.RawNbdClient;
 import dev.sprig.node.NodeTestDirs;
 import dev.sprig.node.StorageNodeApplication;
-import dev.sprig.node.engine.ChunkEngine;
-import dev.sprig.node.engine.NewLc;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

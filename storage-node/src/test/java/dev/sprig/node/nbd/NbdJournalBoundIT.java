@@ -2,10 +2,10 @@ package dev.sprig.node.nbd;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sprig.engine.ChunkEngine;
 import dev.sprig.nbd.server.NbdServer;
 import dev.sprig.node.NodeTestDirs;
 import dev.sprig.node.StorageNodeApplication;
-import dev.sprig.node.engine.ChunkEngine;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;

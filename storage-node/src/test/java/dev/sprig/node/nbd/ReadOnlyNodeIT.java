@@ -2,10 +2,10 @@ package dev.sprig.node.nbd;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sprig.engine.ChunkEngine;
+import dev.sprig.engine.FailingFsyncEngines;
 import dev.sprig.nbd.server.NbdServer;
 import dev.sprig.node.StorageNodeApplication;
-import dev.sprig.node.engine.ChunkEngine;
-import dev.sprig.node.engine.FailingFsyncEngines;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;

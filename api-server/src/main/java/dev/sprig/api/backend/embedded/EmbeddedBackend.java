@@ -1,9 +1,9 @@
 package dev.sprig.api.backend.embedded;
 
 import dev.sprig.api.backend.StorageBackend;
-import dev.sprig.node.engine.ChunkEngine;
-import dev.sprig.node.engine.NewLc;
-import dev.sprig.node.engine.UnknownLcException;
+import dev.sprig.engine.ChunkEngine;
+import dev.sprig.engine.NewLc;
+import dev.sprig.engine.UnknownLcException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.List;

@@ -6,7 +6,7 @@ import dev.sprig.api.backend.remote.NodeClient.Target;
 import dev.sprig.api.error.SprigException;
 import dev.sprig.api.node.Node;
 import dev.sprig.api.node.NodeRegistry;
-import dev.sprig.node.engine.ChunkEngine;
+import dev.sprig.engine.ChunkEngine;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
