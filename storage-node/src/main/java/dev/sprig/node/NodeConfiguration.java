@@ -2,11 +2,14 @@ package dev.sprig.node;
 
 import dev.sprig.engine.ChunkEngine;
 import dev.sprig.nbd.server.NbdServer;
-import dev.sprig.node.http.NodeApiConfiguration;
-import dev.sprig.node.http.NodeDataDir;
+import dev.sprig.node.http.NodeErrorController;
+import dev.sprig.node.http.NodeFallbackProblemAdvice;
 import dev.sprig.node.http.NodeToken;
+import dev.sprig.node.http.NodeWebConfiguration;
 import dev.sprig.node.registry.NodeRegistrar;
 import dev.sprig.node.registry.RegistryProperties;
+import dev.sprig.node.storage.NodeDataDir;
+import dev.sprig.node.storage.NodeStorageConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
@@ -15,15 +18,23 @@ import org.springframework.context.annotation.Import;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * A storage node on {@code sprig.node.data-dir}: the engine, its HTTP API and the NBD data port, and,
- * when {@code sprig.node.registry.url} is set, its registration with api-server.
+ * A storage node on {@code sprig.node.data-dir}: the engine and the NBD data port ({@link
+ * NodeStorageConfiguration}), the node API ({@link NodeWebConfiguration}), the answers to failures
+ * outside the node API's controllers, and, when {@code sprig.node.registry.url} is set, its
+ * registration with api-server.
  *
- * <p>The registrar is declared here and not in {@link NodeApiConfiguration}: api-server imports that
- * one to serve its embedded engine, which must not register itself as a remote node.
+ * <p>The registrar and the error answers are declared here and not in the two configurations:
+ * api-server imports those to serve its embedded engine, which must not register itself as a remote
+ * node and answers its other paths with its own error mapping.
  */
 @Configuration(proxyBeanMethods = false)
 @EnableConfigurationProperties(RegistryProperties.class)
-@Import(NodeApiConfiguration.class)
+@Import({
+    NodeStorageConfiguration.class,
+    NodeWebConfiguration.class,
+    NodeErrorController.class,
+    NodeFallbackProblemAdvice.class
+})
 class NodeConfiguration {
 
     @Bean

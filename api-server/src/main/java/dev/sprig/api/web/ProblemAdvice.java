@@ -28,9 +28,14 @@ import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExcep
  * Spring MVC's own failures (malformed JSON, a wrong parameter type) get a code too, a lost database
  * connection is a 503 with Retry-After, and anything unexpected a 500 problem (never Spring's default
  * error body). {@link ProblemErrorController} maps what fails outside Spring MVC (in a filter) here too.
+ *
+ * <p>Global, because failures before a handler is chosen (an unknown path, a wrong method) reach only
+ * global advice; last in order, so that the embedded node API's controllers, whose advice claims
+ * them alone and comes first, answer as a storage node does (their codes, such as
+ * {@code UNKNOWN_LC}), not with this mapping's catch-all 500.
  */
 @RestControllerAdvice
-@Order(Ordered.HIGHEST_PRECEDENCE)
+@Order(Ordered.LOWEST_PRECEDENCE)
 class ProblemAdvice extends ResponseEntityExceptionHandler {
 
     private static final Logger log = LoggerFactory.getLogger(ProblemAdvice.class);

@@ -1,6 +1,7 @@
 package dev.sprig.node.http;
 
 import dev.sprig.engine.ChunkEngine;
+import dev.sprig.node.copy.RangeCopier;
 import dev.sprig.node.http.NodeApiDtos.CopyFromRequest;
 import dev.sprig.node.http.NodeApiDtos.CopyFromResult;
 import dev.sprig.node.http.NodeApiDtos.CopySource;

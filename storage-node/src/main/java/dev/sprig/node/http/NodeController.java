@@ -5,6 +5,7 @@ import dev.sprig.node.control.Job;
 import dev.sprig.node.control.NodeJobs;
 import dev.sprig.node.http.NodeApiDtos.NodeView;
 import dev.sprig.node.metrics.DataPathMetrics;
+import dev.sprig.node.storage.NodeDataDir;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.FileStore;

@@ -16,8 +16,8 @@ import org.springframework.web.bind.annotation.RestController;
  * sent with {@code sendError}, an exception in a filter) is answered as problem+json without a stack
  * trace, and {@code /error} asked for directly is a path like any unknown one (404), not a 500.
  *
- * <p>Found by the storage-node application's component scan, never imported by {@link
- * NodeApiConfiguration}: api-server, which embeds the node API, has an error controller of its own.
+ * <p>Declared by the storage-node application ({@code NodeConfiguration}), never by {@link
+ * NodeWebConfiguration}: api-server, which embeds the node API, has an error controller of its own.
  */
 @RestController
 public class NodeErrorController implements ErrorController {

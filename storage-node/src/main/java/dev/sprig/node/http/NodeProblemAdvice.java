@@ -3,6 +3,7 @@ package dev.sprig.node.http;
 import dev.sprig.engine.CorruptionException;
 import dev.sprig.engine.EngineException;
 import dev.sprig.node.control.DefinitionConflictException;
+import dev.sprig.node.copy.CopyException;
 import dev.sprig.node.metrics.DataPathMetrics;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
@@ -22,12 +23,17 @@ import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExcep
 /**
  * The one place node failures become HTTP: RFC 9457 problem+json with a stable {@code code}. Spring
  * MVC's own failures (malformed JSON, a missing parameter, a wrong type) get a code too, so a client
- * never has to parse a message. Global (not scoped to the node's controllers) because failures
- * before a handler is chosen, such as a wrong method, reach only global advice; lowest precedence,
- * so that an application embedding the node API keeps its own mapping for everything else.
+ * never has to parse a message.
+ *
+ * <p>Scoped to the node API's controllers, so that an application embedding the node API (api-server)
+ * answers its own controllers with its own mapping and the node API's as a storage node does; first
+ * in order, so that such an application's global advice (api-server's maps every exception) does not
+ * claim the node API's failures before this does. Failures before a handler is chosen, such as a
+ * wrong method, reach only global advice: the storage-node application answers them with {@link
+ * NodeFallbackProblemAdvice}, an embedding application with its own.
  */
-@RestControllerAdvice
-@Order(Ordered.LOWEST_PRECEDENCE)
+@RestControllerAdvice(assignableTypes = {LcController.class, DataController.class, NodeController.class})
+@Order(Ordered.HIGHEST_PRECEDENCE)
 class NodeProblemAdvice extends ResponseEntityExceptionHandler {
 
     private static final Map<String, HttpStatus> ENGINE_STATUS = Map.of(
@@ -69,6 +75,16 @@ class NodeProblemAdvice extends ResponseEntityExceptionHandler {
         return ResponseEntity.status(failure.status())
                 .contentType(MediaType.APPLICATION_PROBLEM_JSON)
                 .body(ProblemWriter.problem(failure.status(), failure.code(), failure.getMessage()));
+    }
+
+    @ExceptionHandler(CopyException.class)
+    ResponseEntity<ProblemDetail> copy(CopyException failure) {
+        HttpStatus status = switch (failure.reason()) {
+            case INVALID_ARGUMENT -> HttpStatus.BAD_REQUEST;
+            // the other node failed, not this one
+            case SOURCE_UNREADABLE -> HttpStatus.BAD_GATEWAY;
+        };
+        return problem(status, failure.code(), failure.getMessage());
     }
 
     @ExceptionHandler(DataStreams.RangeNotSatisfiableException.class)

@@ -1,7 +1,8 @@
 /**
  * The node API over HTTP: control (lc definitions, freeze, delete, grow, flatten, scrub, stats) and
  * data (byte ranges, flush, write-zeroes, trim), bearer-token security and problem+json errors.
- * Controllers translate; the rules live in the engine and in {@code dev.sprig.node.control}.
+ * Controllers translate; the rules live in the engine, in {@code dev.sprig.node.control} and (node-to-node
+ * copy) in {@code dev.sprig.node.copy}.
  */
 @NullMarked
 package dev.sprig.node.http;

@@ -8,8 +8,9 @@ import com.sun.net.httpserver.HttpServer;
 import dev.sprig.nbd.server.NbdServer;
 import dev.sprig.node.NodeTestDirs;
 import dev.sprig.node.StorageNodeApplication;
-import dev.sprig.node.http.NodeApiConfiguration;
-import dev.sprig.node.http.NodeDataDir;
+import dev.sprig.node.http.NodeWebConfiguration;
+import dev.sprig.node.storage.NodeDataDir;
+import dev.sprig.node.storage.NodeStorageConfiguration;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -178,7 +179,8 @@ class NodeRegistrationIT {
 
     @Test
     void theNodeApiEmbeddedInAnotherApplicationNeverRegisters() {
-        // api-server's embedded mode: it imports NodeApiConfiguration, not the storage node application.
+        // api-server's embedded mode: it imports the node's storage and web
+        // configurations, not the storage node application.
         ConfigurableApplicationContext embedded = new SpringApplicationBuilder(EmbeddedNodeApi.class)
                 .web(WebApplicationType.NONE)
                 .run(
@@ -194,7 +196,7 @@ class NodeRegistrationIT {
 
     /** Not a {@code @Configuration}, so that the storage node application's component scan skips it. */
     @EnableAutoConfiguration
-    @Import(NodeApiConfiguration.class)
+    @Import({NodeStorageConfiguration.class, NodeWebConfiguration.class})
     static class EmbeddedNodeApi {
 
         @Bean

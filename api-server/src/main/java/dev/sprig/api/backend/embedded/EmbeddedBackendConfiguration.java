@@ -5,9 +5,10 @@ import dev.sprig.api.backend.StorageBackend;
 import dev.sprig.api.backend.StorageBackend.NodeAccess;
 import dev.sprig.engine.ChunkEngine;
 import dev.sprig.nbd.server.NbdServer;
-import dev.sprig.node.http.NodeApiConfiguration;
-import dev.sprig.node.http.NodeDataDir;
 import dev.sprig.node.http.NodeToken;
+import dev.sprig.node.http.NodeWebConfiguration;
+import dev.sprig.node.storage.NodeDataDir;
+import dev.sprig.node.storage.NodeStorageConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -18,10 +19,14 @@ import org.springframework.context.annotation.Import;
  * node API (HTTP under /v1/lcs and /v1/node, guarded by the node token; NBD on
  * {@code sprig.node.nbd.port}) served by this process too, so that a client-agent reaches the
  * disks of a one-process Sprig exactly as it reaches remote storage nodes.
+ *
+ * <p>It takes the node's storage and its web layer, nothing else of the storage-node application:
+ * not its registration with api-server, and not its answers to failures outside the node API's
+ * controllers (this application's error controller and problem mapping answer those).
  */
 @Configuration(proxyBeanMethods = false)
 @ConditionalOnProperty(name = "sprig.api.backend.type", havingValue = "embedded", matchIfMissing = true)
-@Import(NodeApiConfiguration.class)
+@Import({NodeStorageConfiguration.class, NodeWebConfiguration.class})
 class EmbeddedBackendConfiguration {
 
     @Bean

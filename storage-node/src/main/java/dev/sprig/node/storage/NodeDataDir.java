@@ -1,4 +1,4 @@
-package dev.sprig.node.http;
+package dev.sprig.node.storage;
 
 import java.nio.file.Path;
 

@@ -1,4 +1,4 @@
-package dev.sprig.node.http;
+package dev.sprig.node.storage;
 
 import dev.sprig.engine.ChunkEngine;
 import org.springframework.boot.health.contributor.Health;

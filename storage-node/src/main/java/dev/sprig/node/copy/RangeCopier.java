@@ -1,4 +1,4 @@
-package dev.sprig.node.http;
+package dev.sprig.node.copy;
 
 import dev.sprig.engine.ChunkEngine;
 import java.io.IOException;
@@ -14,7 +14,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import org.springframework.http.HttpStatus;
 
 /**
  * Copies a range of an lc on another node into an lc here, node to node (the copy made past the
@@ -23,13 +22,13 @@ import org.springframework.http.HttpStatus;
  * so the copy reads as its source and stays as sparse. The range is checked against the lc before
  * anything is read; a source that fails part way leaves the segments before the failure written.
  */
-final class RangeCopier {
+public final class RangeCopier {
 
     /** How long the other node may take to answer, and then to send the range. */
     static final Duration SOURCE_TIMEOUT = Duration.ofSeconds(60);
 
     private final ChunkEngine engine;
-    private final DataStreams streams;
+    private final RangeCheck rangeCheck;
     /** Closes bodies that outlive their deadline; one daemon thread for every copy. */
     private static final ScheduledExecutorService DEADLINES = Executors.newSingleThreadScheduledExecutor(work -> {
         Thread thread = new Thread(work, "copy-from-deadline");
@@ -46,9 +45,19 @@ final class RangeCopier {
             .followRedirects(HttpClient.Redirect.NEVER)
             .build();
 
-    RangeCopier(ChunkEngine engine, DataStreams streams) {
+    /**
+     * The checks a range of an lc passes before any byte of it moves (the data API's: its size against
+     * what one request may carry, its bounds against the lc's), failing with the exception the caller
+     * answers for them.
+     */
+    @FunctionalInterface
+    public interface RangeCheck {
+        void check(long lcId, long offset, long length);
+    }
+
+    public RangeCopier(ChunkEngine engine, RangeCheck rangeCheck) {
         this.engine = engine;
-        this.streams = streams;
+        this.rangeCheck = rangeCheck;
     }
 
     /**
@@ -58,16 +67,14 @@ final class RangeCopier {
      * @return the bytes stored here: the segments that were not all zeros (the last one cut at the
      *     range's end)
      */
-    long copy(long lcId, String endpoint, String token, long sourceLcId, long offset, long length) throws IOException {
+    public long copy(long lcId, String endpoint, String token, long sourceLcId, long offset, long length)
+            throws IOException {
         if (offset % ChunkEngine.SEGMENT_SIZE != 0) {
-            throw new RequestRejectedException(
-                    HttpStatus.BAD_REQUEST,
-                    "INVALID_ARGUMENT",
-                    "a copied range starts on a segment (" + ChunkEngine.SEGMENT_SIZE + " bytes); " + offset
-                            + " does not");
+            throw invalid("a copied range starts on a segment (" + ChunkEngine.SEGMENT_SIZE + " bytes); " + offset
+                    + " does not");
         }
         URI source = sourceUri(endpoint, sourceLcId, offset, length);
-        streams.checkRange(lcId, offset, length);
+        rangeCheck.check(lcId, offset, length);
         HttpResponse<InputStream> response;
         try {
             response = http.send(
@@ -159,14 +166,12 @@ final class RangeCopier {
         }
     }
 
-    private static RequestRejectedException invalid(String detail) {
-        return new RequestRejectedException(HttpStatus.BAD_REQUEST, "INVALID_ARGUMENT", detail);
+    private static CopyException invalid(String detail) {
+        return CopyException.invalid(detail);
     }
 
-    private static RequestRejectedException unreadable(URI source, String why) {
-        return new RequestRejectedException(
-                HttpStatus.BAD_GATEWAY,
-                "SOURCE_UNREADABLE",
+    private static CopyException unreadable(URI source, String why) {
+        return CopyException.sourceUnreadable(
                 "reading " + source.getScheme() + "://" + source.getAuthority() + source.getPath() + " failed: " + why);
     }
 }

@@ -1,0 +1,59 @@
+package dev.sprig.node.http;
+
+import dev.sprig.engine.ChunkEngine;
+import dev.sprig.node.NodeProperties;
+import dev.sprig.node.copy.RangeCopier;
+import dev.sprig.node.metrics.DataPathMetrics;
+import java.util.List;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.web.servlet.FilterRegistrationBean;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Import;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The node API over HTTP: its controllers, their problem+json mapping ({@link NodeProblemAdvice},
+ * which answers for these controllers alone) and the node-token filter. Serves the beans of {@link
+ * dev.sprig.node.storage.NodeStorageConfiguration}, which the importing application imports too
+ * (the storage-node application, or api-server serving its embedded engine).
+ *
+ * <p>What an application answers for failures outside these controllers (an unknown path, a wrong
+ * method, {@code /error}) stays its own: the storage-node application declares {@link
+ * NodeErrorController} and {@link NodeFallbackProblemAdvice}; api-server has its own.
+ */
+@Configuration(proxyBeanMethods = false)
+@EnableConfigurationProperties(NodeProperties.class)
+@Import({LcController.class, DataController.class, NodeController.class, NodeProblemAdvice.class})
+public class NodeWebConfiguration {
+
+    @Bean
+    DataStreams dataStreams(ChunkEngine engine, NodeProperties properties, DataPathMetrics metrics) {
+        return new DataStreams(engine, properties.maxBodySize().toBytes(), metrics);
+    }
+
+    /** A copied range is held to the data API's rules (body size, the lc's bounds) before it is read. */
+    @Bean
+    RangeCopier rangeCopier(ChunkEngine engine, DataStreams streams) {
+        return new RangeCopier(engine, streams::checkRange);
+    }
+
+    /**
+     * The node API's own paths, as servlet URL patterns. An application that embeds the node API
+     * guards only these with the node token and leaves its other paths to its own security.
+     */
+    public static final List<String> PATHS =
+            List.of("/v1/lcs/*", "/v1/lcs:batchDefine", "/v1/node", "/v1/node/*", "/v1/node:flush", "/v1/node:scrub");
+
+    @Bean
+    FilterRegistrationBean<BearerTokenFilter> nodeBearerTokenFilter(
+            NodeToken token, JsonMapper json, NodeProperties properties) {
+        var registration = new FilterRegistrationBean<>(new BearerTokenFilter(token, new ProblemWriter(json)));
+        if (properties.guardAllPaths()) {
+            registration.addUrlPatterns("/*");
+        } else {
+            registration.setUrlPatterns(PATHS);
+        }
+        return registration;
+    }
+}

@@ -1,0 +1,93 @@
+package dev.sprig.node;
+
+import static com.tngtech.archunit.base.DescribedPredicate.not;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAPackage;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.type;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import dev.sprig.node.http.NodeToken;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Boundaries of the storage node that review would otherwise check by eye: the web layer is one
+ * package ({@code http}) that api-server can take or leave, and the node's rules below it know
+ * nothing of HTTP.
+ */
+class ArchitectureTest {
+
+    static final JavaClasses NODE = new ClassFileImporter()
+            .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+            .importPackages("dev.sprig.node");
+
+    /** What serving HTTP is made of: Spring MVC, Spring's HTTP types, the servlet API. */
+    static final String[] WEB = {
+        "org.springframework.web..",
+        "org.springframework.http..",
+        "org.springframework.boot.webmvc..",
+        "org.springframework.boot.web.servlet..",
+        "jakarta.servlet.."
+    };
+
+    /** The node's rules and data path, below its web layer. */
+    static final String[] DOMAIN = {
+        "dev.sprig.node.control..",
+        "dev.sprig.node.access..",
+        "dev.sprig.node.nbd..",
+        "dev.sprig.node.metrics..",
+        "dev.sprig.node.copy.."
+    };
+
+    @Test
+    void onlyTheWebLayerKnowsSpringMvcAndServlets() {
+        noClasses()
+                .that()
+                .resideOutsideOfPackage("dev.sprig.node.http..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAnyPackage(WEB)
+                .check(NODE);
+    }
+
+    @Test
+    void theNodesRulesAndDataPathKnowNoSpringAndNoHttpServer() {
+        noClasses()
+                .that()
+                .resideInAnyPackage(DOMAIN)
+                .should()
+                .dependOnClassesThat()
+                .resideInAnyPackage("org.springframework..", "jakarta..")
+                .check(NODE);
+    }
+
+    /** Node-to-node copy is an HTTP client of another node; nothing else below the web layer is. */
+    @Test
+    void onlyCopyAndRegistrationCallOtherServersOverHttp() {
+        noClasses()
+                .that()
+                .resideOutsideOfPackages("dev.sprig.node.copy..", "dev.sprig.node.registry..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAPackage("java.net.http..")
+                .check(NODE);
+    }
+
+    /**
+     * The storage wiring and the rules below the web layer do not reach up into it. {@link NodeToken}
+     * is the exception for now: the node's credential, a plain class still in {@code http}, which
+     * the NBD port and the storage wiring need as well.
+     */
+    @Test
+    void nothingBelowTheWebLayerReachesIntoIt() {
+        noClasses()
+                .that()
+                .resideInAnyPackage(DOMAIN)
+                .or()
+                .resideInAnyPackage("dev.sprig.node.storage..", "dev.sprig.node.registry..")
+                .should()
+                .dependOnClassesThat(resideInAPackage("dev.sprig.node.http..").and(not(type(NodeToken.class))))
+                .check(NODE);
+    }
+}
