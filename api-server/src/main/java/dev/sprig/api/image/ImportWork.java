@@ -15,6 +15,7 @@ import dev.sprig.api.lineage.SizeRule;
 import dev.sprig.api.operation.Operation;
 import dev.sprig.api.operation.OperationProgress;
 import dev.sprig.api.operation.OperationWork;
+import dev.sprig.engine.ChunkEngine;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -156,7 +157,7 @@ class ImportWork implements OperationWork {
         if (size <= CONVERT_HOLES_MAX) {
             return false;
         }
-        long data = QemuImg.dataBytes(file, format, size, ImageService.SEGMENT);
+        long data = QemuImg.dataBytes(file, format, size, ChunkEngine.SEGMENT_SIZE);
         return size - data > CONVERT_HOLES_MAX;
     }
 
