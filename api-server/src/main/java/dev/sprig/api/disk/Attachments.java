@@ -1,5 +1,6 @@
 package dev.sprig.api.disk;
 
+import dev.sprig.api.SprigApiProperties;
 import dev.sprig.api.backend.StorageBackend;
 import dev.sprig.api.backend.StorageBackend.NodeAccess;
 import dev.sprig.api.disk.Attachment.NodeExport;
@@ -58,10 +59,10 @@ public class Attachments {
     private final Duration tokenLifetime;
     private final Clock clock = Clock.systemUTC();
 
-    Attachments(DiskService disks, StorageBackend backend, AttachmentProperties properties) {
+    Attachments(DiskService disks, StorageBackend backend, SprigApiProperties properties) {
         this.disks = disks;
         this.backend = backend;
-        this.tokenLifetime = properties.tokenLifetime();
+        this.tokenLifetime = properties.attachments().tokenLifetime();
     }
 
     /**

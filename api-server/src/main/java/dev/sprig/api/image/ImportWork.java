@@ -1,5 +1,6 @@
 package dev.sprig.api.image;
 
+import dev.sprig.api.SprigApiProperties;
 import dev.sprig.api.backend.StorageBackend;
 import dev.sprig.api.backend.StorageBackend.FileAdoption;
 import dev.sprig.api.backend.StorageBackend.LcSpec;
@@ -63,7 +64,7 @@ class ImportWork implements OperationWork {
             CacheRepository cache,
             ConvertedCopy convertedCopy,
             NbdCopy nbdCopy,
-            ImageSourceRules rules) {
+            SprigApiProperties properties) {
         this.resources = resources;
         this.lcs = lcs;
         this.sources = sources;
@@ -74,7 +75,7 @@ class ImportWork implements OperationWork {
         this.cache = cache;
         this.convertedCopy = convertedCopy;
         this.nbdCopy = nbdCopy;
-        this.maxVirtualSize = rules.maxVirtualSize().toBytes();
+        this.maxVirtualSize = properties.imageSources().maxVirtualSize().toBytes();
     }
 
     @Override
