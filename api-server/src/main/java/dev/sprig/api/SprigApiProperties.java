@@ -1,13 +1,17 @@
 package dev.sprig.api;
 
+import dev.sprig.engine.ChunkEngine;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
 
 /**
- * Everything api-server reads from {@code sprig.api.*}, with its defaults.
+ * Everything api-server reads from {@code sprig.api.*}, with its defaults: one record, nested by
+ * area, so that a setting and its default are found in one place. (The image cache and the leader
+ * election have their own prefixes and records: {@code sprig.cache.*}, {@code sprig.leader.*}.)
  *
  * @param database where metadata lives
  * @param backend where data lives
@@ -16,7 +20,12 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param adminKeys the bearer keys of operators and storage nodes (the node registry); they also
  *     work as client keys; when empty, one is generated at start-up and logged once
  * @param nodes when a registered node counts as unreachable or down
- * @param imageSources where images may be imported from
+ * @param imageSources where images may be imported from, and how much an import may take
+ * @param attachments what a disk's attachment hands out
+ * @param operations how long-running work is run
+ * @param idempotencyRetention how long an answered {@code Idempotency-Key} is kept: long enough for
+ *     any client's retries, short enough that a fleet launched every day does not grow the table for
+ *     ever. A retry after that runs again.
  */
 @ConfigurationProperties("sprig.api")
 public record SprigApiProperties(
@@ -25,7 +34,10 @@ public record SprigApiProperties(
         @DefaultValue List<String> apiKeys,
         @DefaultValue List<String> adminKeys,
         @DefaultValue Nodes nodes,
-        @DefaultValue ImageSources imageSources) {
+        @DefaultValue ImageSources imageSources,
+        @DefaultValue DiskAttachments attachments,
+        @DefaultValue Operations operations,
+        @DefaultValue("24h") Duration idempotencyRetention) {
 
     /**
      * @param allowedPrefixes a source URL must start with one of these (e.g. {@code https:} or
@@ -36,11 +48,75 @@ public record SprigApiProperties(
      * @param downloadDir where downloads of http(s) sources are kept while they are imported (each
      *     is deleted when its import ends); beside the other data, not in the system's temp dir,
      *     which is often small or in memory
+     * @param allowedPrivateHosts hosts an http(s) source may name although they resolve to a loopback,
+     *     link-local, private, shared (CGNAT), unspecified or multicast address, which are refused
+     *     otherwise: host names (matched exactly, e.g. {@code images.internal}), IP addresses, or CIDR
+     *     blocks (e.g. {@code 10.20.0.0/16}, {@code fd00::/8}). Empty by default: only public addresses.
+     * @param maxVirtualSize the largest size an imported image may declare (qemu-img's virtual size);
+     *     at most 64 TiB, the largest lc
+     * @param maxDownloadSize the most bytes a download of an http(s) source may have; a larger one fails
+     *     its import and leaves nothing behind
+     * @param maxRedirects redirects followed per download, each checked like the source itself
      */
     public record ImageSources(
             @DefaultValue({"http:", "https:"}) List<String> allowedPrefixes,
             @DefaultValue("60s") Duration stallTimeout,
-            @DefaultValue("./data/downloads") Path downloadDir) {}
+            @DefaultValue("./data/downloads") Path downloadDir,
+            @DefaultValue List<String> allowedPrivateHosts,
+            @DefaultValue("64TB") DataSize maxVirtualSize,
+            @DefaultValue("64GB") DataSize maxDownloadSize,
+            @DefaultValue("5") int maxRedirects) {
+
+        public ImageSources {
+            if (maxVirtualSize.toBytes() <= 0 || maxVirtualSize.toBytes() > ChunkEngine.MAX_SIZE) {
+                throw new IllegalArgumentException("sprig.api.image-sources.max-virtual-size must be between 1 byte"
+                        + " and 64TB, not " + maxVirtualSize);
+            }
+            if (maxDownloadSize.toBytes() <= 0) {
+                throw new IllegalArgumentException(
+                        "sprig.api.image-sources.max-download-size must be positive, not " + maxDownloadSize);
+            }
+            if (maxRedirects < 0 || maxRedirects > 20) {
+                throw new IllegalArgumentException(
+                        "sprig.api.image-sources.max-redirects must be between 0 and 20, not " + maxRedirects);
+            }
+            allowedPrivateHosts = List.copyOf(allowedPrivateHosts);
+        }
+    }
+
+    /**
+     * {@code sprig.api.attachments.*}.
+     *
+     * @param tokenLifetime how long the data tokens of an attachment open the disk's exports; a
+     *     client-agent fetches the attachment again before then. Short, so that a client whose API key
+     *     was revoked loses the disk soon after; long enough that refreshing costs nothing.
+     */
+    public record DiskAttachments(@DefaultValue("1h") Duration tokenLifetime) {
+
+        public DiskAttachments {
+            if (tokenLifetime.compareTo(Duration.ofSeconds(1)) < 0 || tokenLifetime.compareTo(Duration.ofDays(7)) > 0) {
+                throw new IllegalArgumentException(
+                        "sprig.api.attachments.token-lifetime must be between 1s and 7d; it is " + tokenLifetime);
+            }
+        }
+    }
+
+    /**
+     * {@code sprig.api.operations.*}.
+     *
+     * @param maxAttempts how many times an operation is taken up (at start-up or on fail-over, its
+     *     runs having died with their process each time: killed for memory, say) before it is failed
+     *     with ATTEMPTS_EXHAUSTED instead of being run again at every start-up
+     */
+    public record Operations(@DefaultValue("3") int maxAttempts) {
+
+        public Operations {
+            if (maxAttempts < 1) {
+                throw new IllegalArgumentException(
+                        "sprig.api.operations.max-attempts must be at least 1: " + maxAttempts);
+            }
+        }
+    }
 
     /**
      * @param unreachableAfter a node whose last heartbeat is older is unreachable: nothing new is

@@ -32,9 +32,9 @@ public final class DatabaseReachabilityCheck implements ApplicationContextInitia
         if (url == null || url.isBlank()) {
             return;
         }
+        // only the database's settings: the others are bound, and checked, with the context
         Duration timeout = Binder.get(environment)
-                .bindOrCreate("sprig.api", SprigApiProperties.class)
-                .database()
+                .bindOrCreate("sprig.api.database", SprigApiProperties.Database.class)
                 .startupTimeout();
         awaitAnswer(
                 url,

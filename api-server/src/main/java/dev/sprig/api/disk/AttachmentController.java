@@ -1,15 +1,9 @@
 package dev.sprig.api.disk;
 
-import dev.sprig.api.backend.StorageBackend.NodeAccess;
-import dev.sprig.api.error.SprigException;
-import dev.sprig.node.access.DataAccess;
-import dev.sprig.node.access.DataGrant;
-import dev.sprig.node.access.DataTokens;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import jakarta.servlet.http.HttpServletRequest;
-import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -17,23 +11,15 @@ import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
-/**
- * Attachments: where a disk's bytes are and a data token per node that opens the disk's lc there,
- * and nothing else, until the token expires. The node token, with which api-server controls a
- * node, never leaves api-server; the data tokens are signed with a key derived from it, so the node
- * checks them without asking anyone.
- */
+/** A disk's attachment over HTTP ({@link Attachments} decides what it holds). */
 @RestController
 @Tag(name = "disks")
 class AttachmentController {
 
-    private final DiskService disks;
-    private final AttachmentProperties properties;
-    private final Clock clock = Clock.systemUTC();
+    private final Attachments attachments;
 
-    AttachmentController(DiskService disks, AttachmentProperties properties) {
-        this.disks = disks;
-        this.properties = properties;
+    AttachmentController(Attachments attachments) {
+        this.attachments = attachments;
     }
 
     /**
@@ -56,7 +42,22 @@ class AttachmentController {
             int segmentSizeBytes,
             String access,
             Instant expiresAt,
-            List<NodeView> nodes) {}
+            List<NodeView> nodes) {
+
+        static AttachmentView of(Attachment attachment) {
+            return new AttachmentView(
+                    attachment.externId(),
+                    attachment.lcId(),
+                    attachment.sizeBytes(),
+                    attachment.pcSizeBytes(),
+                    attachment.segmentSizeBytes(),
+                    attachment.access().parameter(),
+                    attachment.expiresAt(),
+                    attachment.nodes().stream()
+                            .map(node -> new NodeView(node.nodeId(), node.nbd()))
+                            .toList());
+        }
+    }
 
     @GetMapping("/v1/disks/{id}/attachment")
     @Operation(
@@ -71,34 +72,7 @@ class AttachmentController {
             @Parameter(description = "read-write (the default) or read-only") @RequestParam(defaultValue = "read-write")
                     String access,
             HttpServletRequest request) {
-        DataAccess rights = switch (access) {
-            case "read-write" -> DataAccess.READ_WRITE;
-            case "read-only" -> DataAccess.READ;
-            default -> throw SprigException.invalidArgument("access must be read-write or read-only");
-        };
-        Attachment attachment = disks.attachment(id);
-        Instant expiresAt = Instant.ofEpochSecond(
-                clock.instant().plus(properties.tokenLifetime()).getEpochSecond());
-        DataGrant grant = new DataGrant(attachment.lcId(), rights, expiresAt);
-        return new AttachmentView(
-                attachment.externId(),
-                attachment.lcId(),
-                attachment.sizeBytes(),
-                attachment.pcSizeBytes(),
-                attachment.segmentSizeBytes(),
-                access,
-                expiresAt,
-                attachment.nodes().stream()
-                        .map(node -> new NodeView(node.nodeId(), nbdUri(node, grant, request)))
-                        .toList());
-    }
-
-    private static String nbdUri(NodeAccess node, DataGrant grant, HttpServletRequest request) {
-        String host = node.nbdHost() == null ? request.getServerName() : node.nbdHost();
-        if (host.contains(":") && !host.startsWith("[")) {
-            host = "[" + host + "]"; // an IPv6 literal
-        }
-        String token = DataTokens.forNodeToken(node.token()).sign(grant);
-        return "nbd://" + host + ":" + node.nbdPort() + "/" + token + "/" + grant.lcId();
+        // the host this request came by is the embedded node's NBD host too: it is this very process
+        return AttachmentView.of(attachments.attach(id, Attachments.Access.named(access), request.getServerName()));
     }
 }

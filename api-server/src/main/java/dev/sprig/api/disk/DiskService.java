@@ -23,7 +23,6 @@ import dev.sprig.api.operation.OperationProgress;
 import dev.sprig.api.operation.OperationRepository;
 import dev.sprig.api.operation.OperationRunner;
 import dev.sprig.api.operation.Operations;
-import dev.sprig.engine.ChunkEngine;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -347,25 +346,6 @@ public class DiskService implements DisposableBean {
         if (!resource.state().equals("available")) {
             throw SprigException.invalidState(what + " is " + resource.state() + ", not available");
         }
-    }
-
-    /**
-     * What a client-agent needs for I/O on the disk, as of now (a snapshot moves the disk to a new
-     * lc). I/O goes on while the disk is being flattened.
-     */
-    public Attachment attachment(String diskId) {
-        Resource disk = get(diskId);
-        if (!disk.state().equals("available") && !disk.state().equals(ResourceRepository.FLATTENING)) {
-            throw SprigException.invalidState("disk " + diskId + " is " + disk.state() + ", not available");
-        }
-        long lcId = Objects.requireNonNull(disk.lcId());
-        return new Attachment(
-                diskId,
-                lcId,
-                disk.sizeBytes(),
-                ChunkEngine.PC_SIZE,
-                ChunkEngine.SEGMENT_SIZE,
-                backend.placementOf(lcId));
     }
 
     /** The chain from the disk's lc to its root, nearest first. */

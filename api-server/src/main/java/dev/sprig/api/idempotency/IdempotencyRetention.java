@@ -1,9 +1,9 @@
 package dev.sprig.api.idempotency;
 
+import dev.sprig.api.SprigApiProperties;
 import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.scheduling.annotation.Scheduled;
 import org.springframework.stereotype.Component;
@@ -21,9 +21,9 @@ public class IdempotencyRetention {
     private final JdbcClient jdbc;
     private final Duration retention;
 
-    IdempotencyRetention(JdbcClient jdbc, @Value("${sprig.api.idempotency-retention:24h}") Duration retention) {
+    IdempotencyRetention(JdbcClient jdbc, SprigApiProperties properties) {
         this.jdbc = jdbc;
-        this.retention = retention;
+        this.retention = properties.idempotencyRetention();
     }
 
     /** Forgets answered keys older than the retention; returns how many. */

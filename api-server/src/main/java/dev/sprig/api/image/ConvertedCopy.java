@@ -3,6 +3,7 @@ package dev.sprig.api.image;
 import dev.sprig.api.backend.StorageBackend.FileAdoption;
 import dev.sprig.api.cache.ImageCache;
 import dev.sprig.api.operation.OperationProgress;
+import dev.sprig.engine.ChunkEngine;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -50,7 +51,7 @@ class ConvertedCopy {
                     percent -> progress.report((long) (size * percent / 100), size));
             // qemu-img leaves every all-zero 4 KiB block a hole, so the file's own map names exactly
             // the segments the lc will store (or more, on a file system that cannot tell holes)
-            long reserved = QemuImg.dataBytes(staging, ImageFormat.RAW, size, ImageService.SEGMENT);
+            long reserved = QemuImg.dataBytes(staging, ImageFormat.RAW, size, ChunkEngine.SEGMENT_SIZE);
             if (reserved > 0) {
                 imageCache.reserve(imageId, lcId, reserved);
             }

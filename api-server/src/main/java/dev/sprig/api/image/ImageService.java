@@ -18,6 +18,7 @@ import dev.sprig.api.lineage.SizeRule;
 import dev.sprig.api.operation.Operation;
 import dev.sprig.api.operation.OperationRepository;
 import dev.sprig.api.operation.OperationRunner;
+import dev.sprig.engine.ChunkEngine;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -42,12 +43,10 @@ import org.springframework.stereotype.Service;
 @Service
 public class ImageService {
 
-    /** The unit of redirection: upload in whole segments, so that none needs a merge. */
-    static final int SEGMENT = 256 * 1024;
     /** How often an upload's progress is written where clients can see it. */
     static final long PROGRESS_EVERY = 64L << 20;
 
-    private static final byte[] ZEROS = new byte[SEGMENT];
+    private static final byte[] ZEROS = new byte[ChunkEngine.SEGMENT_SIZE];
 
     private final ResourceRepository resources;
     private final LcRepository lcs;
@@ -240,17 +239,18 @@ public class ImageService {
     }
 
     /**
-     * Whole segments, all-zero ones skipped (they cost nothing and read as zeros anyway).
+     * Whole segments, the unit of redirection, so that none needs a merge; all-zero ones skipped (they
+     * cost nothing and read as zeros anyway).
      *
      * @return the bytes stored
      */
     private long receive(Upload upload, InputStream body) throws IOException {
-        byte[] segment = new byte[SEGMENT];
+        byte[] segment = new byte[ChunkEngine.SEGMENT_SIZE];
         long position = 0;
         long stored = 0;
         long nextProgress = PROGRESS_EVERY;
         while (position < upload.size()) {
-            int want = (int) Math.min(SEGMENT, upload.size() - position);
+            int want = (int) Math.min(ChunkEngine.SEGMENT_SIZE, upload.size() - position);
             int got = body.readNBytes(segment, 0, want);
             if (got < want) {
                 throw SprigException.invalidArgument(

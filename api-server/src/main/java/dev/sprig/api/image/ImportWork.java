@@ -1,5 +1,6 @@
 package dev.sprig.api.image;
 
+import dev.sprig.api.SprigApiProperties;
 import dev.sprig.api.backend.StorageBackend;
 import dev.sprig.api.backend.StorageBackend.FileAdoption;
 import dev.sprig.api.backend.StorageBackend.LcSpec;
@@ -15,6 +16,7 @@ import dev.sprig.api.lineage.SizeRule;
 import dev.sprig.api.operation.Operation;
 import dev.sprig.api.operation.OperationProgress;
 import dev.sprig.api.operation.OperationWork;
+import dev.sprig.engine.ChunkEngine;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -62,7 +64,7 @@ class ImportWork implements OperationWork {
             CacheRepository cache,
             ConvertedCopy convertedCopy,
             NbdCopy nbdCopy,
-            ImageSourceRules rules) {
+            SprigApiProperties properties) {
         this.resources = resources;
         this.lcs = lcs;
         this.sources = sources;
@@ -73,7 +75,7 @@ class ImportWork implements OperationWork {
         this.cache = cache;
         this.convertedCopy = convertedCopy;
         this.nbdCopy = nbdCopy;
-        this.maxVirtualSize = rules.maxVirtualSize().toBytes();
+        this.maxVirtualSize = properties.imageSources().maxVirtualSize().toBytes();
     }
 
     @Override
@@ -156,7 +158,7 @@ class ImportWork implements OperationWork {
         if (size <= CONVERT_HOLES_MAX) {
             return false;
         }
-        long data = QemuImg.dataBytes(file, format, size, ImageService.SEGMENT);
+        long data = QemuImg.dataBytes(file, format, size, ChunkEngine.SEGMENT_SIZE);
         return size - data > CONVERT_HOLES_MAX;
     }
 

@@ -3,6 +3,7 @@ package dev.sprig.api.image;
 import dev.sprig.api.backend.StorageBackend;
 import dev.sprig.api.cache.ImageCache;
 import dev.sprig.api.operation.OperationProgress;
+import dev.sprig.engine.ChunkEngine;
 import dev.sprig.nbd.Nbd;
 import dev.sprig.nbd.client.NbdClient;
 import dev.sprig.nbd.server.Extents;
@@ -32,9 +33,9 @@ import org.springframework.stereotype.Component;
 class NbdCopy {
 
     /** How much of the export one block-status question covers: one PC. */
-    static final long STEP = 4L << 20;
+    static final long STEP = ChunkEngine.PC_SIZE;
     /** How much one reader reads before its data is reserved in the cache and written: four PCs. */
-    static final int WINDOW = 16 << 20;
+    static final int WINDOW = (int) (4 * ChunkEngine.PC_SIZE);
     /** Connections reading from qemu-nbd at once. */
     static final int READERS = 4;
     /** The largest read asked of qemu-nbd, which answers 4 MiB requests markedly slower than 1 MiB ones. */
@@ -196,7 +197,7 @@ class NbdCopy {
             ByteBuf window,
             Runnable checkpoint)
             throws IOException {
-        int segment = ImageService.SEGMENT;
+        int segment = ChunkEngine.SEGMENT_SIZE;
         List<long[]> writes = new ArrayList<>();
         long bytes = 0;
         for (long step = start; step < start + windowLength; step += STEP) {
@@ -243,7 +244,7 @@ class NbdCopy {
                 extents.add(length - before, 0);
             }
         }
-        int segment = ImageService.SEGMENT;
+        int segment = ChunkEngine.SEGMENT_SIZE;
         boolean[] data = new boolean[(int) ((length + segment - 1) / segment)];
         long at = 0;
         for (int i = 0; i < extents.count(); i++) {

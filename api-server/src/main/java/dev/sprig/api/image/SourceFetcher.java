@@ -64,12 +64,13 @@ class SourceFetcher {
         return thread;
     });
 
-    SourceFetcher(SprigApiProperties properties, ImageSourceRules rules, SourcePolicy policy) {
-        this.stallTimeout = properties.imageSources().stallTimeout();
-        this.tempDir = properties.imageSources().downloadDir().toAbsolutePath();
+    SourceFetcher(SprigApiProperties properties, SourcePolicy policy) {
+        SprigApiProperties.ImageSources settings = properties.imageSources();
+        this.stallTimeout = settings.stallTimeout();
+        this.tempDir = settings.downloadDir().toAbsolutePath();
         this.policy = policy;
-        this.maxDownload = rules.maxDownloadSize().toBytes();
-        this.maxRedirects = rules.maxRedirects();
+        this.maxDownload = settings.maxDownloadSize().toBytes();
+        this.maxRedirects = settings.maxRedirects();
     }
 
     @PreDestroy

@@ -55,7 +55,7 @@ class SourcePolicy {
     private final List<HttpPrefix> httpPrefixes = new ArrayList<>();
     private final NonPublicAddresses addresses;
 
-    SourcePolicy(SprigApiProperties properties, ImageSourceRules rules) {
+    SourcePolicy(SprigApiProperties properties) {
         this.prefixes = List.copyOf(properties.imageSources().allowedPrefixes());
         for (String prefix : prefixes) {
             if (prefix.regionMatches(true, 0, "file:", 0, 5)) {
@@ -64,7 +64,7 @@ class SourcePolicy {
                 httpPrefixes.add(HttpPrefix.parse(prefix));
             }
         }
-        this.addresses = new NonPublicAddresses(rules.allowedPrivateHosts());
+        this.addresses = new NonPublicAddresses(properties.imageSources().allowedPrivateHosts());
     }
 
     /** A source's URL as a client registers it: refused with 400 unless an import may read it. */

@@ -7,21 +7,20 @@ import java.time.DateTimeException;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.UUID;
+import java.util.function.Supplier;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import org.jspecify.annotations.Nullable;
-import org.springframework.jdbc.core.simple.JdbcClient;
-import org.springframework.stereotype.Component;
 
 /**
  * Issues and checks page tokens: {@code base64url(position) "." base64url(HMAC-SHA256(position))},
  * where the position is the (created_at, extern_id) of a page's last row. The key is derived from
  * the installation's id (V1__installation.sql), which never leaves the database: every api-server
  * instance of an installation accepts the others' tokens, tokens survive restarts, and a client can
- * neither forge one nor slip a value into the keyset query through it.
+ * neither forge one nor slip a value into the keyset query through it. {@link ResourceRepository},
+ * which pages, reads the installation's id for it.
  */
-@Component
-class PageTokens {
+final class PageTokens {
 
     private static final String ALGORITHM = "HmacSHA256";
     private static final Base64.Encoder ENCODER = Base64.getUrlEncoder().withoutPadding();
@@ -30,11 +29,11 @@ class PageTokens {
     /** Where a page ends. */
     record Position(Instant createdAt, String externId) {}
 
-    private final JdbcClient jdbc;
+    private final Supplier<UUID> installation;
     private volatile @Nullable SecretKeySpec key;
 
-    PageTokens(JdbcClient jdbc) {
-        this.jdbc = jdbc;
+    PageTokens(Supplier<UUID> installation) {
+        this.installation = installation;
     }
 
     String token(Position position) {
@@ -84,10 +83,8 @@ class PageTokens {
     private SecretKeySpec key() throws GeneralSecurityException {
         SecretKeySpec known = key;
         if (known == null) {
-            UUID installation =
-                    jdbc.sql("SELECT id FROM installation").query(UUID.class).single();
             byte[] derived = MessageDigest.getInstance("SHA-256")
-                    .digest(("sprig page tokens\0" + installation).getBytes(StandardCharsets.US_ASCII));
+                    .digest(("sprig page tokens\0" + installation.get()).getBytes(StandardCharsets.US_ASCII));
             known = new SecretKeySpec(derived, ALGORITHM);
             key = known;
         }

@@ -6,6 +6,7 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Optional;
+import java.util.UUID;
 import org.jspecify.annotations.Nullable;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -30,10 +31,11 @@ public class ResourceRepository {
 
     private final PageTokens pageTokens;
 
-    ResourceRepository(JdbcClient jdbc, JdbcTemplate template, PageTokens pageTokens) {
-        this.pageTokens = pageTokens;
+    ResourceRepository(JdbcClient jdbc, JdbcTemplate template) {
         this.jdbc = jdbc;
         this.template = template;
+        this.pageTokens = new PageTokens(
+                () -> jdbc.sql("SELECT id FROM installation").query(UUID.class).single());
     }
 
     /** A new resource; its name must be free among live resources of its kind (a unique index). */

@@ -5,7 +5,6 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.util.Base64;
-import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Service;
 
 /**
@@ -18,11 +17,11 @@ public class NodeCredentials {
 
     private static final String PREFIX = "sprignode_";
 
-    private final JdbcClient jdbc;
+    private final NodeRepository nodes;
     private final SecureRandom random = new SecureRandom();
 
-    NodeCredentials(JdbcClient jdbc) {
-        this.jdbc = jdbc;
+    NodeCredentials(NodeRepository nodes) {
+        this.nodes = nodes;
     }
 
     /** A fresh credential for {@code nodeId}, replacing any earlier one; the only time it is seen. */
@@ -31,18 +30,13 @@ public class NodeCredentials {
         byte[] secret = new byte[32];
         random.nextBytes(secret);
         String credential = PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
-        jdbc.sql("""
-                        INSERT INTO node_credential (node_id, digest) VALUES (:id, :digest)
-                        ON CONFLICT (node_id) DO UPDATE SET digest = EXCLUDED.digest, issued_at = now()""").param("id", nodeId).param("digest", digest(credential)).update();
+        nodes.storeCredential(nodeId, digest(credential));
         return credential;
     }
 
     /** Revokes the credential of {@code nodeId}; false when it had none. */
     public boolean revoke(String nodeId) {
-        return jdbc.sql("DELETE FROM node_credential WHERE node_id = :id")
-                        .param("id", nodeId)
-                        .update()
-                > 0;
+        return nodes.deleteCredential(nodeId);
     }
 
     /** Whether {@code presented} is the credential issued for {@code nodeId} (digests compared in constant time). */
@@ -50,10 +44,7 @@ public class NodeCredentials {
         if (!presented.startsWith(PREFIX) || !NodeIds.valid(nodeId)) {
             return false;
         }
-        return jdbc.sql("SELECT digest FROM node_credential WHERE node_id = :id")
-                .param("id", nodeId)
-                .query(byte[].class)
-                .optional()
+        return nodes.credentialDigest(nodeId)
                 .map(stored -> MessageDigest.isEqual(stored, digest(presented)))
                 .orElse(false);
     }

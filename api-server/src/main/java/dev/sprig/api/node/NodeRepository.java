@@ -98,4 +98,26 @@ class NodeRepository {
                 rs.getTimestamp("last_heartbeat_at").toInstant(),
                 java.time.Duration.ofMillis(Math.max(0, rs.getLong("silent_ms"))));
     }
+
+    /** Keeps {@code digest} as the credential of {@code nodeId}, replacing any earlier one. */
+    void storeCredential(String nodeId, byte[] digest) {
+        jdbc.sql("""
+                        INSERT INTO node_credential (node_id, digest) VALUES (:id, :digest)
+                        ON CONFLICT (node_id) DO UPDATE SET digest = EXCLUDED.digest, issued_at = now()""").param("id", nodeId).param("digest", digest).update();
+    }
+
+    /** False when {@code nodeId} had no credential. */
+    boolean deleteCredential(String nodeId) {
+        return jdbc.sql("DELETE FROM node_credential WHERE node_id = :id")
+                        .param("id", nodeId)
+                        .update()
+                > 0;
+    }
+
+    Optional<byte[]> credentialDigest(String nodeId) {
+        return jdbc.sql("SELECT digest FROM node_credential WHERE node_id = :id")
+                .param("id", nodeId)
+                .query(byte[].class)
+                .optional();
+    }
 }

@@ -1,5 +1,6 @@
 package dev.sprig.api.operation;
 
+import dev.sprig.api.SprigApiProperties;
 import dev.sprig.api.error.SprigException;
 import dev.sprig.api.leader.Leadership;
 import java.time.Duration;
@@ -21,7 +22,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.beans.factory.ObjectProvider;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.context.event.ApplicationReadyEvent;
 import org.springframework.context.event.EventListener;
 import org.springframework.stereotype.Component;
@@ -100,11 +100,8 @@ public class OperationRunner implements DisposableBean {
             OperationRepository operations,
             TransactionTemplate tx,
             Leadership leadership,
-            @Value("${sprig.api.operations.max-attempts:3}") int maxAttempts) {
-        if (maxAttempts < 1) {
-            throw new IllegalArgumentException("sprig.api.operations.max-attempts must be at least 1: " + maxAttempts);
-        }
-        this.maxAttempts = maxAttempts;
+            SprigApiProperties properties) {
+        this.maxAttempts = properties.operations().maxAttempts();
         this.workProvider = works;
         for (Operation.Kind kind : Operation.Kind.values()) {
             var threads = new AtomicInteger();
