@@ -24,6 +24,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.Set;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
@@ -49,8 +50,8 @@ import org.jspecify.annotations.Nullable;
  * programs commonly rely on: forcing a newly created file also makes the entry that created it
  * durable. {@link Names#DIRECTORY_FSYNC_ONLY} is POSIX at its strictest.
  *
- * <p><b>What it does not model.</b> Unsynced writes are all lost, never some of them (no reordering
- * of writes that reached the disk, no torn sectors); a directory entry of a file outside the one
+ * <p><b>What it does not model.</b> Unforced changes are all lost, unless {@link
+ * #letSomeUnforcedChangesSurvive} keeps some of them, whole (no torn sectors); a directory entry of a file outside the one
  * directory (anything outside it is refused); the creation of directories (durable at once); mtime
  * and other attributes; writable memory mappings, {@code transferTo/From}, {@code APPEND} and
  * {@code DELETE_ON_CLOSE} (refused). {@code DIRECT} is passed to the real file system, which may
@@ -76,10 +77,13 @@ public final class PowerLossFileSystem extends FileSystem {
         final FileChannel raw;
         /** What to do, last first, to get back to the file's state at its last force. */
         final List<Undo> undo = new ArrayList<>();
+        /** The name it was created under, or null if it was there at boot. */
+        final @Nullable String createdAs;
 
-        Inode(long id, Path location) throws IOException {
+        Inode(long id, Path location, @Nullable String createdAs) throws IOException {
             this.id = id;
             this.location = location;
+            this.createdAs = createdAs;
             this.raw = FileChannel.open(location, StandardOpenOption.READ, StandardOpenOption.WRITE);
         }
     }
@@ -101,6 +105,7 @@ public final class PowerLossFileSystem extends FileSystem {
     private long mutationsLeft = Long.MAX_VALUE;
     private long mutations;
     private Predicate<String> lyingForce = name -> false;
+    private @Nullable Random survivors;
     private @Nullable String lostAt;
 
     private PowerLossFileSystem(Path realDir, Names names) {
@@ -178,6 +183,18 @@ public final class PowerLossFileSystem extends FileSystem {
     }
 
     /**
+     * Lets each change made since its file's last force survive the power loss or not, at random,
+     * as a disk that wrote back some of its cache does, instead of losing them all. Changes are kept
+     * or lost whole (no torn writes), and undoing a change also undoes the later changes it
+     * overlaps, so a file that grows by appends (a journal) keeps a prefix of them.
+     */
+    public void letSomeUnforcedChangesSurvive(Random random) {
+        synchronized (lock) {
+            survivors = random;
+        }
+    }
+
+    /**
      * After the power loss: closes every file the dead program had open, undoes every change since
      * each file's last force and leaves the directory with exactly its durable entries. This file
      * system is unusable afterwards; {@link #boot} a new one over the same directory.
@@ -201,6 +218,9 @@ public final class PowerLossFileSystem extends FileSystem {
             for (Inode inode : inodes) {
                 for (int i = inode.undo.size() - 1; i >= 0; i--) {
                     Undo u = inode.undo.get(i);
+                    if (survivors != null && survivors.nextBoolean()) {
+                        continue;
+                    }
                     ByteBuffer old = ByteBuffer.wrap(u.old());
                     long at = u.offset();
                     while (old.hasRemaining()) {
@@ -257,9 +277,9 @@ public final class PowerLossFileSystem extends FileSystem {
     }
 
     private Inode register(Path real, boolean isDurable) throws IOException {
-        Inode inode = new Inode(inodes.size(), real);
-        inodes.add(inode);
         String name = nameIn(real);
+        Inode inode = new Inode(inodes.size(), real, isDurable ? null : name);
+        inodes.add(inode);
         current.put(name, inode);
         if (isDurable) {
             durable.put(name, inode);
@@ -349,8 +369,9 @@ public final class PowerLossFileSystem extends FileSystem {
                 return;
             }
             inode.undo.clear();
-            if (names == Names.FILE_FSYNC_TOO && name != null && !durable.containsValue(inode)) {
-                durable.put(name, inode);
+            String created = inode.createdAs;
+            if (names == Names.FILE_FSYNC_TOO && created != null && current.get(created) == inode) {
+                durable.put(created, inode);
             }
         }
     }
