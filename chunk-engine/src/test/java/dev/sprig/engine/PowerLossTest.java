@@ -41,12 +41,22 @@ import org.junit.jupiter.api.io.TempDir;
  * <ul>
  *   <li>every lc whose creation was acknowledged exists, and none whose deletion was;
  *   <li>every segment holds exactly what it held at its lc's last acknowledged flush, or exactly one
- *       of the states the writes after that flush gave it (never a mix, never garbage);
+ *       of the states the writes after that flush gave it (never a mix, never garbage; when some
+ *       unforced writes survive, a segment rewritten in place may mix those states 4 KiB block by
+ *       block, as on any block device);
  *   <li>nothing reads as corrupt and scrub is clean.
  * </ul>
  *
  * The engine runs with {@link EngineConfig#syncDirtyMarks()}: without it the engine documents that
  * a power loss may report a segment rewritten since its last flush as corrupt.
+ *
+ * <p>The file system makes a new file's name durable with the file's own fsync ({@link
+ * PowerLossFileSystem.Names#FILE_FSYNC_TOO}, as ext4, xfs and btrfs do), because the engine relies
+ * on it: an lc's data file is created by its first write and made durable by the next flush's
+ * fdatasync, while the directory is fsynced only by open, checkpoints and adopt. On a file system
+ * that needs the directory fsynced for that ({@link PowerLossFileSystem.Names#DIRECTORY_FSYNC_ONLY})
+ * a data file created since the last checkpoint is lost with the power, and its flushed segments
+ * then read as corrupt.
  */
 class PowerLossTest {
 

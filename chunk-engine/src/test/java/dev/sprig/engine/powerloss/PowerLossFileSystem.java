@@ -50,13 +50,13 @@ import org.jspecify.annotations.Nullable;
  * programs commonly rely on: forcing a newly created file also makes the entry that created it
  * durable. {@link Names#DIRECTORY_FSYNC_ONLY} is POSIX at its strictest.
  *
- * <p><b>What it does not model.</b> Unforced changes are all lost, unless {@link
- * #letSomeUnforcedChangesSurvive} keeps some of them, whole (no torn sectors); a directory entry of a file outside the one
- * directory (anything outside it is refused); the creation of directories (durable at once); mtime
- * and other attributes; writable memory mappings, {@code transferTo/From}, {@code APPEND} and
- * {@code DELETE_ON_CLOSE} (refused). {@code DIRECT} is passed to the real file system, which may
- * refuse it as it would anyway. Forces are not passed on: the real disk's durability is irrelevant
- * here, and skipping it keeps the tests fast.
+ * <p><b>What it does not model.</b> Torn writes: an unforced write is lost whole, or with {@link
+ * #letSomeUnforcedChangesSurvive} kept whole. Directory changes not forced that survive anyway (they
+ * are always lost). Files outside the one directory (refused), the creation of directories (durable
+ * at once), hard links, mtime and other attributes; writable memory mappings, {@code
+ * transferTo/From}, {@code APPEND} and {@code DELETE_ON_CLOSE} (refused). {@code DIRECT} is
+ * passed to the real file system, which may refuse it as it would anyway. Forces are not passed on:
+ * the real disk's durability is irrelevant here, and skipping it keeps the tests fast.
  */
 public final class PowerLossFileSystem extends FileSystem {
 
@@ -136,7 +136,10 @@ public final class PowerLossFileSystem extends FileSystem {
         return new PowerLossPath(this, realDir);
     }
 
-    /** The power fails at the call that would make the {@code n + 1}th change (write, truncate, force, create, rename, delete) from now. */
+    /**
+     * The power fails at the call that would make the {@code n + 1}th change from now (a write,
+     * truncation, force, creation, rename or deletion), which then throws, as every call after it.
+     */
     public void powerOffAfter(long n) {
         synchronized (lock) {
             mutationsLeft = n;
