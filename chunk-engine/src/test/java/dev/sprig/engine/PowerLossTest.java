@@ -63,7 +63,7 @@ class PowerLossTest {
     private static final int SEG = Layout.SEGMENT_SIZE;
     private static final long SIZE = 2 * Layout.PC_SIZE;
     private static final int SEGMENTS = (int) (SIZE / SEG);
-    private static final int CYCLES = 16;
+    private static final int CYCLES = 12;
     private static final int OPS = 120;
     private static final int MAX_LCS = 8;
     private static final EngineConfig CONFIG = new EngineConfig(
