@@ -46,14 +46,12 @@ class LeadershipIT {
     }
 
     @Test
-    void exactlyOneOfTwoInstancesOnOneSchemaLeads() throws Exception {
+    void exactlyOneOfTwoInstancesOnOneSchemaLeads() {
         Leadership first = started(schema);
         Leadership second = started(schema);
 
-        Thread.sleep(CHECK.toMillis() * 3); // a few ticks of both
-
-        assertThat(first.leads()).as("the first to try leads").isTrue();
-        assertThat(second.leads()).isFalse();
+        // through a few ticks of both, not only at their end
+        holdsThroughout(() -> first.leads() && !second.leads(), "the first to try leads, the second does not");
     }
 
     @Test
@@ -96,9 +94,8 @@ class LeadershipIT {
 
         await(other::leads, "the other instance leads");
         await(() -> !leader.leads(), "the old leader notices it lost the lock");
-        Thread.sleep(CHECK.toMillis() * 3); // and does not take it back at its next tries
-        assertThat(leader.leads()).isFalse();
-        assertThat(other.leads()).isTrue();
+        holdsThroughout(
+                () -> !leader.leads() && other.leads(), "the old leader does not take the lock back at its next tries");
     }
 
     @Test
@@ -163,12 +160,33 @@ class LeadershipIT {
         long deadline = System.nanoTime() + TAKEOVER.toNanos();
         while (!condition.getAsBoolean()) {
             assertThat(System.nanoTime()).as(what + " within " + TAKEOVER).isLessThan(deadline);
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError(e);
-            }
+            pause();
+        }
+    }
+
+    /**
+     * Checks {@code condition} every few milliseconds for three check intervals (a few ticks of every
+     * instance) and fails at the first check where it does not hold: a sleep followed by one check
+     * would miss a leadership lost and regained in between.
+     */
+    private static void holdsThroughout(BooleanSupplier condition, String what) {
+        Duration period = CHECK.multipliedBy(3);
+        long deadline = System.nanoTime() + period.toNanos();
+        do {
+            assertThat(condition.getAsBoolean())
+                    .as(what + " throughout " + period)
+                    .isTrue();
+            pause();
+        } while (System.nanoTime() < deadline);
+        assertThat(condition.getAsBoolean()).as(what + " throughout " + period).isTrue();
+    }
+
+    private static void pause() {
+        try {
+            Thread.sleep(20);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
         }
     }
 }
