@@ -60,7 +60,7 @@ final class Lc {
     }
 
     static long segmentKey(long pcIndex, int segment) {
-        return (pcIndex << 4) | segment;
+        return Layout.segmentNumber(pcIndex, segment);
     }
 
     PcMeta pcForWrite(long pcIndex) {

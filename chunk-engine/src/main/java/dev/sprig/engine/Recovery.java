@@ -3,6 +3,7 @@ package dev.sprig.engine;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -49,6 +50,59 @@ final class Recovery {
 
         long latestMark() {
             return Math.max(matLsn, dirtyLsn);
+        }
+    }
+
+    /** The lcs recovered and the generation of the journal the engine continues with. */
+    record Recovered(Map<Long, Lc> lcs, long generation) {}
+
+    /**
+     * Recovers the engine stored in {@code dir}: loads the checkpoint, replays the journals, settles
+     * unflushed segments, fsyncs what it settled, writes a fresh checkpoint if anything was replayed
+     * (or none existed) and removes files that no lc owns.
+     */
+    static Recovered recover(Path dir, Durability durability) throws IOException {
+        Checkpoint.Loaded loaded = Checkpoint.read(dir);
+        Map<Long, Lc> lcs = loaded.lcs();
+        Recovery recovery = new Recovery(dir, lcs);
+        Replayed replayed = recovery.replayJournals(loaded.journalGeneration());
+        Set<Lc> settled = recovery.settle();
+        for (Lc lc : settled) {
+            if (Files.exists(lc.file)) {
+                durability.force(lc.channel(), false, "lc " + lc.id);
+            }
+        }
+        long generation = loaded.journalGeneration();
+        boolean fresh = !Files.exists(dir.resolve(Checkpoint.FILE));
+        if (fresh || replayed.anything()) {
+            // past every journal replayed, so that none of them is continued
+            generation = replayed.lastGeneration() + 1;
+            Checkpoint.write(dir, generation, lcs.values(), durability);
+        }
+        removeStrayFiles(dir, lcs.keySet(), generation);
+        return new Recovered(lcs, generation);
+    }
+
+    private static void removeStrayFiles(Path dir, Set<Long> lcIds, long generation) throws IOException {
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
+            for (Path f : files) {
+                String name = f.getFileName().toString();
+                boolean stray = name.equals(Checkpoint.FILE + ".tmp")
+                        || (name.startsWith("journal-") && !f.equals(Journal.path(dir, generation)))
+                        || (name.startsWith("lc-") && name.endsWith(Adoption.STAGING_SUFFIX))
+                        || (name.startsWith("lc-") && name.endsWith(".data") && !lcIds.contains(lcIdOf(name)));
+                if (stray) {
+                    Files.deleteIfExists(f);
+                }
+            }
+        }
+    }
+
+    private static long lcIdOf(String dataFileName) {
+        try {
+            return Long.parseLong(dataFileName.substring(3, dataFileName.length() - 5));
+        } catch (NumberFormatException e) {
+            return -1;
         }
     }
 
@@ -230,8 +284,8 @@ final class Recovery {
             }
             touched.add(lc);
             for (Map.Entry<Long, Pending> e : byLc.getValue().entrySet()) {
-                long pc = e.getKey() >>> 4;
-                int s = (int) (e.getKey() & 15);
+                long pc = Layout.pcOf(e.getKey());
+                int s = Layout.segmentOf(e.getKey());
                 Pending p = e.getValue();
                 PcMeta meta = lc.pcForWrite(pc);
                 int[] onDisk = crcsOnDisk(lc, pc, s, segment);

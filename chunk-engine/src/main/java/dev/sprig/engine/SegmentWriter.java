@@ -1,0 +1,231 @@
+package dev.sprig.engine;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.StampedLock;
+
+/**
+ * The write path: rewrites owned segments in place (a dirty record first), redirects the first
+ * write to any other segment (the whole merged segment, then its materialize record, then its bit)
+ * and zeroes or trims ranges (zero marks for whole segments).
+ */
+final class SegmentWriter {
+
+    /** A segment being built or copied, one per thread. */
+    static final ThreadLocal<ByteBuffer> WRITE_SCRATCH =
+            ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(Layout.SEGMENT_SIZE));
+
+    private final EngineState state;
+    private final MetaStore metaStore;
+    private final SegmentReader reader;
+    private final EngineConfig config;
+    private final Durability durability;
+    private final SegmentLocks stripes;
+    private final ResolvedPcs resolvedPcs;
+
+    SegmentWriter(EngineState state, MetaStore metaStore, SegmentReader reader) {
+        this.state = state;
+        this.metaStore = metaStore;
+        this.reader = reader;
+        this.config = state.config;
+        this.durability = state.durability;
+        this.stripes = state.stripes;
+        this.resolvedPcs = state.resolvedPcs;
+    }
+
+    static void writeFully(Lc lc, long position, ByteBuffer buf) throws IOException {
+        FileChannel ch = lc.channel();
+        long pos = position;
+        while (buf.hasRemaining()) {
+            pos += ch.write(buf, pos);
+        }
+    }
+
+    void write(long lcId, long offset, ByteBuffer src) {
+        Lock l = state.shared();
+        try {
+            Lc lc = state.writable(lcId, "write");
+            EngineState.checkRange(lc, offset, src.remaining());
+            durability.checkWritable();
+            long pos = offset;
+            while (src.hasRemaining()) {
+                int inSegment = (int) (pos & (Layout.SEGMENT_SIZE - 1));
+                int n = Math.min(src.remaining(), Layout.SEGMENT_SIZE - inSegment);
+                long segNo = pos >>> Layout.SEGMENT_SHIFT;
+                long pc = Layout.pcOf(segNo);
+                int s = Layout.segmentOf(segNo);
+                StampedLock stripe = stripes.of(lc.id, pc, s);
+                long stamp = stripe.writeLock();
+                try {
+                    writeSegment(lc, pc, s, inSegment, src.slice(src.position(), n));
+                } finally {
+                    stripe.unlockWrite(stamp);
+                }
+                src.position(src.position() + n);
+                pos += n;
+            }
+        } catch (IOException e) {
+            throw IoFailure.of("write lc " + lcId, e);
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /** Under the segment's write lock. {@code piece} has position 0. */
+    private void writeSegment(Lc lc, long pc, int s, int inSegment, ByteBuffer piece) throws IOException {
+        PcMeta meta = lc.pcForWrite(pc);
+        if (meta.state(s) == PcMeta.DATA) {
+            writeInPlace(lc, meta, pc, s, inSegment, piece);
+        } else {
+            redirect(lc, meta, pc, s, inSegment, piece);
+        }
+    }
+
+    /**
+     * Rewrites part of an owned segment. The dirty record goes to the journal before the data
+     * changes, so recovery knows to recompute this segment's CRCs instead of reporting the unflushed
+     * bytes as corruption. Partial 4 KiB blocks are merged with their (verified) old content.
+     */
+    private void writeInPlace(Lc lc, PcMeta meta, long pc, int s, int inSegment, ByteBuffer piece) throws IOException {
+        long key = Lc.segmentKey(pc, s);
+        if (!lc.pending.containsKey(key)) {
+            long lsn = metaStore.journal().append(new JournalRecord.Dirty(lc.id, pc, s));
+            if (config.syncDirtyMarks()) {
+                metaStore.journal().force(durability);
+            }
+            lc.pending.put(key, lsn);
+        }
+        int[] crcs = meta.crcs(s);
+        int n = piece.remaining();
+        int first = inSegment & -Layout.BLOCK_SIZE;
+        int end = (inSegment + n + Layout.BLOCK_SIZE - 1) & -Layout.BLOCK_SIZE;
+        int[] fresh = new int[(end - first) >> Layout.BLOCK_SHIFT];
+        long fileOffset = Layout.segmentOffset(pc, s) + first;
+        if (first == inSegment && end == inSegment + n) {
+            BlockCrc.ofBlocks(piece, 0, n, fresh, 0);
+            writeFully(lc, fileOffset, piece.duplicate());
+        } else {
+            ByteBuffer scratch = WRITE_SCRATCH.get().clear().limit(end - first);
+            if (first < inSegment) {
+                readBlock(lc, pc, s, crcs, first, scratch, 0);
+            }
+            int lastBlock = end - Layout.BLOCK_SIZE;
+            if (inSegment + n < end && !(first < inSegment && lastBlock == first)) {
+                readBlock(lc, pc, s, crcs, lastBlock, scratch, lastBlock - first);
+            }
+            scratch.put(inSegment - first, piece, 0, n);
+            BlockCrc.ofBlocks(scratch, 0, end - first, fresh, 0);
+            writeFully(lc, fileOffset, scratch.duplicate());
+        }
+        System.arraycopy(fresh, 0, crcs, first >> Layout.BLOCK_SHIFT, fresh.length);
+    }
+
+    private void readBlock(Lc lc, long pc, int s, int[] crcs, int blockStart, ByteBuffer into, int at)
+            throws IOException {
+        ByteBuffer block = into.slice(at, Layout.BLOCK_SIZE);
+        SegmentReader.readFully(lc, Layout.segmentOffset(pc, s) + blockStart, block.duplicate());
+        SegmentReader.verify(lc, pc, s, block, Layout.BLOCK_SIZE, crcs, blockStart);
+    }
+
+    /**
+     * First write to a segment this lc does not hold as data (unowned: redirect from the chain;
+     * zero: data over a zero mark). Builds the whole merged segment, writes it, and only then
+     * appends the materialize record and sets the bit, so the bit never points at a partial segment.
+     */
+    private void redirect(Lc lc, PcMeta meta, long pc, int s, int inSegment, ByteBuffer piece) throws IOException {
+        state.redirects.increment();
+        int n = piece.remaining();
+        if (n == Layout.SEGMENT_SIZE) {
+            int[] crcs = new int[Layout.BLOCKS_PER_SEGMENT];
+            BlockCrc.ofBlocks(piece, 0, n, crcs, 0);
+            materialize(lc, meta, pc, s, piece, crcs);
+            return;
+        }
+        ByteBuffer segment = WRITE_SCRATCH.get().clear();
+        Lc parent = lc.parent;
+        if (meta.state(s) == PcMeta.UNOWNED && parent != null) {
+            reader.readResolved(resolvedPcs.of(parent, pc), pc, s, 0, segment);
+        } else {
+            segment.put(0, SegmentReader.ZEROS, 0, Layout.SEGMENT_SIZE);
+        }
+        segment.put(inSegment, piece, 0, n);
+        int[] crcs = new int[Layout.BLOCKS_PER_SEGMENT];
+        BlockCrc.ofBlocks(segment, 0, Layout.SEGMENT_SIZE, crcs, 0);
+        materialize(lc, meta, pc, s, segment, crcs);
+    }
+
+    void materialize(Lc lc, PcMeta meta, long pc, int s, ByteBuffer segment, int[] crcs) throws IOException {
+        writeFully(lc, Layout.segmentOffset(pc, s), segment.duplicate());
+        long lsn = metaStore.journal().append(new JournalRecord.Materialize(lc.id, pc, s, crcs));
+        meta.setData(s, crcs);
+        lc.pending.put(Lc.segmentKey(pc, s), lsn);
+    }
+
+    long writeSparse(long lcId, long offset, ByteBuffer src) {
+        int n = src.remaining();
+        boolean zero = true;
+        for (int at = 0; at < n && zero; at += Layout.SEGMENT_SIZE) {
+            int piece = Math.min(Layout.SEGMENT_SIZE, n - at);
+            zero = src.slice(src.position() + at, piece).mismatch(SegmentReader.ZEROS.slice(0, piece)) == -1;
+        }
+        if (zero) {
+            writeZeroes(lcId, offset, n);
+            src.position(src.limit());
+            return 0;
+        }
+        write(lcId, offset, src);
+        return n;
+    }
+
+    void writeZeroes(long lcId, long offset, long length) {
+        Lock l = state.shared();
+        try {
+            Lc lc = state.writable(lcId, "write zeroes");
+            EngineState.checkRange(lc, offset, length);
+            durability.checkWritable();
+            long pos = offset;
+            long end = offset + length;
+            while (pos < end) {
+                int inSegment = (int) (pos & (Layout.SEGMENT_SIZE - 1));
+                int n = (int) Math.min(end - pos, Layout.SEGMENT_SIZE - inSegment);
+                long segNo = pos >>> Layout.SEGMENT_SHIFT;
+                long pc = Layout.pcOf(segNo);
+                int s = Layout.segmentOf(segNo);
+                StampedLock stripe = stripes.of(lc.id, pc, s);
+                long stamp = stripe.writeLock();
+                try {
+                    zeroSegment(lc, pc, s, inSegment, n);
+                } finally {
+                    stripe.unlockWrite(stamp);
+                }
+                pos += n;
+            }
+        } catch (IOException e) {
+            throw IoFailure.of("write zeroes lc " + lcId, e);
+        } finally {
+            l.unlock();
+        }
+    }
+
+    private void zeroSegment(Lc lc, long pc, int s, int inSegment, int n) throws IOException {
+        PcMeta existing = lc.pcs.get(pc);
+        byte state = existing != null ? existing.state(s) : PcMeta.UNOWNED;
+        if (state == PcMeta.ZERO || (state == PcMeta.UNOWNED && !chainHasData(lc, pc, s))) {
+            return;
+        }
+        if (n < Layout.SEGMENT_SIZE) {
+            writeSegment(lc, pc, s, inSegment, SegmentReader.ZEROS.slice(0, n));
+            return;
+        }
+        metaStore.journal().append(new JournalRecord.Zero(lc.id, pc, s));
+        lc.pcForWrite(pc).setZero(s);
+        lc.pending.remove(Lc.segmentKey(pc, s));
+    }
+
+    private boolean chainHasData(Lc lc, long pc, int s) {
+        Lc parent = lc.parent;
+        return parent != null && resolvedPcs.of(parent, pc).owners()[s] != null;
+    }
+}
