@@ -44,6 +44,7 @@ final class Lc {
     final ConcurrentHashMap<Long, Long> pending = new ConcurrentHashMap<>(4);
     final ReentrantLock flushLock = new ReentrantLock();
     private volatile @Nullable FileChannel channel;
+    private volatile boolean nameUnsynced;
     /** Copy-on-write, replaced under this object's monitor; an entry never changes once set. */
     private volatile MappedByteBuffer @Nullable [] regions = NO_REGIONS;
 
@@ -74,13 +75,28 @@ final class Lc {
             synchronized (this) {
                 ch = channel;
                 if (ch == null) {
+                    boolean created = !Files.exists(file);
                     ch = FileChannel.open(
                             file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+                    nameUnsynced = created;
                     channel = ch;
                 }
             }
         }
         return ch;
+    }
+
+    /**
+     * Whether this lc's data file was created after its directory was last forced. fsync of a new
+     * file makes its data durable but, strictly (POSIX), not its name: the flush that first makes
+     * this file's segments durable forces the directory too (PowerLossTest, strict names).
+     */
+    boolean nameUnsynced() {
+        return nameUnsynced;
+    }
+
+    void nameSynced() {
+        nameUnsynced = false;
     }
 
     /** The data file if it was opened, without opening it. */

@@ -99,6 +99,7 @@ final class MetaStore {
      * lock.
      */
     void flushLcs(List<Lc> toFlush) throws IOException {
+        List<Lc> newNames = new ArrayList<>();
         for (Lc lc : toFlush) {
             lc.flushLock.lock();
             List<JournalRecord.FlushedSegment> captured = new ArrayList<>();
@@ -121,6 +122,9 @@ final class MetaStore {
                 }
                 if (!captured.isEmpty()) {
                     state.durability.force(lc.channel(), false, "lc " + lc.id);
+                    if (lc.nameUnsynced()) {
+                        newNames.add(lc);
+                    }
                     for (JournalRecord.Flush part :
                             JournalRecord.Flush.split(lc.id, captured, JournalRecord.Flush.MAX_SEGMENTS)) {
                         journal.append(part);
@@ -134,6 +138,11 @@ final class MetaStore {
             } finally {
                 lc.flushLock.unlock();
             }
+        }
+        if (!newNames.isEmpty()) {
+            // before the journal says their segments are durable, so that no record outlives its file
+            state.durability.forceDirectory(state.dir);
+            newNames.forEach(Lc::nameSynced);
         }
         journal.force(state.durability);
     }

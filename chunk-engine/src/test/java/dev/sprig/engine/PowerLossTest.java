@@ -50,13 +50,12 @@ import org.junit.jupiter.api.io.TempDir;
  * The engine runs with {@link EngineConfig#syncDirtyMarks()}: without it the engine documents that
  * a power loss may report a segment rewritten since its last flush as corrupt.
  *
- * <p>The file system makes a new file's name durable with the file's own fsync ({@link
- * PowerLossFileSystem.Names#FILE_FSYNC_TOO}, as ext4, xfs and btrfs do), because the engine relies
- * on it: an lc's data file is created by its first write and made durable by the next flush's
- * fdatasync, while the directory is fsynced only by open, checkpoints and adopt. On a file system
- * that needs the directory fsynced for that ({@link PowerLossFileSystem.Names#DIRECTORY_FSYNC_ONLY})
- * a data file created since the last checkpoint is lost with the power, and its flushed segments
- * then read as corrupt.
+ * <p>The file system is POSIX at its strictest ({@link
+ * PowerLossFileSystem.Names#DIRECTORY_FSYNC_ONLY}): a new file's name lasts only once its directory
+ * is fsynced, not with the file's own fsync as ext4, xfs and btrfs also make it. An lc's data file is
+ * created by its first write, so the flush that first makes its segments durable forces the
+ * directory as well; without that, a data file created since the last checkpoint is lost with the
+ * power and its flushed segments read as corrupt.
  */
 class PowerLossTest {
 
@@ -91,7 +90,8 @@ class PowerLossTest {
     @Test
     void aPowerLossLosesNoAcknowledgedWriteAndTearsOrCorruptsNothing() throws IOException {
         long seed = Long.getLong("powerloss.seed", System.nanoTime());
-        Run run = new Run(base.resolve("engine"), seed, PowerLossFileSystem.Names.FILE_FSYNC_TOO, name -> false, false);
+        Run run = new Run(
+                base.resolve("engine"), seed, PowerLossFileSystem.Names.DIRECTORY_FSYNC_ONLY, name -> false, false);
         run.cycles(CYCLES);
         System.out.printf(
                 "power-loss test seed %d: %d cycles, %d power losses during recovery, %d acknowledged flushes checked%n",
@@ -109,7 +109,8 @@ class PowerLossTest {
     @Test
     void aPowerLossThatKeepsSomeUnforcedWritesLosesNoAcknowledgedWriteEither() throws IOException {
         long seed = Long.getLong("powerloss.seed", System.nanoTime());
-        Run run = new Run(base.resolve("engine"), seed, PowerLossFileSystem.Names.FILE_FSYNC_TOO, name -> false, true);
+        Run run = new Run(
+                base.resolve("engine"), seed, PowerLossFileSystem.Names.DIRECTORY_FSYNC_ONLY, name -> false, true);
         run.cycles(CYCLES);
         System.out.printf(
                 "power-loss test (some unforced writes survive) seed %d: %d cycles, %d acknowledged flushes checked%n",
@@ -122,7 +123,7 @@ class PowerLossTest {
         Run run = new Run(
                 base.resolve("engine"),
                 18,
-                PowerLossFileSystem.Names.FILE_FSYNC_TOO,
+                PowerLossFileSystem.Names.DIRECTORY_FSYNC_ONLY,
                 name -> name.startsWith("journal-"),
                 false);
         assertThatThrownBy(() -> run.cycles(CYCLES))
@@ -136,7 +137,7 @@ class PowerLossTest {
         Run run = new Run(
                 base.resolve("engine"),
                 18,
-                PowerLossFileSystem.Names.FILE_FSYNC_TOO,
+                PowerLossFileSystem.Names.DIRECTORY_FSYNC_ONLY,
                 name -> name.startsWith("lc-"),
                 false);
         assertThatThrownBy(() -> run.cycles(CYCLES))
