@@ -26,7 +26,7 @@ public final class ApiException extends IOException {
     /** The problem+json body, or null when api-server (or a proxy before it) answered something else. */
     public @Nullable Problem problem() {
         try {
-            return body.isEmpty() ? null : SprigApiClient.read(body, Problem.class);
+            return body.isEmpty() ? null : Wire.read(body, Problem.class);
         } catch (JacksonException notProblemJson) {
             return null;
         }

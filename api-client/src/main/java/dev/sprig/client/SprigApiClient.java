@@ -20,13 +20,11 @@ import java.util.List;
 import java.util.UUID;
 import java.util.function.LongConsumer;
 import org.jspecify.annotations.Nullable;
-import tools.jackson.databind.DeserializationFeature;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The REST calls of api-server that Sprig's own clients make, with an API key, typed by the records
- * of this package. A refusal becomes an {@link ApiException} carrying api-server's problem detail.
+ * of this package (see {@link Wire}). A refusal becomes an {@link ApiException} carrying api-server's problem detail.
  *
  * <p>Every call but an image's upload waits at most {@link Timeouts#request()} for its answer (an
  * upload takes as long as its bytes do). With {@link Creates#IDEMPOTENT}, every create is a POST with
@@ -58,13 +56,6 @@ public final class SprigApiClient {
         record Waiting(OperationView operation) implements Batch {}
     }
 
-    /**
-     * Tolerant of fields it does not know, so that an older client keeps working against a newer
-     * server; drift of the fields it does know fails {@code ContractTest} instead.
-     */
-    private static final JsonMapper JSON = JsonMapper.builder()
-            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-            .build();
     /** Before the one retry of a create: api-server restarting or its proxy recovering. */
     static final Duration RETRY_AFTER = Duration.ofMillis(500);
 
@@ -89,22 +80,12 @@ public final class SprigApiClient {
                 .build();
     }
 
-    /** A record as the JSON api-server reads (absent fields left out). */
-    public static String write(Object value) {
-        return JSON.writeValueAsString(value);
-    }
-
-    /** api-server's JSON as a record of this package. */
-    public static <T> T read(String json, Class<T> type) {
-        return JSON.readValue(json, type);
-    }
-
     /**
      * {@code POST /v1/images}: an image to upload (201), or, with a source, one api-server imports (202,
      * with the import's {@code operationId}).
      */
     public ImageView createImage(CreateImage image) throws IOException {
-        return read(expect(image.source() == null ? 201 : 202, create("/v1/images", image)), ImageView.class);
+        return Wire.read(expect(image.source() == null ? 201 : 202, create("/v1/images", image)), ImageView.class);
     }
 
     /** {@code PUT /v1/images/{id}/file}: streams {@code file} into a created image, telling {@code progress} the bytes sent. */
@@ -112,7 +93,7 @@ public final class SprigApiClient {
         long size = Files.size(file);
         HttpRequest.BodyPublisher body = HttpRequest.BodyPublishers.fromPublisher(
                 HttpRequest.BodyPublishers.ofInputStream(() -> counting(file, progress)), size);
-        return read(
+        return Wire.read(
                 expect(
                         200,
                         send(HttpRequest.newBuilder(base.resolve("/v1/images/" + encode(imageId) + "/file"))
@@ -141,21 +122,23 @@ public final class SprigApiClient {
 
     /** {@code POST /v1/disks}: one clone, answered once it exists. */
     public DiskView createDisk(CreateDisk disk) throws IOException {
-        return read(expect(201, create("/v1/disks", disk)), DiskView.class);
+        return Wire.read(expect(201, create("/v1/disks", disk)), DiskView.class);
     }
 
     /** {@code POST /v1/disks:batchCreate}. */
     public Batch batchCreate(BatchCreate batch) throws IOException {
         HttpResponse<String> answer = create("/v1/disks:batchCreate", batch);
         if (answer.statusCode() == 202) {
-            return new Batch.Waiting(read(answer.body(), OperationView.class));
+            return new Batch.Waiting(Wire.read(answer.body(), OperationView.class));
         }
-        return new Batch.Created(read(expect(201, answer), BatchCreated.class).disks());
+        return new Batch.Created(
+                Wire.read(expect(201, answer), BatchCreated.class).disks());
     }
 
     /** {@code POST /v1/disks/{id}/snapshots}: the disk's lc is frozen and the disk goes on in a new one. */
     public SnapshotView snapshot(String diskId, CreateSnapshot snapshot) throws IOException {
-        return read(expect(201, create("/v1/disks/" + encode(diskId) + "/snapshots", snapshot)), SnapshotView.class);
+        return Wire.read(
+                expect(201, create("/v1/disks/" + encode(diskId) + "/snapshots", snapshot)), SnapshotView.class);
     }
 
     public void deleteDisk(String diskId) throws IOException {
@@ -167,7 +150,7 @@ public final class SprigApiClient {
         String query = "/v1/disks?pageSize=" + pageSize
                 + (namePrefix == null ? "" : "&namePrefix=" + encode(namePrefix))
                 + (pageToken == null ? "" : "&pageToken=" + encode(pageToken));
-        return read(expect(200, send(request(query).GET().build())), DiskPage.class);
+        return Wire.read(expect(200, send(request(query).GET().build())), DiskPage.class);
     }
 
     /** Every disk whose name starts with {@code namePrefix}, page after page of {@code pageSize}. */
@@ -184,13 +167,13 @@ public final class SprigApiClient {
 
     /** {@code GET /v1/operations/{id}}: its state and progress. */
     public OperationView operation(String id) throws IOException {
-        return read(
+        return Wire.read(
                 expect(200, send(request("/v1/operations/" + encode(id)).GET().build())), OperationView.class);
     }
 
     /** {@code GET /v1/disks/{id}/attachment}. */
     public AttachmentView attachment(String diskId) throws IOException {
-        return read(
+        return Wire.read(
                 expect(
                         200,
                         send(request("/v1/disks/" + encode(diskId) + "/attachment")
@@ -207,27 +190,23 @@ public final class SprigApiClient {
         String body = expect(
                 200,
                 send(request("/v1/disks/" + encode(diskId) + "/lineage").GET().build()));
-        return JSON.readTree(body);
+        return Wire.tree(body);
     }
 
     /** {@code GET /v1/cache}. */
     public CacheStats cache() throws IOException {
-        return read(expect(200, send(request("/v1/cache").GET().build())), CacheStats.class);
+        return Wire.read(expect(200, send(request("/v1/cache").GET().build())), CacheStats.class);
     }
 
     /** {@code POST /v1/nodes/{id}:issueCredential} (admin key). */
     public IssuedCredential issueCredential(String nodeId) throws IOException {
-        return read(
+        return Wire.read(
                 expect(
                         201,
                         send(request("/v1/nodes/" + encode(nodeId) + ":issueCredential")
                                 .POST(HttpRequest.BodyPublishers.noBody())
                                 .build())),
                 IssuedCredential.class);
-    }
-
-    public static String pretty(JsonNode json) {
-        return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json);
     }
 
     private static InputStream counting(Path file, LongConsumer progress) {
@@ -256,7 +235,7 @@ public final class SprigApiClient {
     private HttpResponse<String> create(String path, Object json) throws IOException {
         HttpRequest.Builder builder = request(path)
                 .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(write(json)));
+                .POST(HttpRequest.BodyPublishers.ofString(Wire.write(json)));
         if (creates == Creates.ONCE) {
             return send(builder.build());
         }

@@ -146,8 +146,7 @@ class ContractTest {
 
     @Test
     void optionalFieldsAreLeftOutOfRequests() {
-        assertThat(SprigApiClient.write(new CreateDisk("d", "img-1")))
-                .isEqualTo("{\"name\":\"d\",\"sourceId\":\"img-1\"}");
+        assertThat(Wire.write(new CreateDisk("d", "img-1"))).isEqualTo("{\"name\":\"d\",\"sourceId\":\"img-1\"}");
     }
 
     static List<String> differences(Class<?> record, String schema) {
