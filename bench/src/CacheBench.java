@@ -1,20 +1,21 @@
-import java.io.IOException;
+import dev.sprig.client.BatchCreate;
+import dev.sprig.client.CacheStats;
+import dev.sprig.client.CreateImage;
+import dev.sprig.client.DiskView;
+import dev.sprig.client.ImageView;
+import dev.sprig.client.OperationView;
+import dev.sprig.client.SprigApiClient;
+import dev.sprig.client.Wire;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * bench/cache's measuring half (run by bench/cache with `java CacheBench.java`): the seed's headline
@@ -32,18 +33,18 @@ import java.util.regex.Pattern;
  *       deleted) before the next is launched, as fleets of a flash sale come and go: a copy that
  *       disks read from is never evicted, so without releases a cache for two could not serve four.
  * </ol>
+ *
+ * <p>It speaks to api-server with api-client's records (on the class path bench/cache gives it), each
+ * create sent once without an Idempotency-Key, as it always was.
  */
 public class CacheBench {
 
-    static final HttpClient HTTP = HttpClient.newHttpClient();
-    static String url;
-    static String key;
-    static String admin;
+    static SprigApiClient api;
+    static SprigApiClient admin;
 
     public static void main(String[] args) throws Exception {
-        url = args[0];
-        key = args[1];
-        admin = args[2];
+        api = client(args[0], args[1]);
+        admin = client(args[0], args[2]);
         Path store = Path.of(args[3]);
         Path work = Path.of(args[4]);
         int count = Integer.parseInt(args[5]);
@@ -95,26 +96,20 @@ public class CacheBench {
         List<String> ids = new ArrayList<>();
         double importSeconds = 0;
         for (int i = 0; i < images.size(); i++) {
-            HttpResponse<String> accepted = post(
-                    "/v1/images",
-                    "{\"name\":\"bench-" + tag + "-" + (i + 1) + "\",\"format\":\"qcow2\",\"source\":{\"url\":\""
-                            + images.get(i).toUri() + "\"}}",
-                    key);
-            expect(accepted, 202);
-            ids.add(field(accepted.body(), "externId"));
-            String operation = awaitSucceeded(field(accepted.body(), "operationId"));
-            importSeconds += Duration.between(
-                                    Instant.parse(field(operation, "createdAt")),
-                                    Instant.parse(field(operation, "finishedAt")))
+            ImageView accepted = api.createImage(CreateImage.from(
+                    "bench-" + tag + "-" + (i + 1), images.get(i).toUri().toString(), "qcow2"));
+            ids.add(accepted.externId());
+            OperationView operation = awaitSucceeded(accepted.operationId());
+            importSeconds += Duration.between(operation.createdAt(), operation.finishedAt())
                             .toNanos()
                     / 1e9;
         }
         for (String id : ids) {
-            expect(post("/v1/images/" + id + ":evict", "", admin), 204);
+            admin.evict(id);
         }
 
         // the launches
-        String before = get("/v1/cache");
+        CacheStats before = api.cache();
         Random random = new Random(seed);
         int batches = count / batchSize;
         double[] batchSeconds = new double[batches];
@@ -127,15 +122,10 @@ public class CacheBench {
             batchImage[b] = "img" + (pick + 1);
             String prefix = "fleet-" + tag + "-" + b;
             long t0 = System.nanoTime();
-            HttpResponse<String> answer = post(
-                    "/v1/disks:batchCreate",
-                    "{\"namePrefix\":\"" + prefix + "\",\"count\":" + batchSize + ",\"sourceId\":\"" + ids.get(pick)
-                            + "\"}",
-                    key);
-            batchHit[b] = answer.statusCode() == 201;
-            if (!batchHit[b]) {
-                expect(answer, 202);
-                awaitSucceeded(field(answer.body(), "id"));
+            SprigApiClient.Batch answer = api.batchCreate(new BatchCreate(ids.get(pick), batchSize, prefix));
+            batchHit[b] = answer instanceof SprigApiClient.Batch.Created;
+            if (answer instanceof SprigApiClient.Batch.Waiting waiting) {
+                awaitSucceeded(waiting.operation().id());
             }
             batchSeconds[b] = (System.nanoTime() - t0) / 1e9;
             long r0 = System.nanoTime();
@@ -143,17 +133,17 @@ public class CacheBench {
             releaseSeconds += (System.nanoTime() - r0) / 1e9;
         }
         double wall = (System.nanoTime() - start) / 1e9;
-        String after = get("/v1/cache");
+        CacheStats after = api.cache();
         double createSeconds = 0;
         for (double seconds : batchSeconds) {
             createSeconds += seconds;
         }
 
-        long hits = number(after, "hits") - number(before, "hits");
-        long misses = number(after, "misses") - number(before, "misses");
-        long evictions = number(after, "evictions") - number(before, "evictions");
-        long imports = number(after, "imports") - number(before, "imports");
-        long bytesImported = number(after, "bytesImported") - number(before, "bytesImported");
+        long hits = after.hits() - before.hits();
+        long misses = after.misses() - before.misses();
+        long evictions = after.evictions() - before.evictions();
+        long imports = after.imports() - before.imports();
+        long bytesImported = after.bytesImported() - before.bytesImported();
         double gib = (double) imageBytes * images.size() / (1L << 30);
         double importRate = gib / importSeconds;
         double convertRate = gib / convertSeconds;
@@ -165,7 +155,7 @@ public class CacheBench {
         System.out.printf(
                 "image cache: %,d disks in batches of %d over 4 images of %d MiB (qcow2, partly sparse),"
                         + " cache capacity %d MiB (two images), embedded backend%n%n",
-                count, batchSize, imageBytes >> 20, number(after, "capacityBytes") >> 20);
+                count, batchSize, imageBytes >> 20, after.capacityBytes() >> 20);
         System.out.printf("%-8s %-6s %-6s %12s %18s%n", "batch", "image", "cache", "time", "disks/s");
         for (int b = 0; b < batches; b++) {
             System.out.printf(
@@ -203,45 +193,46 @@ public class CacheBench {
                 count);
     }
 
+    static SprigApiClient client(String url, String key) {
+        return new SprigApiClient(
+                URI.create(url),
+                key,
+                new SprigApiClient.Timeouts(Duration.ofSeconds(10), Duration.ofMinutes(10)),
+                SprigApiClient.Creates.ONCE);
+    }
+
     /** Deletes the fleet's disks, 8 at a time. */
     static void release(String prefix, int size) throws Exception {
-        List<String> disks = new ArrayList<>();
-        String page = null;
-        do {
-            String listed = get("/v1/disks?pageSize=500&namePrefix=" + prefix
-                    + (page == null ? "" : "&pageToken=" + page));
-            Matcher ids = Pattern.compile("\"externId\":\"(disk-[0-9a-z]+)\"").matcher(listed);
-            while (ids.find()) {
-                disks.add(ids.group(1));
-            }
-            page = optionalField(listed, "nextPageToken");
-        } while (page != null);
+        List<String> disks =
+                api.allDisks(prefix, 500).stream().map(DiskView::externId).toList();
         if (disks.size() != size) {
             throw new IllegalStateException("fleet " + prefix + " has " + disks.size() + " disks, not " + size);
         }
         ExecutorService pool = Executors.newFixedThreadPool(8);
         try {
-            List<Future<HttpResponse<String>>> answers = new ArrayList<>();
+            List<Future<Void>> deletes = new ArrayList<>();
             for (String disk : disks) {
-                answers.add(pool.submit(() -> send(request("/v1/disks/" + disk, key).DELETE())));
+                deletes.add(pool.submit(() -> {
+                    api.deleteDisk(disk);
+                    return null;
+                }));
             }
-            for (Future<HttpResponse<String>> answer : answers) {
-                expect(answer.get(), 204);
+            for (Future<Void> delete : deletes) {
+                delete.get();
             }
         } finally {
             pool.shutdown();
         }
     }
 
-    static String awaitSucceeded(String operationId) throws Exception {
+    static OperationView awaitSucceeded(String operationId) throws Exception {
         while (true) {
-            String operation = get("/v1/operations/" + operationId);
-            String state = field(operation, "state");
-            if (state.equals("succeeded")) {
+            OperationView operation = api.operation(operationId);
+            if (operation.succeeded()) {
                 return operation;
             }
-            if (!state.equals("running")) {
-                throw new IllegalStateException("operation " + operationId + " " + state + ": " + operation);
+            if (!operation.running()) {
+                throw new IllegalStateException("operation " + operationId + " " + operation.state() + ": " + operation);
             }
             Thread.sleep(20);
         }
@@ -251,7 +242,7 @@ public class CacheBench {
         Process info = new ProcessBuilder("qemu-img", "info", "--output=json", qcow2.toString()).start();
         String json = new String(info.getInputStream().readAllBytes());
         info.waitFor();
-        return number(json, "virtual-size");
+        return Wire.tree(json).path("virtual-size").asLong();
     }
 
     static double timed(String... command) throws Exception {
@@ -261,53 +252,5 @@ public class CacheBench {
             throw new IllegalStateException(String.join(" ", command) + " failed");
         }
         return (System.nanoTime() - t0) / 1e9;
-    }
-
-    static String get(String path) throws Exception {
-        HttpResponse<String> response = send(request(path, key).GET());
-        expect(response, 200);
-        return response.body();
-    }
-
-    static HttpResponse<String> post(String path, String json, String bearer) throws Exception {
-        return send(request(path, bearer)
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(json)));
-    }
-
-    static HttpRequest.Builder request(String path, String bearer) {
-        return HttpRequest.newBuilder(URI.create(url + path)).header("Authorization", "Bearer " + bearer);
-    }
-
-    static HttpResponse<String> send(HttpRequest.Builder request) throws IOException, InterruptedException {
-        return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    static void expect(HttpResponse<String> response, int status) {
-        if (response.statusCode() != status) {
-            throw new IllegalStateException(response.request().method() + " " + response.request().uri() + " answered "
-                    + response.statusCode() + ", not " + status + ": " + response.body());
-        }
-    }
-
-    static String field(String json, String name) {
-        String value = optionalField(json, name);
-        if (value == null) {
-            throw new IllegalStateException("no " + name + " in " + json);
-        }
-        return value;
-    }
-
-    static String optionalField(String json, String name) {
-        Matcher found = Pattern.compile("\"" + Pattern.quote(name) + "\":\"([^\"]*)\"").matcher(json);
-        return found.find() ? found.group(1) : null;
-    }
-
-    static long number(String json, String name) {
-        Matcher found = Pattern.compile("\"" + Pattern.quote(name) + "\":\\s*(\\d+)").matcher(json);
-        if (!found.find()) {
-            throw new IllegalStateException("no " + name + " in " + json);
-        }
-        return Long.parseLong(found.group(1));
     }
 }

@@ -1,14 +1,18 @@
+import dev.sprig.client.BatchCreate;
+import dev.sprig.client.CreateDisk;
+import dev.sprig.client.CreateImage;
+import dev.sprig.client.DiskView;
+import dev.sprig.client.SprigApiClient;
+import dev.sprig.client.Wire;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -16,8 +20,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * bench/clone's measuring half (run by bench/clone with `java CloneBench.java`): against a running
@@ -29,12 +31,16 @@ import java.util.regex.Pattern;
  * --disks N): WARMUP batches of 100, then N disks of one image in batches of 2,500, the time of every
  * batch, and the externId of the last disk, which bench/clone asks for after it has killed and
  * restarted the server. SERVER describes the api-server for the table's title.
+ *
+ * <p>It speaks to api-server with api-client's records (on the class path bench/clone gives it), each
+ * create sent once without an Idempotency-Key, as it always was; the single clones go over its own
+ * light connections (see {@link #single}).
  */
 public class CloneBench {
 
-    static final HttpClient HTTP = HttpClient.newHttpClient();
     static String url;
     static String key;
+    static SprigApiClient api;
 
     static final int FLEET_BATCH = 2_500;
     static final int FLEET_WARMUP = 100;
@@ -43,11 +49,13 @@ public class CloneBench {
         if (args[0].equals("disks")) {
             url = args[1];
             key = args[2];
+            api = client();
             fleet(Path.of(args[3]), Integer.parseInt(args[4]), Integer.parseInt(args[5]), args[6]);
             return;
         }
         url = args[0];
         key = args[1];
+        api = client();
         Path base = Path.of(args[2]);
         int count = Integer.parseInt(args[3]);
         Path work = Path.of(args[4]);
@@ -169,15 +177,17 @@ public class CloneBench {
                 + " batch_last_vs_first=%.2f%n", disks, first, lastBatch, seconds[slowest], lastBatch / first);
     }
 
+    static SprigApiClient client() {
+        return new SprigApiClient(
+                URI.create(url),
+                key,
+                new SprigApiClient.Timeouts(Duration.ofSeconds(10), Duration.ofMinutes(10)),
+                SprigApiClient.Creates.ONCE);
+    }
+
     static String createImage(String name, Path base) throws Exception {
-        String created = send(HttpRequest.newBuilder(URI.create(url + "/v1/images"))
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(
-                        "{\"name\":\"" + name + "\",\"sizeBytes\":" + Files.size(base) + "}")), 201);
-        String id = field(created, "externId");
-        send(HttpRequest.newBuilder(URI.create(url + "/v1/images/" + id + "/file"))
-                .header("Content-Type", "application/octet-stream")
-                .PUT(HttpRequest.BodyPublishers.ofFile(base)), 200);
+        String id = api.createImage(CreateImage.upload(name, Files.size(base))).externId();
+        api.upload(id, base, sent -> {});
         return id;
     }
 
@@ -187,16 +197,10 @@ public class CloneBench {
 
     /** The externIds of the created disks, in the order the answer lists them. */
     static List<String> batchIds(String image, String prefix, int count) throws Exception {
-        String body = send(HttpRequest.newBuilder(URI.create(url + "/v1/disks:batchCreate"))
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString("{\"sourceId\":\"" + image + "\",\"count\":" + count
-                        + ",\"namePrefix\":\"" + prefix + "\"}")), 201);
-        Matcher m = Pattern.compile("\"externId\"\\s*:\\s*\"([^\"]+)\"").matcher(body);
-        List<String> ids = new ArrayList<>();
-        while (m.find()) {
-            ids.add(m.group(1));
+        if (!(api.batchCreate(new BatchCreate(image, count, prefix)) instanceof SprigApiClient.Batch.Created created)) {
+            throw new IllegalStateException("the batch of " + image + " waits for its import: the image is not cached");
         }
-        return ids;
+        return created.disks().stream().map(DiskView::externId).toList();
     }
 
     /**
@@ -216,7 +220,7 @@ public class CloneBench {
                 List<Double> mine = new ArrayList<>();
                 try (KeepAlive connection = new KeepAlive(base.getHost(), base.getPort())) {
                     for (int i = next.getAndIncrement(); i < count; i = next.getAndIncrement()) {
-                        String body = "{\"name\":\"" + prefix + "-" + i + "\",\"sourceId\":\"" + image + "\"}";
+                        String body = Wire.write(new CreateDisk(prefix + "-" + i, image));
                         long s = System.nanoTime();
                         connection.post("/v1/disks", body, 201);
                         mine.add((System.nanoTime() - s) / 1e6);
@@ -321,23 +325,6 @@ public class CloneBench {
         public void close() throws IOException {
             socket.close();
         }
-    }
-
-    static String send(HttpRequest.Builder request, int expected) throws IOException, InterruptedException {
-        HttpResponse<String> response =
-                HTTP.send(request.header("Authorization", "Bearer " + key).build(), HttpResponse.BodyHandlers.ofString());
-        if (response.statusCode() != expected) {
-            throw new IllegalStateException(response.statusCode() + " " + response.body());
-        }
-        return response.body();
-    }
-
-    static String field(String json, String name) {
-        Matcher m = Pattern.compile("\"" + name + "\"\\s*:\\s*\"([^\"]+)\"").matcher(json);
-        if (!m.find()) {
-            throw new IllegalStateException("no " + name + " in " + json);
-        }
-        return m.group(1);
     }
 
     static double median(double[] values) {

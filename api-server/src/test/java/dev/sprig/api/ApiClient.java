@@ -1,5 +1,11 @@
 package dev.sprig.api;
 
+import dev.sprig.client.CreateDisk;
+import dev.sprig.client.CreateImage;
+import dev.sprig.client.ImageView;
+import dev.sprig.client.IssuedCredential;
+import dev.sprig.client.OperationView;
+import dev.sprig.client.Wire;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -9,7 +15,11 @@ import java.net.http.HttpResponse;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
-/** A plain HTTP client of the REST API, as curl or a script would use it. */
+/**
+ * A plain HTTP client of the REST API, as curl or a script would use it: the tests look at api-server's
+ * answers as they are (status, headers, JSON). What it writes and reads itself is typed by api-client's
+ * records, which ContractTest holds to the contract.
+ */
 final class ApiClient {
 
     static final JsonMapper JSON = JsonMapper.builder().build();
@@ -59,7 +69,8 @@ final class ApiClient {
         if (issued.statusCode() != 201) {
             return issued;
         }
-        return withKey(json(issued).path("credential").asString()).putJson("/v1/nodes/" + nodeId, registration);
+        return withKey(Wire.read(issued.body(), IssuedCredential.class).credential())
+                .putJson("/v1/nodes/" + nodeId, registration);
     }
 
     HttpResponse<String> putJson(String path, String json) {
@@ -77,12 +88,11 @@ final class ApiClient {
     /** Creates an image with a fresh name, uploads {@code content} and returns its extern_id; fails loudly if refused. */
     String availableImage(byte[] content) {
         String name = "img-" + java.util.UUID.randomUUID().toString().substring(0, 8);
-        HttpResponse<String> created =
-                post("/v1/images", "{\"name\":\"" + name + "\",\"sizeBytes\":" + content.length + "}");
+        HttpResponse<String> created = post("/v1/images", Wire.write(CreateImage.upload(name, content.length)));
         if (created.statusCode() != 201) {
             throw new AssertionError("image not created: " + created.body());
         }
-        String id = json(created).path("externId").asString();
+        String id = Wire.read(created.body(), ImageView.class).externId();
         HttpResponse<String> uploaded = put("/v1/images/" + id + "/file", content);
         if (uploaded.statusCode() != 200) {
             throw new AssertionError("upload refused: " + uploaded.body());
@@ -92,8 +102,7 @@ final class ApiClient {
 
     /** {@code POST /v1/disks} from {@code source} under a fresh name, as answered. */
     HttpResponse<String> tryClone(String source) {
-        return post(
-                "/v1/disks", "{\"name\":\"" + ImageAndDiskApiIT.unique("d") + "\",\"sourceId\":\"" + source + "\"}");
+        return post("/v1/disks", Wire.write(new CreateDisk(ImageAndDiskApiIT.unique("d"), source)));
     }
 
     /** A clone of {@code source} under a fresh name; fails loudly if refused. */
@@ -116,7 +125,7 @@ final class ApiClient {
             }
             JsonNode now = json(polled);
             seen.accept(now);
-            if (!now.path("state").asString().equals("running")) {
+            if (!Wire.read(polled.body(), OperationView.class).running()) {
                 return now;
             }
             if (System.nanoTime() > deadline) {

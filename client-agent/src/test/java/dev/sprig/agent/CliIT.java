@@ -3,6 +3,7 @@ package dev.sprig.agent;
 import static dev.sprig.agent.Tools.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sprig.client.DiskView;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -71,7 +72,7 @@ class CliIT {
                 cloned.output().lines().filter(line -> line.startsWith("disk-")).toList();
         assertThat(disks).hasSize(3);
         assertThat(api.disksNamed(prefix + "-"))
-                .extracting(disk -> disk.path("externId").asString())
+                .extracting(DiskView::externId)
                 .containsExactlyInAnyOrderElementsOf(disks);
         Path exported = apiServer.dir.resolve("waited-export.raw");
         agent("disks", "export", disks.get(1), exported.toString());
@@ -85,7 +86,7 @@ class CliIT {
         String operation =
                 agent("disks", "clone", image, "--count", "2", "--no-wait").strip();
 
-        assertThat(api.operation(operation).path("kind").asString()).isEqualTo("clone");
+        assertThat(api.operation(operation).kind()).isEqualTo("clone");
     }
 
     @Test
@@ -98,9 +99,7 @@ class CliIT {
             String disk = Tools.stdout(commandVia(proxy.uri(), "disks", "clone", image, "--name", name))
                     .strip();
 
-            assertThat(api.disksNamed(name))
-                    .extracting(found -> found.path("externId").asString())
-                    .containsExactly(disk);
+            assertThat(api.disksNamed(name)).extracting(DiskView::externId).containsExactly(disk);
             assertThat(idempotencyKeys(proxy))
                     .hasSize(2)
                     .containsOnly(idempotencyKeys(proxy).get(0));

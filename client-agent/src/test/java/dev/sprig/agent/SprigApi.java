@@ -1,134 +1,117 @@
 package dev.sprig.agent;
 
+import dev.sprig.client.AttachmentView;
+import dev.sprig.client.CreateDisk;
+import dev.sprig.client.CreateImage;
+import dev.sprig.client.CreateSnapshot;
+import dev.sprig.client.DiskView;
+import dev.sprig.client.ImageView;
+import dev.sprig.client.OperationView;
+import dev.sprig.client.SprigApiClient;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
 import java.util.UUID;
-import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
-/** Sets up images and disks through the REST API, as a script would; fails loudly when refused. */
+/**
+ * Sets up images and disks through the REST API, as a script would; fails loudly when refused. Each
+ * create is sent once, without an Idempotency-Key: the agent's retries are what the tests look at.
+ */
 final class SprigApi {
 
-    private static final JsonMapper JSON = JsonMapper.builder().build();
-
-    private final HttpClient http = HttpClient.newHttpClient();
-    private final URI base;
-    private final String key;
+    private final SprigApiClient client;
 
     SprigApi(URI base, String key) {
-        this.base = base;
-        this.key = key;
+        this.client = new SprigApiClient(
+                base,
+                key,
+                new SprigApiClient.Timeouts(Duration.ofSeconds(10), Duration.ofMinutes(5)),
+                SprigApiClient.Creates.ONCE);
     }
 
     /** An available image holding {@code content}; returns its extern_id. */
     String image(byte[] content) {
-        JsonNode created = expect(
-                201,
-                send(request("/v1/images")
-                        .header("Content-Type", "application/json")
-                        .POST(HttpRequest.BodyPublishers.ofString(
-                                "{\"name\":\"" + unique("img") + "\",\"sizeBytes\":" + content.length + "}"))));
-        String id = created.path("externId").asString();
-        expect(
-                200,
-                send(request("/v1/images/" + id + "/file")
-                        .header("Content-Type", "application/octet-stream")
-                        .PUT(HttpRequest.BodyPublishers.ofByteArray(content))));
-        return id;
+        return call(() -> {
+            String id = client.createImage(CreateImage.upload(unique("img"), content.length))
+                    .externId();
+            Path file = Files.createTempFile("sprig-image", ".raw");
+            try {
+                Files.write(file, content);
+                client.upload(id, file, sent -> {});
+            } finally {
+                Files.delete(file);
+            }
+            return id;
+        });
     }
 
     /** A clone of {@code source}; returns its extern_id. */
     String clone(String source) {
-        return expect(
-                        201,
-                        send(request("/v1/disks")
-                                .header("Content-Type", "application/json")
-                                .POST(HttpRequest.BodyPublishers.ofString(
-                                        "{\"name\":\"" + unique("disk") + "\",\"sourceId\":\"" + source + "\"}"))))
-                .path("externId")
-                .asString();
+        return call(() -> client.createDisk(new CreateDisk(unique("disk"), source)))
+                .externId();
     }
 
     /** Snapshots {@code disk} (its lc is frozen, the disk goes on in a new one); returns the snapshot's extern_id. */
     String snapshot(String disk) {
-        return expect(
-                        201,
-                        send(request("/v1/disks/" + disk + "/snapshots")
-                                .header("Content-Type", "application/json")
-                                .POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"" + unique("snap") + "\"}"))))
-                .path("externId")
-                .asString();
+        return call(() -> client.snapshot(disk, new CreateSnapshot(unique("snap"))))
+                .externId();
     }
 
     /** What the agent itself fetches for {@code disk}: its lc, geometry and nodes. */
-    JsonNode attachment(String disk) {
-        return expect(200, send(request("/v1/disks/" + disk + "/attachment").GET()));
+    AttachmentView attachment(String disk) {
+        return call(() -> client.attachment(disk));
     }
 
     /** An image imported from {@code file} (a file: source), once its import has succeeded; its extern_id. */
-    String imageFrom(java.nio.file.Path file) throws InterruptedException {
-        JsonNode importing = expect(
-                202,
-                send(request("/v1/images")
-                        .header("Content-Type", "application/json")
-                        .POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"" + unique("src")
-                                + "\",\"source\":{\"url\":\"" + file.toUri() + "\"}}"))));
-        String operation = importing.path("operationId").asString();
+    String imageFrom(Path file) throws InterruptedException {
+        ImageView importing = call(() ->
+                client.createImage(CreateImage.from(unique("src"), file.toUri().toString(), null)));
+        String operation = importing.operationId();
         long deadline = System.nanoTime() + 60_000_000_000L;
-        JsonNode now = operation(operation);
-        while (now.path("state").asString().equals("running") && System.nanoTime() < deadline) {
+        OperationView now = operation(operation);
+        while (now.running() && System.nanoTime() < deadline) {
             Thread.sleep(100);
             now = operation(operation);
         }
-        if (!now.path("state").asString().equals("succeeded")) {
+        if (!now.succeeded()) {
             throw new AssertionError("the import did not succeed: " + now);
         }
-        return importing.path("externId").asString();
+        return importing.externId();
     }
 
-    JsonNode operation(String id) {
-        return expect(200, send(request("/v1/operations/" + id).GET()));
+    OperationView operation(String id) {
+        return call(() -> client.operation(id));
     }
 
     /** Drops an imported image's cached copy (admin key): its next clone imports it again. */
     void evict(String image) {
-        expect(204, send(request("/v1/images/" + image + ":evict").POST(HttpRequest.BodyPublishers.noBody())));
+        call(() -> {
+            client.evict(image);
+            return null;
+        });
     }
 
     /** The disks whose names start with {@code prefix}, as GET /v1/disks lists them. */
-    JsonNode disksNamed(String prefix) {
-        return expect(200, send(request("/v1/disks?namePrefix=" + prefix).GET()))
-                .path("items");
+    List<DiskView> disksNamed(String prefix) {
+        return call(() -> client.allDisks(prefix, 1000));
     }
 
     static String unique(String prefix) {
         return prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
     }
 
-    private HttpRequest.Builder request(String path) {
-        return HttpRequest.newBuilder(base.resolve(path)).header("Authorization", "Bearer " + key);
+    private interface Call<T> {
+        T call() throws IOException;
     }
 
-    private HttpResponse<String> send(HttpRequest.Builder request) {
+    private static <T> T call(Call<T> call) {
         try {
-            return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
+            return call.call();
+        } catch (IOException refused) {
+            throw new AssertionError(refused.getMessage(), refused);
         }
-    }
-
-    private static JsonNode expect(int status, HttpResponse<String> response) {
-        if (response.statusCode() != status) {
-            throw new AssertionError(
-                    response.request().uri() + " answered " + response.statusCode() + ": " + response.body());
-        }
-        return response.body().isEmpty() ? JSON.createObjectNode() : JSON.readTree(response.body());
     }
 }

@@ -69,7 +69,7 @@ class StripedDiskIT {
 
         succeed("qemu-img", "convert", "-f", "raw", "-O", "raw", AgentServeIT.nbdOn(agent, disk), copy.toString());
 
-        assertThat(api.attachment(disk).path("nodes")).as("the disk's nodes").hasSize(3);
+        assertThat(api.attachment(disk).nodes()).as("the disk's nodes").hasSize(3);
         assertThat(Files.readAllBytes(copy)).isEqualTo(IMAGE);
     }
 

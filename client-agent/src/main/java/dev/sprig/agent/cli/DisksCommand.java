@@ -1,9 +1,14 @@
 package dev.sprig.agent.cli;
 
-import dev.sprig.agent.api.SprigApiClient;
 import dev.sprig.agent.route.AttachedDisks;
 import dev.sprig.agent.route.Attachments;
 import dev.sprig.agent.route.NodeChannels;
+import dev.sprig.client.BatchCreate;
+import dev.sprig.client.CreateDisk;
+import dev.sprig.client.DiskView;
+import dev.sprig.client.OperationView;
+import dev.sprig.client.SprigApiClient;
+import dev.sprig.client.Wire;
 import dev.sprig.nbd.server.AsyncNbdDisk;
 import dev.sprig.nbd.server.NbdExport;
 import io.netty.buffer.ByteBuf;
@@ -12,14 +17,15 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.Callable;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import tools.jackson.databind.JsonNode;
 
 /** {@code sprig-agent disks clone|lineage|export}. */
 @Command(
@@ -70,27 +76,33 @@ final class DisksCommand {
                     ? name
                     : "clone-" + UUID.randomUUID().toString().substring(0, 8);
             SprigApiClient client = timeouts.client(api);
-            SprigApiClient.Cloned cloned = client.cloneDisks(source, count, prefix);
-            if (cloned instanceof SprigApiClient.Cloned.Disks disks) {
-                disks.ids().forEach(System.out::println);
+            if (count == 1) {
+                System.out.println(
+                        client.createDisk(new CreateDisk(prefix, source)).externId());
                 return 0;
             }
-            String operation = ((SprigApiClient.Cloned.Waiting) cloned).operationId();
+            SprigApiClient.Batch batch = client.batchCreate(new BatchCreate(source, count, prefix));
+            if (batch instanceof SprigApiClient.Batch.Created created) {
+                created.disks().forEach(disk -> System.out.println(disk.externId()));
+                return 0;
+            }
+            String operation =
+                    ((SprigApiClient.Batch.Waiting) batch).operation().id();
             System.err.println("sprig-agent: " + source + " is being imported first: operation " + operation);
             if (!wait) {
                 System.out.println(operation);
                 return 0;
             }
-            JsonNode finished = awaitFinished(client, operation);
-            if (!finished.path("state").asString().equals("succeeded")) {
+            OperationView finished = awaitFinished(client, operation);
+            if (!finished.succeeded()) {
                 System.err.println("sprig-agent: operation " + operation + " "
-                        + finished.path("state").asString()
-                        + ": " + finished.path("error").asString("") + " ("
-                        + finished.path("errorCode").asString("")
+                        + finished.state()
+                        + ": " + orEmpty(finished.error()) + " ("
+                        + orEmpty(finished.errorCode())
                         + ")");
                 return 1;
             }
-            List<String> disks = client.batchDisks(source, prefix);
+            List<String> disks = batchDisks(client, source, prefix);
             if (disks.size() != count) {
                 System.err.println("sprig-agent: operation " + operation + " succeeded, but " + disks.size()
                         + " disks named " + prefix + "-… of " + source + " exist, not " + count);
@@ -100,14 +112,31 @@ final class DisksCommand {
             return 0;
         }
 
-        private static JsonNode awaitFinished(SprigApiClient client, String operation) throws Exception {
+        private static OperationView awaitFinished(SprigApiClient client, String operation) throws Exception {
             while (true) {
-                JsonNode now = client.operation(operation);
-                if (!now.path("state").asString().equals("running")) {
+                OperationView now = client.operation(operation);
+                if (!now.running()) {
                     return now;
                 }
                 Thread.sleep(POLL_EVERY.toMillis());
             }
+        }
+
+        /**
+         * The disks a batch clone of {@code source} made, named {@code prefix-0001} …, in name order:
+         * what a clone that waited for its image's import made, once its operation has succeeded.
+         */
+        private static List<String> batchDisks(SprigApiClient client, String source, String prefix) throws IOException {
+            return client.allDisks(prefix + "-", 1000).stream()
+                    .filter(disk -> source.equals(disk.sourceId()))
+                    .filter(disk -> disk.name().substring(prefix.length() + 1).matches("[0-9]+"))
+                    .sorted(Comparator.comparing(DiskView::name))
+                    .map(DiskView::externId)
+                    .toList();
+        }
+
+        private static String orEmpty(@Nullable String text) {
+            return text == null ? "" : text;
         }
     }
 
@@ -128,7 +157,7 @@ final class DisksCommand {
 
         @Override
         public Integer call() throws Exception {
-            System.out.println(SprigApiClient.pretty(timeouts.client(api).lineage(disk)));
+            System.out.println(Wire.pretty(timeouts.client(api).lineage(disk)));
             return 0;
         }
     }

@@ -1,6 +1,6 @@
 package dev.sprig.agent.cli;
 
-import dev.sprig.agent.api.SprigApiClient;
+import dev.sprig.client.SprigApiClient;
 import java.time.Duration;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;

@@ -1,5 +1,9 @@
 package dev.sprig.agent.route;
 
+import dev.sprig.client.AttachmentView;
+import dev.sprig.client.DiskPage;
+import dev.sprig.client.DiskView;
+import dev.sprig.client.Wire;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -8,11 +12,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Fetches attachments from api-server ({@code GET /v1/disks/{id}/attachment}), and the list of
@@ -20,8 +21,6 @@ import tools.jackson.databind.json.JsonMapper;
  * ({@code expiresAt}); the disk fetches it again before then.
  */
 public final class Attachments {
-
-    private static final JsonMapper JSON = JsonMapper.builder().build();
 
     private final HttpClient http =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
@@ -46,7 +45,7 @@ public final class Attachments {
             throw new IOException("api-server answered " + response.statusCode() + " for the attachment of " + externId
                     + ": " + response.body());
         }
-        return parse(JSON.readTree(response.body()));
+        return parse(Wire.read(response.body(), AttachmentView.class));
     }
 
     /** The ids of the caller's disks in creation order, at most {@code limit} of them. */
@@ -61,16 +60,14 @@ public final class Attachments {
                 throw new IOException(
                         "api-server answered " + response.statusCode() + " listing disks: " + response.body());
             }
-            JsonNode page = JSON.readTree(response.body());
-            for (JsonNode disk : page.path("items")) {
+            DiskPage page = Wire.read(response.body(), DiskPage.class);
+            for (DiskView disk : page.items()) {
                 if (ids.size() == limit) {
                     return ids;
                 }
-                ids.add(disk.path("externId").asString());
+                ids.add(disk.externId());
             }
-            pageToken = page.path("nextPageToken").isString()
-                    ? page.path("nextPageToken").asString()
-                    : null;
+            pageToken = page.nextPageToken();
         } while (pageToken != null);
         return ids;
     }
@@ -89,8 +86,8 @@ public final class Attachments {
         }
     }
 
-    static Attachment parse(JsonNode json) {
-        return parse(json, System.currentTimeMillis());
+    static Attachment parse(AttachmentView view) {
+        return parse(view, System.currentTimeMillis());
     }
 
     /**
@@ -98,21 +95,11 @@ public final class Attachments {
      *     then to its {@code expiresAt}, and at least a second on (a clock far off api-server's must
      *     not turn every request into a fetch)
      */
-    static Attachment parse(JsonNode json, long nowMillis) {
+    static Attachment parse(AttachmentView view, long nowMillis) {
         List<NodeExport> nodes = new ArrayList<>();
-        json.path("nodes")
-                .forEach(node -> nodes.add(NodeExport.of(node.path("nbd").asString())));
-        long refreshAt = Long.MAX_VALUE;
-        if (json.path("expiresAt").isString()) {
-            long expiresAt = Instant.parse(json.path("expiresAt").asString()).toEpochMilli();
-            refreshAt = nowMillis + Math.max(1_000, (expiresAt - nowMillis) * 2 / 3);
-        }
-        return new Attachment(
-                json.path("externId").asString(),
-                json.path("lcId").asLong(),
-                json.path("sizeBytes").asLong(),
-                json.path("pcSizeBytes").asLong(),
-                nodes,
-                refreshAt);
+        view.nodes().forEach(node -> nodes.add(NodeExport.of(node.nbd())));
+        long expiresAt = view.expiresAt().toEpochMilli();
+        long refreshAt = nowMillis + Math.max(1_000, (expiresAt - nowMillis) * 2 / 3);
+        return new Attachment(view.externId(), view.lcId(), view.sizeBytes(), view.pcSizeBytes(), nodes, refreshAt);
     }
 }

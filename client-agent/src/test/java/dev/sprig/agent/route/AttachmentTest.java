@@ -3,10 +3,11 @@ package dev.sprig.agent.route;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.sprig.client.AttachmentView;
+import dev.sprig.client.Wire;
 import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-import tools.jackson.databind.json.JsonMapper;
 
 class AttachmentTest {
 
@@ -19,7 +20,7 @@ class AttachmentTest {
 
     @Test
     void eachNodesNbdUriGivesTheHostPortAndExportToOpen() {
-        Attachment attachment = Attachments.parse(JsonMapper.builder().build().readTree(JSON));
+        Attachment attachment = Attachments.parse(Wire.read(JSON, AttachmentView.class));
 
         assertThat(attachment.nodes())
                 .containsExactly(new NodeExport("h1", 10809, "t1/42"), new NodeExport("h2", 10900, "t2/42"));
@@ -31,12 +32,12 @@ class AttachmentTest {
     void anAttachmentIsRefreshedTwoThirdsIntoItsTokensLife() {
         long fetched = Instant.parse("2030-01-01T00:00:00Z").toEpochMilli();
 
-        Attachment attachment = Attachments.parse(JsonMapper.builder().build().readTree(JSON), fetched);
+        Attachment attachment = Attachments.parse(Wire.read(JSON, AttachmentView.class), fetched);
 
         assertThat(attachment.refreshAtMillis()).isEqualTo(fetched + 40 * 60_000);
         assertThat(attachment.refreshDue(fetched + 39 * 60_000)).isFalse();
         assertThat(attachment.refreshDue(fetched + 40 * 60_000)).isTrue();
-        assertThat(Attachments.parse(JsonMapper.builder().build().readTree(JSON), fetched + 2 * 3600_000)
+        assertThat(Attachments.parse(Wire.read(JSON, AttachmentView.class), fetched + 2 * 3600_000)
                         .refreshAtMillis())
                 .as("an expiry already past (a clock ahead of api-server's) waits a second, not zero")
                 .isEqualTo(fetched + 2 * 3600_000 + 1_000);

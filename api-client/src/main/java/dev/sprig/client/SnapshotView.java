@@ -1,0 +1,14 @@
+package dev.sprig.client;
+
+import java.time.Instant;
+import org.jspecify.annotations.Nullable;
+
+/** A snapshot: the frozen lc a disk wrote to until it was taken. */
+public record SnapshotView(
+        String externId,
+        String name,
+        long sizeBytes,
+        String state,
+        @Nullable String diskId,
+        @Nullable Long lcId,
+        Instant createdAt) {}
