@@ -129,8 +129,8 @@ public final class NodeRegistrar implements AutoCloseable {
         requests.setReadTimeout(TIMEOUT);
         this.http = RestClient.builder()
                 .requestFactory(requests)
-                .configureMessageConverters(
-                        converters -> converters.withJsonConverter(new JacksonJsonHttpMessageConverter(json)))
+                .configureMessageConverters(converters ->
+                        converters.registerDefaults().withJsonConverter(new JacksonJsonHttpMessageConverter(json)))
                 .build();
         this.beats = Executors.newSingleThreadScheduledExecutor(beat -> {
             var thread = new Thread(beat, "node-registrar");

@@ -3,17 +3,23 @@ package dev.sprig.api.backend.remote;
 import dev.sprig.api.backend.StorageBackend.HeldLc;
 import dev.sprig.api.backend.StorageBackend.LcSpec;
 import dev.sprig.api.backend.StorageBackend.PcRun;
+import dev.sprig.nodeapi.AllocationView;
 import dev.sprig.nodeapi.BatchDefineRequest;
 import dev.sprig.nodeapi.CopyFromRequest;
+import dev.sprig.nodeapi.CopyFromResult;
 import dev.sprig.nodeapi.CopySource;
+import dev.sprig.nodeapi.DefineResult;
 import dev.sprig.nodeapi.Job;
 import dev.sprig.nodeapi.LcDefinition;
+import dev.sprig.nodeapi.LcSummary;
+import dev.sprig.nodeapi.LcView;
 import dev.sprig.nodeapi.NodeApi;
 import java.io.IOException;
 import java.net.http.HttpClient;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -29,8 +35,10 @@ import org.springframework.http.client.JdkClientHttpRequestFactory;
 import org.springframework.http.converter.json.JacksonJsonHttpMessageConverter;
 import org.springframework.web.client.ResourceAccessException;
 import org.springframework.web.client.RestClient;
+import org.springframework.web.client.RestClientException;
 import org.springframework.web.client.support.RestClientAdapter;
 import org.springframework.web.service.invoker.HttpServiceProxyFactory;
+import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -82,6 +90,28 @@ final class NodeClient {
         this.json = new JacksonJsonHttpMessageConverter(json);
         this.callTimeout = callTimeout;
         this.dataTimeout = dataTimeout;
+        warmUp(json);
+    }
+
+    /**
+     * Builds Jackson's serializers and deserializers of the node API's records now. The client writes
+     * a request body and reads the answer within the call's timeout (300 ms for control calls), and
+     * building them on first use, on a loaded host, could spend it before the node is even asked.
+     */
+    private static void warmUp(JsonMapper json) {
+        List<Object> samples = List.of(
+                new BatchDefineRequest(List.of(new LcDefinition(1L, null, 1L, false))),
+                new DefineResult(1, 0),
+                new LcView(1, null, 1, false, 0, 0, 0, 0, 0),
+                new LcSummary(1, null, 1, false),
+                new CopyFromRequest(new CopySource("http://node", "token", 1L), 0L, 1L),
+                new CopyFromResult(0),
+                new AllocationView(1, List.of(new dev.sprig.nodeapi.PcRun(0, 1))),
+                new Job("flatten", 1L, Job.State.RUNNING, 0, 0, Instant.EPOCH, null, null, List.of()));
+        for (Object sample : samples) {
+            json.readValue(json.writeValueAsBytes(sample), sample.getClass());
+        }
+        json.readValue("[]", new TypeReference<List<LcSummary>>() {});
     }
 
     void define(Target node, List<LcSpec> lcs) {
@@ -175,7 +205,9 @@ final class NodeClient {
                 .requestFactory(requests)
                 .baseUrl(node.httpEndpoint())
                 .defaultHeader(HttpHeaders.AUTHORIZATION, "Bearer " + node.token())
-                .configureMessageConverters(converters -> converters.withJsonConverter(json))
+                // the defaults carry the byte[] bodies of the data calls; JSON as api-server writes it
+                .configureMessageConverters(
+                        converters -> converters.registerDefaults().withJsonConverter(json))
                 .defaultStatusHandler(HttpStatusCode::isError, (request, response) -> fail(node, request, response))
                 .build();
         return HttpServiceProxyFactory.builderFor(RestClientAdapter.create(rest))
@@ -196,13 +228,31 @@ final class NodeClient {
                         + new String(response.getBody().readAllBytes(), StandardCharsets.UTF_8));
     }
 
-    /** Makes the call; an I/O failure (refused, timed out, interrupted) is the node not answering. */
+    /**
+     * Makes the call; an I/O failure (refused, timed out, interrupted) is the node not answering.
+     * The client reports one while sending as a {@link ResourceAccessException}, and one while
+     * reading the answer (its timeout closes the body it reads) as whatever the reading failed with,
+     * the I/O error as a cause.
+     */
     private static <T> T call(String call, Supplier<T> request) {
         try {
             return request.get();
-        } catch (ResourceAccessException e) {
-            throw new Unanswered(call + ": " + describe(e.getCause() != null ? e.getCause() : e), e);
+        } catch (RestClientException e) {
+            IOException io = ioCause(e);
+            if (io == null) {
+                throw e;
+            }
+            throw new Unanswered(call + ": " + describe(io), e);
         }
+    }
+
+    private static @Nullable IOException ioCause(Throwable failure) {
+        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            if (cause instanceof IOException io) {
+                return io;
+            }
+        }
+        return null;
     }
 
     private static void run(String call, Runnable request) {
