@@ -30,6 +30,7 @@ import org.jspecify.annotations.Nullable;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpRequest;
 import org.springframework.http.HttpStatusCode;
+import org.springframework.http.client.BufferingClientHttpRequestFactory;
 import org.springframework.http.client.ClientHttpResponse;
 import org.springframework.http.client.JdkClientHttpRequestFactory;
 import org.springframework.http.converter.json.JacksonJsonHttpMessageConverter;
@@ -202,7 +203,8 @@ final class NodeClient {
         var requests = new JdkClientHttpRequestFactory(http, bodies);
         requests.setReadTimeout(timeout);
         RestClient rest = RestClient.builder()
-                .requestFactory(requests)
+                // buffered: a body of known length goes with a Content-Length, as before, not chunked
+                .requestFactory(new BufferingClientHttpRequestFactory(requests))
                 .baseUrl(node.httpEndpoint())
                 .defaultHeader(HttpHeaders.AUTHORIZATION, "Bearer " + node.token())
                 // the defaults carry the byte[] bodies of the data calls; JSON as api-server writes it
