@@ -71,11 +71,17 @@ class ArchitectureTest {
                 .check(SPRIG);
     }
 
+    /**
+     * The remote backend is the exception: it is the nodes' HTTP client (a {@code RestClient} behind
+     * the node API's interface), and turns their answers into the backend's errors.
+     */
     @Test
     void domainErrorsKnowNothingOfHttp() {
         noClasses()
                 .that()
                 .resideInAnyPackage("dev.sprig.api.error..", "dev.sprig.api.lineage..", "dev.sprig.api.backend..")
+                .and()
+                .resideOutsideOfPackage("dev.sprig.api.backend.remote..")
                 .should()
                 .dependOnClassesThat()
                 .resideInAnyPackage("org.springframework.http..", "org.springframework.web..", "jakarta.servlet..")

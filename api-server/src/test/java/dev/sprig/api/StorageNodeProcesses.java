@@ -1,5 +1,6 @@
 package dev.sprig.api;
 
+import dev.sprig.nodeapi.RegisterNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
@@ -47,9 +48,10 @@ final class StorageNodeProcesses implements AutoCloseable {
             return "http://127.0.0.1:" + httpPort;
         }
 
+        /** The body this node registers with, as a storage node sends it. */
         String registration() {
-            return "{\"httpEndpoint\":\"" + endpoint() + "\",\"nbdHost\":\"127.0.0.1\",\"nbdPort\":" + nbdPort
-                    + ",\"token\":\"" + token + "\",\"capacityBytes\":" + (100L << 30) + ",\"usedBytes\":0}";
+            return ApiClient.JSON.writeValueAsString(
+                    new RegisterNode(endpoint(), "127.0.0.1", nbdPort, token, 100L << 30, 0L));
         }
 
         HttpResponse<String> get(String path) {

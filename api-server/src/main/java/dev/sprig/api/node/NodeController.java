@@ -1,13 +1,10 @@
 package dev.sprig.api.node;
 
 import dev.sprig.api.error.SprigException;
+import dev.sprig.nodeapi.RegisterNode;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import jakarta.validation.Valid;
-import jakarta.validation.constraints.NotBlank;
-import jakarta.validation.constraints.NotNull;
-import jakarta.validation.constraints.Positive;
-import jakarta.validation.constraints.PositiveOrZero;
 import java.time.Instant;
 import java.util.List;
 import org.springframework.http.ResponseEntity;
@@ -33,18 +30,6 @@ class NodeController {
         this.registry = registry;
         this.credentials = credentials;
     }
-
-    /**
-     * @param token the node's control token: api-server calls the node with it and signs the node's
-     *     data tokens with a key derived from it; it never leaves api-server
-     */
-    record RegisterNode(
-            @NotBlank String httpEndpoint,
-            @NotBlank String nbdHost,
-            @NotNull @Positive Integer nbdPort,
-            @NotBlank String token,
-            @NotNull @Positive Long capacityBytes,
-            @NotNull @PositiveOrZero Long usedBytes) {}
 
     /** A node as operators see it; the token is never shown. */
     record NodeView(

@@ -7,6 +7,7 @@ import dev.sprig.engine.NewLc;
 import dev.sprig.engine.OutOfRangeException;
 import dev.sprig.engine.ParentNotFrozenException;
 import dev.sprig.engine.UnknownLcException;
+import dev.sprig.nodeapi.DefineResult;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;

@@ -3,9 +3,10 @@ package dev.sprig.node.control;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.sprig.engine.ChunkEngine;
-import dev.sprig.engine.DamagedSegment;
 import dev.sprig.engine.EngineException;
 import dev.sprig.engine.ScrubReport;
+import dev.sprig.nodeapi.DamagedSegment;
+import dev.sprig.nodeapi.Job;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -149,7 +150,9 @@ public final class NodeJobs implements AutoCloseable {
                     withProgress(j, report.segmentsChecked(), report.segmentsChecked()),
                     Job.State.SUCCEEDED,
                     null,
-                    report.damaged());
+                    report.damaged().stream()
+                            .map(d -> new DamagedSegment(d.lcId(), d.pcIndex(), d.segment()))
+                            .toList());
         }));
         return started;
     }

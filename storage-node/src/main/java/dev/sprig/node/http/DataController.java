@@ -2,10 +2,10 @@ package dev.sprig.node.http;
 
 import dev.sprig.engine.ChunkEngine;
 import dev.sprig.node.copy.RangeCopier;
-import dev.sprig.node.http.NodeApiDtos.CopyFromRequest;
-import dev.sprig.node.http.NodeApiDtos.CopyFromResult;
-import dev.sprig.node.http.NodeApiDtos.CopySource;
 import dev.sprig.node.metrics.DataPathMetrics;
+import dev.sprig.nodeapi.CopyFromRequest;
+import dev.sprig.nodeapi.CopyFromResult;
+import dev.sprig.nodeapi.CopySource;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import jakarta.validation.Valid;

@@ -1,20 +1,26 @@
 package dev.sprig.node.http;
 
 import dev.sprig.engine.ChunkEngine;
+import dev.sprig.engine.LcInfo;
+import dev.sprig.engine.LcStats;
+import dev.sprig.engine.NewLc;
+import dev.sprig.engine.PcRuns;
 import dev.sprig.engine.UnknownLcException;
-import dev.sprig.node.control.DefineResult;
-import dev.sprig.node.control.Job;
 import dev.sprig.node.control.LcDefiner;
 import dev.sprig.node.control.NodeJobs;
-import dev.sprig.node.http.NodeApiDtos.AllocationView;
-import dev.sprig.node.http.NodeApiDtos.BatchDefineRequest;
-import dev.sprig.node.http.NodeApiDtos.GrowRequest;
-import dev.sprig.node.http.NodeApiDtos.LcDefinitionJson;
-import dev.sprig.node.http.NodeApiDtos.LcSummary;
-import dev.sprig.node.http.NodeApiDtos.LcView;
+import dev.sprig.nodeapi.AllocationView;
+import dev.sprig.nodeapi.BatchDefineRequest;
+import dev.sprig.nodeapi.DefineResult;
+import dev.sprig.nodeapi.GrowRequest;
+import dev.sprig.nodeapi.Job;
+import dev.sprig.nodeapi.LcDefinition;
+import dev.sprig.nodeapi.LcSummary;
+import dev.sprig.nodeapi.LcView;
+import dev.sprig.nodeapi.PcRun;
 import jakarta.validation.Valid;
 import java.net.URI;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.DeleteMapping;
@@ -43,14 +49,13 @@ class LcController {
     @PostMapping("/v1/lcs:batchDefine")
     DefineResult define(@Valid @RequestBody BatchDefineRequest request) {
         request.lcs().forEach(lc -> checkSize(lc.sizeBytes()));
-        return definer.define(
-                request.lcs().stream().map(LcDefinitionJson::toNewLc).toList());
+        return definer.define(request.lcs().stream().map(LcController::toNewLc).toList());
     }
 
     /** Every lc this node holds, without statistics: what api-server compares with its database. */
     @GetMapping("/v1/lcs")
     List<LcSummary> list() {
-        return engine.list().stream().map(LcSummary::of).toList();
+        return engine.list().stream().map(LcController::summary).toList();
     }
 
     @GetMapping("/v1/lcs/{lcId}")
@@ -101,7 +106,7 @@ class LcController {
      */
     @GetMapping("/v1/lcs/{lcId}/allocation")
     AllocationView allocation(@PathVariable long lcId) {
-        return AllocationView.of(ChunkEngine.PC_SIZE, engine.pcsWithData(lcId));
+        return new AllocationView(ChunkEngine.PC_SIZE, PcRuns.of(engine.pcsWithData(lcId), PcRun::new));
     }
 
     @PostMapping("/v1/lcs/{lcId}:flatten")
@@ -128,6 +133,29 @@ class LcController {
     }
 
     private LcView view(long lcId) {
-        return LcView.of(engine.info(lcId), engine.stats(lcId));
+        LcInfo info = engine.info(lcId);
+        LcStats stats = engine.stats(lcId);
+        return new LcView(
+                info.lcId(),
+                parent(info),
+                info.sizeBytes(),
+                info.frozen(),
+                info.children(),
+                stats.segmentsOwned(),
+                stats.zeroSegments(),
+                stats.pcsAllocated(),
+                stats.bytesStored());
+    }
+
+    private static NewLc toNewLc(LcDefinition lc) {
+        return new NewLc(lc.lcId(), lc.parentLcId(), lc.sizeBytes(), Boolean.TRUE.equals(lc.frozen()));
+    }
+
+    private static LcSummary summary(LcInfo info) {
+        return new LcSummary(info.lcId(), parent(info), info.sizeBytes(), info.frozen());
+    }
+
+    private static @Nullable Long parent(LcInfo info) {
+        return info.parentLcId().isPresent() ? info.parentLcId().getAsLong() : null;
     }
 }

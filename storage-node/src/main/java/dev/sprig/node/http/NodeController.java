@@ -1,11 +1,12 @@
 package dev.sprig.node.http;
 
 import dev.sprig.engine.ChunkEngine;
-import dev.sprig.node.control.Job;
+import dev.sprig.engine.EngineStats;
 import dev.sprig.node.control.NodeJobs;
-import dev.sprig.node.http.NodeApiDtos.NodeView;
 import dev.sprig.node.metrics.DataPathMetrics;
 import dev.sprig.node.storage.NodeDataDir;
+import dev.sprig.nodeapi.Job;
+import dev.sprig.nodeapi.NodeView;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.FileStore;
@@ -37,7 +38,16 @@ class NodeController {
     @GetMapping("/v1/node")
     NodeView node() throws IOException {
         FileStore store = Files.getFileStore(dataDir);
-        return NodeView.of(store.getTotalSpace(), store.getUsableSpace(), engine.stats());
+        EngineStats stats = engine.stats();
+        return new NodeView(
+                store.getTotalSpace(),
+                store.getUsableSpace(),
+                stats.bytesStored(),
+                stats.lcs(),
+                stats.segmentsOwned(),
+                stats.pcsAllocated(),
+                stats.journalBytes(),
+                stats.checkpointFailure());
     }
 
     @PostMapping("/v1/node:flush")

@@ -3,13 +3,12 @@ package dev.sprig.node.registry;
 import dev.sprig.engine.ChunkEngine;
 import dev.sprig.nbd.server.NbdServer;
 import dev.sprig.node.http.NodeToken;
+import dev.sprig.nodeapi.RegisterNode;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.UnknownHostException;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,6 +26,13 @@ import org.springframework.boot.availability.ReadinessState;
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.event.ContextClosedEvent;
 import org.springframework.context.event.EventListener;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.MediaType;
+import org.springframework.http.client.JdkClientHttpRequestFactory;
+import org.springframework.http.converter.json.JacksonJsonHttpMessageConverter;
+import org.springframework.web.client.ResourceAccessException;
+import org.springframework.web.client.RestClient;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -58,8 +64,7 @@ public final class NodeRegistrar implements AutoCloseable {
     private final ChunkEngine engine;
     private final NbdServer nbd;
     private final Path dataDir;
-    private final JsonMapper json;
-    private final HttpClient http;
+    private final RestClient http;
     private final ScheduledExecutorService beats;
 
     private final AtomicBoolean started = new AtomicBoolean();
@@ -117,10 +122,15 @@ public final class NodeRegistrar implements AutoCloseable {
         this.engine = engine;
         this.nbd = nbd;
         this.dataDir = dataDir;
-        this.json = json;
-        this.http = HttpClient.newBuilder()
+        var requests = new JdkClientHttpRequestFactory(HttpClient.newBuilder()
                 .version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(TIMEOUT)
+                .build());
+        requests.setReadTimeout(TIMEOUT);
+        this.http = RestClient.builder()
+                .requestFactory(requests)
+                .configureMessageConverters(converters ->
+                        converters.registerDefaults().withJsonConverter(new JacksonJsonHttpMessageConverter(json)))
                 .build();
         this.beats = Executors.newSingleThreadScheduledExecutor(beat -> {
             var thread = new Thread(beat, "node-registrar");
@@ -178,38 +188,42 @@ public final class NodeRegistrar implements AutoCloseable {
     private void beat(Endpoints endpoints) {
         String failure;
         try {
-            HttpResponse<String> response = http.send(request(endpoints), HttpResponse.BodyHandlers.ofString());
-            if (response.statusCode() / 100 == 2) {
+            // exchange, not retrieve: any answer but a 2xx is a failed beat, 3xx included
+            HttpStatusCode status = http.put()
+                    .uri(target)
+                    .header(HttpHeaders.AUTHORIZATION, authorization)
+                    .contentType(MediaType.APPLICATION_JSON)
+                    .body(registration(endpoints))
+                    .exchange((request, response) -> response.getStatusCode());
+            if (status.is2xxSuccessful()) {
                 succeeded();
                 return;
             }
-            failure = "HTTP " + response.statusCode();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return;
+            failure = "HTTP " + status.value();
         } catch (IOException | RuntimeException e) {
+            if (Thread.currentThread().isInterrupted()) {
+                // closing: the client turned the interrupt into an I/O error
+                return;
+            }
             // Caught, not thrown: an exception would cancel every later beat of the schedule, and the
-            // next beat is the retry.
-            failure = e.getMessage() != null ? e.getClass().getSimpleName() + ": " + e.getMessage() : e.toString();
+            // next beat is the retry. The client's wrapper only repeats the URL the log line names.
+            Throwable cause = e instanceof ResourceAccessException && e.getCause() != null ? e.getCause() : e;
+            failure = cause.getMessage() != null
+                    ? cause.getClass().getSimpleName() + ": " + cause.getMessage()
+                    : cause.toString();
         }
         failed(failure);
     }
 
-    private HttpRequest request(Endpoints advertised) throws IOException {
+    private RegisterNode registration(Endpoints advertised) throws IOException {
         FileStore store = Files.getFileStore(dataDir);
-        var registration = new Registration(
+        return new RegisterNode(
                 advertised.http(),
                 advertised.nbdHost(),
                 nbd.port(),
                 token.value(),
                 store.getTotalSpace(),
                 engine.stats().bytesStored());
-        return HttpRequest.newBuilder(target)
-                .timeout(TIMEOUT)
-                .header("Authorization", authorization)
-                .header("Content-Type", "application/json")
-                .PUT(HttpRequest.BodyPublishers.ofString(json.writeValueAsString(registration)))
-                .build();
     }
 
     private void succeeded() {
@@ -255,8 +269,4 @@ public final class NodeRegistrar implements AutoCloseable {
     }
 
     private record Endpoints(String http, String nbdHost) {}
-
-    /** The body of the PUT, as api-server's node registry reads it. */
-    record Registration(
-            String httpEndpoint, String nbdHost, int nbdPort, String token, long capacityBytes, long usedBytes) {}
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sprig.engine.ChunkEngine;
 import dev.sprig.engine.NewLc;
+import dev.sprig.nodeapi.DefineResult;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

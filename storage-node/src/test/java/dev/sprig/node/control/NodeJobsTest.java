@@ -3,6 +3,7 @@ package dev.sprig.node.control;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sprig.engine.ChunkEngine;
+import dev.sprig.nodeapi.Job;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;

@@ -3,25 +3,53 @@ package dev.sprig.api.backend.remote;
 import dev.sprig.api.backend.StorageBackend.HeldLc;
 import dev.sprig.api.backend.StorageBackend.LcSpec;
 import dev.sprig.api.backend.StorageBackend.PcRun;
+import dev.sprig.nodeapi.AllocationView;
+import dev.sprig.nodeapi.BatchDefineRequest;
+import dev.sprig.nodeapi.CopyFromRequest;
+import dev.sprig.nodeapi.CopyFromResult;
+import dev.sprig.nodeapi.CopySource;
+import dev.sprig.nodeapi.DefineResult;
+import dev.sprig.nodeapi.Job;
+import dev.sprig.nodeapi.LcDefinition;
+import dev.sprig.nodeapi.LcSummary;
+import dev.sprig.nodeapi.LcView;
+import dev.sprig.nodeapi.NodeApi;
 import java.io.IOException;
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
-import tools.jackson.databind.JsonNode;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpRequest;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.client.BufferingClientHttpRequestFactory;
+import org.springframework.http.client.ClientHttpResponse;
+import org.springframework.http.client.JdkClientHttpRequestFactory;
+import org.springframework.http.converter.json.JacksonJsonHttpMessageConverter;
+import org.springframework.web.client.ResourceAccessException;
+import org.springframework.web.client.RestClient;
+import org.springframework.web.client.RestClientException;
+import org.springframework.web.client.support.RestClientAdapter;
+import org.springframework.web.service.invoker.HttpServiceProxyFactory;
+import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The storage-node HTTP API as api-server calls it: one method per call, each with a timeout. A
  * call that does not get an answer (refused, timed out, 5xx) throws {@link Unanswered}, which may be
  * retried; a 4xx is the node refusing the call and throws {@link Refused}, which may not.
+ *
+ * <p>The calls go through {@link NodeApi} proxies over {@link RestClient}. A request's timeout is
+ * its request factory's, so there is one proxy per node and timeout (control calls, data calls),
+ * kept; a batch definition, whose timeout grows with its size, gets a proxy of its own.
  */
 final class NodeClient {
 
@@ -42,62 +70,79 @@ final class NodeClient {
         }
     }
 
-    /** A flatten job's progress on one node. */
-    record FlattenJob(
-            String state, long done, long total, @Nullable String error) {}
-
     private final HttpClient http;
-    private final JsonMapper json;
+    private final JacksonJsonHttpMessageConverter json;
     private final Duration callTimeout;
     private final Duration dataTimeout;
+    private final Map<Route, NodeApi> proxies = new ConcurrentHashMap<>();
+
+    /**
+     * Writes request bodies (the client streams them from another thread): a pool, not the thread
+     * per request the client starts when given none.
+     */
+    private final ExecutorService bodies = Executors.newCachedThreadPool(body -> {
+        var thread = new Thread(body, "node-client-body");
+        thread.setDaemon(true);
+        return thread;
+    });
 
     NodeClient(HttpClient http, JsonMapper json, Duration callTimeout, Duration dataTimeout) {
         this.http = http;
-        this.json = json;
+        this.json = new JacksonJsonHttpMessageConverter(json);
         this.callTimeout = callTimeout;
         this.dataTimeout = dataTimeout;
+        warmUp(json);
+    }
+
+    /**
+     * Builds Jackson's serializers and deserializers of the node API's records now. The client writes
+     * a request body and reads the answer within the call's timeout (300 ms for control calls), and
+     * building them on first use, on a loaded host, could spend it before the node is even asked.
+     */
+    private static void warmUp(JsonMapper json) {
+        List<Object> samples = List.of(
+                new BatchDefineRequest(List.of(new LcDefinition(1L, null, 1L, false))),
+                new DefineResult(1, 0),
+                new LcView(1, null, 1, false, 0, 0, 0, 0, 0),
+                new LcSummary(1, null, 1, false),
+                new CopyFromRequest(new CopySource("http://node", "token", 1L), 0L, 1L),
+                new CopyFromResult(0),
+                new AllocationView(1, List.of(new dev.sprig.nodeapi.PcRun(0, 1))),
+                new Job("flatten", 1L, Job.State.RUNNING, 0, 0, Instant.EPOCH, null, null, List.of()));
+        for (Object sample : samples) {
+            json.readValue(json.writeValueAsBytes(sample), sample.getClass());
+        }
+        json.readValue("[]", new TypeReference<List<LcSummary>>() {});
     }
 
     void define(Target node, List<LcSpec> lcs) {
-        List<Map<String, Object>> body = new ArrayList<>();
-        for (LcSpec lc : lcs) {
-            Map<String, Object> entry = new LinkedHashMap<>();
-            entry.put("lcId", lc.lcId());
-            entry.put("parentLcId", lc.parentLcId());
-            entry.put("sizeBytes", lc.sizeBytes());
-            entry.put("frozen", lc.frozen());
-            body.add(entry);
-        }
+        var request = new BatchDefineRequest(lcs.stream()
+                .map(lc -> new LcDefinition(lc.lcId(), lc.parentLcId(), lc.sizeBytes(), lc.frozen()))
+                .toList());
         // a bulk clone is one request; allow for its size on top of the control-call budget
-        Duration timeout = callTimeout.plusMillis(lcs.size() / 10L);
-        send(node, post(node, "/v1/lcs:batchDefine", json.writeValueAsBytes(Map.of("lcs", body)), timeout));
+        NodeApi api = proxy(node, callTimeout.plusMillis(lcs.size() / 10L));
+        call("POST /v1/lcs:batchDefine", () -> api.define(request));
     }
 
     /** A freeze flushes the lc's unflushed writes on the node first: it gets the data timeout. */
     void freeze(Target node, long lcId) {
-        send(node, post(node, "/v1/lcs/" + lcId + ":freeze", new byte[0], dataTimeout));
+        call("POST /v1/lcs/" + lcId + ":freeze", () -> api(node, dataTimeout).freeze(lcId));
     }
 
     void delete(Target node, long lcId) {
-        HttpRequest request =
-                base(node, "/v1/lcs/" + lcId, callTimeout).DELETE().build();
-        send(node, request);
+        run("DELETE /v1/lcs/" + lcId, () -> api(node, callTimeout).delete(lcId));
     }
 
     void write(Target node, long lcId, long offset, ByteBuffer bytes) {
-        HttpRequest request = base(node, "/v1/lcs/" + lcId + "/data?offset=" + offset, dataTimeout)
-                .header("Content-Type", "application/octet-stream")
-                .PUT(HttpRequest.BodyPublishers.ofByteArray(toArray(bytes)))
-                .build();
-        send(node, request);
+        byte[] array = toArray(bytes);
+        run("PUT /v1/lcs/" + lcId + "/data", () -> api(node, dataTimeout).write(lcId, offset, array));
     }
 
     byte[] read(Target node, long lcId, long offset, int length) {
-        HttpRequest request = base(
-                        node, "/v1/lcs/" + lcId + "/data?offset=" + offset + "&length=" + length, dataTimeout)
-                .GET()
-                .build();
-        return sendForBytes(node, request);
+        byte[] bytes = call(
+                "GET /v1/lcs/" + lcId + "/data", () -> api(node, dataTimeout).read(lcId, offset, length));
+        // an empty body reads as null
+        return bytes != null ? bytes : new byte[0];
     }
 
     /**
@@ -105,108 +150,121 @@ final class NodeClient {
      * {@code lcId}, node to node; the bytes it stored.
      */
     long copyFrom(Target node, long lcId, Target source, long sourceLcId, long offset, long length) {
-        Map<String, Object> body = Map.of(
-                "source",
-                Map.of("endpoint", source.httpEndpoint(), "token", source.token(), "lcId", sourceLcId),
-                "offset",
-                offset,
-                "length",
-                length);
-        JsonNode result = json.readTree(
-                send(node, post(node, "/v1/lcs/" + lcId + ":copyFrom", json.writeValueAsBytes(body), dataTimeout)));
-        return result.path("bytesStored").asLong();
+        var request =
+                new CopyFromRequest(new CopySource(source.httpEndpoint(), source.token(), sourceLcId), offset, length);
+        return call(
+                        "POST /v1/lcs/" + lcId + ":copyFrom",
+                        () -> api(node, dataTimeout).copyFrom(lcId, request))
+                .bytesStored();
     }
 
     /** The runs of PCs the node holds anything in for the lc (itself or its ancestors). */
     List<PcRun> allocation(Target node, long lcId) {
-        JsonNode answer = json.readTree(send(
-                node,
-                base(node, "/v1/lcs/" + lcId + "/allocation", dataTimeout).GET().build()));
-        List<PcRun> runs = new ArrayList<>();
-        answer.path("pcRuns")
-                .forEach(run -> runs.add(new PcRun(
-                        run.path("firstPc").asLong(), run.path("pcCount").asLong())));
-        return runs;
+        return call(
+                        "GET /v1/lcs/" + lcId + "/allocation",
+                        () -> api(node, dataTimeout).allocation(lcId))
+                .pcRuns()
+                .stream()
+                .map(run -> new PcRun(run.firstPc(), run.pcCount()))
+                .toList();
     }
 
     void flush(Target node, long lcId) {
-        send(node, post(node, "/v1/lcs/" + lcId + ":flush", new byte[0], dataTimeout));
+        run("POST /v1/lcs/" + lcId + ":flush", () -> api(node, dataTimeout).flush(lcId));
     }
 
     void startFlatten(Target node, long lcId) {
-        send(node, post(node, "/v1/lcs/" + lcId + ":flatten", new byte[0], callTimeout));
+        call("POST /v1/lcs/" + lcId + ":flatten", () -> api(node, callTimeout).startFlatten(lcId));
     }
 
     /** Stops the node's running flatten of the lc at its next PC; a node that has none is fine. */
     void cancelFlatten(Target node, long lcId) {
-        send(node, post(node, "/v1/lcs/" + lcId + "/flatten:cancel", new byte[0], callTimeout));
+        call(
+                "POST /v1/lcs/" + lcId + "/flatten:cancel",
+                () -> api(node, callTimeout).cancelFlatten(lcId));
     }
 
-    FlattenJob flattenJob(Target node, long lcId) {
-        JsonNode job = json.readTree(send(
-                node,
-                base(node, "/v1/lcs/" + lcId + "/flatten", callTimeout).GET().build()));
-        return new FlattenJob(
-                job.path("state").asString(),
-                job.path("done").asLong(),
-                job.path("total").asLong(),
-                job.path("error").isNull() ? null : job.path("error").asString());
+    Job flattenJob(Target node, long lcId) {
+        return call(
+                "GET /v1/lcs/" + lcId + "/flatten", () -> api(node, callTimeout).flatten(lcId));
     }
 
     List<HeldLc> list(Target node) {
-        JsonNode lcs = json.readTree(
-                send(node, base(node, "/v1/lcs", dataTimeout).GET().build()));
-        List<HeldLc> held = new ArrayList<>();
-        lcs.forEach(lc -> held.add(new HeldLc(
-                lc.path("lcId").asLong(),
-                lc.path("parentLcId").isNull() ? null : lc.path("parentLcId").asLong(),
-                lc.path("frozen").asBoolean())));
-        return held;
+        return call("GET /v1/lcs", () -> api(node, dataTimeout).list()).stream()
+                .map(lc -> new HeldLc(lc.lcId(), lc.parentLcId(), lc.frozen()))
+                .toList();
     }
 
-    private HttpRequest post(Target node, String path, byte[] body, Duration timeout) {
-        return base(node, path, timeout)
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+    private NodeApi api(Target node, Duration timeout) {
+        return proxies.computeIfAbsent(new Route(node, timeout), route -> proxy(route.node(), route.timeout()));
+    }
+
+    private NodeApi proxy(Target node, Duration timeout) {
+        var requests = new JdkClientHttpRequestFactory(http, bodies);
+        requests.setReadTimeout(timeout);
+        RestClient rest = RestClient.builder()
+                // buffered: a body of known length goes with a Content-Length, as before, not chunked
+                .requestFactory(new BufferingClientHttpRequestFactory(requests))
+                .baseUrl(node.httpEndpoint())
+                .defaultHeader(HttpHeaders.AUTHORIZATION, "Bearer " + node.token())
+                // the defaults carry the byte[] bodies of the data calls; JSON as api-server writes it
+                .configureMessageConverters(
+                        converters -> converters.registerDefaults().withJsonConverter(json))
+                .defaultStatusHandler(HttpStatusCode::isError, (request, response) -> fail(node, request, response))
                 .build();
+        return HttpServiceProxyFactory.builderFor(RestClientAdapter.create(rest))
+                .build()
+                .createClient(NodeApi.class);
     }
 
-    private static HttpRequest.Builder base(Target node, String path, Duration timeout) {
-        return HttpRequest.newBuilder(URI.create(node.httpEndpoint() + path))
-                .timeout(timeout)
-                .header("Authorization", "Bearer " + node.token());
-    }
-
-    private String send(Target node, HttpRequest request) {
-        return new String(sendForBytes(node, request), java.nio.charset.StandardCharsets.UTF_8);
-    }
-
-    private byte[] sendForBytes(Target node, HttpRequest request) {
-        HttpResponse<byte[]> response;
-        try {
-            response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
-        } catch (IOException e) {
-            throw new Unanswered(request.method() + " " + request.uri().getPath() + ": " + describe(e), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new Unanswered("interrupted", e);
-        }
-        int status = response.statusCode();
+    private static void fail(Target node, HttpRequest request, ClientHttpResponse response) throws IOException {
+        int status = response.getStatusCode().value();
+        String call = request.getMethod() + " " + request.getURI().getPath();
         // 502: the node answered, but another node it read from (a copy's source) did not
         if (status >= 500 && status != 502) {
-            throw new Unanswered(request.method() + " " + request.uri().getPath() + " answered " + status, null);
+            throw new Unanswered(call + " answered " + status, null);
         }
-        if (status >= 400) {
-            throw new Refused(
-                    status,
-                    "node " + node.nodeId() + " refused " + request.method() + " "
-                            + request.uri().getPath() + ": "
-                            + new String(response.body(), java.nio.charset.StandardCharsets.UTF_8));
-        }
-        return response.body();
+        throw new Refused(
+                status,
+                "node " + node.nodeId() + " refused " + call + ": "
+                        + new String(response.getBody().readAllBytes(), StandardCharsets.UTF_8));
     }
 
-    private static String describe(IOException e) {
+    /**
+     * Makes the call; an I/O failure (refused, timed out, interrupted) is the node not answering.
+     * The client reports one while sending as a {@link ResourceAccessException}, and one while
+     * reading the answer (its timeout closes the body it reads) as whatever the reading failed with,
+     * the I/O error as a cause.
+     */
+    private static <T> T call(String call, Supplier<T> request) {
+        try {
+            return request.get();
+        } catch (RestClientException e) {
+            IOException io = ioCause(e);
+            if (io == null) {
+                throw e;
+            }
+            throw new Unanswered(call + ": " + describe(io), e);
+        }
+    }
+
+    private static @Nullable IOException ioCause(Throwable failure) {
+        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            if (cause instanceof IOException io) {
+                return io;
+            }
+        }
+        return null;
+    }
+
+    private static void run(String call, Runnable request) {
+        call(call, () -> {
+            request.run();
+            return null;
+        });
+    }
+
+    private static String describe(Throwable e) {
         return e.getMessage() == null
                 ? e.getClass().getSimpleName()
                 : e.getClass().getSimpleName() + " " + e.getMessage();
@@ -220,4 +278,6 @@ final class NodeClient {
 
     /** Where a call goes. */
     record Target(String nodeId, String httpEndpoint, String token) {}
+
+    private record Route(Target node, Duration timeout) {}
 }

@@ -1,12 +1,12 @@
 package dev.sprig.api.backend.remote;
 
 import dev.sprig.api.backend.StorageBackend;
-import dev.sprig.api.backend.remote.NodeClient.FlattenJob;
 import dev.sprig.api.backend.remote.NodeClient.Target;
 import dev.sprig.api.error.SprigException;
 import dev.sprig.api.node.Node;
 import dev.sprig.api.node.NodeRegistry;
 import dev.sprig.engine.ChunkEngine;
+import dev.sprig.nodeapi.Job;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -186,12 +186,12 @@ final class RemoteBackend implements StorageBackend {
             long total = 0;
             boolean running = false;
             for (Target node : stripe) {
-                FlattenJob job = calls.call(node.nodeId(), () -> client.flattenJob(node, lcId));
-                if (job.state().equals("FAILED")) {
+                Job job = calls.call(node.nodeId(), () -> client.flattenJob(node, lcId));
+                if (job.state() == Job.State.FAILED) {
                     throw new IllegalStateException(
                             "flatten of lc " + lcId + " failed on node " + node.nodeId() + ": " + job.error());
                 }
-                running |= job.state().equals("RUNNING");
+                running |= job.state() == Job.State.RUNNING;
                 done += job.done();
                 total += job.total();
             }

@@ -1,4 +1,4 @@
-package dev.sprig.node.control;
+package dev.sprig.nodeapi;
 
 /**
  * @param created lcs the batch added

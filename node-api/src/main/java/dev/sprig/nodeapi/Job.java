@@ -1,6 +1,5 @@
-package dev.sprig.node.control;
+package dev.sprig.nodeapi;
 
-import dev.sprig.engine.DamagedSegment;
 import java.time.Instant;
 import java.util.List;
 import org.jspecify.annotations.Nullable;

@@ -1,0 +1,93 @@
+package dev.sprig.nodeapi;
+
+import java.util.List;
+import org.springframework.http.MediaType;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.service.annotation.DeleteExchange;
+import org.springframework.web.service.annotation.GetExchange;
+import org.springframework.web.service.annotation.PostExchange;
+import org.springframework.web.service.annotation.PutExchange;
+
+/**
+ * A storage node's HTTP API as its callers see it; every call needs {@code Authorization: Bearer
+ * <node token>}. A client is a proxy of this interface over a {@code RestClient} whose base URL is
+ * the node's endpoint ({@code HttpServiceProxyFactory}); the node's controllers serve the same paths.
+ * Errors are {@code application/problem+json} with a {@code code}: 4xx when the call is wrong for
+ * the node's state, 5xx when the node failed, 502 when another node it read from did not answer.
+ */
+public interface NodeApi {
+
+    /** Defines a batch of lcs; repeating a batch that already applied changes nothing. */
+    @PostExchange("/v1/lcs:batchDefine")
+    DefineResult define(@RequestBody BatchDefineRequest request);
+
+    /** Every lc this node holds, without statistics. */
+    @GetExchange("/v1/lcs")
+    List<LcSummary> list();
+
+    @GetExchange("/v1/lcs/{lcId}")
+    LcView get(@PathVariable long lcId);
+
+    /** Flushes the lc's unflushed writes, then freezes it. */
+    @PostExchange("/v1/lcs/{lcId}:freeze")
+    LcView freeze(@PathVariable long lcId);
+
+    @PostExchange("/v1/lcs/{lcId}:grow")
+    LcView grow(@PathVariable long lcId, @RequestBody GrowRequest request);
+
+    /** Deleting an lc that is already gone succeeds. */
+    @DeleteExchange("/v1/lcs/{lcId}")
+    void delete(@PathVariable long lcId);
+
+    /** The PCs of the lc that can hold anything but zeros (held by it or an ancestor on this node). */
+    @GetExchange("/v1/lcs/{lcId}/allocation")
+    AllocationView allocation(@PathVariable long lcId);
+
+    /** Starts a flatten of the lc (202 with the job); an lc already being flattened answers its job. */
+    @PostExchange("/v1/lcs/{lcId}:flatten")
+    Job startFlatten(@PathVariable long lcId);
+
+    @GetExchange("/v1/lcs/{lcId}/flatten")
+    Job flatten(@PathVariable long lcId);
+
+    /** Stops a running flatten at its next PC; answers the job, ended or ending. */
+    @PostExchange("/v1/lcs/{lcId}/flatten:cancel")
+    Job cancelFlatten(@PathVariable long lcId);
+
+    /** {@code length} bytes of the lc from {@code offset}, zeros where nothing was written. */
+    @GetExchange("/v1/lcs/{lcId}/data")
+    byte[] read(@PathVariable long lcId, @RequestParam long offset, @RequestParam long length);
+
+    /** Writes the bytes at {@code offset}; durable after a flush, as on any disk. */
+    @PutExchange(url = "/v1/lcs/{lcId}/data", contentType = MediaType.APPLICATION_OCTET_STREAM_VALUE)
+    void write(@PathVariable long lcId, @RequestParam long offset, @RequestBody byte[] bytes);
+
+    /** Copies a range of an lc on another node into this lc, node to node; answers the bytes stored. */
+    @PostExchange("/v1/lcs/{lcId}:copyFrom")
+    CopyFromResult copyFrom(@PathVariable long lcId, @RequestBody CopyFromRequest request);
+
+    @PostExchange("/v1/lcs/{lcId}:flush")
+    void flush(@PathVariable long lcId);
+
+    @PostExchange("/v1/lcs/{lcId}:writeZeroes")
+    void writeZeroes(@PathVariable long lcId, @RequestParam long offset, @RequestParam long length);
+
+    @PostExchange("/v1/lcs/{lcId}:trim")
+    void trim(@PathVariable long lcId, @RequestParam long offset, @RequestParam long length);
+
+    @GetExchange("/v1/node")
+    NodeView node();
+
+    /** Flushes every lc of the node. */
+    @PostExchange("/v1/node:flush")
+    void flushAll();
+
+    /** Starts a scrub of the whole node (202 with the job). */
+    @PostExchange("/v1/node:scrub")
+    Job startScrub();
+
+    @GetExchange("/v1/node/scrub")
+    Job scrub();
+}

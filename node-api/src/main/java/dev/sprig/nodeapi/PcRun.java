@@ -1,0 +1,3 @@
+package dev.sprig.nodeapi;
+
+public record PcRun(long firstPc, long pcCount) {}
