@@ -2,6 +2,8 @@ package dev.sprig.agent.route;
 
 import dev.sprig.nbd.Nbd;
 import dev.sprig.nbd.NbdRequest;
+import dev.sprig.nbd.client.NbdCallback;
+import dev.sprig.nbd.client.NbdChannel;
 import dev.sprig.nbd.server.AsyncNbdDisk;
 import dev.sprig.nbd.server.Extents;
 import io.netty.buffer.ByteBuf;
@@ -216,7 +218,7 @@ final class ProxiedDisk implements AsyncNbdDisk {
     /** What a piece asks of a node connection. */
     @FunctionalInterface
     private interface NodeWork<T> {
-        void on(NodeChannel node, NodeCallback<T> callback);
+        void on(NbdChannel node, NbdCallback<T> callback);
     }
 
     /** The final answer for a piece: the node's error number, 0 with the value on success. */
@@ -235,7 +237,7 @@ final class ProxiedDisk implements AsyncNbdDisk {
      */
     private <T> void attempt(
             EventLoop loop, NodeExport node, NodeWork<T> work, boolean retried, Done<T> done, long pcIndex) {
-        work.on(channels.on(loop, node), new NodeCallback<>() {
+        work.on(channels.on(loop, node), new NbdCallback<>() {
             @Override
             public void completed(int error, @Nullable T value) {
                 if (error == Nbd.EPERM && !retried) {

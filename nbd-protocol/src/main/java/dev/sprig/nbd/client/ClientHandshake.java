@@ -1,30 +1,33 @@
-package dev.sprig.agent.route;
+package dev.sprig.nbd.client;
 
 import dev.sprig.nbd.Nbd;
-import dev.sprig.nbd.client.ExportRefusedException;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
- * The client side of the fixed-newstyle handshake with a node, in one round trip: structured
- * replies, base:allocation and NBD_OPT_GO are sent together once the greeting arrives. When the
- * export is open the handler steps aside for {@link NodeReplyDecoder} and completes {@code ready}.
+ * The client side of the fixed-newstyle handshake, in one round trip: structured replies,
+ * base:allocation and NBD_OPT_GO are sent together once the greeting arrives. A server that refuses
+ * the first two is still used, with simple replies and without block status. When the export is
+ * open the handler steps aside for {@link ReplyDecoder} and tells the {@link NbdChannel}.
  */
-final class NodeHandshake extends ByteToMessageDecoder {
+final class ClientHandshake extends ByteToMessageDecoder {
 
-    private final NodeExport export;
-    private final ChannelPromise ready;
+    private final NbdChannel node;
     private boolean greeted;
     private int answered;
+    private boolean structured;
+    /** Whether the server offered base:allocation; its id may be 0 (qemu-nbd's is). */
+    private boolean baseAllocation;
 
-    NodeHandshake(NodeExport export, ChannelPromise ready) {
-        this.export = export;
-        this.ready = ready;
+    private long sizeBytes = -1;
+    private int transmissionFlags;
+
+    ClientHandshake(NbdChannel node) {
+        this.node = node;
     }
 
     @Override
@@ -34,11 +37,11 @@ final class NodeHandshake extends ByteToMessageDecoder {
                 return;
             }
             if (in.readLong() != Nbd.NBDMAGIC || in.readLong() != Nbd.IHAVEOPT) {
-                throw new IOException(server() + " is not a newstyle NBD server");
+                throw new IOException(node.server() + " is not a newstyle NBD server");
             }
             int flags = in.readUnsignedShort();
             if ((flags & Nbd.FLAG_FIXED_NEWSTYLE) == 0) {
-                throw new IOException(server() + " does not speak fixed newstyle");
+                throw new IOException(node.server() + " does not speak fixed newstyle");
             }
             greeted = true;
             ctx.writeAndFlush(options(ctx, flags & Nbd.FLAG_NO_ZEROES));
@@ -47,7 +50,7 @@ final class NodeHandshake extends ByteToMessageDecoder {
             int start = in.readerIndex();
             long length = in.getUnsignedInt(start + 16);
             if (in.getLong(start) != Nbd.OPTION_REPLY_MAGIC || length > Nbd.MAX_OPTION_LENGTH) {
-                throw new IOException("bad option reply from " + server());
+                throw new IOException("bad option reply from " + node.server());
             }
             if (in.readableBytes() < 20 + length) {
                 return;
@@ -59,19 +62,30 @@ final class NodeHandshake extends ByteToMessageDecoder {
             if (type == Nbd.REP_ACK || type < 0) {
                 answered++;
             }
-            if (option == Nbd.OPT_GO && type < 0) { // error replies have the top bit set
-                throw new ExportRefusedException(server(), export.name(), data.toString(StandardCharsets.UTF_8));
+            if (option == Nbd.OPT_STRUCTURED_REPLY) {
+                structured = type == Nbd.REP_ACK;
+            } else if (option == Nbd.OPT_SET_META_CONTEXT && type == Nbd.REP_META_CONTEXT && length >= 4) {
+                baseAllocation = true;
+            } else if (option == Nbd.OPT_GO
+                    && type == Nbd.REP_INFO
+                    && length >= 12
+                    && data.getUnsignedShort(0) == Nbd.INFO_EXPORT) {
+                sizeBytes = data.getLong(2);
+                transmissionFlags = data.getUnsignedShort(10);
+            } else if (option == Nbd.OPT_GO && type < 0) { // error replies have the top bit set
+                throw new ExportRefusedException(
+                        node.server(), node.exportName(), data.toString(StandardCharsets.UTF_8));
             }
             if (answered == 3) {
-                ctx.pipeline().replace(this, "node-replies", new NodeReplyDecoder());
-                ready.setSuccess();
+                ctx.pipeline().replace(this, "nbd-replies", new ReplyDecoder(structured, node));
+                node.opened(ctx.channel(), sizeBytes, transmissionFlags, baseAllocation);
                 return;
             }
         }
     }
 
     private ByteBuf options(ChannelHandlerContext ctx, int noZeroes) {
-        byte[] name = export.name().getBytes(StandardCharsets.UTF_8);
+        byte[] name = node.exportName().getBytes(StandardCharsets.UTF_8);
         byte[] context = Nbd.BASE_ALLOCATION.getBytes(StandardCharsets.US_ASCII);
         ByteBuf out = ctx.alloc().buffer();
         out.writeInt(Nbd.FLAG_C_FIXED_NEWSTYLE | noZeroes);
@@ -89,19 +103,15 @@ final class NodeHandshake extends ByteToMessageDecoder {
         return out;
     }
 
-    private String server() {
-        return export.host() + ":" + export.port();
-    }
-
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        ready.tryFailure(cause);
+        node.failed(NbdChannel.asIo(cause, node.server()));
         ctx.close();
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-        ready.tryFailure(new IOException(server() + " closed the connection during the handshake"));
+        node.failed(new IOException(node.server() + " closed the connection during the handshake"));
         super.channelInactive(ctx);
     }
 }

@@ -1,4 +1,4 @@
-package dev.sprig.agent.route;
+package dev.sprig.nbd.client;
 
 import dev.sprig.nbd.Nbd;
 import io.netty.buffer.ByteBuf;
@@ -8,16 +8,22 @@ import io.netty.handler.codec.CorruptedFrameException;
 import java.util.List;
 
 /**
- * Cuts a node's transmission stream into {@link NodeReply}s: simple replies (which carry no data,
- * since structured replies are negotiated) and structured chunks. A read's data is a retained slice
- * of what arrived, not a copy.
+ * Cuts the transmission stream into {@link Reply}s: simple replies and structured chunks. A read's
+ * data is a retained slice of what arrived, not a copy. Only a simple reply to a read that succeeded
+ * carries data, and only without structured replies; its length is the request's, which is why the
+ * decoder asks the channel.
  */
-final class NodeReplyDecoder extends ByteToMessageDecoder {
+final class ReplyDecoder extends ByteToMessageDecoder {
 
     private static final int SIMPLE = 16;
     private static final int CHUNK = 20;
 
-    NodeReplyDecoder() {
+    private final boolean structured;
+    private final NbdChannel requests;
+
+    ReplyDecoder(boolean structured, NbdChannel requests) {
+        this.structured = structured;
+        this.requests = requests;
         // a read's megabyte arrives in many socket reads: gather them instead of copying them together
         setCumulator(COMPOSITE_CUMULATOR);
     }
@@ -31,10 +37,26 @@ final class NodeReplyDecoder extends ByteToMessageDecoder {
                 if (in.readableBytes() < SIMPLE) {
                     return;
                 }
-                in.skipBytes(4);
-                int error = in.readInt();
-                long cookie = in.readLong();
-                out.add(new NodeReply(cookie, true, error, 0, null, 0, false));
+                int error = in.getInt(start + 4);
+                long cookie = in.getLong(start + 8);
+                long readAt = -1;
+                int data = 0;
+                NbdChannel.InFlight<?> request = error == 0 ? requests.inFlight(cookie) : null;
+                if (request != null && request.type == Nbd.CMD_READ && request.length > 0) {
+                    if (structured) {
+                        throw new CorruptedFrameException("a simple reply to a read, structured replies negotiated");
+                    }
+                    readAt = request.offset;
+                    data = (int) request.length;
+                }
+                if (in.readableBytes() < SIMPLE + data) {
+                    return;
+                }
+                in.skipBytes(SIMPLE);
+                out.add(
+                        data == 0
+                                ? new Reply(cookie, true, error, 0, null, 0, false)
+                                : new Reply(cookie, true, 0, readAt, in.readRetainedSlice(data), 0, false));
                 continue;
             }
             if (magic != Nbd.STRUCTURED_REPLY_MAGIC) {
@@ -57,19 +79,19 @@ final class NodeReplyDecoder extends ByteToMessageDecoder {
             ByteBuf chunk = in.readSlice((int) length);
             out.add(
                     switch (type) {
-                        case Nbd.REPLY_TYPE_NONE -> new NodeReply(cookie, done, 0, 0, null, 0, false);
+                        case Nbd.REPLY_TYPE_NONE -> new Reply(cookie, done, 0, 0, null, 0, false);
                         case Nbd.REPLY_TYPE_OFFSET_DATA -> {
                             long offset = chunk.readLong();
-                            yield new NodeReply(cookie, done, 0, offset, chunk.retain(), 0, false);
+                            yield new Reply(cookie, done, 0, offset, chunk.retain(), 0, false);
                         }
                         case Nbd.REPLY_TYPE_OFFSET_HOLE -> {
                             long offset = chunk.readLong();
-                            yield new NodeReply(cookie, done, 0, offset, null, chunk.readInt(), false);
+                            yield new Reply(cookie, done, 0, offset, null, chunk.readInt(), false);
                         }
-                        case Nbd.REPLY_TYPE_BLOCK_STATUS -> new NodeReply(cookie, done, 0, 0, chunk.retain(), 0, true);
+                        case Nbd.REPLY_TYPE_BLOCK_STATUS -> new Reply(cookie, done, 0, 0, chunk.retain(), 0, true);
                         case Nbd.REPLY_TYPE_ERROR, Nbd.REPLY_TYPE_ERROR_OFFSET -> {
                             int error = chunk.readInt();
-                            yield new NodeReply(cookie, done, error != 0 ? error : Nbd.EIO, 0, null, 0, false);
+                            yield new Reply(cookie, done, error != 0 ? error : Nbd.EIO, 0, null, 0, false);
                         }
                         default -> throw new CorruptedFrameException("reply chunk type " + type);
                     });
