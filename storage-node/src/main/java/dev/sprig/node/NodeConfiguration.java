@@ -2,9 +2,9 @@ package dev.sprig.node;
 
 import dev.sprig.engine.ChunkEngine;
 import dev.sprig.nbd.server.NbdServer;
+import dev.sprig.node.access.NodeToken;
 import dev.sprig.node.http.NodeErrorController;
 import dev.sprig.node.http.NodeFallbackProblemAdvice;
-import dev.sprig.node.http.NodeToken;
 import dev.sprig.node.http.NodeWebConfiguration;
 import dev.sprig.node.registry.NodeRegistrar;
 import dev.sprig.node.registry.RegistryProperties;

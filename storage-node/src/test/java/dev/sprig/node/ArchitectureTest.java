@@ -1,14 +1,10 @@
 package dev.sprig.node;
 
-import static com.tngtech.archunit.base.DescribedPredicate.not;
-import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAPackage;
-import static com.tngtech.archunit.core.domain.JavaClass.Predicates.type;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
-import dev.sprig.node.http.NodeToken;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -40,14 +36,30 @@ class ArchitectureTest {
         "dev.sprig.node.copy.."
     };
 
+    /**
+     * Registration is the node calling api-server, through Spring's HTTP client (RestClient and its
+     * status and media types); it serves nothing, so it may use the client side of Spring Web only.
+     */
     @Test
     void onlyTheWebLayerKnowsSpringMvcAndServlets() {
         noClasses()
                 .that()
-                .resideOutsideOfPackage("dev.sprig.node.http..")
+                .resideOutsideOfPackages("dev.sprig.node.http..", "dev.sprig.node.registry..")
                 .should()
                 .dependOnClassesThat()
                 .resideInAnyPackage(WEB)
+                .check(NODE);
+        noClasses()
+                .that()
+                .resideInAPackage("dev.sprig.node.registry..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAnyPackage(
+                        "org.springframework.web.bind..",
+                        "org.springframework.web.servlet..",
+                        "org.springframework.boot.webmvc..",
+                        "org.springframework.boot.web.servlet..",
+                        "jakarta.servlet..")
                 .check(NODE);
     }
 
@@ -62,7 +74,10 @@ class ArchitectureTest {
                 .check(NODE);
     }
 
-    /** Node-to-node copy is an HTTP client of another node; nothing else below the web layer is. */
+    /**
+     * Node-to-node copy is an HTTP client of another node, registration one of api-server; nothing
+     * else below the web layer calls other servers.
+     */
     @Test
     void onlyCopyAndRegistrationCallOtherServersOverHttp() {
         noClasses()
@@ -70,15 +85,11 @@ class ArchitectureTest {
                 .resideOutsideOfPackages("dev.sprig.node.copy..", "dev.sprig.node.registry..")
                 .should()
                 .dependOnClassesThat()
-                .resideInAPackage("java.net.http..")
+                .resideInAnyPackage("java.net.http..", "org.springframework.web.client..")
                 .check(NODE);
     }
 
-    /**
-     * The storage wiring and the rules below the web layer do not reach up into it. {@link NodeToken}
-     * is the exception for now: the node's credential, a plain class still in {@code http}, which
-     * the NBD port and the storage wiring need as well.
-     */
+    /** The storage wiring and the rules below the web layer do not reach up into it. */
     @Test
     void nothingBelowTheWebLayerReachesIntoIt() {
         noClasses()
@@ -87,7 +98,8 @@ class ArchitectureTest {
                 .or()
                 .resideInAnyPackage("dev.sprig.node.storage..", "dev.sprig.node.registry..")
                 .should()
-                .dependOnClassesThat(resideInAPackage("dev.sprig.node.http..").and(not(type(NodeToken.class))))
+                .dependOnClassesThat()
+                .resideInAPackage("dev.sprig.node.http..")
                 .check(NODE);
     }
 }

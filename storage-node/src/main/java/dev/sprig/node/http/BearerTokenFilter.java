@@ -1,5 +1,6 @@
 package dev.sprig.node.http;
 
+import dev.sprig.node.access.NodeToken;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;

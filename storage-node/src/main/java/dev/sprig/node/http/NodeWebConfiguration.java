@@ -2,6 +2,7 @@ package dev.sprig.node.http;
 
 import dev.sprig.engine.ChunkEngine;
 import dev.sprig.node.NodeProperties;
+import dev.sprig.node.access.NodeToken;
 import dev.sprig.node.copy.RangeCopier;
 import dev.sprig.node.metrics.DataPathMetrics;
 import java.util.List;

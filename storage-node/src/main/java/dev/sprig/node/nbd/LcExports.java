@@ -8,7 +8,7 @@ import dev.sprig.nbd.server.NbdExports;
 import dev.sprig.node.access.DataAccess;
 import dev.sprig.node.access.DataGrant;
 import dev.sprig.node.access.DataTokens;
-import dev.sprig.node.http.NodeToken;
+import dev.sprig.node.access.NodeToken;
 import dev.sprig.node.metrics.DataPathMetrics;
 import java.time.Clock;
 import java.util.Optional;

@@ -2,7 +2,7 @@ package dev.sprig.node.registry;
 
 import dev.sprig.engine.ChunkEngine;
 import dev.sprig.nbd.server.NbdServer;
-import dev.sprig.node.http.NodeToken;
+import dev.sprig.node.access.NodeToken;
 import dev.sprig.nodeapi.RegisterNode;
 import java.io.IOException;
 import java.net.InetAddress;

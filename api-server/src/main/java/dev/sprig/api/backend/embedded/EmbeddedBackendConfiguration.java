@@ -5,7 +5,7 @@ import dev.sprig.api.backend.StorageBackend;
 import dev.sprig.api.backend.StorageBackend.NodeAccess;
 import dev.sprig.engine.ChunkEngine;
 import dev.sprig.nbd.server.NbdServer;
-import dev.sprig.node.http.NodeToken;
+import dev.sprig.node.access.NodeToken;
 import dev.sprig.node.http.NodeWebConfiguration;
 import dev.sprig.node.storage.NodeDataDir;
 import dev.sprig.node.storage.NodeStorageConfiguration;

@@ -1,4 +1,4 @@
-package dev.sprig.node.http;
+package dev.sprig.node.access;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
