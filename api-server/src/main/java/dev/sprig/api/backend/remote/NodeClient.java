@@ -48,8 +48,8 @@ import tools.jackson.databind.json.JsonMapper;
  * retried; a 4xx is the node refusing the call and throws {@link Refused}, which may not.
  *
  * <p>The calls go through {@link NodeApi} proxies over {@link RestClient}. A request's timeout is
- * its request factory's, so there is one proxy per node and timeout (control calls, data calls),
- * kept; a batch definition, whose timeout grows with its size, gets a proxy of its own.
+ * its request factory's, so there is one proxy per node and timeout (control calls, data calls,
+ * batch definitions by size in steps of 100 ms), kept.
  */
 final class NodeClient {
 
@@ -119,8 +119,9 @@ final class NodeClient {
         var request = new BatchDefineRequest(lcs.stream()
                 .map(lc -> new LcDefinition(lc.lcId(), lc.parentLcId(), lc.sizeBytes(), lc.frozen()))
                 .toList());
-        // a bulk clone is one request; allow for its size on top of the control-call budget
-        NodeApi api = proxy(node, callTimeout.plusMillis(lcs.size() / 10L));
+        // a bulk clone is one request; allow for its size on top of the control-call budget, 0.1 ms
+        // an lc, rounded to 100 ms so that a few timeouts (and their proxies, kept) serve every size
+        NodeApi api = api(node, callTimeout.plusMillis((lcs.size() / 10L + 50L) / 100L * 100L));
         call("POST /v1/lcs:batchDefine", () -> api.define(request));
     }
 
