@@ -76,8 +76,9 @@ class OpenApiConfiguration {
                                     .addApiResponse(
                                             "5XX",
                                             new ApiResponse()
-                                                    .description("Failed: INTERNAL (logged), or NODE_UNAVAILABLE and"
-                                                            + " DATABASE_UNAVAILABLE with Retry-After")
+                                                    .description(
+                                                            "Failed: INTERNAL (500, logged), NODE_UNAVAILABLE or"
+                                                                    + " DATABASE_UNAVAILABLE (503, with Retry-After), CACHE_FULL (507)")
                                                     .content(problem))));
         };
     }
@@ -90,7 +91,8 @@ class OpenApiConfiguration {
                         "type",
                         new StringSchema()
                                 .format("uri")
-                                .description("never sent by api-server: about:blank, the code says what failed"))
+                                .description(
+                                        "absent, that is about:blank: api-server sets none, its code says what failed"))
                 .addProperty("title", new StringSchema().description("the status's reason phrase"))
                 .addProperty("status", new IntegerSchema().format("int32").description("the HTTP status"))
                 .addProperty("detail", new StringSchema().description("what happened to which resource"))
