@@ -8,7 +8,8 @@ import org.jspecify.annotations.Nullable;
  * Problem}, the body of every 4XX and 5XX.
  *
  * @param type absent (about:blank): api-server sets none
- * @param instance the request's path; absent when a filter refused the request before any controller
+ * @param instance the request's path ({@code /error} for a failure in a servlet filter); absent when a
+ *     filter refused the request itself (authentication, Idempotency-Key)
  * @param dependents with {@code HAS_DEPENDENTS}: what still reads from the resource
  * @param node with {@code NODE_UNAVAILABLE}: the storage node that did not answer
  * @param outcome with {@code DATABASE_UNAVAILABLE}: {@code not_applied} or {@code unknown}

@@ -100,7 +100,9 @@ class OpenApiConfiguration {
                         "instance",
                         new StringSchema()
                                 .format("uri")
-                                .description("the request's path; absent when refused before any controller ran"))
+                                .description("the request's path (/error for a failure thrown in a servlet"
+                                        + " filter); absent when a filter refused the request itself"
+                                        + " (authentication, Idempotency-Key)"))
                 .addProperty(
                         "code",
                         new StringSchema()
