@@ -3,6 +3,7 @@ package dev.sprig.client;
 import java.io.IOException;
 import org.jspecify.annotations.Nullable;
 import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
 
 /**
  * api-server refused a call; the message is its status and problem+json body, as is (the agent prints
@@ -26,7 +27,17 @@ public final class ApiException extends IOException {
     /** The problem+json body, or null when api-server (or a proxy before it) answered something else. */
     public @Nullable Problem problem() {
         try {
-            return body.isEmpty() ? null : Wire.read(body, Problem.class);
+            if (body.isEmpty()) {
+                return null;
+            }
+            JsonNode json = Wire.tree(body);
+            // JSON from something else (a proxy) lacks what every problem of api-server's has
+            if (!json.path("code").isString()
+                    || !json.path("title").isString()
+                    || !json.path("status").isInt()) {
+                return null;
+            }
+            return Wire.read(body, Problem.class);
         } catch (JacksonException notProblemJson) {
             return null;
         }

@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Stream;
@@ -27,43 +26,12 @@ import tools.jackson.databind.json.JsonMapper;
  * one {@code @Nullable}). A field renamed, retyped, added or dropped on either side fails the build;
  * the lead regenerates the document from api-server, and this test then says which records follow.
  *
- * <p>Where the document is known to be wrong, the test says so below, and fails once it is right, so
- * that the exception does not outlive the fault.
+ * <p>Requests and answers alike: api-server documents a record's non-null components as required,
+ * and its failures as {@code Problem}.
  */
 class ContractTest {
 
     static final Path CONTRACT = Path.of("..", "openapi", "sprig-api.json");
-
-    /** Records no schema describes, and why. Each must stay absent from the document. */
-    static final Map<Class<?>, String> WITHOUT_SCHEMA = Map.of(
-            Problem.class, "api-server documents no error bodies (problem+json) in the contract",
-            AttachmentNode.class, "the document has no schema for it: see AttachmentView.nodes in KNOWN_DRIFT");
-
-    /**
-     * Properties where the document disagrees with what api-server answers, and why. Each must still
-     * disagree: once the document is fixed, the entry goes and the property is checked.
-     */
-    static final Map<String, String> KNOWN_DRIFT = Map.of(
-            "AttachmentView.nodes",
-            "springdoc names both of api-server's NodeView records (the registry's and the attachment's)"
-                    + " NodeView, and documents the attachment's nodes as the registry's (nodeId, state,"
-                    + " httpEndpoint …) where api-server answers {nodeId, nbd}");
-
-    /**
-     * Answers springdoc documents with no {@code required} list at all (it does not read a record's
-     * nullness): nothing to check their required-ness against. Each must stay without one.
-     */
-    static final Set<String> WITHOUT_REQUIRED = Set.of(
-            "ImageView",
-            "SourceView",
-            "DiskView",
-            "DiskPage",
-            "BatchCreated",
-            "SnapshotView",
-            "OperationView",
-            "AttachmentView",
-            "CacheStats",
-            "IssuedCredential");
 
     static final JsonNode SCHEMAS = schemas();
 
@@ -71,43 +39,28 @@ class ContractTest {
     void everyRecordIsItsSchema() {
         List<String> drift = new ArrayList<>();
         for (Class<?> record : wireRecords()) {
-            if (WITHOUT_SCHEMA.containsKey(record)) {
-                continue;
-            }
             drift.addAll(differences(record, record.getSimpleName()));
         }
         assertThat(drift).isEmpty();
     }
 
+    /** What {@link ApiException#problem()} reads: every failure of every operation is a Problem. */
     @Test
-    void theKnownDriftIsStillThere() {
-        for (Map.Entry<String, String> known : KNOWN_DRIFT.entrySet()) {
-            String schema = known.getKey().substring(0, known.getKey().indexOf('.'));
-            List<String> drift = differences(record(schema), schema, true);
-            assertThat(drift)
-                    .as(
-                            "%s is right now (%s was the fault): remove it from KNOWN_DRIFT",
-                            known.getKey(), known.getValue())
-                    .anyMatch(line -> line.startsWith(known.getKey() + ":"));
+    void everyFailureIsAProblem() {
+        List<String> without = new ArrayList<>();
+        JsonNode paths = contract().path("paths");
+        for (String path : paths.propertyNames()) {
+            for (String method : paths.path(path).propertyNames()) {
+                JsonNode responses = paths.path(path).path(method).path("responses");
+                for (String range : List.of("4XX", "5XX")) {
+                    JsonNode body = responses.path(range).path("content").path("application/problem+json");
+                    if (!body.has("schema") || !refName(body.path("schema")).equals("Problem")) {
+                        without.add(method.toUpperCase(java.util.Locale.ROOT) + " " + path + " " + range);
+                    }
+                }
+            }
         }
-    }
-
-    @Test
-    void recordsWithoutASchemaHaveNone() {
-        for (Class<?> record : WITHOUT_SCHEMA.keySet()) {
-            assertThat(SCHEMAS.has(record.getSimpleName()))
-                    .as("the contract has a schema %s now: check the record against it", record.getSimpleName())
-                    .isFalse();
-        }
-    }
-
-    @Test
-    void answersWithoutRequiredListsHaveNone() {
-        for (String schema : WITHOUT_REQUIRED) {
-            assertThat(SCHEMAS.path(schema).has("required"))
-                    .as("%s documents its required properties now: remove it from WITHOUT_REQUIRED", schema)
-                    .isFalse();
-        }
+        assertThat(without).isEmpty();
     }
 
     /** The test can fail: a record with one field renamed, one retyped and one made optional. */
@@ -120,6 +73,24 @@ class ContractTest {
                         "CreateDisk.source: not in the contract",
                         "CreateDisk.sourceId: in the contract, not in the record",
                         "CreateDisk.sizeBytes: optional in the contract, but the record's long cannot be left out");
+    }
+
+    /** An answer's nullness is checked too: null where the server never sends it, or the reverse. */
+    @Test
+    void aResponseRecordWithTheWrongNullnessIsCaught() {
+        record SnapshotView(
+                String externId,
+                @Nullable String name,
+                long sizeBytes,
+                String state,
+                String diskId,
+                @Nullable Long lcId,
+                Instant createdAt) {}
+
+        assertThat(differences(SnapshotView.class, "SnapshotView"))
+                .containsExactlyInAnyOrder(
+                        "SnapshotView.name: required in the contract, @Nullable in the record",
+                        "SnapshotView.diskId: optional in the contract, but the record's String cannot be left out");
     }
 
     @Test
@@ -149,12 +120,8 @@ class ContractTest {
         assertThat(Wire.write(new CreateDisk("d", "img-1"))).isEqualTo("{\"name\":\"d\",\"sourceId\":\"img-1\"}");
     }
 
-    static List<String> differences(Class<?> record, String schema) {
-        return differences(record, schema, false);
-    }
-
     /** What differs between {@code record} and the schema named {@code schema}, one line each. */
-    static List<String> differences(Class<?> record, String schema, boolean includingKnownDrift) {
+    static List<String> differences(Class<?> record, String schema) {
         List<String> found = new ArrayList<>();
         JsonNode definition = SCHEMAS.path(schema);
         if (definition.isMissingNode()) {
@@ -168,9 +135,6 @@ class ContractTest {
             String name = component.getName();
             components.add(name);
             String where = schema + "." + name;
-            if (!includingKnownDrift && KNOWN_DRIFT.containsKey(where)) {
-                continue;
-            }
             JsonNode property = properties.path(name);
             if (property.isMissingNode()) {
                 found.add(where + ": not in the contract");
@@ -179,9 +143,6 @@ class ContractTest {
             String mismatch = typeMismatch(property, component.getAnnotatedType());
             if (mismatch != null) {
                 found.add(where + ": " + mismatch);
-            }
-            if (!definition.has("required")) {
-                continue;
             }
             boolean nullable = nullable(component.getAnnotatedType());
             if (required.contains(name) && nullable) {
@@ -211,6 +172,7 @@ class ContractTest {
         boolean matches = switch (documented) {
             case "string" -> raw == String.class;
             case "string/date-time" -> raw == Instant.class;
+            case "string/uri" -> raw == String.class;
             case "integer/int64" -> raw == long.class || raw == Long.class;
             case "integer/int32" -> raw == int.class || raw == Integer.class;
             case "boolean" -> raw == boolean.class || raw == Boolean.class;
@@ -255,13 +217,6 @@ class ContractTest {
         return ref.substring(ref.lastIndexOf('/') + 1);
     }
 
-    static Class<?> record(String schema) {
-        return wireRecords().stream()
-                .filter(record -> record.getSimpleName().equals(schema))
-                .findFirst()
-                .orElseThrow(() -> new AssertionError("no record " + schema));
-    }
-
     /** The package's top-level records: the wire types (nested ones, such as SprigApiClient.Timeouts, are the client's own). */
     static List<Class<?>> wireRecords() {
         Path classes = Path.of("target", "classes", "dev", "sprig", "client");
@@ -286,12 +241,12 @@ class ContractTest {
     }
 
     static JsonNode schemas() {
+        return contract().path("components").path("schemas");
+    }
+
+    static JsonNode contract() {
         try {
-            return JsonMapper.builder()
-                    .build()
-                    .readTree(Files.readString(CONTRACT))
-                    .path("components")
-                    .path("schemas");
+            return JsonMapper.builder().build().readTree(Files.readString(CONTRACT));
         } catch (IOException e) {
             throw new AssertionError("the contract " + CONTRACT.toAbsolutePath(), e);
         }

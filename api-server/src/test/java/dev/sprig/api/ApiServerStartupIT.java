@@ -38,6 +38,15 @@ class ApiServerStartupIT {
     static final Path COMMITTED_CONTRACT = Path.of("..", "openapi", "sprig-api.json");
     static final JsonMapper JSON = JsonMapper.builder().build();
 
+    /** openapi/sprig-api.json, which this test keeps equal to what api-server serves. */
+    static JsonNode committedContract() {
+        try {
+            return JSON.readTree(Files.readString(COMMITTED_CONTRACT));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     @DynamicPropertySource
     static void dataDir(DynamicPropertyRegistry registry) {
         TestDataDirs.isolate(registry, "startup");

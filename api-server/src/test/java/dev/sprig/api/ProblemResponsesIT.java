@@ -3,9 +3,12 @@ package dev.sprig.api;
 import static dev.sprig.api.ImageAndDiskApiIT.assertProblem;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sprig.client.ApiException;
 import jakarta.servlet.Filter;
 import java.net.http.HttpResponse;
 import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -18,6 +21,7 @@ import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RestController;
+import tools.jackson.databind.JsonNode;
 
 /**
  * No failure under /v1 is answered with Spring's default error body ({@code timestamp},
@@ -84,6 +88,7 @@ class ProblemResponsesIT {
         HttpResponse<String> response = api.get("/v1/test-failures/controller");
 
         assertProblem(response, 500, "INTERNAL");
+        assertIsTheDocumentedProblem(response);
         assertThat(response.body()).doesNotContain("a bug in a controller");
     }
 
@@ -92,6 +97,7 @@ class ProblemResponsesIT {
         HttpResponse<String> response = api.get("/v1/test-failures/filter");
 
         assertProblem(response, 500, "INTERNAL");
+        assertIsTheDocumentedProblem(response);
         assertThat(ApiClient.json(response).has("timestamp")).isFalse();
     }
 
@@ -100,11 +106,49 @@ class ProblemResponsesIT {
         HttpResponse<String> response = api.get("/v1/test-failures/database");
 
         assertProblem(response, 503, "DATABASE_UNAVAILABLE");
+        assertIsTheDocumentedProblem(response);
         assertThat(response.headers().firstValue("Retry-After")).hasValue("2");
     }
 
     @Test
     void aPathNothingServesIsAProblem() {
-        assertProblem(api.get("/v1/no-such-thing"), 404, "NOT_FOUND");
+        HttpResponse<String> response = api.get("/v1/no-such-thing");
+
+        assertProblem(response, 404, "NOT_FOUND");
+        assertIsTheDocumentedProblem(response);
+    }
+
+    /** Refused by Spring Security's filter, which writes its problem itself. */
+    @Test
+    void aWrongKeyIsAProblem() {
+        HttpResponse<String> response = new ApiClient(port, "not-" + KEY).get("/v1/disks");
+
+        assertProblem(response, 401, "UNAUTHENTICATED");
+        assertIsTheDocumentedProblem(response);
+    }
+
+    /**
+     * The body is the contract's {@code Problem} (what every 4XX and 5XX is documented as): no member
+     * it does not describe, none it requires missing; and api-client reads it as one.
+     */
+    static void assertIsTheDocumentedProblem(HttpResponse<String> response) {
+        JsonNode documented = ApiServerStartupIT.committedContract()
+                .path("components")
+                .path("schemas")
+                .path("Problem");
+        JsonNode problem = ApiClient.json(response);
+        List<String> members = new ArrayList<>();
+        problem.propertyNames().forEach(members::add);
+        List<String> described = new ArrayList<>();
+        documented.path("properties").propertyNames().forEach(described::add);
+        List<String> required = new ArrayList<>();
+        documented.path("required").forEach(name -> required.add(name.asString()));
+
+        assertThat(required).as("the contract's Problem").isNotEmpty();
+        assertThat(described).as(response.body()).containsAll(members).containsAll(required);
+        assertThat(members).as(response.body()).containsAll(required);
+        assertThat(new ApiException(response.statusCode(), response.body()).problem())
+                .as("api-client's reading of %s", response.body())
+                .isNotNull();
     }
 }

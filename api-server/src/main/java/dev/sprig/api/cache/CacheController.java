@@ -62,6 +62,7 @@ class CacheController {
             summary = "Evict an imported image's copy (admin key); the image stays, its next clone imports it again",
             description = "409 HAS_DEPENDENTS while disks or snapshots read from the copy; 409 for an uploaded image,"
                     + " which is pinned. Evicting an image that is not cached does nothing.")
+    @ApiResponse(responseCode = "204", description = "Evicted, or not cached")
     ResponseEntity<Void> evict(@PathVariable String id) {
         cache.evict(id);
         return ResponseEntity.noContent().build();

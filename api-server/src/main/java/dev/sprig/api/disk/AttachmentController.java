@@ -25,8 +25,11 @@ class AttachmentController {
     /**
      * @param nbd an NBD URI of the disk's lc on this node, {@code nbd://host:port/<dataToken>/<lcId>},
      *     for qemu-img, qemu-io, nbdinfo, fio; it opens only that lc, and only until {@code expiresAt}
+     *
+     * <p>Not {@code NodeView}: springdoc names schemas by simple name, and the node registry's {@code
+     * NodeView} would take this one's place in the contract.
      */
-    record NodeView(String nodeId, String nbd) {}
+    record AttachmentNode(String nodeId, String nbd) {}
 
     /**
      * @param pcSizeBytes bytes per PC; PC {@code i} of the disk lives on {@code nodes[i % nodes.length]}
@@ -42,7 +45,7 @@ class AttachmentController {
             int segmentSizeBytes,
             String access,
             Instant expiresAt,
-            List<NodeView> nodes) {
+            List<AttachmentNode> nodes) {
 
         static AttachmentView of(Attachment attachment) {
             return new AttachmentView(
@@ -54,7 +57,7 @@ class AttachmentController {
                     attachment.access().parameter(),
                     attachment.expiresAt(),
                     attachment.nodes().stream()
-                            .map(node -> new NodeView(node.nodeId(), node.nbd()))
+                            .map(node -> new AttachmentNode(node.nodeId(), node.nbd()))
                             .toList());
         }
     }

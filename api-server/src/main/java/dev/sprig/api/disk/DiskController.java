@@ -127,6 +127,10 @@ class DiskController {
 
     @PostMapping("/v1/disks")
     @Operation(summary = "Clone a disk from an available image; answered available, in milliseconds")
+    @ApiResponse(
+            responseCode = "201",
+            description = "The disk, available; Location names it",
+            useReturnTypeSchema = true)
     ResponseEntity<DiskView> create(@Valid @RequestBody CreateDisk request) {
         Resource disk = disks.clone(request.name(), request.sourceId(), request.sizeBytes());
         return ResponseEntity.created(URI.create("/v1/disks/" + disk.externId()))
@@ -164,6 +168,7 @@ class DiskController {
     @PostMapping("/v1/disks/{id}/snapshots")
     @Operation(
             summary = "Snapshot a disk: its current lc is frozen for the snapshot, the disk continues on a new child")
+    @ApiResponse(responseCode = "201", description = "The snapshot; Location names it", useReturnTypeSchema = true)
     ResponseEntity<SnapshotView> snapshot(@PathVariable String id, @Valid @RequestBody CreateSnapshot request) {
         Resource snapshot = disks.snapshot(id, request.name());
         return ResponseEntity.created(URI.create("/v1/snapshots/" + snapshot.externId()))
@@ -209,6 +214,7 @@ class DiskController {
 
     @DeleteMapping("/v1/disks/{id}")
     @Operation(summary = "Delete a disk; deleting one that is gone is 204")
+    @ApiResponse(responseCode = "204", description = "Deleted, or gone already")
     ResponseEntity<Void> delete(@PathVariable String id) {
         deletions.delete(id, ResourceKind.DISK, false);
         return ResponseEntity.noContent().build();
@@ -216,6 +222,7 @@ class DiskController {
 
     @DeleteMapping("/v1/snapshots/{id}")
     @Operation(summary = "Delete a snapshot; while clones read from it, 409 HAS_DEPENDENTS lists them")
+    @ApiResponse(responseCode = "204", description = "Deleted, or with deferred hidden until its last dependent goes")
     ResponseEntity<Void> deleteSnapshot(
             @PathVariable String id,
             @io.swagger.v3.oas.annotations.Parameter(

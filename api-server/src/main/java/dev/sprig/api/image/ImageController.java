@@ -189,6 +189,7 @@ class ImageController {
 
     @DeleteMapping("/v1/images/{id}")
     @Operation(summary = "Delete an image; while disks or snapshots read from it, 409 HAS_DEPENDENTS lists them")
+    @ApiResponse(responseCode = "204", description = "Deleted, or with deferred hidden until its last dependent goes")
     ResponseEntity<Void> delete(
             @PathVariable String id,
             @Parameter(description = "with dependents: hide it now, free it when the last dependent goes")

@@ -3,6 +3,7 @@ package dev.sprig.api.node;
 import dev.sprig.api.error.SprigException;
 import dev.sprig.nodeapi.RegisterNode;
 import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import jakarta.validation.Valid;
 import java.time.Instant;
@@ -56,6 +57,11 @@ class NodeController {
                     + " the bearer token; API keys, admin keys included, are refused. Idempotent: 201 the first time,"
                     + " 200 after. A node whose last heartbeat is older than sprig.api.nodes.unreachable-after gets"
                     + " no new families.")
+    @ApiResponse(
+            responseCode = "201",
+            description = "Registered: the first call for this id",
+            useReturnTypeSchema = true)
+    @ApiResponse(responseCode = "200", description = "A heartbeat: registered before", useReturnTypeSchema = true)
     ResponseEntity<NodeView> register(@PathVariable String id, @Valid @RequestBody RegisterNode request) {
         boolean created = registry.register(
                 id,
@@ -86,6 +92,7 @@ class NodeController {
             summary = "Issue the credential a storage node registers with (admin key)",
             description = "The credential is shown in this answer only (api-server keeps a digest); it admits"
                     + " PUT /v1/nodes/{id} for this id and nothing else. Issuing again revokes the earlier one.")
+    @ApiResponse(responseCode = "201", description = "The new credential", useReturnTypeSchema = true)
     ResponseEntity<IssuedCredential> issueCredential(@PathVariable String id) {
         return ResponseEntity.status(201).body(new IssuedCredential(id, credentials.issue(id)));
     }
@@ -95,6 +102,7 @@ class NodeController {
             summary = "Revoke a node's registration credential (admin key)",
             description = "The node's next heartbeat is refused; it turns unreachable, then down, and gets no new"
                     + " families until a new credential is issued and configured.")
+    @ApiResponse(responseCode = "204", description = "Revoked")
     ResponseEntity<Void> revokeCredential(@PathVariable String id) {
         if (!credentials.revoke(id)) {
             throw SprigException.notFound("a credential of node " + id);
