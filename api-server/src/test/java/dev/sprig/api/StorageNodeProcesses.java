@@ -188,8 +188,14 @@ final class StorageNodeProcesses implements AutoCloseable {
                     data,
                     dir.resolve("node" + i + ".log")));
         }
-        nodes.forEach(NodeProcess::start);
-        nodes.forEach(NodeProcess::awaitUp);
+        try {
+            nodes.forEach(NodeProcess::start);
+            nodes.forEach(NodeProcess::awaitUp);
+        } catch (RuntimeException notUp) {
+            // the caller never gets this object to close: stop the nodes already started here
+            close();
+            throw notUp;
+        }
     }
 
     NodeProcess node(int oneBased) {

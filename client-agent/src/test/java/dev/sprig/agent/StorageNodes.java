@@ -48,8 +48,14 @@ final class StorageNodes implements AutoCloseable {
                     .start();
             nodes.add(new Node("node" + i, httpPort, nbdPort, token, process));
         }
-        for (Node node : nodes) {
-            awaitUp(node);
+        try {
+            for (Node node : nodes) {
+                awaitUp(node);
+            }
+        } catch (Exception notUp) {
+            // the caller never gets this object to close: stop the nodes already started here
+            close();
+            throw notUp;
         }
     }
 
