@@ -1,5 +1,6 @@
 package dev.sprig.api.backend.remote;
 
+import com.sun.net.httpserver.HttpServer;
 import dev.sprig.api.backend.StorageBackend.HeldLc;
 import dev.sprig.api.backend.StorageBackend.LcSpec;
 import dev.sprig.api.backend.StorageBackend.PcRun;
@@ -15,6 +16,8 @@ import dev.sprig.nodeapi.LcSummary;
 import dev.sprig.nodeapi.LcView;
 import dev.sprig.nodeapi.NodeApi;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.http.HttpClient;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -92,6 +95,43 @@ final class NodeClient {
         this.callTimeout = callTimeout;
         this.dataTimeout = dataTimeout;
         warmUp(json);
+        warmUpCalls();
+    }
+
+    /**
+     * Makes a first call of each kind (a GET with a JSON answer, a DELETE without one) through the
+     * same RestClient, proxy and JDK client path against a stand-in node on loopback, with time to
+     * spare. The first call in a JVM loads and links that whole path, which on a loaded host took
+     * longer than a control call's 300 ms, so a node's first real call failed and opened its breaker.
+     */
+    private void warmUpCalls() {
+        HttpServer standIn;
+        try {
+            standIn = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        } catch (IOException e) {
+            return; // only a warm-up
+        }
+        standIn.createContext("/", exchange -> {
+            byte[] body = "GET".equals(exchange.getRequestMethod()) ? "[]".getBytes(StandardCharsets.UTF_8) : null;
+            exchange.getResponseHeaders().add("Content-Type", "application/json");
+            exchange.sendResponseHeaders(body == null ? 204 : 200, body == null ? -1 : body.length);
+            if (body != null) {
+                exchange.getResponseBody().write(body);
+            }
+            exchange.close();
+        });
+        standIn.start();
+        try {
+            var target = new Target(
+                    "warm-up", "http://127.0.0.1:" + standIn.getAddress().getPort(), "warm-up");
+            NodeApi api = proxy(target, Duration.ofSeconds(30));
+            api.list();
+            api.delete(0);
+        } catch (RuntimeException e) {
+            // only a warm-up: a real call reports its own failure
+        } finally {
+            standIn.stop(0);
+        }
     }
 
     /**
