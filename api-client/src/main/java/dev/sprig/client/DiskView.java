@@ -3,7 +3,10 @@ package dev.sprig.client;
 import java.time.Instant;
 import org.jspecify.annotations.Nullable;
 
-/** A disk. {@code sourceId} is the image or snapshot it was cloned from, while that exists. */
+/**
+ * A disk. {@code sourceId} is the image or snapshot it was cloned from, while that exists;
+ * {@code replicas} is where its copies are, on the nodes backend (null on the embedded one).
+ */
 public record DiskView(
         String externId,
         String name,
@@ -12,4 +15,5 @@ public record DiskView(
         @Nullable String sourceId,
         @Nullable Long lcId,
         Instant createdAt,
-        Instant updatedAt) {}
+        Instant updatedAt,
+        @Nullable DiskReplicas replicas) {}

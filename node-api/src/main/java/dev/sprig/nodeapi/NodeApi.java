@@ -77,6 +77,18 @@ public interface NodeApi {
     @PostExchange("/v1/lcs/{lcId}:trim")
     void trim(@PathVariable long lcId, @RequestParam long offset, @RequestParam long length);
 
+    /**
+     * Raises the fence of a replica set this node is a member of, durably, before answering: from
+     * then on the node refuses data tokens of that set issued at an older epoch. Asking for an epoch
+     * at or below the current fence changes nothing and answers the fence as it is.
+     */
+    @PutExchange("/v1/fences/{familyId}/{column}")
+    FenceView fence(@PathVariable long familyId, @PathVariable int column, @RequestBody FenceRequest request);
+
+    /** Every fence this node holds. */
+    @GetExchange("/v1/fences")
+    List<FenceView> fences();
+
     @GetExchange("/v1/node")
     NodeView node();
 

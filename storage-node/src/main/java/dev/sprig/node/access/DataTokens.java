@@ -12,17 +12,20 @@ import javax.crypto.spec.SecretKeySpec;
 
 /**
  * Signs and checks data tokens, {@code <payload>.<mac>} in unpadded base64url (no '/', so that a
- * token fits in the NBD export name {@code <token>/<lcId>}). The payload is 18 bytes: version (1),
- * access (1), lc id (8), expiry in epoch seconds (8); the MAC is HMAC-SHA256 of the payload under
- * the node's data-token key, {@code HMAC-SHA256(node token, "sprig data-token key v1")}. api-server
- * holds every node token and so can sign for every node; a node checks with its own key alone. A
- * token signed for one node opens nothing on another, and changing a node's token revokes every
- * data token it has.
+ * token fits in the NBD export name {@code <token>/<lcId>}). The payload is version (1), access (1),
+ * lc id (8), expiry in epoch seconds (8); version 2 adds the replica set and epoch the token writes
+ * through ({@link ReplicaEpoch}): family id (8), column (2), columns (2), epoch (8). The MAC is
+ * HMAC-SHA256 of the payload under the node's data-token key, {@code HMAC-SHA256(node token,
+ * "sprig data-token key v1")}. api-server holds every node token and so can sign for every node; a
+ * node checks with its own key alone. A token signed for one node opens nothing on another, and
+ * changing a node's token revokes every data token it has.
  */
 public final class DataTokens {
 
     static final byte VERSION = 1;
+    static final byte REPLICATED = 2;
     static final int PAYLOAD_BYTES = 18;
+    static final int REPLICATED_PAYLOAD_BYTES = PAYLOAD_BYTES + 20;
     static final int MAC_BYTES = 32;
     private static final String ALGORITHM = "HmacSHA256";
     private static final byte[] KEY_LABEL = "sprig data-token key v1".getBytes(StandardCharsets.US_ASCII);
@@ -42,12 +45,19 @@ public final class DataTokens {
     }
 
     public String sign(DataGrant grant) {
-        byte[] payload = ByteBuffer.allocate(PAYLOAD_BYTES)
-                .put(VERSION)
+        ReplicaEpoch replica = grant.replica();
+        ByteBuffer fields = ByteBuffer.allocate(replica == null ? PAYLOAD_BYTES : REPLICATED_PAYLOAD_BYTES)
+                .put(replica == null ? VERSION : REPLICATED)
                 .put((byte) grant.access().code)
                 .putLong(grant.lcId())
-                .putLong(grant.expiresAt().getEpochSecond())
-                .array();
+                .putLong(grant.expiresAt().getEpochSecond());
+        if (replica != null) {
+            fields.putLong(replica.familyId())
+                    .putShort((short) replica.column())
+                    .putShort((short) replica.columns())
+                    .putLong(replica.epoch());
+        }
+        byte[] payload = fields.array();
         return ENCODER.encodeToString(payload) + "." + ENCODER.encodeToString(hmac(key, payload));
     }
 
@@ -57,8 +67,8 @@ public final class DataTokens {
      */
     public Optional<DataGrant> verify(String token, Instant now) {
         int dot = token.indexOf('.');
-        // 18 and 32 bytes are 24 and 43 characters: anything longer is refused before decoding
-        if (dot != 24 || token.length() != 24 + 1 + 43) {
+        // 18, 38 and 32 bytes are 24, 51 and 43 characters: anything longer is refused before decoding
+        if ((dot != 24 && dot != 51) || token.length() != dot + 1 + 43) {
             return Optional.empty();
         }
         byte[] payload;
@@ -71,7 +81,7 @@ public final class DataTokens {
         }
         // decoding is lenient about the unused bits of the last character: re-encoding must give the
         // same text, so that one grant has exactly one spelling
-        if (payload.length != PAYLOAD_BYTES
+        if ((payload.length != PAYLOAD_BYTES && payload.length != REPLICATED_PAYLOAD_BYTES)
                 || mac.length != MAC_BYTES
                 || !ENCODER.encodeToString(payload).equals(token.substring(0, dot))
                 || !ENCODER.encodeToString(mac).equals(token.substring(dot + 1))
@@ -79,7 +89,8 @@ public final class DataTokens {
             return Optional.empty();
         }
         ByteBuffer fields = ByteBuffer.wrap(payload);
-        if (fields.get() != VERSION) {
+        byte version = fields.get();
+        if (version != (payload.length == PAYLOAD_BYTES ? VERSION : REPLICATED)) {
             return Optional.empty();
         }
         int access = fields.get();
@@ -88,7 +99,18 @@ public final class DataTokens {
         if (lcId <= 0 || (access != DataAccess.READ.code && access != DataAccess.READ_WRITE.code)) {
             return Optional.empty();
         }
-        DataGrant grant = new DataGrant(lcId, DataAccess.ofCode(access), Instant.ofEpochSecond(expiry));
+        ReplicaEpoch replica = null;
+        if (version == REPLICATED) {
+            long familyId = fields.getLong();
+            int column = Short.toUnsignedInt(fields.getShort());
+            int columns = Short.toUnsignedInt(fields.getShort());
+            long epoch = fields.getLong();
+            if (familyId <= 0 || epoch <= 0 || columns < 1 || column >= columns) {
+                return Optional.empty();
+            }
+            replica = new ReplicaEpoch(familyId, column, columns, epoch);
+        }
+        DataGrant grant = new DataGrant(lcId, DataAccess.ofCode(access), Instant.ofEpochSecond(expiry), replica);
         return grant.expiredAt(now) ? Optional.empty() : Optional.of(grant);
     }
 

@@ -49,4 +49,32 @@ class DataTokensTest {
         assertThat(node.verify("", NOW)).isEmpty();
         assertThat(node.verify("a-node-token-0123456789", NOW)).isEmpty();
     }
+
+    @Test
+    void aReplicatedGrantCarriesItsReplicaSetAndEpoch() {
+        DataGrant grant = new DataGrant(
+                Long.MAX_VALUE, DataAccess.READ_WRITE, NOW.plusSeconds(60), new ReplicaEpoch(Long.MAX_VALUE, 2, 3, 9));
+        String token = node.sign(grant);
+
+        assertThat(token).doesNotContain("/", "+", "=").hasSize(95).matches("[A-Za-z0-9_.-]+");
+        assertThat(node.verify(token, NOW)).contains(grant);
+        assertThat(node.verify(token, NOW).orElseThrow().replica().holdsPc(5)).isTrue();
+        assertThat(node.verify(token, NOW).orElseThrow().replica().holdsPc(6)).isFalse();
+    }
+
+    @Test
+    void aReplicatedTokenCutToTheLengthOfAPlainOneIsRefused() {
+        String token =
+                node.sign(new DataGrant(42, DataAccess.READ_WRITE, NOW.plusSeconds(60), new ReplicaEpoch(42, 0, 1, 1)));
+        String payload = token.substring(0, token.indexOf('.'));
+
+        assertThat(node.verify(payload.substring(0, 24) + token.substring(token.indexOf('.')), NOW))
+                .isEmpty();
+        for (int i = 0; i < token.length(); i += 7) {
+            if (token.charAt(i) != '.') {
+                String changed = token.substring(0, i) + (token.charAt(i) == 'A' ? 'B' : 'A') + token.substring(i + 1);
+                assertThat(node.verify(changed, NOW)).as(changed).isEmpty();
+            }
+        }
+    }
 }
