@@ -4,7 +4,9 @@ import dev.sprig.engine.PcRuns;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -21,10 +23,48 @@ public interface StorageBackend {
     void define(List<LcSpec> lcs);
 
     /** Every lc the backend holds, for comparing with the database after a crash. */
-    List<HeldLc> inventory();
+    Inventory inventory();
 
     /** An lc as the backend holds it. */
     record HeldLc(long lcId, @Nullable Long parentLcId, boolean frozen) {}
+
+    /**
+     * What the backend holds.
+     *
+     * @param held every lc some holder has (an lc that several hold may be listed by each)
+     * @param heldBy for each holder whose list was read (a storage node), the lcs it holds
+     * @param completeHolders for each family on replica sets, the holders that must hold every lc of
+     *     it (its in-sync members); a family not listed needs each lc held somewhere
+     */
+    record Inventory(List<HeldLc> held, Map<String, Set<Long>> heldBy, Map<Long, Set<String>> completeHolders) {
+
+        public Inventory {
+            held = List.copyOf(held);
+            heldBy = Map.copyOf(heldBy);
+            completeHolders = Map.copyOf(completeHolders);
+        }
+
+        /** Lcs in one place, with nothing expected beyond each lc being held (the embedded engine). */
+        public static Inventory of(List<HeldLc> held) {
+            return new Inventory(held, Map.of(), Map.of());
+        }
+
+        /** The holders, among those read, that must hold lc {@code lcId} of family {@code familyId} and lack it. */
+        public List<String> lacking(long lcId, long familyId) {
+            return completeHolders.getOrDefault(familyId, Set.of()).stream()
+                    .filter(holder ->
+                            heldBy.containsKey(holder) && !heldBy.get(holder).contains(lcId))
+                    .sorted()
+                    .toList();
+        }
+    }
+
+    /**
+     * Brings the nodes' replica-set fences up to the epochs the database records (decision 011), for
+     * nodes that missed a raise. Best effort: a node that does not answer is left for the next time.
+     * Nothing where there are no replica sets.
+     */
+    default void pushFences() {}
 
     void freeze(long lcId);
 
