@@ -93,6 +93,14 @@ final class StorageNodeProcesses implements AutoCloseable {
                     .build());
         }
 
+        HttpResponse<String> delete(String path) {
+            return send(HttpRequest.newBuilder(URI.create(endpoint() + path))
+                    .header("Authorization", "Bearer " + token)
+                    .timeout(Duration.ofSeconds(10))
+                    .DELETE()
+                    .build());
+        }
+
         void start() {
             try {
                 process = new ProcessBuilder(
