@@ -29,7 +29,9 @@ import org.springframework.transaction.support.TransactionTemplate;
  * Only ids this database handed out count as such: an lc with a larger id was made by another
  * database, which means the backend's data dir is paired with the wrong one, and it is left alone.
  * Lcs the database lists but the backend lacks are data lost, not a difference to paper over: they
- * are reported, never redefined empty under the disks and clones that read from them.
+ * are reported, never redefined empty under the disks and clones that read from them. On replica
+ * sets that means an lc missing on any in-sync member of its family; a stale member is not expected
+ * to be complete. Each pass also brings the nodes' fences up to the database's epochs.
  */
 @Service
 public class Reconciler implements SmartInitializingSingleton {
