@@ -1,0 +1,25 @@
+package dev.sprig.node.fence;
+
+import java.nio.file.Path;
+
+/**
+ * The fences file cannot be read back. Start-up stops on it: a node that went on without its fences
+ * would serve tokens of epochs that api-server has already fenced off.
+ */
+public final class DamagedFencesException extends RuntimeException {
+
+    DamagedFencesException(Path file, String why, Throwable cause) {
+        super(message(file, why), cause);
+    }
+
+    DamagedFencesException(Path file, String why) {
+        super(message(file, why));
+    }
+
+    private static String message(Path file, String why) {
+        return "the fences file " + file + " is damaged (" + why + "); the node does not start without its"
+                + " fences, which would let data tokens of fenced-off epochs write again. Restore the file from"
+                + " a backup, or, knowing that tokens of old epochs are served until api-server raises the"
+                + " fences again (its reconciler does), delete it";
+    }
+}
