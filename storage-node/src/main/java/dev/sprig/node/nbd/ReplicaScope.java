@@ -34,7 +34,7 @@ final class ReplicaScope {
         if (fenced != 0) {
             return fenced;
         }
-        return holds(offset, length) ? 0 : Nbd.EINVAL;
+        return holds(token, offset, length) ? 0 : Nbd.EINVAL;
     }
 
     /** 0, or EPERM when the token is fenced off (for a request of no range: a flush). */
@@ -51,7 +51,7 @@ final class ReplicaScope {
      * columns}, so with more than one column a range of two PCs or more always reaches another
      * column: checking the first and the last PC checks every one.
      */
-    boolean holds(long offset, long length) {
+    static boolean holds(ReplicaEpoch token, long offset, long length) {
         long first = offset / ChunkEngine.PC_SIZE;
         long last = (offset + Math.max(length, 1) - 1) / ChunkEngine.PC_SIZE;
         return token.holdsPc(first) && (first == last || token.columns() == 1);
@@ -63,6 +63,10 @@ final class ReplicaScope {
      * client asking from a PC of its column is answered for that PC, not refused for asking past it.
      */
     long describable(long offset, long length) {
+        return describable(token, offset, length);
+    }
+
+    static long describable(ReplicaEpoch token, long offset, long length) {
         if (token.columns() == 1) {
             return length;
         }

@@ -554,6 +554,7 @@ class NodeApiIT {
                 .contains("sprig_node_bytes_total{direction=\"read\"")
                 .contains("sprig_node_io_seconds_bucket{op=\"write\"")
                 .contains("sprig_node_corruption_detected_total")
+                .contains("sprig_node_fenced_requests_total")
                 .containsPattern("sprig_node_redirects_total(\\{[^}]*\\})? [1-9]")
                 .containsPattern("sprig_node_flushes_total(\\{[^}]*\\})? [1-9]");
     }

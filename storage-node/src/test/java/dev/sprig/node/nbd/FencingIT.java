@@ -15,6 +15,7 @@ import dev.sprig.node.access.ReplicaEpoch;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.concurrent.atomic.AtomicLong;
@@ -208,6 +209,30 @@ class FencingIT {
                 .succeeded();
         HttpResponse<String> lower = node.put("/v1/fences/" + family + "/1", "{\"epoch\":2}");
         assertThat(lower.body()).contains("\"epoch\":3");
+    }
+
+    @Test
+    void aNodeWhoseFencesFileIsDamagedDoesNotStartAndSaysWhy() throws Exception {
+        Path dir = NodeTestDirs.fresh("fencing-damaged");
+        Files.createDirectories(dir.resolve("data"));
+        Files.writeString(dir.resolve("data").resolve("fences"), "sprig-fences 1\n3 0 2\nend 1 00000000\n");
+
+        NodeProcess started = null;
+        try {
+            started = new NodeProcess(TOKEN, dir.resolve("data"), dir.resolve("node.log"));
+        } catch (IllegalStateException refused) {
+            assertThat(refused).hasMessageContaining("exited");
+        } finally {
+            if (started != null) {
+                started.close();
+            }
+        }
+
+        assertThat(started).as("a node that started on a damaged fences file").isNull();
+        assertThat(Files.readString(dir.resolve("node.log")))
+                .contains("APPLICATION FAILED TO START")
+                .contains("the fences file " + dir.resolve("data").resolve("fences") + " is damaged")
+                .contains("Restore " + dir.resolve("data").resolve("fences") + " from a backup");
     }
 
     @Test
