@@ -255,6 +255,10 @@ class ReplicatedNodesIT {
                 .filteredOn(member -> member.nodeId().equals("node1"))
                 .extracting(Member::state)
                 .containsExactly(ReplicaSet.State.STALE);
+        // raised once the drop committed, before the request answered
+        assertThat(fences(node(2))).contains(family + "/0@2").doesNotContain(family + "/1@2");
+        assertThat(fences(node(3))).contains(family + "/0@2", family + "/2@2");
+        assertThat(fences(node(4))).contains(family + "/2@2");
 
         long cloneLc = ApiClient.json(fromSnapshot).path("lcId").asLong();
         ByteBuffer read = ByteBuffer.allocate(expected.length);
@@ -340,6 +344,10 @@ class ReplicatedNodesIT {
                     .as("the disk still writes to its lc")
                     .isEqualTo(disk.path("lcId").asLong());
             assertThat(sets.of(family)).as("the same members and epochs").isEqualTo(before);
+            assertThat(fences(node(3)))
+                    .as("a drop that rolled back fences nothing")
+                    .contains(family + "/0@2")
+                    .doesNotContain(family + "/0@3");
         } finally {
             for (NodeProcess node : List.of(nodes.node(1), nodes.node(2))) {
                 node.start();
@@ -355,14 +363,67 @@ class ReplicatedNodesIT {
     @Test
     @Order(9)
     void theReconcilerExpectsEveryLcOnEachInSyncMemberAndNothingOfAStaleOne() {
+        assertThat(fences(node(1)))
+                .as("node1 was dead when its columns were fenced")
+                .isEmpty();
+
         Reconciler.Report report = reconcileOnceTheBreakersLetThrough();
+
         assertThat(report.missing()).isEmpty();
         assertThat(report.orphansDeleted()).isEmpty();
+        assertThat(fences(node(1)))
+                .as("the pass brought node1's fences up to the database's epochs")
+                .contains(family + "/0@2", family + "/2@2");
 
         long lc = api.clone(image).path("lcId").asLong();
         assertThat(nodes.node(3).delete("/v1/lcs/" + lc).statusCode()).isEqualTo(204);
 
         assertThat(reconciler.reconcile().missing()).containsExactly(lc);
+    }
+
+    /**
+     * node4 is dropped from two columns of another family while it is dead, and registers again
+     * after its heartbeat went stale: it gets the fences it missed at once, without a reconciler pass.
+     */
+    @Test
+    @Order(10)
+    void aNodeThatRegistersAfterBeingUnreachableGetsTheFencesItMissed() {
+        long other = lcOf("/v1/images/" + untouched);
+        NodeProcess node4 = nodes.node(4);
+        node4.kill();
+        try {
+            HttpResponse<String> clone = api.tryClone(untouched);
+            assertThat(clone.statusCode()).as(clone.body()).isEqualTo(201);
+            assertThat(sets.of(other))
+                    .filteredOn(set -> memberIds(set).contains("node4"))
+                    .allSatisfy(set -> assertThat(set.epoch()).isEqualTo(2));
+        } finally {
+            node4.start();
+            node4.awaitUp();
+        }
+        assertThat(fences(node4)).doesNotContain(other + "/1@2", other + "/2@2");
+        jdbc.update("UPDATE node SET last_heartbeat_at = now() - interval '11 minutes' WHERE node_id = 'node4'");
+
+        assertThat(admin.registerNode("node4", node4.registration()).statusCode())
+                .isEqualTo(200);
+
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (!fences(node4).containsAll(List.of(other + "/1@2", other + "/2@2")) && System.nanoTime() < deadline) {
+            StorageNodeProcesses.sleep(100);
+        }
+        assertThat(fences(node4)).contains(other + "/1@2", other + "/2@2");
+    }
+
+    /** A node's fences, as {@code family/column@epoch}. */
+    private static List<String> fences(NodeProcess node) {
+        HttpResponse<String> listed = node.get("/v1/fences");
+        assertThat(listed.statusCode()).as(listed.body()).isEqualTo(200);
+        List<String> fences = new java.util.ArrayList<>();
+        ApiClient.json(listed)
+                .forEach(fence -> fences.add(fence.path("familyId").asLong() + "/"
+                        + fence.path("column").asInt() + "@"
+                        + fence.path("epoch").asLong()));
+        return fences;
     }
 
     private Reconciler.Report reconcileOnceTheBreakersLetThrough() {
@@ -425,6 +486,10 @@ class ReplicatedNodesIT {
 
     private long familyOf(long lc) {
         return jdbc.queryForObject("SELECT family_id FROM lc WHERE lc_id = ?", Long.class, lc);
+    }
+
+    private static NodeProcess node(int oneBased) {
+        return nodes.node(oneBased);
     }
 
     private static NodeProcess node(String id) {
