@@ -4,9 +4,11 @@ import static dev.sprig.api.ImageAndDiskApiIT.assertProblem;
 import static dev.sprig.api.ImageAndDiskApiIT.imageContent;
 import static dev.sprig.api.ImageAndDiskApiIT.unique;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sprig.api.StorageNodeProcesses.NodeProcess;
 import dev.sprig.api.backend.StorageBackend;
+import dev.sprig.api.error.SprigException;
 import dev.sprig.api.lineage.Reconciler;
 import dev.sprig.api.placement.ReplicaSet;
 import dev.sprig.api.placement.ReplicaSet.Member;
@@ -412,6 +414,39 @@ class ReplicatedNodesIT {
             StorageNodeProcesses.sleep(100);
         }
         assertThat(fences(node4)).contains(other + "/1@2", other + "/2@2");
+    }
+
+    /**
+     * What a client-agent's report of a failed member does (decision 011's dropMember): drops the
+     * member from that column alone, at the epoch the agent saw, and raises the remaining members'
+     * fences; a late or repeated report changes nothing; one that would leave too few changes nothing
+     * either.
+     */
+    @Test
+    @Order(11)
+    void aReportedMemberIsDroppedFromItsColumnAtTheEpochTheReporterSawAndNoFurther() {
+        long other = lcOf("/v1/images/" + untouched);
+        ReplicaSet column0 = sets.of(other).get(0);
+        assertThat(memberIds(column0)).containsExactly("node1", "node2", "node3");
+        assertThat(column0.epoch()).isEqualTo(1);
+
+        ReplicaSet dropped = sets.drop(other, 0, "node1", 1);
+
+        assertThat(dropped.epoch()).isEqualTo(2);
+        assertThat(dropped.inSyncNodeIds()).containsExactly("node2", "node3");
+        assertThat(sets.of(other).get(2).hasInSync("node1"))
+                .as("only the reported column")
+                .isTrue();
+        assertThat(fences(node(2))).contains(other + "/0@2");
+        assertThat(fences(node(3))).contains(other + "/0@2");
+        assertThat(sets.drop(other, 0, "node1", 1)).as("a repeated report").isEqualTo(dropped);
+        assertThat(sets.drop(other, 0, "node2", 1))
+                .as("a report from before the drop")
+                .isEqualTo(dropped);
+        assertThatThrownBy(() -> sets.drop(other, 0, "node2", 2))
+                .isInstanceOf(SprigException.InsufficientReplicas.class);
+        assertThatThrownBy(() -> sets.drop(other, 0, "node2", 3)).isInstanceOf(SprigException.InvalidArgument.class);
+        assertThat(sets.of(other).get(0)).isEqualTo(dropped);
     }
 
     /** A node's fences, as {@code family/column@epoch}. */
