@@ -92,6 +92,48 @@ final class StorageNodes implements AutoCloseable {
         }
     }
 
+    int count() {
+        return nodes.size();
+    }
+
+    String id(int node) {
+        return nodes.get(node).id();
+    }
+
+    int nbdPort(int node) {
+        return nodes.get(node).nbdPort();
+    }
+
+    String token(int node) {
+        return nodes.get(node).token();
+    }
+
+    URI http(int node) {
+        return URI.create("http://127.0.0.1:" + nodes.get(node).httpPort());
+    }
+
+    Process process(int node) {
+        return nodes.get(node).process();
+    }
+
+    /** Defines lc {@code lcId} of {@code sizeBytes} on every node, as api-server does for a family's lcs. */
+    void define(long lcId, long sizeBytes) throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        for (int node = 0; node < nodes.size(); node++) {
+            HttpResponse<String> response = http.send(
+                    HttpRequest.newBuilder(http(node).resolve("/v1/lcs:batchDefine"))
+                            .header("Authorization", "Bearer " + token(node))
+                            .header("Content-Type", "application/json")
+                            .POST(HttpRequest.BodyPublishers.ofString(
+                                    "{\"lcs\":[{\"lcId\":" + lcId + ",\"sizeBytes\":" + sizeBytes + "}]}"))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            if (response.statusCode() / 100 != 2) {
+                throw new IllegalStateException("defining lc " + lcId + " on " + id(node) + ": " + response.body());
+            }
+        }
+    }
+
     private static void awaitUp(Node node) throws Exception {
         HttpClient http = HttpClient.newHttpClient();
         long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
