@@ -33,11 +33,10 @@ import java.util.concurrent.Executors;
  * marks the member stale, bumps the epoch, raises the fences of the others (best effort: nodes
  * without fences answer 404) and answers the new attachment, or {@code 503 INSUFFICIENT_REPLICAS}
  * when fewer than {@code minInSync} would remain. Column {@code c}'s members are the nodes from
- * {@code c} on, round the list, as api-server places them.
+ * {@code c} on, round the list, as api-server places them. The disk's lc is its family's only one:
+ * the family id is the lc id, so that every disk has fences of its own.
  */
 final class ReplicaSetsApi implements AutoCloseable {
-
-    static final long FAMILY = 77;
 
     record Drop(int column, String nodeId, long epoch, int status) {}
 
@@ -111,7 +110,7 @@ final class ReplicaSetsApi implements AutoCloseable {
                 lcId,
                 access,
                 Instant.now().plus(Duration.ofHours(1)),
-                new ReplicaEpoch(FAMILY, column, epochs.length, epochs[column])));
+                new ReplicaEpoch(lcId, column, epochs.length, epochs[column])));
     }
 
     private void attachment(HttpExchange exchange) throws IOException {
@@ -173,7 +172,7 @@ final class ReplicaSetsApi implements AutoCloseable {
     private void fence(int node, int column, long epoch) {
         try {
             http.send(
-                    HttpRequest.newBuilder(nodes.http(node).resolve("/v1/fences/" + FAMILY + "/" + column))
+                    HttpRequest.newBuilder(nodes.http(node).resolve("/v1/fences/" + lcId + "/" + column))
                             .header("Authorization", "Bearer " + nodes.token(node))
                             .header("Content-Type", "application/json")
                             .timeout(Duration.ofSeconds(1))

@@ -21,10 +21,11 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 
 /**
  * A disk of three replica sets (columns) of three members each on three storage-node processes,
@@ -42,29 +43,47 @@ class ReplicatedDiskIT {
     /** Two PCs per column. */
     static final int SIZE = 2 * COLUMNS * PC;
 
-    static final long LC = 5;
-    static final String DISK = "disk-replicated";
     static final long NODE_TIMEOUT_MILLIS = 2_000;
     static final long REPLICA_WAIT_MILLIS = 3_000;
 
-    StorageNodes nodes;
+    static Path dir;
+    static StorageNodes nodes;
+    static int disks;
     ReplicaSetsApi api;
     NodeChannels channels;
-    AttachedDisks disks;
+    AttachedDisks attached;
     NbdServer agent;
-    Path dir;
+    String disk;
+    long lc;
     final List<Integer> stopped = new ArrayList<>();
 
-    @BeforeEach
-    void start(TestInfo test) throws Exception {
-        dir = ApiServerProcess.fresh(
-                "replicated-" + test.getTestMethod().orElseThrow().getName());
+    @BeforeAll
+    static void startNodes() throws Exception {
+        dir = ApiServerProcess.fresh("replicated");
         nodes = new StorageNodes(3, dir);
-        nodes.define(LC, SIZE);
-        api = new ReplicaSetsApi(nodes, DISK, LC, SIZE, COLUMNS, 2);
+    }
+
+    @AfterAll
+    static void stopNodes() {
+        if (nodes != null) {
+            nodes.close();
+        }
+    }
+
+    /** A disk of its own on the nodes, each started again if an earlier test killed it. */
+    @BeforeEach
+    void start() throws Exception {
+        for (int node = 0; node < nodes.count(); node++) {
+            nodes.restartIfDead(node);
+        }
+        disk = "disk-replicated-" + ++disks;
+        lc = 100 + disks;
+        nodes.define(lc, SIZE);
+        api = new ReplicaSetsApi(nodes, disk, lc, SIZE, COLUMNS, 2);
         channels = new NodeChannels(Duration.ofSeconds(60), Duration.ofMillis(NODE_TIMEOUT_MILLIS));
-        disks = new AttachedDisks(new Attachments(api.uri(), "key"), channels, Duration.ofMillis(REPLICA_WAIT_MILLIS));
-        agent = NbdServer.start(disks, "127.0.0.1", 0, NbdServer.Settings.of(4, "agent-worker"));
+        attached =
+                new AttachedDisks(new Attachments(api.uri(), "key"), channels, Duration.ofMillis(REPLICA_WAIT_MILLIS));
+        agent = NbdServer.start(attached, "127.0.0.1", 0, NbdServer.Settings.of(4, "agent-worker"));
         // a node's first NBD connection loads half its classes: that must not count against the node timeout
         for (int node = 0; node < 3; node++) {
             copyOn(node, 0); // every node is a member of every column here
@@ -79,17 +98,14 @@ class ReplicatedDiskIT {
         if (agent != null) {
             agent.close();
         }
-        if (disks != null) {
-            disks.close();
+        if (attached != null) {
+            attached.close();
         }
         if (channels != null) {
             channels.close();
         }
         if (api != null) {
             api.close();
-        }
-        if (nodes != null) {
-            nodes.close();
         }
     }
 
@@ -112,7 +128,7 @@ class ReplicatedDiskIT {
 
     @Test
     void fioVerifiesWhileAMemberNodeIsKilledAndTheDeadNodeIsDropped() throws Exception {
-        Path output = dir.resolve("fio.log");
+        Path output = dir.resolve(disk + "-fio.log");
         Process fio = new ProcessBuilder(
                         "fio",
                         "--name=replicated",
@@ -146,13 +162,13 @@ class ReplicatedDiskIT {
     @Test
     void aStoppedMemberHoldsEachWriteForAboutTheNodeTimeoutThenWritesGoOn() throws Exception {
         // connections to every node first, so that the stop catches them open
-        try (RawNbdClient client = RawNbdClient.open("127.0.0.1", agent.port(), DISK)) {
+        try (RawNbdClient client = RawNbdClient.open("127.0.0.1", agent.port(), disk)) {
             assertThat(client.write(0, random(64 << 10, 2))).isZero();
         }
         signal("STOP", 2);
         byte[] data = random(64 << 10, 3);
         long slowest = 0;
-        try (RawNbdClient client = RawNbdClient.open("127.0.0.1", agent.port(), DISK)) {
+        try (RawNbdClient client = RawNbdClient.open("127.0.0.1", agent.port(), disk)) {
             for (int pc = 0; pc < 2 * COLUMNS; pc++) {
                 long started = System.nanoTime();
                 assertThat(client.write((long) pc * PC, data))
@@ -182,7 +198,7 @@ class ReplicatedDiskIT {
     void withTwoOfThreeMembersDeadWritesFailWithinTheReplicaWaitAndNothingAfterIsAcknowledged() throws Exception {
         byte[] before = random(64 << 10, 4);
         byte[] after = random(64 << 10, 5);
-        try (RawNbdClient client = RawNbdClient.open("127.0.0.1", agent.port(), DISK)) {
+        try (RawNbdClient client = RawNbdClient.open("127.0.0.1", agent.port(), disk)) {
             assertThat(client.write(0, before)).isZero();
             nodes.process(1).destroyForcibly().waitFor();
             nodes.process(2).destroyForcibly().waitFor();
@@ -225,18 +241,18 @@ class ReplicatedDiskIT {
 
         nodes.process(0).destroyForcibly().waitFor();
 
-        Path copy = dir.resolve("copy.raw");
+        Path copy = dir.resolve(disk + "-copy.raw");
         succeed("qemu-img", "convert", "-f", "raw", "-O", "raw", nbd(), copy.toString());
         assertThat(Files.readAllBytes(copy)).isEqualTo(data);
         assertThat(api.drops).as("reads drop nobody").isEmpty();
     }
 
     private String nbd() {
-        return "nbd://127.0.0.1:" + agent.port() + "/" + DISK;
+        return "nbd://127.0.0.1:" + agent.port() + "/" + disk;
     }
 
     private void writeThroughAgent(byte[] data) throws Exception {
-        Path file = dir.resolve("data.raw");
+        Path file = dir.resolve(disk + "-data.raw");
         Files.write(file, data);
         succeed("qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", file.toString(), nbd());
     }
@@ -244,7 +260,7 @@ class ReplicatedDiskIT {
     /** The PCs of {@code column} as {@code node} holds them, read with a token of its own. */
     private byte[] copyOn(int node, int column) throws Exception {
         byte[] copy = new byte[SIZE / COLUMNS];
-        String export = api.token(column, node, DataAccess.READ) + "/" + LC;
+        String export = api.token(column, node, DataAccess.READ) + "/" + lc;
         try (NbdClient client = NbdClient.open("127.0.0.1", nodes.nbdPort(node), export)) {
             for (int pc = column, at = 0; pc * (long) PC < SIZE; pc += COLUMNS, at += PC) {
                 ByteBuf into = Unpooled.buffer(PC);
