@@ -195,6 +195,63 @@ class ReplicatedDiskIT {
     }
 
     @Test
+    void sprigAgentServeGivesAStoppedMemberUpAfterItsNodeTimeoutAndWritesTheOthers() throws Exception {
+        int port = ApiServerProcess.freePort();
+        Process serve = new ProcessBuilder(
+                        "java",
+                        "-jar",
+                        CliIT.JAR.toString(),
+                        "serve",
+                        "--listen",
+                        "127.0.0.1:" + port,
+                        "--node-timeout",
+                        "1",
+                        "--replica-wait",
+                        "3",
+                        "--api",
+                        api.uri().toString(),
+                        "--api-key",
+                        "key")
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve(disk + "-serve.log").toFile())
+                .start();
+        try {
+            String uri = "nbd://127.0.0.1:" + port + "/" + disk;
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (Tools.run("nbdinfo", "--size", uri).exitCode() != 0 && System.nanoTime() < deadline) {
+                Thread.sleep(200); // the JVM is still starting
+            }
+            // every member's connection opened, and the agent's JVM past its first requests
+            succeed("qemu-io", "-f", "raw", "-c", "write -P 0x11 0 " + SIZE, uri);
+            signal("STOP", 2);
+            byte[] data = random(SIZE, 7);
+            Path file = dir.resolve(disk + "-data.raw");
+            Files.write(file, data);
+
+            long started = System.nanoTime();
+            succeed("qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", file.toString(), uri);
+            Duration took = Duration.ofNanos(System.nanoTime() - started);
+
+            assertThat(took)
+                    .as("a 1 s node timeout, not the default 5 s, held the writes to the stopped member")
+                    .isLessThan(Duration.ofMillis(4_500));
+            for (int column = 0; column < COLUMNS; column++) {
+                assertThat(api.inSync(column, 2))
+                        .as("the stopped node in column %d", column)
+                        .isFalse();
+                for (int node : List.of(0, 1)) {
+                    assertThat(copyOn(node, column))
+                            .as("column %d on %s", column, nodes.id(node))
+                            .isEqualTo(columnOf(data, column));
+                }
+            }
+        } finally {
+            serve.destroy();
+            serve.waitFor();
+        }
+    }
+
+    @Test
     void withTwoOfThreeMembersDeadWritesFailWithinTheReplicaWaitAndNothingAfterIsAcknowledged() throws Exception {
         byte[] before = random(64 << 10, 4);
         byte[] after = random(64 << 10, 5);
