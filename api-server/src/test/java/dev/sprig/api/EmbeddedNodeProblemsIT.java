@@ -92,6 +92,20 @@ class EmbeddedNodeProblemsIT {
     }
 
     @Test
+    void theEmbeddedNodesFencesAnswerTheNodeTokenWithTheNodesCodesAndNothingElse() {
+        assertProblem(node.putJson("/v1/fences/0/0", "{\"epoch\":2}"), 400, "INVALID_ARGUMENT");
+        HttpResponse<String> raised = node.putJson("/v1/fences/5/0", "{\"epoch\":2}");
+        assertThat(raised.statusCode()).as(raised.body()).isEqualTo(200);
+        assertThat(ApiClient.json(node.get("/v1/fences")).get(0).path("epoch").asLong())
+                .isEqualTo(2);
+
+        assertThat(api.get("/v1/fences").statusCode())
+                .as("an API key is no node token")
+                .isEqualTo(401);
+        assertThat(api.putJson("/v1/fences/5/0", "{\"epoch\":3}").statusCode()).isEqualTo(401);
+    }
+
+    @Test
     void theSameEngineFailureInAnApiServerControllerIsApiServersInternalError() {
         HttpResponse<String> response = api.get("/v1/test-failures/unknown-lc");
 

@@ -31,6 +31,7 @@ class ArchitectureTest {
     static final String[] DOMAIN = {
         "dev.sprig.node.control..",
         "dev.sprig.node.access..",
+        "dev.sprig.node.fence..",
         "dev.sprig.node.nbd..",
         "dev.sprig.node.metrics..",
         "dev.sprig.node.copy.."

@@ -62,7 +62,9 @@ class SecurityConfiguration {
                                 "/v1/node",
                                 "/v1/node/**",
                                 "/v1/node:flush",
-                                "/v1/node:scrub")
+                                "/v1/node:scrub",
+                                "/v1/fences",
+                                "/v1/fences/**")
                         .permitAll()
                         // a node's registration and heartbeat: that node's own credential
                         .requestMatchers(HttpMethod.PUT, "/v1/nodes/*")

@@ -4,6 +4,7 @@ import dev.sprig.engine.CorruptionException;
 import dev.sprig.engine.EngineException;
 import dev.sprig.node.control.DefinitionConflictException;
 import dev.sprig.node.copy.CopyException;
+import dev.sprig.node.fence.FencesNotDurableException;
 import dev.sprig.node.metrics.DataPathMetrics;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
@@ -32,7 +33,8 @@ import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExcep
  * wrong method, reach only global advice: the storage-node application answers them with {@link
  * NodeFallbackProblemAdvice}, an embedding application with its own.
  */
-@RestControllerAdvice(assignableTypes = {LcController.class, DataController.class, NodeController.class})
+@RestControllerAdvice(
+        assignableTypes = {LcController.class, DataController.class, NodeController.class, FenceController.class})
 @Order(Ordered.HIGHEST_PRECEDENCE)
 class NodeProblemAdvice extends ResponseEntityExceptionHandler {
 
@@ -68,6 +70,12 @@ class NodeProblemAdvice extends ResponseEntityExceptionHandler {
     @ExceptionHandler(DefinitionConflictException.class)
     ResponseEntity<ProblemDetail> conflict(DefinitionConflictException failure) {
         return problem(HttpStatus.CONFLICT, "DEFINITION_CONFLICT", failure.getMessage());
+    }
+
+    /** The node could not make a raised fence durable: a node failure, and the caller raises it again. */
+    @ExceptionHandler(FencesNotDurableException.class)
+    ResponseEntity<ProblemDetail> fencesNotDurable(FencesNotDurableException failure) {
+        return problem(HttpStatus.INTERNAL_SERVER_ERROR, "FENCE_NOT_DURABLE", failure.getMessage());
     }
 
     @ExceptionHandler(RequestRejectedException.class)

@@ -25,7 +25,8 @@ import tools.jackson.databind.json.JsonMapper;
  */
 @Configuration(proxyBeanMethods = false)
 @EnableConfigurationProperties(NodeProperties.class)
-@Import({LcController.class, DataController.class, NodeController.class, NodeProblemAdvice.class})
+@Import({LcController.class, DataController.class, NodeController.class, FenceController.class, NodeProblemAdvice.class
+})
 public class NodeWebConfiguration {
 
     @Bean
@@ -43,8 +44,15 @@ public class NodeWebConfiguration {
      * The node API's own paths, as servlet URL patterns. An application that embeds the node API
      * guards only these with the node token and leaves its other paths to its own security.
      */
-    public static final List<String> PATHS =
-            List.of("/v1/lcs/*", "/v1/lcs:batchDefine", "/v1/node", "/v1/node/*", "/v1/node:flush", "/v1/node:scrub");
+    public static final List<String> PATHS = List.of(
+            "/v1/lcs/*",
+            "/v1/lcs:batchDefine",
+            "/v1/node",
+            "/v1/node/*",
+            "/v1/node:flush",
+            "/v1/node:scrub",
+            "/v1/fences",
+            "/v1/fences/*");
 
     @Bean
     FilterRegistrationBean<BearerTokenFilter> nodeBearerTokenFilter(

@@ -14,8 +14,8 @@ import java.util.function.Supplier;
  * Bytes, operations and latency of the data path (HTTP and NBD alike), exported at
  * {@code /actuator/prometheus} as {@code sprig_node_bytes_total{direction}},
  * {@code sprig_node_io_seconds{op}} (a histogram; its count is the number of operations),
- * {@code sprig_node_redirects_total}, {@code sprig_node_flushes_total} and
- * {@code sprig_node_corruption_detected_total}. Meters are built once: the data path only records.
+ * {@code sprig_node_redirects_total}, {@code sprig_node_flushes_total},
+ * {@code sprig_node_corruption_detected_total} and {@code sprig_node_fenced_requests_total}. Meters are built once: the data path only records.
  */
 public final class DataPathMetrics {
 
@@ -35,6 +35,7 @@ public final class DataPathMetrics {
     private final Counter bytesRead;
     private final Counter bytesWritten;
     private final Counter corruptionDetected;
+    private final Counter fencedRequests;
     private final Map<Op, Timer> timers = new EnumMap<>(Op.class);
 
     public DataPathMetrics(MeterRegistry registry, ChunkEngine engine) {
@@ -55,6 +56,10 @@ public final class DataPathMetrics {
                 .register(registry);
         this.corruptionDetected = Counter.builder("sprig.node.corruption.detected")
                 .description("reads refused because stored bytes did not match their CRC32C")
+                .register(registry);
+        this.fencedRequests = Counter.builder("sprig.node.fenced.requests")
+                .description("NBD requests and export opens refused because their data token's epoch is below"
+                        + " its replica set's fence")
                 .register(registry);
         for (Op op : Op.values()) {
             timers.put(
@@ -84,5 +89,9 @@ public final class DataPathMetrics {
 
     public void corruption() {
         corruptionDetected.increment();
+    }
+
+    public void fenced() {
+        fencedRequests.increment();
     }
 }

@@ -15,6 +15,7 @@ import dev.sprig.nbd.server.NbdDisk;
 import dev.sprig.node.metrics.DataPathMetrics;
 import dev.sprig.node.metrics.DataPathMetrics.Op;
 import io.netty.buffer.ByteBuf;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,7 +24,8 @@ import org.slf4j.LoggerFactory;
  * lc (the agent then learns the disk moved to a new lc), ENOSPC when the node's disk is full (the
  * write changed nothing and succeeds once space is freed), ESHUTDOWN while the engine closes, EIO
  * for the rest, including an engine gone read-only after a failed fsync (NBD has no EROFS), and a
- * corruption is counted and logged.
+ * corruption is counted and logged. A replicated data token's connection is held to its {@link
+ * ReplicaScope} before every request reaches the engine.
  */
 final class LcDisk implements NbdDisk {
 
@@ -34,13 +36,22 @@ final class LcDisk implements NbdDisk {
     private final long sizeBytes;
     private final boolean readOnly;
     private final DataPathMetrics metrics;
+    /** Null for a token of no replica set (the embedded backend, version-1 tokens): nothing is fenced. */
+    private final @Nullable ReplicaScope scope;
 
-    LcDisk(ChunkEngine engine, long lcId, long sizeBytes, boolean readOnly, DataPathMetrics metrics) {
+    LcDisk(
+            ChunkEngine engine,
+            long lcId,
+            long sizeBytes,
+            boolean readOnly,
+            DataPathMetrics metrics,
+            @Nullable ReplicaScope scope) {
         this.engine = engine;
         this.lcId = lcId;
         this.sizeBytes = sizeBytes;
         this.readOnly = readOnly;
         this.metrics = metrics;
+        this.scope = scope;
     }
 
     @Override
@@ -61,6 +72,10 @@ final class LcDisk implements NbdDisk {
 
     @Override
     public int read(long offset, int length, ByteBuf into) {
+        int refused = refusal(offset, length);
+        if (refused != 0) {
+            return refused;
+        }
         into.ensureWritable(length);
         int at = into.writerIndex();
         int error = call(Op.READ, () -> engine.read(lcId, offset, into.nioBuffer(at, length)));
@@ -73,6 +88,10 @@ final class LcDisk implements NbdDisk {
 
     @Override
     public int write(long offset, ByteBuf data, boolean fua) {
+        int refused = refusal(offset, data.readableBytes());
+        if (refused != 0) {
+            return refused;
+        }
         int error = call(Op.WRITE, () -> engine.write(lcId, offset, data.nioBuffer()));
         if (error == 0) {
             metrics.written(data.readableBytes());
@@ -82,19 +101,28 @@ final class LcDisk implements NbdDisk {
 
     @Override
     public int trim(long offset, long length, boolean fua) {
+        int refused = refusal(offset, length);
+        if (refused != 0) {
+            return refused;
+        }
         int error = call(Op.TRIM, () -> engine.trim(lcId, offset, length));
         return error == 0 && fua ? flush() : error;
     }
 
     @Override
     public int writeZeroes(long offset, long length, boolean fua) {
+        int refused = refusal(offset, length);
+        if (refused != 0) {
+            return refused;
+        }
         int error = call(Op.WRITE_ZEROES, () -> engine.writeZeroes(lcId, offset, length));
         return error == 0 && fua ? flush() : error;
     }
 
     @Override
     public int flush() {
-        return call(Op.FLUSH, () -> engine.flush(lcId));
+        int refused = scope == null ? 0 : scope.fenced();
+        return refused != 0 ? refused : call(Op.FLUSH, () -> engine.flush(lcId));
     }
 
     /**
@@ -105,8 +133,12 @@ final class LcDisk implements NbdDisk {
      */
     @Override
     public int allocation(long offset, long length, Extents into) {
+        int refused = refusal(offset, 1);
+        if (refused != 0) {
+            return refused;
+        }
         try {
-            for (Extent extent : engine.allocation(lcId, offset, length)) {
+            for (Extent extent : engine.allocation(lcId, offset, describable(offset, length))) {
                 if (!into.add(extent.length(), stateOf(extent.origin()))) {
                     break;
                 }
@@ -123,8 +155,12 @@ final class LcDisk implements NbdDisk {
      */
     @Override
     public int allocationDepth(long offset, long length, Extents into) {
+        int refused = refusal(offset, 1);
+        if (refused != 0) {
+            return refused;
+        }
         try {
-            for (Extent extent : engine.allocation(lcId, offset, length)) {
+            for (Extent extent : engine.allocation(lcId, offset, describable(offset, length))) {
                 if (!into.add(extent.length(), extent.depth())) {
                     break;
                 }
@@ -133,6 +169,15 @@ final class LcDisk implements NbdDisk {
         } catch (EngineException failure) {
             return errorOf(failure);
         }
+    }
+
+    /** 0, or why the token's replica set refuses the range (a block status asks about its first byte). */
+    private int refusal(long offset, long length) {
+        return scope == null ? 0 : scope.refusal(offset, length);
+    }
+
+    private long describable(long offset, long length) {
+        return scope == null ? length : scope.describable(offset, length);
     }
 
     private static int stateOf(SegmentOrigin origin) {

@@ -9,6 +9,8 @@ import dev.sprig.node.access.DataAccess;
 import dev.sprig.node.access.DataGrant;
 import dev.sprig.node.access.DataTokens;
 import dev.sprig.node.access.NodeToken;
+import dev.sprig.node.access.ReplicaEpoch;
+import dev.sprig.node.fence.Fences;
 import dev.sprig.node.metrics.DataPathMetrics;
 import java.time.Clock;
 import java.util.Optional;
@@ -17,21 +19,25 @@ import org.jspecify.annotations.Nullable;
 /**
  * Every lc of the engine is an export named {@code <dataToken>/<lcId>}, opened with the rights of
  * the token: read-only for a read token or a frozen lc. Not listed. Besides base:allocation they
- * serve qemu:allocation-depth, the lineage view of an lc.
+ * serve qemu:allocation-depth, the lineage view of an lc. A replicated token (decision 011) whose
+ * epoch is below its set's fence opens nothing, as if the export did not exist; one that opens is
+ * held to its set on every request ({@link ReplicaScope}).
  */
 public final class LcExports implements NbdExports {
 
     private final ChunkEngine engine;
     private final ExportNames names;
+    private final Fences fences;
     private final DataPathMetrics metrics;
 
-    public LcExports(ChunkEngine engine, NodeToken token, DataPathMetrics metrics) {
-        this(engine, DataTokens.forNodeToken(token.value()), Clock.systemUTC(), metrics);
+    public LcExports(ChunkEngine engine, NodeToken token, Fences fences, DataPathMetrics metrics) {
+        this(engine, DataTokens.forNodeToken(token.value()), Clock.systemUTC(), fences, metrics);
     }
 
-    LcExports(ChunkEngine engine, DataTokens tokens, Clock clock, DataPathMetrics metrics) {
+    LcExports(ChunkEngine engine, DataTokens tokens, Clock clock, Fences fences, DataPathMetrics metrics) {
         this.engine = engine;
         this.names = new ExportNames(tokens, clock);
+        this.fences = fences;
         this.metrics = metrics;
     }
 
@@ -46,10 +52,16 @@ public final class LcExports implements NbdExports {
         if (grant.isEmpty()) {
             return null;
         }
+        ReplicaEpoch replica = grant.get().replica();
+        if (replica != null && !fences.admits(replica)) {
+            metrics.fenced();
+            return null;
+        }
         try {
             LcInfo info = engine.info(grant.get().lcId());
             boolean readOnly = info.frozen() || grant.get().access() == DataAccess.READ;
-            return new LcDisk(engine, info.lcId(), info.sizeBytes(), readOnly, metrics);
+            ReplicaScope scope = replica == null ? null : new ReplicaScope(fences, replica, metrics);
+            return new LcDisk(engine, info.lcId(), info.sizeBytes(), readOnly, metrics, scope);
         } catch (UnknownLcException absent) {
             return null;
         }

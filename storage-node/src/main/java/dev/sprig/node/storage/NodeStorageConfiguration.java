@@ -6,6 +6,7 @@ import dev.sprig.node.NodeProperties;
 import dev.sprig.node.access.NodeToken;
 import dev.sprig.node.control.LcDefiner;
 import dev.sprig.node.control.NodeJobs;
+import dev.sprig.node.fence.Fences;
 import dev.sprig.node.metrics.DataPathMetrics;
 import dev.sprig.node.nbd.LcExports;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -17,8 +18,8 @@ import org.springframework.context.annotation.Configuration;
 /**
  * A node's storage around a {@link NodeDataDir} that the importing application provides (the
  * storage-node application, or api-server serving its embedded engine): the chunk engine, the node
- * token, the NBD data port with its exports, the background jobs, data-path metrics and the engine's
- * health. No HTTP endpoint: {@link dev.sprig.node.http.NodeWebConfiguration} serves the node API over
+ * token, the fences of the node's replica sets, the NBD data port with its exports, the background
+ * jobs, data-path metrics and the engine's health. No HTTP endpoint: {@link dev.sprig.node.http.NodeWebConfiguration} serves the node API over
  * these beans, for an application that imports it too.
  */
 @Configuration(proxyBeanMethods = false)
@@ -38,14 +39,24 @@ public class NodeStorageConfiguration {
 
     /** Closed before the engine (it depends on it), so in-flight NBD requests finish first. */
     @Bean(destroyMethod = "close")
-    NbdServer nbdServer(ChunkEngine engine, NodeToken token, DataPathMetrics metrics, NodeProperties properties)
+    NbdServer nbdServer(
+            ChunkEngine engine, NodeToken token, Fences fences, DataPathMetrics metrics, NodeProperties properties)
             throws InterruptedException {
         NodeProperties.Nbd nbd = properties.nbd();
         return NbdServer.start(
-                new LcExports(engine, token, metrics),
+                new LcExports(engine, token, fences, metrics),
                 nbd.address(),
                 nbd.port(),
                 NbdServer.Settings.of(nbd.workers(), "nbd-worker"));
+    }
+
+    /**
+     * Read from the data directory before the NBD port opens, so that no token is served past a
+     * fence raised before a restart; a damaged file stops start-up here.
+     */
+    @Bean
+    Fences fences(NodeDataDir dataDir) {
+        return Fences.open(dataDir.path());
     }
 
     /** {@code engine} in {@code /actuator/health}: out of service once the engine is read-only. */

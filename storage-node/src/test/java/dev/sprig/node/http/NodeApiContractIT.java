@@ -9,6 +9,8 @@ import dev.sprig.node.StorageNodeApplication;
 import dev.sprig.nodeapi.BatchDefineRequest;
 import dev.sprig.nodeapi.CopyFromRequest;
 import dev.sprig.nodeapi.CopySource;
+import dev.sprig.nodeapi.FenceRequest;
+import dev.sprig.nodeapi.FenceView;
 import dev.sprig.nodeapi.GrowRequest;
 import dev.sprig.nodeapi.Job;
 import dev.sprig.nodeapi.LcDefinition;
@@ -112,6 +114,10 @@ class NodeApiContractIT {
         assertThat(scrub.state()).isEqualTo(Job.State.SUCCEEDED);
         assertThat(scrub.damaged()).isEmpty();
         assertThat(node.node().lcCount()).isEqualTo(4);
+
+        assertThat(node.fence(9, 2, new FenceRequest(5L))).isEqualTo(new FenceView(9, 2, 5));
+        assertThat(node.fence(9, 2, new FenceRequest(4L))).isEqualTo(new FenceView(9, 2, 5));
+        assertThat(node.fences()).containsExactly(new FenceView(9, 2, 5));
 
         node.delete(4);
         node.delete(4);

@@ -70,6 +70,8 @@ class NodeApiIT {
             assertUnauthorized(client.post("/v1/lcs/" + lc + ":freeze"));
             assertUnauthorized(client.delete("/v1/lcs/" + lc));
             assertUnauthorized(client.post("/v1/node:scrub"));
+            assertUnauthorized(client.get("/v1/fences"));
+            assertUnauthorized(client.putJson("/v1/fences/1/0", "{\"epoch\":2}"));
         }
 
         assertThat(node.read(lc, 0, 3)).containsOnly(0);
@@ -552,8 +554,56 @@ class NodeApiIT {
                 .contains("sprig_node_bytes_total{direction=\"read\"")
                 .contains("sprig_node_io_seconds_bucket{op=\"write\"")
                 .contains("sprig_node_corruption_detected_total")
+                .contains("sprig_node_fenced_requests_total")
                 .containsPattern("sprig_node_redirects_total(\\{[^}]*\\})? [1-9]")
                 .containsPattern("sprig_node_flushes_total(\\{[^}]*\\})? [1-9]");
+    }
+
+    // ---------------------------------------------------------------- fences
+
+    @Test
+    void aFenceRisesDurablyAndNeverGoesDown() {
+        long family = IDS.incrementAndGet();
+        String path = "/v1/fences/" + family + "/1";
+
+        HttpResponse<String> raised = node.putJson(path, "{\"epoch\":3}");
+        assertThat(raised.statusCode()).as(raised.body()).isEqualTo(200);
+        assertThat(json(raised).path("familyId").asLong()).isEqualTo(family);
+        assertThat(json(raised).path("column").asInt()).isEqualTo(1);
+        assertThat(json(raised).path("epoch").asLong()).isEqualTo(3);
+        assertThat(dataDir.resolve("fences")).content().contains(family + " 1 3\n");
+
+        HttpResponse<String> lower = node.putJson(path, "{\"epoch\":2}");
+        assertThat(lower.statusCode()).isEqualTo(200);
+        assertThat(json(lower).path("epoch").asLong()).as("the fence as it is").isEqualTo(3);
+        node.putJson("/v1/fences/" + family + "/0", "{\"epoch\":1}");
+
+        JsonNode fences = json(node.get("/v1/fences"));
+        assertThat(fences.valueStream()
+                        .filter(fence -> fence.path("familyId").asLong() == family)
+                        .map(fence -> fence.path("column").asInt() + ":"
+                                + fence.path("epoch").asLong()))
+                .containsExactly("0:1", "1:3");
+    }
+
+    @Test
+    void malformedFenceRequestsGetProblemsAndChangeNothing() {
+        long family = IDS.incrementAndGet();
+        for (String body : new String[] {"{\"epoch\":0}", "{\"epoch\":-1}", "{}", "{\"epoch\":\"x\"}", "{\"epoch\":"}) {
+            assertProblem(node.putJson("/v1/fences/" + family + "/0", body), 400, "INVALID_ARGUMENT");
+        }
+        for (String path : new String[] {
+            "/v1/fences/0/0",
+            "/v1/fences/-3/0",
+            "/v1/fences/x/0",
+            "/v1/fences/" + family + "/-1",
+            "/v1/fences/" + family + "/65535",
+            "/v1/fences/" + family + "/99999999999"
+        }) {
+            assertProblem(node.putJson(path, "{\"epoch\":2}"), 400, "INVALID_ARGUMENT");
+        }
+
+        assertThat(node.get("/v1/fences").body()).doesNotContain("\"familyId\":" + family + ",");
     }
 
     // ---------------------------------------------------------------- helpers

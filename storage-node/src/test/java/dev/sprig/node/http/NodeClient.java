@@ -59,6 +59,12 @@ final class NodeClient {
                 HttpResponse.BodyHandlers.ofString());
     }
 
+    HttpResponse<String> putJson(String path, String json) {
+        return send(
+                request(path).header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofString(json)),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
     HttpResponse<String> put(String path, HttpRequest.BodyPublisher body) {
         return send(
                 request(path).header("Content-Type", "application/octet-stream").PUT(body),

@@ -1,0 +1,185 @@
+package dev.sprig.node.nbd;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * A real storage-node process (this module's executable jar, built before the integration tests
+ * run) on free ports and a data directory of its own, which a test can kill with SIGKILL and start
+ * again on the same data.
+ */
+final class NodeProcess implements AutoCloseable {
+
+    static final Path JAR = Path.of("target", "storage-node-exec.jar");
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    private final String token;
+    private final Path dataDir;
+    private final Path log;
+    private int httpPort = freePort();
+    private int nbdPort = freePort();
+    private Process process;
+
+    NodeProcess(String token, Path dataDir, Path log) {
+        if (!Files.exists(JAR)) {
+            throw new IllegalStateException(JAR.toAbsolutePath() + " is missing: run the module's package phase");
+        }
+        this.token = token;
+        this.dataDir = dataDir;
+        this.log = log;
+        start();
+    }
+
+    /** Starts the node and waits until its health answers; takes other ports if its own were taken. */
+    void start() {
+        for (int attempt = 0; ; attempt++) {
+            launch();
+            try {
+                awaitUp();
+                return;
+            } catch (IllegalStateException notUp) {
+                if (attempt >= 2 || !portTaken()) {
+                    throw notUp;
+                }
+                httpPort = freePort();
+                nbdPort = freePort();
+            }
+        }
+    }
+
+    /** SIGKILL: no shutdown hook, no flush, no checkpoint. */
+    void kill() {
+        process.destroyForcibly();
+        try {
+            process.waitFor();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    int nbdPort() {
+        return nbdPort;
+    }
+
+    String nbdUri(String exportName) {
+        return "nbd://127.0.0.1:" + nbdPort + "/" + exportName;
+    }
+
+    HttpResponse<String> get(String path) {
+        return send(request(path).GET());
+    }
+
+    HttpResponse<String> post(String path, String json) {
+        return send(request(path)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json)));
+    }
+
+    HttpResponse<String> put(String path, String json) {
+        return send(request(path)
+                .header("Content-Type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofString(json)));
+    }
+
+    @Override
+    public void close() {
+        if (process != null) {
+            kill();
+        }
+    }
+
+    private void launch() {
+        try {
+            process = new ProcessBuilder(
+                            "java",
+                            "-Xmx256m",
+                            "-XX:TieredStopAtLevel=1",
+                            "-jar",
+                            JAR.toString(),
+                            "--server.port=" + httpPort,
+                            "--sprig.node.nbd.port=" + nbdPort,
+                            "--sprig.node.nbd.address=127.0.0.1",
+                            "--sprig.node.token=" + token,
+                            "--sprig.node.data-dir=" + dataDir)
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                    .start();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private void awaitUp() {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("the storage node exited; see " + log.toAbsolutePath());
+            }
+            try {
+                HttpResponse<String> health = HTTP.send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/actuator/health"))
+                                .timeout(Duration.ofSeconds(1))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+                if (health.statusCode() == 200) {
+                    return;
+                }
+            } catch (IOException notYet) {
+                // still starting
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
+        kill();
+        throw new IllegalStateException("the storage node did not come up; see " + log.toAbsolutePath());
+    }
+
+    private boolean portTaken() {
+        try {
+            return Files.readString(log).contains("already in use");
+        } catch (IOException unreadable) {
+            return false;
+        }
+    }
+
+    private HttpRequest.Builder request(String path) {
+        return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
+                .header("Authorization", "Bearer " + token)
+                .timeout(Duration.ofSeconds(30));
+    }
+
+    private static HttpResponse<String> send(HttpRequest.Builder request) {
+        try {
+            return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static int freePort() {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
