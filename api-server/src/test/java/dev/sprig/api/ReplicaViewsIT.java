@@ -50,6 +50,9 @@ import tools.jackson.databind.JsonNode;
             "sprig.api.backend.nodes.replicas=3",
             "sprig.api.backend.nodes.min-in-sync=2",
             "sprig.api.backend.nodes.stripe-width=3",
+            // what is tested is what clients see, not the nodes' speed on a loaded machine (a slow first
+            // call would drop a member); the stopped node of the last test still times out
+            "sprig.api.backend.nodes.call-timeout=3s",
             "sprig.api.nodes.unreachable-after=10m",
             "sprig.api.nodes.down-after=20m",
             "sprig.api.reconcile-interval=10m",
