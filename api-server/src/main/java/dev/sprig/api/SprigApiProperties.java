@@ -164,12 +164,44 @@ public record SprigApiProperties(
      *     flush); with retries, a request that needs a dead node fails within about a second
      * @param dataTimeout the longest one data call may take (a write of up to a PC)
      * @param retryAfter what a 503 for an unavailable node tells the client to wait
+     * @param replicas how many distinct nodes hold each stripe column of a new family (its replica
+     *     set, decision 011); 1 for development. Families placed before keep their sets.
+     * @param minInSync the fewest {@code in_sync} members a column may keep when a member that does
+     *     not answer is dropped; a request that would leave fewer fails with {@code 503
+     *     INSUFFICIENT_REPLICAS}. At most {@code replicas}: a larger value counts as {@code replicas}
+     *     (see {@link #effectiveMinInSync()}), so that {@code replicas=1} works with the default.
      */
     public record NodesBackend(
             @DefaultValue("3") int stripeWidth,
             @DefaultValue("300ms") Duration callTimeout,
             @DefaultValue("10s") Duration dataTimeout,
-            @DefaultValue("5s") Duration retryAfter) {}
+            @DefaultValue("5s") Duration retryAfter,
+            @DefaultValue("3") int replicas,
+            @DefaultValue("2") int minInSync) {
+
+        /** The most members a replica set may have (the database's limit on a member's position). */
+        public static final int MAX_REPLICAS = 16;
+
+        public NodesBackend {
+            if (stripeWidth < 1 || stripeWidth > 64) {
+                throw new IllegalArgumentException(
+                        "sprig.api.backend.nodes.stripe-width must be between 1 and 64, not " + stripeWidth);
+            }
+            if (replicas < 1 || replicas > MAX_REPLICAS) {
+                throw new IllegalArgumentException(
+                        "sprig.api.backend.nodes.replicas must be between 1 and " + MAX_REPLICAS + ", not " + replicas);
+            }
+            if (minInSync < 1) {
+                throw new IllegalArgumentException(
+                        "sprig.api.backend.nodes.min-in-sync must be at least 1, not " + minInSync);
+            }
+        }
+
+        /** {@code min-in-sync}, at most {@code replicas}. */
+        public int effectiveMinInSync() {
+            return Math.min(minInSync, replicas);
+        }
+    }
 
     /** @param dataDir where the embedded engine keeps lc data */
     public record EmbeddedEngine(

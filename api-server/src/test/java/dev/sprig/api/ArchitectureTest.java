@@ -36,7 +36,8 @@ class ArchitectureTest {
         "dev.sprig.api.cache..",
         "dev.sprig.api.operation..",
         "dev.sprig.api.leader..",
-        "dev.sprig.api.node.."
+        "dev.sprig.api.node..",
+        "dev.sprig.api.placement.."
     };
 
     static final String[] HTTP = {"org.springframework.web..", "org.springframework.http..", "jakarta.servlet.."};

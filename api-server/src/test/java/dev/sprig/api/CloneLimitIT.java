@@ -34,6 +34,8 @@ import tools.jackson.databind.JsonNode;
             "sprig.api.admin-keys=" + CloneLimitIT.ADMIN,
             "sprig.api.backend.type=nodes",
             "sprig.api.backend.nodes.stripe-width=1",
+            // a copy apart needs nodes apart: one each, on two nodes
+            "sprig.api.backend.nodes.replicas=1",
             // a cold node on a loaded machine can take longer than the default 300 ms to define
             "sprig.api.backend.nodes.call-timeout=3s",
             "sprig.api.nodes.unreachable-after=10m",

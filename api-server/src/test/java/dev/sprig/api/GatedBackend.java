@@ -186,7 +186,7 @@ final class GatedBackend implements StorageBackend {
     }
 
     @Override
-    public List<HeldLc> inventory() {
+    public Inventory inventory() {
         return real.inventory();
     }
 

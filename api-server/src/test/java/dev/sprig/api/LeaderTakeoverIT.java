@@ -227,6 +227,8 @@ class LeaderTakeoverIT {
                         "--sprig.api.api-keys=" + KEY,
                         "--sprig.api.admin-keys=" + ADMIN,
                         "--sprig.api.backend.type=nodes",
+                        // one storage node: one copy
+                        "--sprig.api.backend.nodes.replicas=1",
                         "--sprig.api.reconcile-interval=1s",
                         "--sprig.api.image-sources.allowed-prefixes=http:",
                         "--sprig.api.image-sources.allowed-private-hosts=127.0.0.1",

@@ -151,7 +151,9 @@ final class CloneCoalescer implements AutoCloseable {
                 || failure instanceof SprigException.NotFound
                 || failure instanceof SprigException.InvalidState
                 || failure instanceof SprigException.InvalidArgument
-                || failure instanceof SprigException.NodeUnavailable;
+                || failure instanceof SprigException.NodeUnavailable
+                || failure instanceof SprigException.InsufficientNodes
+                || failure instanceof SprigException.InsufficientReplicas;
     }
 
     /** Stops taking requests; those already queued are still cloned. */

@@ -11,6 +11,8 @@ public abstract sealed class SprigException extends RuntimeException
                 SprigException.InvalidState,
                 SprigException.HasDependents,
                 SprigException.NodeUnavailable,
+                SprigException.InsufficientNodes,
+                SprigException.InsufficientReplicas,
                 SprigException.DatabaseUnavailable,
                 SprigException.CacheFull {
 
@@ -23,6 +25,11 @@ public abstract sealed class SprigException extends RuntimeException
     }
 
     public abstract String code();
+
+    /** A failure that passes: the answer says how long to wait ({@code Retry-After}). */
+    public interface Transient {
+        java.time.Duration retryAfter();
+    }
 
     public static NotFound notFound(String what) {
         return new NotFound(what + " does not exist");
@@ -53,6 +60,31 @@ public abstract sealed class SprigException extends RuntimeException
     }
 
     /**
+     * A new family needs {@code needed} distinct up nodes (one replica set's worth) and only
+     * {@code up} are up and not draining: nothing was placed; retry once nodes are back.
+     */
+    public static InsufficientNodes insufficientNodes(int up, int needed, java.time.Duration retryAfter) {
+        return new InsufficientNodes(
+                "a new family needs " + needed + " storage nodes up (sprig.api.backend.nodes.replicas) and " + up
+                        + (up == 1 ? " is" : " are") + " up",
+                up,
+                retryAfter);
+    }
+
+    /**
+     * Storage node {@code nodeId} did not answer, and dropping it from its replica sets would leave
+     * column {@code column} of family {@code familyId} with fewer than {@code minInSync} members that
+     * have every write: the request changed nothing.
+     */
+    public static InsufficientReplicas insufficientReplicas(
+            long familyId, int column, int inSync, int minInSync, String why, java.time.Duration retryAfter) {
+        return new InsufficientReplicas(
+                "too few copies of family " + familyId + " would remain: column " + column + " would keep " + inSync
+                        + " in-sync member(s), fewer than the " + minInSync + " required (" + why + ")",
+                retryAfter);
+    }
+
+    /**
      * An import needs more room than the image cache can make: everything it could evict is read by
      * disks or snapshots (or the image alone is larger than the cache).
      */
@@ -77,7 +109,7 @@ public abstract sealed class SprigException extends RuntimeException
         return new DatabaseUnavailable(message, retryAfter, applied, cause);
     }
 
-    public static final class DatabaseUnavailable extends SprigException {
+    public static final class DatabaseUnavailable extends SprigException implements Transient {
         private final java.time.Duration retryAfter;
         private final @org.jspecify.annotations.Nullable Boolean applied;
 
@@ -91,6 +123,7 @@ public abstract sealed class SprigException extends RuntimeException
             this.applied = applied;
         }
 
+        @Override
         public java.time.Duration retryAfter() {
             return retryAfter;
         }
@@ -117,7 +150,52 @@ public abstract sealed class SprigException extends RuntimeException
         }
     }
 
-    public static final class NodeUnavailable extends SprigException {
+    public static final class InsufficientNodes extends SprigException implements Transient {
+        private final int up;
+        private final java.time.Duration retryAfter;
+
+        InsufficientNodes(String message, int up, java.time.Duration retryAfter) {
+            super(message);
+            this.up = up;
+            this.retryAfter = retryAfter;
+        }
+
+        /** How many nodes were up (and not draining) when the family was refused. */
+        public int up() {
+            return up;
+        }
+
+        @Override
+        public java.time.Duration retryAfter() {
+            return retryAfter;
+        }
+
+        @Override
+        public String code() {
+            return "INSUFFICIENT_NODES";
+        }
+    }
+
+    public static final class InsufficientReplicas extends SprigException implements Transient {
+        private final java.time.Duration retryAfter;
+
+        InsufficientReplicas(String message, java.time.Duration retryAfter) {
+            super(message);
+            this.retryAfter = retryAfter;
+        }
+
+        @Override
+        public java.time.Duration retryAfter() {
+            return retryAfter;
+        }
+
+        @Override
+        public String code() {
+            return "INSUFFICIENT_REPLICAS";
+        }
+    }
+
+    public static final class NodeUnavailable extends SprigException implements Transient {
         private final String nodeId;
         private final java.time.Duration retryAfter;
 
@@ -131,6 +209,7 @@ public abstract sealed class SprigException extends RuntimeException
             return nodeId;
         }
 
+        @Override
         public java.time.Duration retryAfter() {
             return retryAfter;
         }

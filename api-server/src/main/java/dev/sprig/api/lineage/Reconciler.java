@@ -7,6 +7,7 @@ import dev.sprig.api.backend.StorageBackend.LcSpec;
 import dev.sprig.api.error.SprigException;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -102,9 +103,10 @@ public class Reconciler implements SmartInitializingSingleton {
                 List<String> moved = finishMoves(unknown.frozenOnlyInBackend());
                 Report report = new Report(confirmed, unknown.missing(), unknown.foreign(), moved);
                 logged(report);
+                backend.pushFences();
                 return report;
             });
-        } catch (SprigException.NodeUnavailable unavailable) {
+        } catch (SprigException.NodeUnavailable | SprigException.InsufficientReplicas unavailable) {
             log.warn("Skipped a reconciliation pass: {}", unavailable.getMessage());
             return null;
         }
@@ -115,6 +117,7 @@ public class Reconciler implements SmartInitializingSingleton {
         Unknown unknown = unknown();
         unknown.orphans().forEach(backend::delete);
         List<String> moved = finishMoves(unknown.frozenOnlyInBackend());
+        backend.pushFences();
         return new Report(unknown.orphans(), unknown.missing(), unknown.foreign(), moved);
     }
 
@@ -133,21 +136,32 @@ public class Reconciler implements SmartInitializingSingleton {
      */
     private Unknown unknown() {
         Map<Long, Lc> listed = lcs.all().stream().collect(Collectors.toMap(Lc::lcId, Function.identity()));
-        Map<Long, HeldLc> held = backend.inventory().stream()
+        StorageBackend.Inventory inventory = backend.inventory();
+        Map<Long, HeldLc> held = inventory.held().stream()
                 // an lc some node holds frozen counts as frozen: a freeze cannot be undone
                 .collect(Collectors.toMap(HeldLc::lcId, Function.identity(), (a, b) -> a.frozen() ? a : b));
         long lastAllocated = lcs.lastIdAllocated();
         List<Long> absent = new ArrayList<>();
+        Map<Long, List<String>> lackedBy = new HashMap<>();
         List<Long> frozenOnlyInBackend = new ArrayList<>();
         for (Lc lc : listed.values()) {
             HeldLc copy = held.get(lc.lcId());
-            if (copy == null) {
+            // every in-sync member of a replicated family holds all its lcs; a stale one need not
+            List<String> lacking = inventory.lacking(lc.lcId(), lc.familyId());
+            if (copy == null || !lacking.isEmpty()) {
                 absent.add(lc.lcId());
-            } else if (copy.frozen() && !lc.frozen()) {
+                lackedBy.put(lc.lcId(), lacking);
+            }
+            if (copy != null && copy.frozen() && !lc.frozen()) {
                 frozenOnlyInBackend.add(lc.lcId());
             }
         }
         List<Long> missing = absent.isEmpty() ? List.of() : stillListed(absent);
+        missing.stream()
+                .filter(lcId -> !lackedBy.get(lcId).isEmpty())
+                .limit(20)
+                .forEach(lcId -> log.error(
+                        "In-sync storage nodes {} lack lc {} that the database lists", lackedBy.get(lcId), lcId));
         // what the backend holds beyond the database's list; a child has a larger id than its parent
         List<Long> unknown = held.keySet().stream()
                 .filter(id -> !listed.containsKey(id))

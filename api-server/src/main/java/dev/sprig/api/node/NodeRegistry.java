@@ -5,18 +5,18 @@ import dev.sprig.api.error.SprigException;
 import java.net.URI;
 import java.time.Clock;
 import java.util.Comparator;
-import java.util.HashSet;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.jspecify.annotations.Nullable;
+import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.stereotype.Service;
 
 /**
- * The storage nodes api-server knows, their states, and the stripe of nodes each lc family lives on.
- * Node lookups on the data path read a snapshot at most a second old, so that a clone does not pay
- * a query to find its nodes; a family's stripe never changes once chosen, so it is kept for good.
+ * The storage nodes api-server knows and their states. Node lookups on the data path read a snapshot
+ * at most a second old, so that a clone does not pay a query to find its nodes. (Which nodes hold a
+ * family is the replica sets', {@code dev.sprig.api.placement}.)
  */
 @Service
 public class NodeRegistry {
@@ -26,24 +26,37 @@ public class NodeRegistry {
     private final NodeRepository nodes;
     private final SprigApiProperties.Nodes timing;
     private final Clock clock;
-    private final Map<Long, List<String>> stripes = new ConcurrentHashMap<>();
+    private final ApplicationEventPublisher events;
     private volatile @Nullable Snapshot snapshot;
 
     private record Snapshot(Map<String, Node> byId, long takenAtMillis) {}
 
-    NodeRegistry(NodeRepository nodes, SprigApiProperties properties) {
+    NodeRegistry(NodeRepository nodes, SprigApiProperties properties, ApplicationEventPublisher events) {
         this.nodes = nodes;
+        this.events = events;
         this.timing = properties.nodes();
         this.clock = Clock.systemUTC();
     }
 
-    /** Registers a node or refreshes it (the heartbeat); true when it was new. */
+    /**
+     * Registers a node or refreshes it (the heartbeat); true when it was new. A node that comes back
+     * after being unreachable or down is announced ({@link NodeReturned}): it may have missed
+     * fences raised meanwhile.
+     */
     public boolean register(String nodeId, Registration registration) {
         validate(nodeId, registration);
+        Node before = nodes.find(nodeId).orElse(null);
         boolean created = nodes.upsert(nodeId, registration);
         snapshot = null;
+        if (before != null
+                && EnumSet.of(Node.State.UNREACHABLE, Node.State.DOWN).contains(stateOf(before))) {
+            events.publishEvent(new NodeReturned(nodeId));
+        }
         return created;
     }
+
+    /** A node registered again after being unreachable or down. */
+    public record NodeReturned(String nodeId) {}
 
     public Node get(String nodeId) {
         return nodes.find(nodeId).orElseThrow(() -> SprigException.notFound("node " + nodeId));
@@ -76,53 +89,14 @@ public class NodeRegistry {
     }
 
     /**
-     * The nodes a family's PCs are striped over, in order: chosen among the up nodes with the most
-     * free space when the family's first lc is placed, then fixed.
+     * The nodes that may take a new family, in the order placement takes them: up (heartbeat recent,
+     * not draining), most free space first, then by id. From the snapshot, at most a second old.
      */
-    public List<String> stripeOf(long familyId, int width) {
-        List<String> known = stripes.get(familyId);
-        if (known != null) {
-            return known;
-        }
-        List<String> stripe = nodes.placement(familyId).orElseGet(() -> nodes.placeIfAbsent(familyId, choose(width)));
-        stripes.put(familyId, List.copyOf(stripe));
-        return stripe;
-    }
-
-    /**
-     * Up nodes that hold none of {@code families}, most free space first, at most {@code width}:
-     * where another copy of an image can go. Empty when every up node holds one of them.
-     */
-    public List<String> apartFrom(List<Long> families, int width) {
-        Set<String> taken = new HashSet<>();
-        families.forEach(family -> taken.addAll(stripeOf(family, width)));
+    public List<Node> forNewFamilies() {
         return current().values().stream()
-                .filter(node -> node.state(timing.unreachableAfter(), timing.downAfter()) == Node.State.UP)
-                .filter(node -> !taken.contains(node.nodeId()))
+                .filter(node -> stateOf(node) == Node.State.UP)
                 .sorted(Comparator.comparingLong(Node::freeBytes).reversed().thenComparing(Node::nodeId))
-                .limit(Math.max(1, width))
-                .map(Node::nodeId)
                 .toList();
-    }
-
-    /** Places a new family on {@code nodeIds} (chosen by {@link #apartFrom}) instead of the usual choice. */
-    public List<String> placeOn(long familyId, List<String> nodeIds) {
-        List<String> stripe = nodes.placeIfAbsent(familyId, nodeIds);
-        stripes.put(familyId, List.copyOf(stripe));
-        return stripe;
-    }
-
-    private List<String> choose(int width) {
-        List<String> up = current().values().stream()
-                .filter(node -> node.state(timing.unreachableAfter(), timing.downAfter()) == Node.State.UP)
-                .sorted(Comparator.comparingLong(Node::freeBytes).reversed().thenComparing(Node::nodeId))
-                .limit(Math.max(1, width))
-                .map(Node::nodeId)
-                .toList();
-        if (up.isEmpty()) {
-            throw SprigException.invalidState("no storage node is up: register nodes with PUT /v1/nodes/{id}");
-        }
-        return up;
     }
 
     private Map<String, Node> current() {

@@ -1,9 +1,7 @@
 package dev.sprig.api.node;
 
-import java.sql.Array;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -62,26 +60,6 @@ class NodeRepository {
                         .param("draining", draining)
                         .update()
                 == 1;
-    }
-
-    Optional<List<String>> placement(long familyId) {
-        return jdbc.sql("SELECT node_ids FROM family_placement WHERE family_id = :family")
-                .param("family", familyId)
-                .query((rs, row) -> strings(rs.getArray("node_ids")))
-                .optional();
-    }
-
-    /** Records a family's stripe unless one was recorded first; returns the one that holds. */
-    List<String> placeIfAbsent(long familyId, List<String> nodeIds) {
-        jdbc.sql("INSERT INTO family_placement (family_id, node_ids) VALUES (:family, :nodes) ON CONFLICT DO NOTHING")
-                .param("family", familyId)
-                .param("nodes", nodeIds.toArray(String[]::new))
-                .update();
-        return placement(familyId).orElseThrow();
-    }
-
-    private static List<String> strings(Array array) throws SQLException {
-        return Arrays.asList((String[]) array.getArray());
     }
 
     private static Node map(ResultSet rs, int row) throws SQLException {

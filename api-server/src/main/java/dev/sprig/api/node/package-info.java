@@ -1,6 +1,6 @@
 /**
- * The node registry: storage nodes register and heartbeat, operators drain them, and each lc family
- * is placed on a stripe of nodes once, when its root is defined.
+ * The node registry: storage nodes register and heartbeat, operators drain them. Where families
+ * live is {@code dev.sprig.api.placement}'s.
  */
 @NullMarked
 package dev.sprig.api.node;

@@ -54,6 +54,8 @@ class ProblemAdvice extends ResponseEntityExceptionHandler {
             "INVALID_STATE", HttpStatus.CONFLICT,
             "HAS_DEPENDENTS", HttpStatus.CONFLICT,
             "NODE_UNAVAILABLE", HttpStatus.SERVICE_UNAVAILABLE,
+            "INSUFFICIENT_NODES", HttpStatus.SERVICE_UNAVAILABLE,
+            "INSUFFICIENT_REPLICAS", HttpStatus.SERVICE_UNAVAILABLE,
             "DATABASE_UNAVAILABLE", HttpStatus.SERVICE_UNAVAILABLE,
             "CACHE_FULL", HttpStatus.INSUFFICIENT_STORAGE);
 
@@ -68,15 +70,14 @@ class ProblemAdvice extends ResponseEntityExceptionHandler {
         }
         if (failure instanceof SprigException.NodeUnavailable unavailable) {
             problem.setProperty("node", unavailable.nodeId());
-            headers.set(
-                    HttpHeaders.RETRY_AFTER,
-                    Long.toString(Math.max(1, unavailable.retryAfter().toSeconds())));
         }
         if (failure instanceof SprigException.DatabaseUnavailable unavailable) {
             problem.setProperty("outcome", Boolean.FALSE.equals(unavailable.applied()) ? "not_applied" : "unknown");
+        }
+        if (failure instanceof SprigException.Transient passing) {
             headers.set(
                     HttpHeaders.RETRY_AFTER,
-                    Long.toString(Math.max(1, unavailable.retryAfter().toSeconds())));
+                    Long.toString(Math.max(1, passing.retryAfter().toSeconds())));
         }
         return ResponseEntity.status(status)
                 .headers(headers)

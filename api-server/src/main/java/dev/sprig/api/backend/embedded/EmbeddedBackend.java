@@ -34,11 +34,11 @@ final class EmbeddedBackend implements StorageBackend {
     }
 
     @Override
-    public List<HeldLc> inventory() {
-        return engine.list().stream()
+    public Inventory inventory() {
+        return Inventory.of(engine.list().stream()
                 .map(lc -> new HeldLc(
                         lc.lcId(), lc.parentLcId().isPresent() ? lc.parentLcId().getAsLong() : null, lc.frozen()))
-                .toList();
+                .toList());
     }
 
     @Override

@@ -10,6 +10,8 @@ import dev.sprig.nodeapi.CopyFromRequest;
 import dev.sprig.nodeapi.CopyFromResult;
 import dev.sprig.nodeapi.CopySource;
 import dev.sprig.nodeapi.DefineResult;
+import dev.sprig.nodeapi.FenceRequest;
+import dev.sprig.nodeapi.FenceView;
 import dev.sprig.nodeapi.Job;
 import dev.sprig.nodeapi.LcDefinition;
 import dev.sprig.nodeapi.LcSummary;
@@ -147,12 +149,15 @@ final class NodeClient {
                 new LcSummary(1, null, 1, false),
                 new CopyFromRequest(new CopySource("http://node", "token", 1L), 0L, 1L),
                 new CopyFromResult(0),
+                new FenceRequest(2L),
+                new FenceView(1, 0, 2),
                 new AllocationView(1, List.of(new dev.sprig.nodeapi.PcRun(0, 1))),
                 new Job("flatten", 1L, Job.State.RUNNING, 0, 0, Instant.EPOCH, null, null, List.of()));
         for (Object sample : samples) {
             json.readValue(json.writeValueAsBytes(sample), sample.getClass());
         }
         json.readValue("[]", new TypeReference<List<LcSummary>>() {});
+        json.readValue("[]", new TypeReference<List<FenceView>>() {});
     }
 
     void define(Target node, List<LcSpec> lcs) {
@@ -228,6 +233,22 @@ final class NodeClient {
     Job flattenJob(Target node, long lcId) {
         return call(
                 "GET /v1/lcs/" + lcId + "/flatten", () -> api(node, callTimeout).flatten(lcId));
+    }
+
+    /**
+     * Raises the node's fence of column {@code column} of family {@code familyId} to {@code epoch}
+     * (it never goes down); the fence the node holds now.
+     */
+    long fence(Target node, long familyId, int column, long epoch) {
+        return call(
+                        "PUT /v1/fences/" + familyId + "/" + column,
+                        () -> api(node, callTimeout).fence(familyId, column, new FenceRequest(epoch)))
+                .epoch();
+    }
+
+    /** Every fence the node holds. */
+    List<FenceView> fences(Target node) {
+        return call("GET /v1/fences", () -> api(node, dataTimeout).fences());
     }
 
     List<HeldLc> list(Target node) {

@@ -5,42 +5,65 @@ import dev.sprig.api.backend.remote.NodeClient.Target;
 import dev.sprig.api.error.SprigException;
 import dev.sprig.api.node.Node;
 import dev.sprig.api.node.NodeRegistry;
+import dev.sprig.api.placement.ReplicaSet;
+import dev.sprig.api.placement.ReplicaSets;
 import dev.sprig.engine.ChunkEngine;
 import dev.sprig.nodeapi.Job;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.stream.LongStream;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@link StorageBackend} on the storage nodes of the registry. Every lc of a family is defined on
- * each node of the family's stripe (the definitions are small); PC {@code i} of any of them lives on
- * {@code stripe[i % n]}, so a clone's redirect of a PC copies from its parent's copy on the same
- * node. Calls go through {@link NodeCalls}: a node that does not answer fails the request that needs
- * it with 503 and leaves the others alone.
+ * {@link StorageBackend} on the storage nodes of the registry, over each family's replica sets
+ * (decision 011). PC {@code i} of every lc of a family lives in column {@code i % columns}, on every
+ * member of that column's set, so a clone's redirect of a PC copies from its parent's copy on the
+ * same node. Every lc of a family is defined on every node of the family (they are small); control
+ * calls (define, freeze, flush, flatten) and writes go to each member that is {@code in_sync}, reads
+ * to one of them.
+ *
+ * <p>Calls go through {@link NodeCalls}. A member that does not answer is dropped from the family's
+ * sets (marked {@code stale}, epochs bumped) in the caller's transaction and the request goes on on
+ * the others, while every column keeps {@code min-in-sync} in-sync members; below that the request
+ * fails with {@code 503 INSUFFICIENT_REPLICAS} and its transaction, drops included, rolls back. A node
+ * that refuses a call (a 4xx) is not dropped: the call was wrong, not the node. The sets are read
+ * from the database on every call (one query): another api-server instance may drop a member at any
+ * time.
  */
 final class RemoteBackend implements StorageBackend {
 
     private static final Logger log = LoggerFactory.getLogger(RemoteBackend.class);
 
     private final NodeRegistry registry;
+    private final ReplicaSets sets;
     private final NodeClient client;
     private final NodeCalls calls;
     private final FamilyLookup families;
-    private final int stripeWidth;
+    private final Fences fences;
 
-    RemoteBackend(NodeRegistry registry, NodeClient client, NodeCalls calls, FamilyLookup families, int stripeWidth) {
+    RemoteBackend(
+            NodeRegistry registry,
+            ReplicaSets sets,
+            NodeClient client,
+            NodeCalls calls,
+            FamilyLookup families,
+            Fences fences) {
         this.registry = registry;
+        this.sets = sets;
         this.client = client;
         this.calls = calls;
         this.families = families;
-        this.stripeWidth = stripeWidth;
+        this.fences = fences;
     }
 
     @Override
@@ -50,98 +73,156 @@ final class RemoteBackend implements StorageBackend {
             byFamily.computeIfAbsent(lc.familyId(), family -> new ArrayList<>()).add(lc);
             families.remember(lc.lcId(), lc.familyId());
         }
-        byFamily.forEach((family, batch) -> {
-            for (Target node : stripe(family)) {
-                calls.run(node.nodeId(), () -> client.define(node, batch));
-            }
-        });
+        byFamily.forEach((family, batch) -> onEveryMember(family, node -> client.define(node, batch)));
     }
 
     @Override
     public void freeze(long lcId) {
-        for (Target node : stripe(families.of(lcId))) {
-            calls.run(node.nodeId(), () -> client.freeze(node, lcId));
-        }
+        onEveryMember(families.of(lcId), node -> client.freeze(node, lcId));
+    }
+
+    @Override
+    public void flush(long lcId) {
+        onEveryMember(families.of(lcId), node -> client.flush(node, lcId));
     }
 
     /**
-     * Deletes on every node of the stripe when the family is known, else on every registered node.
-     * Never fails the caller, whose metadata is already gone: a node that does not answer keeps the
-     * lc until the reconciler collects it.
+     * Deletes on every member of the family's sets, stale ones too, when the family is known, else on
+     * every registered node. Never fails the caller, whose metadata is already gone: a node that does
+     * not answer keeps the lc until the reconciler collects it.
      */
     @Override
     public void delete(long lcId) {
-        List<Target> targets = families.known(lcId)
-                .map(this::stripe)
-                .orElseGet(
-                        () -> registry.all().stream().map(RemoteBackend::target).toList());
-        for (Target node : targets) {
+        List<String> targets = families.known(lcId)
+                .map(sets::of)
+                .filter(placed -> !placed.isEmpty())
+                .map(RemoteBackend::allMembers)
+                .orElseGet(() -> registry.all().stream().map(Node::nodeId).toList());
+        for (String nodeId : targets) {
             try {
-                calls.run(node.nodeId(), () -> client.delete(node, lcId));
+                Target node = target(nodeId);
+                calls.run(nodeId, () -> client.delete(node, lcId));
             } catch (SprigException.NodeUnavailable | NodeClient.Refused failed) {
-                log.warn("lc {} stays on node {} for the reconciler: {}", lcId, node.nodeId(), failed.getMessage());
+                log.warn("lc {} stays on node {} for the reconciler: {}", lcId, nodeId, failed.getMessage());
             }
         }
         families.forget(lcId);
     }
 
+    /** Each piece (at most a PC) goes to every in-sync member of its PC's column. */
     @Override
     public void write(long lcId, long offset, ByteBuffer bytes) {
-        List<Target> stripe = stripe(families.of(lcId));
+        long family = families.of(lcId);
+        List<ReplicaSet> columns = sets.placed(family);
         ByteBuffer rest = bytes.duplicate();
         long at = offset;
         while (rest.hasRemaining()) {
             long pc = at / ChunkEngine.PC_SIZE;
             int inPc = (int) Math.min(rest.remaining(), (pc + 1) * ChunkEngine.PC_SIZE - at);
             ByteBuffer piece = rest.slice(rest.position(), inPc);
-            Target node = stripe.get((int) (pc % stripe.size()));
             long pieceAt = at;
-            calls.run(node.nodeId(), () -> client.write(node, lcId, pieceAt, piece));
+            for (String nodeId : columnOf(columns, pc).inSyncNodeIds()) {
+                Target node = target(nodeId);
+                try {
+                    calls.run(nodeId, () -> client.write(node, lcId, pieceAt, piece));
+                } catch (SprigException.NodeUnavailable unavailable) {
+                    columns = sets.markStale(family, unavailable);
+                }
+            }
             rest.position(rest.position() + inPc);
             at += inPc;
         }
     }
 
+    /** Each piece from one in-sync member of its column, the next one when it does not answer. */
     @Override
     public void read(long lcId, long offset, ByteBuffer into) {
-        List<Target> stripe = stripe(families.of(lcId));
+        List<ReplicaSet> columns = sets.placed(families.of(lcId));
         long at = offset;
         while (into.hasRemaining()) {
             long pc = at / ChunkEngine.PC_SIZE;
             int inPc = (int) Math.min(into.remaining(), (pc + 1) * ChunkEngine.PC_SIZE - at);
-            Target node = stripe.get((int) (pc % stripe.size()));
             long pieceAt = at;
-            into.put(calls.call(node.nodeId(), () -> client.read(node, lcId, pieceAt, inPc)));
+            byte[] piece = fromAnyMember(
+                    columnOf(columns, pc),
+                    node -> calls.call(node.nodeId(), () -> client.read(node, lcId, pieceAt, inPc)));
+            into.put(piece);
             at += inPc;
         }
     }
 
+    /**
+     * Each in-sync member of the target column copies the piece from an in-sync member of the source
+     * column (another one when its source did not answer it, a 502); a target member that does not
+     * answer is dropped like any other.
+     */
     @Override
     public long copyRange(long fromLcId, long toLcId, long offset, long length) {
-        List<Target> from = stripe(families.of(fromLcId));
-        List<Target> to = stripe(families.of(toLcId));
+        List<ReplicaSet> from = sets.placed(families.of(fromLcId));
+        long toFamily = families.of(toLcId);
+        List<ReplicaSet> to = sets.placed(toFamily);
         long stored = 0;
         for (long at = offset; at < offset + length; ) {
             long pc = at / ChunkEngine.PC_SIZE;
             long inPc = Math.min(offset + length - at, (pc + 1) * ChunkEngine.PC_SIZE - at);
-            Target source = from.get((int) (pc % from.size()));
-            Target node = to.get((int) (pc % to.size()));
-            long pieceAt = at;
-            stored += calls.call(node.nodeId(), () -> client.copyFrom(node, toLcId, source, fromLcId, pieceAt, inPc));
+            ReplicaSet source = columnOf(from, pc);
+            Long piece = null;
+            for (String nodeId : columnOf(to, pc).inSyncNodeIds()) {
+                Target node = target(nodeId);
+                try {
+                    long copied = copyFromAnySource(node, toLcId, source, fromLcId, at, inPc);
+                    piece = piece == null ? copied : piece;
+                } catch (SprigException.NodeUnavailable unavailable) {
+                    to = sets.markStale(toFamily, unavailable);
+                }
+            }
+            stored += piece == null ? 0 : piece;
             at += inPc;
         }
         return stored;
     }
 
+    private long copyFromAnySource(Target node, long toLcId, ReplicaSet source, long fromLcId, long at, long length) {
+        NodeClient.Refused unanswered = null;
+        for (String sourceId : source.readOrder()) {
+            Target from = target(sourceId);
+            try {
+                return calls.call(node.nodeId(), () -> client.copyFrom(node, toLcId, from, fromLcId, at, length));
+            } catch (NodeClient.Refused refused) {
+                if (refused.status != 502) {
+                    throw refused;
+                }
+                // the source did not answer the target: another member of the source column may
+                unanswered = refused;
+            }
+        }
+        if (unanswered != null) {
+            throw unanswered;
+        }
+        throw noneInSync(source);
+    }
+
     /**
-     * Each node of the family's stripe answers for the PCs it holds; a node that does not answer
-     * fails the call rather than make the lc look emptier than it is.
+     * One in-sync member of each column answers for the PCs it holds (the next one when it does not
+     * answer); a column none of whose members answers fails the call, rather than make the lc look
+     * emptier than it is.
      */
     @Override
     public List<PcRun> pcsWithData(long lcId) {
+        List<ReplicaSet> columns = sets.placed(families.of(lcId));
+        Map<String, List<PcRun>> answers = new HashMap<>();
+        for (ReplicaSet column : columns) {
+            if (column.inSyncNodeIds().stream().anyMatch(answers::containsKey)) {
+                continue;
+            }
+            Map.Entry<String, List<PcRun>> answer = fromAnyMember(
+                    column,
+                    node -> Map.entry(node.nodeId(), calls.call(node.nodeId(), () -> client.allocation(node, lcId))));
+            answers.put(answer.getKey(), answer.getValue());
+        }
         LongStream.Builder pcs = LongStream.builder();
-        for (Target node : stripe(families.of(lcId))) {
-            for (PcRun run : calls.call(node.nodeId(), () -> client.allocation(node, lcId))) {
+        for (List<PcRun> runs : answers.values()) {
+            for (PcRun run : runs) {
                 for (long pc = run.firstPc(); pc < run.firstPc() + run.pcCount(); pc++) {
                     pcs.add(pc);
                 }
@@ -152,44 +233,39 @@ final class RemoteBackend implements StorageBackend {
 
     @Override
     public boolean canPlaceApart(List<Long> lcIds) {
-        return !registry.apartFrom(lcIds.stream().map(families::of).toList(), stripeWidth)
-                .isEmpty();
+        return sets.canPlaceApart(lcIds.stream().map(families::of).toList());
     }
 
     @Override
     public boolean placeApart(long lcId, List<Long> apartFrom) {
-        List<String> apart =
-                registry.apartFrom(apartFrom.stream().map(families::of).toList(), stripeWidth);
-        if (apart.isEmpty()) {
-            return false;
-        }
-        registry.placeOn(lcId, apart);
-        return true;
+        return sets.placeApart(lcId, apartFrom.stream().map(families::of).toList())
+                .isPresent();
     }
 
-    @Override
-    public void flush(long lcId) {
-        for (Target node : stripe(families.of(lcId))) {
-            calls.run(node.nodeId(), () -> client.flush(node, lcId));
-        }
-    }
-
-    /** Starts the flatten on every node of the stripe, then follows them until all are done. */
+    /**
+     * Starts the flatten on every in-sync node of the family, then follows them until all are done;
+     * a node that stops answering meanwhile is dropped and no longer waited for.
+     */
     @Override
     public void flatten(long lcId, FlattenProgress progress) {
-        List<Target> stripe = stripe(families.of(lcId));
-        for (Target node : stripe) {
-            calls.run(node.nodeId(), () -> client.startFlatten(node, lcId));
-        }
+        long family = families.of(lcId);
+        onEveryMember(family, node -> client.startFlatten(node, lcId));
         while (true) {
             long done = 0;
             long total = 0;
             boolean running = false;
-            for (Target node : stripe) {
-                Job job = calls.call(node.nodeId(), () -> client.flattenJob(node, lcId));
+            for (String nodeId : inSyncNodes(sets.placed(family))) {
+                Target node = target(nodeId);
+                Job job;
+                try {
+                    job = calls.call(nodeId, () -> client.flattenJob(node, lcId));
+                } catch (SprigException.NodeUnavailable unavailable) {
+                    sets.markStale(family, unavailable);
+                    continue;
+                }
                 if (job.state() == Job.State.FAILED) {
                     throw new IllegalStateException(
-                            "flatten of lc " + lcId + " failed on node " + node.nodeId() + ": " + job.error());
+                            "flatten of lc " + lcId + " failed on node " + nodeId + ": " + job.error());
                 }
                 running |= job.state() == Job.State.RUNNING;
                 done += job.done();
@@ -199,7 +275,7 @@ final class RemoteBackend implements StorageBackend {
                 progress.pcsDone(done, total);
             } catch (RuntimeException stopped) {
                 // the operation was cancelled: the nodes stop too, rather than finish unobserved
-                cancelFlatten(stripe, lcId);
+                cancelFlatten(inSyncNodes(sets.placed(family)), lcId);
                 throw stopped;
             }
             if (!running) {
@@ -214,56 +290,225 @@ final class RemoteBackend implements StorageBackend {
         }
     }
 
-    private void cancelFlatten(List<Target> stripe, long lcId) {
-        for (Target node : stripe) {
+    private void cancelFlatten(List<String> nodeIds, long lcId) {
+        for (String nodeId : nodeIds) {
             try {
-                calls.run(node.nodeId(), () -> client.cancelFlatten(node, lcId));
+                Target node = target(nodeId);
+                calls.run(nodeId, () -> client.cancelFlatten(node, lcId));
             } catch (RuntimeException unreachable) {
                 // its flatten then finishes on its own: the lc reads the same either way
-                log.warn(
-                        "Could not stop the flatten of lc {} on node {}: {}",
-                        lcId,
-                        node.nodeId(),
-                        unreachable.getMessage());
+                log.warn("Could not stop the flatten of lc {} on node {}: {}", lcId, nodeId, unreachable.getMessage());
             }
         }
     }
 
     /**
-     * Every lc the nodes hold; fails when a node does not answer, rather than look short. Nodes that
-     * are down (no heartbeat for {@code sprig.api.nodes.down-after}) are left out: every lc is on
-     * each node of its stripe, so only a family whose nodes are all down looks missing, which it is.
+     * Every lc the nodes hold, by node; fails when a node does not answer, rather than look short.
+     * Nodes that are down (no heartbeat for {@code sprig.api.nodes.down-after}) are left out. The
+     * in-sync members are read after the nodes' lists: a member only ever leaves the in-sync state,
+     * so one in sync now was in sync when every lc the database listed before was defined.
      */
     @Override
-    public List<HeldLc> inventory() {
+    public Inventory inventory() {
         Set<HeldLc> held = new LinkedHashSet<>();
+        Map<String, Set<Long>> heldBy = new HashMap<>();
         for (Node node : registry.all()) {
             if (registry.stateOf(node) == Node.State.DOWN) {
                 continue;
             }
             Target target = target(node);
-            held.addAll(calls.call(node.nodeId(), () -> client.list(target)));
+            List<HeldLc> list = calls.call(node.nodeId(), () -> client.list(target));
+            held.addAll(list);
+            Set<Long> ids = new HashSet<>();
+            list.forEach(lc -> ids.add(lc.lcId()));
+            heldBy.put(node.nodeId(), ids);
         }
-        return List.copyOf(held);
+        return new Inventory(List.copyOf(held), heldBy, sets.inSyncNodesByFamily());
     }
 
     @Override
+    public void pushFences() {
+        fences.pushAll();
+    }
+
+    /**
+     * The flat list a plain NBD client reads by: PC {@code i} on {@code nodes[i % n]}, the preferred
+     * in-sync member of each column.
+     */
+    @Override
     public List<NodeAccess> placementOf(long lcId) {
-        return registry.stripeOf(families.of(lcId), stripeWidth).stream()
-                .map(registry::node)
-                .map(node -> new NodeAccess(
-                        node.nodeId(), node.httpEndpoint(), node.nbdHost(), node.nbdPort(), node.token()))
-                .toList();
+        List<NodeAccess> access = new ArrayList<>();
+        for (ReplicaSet column : sets.placed(families.of(lcId))) {
+            List<String> order = column.readOrder();
+            if (order.isEmpty()) {
+                throw noneInSync(column);
+            }
+            Node node = registry.node(order.get(0));
+            access.add(
+                    new NodeAccess(node.nodeId(), node.httpEndpoint(), node.nbdHost(), node.nbdPort(), node.token()));
+        }
+        return access;
     }
 
-    private List<Target> stripe(long familyId) {
-        return registry.stripeOf(familyId, stripeWidth).stream()
-                .map(registry::node)
-                .map(RemoteBackend::target)
-                .toList();
+    /**
+     * Runs {@code call} on every node that is in sync in at least one column of the family, dropping
+     * those that do not answer (or failing the request when too few would be left).
+     */
+    private void onEveryMember(long familyId, Consumer<Target> call) {
+        for (String nodeId : inSyncNodes(sets.placed(familyId))) {
+            Target node = target(nodeId);
+            try {
+                calls.run(nodeId, () -> call.accept(node));
+            } catch (SprigException.NodeUnavailable unavailable) {
+                sets.markStale(familyId, unavailable);
+            }
+        }
     }
 
-    private static Target target(Node node) {
+    /** What the first in-sync member of the column (in read order) to answer answers. */
+    private <T> T fromAnyMember(ReplicaSet column, java.util.function.Function<Target, T> call) {
+        SprigException.@Nullable NodeUnavailable last = null;
+        for (String nodeId : column.readOrder()) {
+            try {
+                return call.apply(target(nodeId));
+            } catch (SprigException.NodeUnavailable unavailable) {
+                last = unavailable;
+            }
+        }
+        if (last != null) {
+            throw last;
+        }
+        throw noneInSync(column);
+    }
+
+    private SprigException noneInSync(ReplicaSet column) {
+        return SprigException.invalidState(
+                "column " + column.column() + " of family " + column.familyId() + " has no in-sync member");
+    }
+
+    /** The nodes in sync in at least one column, in column and position order. */
+    private static List<String> inSyncNodes(List<ReplicaSet> columns) {
+        Set<String> nodes = new LinkedHashSet<>();
+        columns.forEach(column -> nodes.addAll(column.inSyncNodeIds()));
+        return List.copyOf(nodes);
+    }
+
+    private static List<String> allMembers(List<ReplicaSet> columns) {
+        Set<String> nodes = new LinkedHashSet<>();
+        columns.forEach(column -> column.members().forEach(member -> nodes.add(member.nodeId())));
+        return List.copyOf(nodes);
+    }
+
+    private static ReplicaSet columnOf(List<ReplicaSet> columns, long pc) {
+        return columns.get((int) (pc % columns.size()));
+    }
+
+    private Target target(String nodeId) {
+        return target(registry.node(nodeId));
+    }
+
+    static Target target(Node node) {
         return new Target(node.nodeId(), node.httpEndpoint(), node.token());
+    }
+
+    /** The family's columns, placing it first when it has none (as {@link #placementOf} does). */
+    @Override
+    public List<ReplicaColumn> replicasOf(long lcId) {
+        return replicaColumns(sets.placed(families.of(lcId)));
+    }
+
+    /** Three queries at most (families, sets, and the registry's snapshot) for any number of lcs. */
+    @Override
+    public Map<Long, List<ReplicaColumn>> replicasOf(java.util.Collection<Long> lcIds) {
+        Map<Long, Long> familyOf = families.of(lcIds);
+        Map<Long, List<ReplicaSet>> setsByFamily = new HashMap<>();
+        for (ReplicaSet set : sets.of(new HashSet<>(familyOf.values()))) {
+            setsByFamily
+                    .computeIfAbsent(set.familyId(), family -> new ArrayList<>())
+                    .add(set);
+        }
+        Map<Long, List<ReplicaColumn>> columnsByFamily = new HashMap<>();
+        Map<Long, List<ReplicaColumn>> byLc = new HashMap<>();
+        familyOf.forEach((lcId, family) -> {
+            List<ReplicaSet> placed = setsByFamily.get(family);
+            if (placed != null) {
+                byLc.put(lcId, columnsByFamily.computeIfAbsent(family, unused -> replicaColumns(placed)));
+            }
+        });
+        return byLc;
+    }
+
+    /**
+     * Drops the member, then makes sure every remaining in-sync member of the column holds the
+     * column's fence before answering: {@link Fences} raised them once the drop committed, but best
+     * effort, and the client acknowledges its write on this answer. So each is raised again here
+     * (raising a fence twice is harmless), and a member that does not take it is itself failing and
+     * dropped in turn, until every in-sync member is fenced, or too few would be left ({@code 503
+     * INSUFFICIENT_REPLICAS}; the drops before stay). A report from an older epoch re-checks the
+     * fences of the current one just the same: a drop made by a control call may have missed one.
+     */
+    @Override
+    public List<ReplicaColumn> dropMember(long lcId, int column, String nodeId, long epoch) {
+        long family = families.of(lcId);
+        ReplicaSet set = sets.drop(family, column, nodeId, epoch);
+        for (java.util.Optional<String> unfenced = unfenced(set); unfenced.isPresent(); unfenced = unfenced(set)) {
+            set = sets.drop(family, column, unfenced.get(), set.epoch());
+        }
+        return replicaColumns(sets.of(family));
+    }
+
+    /**
+     * Raises the set's fence on each of its in-sync members; the first that does not take it, if
+     * any. None at epoch 1: no token is older.
+     */
+    private java.util.Optional<String> unfenced(ReplicaSet set) {
+        if (set.epoch() <= 1) {
+            return java.util.Optional.empty();
+        }
+        @Nullable String failing = null;
+        for (String nodeId : set.inSyncNodeIds()) {
+            String why;
+            try {
+                Target node = target(nodeId);
+                long held = calls.call(nodeId, () -> client.fence(node, set.familyId(), set.column(), set.epoch()));
+                if (held >= set.epoch()) {
+                    continue;
+                }
+                why = "it holds epoch " + held;
+            } catch (RuntimeException failed) {
+                why = failed.getMessage();
+            }
+            log.warn(
+                    "Node {} did not take the fence of column {} of family {} at epoch {}: {}",
+                    nodeId,
+                    set.column(),
+                    set.familyId(),
+                    set.epoch(),
+                    why);
+            failing = failing == null ? nodeId : failing;
+        }
+        return java.util.Optional.ofNullable(failing);
+    }
+
+    private List<ReplicaColumn> replicaColumns(List<ReplicaSet> placed) {
+        List<ReplicaColumn> columns = new ArrayList<>(placed.size());
+        for (ReplicaSet set : placed) {
+            List<ReplicaMember> members = set.members().stream()
+                    .map(member -> new ReplicaMember(access(registry.node(member.nodeId())), member.inSync()))
+                    .toList();
+            List<String> order = set.readOrder();
+            columns.add(new ReplicaColumn(
+                    set.familyId(),
+                    set.column(),
+                    placed.size(),
+                    set.epoch(),
+                    members,
+                    order.isEmpty() ? null : order.get(0)));
+        }
+        return columns;
+    }
+
+    private static NodeAccess access(Node node) {
+        return new NodeAccess(node.nodeId(), node.httpEndpoint(), node.nbdHost(), node.nbdPort(), node.token());
     }
 }

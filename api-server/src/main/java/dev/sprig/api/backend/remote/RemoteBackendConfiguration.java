@@ -3,6 +3,7 @@ package dev.sprig.api.backend.remote;
 import dev.sprig.api.SprigApiProperties;
 import dev.sprig.api.backend.StorageBackend;
 import dev.sprig.api.node.NodeRegistry;
+import dev.sprig.api.placement.ReplicaSets;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
 import io.github.resilience4j.retry.RetryRegistry;
 import java.net.http.HttpClient;
@@ -18,23 +19,33 @@ import tools.jackson.databind.json.JsonMapper;
 class RemoteBackendConfiguration {
 
     @Bean
-    StorageBackend remoteBackend(
-            SprigApiProperties properties,
-            NodeRegistry registry,
-            CircuitBreakerRegistry breakers,
-            RetryRegistry retries,
-            JdbcClient jdbc,
-            JsonMapper json) {
+    NodeClient nodeClient(SprigApiProperties properties, JsonMapper json) {
         SprigApiProperties.NodesBackend remote = properties.backend().nodes();
         HttpClient http = HttpClient.newBuilder()
                 .version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(remote.callTimeout())
                 .build();
-        return new RemoteBackend(
-                registry,
-                new NodeClient(http, json, remote.callTimeout(), remote.dataTimeout()),
-                new NodeCalls(breakers, retries, remote.retryAfter()),
-                new FamilyLookup(jdbc),
-                remote.stripeWidth());
+        return new NodeClient(http, json, remote.callTimeout(), remote.dataTimeout());
+    }
+
+    @Bean
+    NodeCalls nodeCalls(SprigApiProperties properties, CircuitBreakerRegistry breakers, RetryRegistry retries) {
+        return new NodeCalls(breakers, retries, properties.backend().nodes().retryAfter());
+    }
+
+    @Bean
+    Fences fences(ReplicaSets sets, NodeRegistry registry, NodeClient client, NodeCalls calls) {
+        return new Fences(sets, registry, client, calls);
+    }
+
+    @Bean
+    StorageBackend remoteBackend(
+            NodeRegistry registry,
+            ReplicaSets sets,
+            NodeClient client,
+            NodeCalls calls,
+            Fences fences,
+            JdbcClient jdbc) {
+        return new RemoteBackend(registry, sets, client, calls, new FamilyLookup(jdbc), fences);
     }
 }

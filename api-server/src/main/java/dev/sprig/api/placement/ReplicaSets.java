@@ -1,0 +1,223 @@
+package dev.sprig.api.placement;
+
+import dev.sprig.api.SprigApiProperties;
+import dev.sprig.api.database.Transactions;
+import dev.sprig.api.error.SprigException;
+import dev.sprig.api.node.Node;
+import dev.sprig.api.node.NodeRegistry;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import org.springframework.context.ApplicationEventPublisher;
+import org.springframework.stereotype.Service;
+
+/**
+ * The replica sets of the nodes backend (decision 011): where a new family goes, and members dropped
+ * when they do not answer. Every change runs in the caller's transaction when there is one (so that
+ * a request that fails takes its drops back with it), else in one of its own; after a drop commits,
+ * the remaining members' fences are raised ({@link EpochsRaised}). Sets are read from the database
+ * each time, never kept: another api-server instance may drop a member at any moment.
+ */
+@Service
+public class ReplicaSets {
+
+    private final ReplicaSetRepository repository;
+    private final NodeRegistry registry;
+    private final Transactions tx;
+    private final ApplicationEventPublisher events;
+    private final int stripeWidth;
+    private final int replicas;
+    private final int minInSync;
+    private final Duration retryAfter;
+
+    ReplicaSets(
+            ReplicaSetRepository repository,
+            NodeRegistry registry,
+            Transactions tx,
+            ApplicationEventPublisher events,
+            SprigApiProperties properties) {
+        this.repository = repository;
+        this.registry = registry;
+        this.tx = tx;
+        this.events = events;
+        SprigApiProperties.NodesBackend nodes = properties.backend().nodes();
+        this.stripeWidth = nodes.stripeWidth();
+        this.replicas = nodes.replicas();
+        this.minInSync = nodes.effectiveMinInSync();
+        this.retryAfter = nodes.retryAfter();
+    }
+
+    /** How many in-sync members a column must keep ({@code min-in-sync}, at most {@code replicas}). */
+    public int minInSync() {
+        return minInSync;
+    }
+
+    /** The family's sets by column, as recorded now; empty when it has not been placed. */
+    public List<ReplicaSet> of(long familyId) {
+        return repository.of(familyId);
+    }
+
+    /**
+     * The family's sets by column, placing it first when it has none: {@code min(stripe-width, up
+     * nodes)} columns of {@code replicas} members each ({@link ColumnChoice}). Fewer up nodes than
+     * {@code replicas}: {@code 503 INSUFFICIENT_NODES}, nothing recorded.
+     */
+    public List<ReplicaSet> placed(long familyId) {
+        List<ReplicaSet> sets = repository.of(familyId);
+        if (!sets.isEmpty()) {
+            return sets;
+        }
+        List<String> up = registry.forNewFamilies().stream().map(Node::nodeId).toList();
+        if (up.size() < replicas) {
+            throw SprigException.insufficientNodes(up.size(), replicas, retryAfter);
+        }
+        return place(familyId, ColumnChoice.choose(up, stripeWidth, replicas));
+    }
+
+    /**
+     * Whether a new family could be placed on nodes that are members (in any state) of none of
+     * {@code familyIds}' sets: a second copy of an image, apart from the first.
+     */
+    public boolean canPlaceApart(Collection<Long> familyIds) {
+        return apartFrom(familyIds).size() >= replicas;
+    }
+
+    /**
+     * Places the new family {@code familyId} on nodes that are members of none of {@code apartFrom}'s
+     * sets; empty, placing nothing, when there are too few such nodes.
+     */
+    public Optional<List<ReplicaSet>> placeApart(long familyId, Collection<Long> apartFrom) {
+        List<String> apart = apartFrom(apartFrom);
+        if (apart.size() < replicas) {
+            return Optional.empty();
+        }
+        return Optional.of(place(familyId, ColumnChoice.choose(apart, stripeWidth, replicas)));
+    }
+
+    private List<String> apartFrom(Collection<Long> familyIds) {
+        Set<String> taken = new HashSet<>();
+        repository.of(familyIds).forEach(set -> set.members().forEach(member -> taken.add(member.nodeId())));
+        return registry.forNewFamilies().stream()
+                .map(Node::nodeId)
+                .filter(node -> !taken.contains(node))
+                .toList();
+    }
+
+    private List<ReplicaSet> place(long familyId, List<List<String>> members) {
+        return Objects.requireNonNull(tx.execute(status -> {
+            repository.placeIfAbsent(familyId, members);
+            return repository.of(familyId);
+        }));
+    }
+
+    /**
+     * Drops {@code failure}'s node from every column of the family where it is in sync, bumping each
+     * of those columns' epochs: the node did not answer a call the request needed. Returns the
+     * family's sets as they are now.
+     *
+     * @throws SprigException.NodeUnavailable {@code failure} itself, changing nothing, when the node
+     *     is the only member of one of those columns (a family placed with one copy has no other to
+     *     go on with)
+     * @throws SprigException.InsufficientReplicas changing nothing, when one of those columns would
+     *     keep fewer than {@code min-in-sync} in-sync members
+     */
+    public List<ReplicaSet> markStale(long familyId, SprigException.NodeUnavailable failure) {
+        String nodeId = failure.nodeId();
+        return Objects.requireNonNull(tx.execute(status -> {
+            repository.lock(familyId);
+            List<ReplicaSet> sets = repository.of(familyId);
+            List<Integer> columns = new ArrayList<>();
+            for (ReplicaSet set : sets) {
+                if (!set.hasInSync(nodeId)) {
+                    continue;
+                }
+                if (set.members().size() == 1) {
+                    throw failure;
+                }
+                int remaining = set.inSync().size() - 1;
+                if (remaining < minInSync) {
+                    throw SprigException.insufficientReplicas(
+                            familyId, set.column(), remaining, minInSync, failure.getMessage(), retryAfter);
+                }
+                columns.add(set.column());
+            }
+            if (columns.isEmpty()) {
+                return sets;
+            }
+            return dropped(familyId, nodeId, columns);
+        }));
+    }
+
+    /**
+     * A client-agent's report that {@code nodeId} failed a write to column {@code column} of the
+     * family, made with the set as of {@code epoch}. A member that is stale already, or a report from
+     * an older epoch (someone dropped a member since), changes nothing. Returns the set as it is now.
+     *
+     * @throws SprigException.NotFound the family has no such column, or the node is not in it
+     * @throws SprigException.InvalidArgument {@code epoch} is later than the set's
+     * @throws SprigException.InsufficientReplicas changing nothing, when the column would keep fewer
+     *     than {@code min-in-sync} in-sync members
+     */
+    public ReplicaSet drop(long familyId, int column, String nodeId, long epoch) {
+        return Objects.requireNonNull(tx.execute(status -> {
+            repository.lock(familyId);
+            ReplicaSet set = column(repository.of(familyId), familyId, column);
+            if (set.members().stream().noneMatch(member -> member.nodeId().equals(nodeId))) {
+                throw SprigException.notFound("node " + nodeId + " in column " + column + " of family " + familyId);
+            }
+            if (epoch > set.epoch()) {
+                throw SprigException.invalidArgument("epoch " + epoch + " is later than the set's, " + set.epoch());
+            }
+            if (epoch < set.epoch() || !set.hasInSync(nodeId)) {
+                return set;
+            }
+            int remaining = set.inSync().size() - 1;
+            if (remaining < minInSync) {
+                throw SprigException.insufficientReplicas(
+                        familyId, column, remaining, minInSync, "node " + nodeId + " was reported failing", retryAfter);
+            }
+            return column(dropped(familyId, nodeId, List.of(column)), familyId, column);
+        }));
+    }
+
+    private List<ReplicaSet> dropped(long familyId, String nodeId, List<Integer> columns) {
+        repository.markStale(familyId, nodeId, columns);
+        List<ReplicaSet> now = repository.of(familyId);
+        events.publishEvent(new EpochsRaised(
+                now.stream().filter(set -> columns.contains(set.column())).toList()));
+        return now;
+    }
+
+    private static ReplicaSet column(List<ReplicaSet> sets, long familyId, int column) {
+        return sets.stream()
+                .filter(set -> set.column() == column)
+                .findFirst()
+                .orElseThrow(() -> SprigException.notFound("column " + column + " of family " + familyId));
+    }
+
+    /** The fences {@code nodeId} should hold: every set it is a member of whose epoch is past 1. */
+    public List<Fence> fencesOf(String nodeId) {
+        return repository.raisedFencesOf(nodeId);
+    }
+
+    /** {@link #fencesOf} for every node at once. */
+    public Map<String, List<Fence>> fences() {
+        return repository.raisedFences();
+    }
+
+    /** For each placed family, the nodes in sync in at least one of its columns: those that hold all its lcs. */
+    public Map<Long, Set<String>> inSyncNodesByFamily() {
+        return repository.inSyncNodesByFamily();
+    }
+
+    /** The sets of all of {@code familyIds}, by family and column; nothing is placed. One query. */
+    public List<ReplicaSet> of(Collection<Long> familyIds) {
+        return repository.of(familyIds);
+    }
+}
