@@ -119,6 +119,28 @@ class AttachmentIT {
                 .isEqualTo(401);
     }
 
+    /** One copy: no replica sets to list, and no member to drop. */
+    @Test
+    void theEmbeddedBackendsAttachmentHasNoColumnsAndNoMemberToDrop() {
+        String disk = newDisk();
+        JsonNode attachment = ApiClient.json(api.get("/v1/disks/" + disk + "/attachment"));
+
+        assertThat(attachment.path("redundancy").isNull()
+                        || attachment.path("redundancy").isMissingNode())
+                .as(attachment.toString())
+                .isTrue();
+        assertThat(attachment.path("columns").isArray()).isTrue();
+        assertThat(attachment.path("columns").size()).isZero();
+        JsonNode view = ApiClient.json(api.get("/v1/disks/" + disk));
+        assertThat(view.path("replicas").isNull() || view.path("replicas").isMissingNode())
+                .as(view.toString())
+                .isTrue();
+        HttpResponse<String> refused = api.post(
+                "/v1/disks/" + disk + "/attachment:dropMember", "{\"column\":0,\"nodeId\":\"embedded\",\"epoch\":1}");
+        ImageAndDiskApiIT.assertProblem(refused, 409, "INVALID_STATE");
+        ProblemResponsesIT.assertIsTheDocumentedProblem(refused);
+    }
+
     @Test
     void aReadOnlyAttachmentOpensTheDiskReadOnly() throws Exception {
         String disk = newDisk();

@@ -20,33 +20,22 @@ final class StorageNodes implements AutoCloseable {
 
     static final Path JAR = Path.of("..", "storage-node", "target", "storage-node-exec.jar");
 
-    private record Node(String id, int httpPort, int nbdPort, String token, Process process) {}
+    private record Node(String id, int httpPort, int nbdPort, String token, Path data, Process process) {}
 
     private final List<Node> nodes = new ArrayList<>();
+    private final Path dir;
 
     StorageNodes(int count, Path dir) throws Exception {
         if (!Files.exists(JAR)) {
             throw new IllegalStateException(JAR.toAbsolutePath() + " is missing: build storage-node first");
         }
+        this.dir = dir;
         for (int i = 1; i <= count; i++) {
             Path data = Files.createDirectories(dir.resolve("node" + i));
             int httpPort = ApiServerProcess.freePort();
             int nbdPort = ApiServerProcess.freePort();
             String token = "node-token-" + i + "-0123456789abcdef";
-            Process process = new ProcessBuilder(
-                            "java",
-                            "-Xmx256m",
-                            "-XX:TieredStopAtLevel=1",
-                            "-jar",
-                            JAR.toString(),
-                            "--server.port=" + httpPort,
-                            "--sprig.node.nbd.port=" + nbdPort,
-                            "--sprig.node.token=" + token,
-                            "--sprig.node.data-dir=" + data)
-                    .redirectErrorStream(true)
-                    .redirectOutput(dir.resolve("node" + i + ".log").toFile())
-                    .start();
-            nodes.add(new Node("node" + i, httpPort, nbdPort, token, process));
+            nodes.add(launch(new Node("node" + i, httpPort, nbdPort, token, data, null)));
         }
         try {
             for (Node node : nodes) {
@@ -88,6 +77,76 @@ final class StorageNodes implements AutoCloseable {
                     HttpResponse.BodyHandlers.ofString());
             if (response.statusCode() / 100 != 2) {
                 throw new IllegalStateException("registering " + node.id() + ": " + response.body());
+            }
+        }
+    }
+
+    private Node launch(Node node) throws IOException {
+        Process process = new ProcessBuilder(
+                        "java",
+                        "-Xmx256m",
+                        "-XX:TieredStopAtLevel=1",
+                        "-jar",
+                        JAR.toString(),
+                        "--server.port=" + node.httpPort(),
+                        "--sprig.node.nbd.port=" + node.nbdPort(),
+                        "--sprig.node.token=" + node.token(),
+                        "--sprig.node.data-dir=" + node.data())
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(
+                        dir.resolve(node.id() + ".log").toFile()))
+                .start();
+        return new Node(node.id(), node.httpPort(), node.nbdPort(), node.token(), node.data(), process);
+    }
+
+    /** Starts node {@code node} again, on its ports and data, if it is not running (killed by a test). */
+    void restartIfDead(int node) throws Exception {
+        if (nodes.get(node).process().isAlive()) {
+            return;
+        }
+        Node started = launch(nodes.get(node));
+        nodes.set(node, started);
+        awaitUp(started);
+    }
+
+    int count() {
+        return nodes.size();
+    }
+
+    String id(int node) {
+        return nodes.get(node).id();
+    }
+
+    int nbdPort(int node) {
+        return nodes.get(node).nbdPort();
+    }
+
+    String token(int node) {
+        return nodes.get(node).token();
+    }
+
+    URI http(int node) {
+        return URI.create("http://127.0.0.1:" + nodes.get(node).httpPort());
+    }
+
+    Process process(int node) {
+        return nodes.get(node).process();
+    }
+
+    /** Defines lc {@code lcId} of {@code sizeBytes} on every node, as api-server does for a family's lcs. */
+    void define(long lcId, long sizeBytes) throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        for (int node = 0; node < nodes.size(); node++) {
+            HttpResponse<String> response = http.send(
+                    HttpRequest.newBuilder(http(node).resolve("/v1/lcs:batchDefine"))
+                            .header("Authorization", "Bearer " + token(node))
+                            .header("Content-Type", "application/json")
+                            .POST(HttpRequest.BodyPublishers.ofString(
+                                    "{\"lcs\":[{\"lcId\":" + lcId + ",\"sizeBytes\":" + sizeBytes + "}]}"))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            if (response.statusCode() / 100 != 2) {
+                throw new IllegalStateException("defining lc " + lcId + " on " + id(node) + ": " + response.body());
             }
         }
     }

@@ -1,8 +1,10 @@
 package dev.sprig.api.backend;
 
+import dev.sprig.api.error.SprigException;
 import dev.sprig.engine.PcRuns;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -160,6 +162,65 @@ public interface StorageBackend {
     interface FlattenProgress {
         void pcsDone(long done, long total);
     }
+
+    /**
+     * Where the copies of an lc's family are (decision 011): its stripe columns, each a replica set
+     * with its epoch and members; PC {@code i} is in column {@code i % columns}. Empty where there
+     * are no replica sets (the embedded engine's single copy).
+     */
+    default List<ReplicaColumn> replicasOf(long lcId) {
+        return List.of();
+    }
+
+    /**
+     * {@link #replicasOf(long)} for many lcs at once (a page of disks), in a few queries whatever
+     * their number; an lc without replica sets is absent. Nothing is placed here.
+     */
+    default Map<Long, List<ReplicaColumn>> replicasOf(Collection<Long> lcIds) {
+        return Map.of();
+    }
+
+    /**
+     * A client's report that member {@code nodeId} of column {@code column} of the lc's family failed
+     * at {@code epoch}: the member is marked stale and the column's epoch bumped, and the remaining
+     * members' fences are raised before this returns (a member whose fence cannot be raised is
+     * dropped too). A report from an older epoch, or about a member that is stale already, drops
+     * nothing. Returns the lc's columns as they are then.
+     *
+     * @throws SprigException.InvalidState where there are no replica sets (one copy: nothing to drop)
+     */
+    default List<ReplicaColumn> dropMember(long lcId, int column, String nodeId, long epoch) {
+        throw SprigException.invalidState(
+                "lc " + lcId + " has one copy and no replica sets: there is no member to drop");
+    }
+
+    /**
+     * One stripe column of a family: a replica set.
+     *
+     * @param columns how many columns the family has
+     * @param members by position
+     * @param preferred the in-sync member reads try first (decision 011: the one at position
+     *     {@code column % in-sync members}); null when none is in sync
+     */
+    record ReplicaColumn(
+            long familyId,
+            int column,
+            int columns,
+            long epoch,
+            List<ReplicaMember> members,
+            @Nullable String preferred) {
+
+        public ReplicaColumn {
+            members = List.copyOf(members);
+        }
+
+        public long inSyncCount() {
+            return members.stream().filter(ReplicaMember::inSync).count();
+        }
+    }
+
+    /** A member of a replica set; a stale one was dropped and serves nothing. */
+    record ReplicaMember(NodeAccess node, boolean inSync) {}
 
     /**
      * Where the PCs of an lc's family live, for a client that does I/O: PC {@code i} is on

@@ -2,12 +2,23 @@ package dev.sprig.api.disk;
 
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import jakarta.servlet.http.HttpServletRequest;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Positive;
+import jakarta.validation.constraints.PositiveOrZero;
 import java.time.Instant;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
@@ -15,6 +26,8 @@ import org.springframework.web.bind.annotation.RestController;
 @RestController
 @Tag(name = "disks")
 class AttachmentController {
+
+    private static final String PROBLEM = "#/components/schemas/Problem";
 
     private final Attachments attachments;
 
@@ -32,10 +45,44 @@ class AttachmentController {
     record AttachmentNode(String nodeId, String nbd) {}
 
     /**
+     * @param state {@code in_sync} (has every acknowledged write; serves I/O) or {@code stale} (dropped;
+     *     serves nothing)
+     * @param nbd in an attachment, for an {@code in_sync} member: {@code nbd://host:port/<dataToken>/<lcId>},
+     *     a token for this column at this epoch; null for a stale member and outside attachments
+     */
+    record ReplicaMemberView(
+            String nodeId, String state, @Nullable String nbd) {
+
+        static ReplicaMemberView of(Attachment.MemberExport member) {
+            return new ReplicaMemberView(member.nodeId(), member.inSync() ? "in_sync" : "stale", member.nbd());
+        }
+    }
+
+    /**
+     * A replica set: every member holds the column's PCs (PC {@code i} of the disk is in column
+     * {@code i % columns.length}); {@code epoch} goes up by one whenever a member is dropped.
+     */
+    record ReplicaColumnView(int column, long epoch, List<ReplicaMemberView> members) {
+
+        static ReplicaColumnView of(Attachment.ColumnExport column) {
+            return new ReplicaColumnView(
+                    column.column(),
+                    column.epoch(),
+                    column.members().stream().map(ReplicaMemberView::of).toList());
+        }
+    }
+
+    /**
      * @param pcSizeBytes bytes per PC; PC {@code i} of the disk lives on {@code nodes[i % nodes.length]}
      * @param access {@code read-write}, or {@code read-only} (the exports open read-only, writes fail)
      * @param expiresAt when the nodes stop accepting the URIs' tokens for new connections: fetch the
      *     attachment again before then
+     * @param nodes per column, its preferred in-sync member; read-only where the column has more than
+     *     one in-sync member (writes to a replicated disk go through sprig-agent, to every member)
+     * @param redundancy {@code healthy} (every member of every column in sync) or {@code degraded}; null
+     *     on the embedded backend (one copy)
+     * @param columns the replica sets, in column order, with a URI per in-sync member; empty on the
+     *     embedded backend
      */
     record AttachmentView(
             String externId,
@@ -45,7 +92,9 @@ class AttachmentController {
             int segmentSizeBytes,
             String access,
             Instant expiresAt,
-            List<AttachmentNode> nodes) {
+            List<AttachmentNode> nodes,
+            @Nullable String redundancy,
+            List<ReplicaColumnView> columns) {
 
         static AttachmentView of(Attachment attachment) {
             return new AttachmentView(
@@ -58,9 +107,19 @@ class AttachmentController {
                     attachment.expiresAt(),
                     attachment.nodes().stream()
                             .map(node -> new AttachmentNode(node.nodeId(), node.nbd()))
-                            .toList());
+                            .toList(),
+                    attachment.redundancy() == null
+                            ? null
+                            : attachment.redundancy().parameter(),
+                    attachment.columns().stream().map(ReplicaColumnView::of).toList());
         }
     }
+
+    /** A client-agent's report that member {@code nodeId} of column {@code column} failed at {@code epoch}. */
+    record DropMember(
+            @NotNull @PositiveOrZero Integer column,
+            @NotBlank String nodeId,
+            @NotNull @Positive Long epoch) {}
 
     @GetMapping("/v1/disks/{id}/attachment")
     @Operation(
@@ -77,5 +136,54 @@ class AttachmentController {
             HttpServletRequest request) {
         // the host this request came by is the embedded node's NBD host too: it is this very process
         return AttachmentView.of(attachments.attach(id, Attachments.Access.named(access), request.getServerName()));
+    }
+
+    @PostMapping("/v1/disks/{id}/attachment:dropMember")
+    @Operation(
+            summary = "A client-agent reports a replica that failed a write: it is dropped, and the answer is the"
+                    + " new attachment",
+            description = "For the nodes backend (decision 011). Member nodeId of column column failed a write"
+                    + " made with the attachment of epoch epoch: api-server marks it stale, bumps the column's"
+                    + " epoch and raises the fences of the remaining members before answering, so that tokens of"
+                    + " older epochs are refused there; write the piece again to the new attachment's members."
+                    + " A member whose fence cannot be raised is dropped too. A report from an older epoch, or"
+                    + " about a member that is stale already, drops nothing and answers the attachment as it is."
+                    + " Errors: 404 NOT_FOUND (the disk, or the node in that column), 400 INVALID_ARGUMENT (an"
+                    + " epoch later than the column's), 409 INVALID_STATE (the embedded backend: one copy, no"
+                    + " member to drop), 503 INSUFFICIENT_REPLICAS with Retry-After (the column would keep fewer"
+                    + " than sprig.api.backend.nodes.min-in-sync in-sync members: nothing was dropped; retry for a"
+                    + " bounded time, then fail the write).")
+    @ApiResponse(responseCode = "200", description = "The attachment after the drop", useReturnTypeSchema = true)
+    @ApiResponse(
+            responseCode = "404",
+            description = "NOT_FOUND: no such disk, or the node is not a member of that column",
+            content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
+    @ApiResponse(
+            responseCode = "400",
+            description = "INVALID_ARGUMENT: the epoch is later than the column's",
+            content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
+    @ApiResponse(
+            responseCode = "409",
+            description = "INVALID_STATE: the embedded backend (one copy), or the disk is not available",
+            content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
+    @ApiResponse(
+            responseCode = "503",
+            description = "INSUFFICIENT_REPLICAS, with Retry-After: too few in-sync members would remain; nothing"
+                    + " was dropped",
+            content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
+    AttachmentView dropMember(
+            @PathVariable String id,
+            @Parameter(description = "read-write (the default) or read-only, as for GET .../attachment")
+                    @RequestParam(defaultValue = "read-write")
+                    String access,
+            @Valid @RequestBody DropMember report,
+            HttpServletRequest request) {
+        return AttachmentView.of(attachments.dropMember(
+                id,
+                Attachments.Access.named(access),
+                request.getServerName(),
+                report.column(),
+                report.nodeId(),
+                report.epoch()));
     }
 }

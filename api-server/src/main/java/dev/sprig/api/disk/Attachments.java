@@ -3,6 +3,10 @@ package dev.sprig.api.disk;
 import dev.sprig.api.SprigApiProperties;
 import dev.sprig.api.backend.StorageBackend;
 import dev.sprig.api.backend.StorageBackend.NodeAccess;
+import dev.sprig.api.backend.StorageBackend.ReplicaColumn;
+import dev.sprig.api.backend.StorageBackend.ReplicaMember;
+import dev.sprig.api.disk.Attachment.ColumnExport;
+import dev.sprig.api.disk.Attachment.MemberExport;
 import dev.sprig.api.disk.Attachment.NodeExport;
 import dev.sprig.api.error.SprigException;
 import dev.sprig.api.lineage.Resource;
@@ -11,10 +15,14 @@ import dev.sprig.engine.ChunkEngine;
 import dev.sprig.node.access.DataAccess;
 import dev.sprig.node.access.DataGrant;
 import dev.sprig.node.access.DataTokens;
+import dev.sprig.node.access.ReplicaEpoch;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 import org.springframework.stereotype.Service;
 
 /**
@@ -73,26 +81,115 @@ public class Attachments {
      *     has none of its own (the embedded one, served by this very process)
      */
     public Attachment attach(String diskId, Access access, String requestHost) {
+        Resource disk = attachable(diskId);
+        long lcId = Objects.requireNonNull(disk.lcId());
+        List<ReplicaColumn> columns = backend.replicasOf(lcId);
+        if (columns.isEmpty()) {
+            return singleCopy(disk, lcId, access, requestHost);
+        }
+        return replicated(disk, lcId, columns, access, requestHost);
+    }
+
+    /**
+     * A client-agent's report that member {@code nodeId} of column {@code column} failed a write
+     * made with the set as of {@code epoch} (decision 011): the member is dropped, the remaining
+     * members fenced, and the answer is the disk's attachment as it is then, which the agent writes
+     * again with. A report from an older epoch, or about a stale member, drops nothing.
+     */
+    public Attachment dropMember(
+            String diskId, Access access, String requestHost, int column, String nodeId, long epoch) {
+        Resource disk = attachable(diskId);
+        long lcId = Objects.requireNonNull(disk.lcId());
+        List<ReplicaColumn> columns = backend.dropMember(lcId, column, nodeId, epoch);
+        return replicated(disk, lcId, columns, access, requestHost);
+    }
+
+    private Resource attachable(String diskId) {
         Resource disk = disks.get(diskId);
         if (!disk.state().equals("available") && !disk.state().equals(ResourceRepository.FLATTENING)) {
             throw SprigException.invalidState("disk " + diskId + " is " + disk.state() + ", not available");
         }
-        long lcId = Objects.requireNonNull(disk.lcId());
-        // whole seconds: the token carries its expiry in seconds, and the answer says the same instant
-        Instant expiresAt =
-                Instant.ofEpochSecond(clock.instant().plus(tokenLifetime).getEpochSecond());
+        return disk;
+    }
+
+    /** The embedded backend: one copy, tokens fenced by nothing (version 1). */
+    private Attachment singleCopy(Resource disk, long lcId, Access access, String requestHost) {
+        Instant expiresAt = expiresAt();
         DataGrant grant = new DataGrant(lcId, access.rights, expiresAt);
+        return attachment(
+                disk,
+                lcId,
+                access,
+                expiresAt,
+                backend.placementOf(lcId).stream()
+                        .map(node -> new NodeExport(node.nodeId(), nbdUri(node, grant, requestHost)))
+                        .toList(),
+                null,
+                List.of());
+    }
+
+    /**
+     * Replica sets: a token per in-sync member and column, at the column's epoch (version 2), none
+     * for a stale member. The flat list has each column's preferred member, read-only where the
+     * column has more than one in-sync member: a plain NBD client writing to one copy would make the
+     * copies differ.
+     */
+    private Attachment replicated(
+            Resource disk, long lcId, List<ReplicaColumn> columns, Access access, String requestHost) {
+        Instant expiresAt = expiresAt();
+        List<NodeExport> nodes = new ArrayList<>(columns.size());
+        List<ColumnExport> exports = new ArrayList<>(columns.size());
+        for (ReplicaColumn column : columns) {
+            ReplicaEpoch epoch = new ReplicaEpoch(column.familyId(), column.column(), column.columns(), column.epoch());
+            DataGrant grant = new DataGrant(lcId, access.rights, expiresAt, epoch);
+            List<MemberExport> members = new ArrayList<>(column.members().size());
+            for (ReplicaMember member : column.members()) {
+                members.add(new MemberExport(
+                        member.node().nodeId(),
+                        member.inSync(),
+                        member.inSync() ? nbdUri(member.node(), grant, requestHost) : null));
+            }
+            exports.add(new ColumnExport(column.column(), column.epoch(), members));
+            String preferred = column.preferred();
+            if (preferred == null) {
+                throw SprigException.invalidState(
+                        "column " + column.column() + " of disk " + disk.externId() + " has no in-sync member");
+            }
+            NodeAccess node = column.members().stream()
+                    .map(ReplicaMember::node)
+                    .filter(candidate -> candidate.nodeId().equals(preferred))
+                    .findFirst()
+                    .orElseThrow();
+            DataGrant flat = column.inSyncCount() > 1 ? new DataGrant(lcId, DataAccess.READ, expiresAt, epoch) : grant;
+            nodes.add(new NodeExport(node.nodeId(), nbdUri(node, flat, requestHost)));
+        }
+        return attachment(disk, lcId, access, expiresAt, nodes, DiskReplication.redundancy(columns), exports);
+    }
+
+    private static Attachment attachment(
+            Resource disk,
+            long lcId,
+            Access access,
+            Instant expiresAt,
+            List<NodeExport> nodes,
+            Attachment.@Nullable Redundancy redundancy,
+            List<ColumnExport> columns) {
         return new Attachment(
-                diskId,
+                disk.externId(),
                 lcId,
                 disk.sizeBytes(),
                 ChunkEngine.PC_SIZE,
                 ChunkEngine.SEGMENT_SIZE,
                 access,
                 expiresAt,
-                backend.placementOf(lcId).stream()
-                        .map(node -> new NodeExport(node.nodeId(), nbdUri(node, grant, requestHost)))
-                        .toList());
+                nodes,
+                redundancy,
+                columns);
+    }
+
+    /** Whole seconds: the token carries its expiry in seconds, and the answer says the same instant. */
+    private Instant expiresAt() {
+        return Instant.ofEpochSecond(clock.instant().plus(tokenLifetime).getEpochSecond());
     }
 
     /** {@code nbd://host:port/<dataToken>/<lcId>}, the export name the node's NBD server checks. */

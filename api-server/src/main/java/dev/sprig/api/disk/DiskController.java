@@ -20,6 +20,7 @@ import jakarta.validation.constraints.Size;
 import java.net.URI;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import org.jspecify.annotations.Nullable;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
@@ -39,11 +40,13 @@ class DiskController {
     private final DiskService disks;
     private final Flattening flattening;
     private final Deletions deletions;
+    private final DiskReplication replication;
 
-    DiskController(DiskService disks, Flattening flattening, Deletions deletions) {
+    DiskController(DiskService disks, Flattening flattening, Deletions deletions, DiskReplication replication) {
         this.disks = disks;
         this.flattening = flattening;
         this.deletions = deletions;
+        this.replication = replication;
     }
 
     /** @param sizeBytes each disk's size: the source's when absent, never smaller; a multiple of 512, at most 64 TiB */
@@ -96,6 +99,19 @@ class DiskController {
             @NotBlank String sourceId,
             @Nullable Long sizeBytes) {}
 
+    /** Where a disk on the nodes backend keeps its copies; members have no URIs here (the attachment's have). */
+    record DiskReplicas(String redundancy, List<AttachmentController.ReplicaColumnView> columns) {
+
+        static DiskReplicas of(DiskReplication.Replicas replicas) {
+            return new DiskReplicas(
+                    replicas.redundancy().parameter(),
+                    replicas.columns().stream()
+                            .map(AttachmentController.ReplicaColumnView::of)
+                            .toList());
+        }
+    }
+
+    /** @param replicas where its copies are, on the nodes backend; null on the embedded one */
     record DiskView(
             String externId,
             String name,
@@ -104,9 +120,10 @@ class DiskController {
             @Nullable String sourceId,
             @Nullable Long lcId,
             Instant createdAt,
-            Instant updatedAt) {
+            Instant updatedAt,
+            @Nullable DiskReplicas replicas) {
 
-        static DiskView of(Resource disk) {
+        static DiskView of(Resource disk, DiskReplication.@Nullable Replicas replicas) {
             return new DiskView(
                     disk.externId(),
                     disk.name(),
@@ -115,14 +132,23 @@ class DiskController {
                     disk.sourceExternId(),
                     disk.lcId(),
                     disk.createdAt(),
-                    disk.updatedAt());
+                    disk.updatedAt(),
+                    replicas == null ? null : DiskReplicas.of(replicas));
         }
     }
 
-    record DiskPage(List<DiskView> items, @Nullable String nextPageToken) {
-        static DiskPage of(ResourcePage page) {
-            return new DiskPage(page.items().stream().map(DiskView::of).toList(), page.nextPageToken());
-        }
+    record DiskPage(List<DiskView> items, @Nullable String nextPageToken) {}
+
+    /** The disks' views, their replica sets read for all of them at once. */
+    private List<DiskView> views(List<Resource> list) {
+        Map<String, DiskReplication.Replicas> replicas = replication.of(list);
+        return list.stream()
+                .map(disk -> DiskView.of(disk, replicas.get(disk.externId())))
+                .toList();
+    }
+
+    private DiskView view(Resource disk) {
+        return DiskView.of(disk, replication.of(disk));
     }
 
     @PostMapping("/v1/disks")
@@ -134,7 +160,7 @@ class DiskController {
     ResponseEntity<DiskView> create(@Valid @RequestBody CreateDisk request) {
         Resource disk = disks.clone(request.name(), request.sourceId(), request.sizeBytes());
         return ResponseEntity.created(URI.create("/v1/disks/" + disk.externId()))
-                .body(DiskView.of(disk));
+                .body(view(disk));
     }
 
     @PostMapping("/v1/disks:batchCreate")
@@ -161,8 +187,7 @@ class DiskController {
                     .body(OperationView.of(waiting.operation()));
         }
         List<Resource> created = ((DiskService.BatchClone.Created) batch).disks();
-        return ResponseEntity.status(201)
-                .body(new BatchCreated(created.stream().map(DiskView::of).toList()));
+        return ResponseEntity.status(201).body(new BatchCreated(views(created)));
     }
 
     @PostMapping("/v1/disks/{id}/snapshots")
@@ -235,7 +260,7 @@ class DiskController {
 
     @GetMapping("/v1/disks/{id}")
     DiskView get(@PathVariable String id) {
-        return DiskView.of(disks.get(id));
+        return view(disks.get(id));
     }
 
     @GetMapping("/v1/disks")
@@ -245,6 +270,7 @@ class DiskController {
             @RequestParam(required = false) @Nullable String namePrefix,
             @RequestParam(required = false) @Nullable String pageToken,
             @RequestParam(required = false) @Nullable Integer pageSize) {
-        return DiskPage.of(disks.list(state, namePrefix, pageToken, Paging.size(pageSize)));
+        ResourcePage page = disks.list(state, namePrefix, pageToken, Paging.size(pageSize));
+        return new DiskPage(views(page.items()), page.nextPageToken());
     }
 }

@@ -8,6 +8,7 @@ import io.swagger.v3.oas.annotations.tags.Tag;
 import jakarta.validation.Valid;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -26,13 +27,20 @@ class NodeController {
 
     private final NodeRegistry registry;
     private final NodeCredentials credentials;
+    private final ReplicaMembership membership;
 
-    NodeController(NodeRegistry registry, NodeCredentials credentials) {
+    NodeController(NodeRegistry registry, NodeCredentials credentials, ReplicaMembership membership) {
         this.registry = registry;
         this.credentials = credentials;
+        this.membership = membership;
     }
 
-    /** A node as operators see it; the token is never shown. */
+    /**
+     * A node as operators see it; the token is never shown.
+     *
+     * @param replicaSets how many replica sets (stripe columns of families) it is a member of, in any state
+     * @param degradedReplicaSets how many of those have a stale member (fewer copies than configured)
+     */
     record NodeView(
             String nodeId,
             String state,
@@ -43,7 +51,9 @@ class NodeController {
             long usedBytes,
             boolean draining,
             Instant registeredAt,
-            Instant lastHeartbeatAt) {}
+            Instant lastHeartbeatAt,
+            long replicaSets,
+            long degradedReplicaSets) {}
 
     record NodeList(List<NodeView> items) {}
 
@@ -76,9 +86,15 @@ class NodeController {
     }
 
     @GetMapping("/v1/nodes")
-    @Operation(summary = "Every registered node with its state: up, unreachable, down or draining")
+    @Operation(
+            summary = "Every registered node with its state: up, unreachable, down or draining",
+            description = "With each node, how many replica sets it is a member of and how many of those are"
+                    + " degraded (have a stale member); sprig_replica_sets_degraded counts the degraded sets.")
     NodeList list() {
-        return new NodeList(registry.all().stream().map(this::view).toList());
+        Map<String, ReplicaMembership.Counts> counts = membership.byNode();
+        return new NodeList(registry.all().stream()
+                .map(node -> view(node, counts.getOrDefault(node.nodeId(), ReplicaMembership.Counts.NONE)))
+                .toList());
     }
 
     @GetMapping("/v1/nodes/{id}")
@@ -123,6 +139,10 @@ class NodeController {
     }
 
     private NodeView view(Node node) {
+        return view(node, membership.of(node.nodeId()));
+    }
+
+    private NodeView view(Node node, ReplicaMembership.Counts counts) {
         return new NodeView(
                 node.nodeId(),
                 registry.stateOf(node).name().toLowerCase(java.util.Locale.ROOT),
@@ -133,6 +153,8 @@ class NodeController {
                 node.usedBytes(),
                 node.draining(),
                 node.registeredAt(),
-                node.lastHeartbeatAt());
+                node.lastHeartbeatAt(),
+                counts.replicaSets(),
+                counts.degradedReplicaSets());
     }
 }

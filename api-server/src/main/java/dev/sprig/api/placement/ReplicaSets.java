@@ -215,4 +215,9 @@ public class ReplicaSets {
     public Map<Long, Set<String>> inSyncNodesByFamily() {
         return repository.inSyncNodesByFamily();
     }
+
+    /** The sets of all of {@code familyIds}, by family and column; nothing is placed. One query. */
+    public List<ReplicaSet> of(Collection<Long> familyIds) {
+        return repository.of(familyIds);
+    }
 }

@@ -77,7 +77,8 @@ class OpenApiConfiguration {
                                             "5XX",
                                             new ApiResponse()
                                                     .description(
-                                                            "Failed: INTERNAL (500, logged), NODE_UNAVAILABLE or"
+                                                            "Failed: INTERNAL (500, logged), NODE_UNAVAILABLE,"
+                                                                    + " INSUFFICIENT_NODES, INSUFFICIENT_REPLICAS or"
                                                                     + " DATABASE_UNAVAILABLE (503, with Retry-After), CACHE_FULL (507)")
                                                     .content(problem))));
         };
@@ -108,6 +109,7 @@ class OpenApiConfiguration {
                         new StringSchema()
                                 .description("stable, part of the contract: NOT_FOUND, ALREADY_EXISTS,"
                                         + " INVALID_ARGUMENT, INVALID_STATE, HAS_DEPENDENTS, NODE_UNAVAILABLE,"
+                                        + " INSUFFICIENT_NODES, INSUFFICIENT_REPLICAS,"
                                         + " DATABASE_UNAVAILABLE, CACHE_FULL, UNAUTHENTICATED,"
                                         + " PERMISSION_DENIED, INTERNAL …"))
                 .addProperty(

@@ -1,40 +1,102 @@
 package dev.sprig.agent.route;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
- * What api-server says a disk's I/O needs: its lc, its size, and the nodes holding its PCs. PC
- * {@code i} (bytes {@code [i * pcSizeBytes, (i + 1) * pcSizeBytes)}) lives on {@code nodes[i % nodes.size()]}.
+ * What api-server says a disk's I/O needs: its lc, its size, and the replica sets holding its PCs.
+ * PC {@code i} (bytes {@code [i * pcSizeBytes, (i + 1) * pcSizeBytes)}) is in column {@code i %
+ * columns.size()}, a copy on every {@code in_sync} member of it (decision 011).
  *
+ * @param replicated whether the columns are api-server's replica sets, whose failed members the
+ *     agent reports and so drops; false for an attachment of flat {@code nodes} alone (the embedded
+ *     backend, or an api-server without replica sets), each node a column of one that nothing drops
  * @param refreshAtMillis when to fetch the attachment again (epoch milliseconds): two thirds into
  *     the life of its data tokens, so that new connections never present an expired one;
  *     {@link Long#MAX_VALUE} for never
  */
 public record Attachment(
-        String externId, long lcId, long sizeBytes, long pcSizeBytes, List<NodeExport> nodes, long refreshAtMillis) {
+        String externId,
+        long lcId,
+        long sizeBytes,
+        long pcSizeBytes,
+        List<ReplicaColumn> columns,
+        boolean replicated,
+        long refreshAtMillis) {
 
     public Attachment {
-        if (pcSizeBytes <= 0 || nodes.isEmpty()) {
+        if (pcSizeBytes <= 0 || columns.isEmpty()) {
             throw new IllegalArgumentException("attachment of " + externId + " has no PC size or no nodes");
         }
-        nodes = List.copyOf(nodes);
+        columns = List.copyOf(columns);
     }
 
-    /** An attachment whose tokens do not expire. */
+    /** An attachment of flat nodes (PC {@code i} on {@code nodes[i % n]}) whose tokens do not expire. */
     public Attachment(String externId, long lcId, long sizeBytes, long pcSizeBytes, List<NodeExport> nodes) {
-        this(externId, lcId, sizeBytes, pcSizeBytes, nodes, Long.MAX_VALUE);
+        this(externId, lcId, sizeBytes, pcSizeBytes, flat(nodes), false, Long.MAX_VALUE);
     }
 
+    /** Each node a column of one member, named by where it is. */
+    static List<ReplicaColumn> flat(List<NodeExport> nodes) {
+        List<ReplicaColumn> columns = new ArrayList<>(nodes.size());
+        for (NodeExport node : nodes) {
+            columns.add(new ReplicaColumn(
+                    columns.size(), 0, List.of(new ReplicaMember(node.host() + ":" + node.port(), node)), List.of()));
+        }
+        return columns;
+    }
+
+    ReplicaColumn columnOf(long pcIndex) {
+        return columns.get((int) (pcIndex % columns.size()));
+    }
+
+    /** The export a PC's reads try first. */
     NodeExport nodeOf(long pcIndex) {
-        return nodes.get((int) (pcIndex % nodes.size()));
+        ReplicaColumn column = columnOf(pcIndex);
+        return column.inSync().get(column.preferred()).export();
+    }
+
+    /** Every {@code in_sync} node of the disk once, with the export of the first column it is in: what a flush asks. */
+    List<ReplicaMember> nodes() {
+        Map<String, ReplicaMember> nodes = new LinkedHashMap<>();
+        for (ReplicaColumn column : columns) {
+            for (ReplicaMember member : column.inSync()) {
+                nodes.putIfAbsent(member.nodeId(), member);
+            }
+        }
+        return List.copyOf(nodes.values());
     }
 
     /** This attachment's export on the node that {@code other} (of an earlier attachment) is on. */
     NodeExport sameNodeAs(NodeExport other) {
-        return nodes.stream()
-                .filter(node -> node.host().equals(other.host()) && node.port() == other.port())
-                .findFirst()
-                .orElse(other);
+        for (ReplicaColumn column : columns) {
+            for (ReplicaMember member : column.inSync()) {
+                NodeExport node = member.export();
+                if (node.host().equals(other.host()) && node.port() == other.port()) {
+                    return node;
+                }
+            }
+        }
+        return other;
+    }
+
+    /**
+     * Whether this attachment may replace {@code current}: one of another lc does (a snapshot moved
+     * the disk), one of the same lc only if no column's epoch went back (an answer that overtook a
+     * drop must not bring the dropped member back).
+     */
+    boolean supersedes(Attachment current) {
+        if (lcId != current.lcId || columns.size() != current.columns.size()) {
+            return true;
+        }
+        for (int c = 0; c < columns.size(); c++) {
+            if (columns.get(c).epoch() < current.columns.get(c).epoch()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     boolean refreshDue(long nowMillis) {

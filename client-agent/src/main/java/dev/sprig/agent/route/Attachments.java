@@ -1,8 +1,13 @@
 package dev.sprig.agent.route;
 
+import dev.sprig.client.ApiException;
 import dev.sprig.client.AttachmentView;
 import dev.sprig.client.DiskPage;
 import dev.sprig.client.DiskView;
+import dev.sprig.client.DropMember;
+import dev.sprig.client.Problem;
+import dev.sprig.client.ReplicaColumnView;
+import dev.sprig.client.ReplicaMemberView;
 import dev.sprig.client.Wire;
 import java.io.IOException;
 import java.net.URI;
@@ -17,7 +22,8 @@ import java.util.List;
 
 /**
  * Fetches attachments from api-server ({@code GET /v1/disks/{id}/attachment}), and the list of
- * disks, with the API key. An attachment's NBD URIs carry data tokens that expire
+ * disks, with the API key, and reports failed replica-set members ({@code POST
+ * /v1/disks/{id}/attachment:dropMember}). An attachment's NBD URIs carry data tokens that expire
  * ({@code expiresAt}); the disk fetches it again before then.
  */
 public final class Attachments {
@@ -33,11 +39,8 @@ public final class Attachments {
     }
 
     public Attachment of(String externId) throws IOException, UnknownDiskException {
-        if (externId.isEmpty() || externId.length() > 200) {
-            throw new UnknownDiskException(externId);
-        }
         HttpResponse<String> response =
-                get("/v1/disks/" + URLEncoder.encode(externId, StandardCharsets.UTF_8) + "/attachment");
+                send(HttpRequest.newBuilder(attachmentOf(externId, "")).GET());
         if (response.statusCode() == 404 || response.statusCode() == 400) {
             throw new UnknownDiskException(externId);
         }
@@ -46,6 +49,43 @@ public final class Attachments {
                     + ": " + response.body());
         }
         return parse(Wire.read(response.body(), AttachmentView.class));
+    }
+
+    /**
+     * Reports that {@code member.nodeId()} failed in column {@code member.column()} at epoch
+     * {@code member.epoch()}; api-server marks it stale, bumps the epoch, raises the fences of the
+     * others and answers the new attachment.
+     *
+     * @throws InsufficientReplicasException dropping it would leave the column fewer than
+     *     min-in-sync members; nothing changed
+     */
+    public Attachment dropMember(String externId, DropMember member)
+            throws IOException, UnknownDiskException, InsufficientReplicasException {
+        HttpResponse<String> response = send(HttpRequest.newBuilder(attachmentOf(externId, ":dropMember"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(Wire.write(member))));
+        if (response.statusCode() == 404 || response.statusCode() == 400) {
+            throw new UnknownDiskException(externId);
+        }
+        if (response.statusCode() == 503) {
+            Problem problem = new ApiException(503, response.body()).problem();
+            if (problem != null && "INSUFFICIENT_REPLICAS".equals(problem.code())) {
+                throw new InsufficientReplicasException(
+                        problem.detail() != null ? problem.detail() : "too few replicas would remain");
+            }
+        }
+        if (response.statusCode() != 200) {
+            throw new IOException("api-server answered " + response.statusCode() + " dropping " + member.nodeId()
+                    + " from column " + member.column() + " of " + externId + ": " + response.body());
+        }
+        return parse(Wire.read(response.body(), AttachmentView.class));
+    }
+
+    private URI attachmentOf(String externId, String action) throws UnknownDiskException {
+        if (externId.isEmpty() || externId.length() > 200) {
+            throw new UnknownDiskException(externId);
+        }
+        return api.resolve("/v1/disks/" + URLEncoder.encode(externId, StandardCharsets.UTF_8) + "/attachment" + action);
     }
 
     /** The ids of the caller's disks in creation order, at most {@code limit} of them. */
@@ -73,16 +113,19 @@ public final class Attachments {
     }
 
     private HttpResponse<String> get(String path) throws IOException {
-        HttpRequest request = HttpRequest.newBuilder(api.resolve(path))
-                .header("Authorization", "Bearer " + apiKey)
+        return send(HttpRequest.newBuilder(api.resolve(path)).GET());
+    }
+
+    private HttpResponse<String> send(HttpRequest.Builder request) throws IOException {
+        HttpRequest built = request.header("Authorization", "Bearer " + apiKey)
                 .timeout(Duration.ofSeconds(30))
-                .GET()
                 .build();
         try {
-            return http.send(request, HttpResponse.BodyHandlers.ofString());
+            return http.send(built, HttpResponse.BodyHandlers.ofString());
         } catch (InterruptedException interrupted) {
             Thread.currentThread().interrupt();
-            throw new IOException("interrupted while asking api-server for " + path, interrupted);
+            throw new IOException(
+                    "interrupted while asking api-server for " + built.uri().getPath(), interrupted);
         }
     }
 
@@ -96,10 +139,43 @@ public final class Attachments {
      *     not turn every request into a fetch)
      */
     static Attachment parse(AttachmentView view, long nowMillis) {
-        List<NodeExport> nodes = new ArrayList<>();
-        view.nodes().forEach(node -> nodes.add(NodeExport.of(node.nbd())));
         long expiresAt = view.expiresAt().toEpochMilli();
         long refreshAt = nowMillis + Math.max(1_000, (expiresAt - nowMillis) * 2 / 3);
-        return new Attachment(view.externId(), view.lcId(), view.sizeBytes(), view.pcSizeBytes(), nodes, refreshAt);
+        // an api-server without replica sets leaves columns out (null) or empty: the flat nodes are the columns
+        boolean replicated = view.columns() != null && !view.columns().isEmpty();
+        List<ReplicaColumn> columns = replicated ? columns(view.columns()) : flat(view);
+        return new Attachment(
+                view.externId(), view.lcId(), view.sizeBytes(), view.pcSizeBytes(), columns, replicated, refreshAt);
+    }
+
+    private static List<ReplicaColumn> flat(AttachmentView view) {
+        List<ReplicaColumn> columns = new ArrayList<>(view.nodes().size());
+        view.nodes()
+                .forEach(node -> columns.add(new ReplicaColumn(
+                        columns.size(),
+                        0,
+                        List.of(new ReplicaMember(node.nodeId(), NodeExport.of(node.nbd()))),
+                        List.of())));
+        return columns;
+    }
+
+    private static List<ReplicaColumn> columns(List<ReplicaColumnView> views) {
+        List<ReplicaColumn> columns = new ArrayList<>(views.size());
+        for (ReplicaColumnView view : views) {
+            if (view.column() != columns.size()) {
+                throw new IllegalArgumentException("column " + view.column() + " listed at position " + columns.size());
+            }
+            List<ReplicaMember> inSync = new ArrayList<>();
+            List<String> stale = new ArrayList<>();
+            for (ReplicaMemberView member : view.members()) {
+                if ("in_sync".equals(member.state()) && member.nbd() != null) {
+                    inSync.add(new ReplicaMember(member.nodeId(), NodeExport.of(member.nbd())));
+                } else {
+                    stale.add(member.nodeId());
+                }
+            }
+            columns.add(new ReplicaColumn(view.column(), view.epoch(), inSync, stale));
+        }
+        return columns;
     }
 }

@@ -7,6 +7,7 @@ import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.FastThreadLocal;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -17,44 +18,64 @@ import java.util.concurrent.TimeUnit;
  * the loop of the client connection that needs it, so that a request and its forwarding never
  * change threads. A connection that broke is replaced at the next request; one without requests
  * for {@code maxIdle} is closed, so that disks no client uses any more do not hold sockets on the
- * nodes.
+ * nodes; one whose oldest request has waited longer than {@code nodeTimeout} is closed, so that its
+ * requests fail and go elsewhere ({@link NodeLink}).
  */
 public final class NodeChannels implements AutoCloseable {
 
-    private final FastThreadLocal<Map<NodeExport, NbdChannel>> perLoop = new FastThreadLocal<>() {
+    public static final Duration NODE_TIMEOUT = Duration.ofSeconds(5);
+
+    private final FastThreadLocal<Map<NodeExport, NodeLink>> perLoop = new FastThreadLocal<>() {
         @Override
-        protected Map<NodeExport, NbdChannel> initialValue() {
+        protected Map<NodeExport, NodeLink> initialValue() {
             return new HashMap<>();
         }
     };
     private final ChannelGroup open = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final Duration maxIdle;
+    private final long timeoutNanos;
+    private final long checkNanos;
 
     public NodeChannels() {
         this(Duration.ofSeconds(60));
     }
 
     public NodeChannels(Duration maxIdle) {
+        this(maxIdle, NODE_TIMEOUT);
+    }
+
+    /** @param nodeTimeout how long a node may take to answer a request before its connection is given up */
+    public NodeChannels(Duration maxIdle, Duration nodeTimeout) {
+        if (nodeTimeout.toMillis() < 10) {
+            throw new IllegalArgumentException("a node timeout below 10 ms: " + nodeTimeout);
+        }
         this.maxIdle = maxIdle;
+        this.timeoutNanos = nodeTimeout.toNanos();
+        // a hung node is found out within a fifth of the timeout past it
+        this.checkNanos = Math.max(TimeUnit.MILLISECONDS.toNanos(5), timeoutNanos / 5);
     }
 
     /** The connection to {@code export} for requests on {@code loop}; call on that loop. */
-    NbdChannel on(EventLoop loop, NodeExport export) {
-        Map<NodeExport, NbdChannel> channels = perLoop.get();
-        NbdChannel node = channels.get(export);
-        if (node == null || !node.usable()) {
-            node = NbdChannel.connect(loop, export.host(), export.port(), export.name(), maxIdle);
-            channels.put(export, node);
-            NbdChannel opened = node;
+    NodeLink on(EventLoop loop, NodeExport export) {
+        Map<NodeExport, NodeLink> links = perLoop.get();
+        NodeLink link = links.get(export);
+        if (link == null || !link.usable()) {
+            NbdChannel node = NbdChannel.connect(loop, export.host(), export.port(), export.name(), maxIdle);
+            NodeLink opened = new NodeLink(node, timeoutNanos);
+            links.put(export, opened);
             Channel channel = node.channel();
             open.add(channel);
+            ScheduledFuture<?> checks =
+                    loop.scheduleAtFixedRate(opened::check, checkNanos, checkNanos, TimeUnit.NANOSECONDS);
             channel.closeFuture().addListener(closed -> {
-                if (channels.get(export) == opened) {
-                    channels.remove(export);
+                checks.cancel(false);
+                if (links.get(export) == opened) {
+                    links.remove(export);
                 }
             });
+            link = opened;
         }
-        return node;
+        return link;
     }
 
     /** Open connections, across all loops (for tests). */

@@ -2,6 +2,7 @@ package dev.sprig.agent.route;
 
 import dev.sprig.nbd.Nbd;
 import dev.sprig.nbd.NbdRequest;
+import dev.sprig.nbd.client.ExportRefusedException;
 import dev.sprig.nbd.client.NbdCallback;
 import dev.sprig.nbd.client.NbdChannel;
 import dev.sprig.nbd.server.AsyncNbdDisk;
@@ -10,32 +11,52 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.EventLoop;
 import java.io.IOException;
-import java.util.LinkedHashSet;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * A disk whose requests are cut at PC boundaries and forwarded, piece by piece and all at once, to
- * the node holding each PC, without leaving the client connection's event loop. When a node refuses
- * a write as frozen (EPERM: a snapshot moved the disk to a new lc), no longer has the export (the lc
- * moved), or the connection breaks, the attachment is fetched again (off the loop: it is an HTTP
- * call) and the piece retried once, so the NBD client never sees it.
+ * the nodes holding each PC, without leaving the client connection's event loop.
+ *
+ * <p>On a disk with replica sets (decision 011) a write, zeroing or trim goes to every in-sync
+ * member of the PC's column and a flush to every in-sync node, and the client hears success only
+ * when all of them answered it; a member that fails or hangs is dropped first ({@link Change}). A
+ * read goes to one member and, invisibly, to the next when that one fails ({@link Fetch}).
+ *
+ * <p>On a disk of flat nodes (the embedded backend), when a node refuses a write as frozen (EPERM: a
+ * snapshot moved the disk to a new lc), no longer has the export (the lc moved), or the connection
+ * breaks, the attachment is fetched again (off the loop: it is an HTTP call) and the piece retried
+ * once, so the NBD client never sees it.
  */
-final class ProxiedDisk implements AsyncNbdDisk {
+final class ProxiedDisk implements AsyncNbdDisk, MemberDrops.Disk {
 
     /** Block status asks at most this many PCs' nodes per request; the client asks again for the rest. */
     static final int STATUS_PIECES = 64;
+
+    /** How long a change waits for api-server to let a failed member go before it fails. */
+    static final Duration REPLICA_WAIT = Duration.ofSeconds(10);
+
+    /** Rounds a replicated change may take (each after a drop or refresh) before it fails. */
+    private static final int MAX_ROUNDS = 8;
+
+    /** Refreshes a replicated change may make after refusals before the refusal is the answer. */
+    private static final int MAX_REFRESHES = 2;
 
     private static final Logger log = LoggerFactory.getLogger(ProxiedDisk.class);
 
     private final Attachments attachments;
     private final NodeChannels channels;
     private final Executor refresher;
+    private final MemberDrops drops;
     private volatile Attachment attachment;
     /** Whether a refresh before expiry is under way, so that requests start at most one. */
     private final AtomicBoolean refreshing = new AtomicBoolean();
@@ -45,10 +66,21 @@ final class ProxiedDisk implements AsyncNbdDisk {
     private static final long REFRESH_RETRY_MILLIS = 5_000;
 
     ProxiedDisk(Attachment attachment, Attachments attachments, NodeChannels channels, Executor refresher) {
+        this(attachment, attachments, channels, refresher, REPLICA_WAIT);
+    }
+
+    /** @param replicaWait how long api-server may answer INSUFFICIENT_REPLICAS before a write fails */
+    ProxiedDisk(
+            Attachment attachment,
+            Attachments attachments,
+            NodeChannels channels,
+            Executor refresher,
+            Duration replicaWait) {
         this.attachment = attachment;
         this.attachments = attachments;
         this.channels = channels;
         this.refresher = refresher;
+        this.drops = new MemberDrops(this, attachments, refresher, replicaWait);
     }
 
     @Override
@@ -69,7 +101,7 @@ final class ProxiedDisk implements AsyncNbdDisk {
                         request.offset(),
                         request.length(),
                         answer,
-                        (piece, done) -> call(
+                        (piece, done) -> change(
                                 loop,
                                 piece.pcIndex(),
                                 (node, callback) ->
@@ -84,7 +116,7 @@ final class ProxiedDisk implements AsyncNbdDisk {
     private void read(EventLoop loop, long offset, int length, Answer answer) {
         List<PcPiece> pieces = PcPiece.of(offset, length, attachment.pcSizeBytes());
         if (pieces.size() == 1) {
-            this.<ByteBuf>call(
+            this.<ByteBuf>fetch(
                     loop,
                     pieces.get(0).pcIndex(),
                     (node, callback) -> node.read(offset, length, callback),
@@ -115,7 +147,7 @@ final class ProxiedDisk implements AsyncNbdDisk {
         for (int i = 0; i < parts.length; i++) {
             PcPiece piece = pieces.get(i);
             int index = i;
-            this.<ByteBuf>call(
+            this.<ByteBuf>fetch(
                     loop,
                     piece.pcIndex(),
                     (node, callback) -> node.read(piece.offset(), (int) piece.length(), callback),
@@ -132,7 +164,7 @@ final class ProxiedDisk implements AsyncNbdDisk {
         int start = payload.readerIndex();
         eachPiece(loop, offset, payload.readableBytes(), answer, (piece, done) -> {
             ByteBuf slice = payload.retainedSlice(start + (int) piece.done(), (int) piece.length());
-            this.<Void>call(
+            change(
                     loop,
                     piece.pcIndex(),
                     // each attempt sends its own reference, so that a retry still has the bytes
@@ -145,18 +177,21 @@ final class ProxiedDisk implements AsyncNbdDisk {
         payload.release();
     }
 
-    /** Every node of the disk makes its writes durable before the flush is answered. */
+    /**
+     * Every (in-sync) node of the disk makes its writes durable before the flush is answered: each
+     * node once, though it may hold several columns.
+     */
     private void flush(EventLoop loop, Answer answer) {
-        var nodes = new LinkedHashSet<>(attachment.nodes());
+        Attachment now = attachment;
+        NodeWork<Void> flush = (channel, callback) -> channel.command(Nbd.CMD_FLUSH, 0, 0, false, callback);
+        if (now.replicated()) {
+            new Change(loop, -1, flush, (error, unused) -> finish(answer, error)).start(now);
+            return;
+        }
+        List<ReplicaMember> nodes = now.nodes();
         Countdown countdown = new Countdown(nodes.size(), error -> finish(answer, error));
-        for (NodeExport node : nodes) {
-            this.<Void>attempt(
-                    loop,
-                    node,
-                    (channel, callback) -> channel.command(Nbd.CMD_FLUSH, 0, 0, false, callback),
-                    false,
-                    (error, unused) -> countdown.done(error),
-                    -1);
+        for (ReplicaMember node : nodes) {
+            this.<Void>attempt(loop, node.export(), flush, false, (error, unused) -> countdown.done(error), -1);
         }
     }
 
@@ -173,7 +208,7 @@ final class ProxiedDisk implements AsyncNbdDisk {
 
     private void statusFrom(EventLoop loop, List<PcPiece> pieces, int index, Extents into, Answer answer) {
         PcPiece piece = pieces.get(index);
-        this.<Extents>call(
+        this.<Extents>fetch(
                 loop,
                 piece.pcIndex(),
                 (node, callback) -> node.allocation(piece.offset(), piece.length(), callback),
@@ -227,19 +262,33 @@ final class ProxiedDisk implements AsyncNbdDisk {
         void completed(int error, @Nullable T value);
     }
 
-    private <T> void call(EventLoop loop, long pcIndex, NodeWork<T> work, Done<T> done) {
-        attempt(loop, attachment.nodeOf(pcIndex), work, false, done, pcIndex);
+    /** A read of a PC: from one member of its column, the next one if that fails. */
+    private <T> void fetch(EventLoop loop, long pcIndex, NodeWork<T> work, Done<T> done) {
+        ReplicaColumn column = attachment.columnOf(pcIndex);
+        new Fetch<>(loop, pcIndex, work, done, false, column, column.preferred(), 0).send();
+    }
+
+    /** A change of a PC (write, zeroes, trim): on every in-sync member of its column. */
+    private void change(EventLoop loop, long pcIndex, NodeWork<Void> work, Done<Void> done) {
+        Attachment now = attachment;
+        if (now.replicated()) {
+            new Change(loop, pcIndex, work, done).start(now);
+        } else {
+            attempt(loop, now.nodeOf(pcIndex), work, false, done, pcIndex);
+        }
     }
 
     /**
-     * One try on the node, and on EPERM or a broken connection a second one after the attachment
-     * is fetched again ({@code pcIndex} picks the node of the new attachment; -1 keeps the node).
+     * One try on the node of an attachment without replica sets, and on EPERM or a broken
+     * connection a second one after the attachment is fetched again ({@code pcIndex} picks the node
+     * of the new attachment; -1 keeps the node).
      */
     private <T> void attempt(
             EventLoop loop, NodeExport node, NodeWork<T> work, boolean retried, Done<T> done, long pcIndex) {
-        work.on(channels.on(loop, node), new NbdCallback<>() {
+        NodeLink link = channels.on(loop, node);
+        work.on(link.channel(), link.watch(new Watched<T>() {
             @Override
-            public void completed(int error, @Nullable T value) {
+            void answer(int error, @Nullable T value) {
                 if (error == Nbd.EPERM && !retried) {
                     retryAfterRefresh(loop, node, work, done, pcIndex, "the lc is frozen");
                 } else {
@@ -248,7 +297,7 @@ final class ProxiedDisk implements AsyncNbdDisk {
             }
 
             @Override
-            public void broken(IOException failure) {
+            void fail(IOException failure) {
                 if (retried) {
                     log.warn("{}: {} failed after refreshing: {}", attachment.externId(), node, failure.toString());
                     done.completed(Nbd.EIO, null);
@@ -256,23 +305,267 @@ final class ProxiedDisk implements AsyncNbdDisk {
                     retryAfterRefresh(loop, node, work, done, pcIndex, failure.toString());
                 }
             }
-        });
+        }));
     }
 
     private <T> void retryAfterRefresh(
             EventLoop loop, NodeExport node, NodeWork<T> work, Done<T> done, long pcIndex, String why) {
-        log.info("{}: {} on {}; refreshing the attachment", attachment.externId(), why, node);
-        refresher.execute(() -> {
-            try {
-                attachment = attachments.of(attachment.externId());
+        refreshThen(
+                loop,
+                why + " on " + node,
                 // the same node's export of the new attachment: its token is fresh
-                NodeExport now = pcIndex < 0 ? attachment.sameNodeAs(node) : attachment.nodeOf(pcIndex);
-                loop.execute(() -> attempt(loop, now, work, true, done, pcIndex));
-            } catch (IOException | UnknownDiskException | RuntimeException failure) {
-                log.warn("{}: refreshing the attachment failed: {}", attachment.externId(), failure.toString());
-                loop.execute(() -> done.completed(Nbd.EIO, null));
+                fresh -> attempt(
+                        loop, pcIndex < 0 ? fresh.sameNodeAs(node) : fresh.nodeOf(pcIndex), work, true, done, pcIndex),
+                () -> done.completed(Nbd.EIO, null));
+    }
+
+    /**
+     * Fetches the attachment again off the loop, then runs {@code then} with it on the loop, or
+     * {@code failed} when api-server could not say.
+     */
+    private void refreshThen(EventLoop loop, String why, Consumer<Attachment> then, Runnable failed) {
+        String externId = attachment.externId();
+        log.info("{}: {}; refreshing the attachment", externId, why);
+        try {
+            refresher.execute(() -> {
+                Attachment fresh;
+                try {
+                    fresh = adopt(attachments.of(externId));
+                } catch (IOException | UnknownDiskException | RuntimeException failure) {
+                    log.warn("{}: refreshing the attachment failed: {}", externId, failure.toString());
+                    loop.execute(failed);
+                    return;
+                }
+                loop.execute(() -> then.accept(fresh));
+            });
+        } catch (RejectedExecutionException closing) {
+            failed.run();
+        }
+    }
+
+    @Override
+    public Attachment attachment() {
+        return attachment;
+    }
+
+    @Override
+    public synchronized Attachment adopt(Attachment newer) {
+        if (newer.supersedes(attachment)) {
+            attachment = newer;
+        }
+        return attachment;
+    }
+
+    /**
+     * A read on member {@code position} of {@code column}; when it fails, on the next member, until
+     * each was tried once; then once more on the column of a fresh attachment; then the error.
+     */
+    private final class Fetch<T> extends Watched<T> {
+
+        private final EventLoop loop;
+        private final long pcIndex;
+        private final NodeWork<T> work;
+        private final Done<T> done;
+        private final boolean refreshed;
+        private final ReplicaColumn column;
+        private final int position;
+        private final int tried;
+
+        Fetch(
+                EventLoop loop,
+                long pcIndex,
+                NodeWork<T> work,
+                Done<T> done,
+                boolean refreshed,
+                ReplicaColumn column,
+                int position,
+                int tried) {
+            this.loop = loop;
+            this.pcIndex = pcIndex;
+            this.work = work;
+            this.done = done;
+            this.refreshed = refreshed;
+            this.column = column;
+            this.position = position;
+            this.tried = tried;
+        }
+
+        void send() {
+            NodeLink link = channels.on(loop, column.inSync().get(position).export());
+            work.on(link.channel(), link.watch(this));
+        }
+
+        @Override
+        void answer(int error, @Nullable T value) {
+            if (error == 0) {
+                done.completed(0, value);
+            } else {
+                next(error, "error " + error);
             }
-        });
+        }
+
+        @Override
+        void fail(IOException failure) {
+            next(Nbd.EIO, failure.toString());
+        }
+
+        private void next(int error, String why) {
+            int members = column.inSync().size();
+            if (tried + 1 < members) {
+                log.debug(
+                        "{}: reading from {} failed ({}); trying the next member",
+                        attachment.externId(),
+                        member(),
+                        why);
+                new Fetch<>(loop, pcIndex, work, done, refreshed, column, (position + 1) % members, tried + 1).send();
+            } else if (!refreshed) {
+                refreshThen(
+                        loop,
+                        "reading from " + member() + " failed (" + why + ")",
+                        fresh -> {
+                            ReplicaColumn now = fresh.columnOf(pcIndex);
+                            new Fetch<>(loop, pcIndex, work, done, true, now, now.preferred(), 0).send();
+                        },
+                        () -> done.completed(Nbd.EIO, null));
+            } else {
+                done.completed(error, null);
+            }
+        }
+
+        private String member() {
+            return column.inSync().get(position).export().toString();
+        }
+    }
+
+    /**
+     * A write, zeroing or trim of one PC ({@code pcIndex} >= 0), or a flush ({@code pcIndex} -1), on
+     * a disk with replica sets: sent at once to every in-sync member of the PC's column (a flush: to
+     * every in-sync node of the disk), and done when every one of them has answered success. A
+     * member that failed, or did not answer within the node timeout, is dropped from the column
+     * (api-server answers the attachment without it), and the change is sent again to the members
+     * of the new attachment, all of them, with their new tokens: writes are idempotent, and a write
+     * is acknowledged only when every member in sync has it. A refusal (EPERM: the lc was frozen or
+     * the epoch fenced; EINVAL: a column that moved; a refused export: an expired or fenced token)
+     * fetches the attachment again and sends again. Everything here runs on {@code loop} but the
+     * calls to api-server.
+     */
+    private final class Change {
+
+        private final EventLoop loop;
+        private final long pcIndex;
+        private final NodeWork<Void> work;
+        private final Done<Void> done;
+        private int rounds;
+        private int refreshes;
+
+        // the round under way
+        private Attachment sentWith;
+        private int left;
+        private int refusal;
+        private @Nullable List<String> failed;
+
+        Change(EventLoop loop, long pcIndex, NodeWork<Void> work, Done<Void> done) {
+            this.loop = loop;
+            this.pcIndex = pcIndex;
+            this.work = work;
+            this.done = done;
+        }
+
+        void start(Attachment with) {
+            sentWith = with;
+            rounds++;
+            refusal = 0;
+            failed = null;
+            List<ReplicaMember> members =
+                    pcIndex < 0 ? with.nodes() : with.columnOf(pcIndex).inSync();
+            left = members.size();
+            for (ReplicaMember member : members) {
+                NodeLink link = channels.on(loop, member.export());
+                work.on(link.channel(), link.watch(new Watched<Void>() {
+                    @Override
+                    void answer(int error, @Nullable Void unused) {
+                        answered(member, error, null);
+                    }
+
+                    @Override
+                    void fail(IOException failure) {
+                        answered(member, Nbd.EIO, failure);
+                    }
+                }));
+            }
+        }
+
+        private void answered(ReplicaMember member, int error, @Nullable IOException broken) {
+            if (error != 0) {
+                boolean refused = broken == null
+                        ? error == Nbd.EPERM || error == Nbd.EINVAL
+                        : broken instanceof ExportRefusedException && refreshes < MAX_REFRESHES;
+                if (refused) {
+                    refusal = broken == null ? error : Nbd.EPERM;
+                } else {
+                    log.warn(
+                            "{}: {} failed on {} ({})",
+                            sentWith.externId(),
+                            pcIndex < 0 ? "a flush" : "a write to PC " + pcIndex,
+                            member.nodeId(),
+                            broken != null ? broken.getMessage() : "error " + error);
+                    if (failed == null) {
+                        failed = new ArrayList<>(2);
+                    }
+                    failed.add(member.nodeId());
+                }
+            }
+            if (--left == 0) {
+                settle();
+            }
+        }
+
+        private void settle() {
+            List<String> dropping = failed;
+            if (dropping == null && refusal == 0) {
+                done.completed(0, null);
+            } else if (rounds == MAX_ROUNDS) {
+                log.warn("{}: giving up after {} rounds", sentWith.externId(), rounds);
+                done.completed(Nbd.EIO, null);
+            } else if (dropping == null) {
+                if (refreshes == MAX_REFRESHES) {
+                    done.completed(refusal, null);
+                    return;
+                }
+                refreshes++;
+                refreshThen(
+                        loop, "a member refused (" + refusal + ")", this::start, () -> done.completed(Nbd.EIO, null));
+            } else {
+                dropThenResend(dropping);
+            }
+        }
+
+        private void dropThenResend(List<String> dropping) {
+            List<CompletableFuture<Attachment>> drops = new ArrayList<>();
+            for (ReplicaColumn column : sentWith.columns()) {
+                if (pcIndex >= 0 && column != sentWith.columnOf(pcIndex)) {
+                    continue;
+                }
+                for (String node : dropping) {
+                    if (column.hasInSync(node)) {
+                        drops.add(ProxiedDisk.this.drops.drop(column.column(), node));
+                    }
+                }
+            }
+            CompletableFuture.allOf(drops.toArray(CompletableFuture[]::new)).whenComplete((dropped, failure) -> {
+                try {
+                    loop.execute(() -> {
+                        if (failure != null) {
+                            done.completed(Nbd.EIO, null);
+                        } else {
+                            start(attachment);
+                        }
+                    });
+                } catch (RejectedExecutionException closing) {
+                    // the loop is shutting down, and the client's connection with it
+                }
+            });
+        }
     }
 
     /**
@@ -289,7 +582,7 @@ final class ProxiedDisk implements AsyncNbdDisk {
         try {
             refresher.execute(() -> {
                 try {
-                    attachment = attachments.of(attachment.externId());
+                    adopt(attachments.of(attachment.externId()));
                 } catch (IOException | UnknownDiskException | RuntimeException failure) {
                     nextRefreshMillis = System.currentTimeMillis() + REFRESH_RETRY_MILLIS;
                     log.warn(

@@ -23,7 +23,12 @@ class AttachmentTest {
         Attachment attachment = Attachments.parse(Wire.read(JSON, AttachmentView.class));
 
         assertThat(attachment.nodes())
-                .containsExactly(new NodeExport("h1", 10809, "t1/42"), new NodeExport("h2", 10900, "t2/42"));
+                .containsExactly(
+                        new ReplicaMember("a", new NodeExport("h1", 10809, "t1/42")),
+                        new ReplicaMember("b", new NodeExport("h2", 10900, "t2/42")));
+        assertThat(attachment.replicated())
+                .as("nothing to drop: each node is a column of one")
+                .isFalse();
         assertThat(attachment.lcId()).isEqualTo(42);
         assertThat(attachment.pcSizeBytes()).isEqualTo(4L << 20);
     }
@@ -43,6 +48,71 @@ class AttachmentTest {
                 .isEqualTo(fetched + 2 * 3600_000 + 1_000);
     }
 
+    static final String REPLICATED = """
+            {"externId":"disk-1","lcId":42,"sizeBytes":25165824,"pcSizeBytes":4194304,"segmentSizeBytes":262144,
+             "access":"read-write","expiresAt":"2030-01-01T01:00:00Z","redundancy":"degraded",
+             "nodes":[{"nodeId":"a","nbd":"nbd://h1:1/r1/42"},{"nodeId":"c","nbd":"nbd://h3:1/r3/42"}],
+             "columns":[
+               {"column":0,"epoch":1,"members":[
+                  {"nodeId":"a","state":"in_sync","nbd":"nbd://h1:1/a0/42"},
+                  {"nodeId":"b","state":"in_sync","nbd":"nbd://h2:1/b0/42"},
+                  {"nodeId":"c","state":"in_sync","nbd":"nbd://h3:1/c0/42"}]},
+               {"column":1,"epoch":3,"members":[
+                  {"nodeId":"b","state":"stale","nbd":null},
+                  {"nodeId":"c","state":"in_sync","nbd":"nbd://h3:1/c1/42"},
+                  {"nodeId":"a","state":"in_sync","nbd":"nbd://h1:1/a1/42"}]}]}
+            """;
+
+    @Test
+    void columnsGiveEachReplicaSetsEpochAndInSyncMembersAndKeepStaleOnesAsIdsOnly() {
+        Attachment attachment = Attachments.parse(Wire.read(REPLICATED, AttachmentView.class));
+
+        assertThat(attachment.replicated()).isTrue();
+        assertThat(attachment.columns())
+                .containsExactly(
+                        new ReplicaColumn(
+                                0,
+                                1,
+                                List.of(
+                                        new ReplicaMember("a", new NodeExport("h1", 1, "a0/42")),
+                                        new ReplicaMember("b", new NodeExport("h2", 1, "b0/42")),
+                                        new ReplicaMember("c", new NodeExport("h3", 1, "c0/42"))),
+                                List.of()),
+                        new ReplicaColumn(
+                                1,
+                                3,
+                                List.of(
+                                        new ReplicaMember("c", new NodeExport("h3", 1, "c1/42")),
+                                        new ReplicaMember("a", new NodeExport("h1", 1, "a1/42"))),
+                                List.of("b")));
+    }
+
+    @Test
+    void readsOfColumnCPreferItsMemberAtPositionCModuloMembers() {
+        Attachment attachment = Attachments.parse(Wire.read(REPLICATED, AttachmentView.class));
+
+        assertThat(List.of(0L, 1L, 2L, 3L).stream().map(attachment::nodeOf).map(NodeExport::name))
+                .containsExactly("a0/42", "a1/42", "a0/42", "a1/42");
+    }
+
+    @Test
+    void aFlushGoesToEachInSyncNodeOnce() {
+        Attachment attachment = Attachments.parse(Wire.read(REPLICATED, AttachmentView.class));
+
+        assertThat(attachment.nodes().stream().map(ReplicaMember::nodeId)).containsExactly("a", "b", "c");
+    }
+
+    @Test
+    void anAttachmentWithAnOlderEpochDoesNotReplaceANewerOne() {
+        Attachment newer = Attachments.parse(Wire.read(REPLICATED, AttachmentView.class));
+        Attachment older =
+                Attachments.parse(Wire.read(REPLICATED.replace("\"epoch\":3", "\"epoch\":2"), AttachmentView.class));
+
+        assertThat(older.supersedes(newer)).isFalse();
+        assertThat(newer.supersedes(older)).isTrue();
+        assertThat(newer.supersedes(newer)).isTrue();
+    }
+
     @Test
     void anExportShownInLogsLeavesItsTokenOut() {
         NodeExport export = NodeExport.of("nbd://h1:10809/AQIAAA.secret-mac/42");
@@ -51,7 +121,7 @@ class AttachmentTest {
     }
 
     @Test
-    void pcIndexesTakeTurnsOverTheNodes() {
+    void pcIndexesTakeTurnsOverTheFlatNodes() {
         var first = new NodeExport("h1", 1, "t/1");
         var second = new NodeExport("h2", 1, "t/1");
         var attachment = new Attachment("disk-1", 1, 1 << 30, 4 << 20, List.of(first, second));

@@ -9,6 +9,8 @@ import dev.sprig.nbd.server.RawNbdClient;
 import dev.sprig.nbd.server.RawNbdClient.Extent;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
@@ -162,6 +164,36 @@ class ProxiedDiskTest {
                     .isZero();
 
             assertThat(client.read(PC, PC).error()).isEqualTo(Nbd.EIO);
+        }
+    }
+
+    @Test
+    void aNodeThatNeverAnswersFailsTheRequestAfterTheNodeTimeout() throws Exception {
+        try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+                NodeChannels impatient = new NodeChannels(Duration.ofSeconds(60), Duration.ofMillis(500))) {
+            // accepts connections (the kernel does) and never says a word: a hung node
+            var attachment = new Attachment(
+                    "disk-silent", 7, SIZE, PC, List.of(new NodeExport("127.0.0.1", silent.getLocalPort(), "token/7")));
+            var disk = new ProxiedDisk(
+                    attachment,
+                    new Attachments(URI.create("http://127.0.0.1:9"), "unused"),
+                    impatient,
+                    Executors.newSingleThreadExecutor());
+            NbdServer silentAgent = NbdServer.start(
+                    name -> name.equals("disk-silent") ? disk : null,
+                    "127.0.0.1",
+                    0,
+                    NbdServer.Settings.of(1, "agent-silent"));
+            try (RawNbdClient client = RawNbdClient.open("127.0.0.1", silentAgent.port(), "disk-silent")) {
+                long started = System.nanoTime();
+
+                assertThat(client.write(0, new byte[4096])).isEqualTo(Nbd.EIO);
+                assertThat(Duration.ofNanos(System.nanoTime() - started))
+                        .as("about the node timeout, then a refresh that cannot reach api-server")
+                        .isBetween(Duration.ofMillis(500), Duration.ofMillis(3_000));
+            } finally {
+                silentAgent.close();
+            }
         }
     }
 

@@ -1,6 +1,10 @@
 package dev.sprig.api.backend.remote;
 
 import dev.sprig.api.error.SprigException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -47,5 +51,30 @@ final class FamilyLookup {
 
     void forget(long lcId) {
         families.remove(lcId);
+    }
+
+    /** The families of {@code lcIds} that exist, those not known yet read in one query. */
+    Map<Long, Long> of(Collection<Long> lcIds) {
+        Map<Long, Long> found = new HashMap<>();
+        List<Long> unknown = new ArrayList<>();
+        for (long lcId : lcIds) {
+            Long family = families.get(lcId);
+            if (family != null) {
+                found.put(lcId, family);
+            } else {
+                unknown.add(lcId);
+            }
+        }
+        if (!unknown.isEmpty()) {
+            jdbc.sql("SELECT lc_id, family_id FROM lc WHERE lc_id = ANY(:lcs)")
+                    .param("lcs", unknown.toArray(Long[]::new))
+                    .query(rs -> {
+                        long lcId = rs.getLong("lc_id");
+                        long family = rs.getLong("family_id");
+                        remember(lcId, family);
+                        found.put(lcId, family);
+                    });
+        }
+        return found;
     }
 }

@@ -410,4 +410,105 @@ final class RemoteBackend implements StorageBackend {
     static Target target(Node node) {
         return new Target(node.nodeId(), node.httpEndpoint(), node.token());
     }
+
+    /** The family's columns, placing it first when it has none (as {@link #placementOf} does). */
+    @Override
+    public List<ReplicaColumn> replicasOf(long lcId) {
+        return replicaColumns(sets.placed(families.of(lcId)));
+    }
+
+    /** Three queries at most (families, sets, and the registry's snapshot) for any number of lcs. */
+    @Override
+    public Map<Long, List<ReplicaColumn>> replicasOf(java.util.Collection<Long> lcIds) {
+        Map<Long, Long> familyOf = families.of(lcIds);
+        Map<Long, List<ReplicaSet>> setsByFamily = new HashMap<>();
+        for (ReplicaSet set : sets.of(new HashSet<>(familyOf.values()))) {
+            setsByFamily
+                    .computeIfAbsent(set.familyId(), family -> new ArrayList<>())
+                    .add(set);
+        }
+        Map<Long, List<ReplicaColumn>> columnsByFamily = new HashMap<>();
+        Map<Long, List<ReplicaColumn>> byLc = new HashMap<>();
+        familyOf.forEach((lcId, family) -> {
+            List<ReplicaSet> placed = setsByFamily.get(family);
+            if (placed != null) {
+                byLc.put(lcId, columnsByFamily.computeIfAbsent(family, unused -> replicaColumns(placed)));
+            }
+        });
+        return byLc;
+    }
+
+    /**
+     * Drops the member, then makes sure every remaining in-sync member of the column holds the
+     * column's fence before answering: {@link Fences} raised them once the drop committed, but best
+     * effort, and the client acknowledges its write on this answer. So each is raised again here
+     * (raising a fence twice is harmless), and a member that does not take it is itself failing and
+     * dropped in turn, until every in-sync member is fenced, or too few would be left ({@code 503
+     * INSUFFICIENT_REPLICAS}; the drops before stay). A report from an older epoch re-checks the
+     * fences of the current one just the same: a drop made by a control call may have missed one.
+     */
+    @Override
+    public List<ReplicaColumn> dropMember(long lcId, int column, String nodeId, long epoch) {
+        long family = families.of(lcId);
+        ReplicaSet set = sets.drop(family, column, nodeId, epoch);
+        for (java.util.Optional<String> unfenced = unfenced(set); unfenced.isPresent(); unfenced = unfenced(set)) {
+            set = sets.drop(family, column, unfenced.get(), set.epoch());
+        }
+        return replicaColumns(sets.of(family));
+    }
+
+    /**
+     * Raises the set's fence on each of its in-sync members; the first that does not take it, if
+     * any. None at epoch 1: no token is older.
+     */
+    private java.util.Optional<String> unfenced(ReplicaSet set) {
+        if (set.epoch() <= 1) {
+            return java.util.Optional.empty();
+        }
+        @Nullable String failing = null;
+        for (String nodeId : set.inSyncNodeIds()) {
+            String why;
+            try {
+                Target node = target(nodeId);
+                long held = calls.call(nodeId, () -> client.fence(node, set.familyId(), set.column(), set.epoch()));
+                if (held >= set.epoch()) {
+                    continue;
+                }
+                why = "it holds epoch " + held;
+            } catch (RuntimeException failed) {
+                why = failed.getMessage();
+            }
+            log.warn(
+                    "Node {} did not take the fence of column {} of family {} at epoch {}: {}",
+                    nodeId,
+                    set.column(),
+                    set.familyId(),
+                    set.epoch(),
+                    why);
+            failing = failing == null ? nodeId : failing;
+        }
+        return java.util.Optional.ofNullable(failing);
+    }
+
+    private List<ReplicaColumn> replicaColumns(List<ReplicaSet> placed) {
+        List<ReplicaColumn> columns = new ArrayList<>(placed.size());
+        for (ReplicaSet set : placed) {
+            List<ReplicaMember> members = set.members().stream()
+                    .map(member -> new ReplicaMember(access(registry.node(member.nodeId())), member.inSync()))
+                    .toList();
+            List<String> order = set.readOrder();
+            columns.add(new ReplicaColumn(
+                    set.familyId(),
+                    set.column(),
+                    placed.size(),
+                    set.epoch(),
+                    members,
+                    order.isEmpty() ? null : order.get(0)));
+        }
+        return columns;
+    }
+
+    private static NodeAccess access(Node node) {
+        return new NodeAccess(node.nodeId(), node.httpEndpoint(), node.nbdHost(), node.nbdPort(), node.token());
+    }
 }

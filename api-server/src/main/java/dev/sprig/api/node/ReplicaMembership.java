@@ -1,0 +1,22 @@
+package dev.sprig.api.node;
+
+import java.util.Map;
+
+/**
+ * How many replica sets each node is a member of, and how many of those have a stale member
+ * (decision 011), for the node views. The sets are {@code dev.sprig.api.placement}'s, which
+ * implements this: placement depends on the registry, not the reverse.
+ */
+public interface ReplicaMembership {
+
+    /** @param degradedReplicaSets of {@code replicaSets}, those with at least one stale member */
+    record Counts(long replicaSets, long degradedReplicaSets) {
+
+        public static final Counts NONE = new Counts(0, 0);
+    }
+
+    /** For every node that is a member of some set; a node absent is a member of none. */
+    Map<String, Counts> byNode();
+
+    Counts of(String nodeId);
+}

@@ -1,0 +1,54 @@
+package dev.sprig.api.placement;
+
+import dev.sprig.api.node.ReplicaMembership.Counts;
+import java.util.HashMap;
+import java.util.Map;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Repository;
+
+/**
+ * Counts over {@code replica_member} for views and metrics. A degraded set is one with a stale
+ * member; stale members are few (each is a dropped copy awaiting repair), and the partial index
+ * {@code replica_member_stale_idx} finds them without reading the in-sync ones.
+ */
+@Repository
+class ReplicaCountRepository {
+
+    private static final String DEGRADED =
+            "SELECT DISTINCT family_id, column_no FROM replica_member WHERE state = 'stale'";
+
+    private final JdbcClient jdbc;
+
+    ReplicaCountRepository(JdbcClient jdbc) {
+        this.jdbc = jdbc;
+    }
+
+    Map<String, Counts> byNode() {
+        Map<String, Counts> counts = new HashMap<>();
+        jdbc.sql("WITH degraded AS (" + DEGRADED + ")"
+                        + " SELECT m.node_id, count(*) AS sets, count(d.family_id) AS degraded"
+                        + " FROM replica_member m LEFT JOIN degraded d USING (family_id, column_no)"
+                        + " GROUP BY m.node_id")
+                .query(rs -> {
+                    counts.put(rs.getString("node_id"), new Counts(rs.getLong("sets"), rs.getLong("degraded")));
+                });
+        return counts;
+    }
+
+    Counts of(String nodeId) {
+        return jdbc.sql("WITH degraded AS (" + DEGRADED + ")"
+                        + " SELECT count(*) AS sets, count(d.family_id) AS degraded"
+                        + " FROM replica_member m LEFT JOIN degraded d USING (family_id, column_no)"
+                        + " WHERE m.node_id = :node")
+                .param("node", nodeId)
+                .query((rs, row) -> new Counts(rs.getLong("sets"), rs.getLong("degraded")))
+                .single();
+    }
+
+    /** Sets with at least one stale member. */
+    long degradedSets() {
+        return jdbc.sql("SELECT count(*) FROM (" + DEGRADED + ") AS degraded")
+                .query(Long.class)
+                .single();
+    }
+}

@@ -1,0 +1,28 @@
+package dev.sprig.api.placement;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import org.springframework.stereotype.Component;
+
+/**
+ * {@code sprig_replica_sets_degraded}: the replica sets with at least one stale member, counted by
+ * a query when a scrape reads it (cheap: only stale members are read, through a partial index).
+ * Above zero, some data has fewer copies than {@code sprig.api.backend.nodes.replicas}.
+ */
+@Component
+class ReplicaMetrics implements MeterBinder {
+
+    private final ReplicaCountRepository counts;
+
+    ReplicaMetrics(ReplicaCountRepository counts) {
+        this.counts = counts;
+    }
+
+    @Override
+    public void bindTo(MeterRegistry registry) {
+        Gauge.builder("sprig.replica.sets.degraded", counts, ReplicaCountRepository::degradedSets)
+                .description("replica sets with at least one stale member (fewer copies than configured)")
+                .register(registry);
+    }
+}

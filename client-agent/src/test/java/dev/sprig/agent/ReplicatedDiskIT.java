@@ -1,0 +1,354 @@
+package dev.sprig.agent;
+
+import static dev.sprig.agent.Tools.succeed;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sprig.agent.route.AttachedDisks;
+import dev.sprig.agent.route.Attachments;
+import dev.sprig.agent.route.NodeChannels;
+import dev.sprig.nbd.Nbd;
+import dev.sprig.nbd.client.NbdClient;
+import dev.sprig.nbd.server.NbdServer;
+import dev.sprig.nbd.server.RawNbdClient;
+import dev.sprig.node.access.DataAccess;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A disk of three replica sets (columns) of three members each on three storage-node processes,
+ * served by the agent (decision 011). api-server does not serve replica sets to agents yet, so a
+ * stand-in ({@link ReplicaSetsApi}) answers the attachment and the drops, with data tokens signed
+ * by the nodes' own keys; the nodes, the NBD clients and the agent are the real ones. The agent
+ * gives a node {@value #NODE_TIMEOUT_MILLIS} ms to answer and api-server {@value #REPLICA_WAIT_MILLIS}
+ * ms to let a member go.
+ */
+class ReplicatedDiskIT {
+
+    static final int MIB = 1 << 20;
+    static final int PC = 4 * MIB;
+    static final int COLUMNS = 3;
+    /** Two PCs per column. */
+    static final int SIZE = 2 * COLUMNS * PC;
+
+    static final long NODE_TIMEOUT_MILLIS = 2_000;
+    static final long REPLICA_WAIT_MILLIS = 3_000;
+
+    static Path dir;
+    static StorageNodes nodes;
+    static int disks;
+    ReplicaSetsApi api;
+    NodeChannels channels;
+    AttachedDisks attached;
+    NbdServer agent;
+    String disk;
+    long lc;
+    final List<Integer> stopped = new ArrayList<>();
+
+    @BeforeAll
+    static void startNodes() throws Exception {
+        dir = ApiServerProcess.fresh("replicated");
+        nodes = new StorageNodes(3, dir);
+    }
+
+    @AfterAll
+    static void stopNodes() {
+        if (nodes != null) {
+            nodes.close();
+        }
+    }
+
+    /** A disk of its own on the nodes, each started again if an earlier test killed it. */
+    @BeforeEach
+    void start() throws Exception {
+        for (int node = 0; node < nodes.count(); node++) {
+            nodes.restartIfDead(node);
+        }
+        disk = "disk-replicated-" + ++disks;
+        lc = 100 + disks;
+        nodes.define(lc, SIZE);
+        api = new ReplicaSetsApi(nodes, disk, lc, SIZE, COLUMNS, 2);
+        channels = new NodeChannels(Duration.ofSeconds(60), Duration.ofMillis(NODE_TIMEOUT_MILLIS));
+        attached =
+                new AttachedDisks(new Attachments(api.uri(), "key"), channels, Duration.ofMillis(REPLICA_WAIT_MILLIS));
+        agent = NbdServer.start(attached, "127.0.0.1", 0, NbdServer.Settings.of(4, "agent-worker"));
+        // a node's first NBD connection loads half its classes: that must not count against the node timeout
+        for (int node = 0; node < 3; node++) {
+            copyOn(node, 0); // every node is a member of every column here
+        }
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        for (int node : stopped) {
+            signal("CONT", node);
+        }
+        if (agent != null) {
+            agent.close();
+        }
+        if (attached != null) {
+            attached.close();
+        }
+        if (channels != null) {
+            channels.close();
+        }
+        if (api != null) {
+            api.close();
+        }
+    }
+
+    @Test
+    void aWriteThroughTheAgentLandsOnEveryMemberOfItsColumn() throws Exception {
+        byte[] data = random(SIZE, 1);
+
+        writeThroughAgent(data);
+
+        for (int column = 0; column < COLUMNS; column++) {
+            for (int position = 0; position < 3; position++) {
+                int node = api.member(column, position);
+                assertThat(copyOn(node, column))
+                        .as("column %d on %s", column, nodes.id(node))
+                        .isEqualTo(columnOf(data, column));
+            }
+        }
+        assertThat(api.drops).as("no member failed").isEmpty();
+    }
+
+    @Test
+    void fioVerifiesWhileAMemberNodeIsKilledAndTheDeadNodeIsDropped() throws Exception {
+        Path output = dir.resolve(disk + "-fio.log");
+        Process fio = new ProcessBuilder(
+                        "fio",
+                        "--name=replicated",
+                        "--ioengine=nbd",
+                        "--uri=" + nbd(),
+                        "--rw=randwrite",
+                        "--bs=64k",
+                        "--size=" + SIZE,
+                        "--iodepth=8",
+                        "--rate=8m", // about three seconds of writes: the kill comes in the middle
+                        "--verify=crc32c",
+                        "--do_verify=1")
+                .redirectErrorStream(true)
+                .redirectOutput(output.toFile())
+                .start();
+        Thread.sleep(1_000); // not an assertion's wait: the kill must fall among the writes
+        assertThat(fio.isAlive()).as("fio is still writing").isTrue();
+
+        nodes.process(1).destroyForcibly().waitFor();
+
+        assertThat(fio.waitFor(90, TimeUnit.SECONDS)).as("fio finished").isTrue();
+        String log = Files.readString(output);
+        assertThat(fio.exitValue()).as(log).isZero();
+        assertThat(log).contains("err= 0").doesNotContain("verify:");
+        assertThat(api.drops).as("dropped members").isNotEmpty().allSatisfy(drop -> {
+            assertThat(drop.nodeId()).isEqualTo(nodes.id(1));
+            assertThat(drop.status()).isEqualTo(200);
+        });
+    }
+
+    @Test
+    void aStoppedMemberHoldsEachWriteForAboutTheNodeTimeoutThenWritesGoOn() throws Exception {
+        // connections to every node first, so that the stop catches them open
+        try (RawNbdClient client = RawNbdClient.open("127.0.0.1", agent.port(), disk)) {
+            assertThat(client.write(0, random(64 << 10, 2))).isZero();
+        }
+        signal("STOP", 2);
+        byte[] data = random(64 << 10, 3);
+        long slowest = 0;
+        try (RawNbdClient client = RawNbdClient.open("127.0.0.1", agent.port(), disk)) {
+            for (int pc = 0; pc < 2 * COLUMNS; pc++) {
+                long started = System.nanoTime();
+                assertThat(client.write((long) pc * PC, data))
+                        .as("write to PC %d", pc)
+                        .isZero();
+                slowest = Math.max(slowest, System.nanoTime() - started);
+            }
+            assertThat(client.command(Nbd.CMD_FLUSH, 0, 0)).as("flush").isZero();
+        }
+
+        assertThat(Duration.ofNanos(slowest))
+                .as("the longest stall")
+                .isLessThan(Duration.ofMillis(NODE_TIMEOUT_MILLIS + 1_500));
+        for (int column = 0; column < COLUMNS; column++) {
+            assertThat(api.inSync(column, 2))
+                    .as("the stopped node in column %d", column)
+                    .isFalse();
+            for (int node : List.of(0, 1)) {
+                assertThat(Arrays.copyOf(copyOn(node, column), data.length))
+                        .as("column %d on %s", column, nodes.id(node))
+                        .isEqualTo(data);
+            }
+        }
+    }
+
+    @Test
+    void sprigAgentServeGivesAStoppedMemberUpAfterItsNodeTimeoutAndWritesTheOthers() throws Exception {
+        int port = ApiServerProcess.freePort();
+        Process serve = new ProcessBuilder(
+                        "java",
+                        "-jar",
+                        CliIT.JAR.toString(),
+                        "serve",
+                        "--listen",
+                        "127.0.0.1:" + port,
+                        "--node-timeout",
+                        "1",
+                        "--replica-wait",
+                        "3",
+                        "--api",
+                        api.uri().toString(),
+                        "--api-key",
+                        "key")
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve(disk + "-serve.log").toFile())
+                .start();
+        try {
+            String uri = "nbd://127.0.0.1:" + port + "/" + disk;
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (Tools.run("nbdinfo", "--size", uri).exitCode() != 0 && System.nanoTime() < deadline) {
+                Thread.sleep(200); // the JVM is still starting
+            }
+            // every member's connection opened, and the agent's JVM past its first requests
+            succeed("qemu-io", "-f", "raw", "-c", "write -P 0x11 0 " + SIZE, uri);
+            signal("STOP", 2);
+            byte[] data = random(SIZE, 7);
+            Path file = dir.resolve(disk + "-data.raw");
+            Files.write(file, data);
+
+            long started = System.nanoTime();
+            succeed("qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", file.toString(), uri);
+            Duration took = Duration.ofNanos(System.nanoTime() - started);
+
+            assertThat(took)
+                    .as("a 1 s node timeout, not the default 5 s, held the writes to the stopped member")
+                    .isLessThan(Duration.ofMillis(4_500));
+            for (int column = 0; column < COLUMNS; column++) {
+                assertThat(api.inSync(column, 2))
+                        .as("the stopped node in column %d", column)
+                        .isFalse();
+                for (int node : List.of(0, 1)) {
+                    assertThat(copyOn(node, column))
+                            .as("column %d on %s", column, nodes.id(node))
+                            .isEqualTo(columnOf(data, column));
+                }
+            }
+        } finally {
+            serve.destroy();
+            serve.waitFor();
+        }
+    }
+
+    @Test
+    void withTwoOfThreeMembersDeadWritesFailWithinTheReplicaWaitAndNothingAfterIsAcknowledged() throws Exception {
+        byte[] before = random(64 << 10, 4);
+        byte[] after = random(64 << 10, 5);
+        try (RawNbdClient client = RawNbdClient.open("127.0.0.1", agent.port(), disk)) {
+            assertThat(client.write(0, before)).isZero();
+            nodes.process(1).destroyForcibly().waitFor();
+            nodes.process(2).destroyForcibly().waitFor();
+
+            long started = System.nanoTime();
+            int first = client.write(0, after);
+            Duration took = Duration.ofNanos(System.nanoTime() - started);
+
+            assertThat(first).as("the first write after the failures").isEqualTo(Nbd.EIO);
+            assertThat(took)
+                    .as("it kept asking api-server to drop the second member for the replica wait, and no longer")
+                    .isBetween(
+                            Duration.ofMillis(REPLICA_WAIT_MILLIS - 500),
+                            Duration.ofMillis(REPLICA_WAIT_MILLIS + NODE_TIMEOUT_MILLIS + 2_000));
+            assertThat(client.write(3L * PC, after))
+                    .as("a later write to the column")
+                    .isEqualTo(Nbd.EIO);
+            assertThat(client.command(Nbd.CMD_FLUSH, 0, 0)).as("a flush").isEqualTo(Nbd.EIO);
+        }
+        assertThat(api.drops).anySatisfy(drop -> assertThat(drop.status()).isEqualTo(503));
+        assertThat(api.drops)
+                .filteredOn(drop -> drop.status() == 200)
+                .allSatisfy(drop -> assertThat(drop.nodeId()).isIn(nodes.id(1), nodes.id(2)));
+        assertThat(api.inSync(0, 0)).as("the live member stays in sync").isTrue();
+        assertThat(Arrays.copyOf(copyOn(0, 0), before.length))
+                .as("the write acknowledged before the failures is on the live member")
+                .satisfiesAnyOf(
+                        bytes -> assertThat(bytes).isEqualTo(before),
+                        // the failed write may or may not have reached it: it was never acknowledged
+                        bytes -> assertThat(bytes).isEqualTo(after));
+    }
+
+    @Test
+    void readsFallBackToAnotherMemberWhenThePreferredOneIsKilled() throws Exception {
+        byte[] data = random(SIZE, 6);
+        writeThroughAgent(data);
+        assertThat(api.member(0, 0))
+                .as("column 0 prefers its member at position 0")
+                .isZero();
+
+        nodes.process(0).destroyForcibly().waitFor();
+
+        Path copy = dir.resolve(disk + "-copy.raw");
+        succeed("qemu-img", "convert", "-f", "raw", "-O", "raw", nbd(), copy.toString());
+        assertThat(Files.readAllBytes(copy)).isEqualTo(data);
+        assertThat(api.drops).as("reads drop nobody").isEmpty();
+    }
+
+    private String nbd() {
+        return "nbd://127.0.0.1:" + agent.port() + "/" + disk;
+    }
+
+    private void writeThroughAgent(byte[] data) throws Exception {
+        Path file = dir.resolve(disk + "-data.raw");
+        Files.write(file, data);
+        succeed("qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", file.toString(), nbd());
+    }
+
+    /** The PCs of {@code column} as {@code node} holds them, read with a token of its own. */
+    private byte[] copyOn(int node, int column) throws Exception {
+        byte[] copy = new byte[SIZE / COLUMNS];
+        String export = api.token(column, node, DataAccess.READ) + "/" + lc;
+        try (NbdClient client = NbdClient.open("127.0.0.1", nodes.nbdPort(node), export)) {
+            for (int pc = column, at = 0; pc * (long) PC < SIZE; pc += COLUMNS, at += PC) {
+                ByteBuf into = Unpooled.buffer(PC);
+                assertThat(client.read((long) pc * PC, PC, into))
+                        .as("reading PC %d", pc)
+                        .isZero();
+                into.readBytes(copy, at, PC);
+                into.release();
+            }
+        }
+        return copy;
+    }
+
+    private static byte[] columnOf(byte[] data, int column) {
+        byte[] bytes = new byte[SIZE / COLUMNS];
+        for (int pc = column, at = 0; pc * (long) PC < SIZE; pc += COLUMNS, at += PC) {
+            System.arraycopy(data, pc * PC, bytes, at, PC);
+        }
+        return bytes;
+    }
+
+    private void signal(String signal, int node) throws Exception {
+        succeed("kill", "-" + signal, String.valueOf(nodes.process(node).pid()));
+        if (signal.equals("STOP")) {
+            stopped.add(node);
+        }
+    }
+
+    private static byte[] random(int length, long seed) {
+        byte[] bytes = new byte[length];
+        new Random(seed).nextBytes(bytes);
+        return bytes;
+    }
+}
