@@ -28,11 +28,13 @@ final class ApiServerProcess implements AutoCloseable {
 
     final int port;
     final Path dir;
+    private final List<String> command;
     private final Process process;
 
-    private ApiServerProcess(int port, Path dir, Process process) {
+    private ApiServerProcess(int port, Path dir, List<String> command, Process process) {
         this.port = port;
         this.dir = dir;
+        this.command = command;
         this.process = process;
     }
 
@@ -58,6 +60,23 @@ final class ApiServerProcess implements AutoCloseable {
                 "--sprig.api.database.embedded.data-dir=" + dir.resolve("postgres"),
                 "--sprig.api.backend.embedded.data-dir=" + dir.resolve("engine")));
         command.addAll(List.of(extraArguments));
+        return launch(port, dir, List.copyOf(command));
+    }
+
+    /** Kills this api-server at once (SIGKILL), as a crash would. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly().waitFor();
+    }
+
+    /** This api-server, killed or stopped, started again on its port, database and data. */
+    ApiServerProcess startAgain() throws Exception {
+        if (process.isAlive()) {
+            throw new IllegalStateException("api-server is still running");
+        }
+        return launch(port, dir, command);
+    }
+
+    private static ApiServerProcess launch(int port, Path dir, List<String> command) throws Exception {
         ProcessBuilder builder = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(
@@ -77,7 +96,7 @@ final class ApiServerProcess implements AutoCloseable {
                                 .build(),
                         HttpResponse.BodyHandlers.discarding());
                 if (health.statusCode() == 200) {
-                    return new ApiServerProcess(port, dir, process);
+                    return new ApiServerProcess(port, dir, command, process);
                 }
             } catch (IOException notYet) {
                 // still starting

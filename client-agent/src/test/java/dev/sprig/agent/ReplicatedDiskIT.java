@@ -29,11 +29,12 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A disk of three replica sets (columns) of three members each on three storage-node processes,
- * served by the agent (decision 011). api-server does not serve replica sets to agents yet, so a
- * stand-in ({@link ReplicaSetsApi}) answers the attachment and the drops, with data tokens signed
- * by the nodes' own keys; the nodes, the NBD clients and the agent are the real ones. The agent
- * gives a node {@value #NODE_TIMEOUT_MILLIS} ms to answer and api-server {@value #REPLICA_WAIT_MILLIS}
- * ms to let a member go.
+ * served by the agent (decision 011). A stand-in for api-server ({@link ReplicaSetsApi}) answers the
+ * attachment and the drops, with data tokens signed by the nodes' own keys, so that these tests
+ * see every drop the agent asks for and control every member; the nodes, the NBD clients and the
+ * agent are the real ones ({@link ReplicatedNodesAgentIT} runs the same data path against the real
+ * api-server). The agent gives a node {@value #NODE_TIMEOUT_MILLIS} ms to answer and api-server
+ * {@value #REPLICA_WAIT_MILLIS} ms to let a member go.
  */
 class ReplicatedDiskIT {
 

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Real storage-node processes ({@code ../storage-node/target/storage-node-exec.jar}) on free ports,
@@ -20,12 +21,23 @@ final class StorageNodes implements AutoCloseable {
 
     static final Path JAR = Path.of("..", "storage-node", "target", "storage-node-exec.jar");
 
-    private record Node(String id, int httpPort, int nbdPort, String token, Path data, Process process) {}
+    /** @param registry the arguments with which the node registers itself and heartbeats; empty for none */
+    private record Node(
+            String id, int httpPort, int nbdPort, String token, Path data, List<String> registry, Process process) {}
 
     private final List<Node> nodes = new ArrayList<>();
     private final Path dir;
 
     StorageNodes(int count, Path dir) throws Exception {
+        this(count, dir, null);
+    }
+
+    /**
+     * Nodes that register themselves with {@code registry} and heartbeat, as deployed nodes do, each
+     * with a credential issued for its id; null for nodes that a test registers once by hand
+     * ({@link #registerWith}).
+     */
+    StorageNodes(int count, Path dir, @Nullable ApiServerProcess registry) throws Exception {
         if (!Files.exists(JAR)) {
             throw new IllegalStateException(JAR.toAbsolutePath() + " is missing: build storage-node first");
         }
@@ -35,7 +47,16 @@ final class StorageNodes implements AutoCloseable {
             int httpPort = ApiServerProcess.freePort();
             int nbdPort = ApiServerProcess.freePort();
             String token = "node-token-" + i + "-0123456789abcdef";
-            nodes.add(launch(new Node("node" + i, httpPort, nbdPort, token, data, null)));
+            List<String> registration = registry == null
+                    ? List.of()
+                    : List.of(
+                            "--sprig.node.registry.url=" + registry.uri(),
+                            "--sprig.node.registry.credential=" + issueCredential(registry, "node" + i),
+                            "--sprig.node.registry.node-id=node" + i,
+                            "--sprig.node.registry.advertised-http-endpoint=http://127.0.0.1:" + httpPort,
+                            "--sprig.node.registry.advertised-nbd-host=127.0.0.1",
+                            "--sprig.node.registry.heartbeat=1s");
+            nodes.add(launch(new Node("node" + i, httpPort, nbdPort, token, data, registration, null)));
         }
         try {
             for (Node node : nodes) {
@@ -55,16 +76,7 @@ final class StorageNodes implements AutoCloseable {
     void registerWith(ApiServerProcess apiServer) throws Exception {
         HttpClient http = HttpClient.newHttpClient();
         for (Node node : nodes) {
-            HttpResponse<String> issued = http.send(
-                    HttpRequest.newBuilder(apiServer.uri().resolve("/v1/nodes/" + node.id() + ":issueCredential"))
-                            .header("Authorization", "Bearer " + ApiServerProcess.ADMIN_KEY)
-                            .POST(HttpRequest.BodyPublishers.noBody())
-                            .build(),
-                    HttpResponse.BodyHandlers.ofString());
-            if (issued.statusCode() != 201) {
-                throw new IllegalStateException("issuing a credential for " + node.id() + ": " + issued.body());
-            }
-            String credential = issued.body().replaceAll(".*\"credential\":\"([^\"]+)\".*", "$1");
+            String credential = issueCredential(apiServer, node.id());
             String registration = "{\"httpEndpoint\":\"http://127.0.0.1:" + node.httpPort()
                     + "\",\"nbdHost\":\"127.0.0.1\",\"nbdPort\":" + node.nbdPort() + ",\"token\":\"" + node.token()
                     + "\",\"capacityBytes\":" + (100L << 30) + ",\"usedBytes\":0}";
@@ -81,22 +93,39 @@ final class StorageNodes implements AutoCloseable {
         }
     }
 
+    private static String issueCredential(ApiServerProcess apiServer, String nodeId) throws Exception {
+        HttpResponse<String> issued = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(apiServer.uri().resolve("/v1/nodes/" + nodeId + ":issueCredential"))
+                                .header("Authorization", "Bearer " + ApiServerProcess.ADMIN_KEY)
+                                .POST(HttpRequest.BodyPublishers.noBody())
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+        if (issued.statusCode() != 201) {
+            throw new IllegalStateException("issuing a credential for " + nodeId + ": " + issued.body());
+        }
+        return issued.body().replaceAll(".*\"credential\":\"([^\"]+)\".*", "$1");
+    }
+
     private Node launch(Node node) throws IOException {
-        Process process = new ProcessBuilder(
-                        "java",
-                        "-Xmx256m",
-                        "-XX:TieredStopAtLevel=1",
-                        "-jar",
-                        JAR.toString(),
-                        "--server.port=" + node.httpPort(),
-                        "--sprig.node.nbd.port=" + node.nbdPort(),
-                        "--sprig.node.token=" + node.token(),
-                        "--sprig.node.data-dir=" + node.data())
+        List<String> command = new ArrayList<>(List.of(
+                "java",
+                "-Xmx256m",
+                "-XX:TieredStopAtLevel=1",
+                "-jar",
+                JAR.toString(),
+                "--server.port=" + node.httpPort(),
+                "--sprig.node.nbd.port=" + node.nbdPort(),
+                "--sprig.node.token=" + node.token(),
+                "--sprig.node.data-dir=" + node.data()));
+        command.addAll(node.registry());
+        Process process = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(
                         dir.resolve(node.id() + ".log").toFile()))
                 .start();
-        return new Node(node.id(), node.httpPort(), node.nbdPort(), node.token(), node.data(), process);
+        return new Node(
+                node.id(), node.httpPort(), node.nbdPort(), node.token(), node.data(), node.registry(), process);
     }
 
     /** Starts node {@code node} again, on its ports and data, if it is not running (killed by a test). */
