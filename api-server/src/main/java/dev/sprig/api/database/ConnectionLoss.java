@@ -60,7 +60,8 @@ public final class ConnectionLoss {
         return state.startsWith("08") || SHUTDOWN_STATES.contains(state);
     }
 
-    private static @Nullable Throwable find(Throwable failure, Predicate<Throwable> test) {
+    /** The failure or the first of its causes (including one a failed rollback hid) that passes {@code test}. */
+    static @Nullable Throwable find(Throwable failure, Predicate<Throwable> test) {
         Map<Throwable, Boolean> seen = new IdentityHashMap<>();
         ArrayDeque<Throwable> pending = new ArrayDeque<>();
         pending.add(failure);

@@ -6,11 +6,13 @@ import dev.sprig.api.SprigApiProperties;
 import dev.sprig.api.error.SprigException;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
 import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.dao.DataAccessException;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.PlatformTransactionManager;
@@ -28,6 +30,13 @@ import org.springframework.transaction.support.TransactionTemplate;
  * {@link SprigException.DatabaseUnavailable} (503 with Retry-After) saying so, as it does when the
  * second attempt fails too or no connection can be had at all.
  *
+ * <p>A transaction PostgreSQL aborted to break a deadlock, or for a serialization conflict, applied
+ * nothing either, and runs again after a short random pause, up to {@value #CONTENDED_ATTEMPTS}
+ * times in all. Deletions, clones and the reconciler lock lcs and resources in orders that can
+ * cross (a deletion locks the disk, then the parent lc and the resource that owns it); PostgreSQL
+ * picks one of the two as the victim after a second, and that victim's client deserves its answer
+ * rather than a 500.
+ *
  * <p>Only for callbacks that may run twice: their only effects outside the database are idempotent
  * or left to the reconciler (lcs defined on the backend by a transaction that did not commit), and
  * they keep no state in memory. A call inside a transaction that is already running joins it, and
@@ -36,22 +45,46 @@ import org.springframework.transaction.support.TransactionTemplate;
 @Component
 public class Transactions {
 
+    static final int CONTENDED_ATTEMPTS = 4;
     private static final Logger log = LoggerFactory.getLogger(Transactions.class);
 
     private final TransactionTemplate template;
     private final DataSource dataSource;
     private final Duration retryAfter;
 
+    @Autowired
     Transactions(PlatformTransactionManager transactions, DataSource dataSource, SprigApiProperties properties) {
+        this(transactions, dataSource, properties.database().retryAfter());
+    }
+
+    Transactions(PlatformTransactionManager transactions, DataSource dataSource, Duration retryAfter) {
         this.template = new TransactionTemplate(transactions);
         this.dataSource = dataSource;
-        this.retryAfter = properties.database().retryAfter();
+        this.retryAfter = retryAfter;
     }
 
     public <T> @Nullable T execute(TransactionCallback<T> action) {
         if (TransactionSynchronizationManager.isActualTransactionActive()) {
             return template.execute(action);
         }
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return survivingLoss(action);
+            } catch (Contended contended) {
+                if (attempt == CONTENDED_ATTEMPTS) {
+                    throw (RuntimeException) contended.getCause();
+                }
+                log.warn(
+                        "PostgreSQL aborted a transaction ({}); running it again (attempt {} of {})",
+                        contended.getCause().getMessage(),
+                        attempt + 1,
+                        CONTENDED_ATTEMPTS);
+                pauseBeforeRetry(attempt);
+            }
+        }
+    }
+
+    private <T> @Nullable T survivingLoss(TransactionCallback<T> action) {
         try {
             return attempt(action);
         } catch (LostBeforeCommit lost) {
@@ -92,6 +125,9 @@ public class Transactions {
                 evictPool();
                 throw SprigException.databaseUnavailable(retryAfter, null, failure);
             }
+            if (!committing[0] && Contention.causedBy(failure)) {
+                throw new Contended(failure);
+            }
             if (committing[0] || !ConnectionLoss.causedBy(failure)) {
                 throw failure;
             }
@@ -129,6 +165,23 @@ public class Transactions {
             }
         } catch (SQLException notAPool) {
             log.debug("Cannot evict the pool's connections", notAPool);
+        }
+    }
+
+    /** Random, so that the two transactions of a deadlock do not meet again in step. */
+    private static void pauseBeforeRetry(int attempt) {
+        try {
+            Thread.sleep(ThreadLocalRandom.current().nextLong(5, 25L * attempt));
+        } catch (InterruptedException interrupted) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted before running a transaction again", interrupted);
+        }
+    }
+
+    /** Aborted by the server to break a deadlock or a serialization conflict; nothing was applied. */
+    private static final class Contended extends RuntimeException {
+        Contended(RuntimeException cause) {
+            super(cause);
         }
     }
 
