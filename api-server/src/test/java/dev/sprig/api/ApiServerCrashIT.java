@@ -29,7 +29,7 @@ class ApiServerCrashIT {
     static final String ADMIN = "crash-admin-0123456789";
     static final Path JAR = Path.of("target", "api-server.jar");
     static final HttpClient HTTP = HttpClient.newHttpClient();
-    static final int COUNT = 2500;
+    static final int COUNT = 1000;
 
     StorageNodeProcesses nodes;
     Process server;

@@ -20,7 +20,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -125,39 +124,6 @@ class ReplicatedDiskIT {
             }
         }
         assertThat(api.drops).as("no member failed").isEmpty();
-    }
-
-    @Test
-    void fioVerifiesWhileAMemberNodeIsKilledAndTheDeadNodeIsDropped() throws Exception {
-        Path output = dir.resolve(disk + "-fio.log");
-        Process fio = new ProcessBuilder(
-                        "fio",
-                        "--name=replicated",
-                        "--ioengine=nbd",
-                        "--uri=" + nbd(),
-                        "--rw=randwrite",
-                        "--bs=64k",
-                        "--size=" + SIZE,
-                        "--iodepth=8",
-                        "--rate=8m", // about three seconds of writes: the kill comes in the middle
-                        "--verify=crc32c",
-                        "--do_verify=1")
-                .redirectErrorStream(true)
-                .redirectOutput(output.toFile())
-                .start();
-        Thread.sleep(1_000); // not an assertion's wait: the kill must fall among the writes
-        assertThat(fio.isAlive()).as("fio is still writing").isTrue();
-
-        nodes.process(1).destroyForcibly().waitFor();
-
-        assertThat(fio.waitFor(90, TimeUnit.SECONDS)).as("fio finished").isTrue();
-        String log = Files.readString(output);
-        assertThat(fio.exitValue()).as(log).isZero();
-        assertThat(log).contains("err= 0").doesNotContain("verify:");
-        assertThat(api.drops).as("dropped members").isNotEmpty().allSatisfy(drop -> {
-            assertThat(drop.nodeId()).isEqualTo(nodes.id(1));
-            assertThat(drop.status()).isEqualTo(200);
-        });
     }
 
     @Test
