@@ -392,6 +392,39 @@ class ReplicaViewsIT {
                 .isEqualTo(2);
     }
 
+    /**
+     * A node that is a member of replica sets may hold the only other copies of their data: it is not
+     * removed. One that holds nothing is, and its credential with it.
+     */
+    @Test
+    @Order(9)
+    void aNodeIsRemovedOnlyOnceItIsAMemberOfNoReplicaSetAndItsCredentialGoesWithIt() {
+        String member = nodes.nodes.get(0).id;
+        assertThat(nodeCounts().get(member)[0]).isPositive();
+
+        assertProblem(admin.delete("/v1/nodes/" + member), 409, "INVALID_STATE");
+        assertThat(admin.get("/v1/nodes/" + member).statusCode()).isEqualTo(200);
+
+        String spare = "views-spare";
+        HttpResponse<String> issued = admin.post("/v1/nodes/" + spare + ":issueCredential", "");
+        assertThat(issued.statusCode()).as(issued.body()).isEqualTo(201);
+        ApiClient asSpare =
+                admin.withKey(ApiClient.json(issued).path("credential").asString());
+        String registration = ApiClient.JSON.writeValueAsString(new dev.sprig.nodeapi.RegisterNode(
+                "http://127.0.0.1:9", "127.0.0.1", 9, "spare-token-0123456789abcdef", 1L << 30, 0L));
+        assertThat(asSpare.putJson("/v1/nodes/" + spare, registration).statusCode())
+                .isEqualTo(201);
+
+        assertThat(admin.delete("/v1/nodes/" + spare).statusCode()).isEqualTo(204);
+
+        assertProblem(admin.get("/v1/nodes/" + spare), 404, "NOT_FOUND");
+        assertThat(nodeCounts()).doesNotContainKey(spare);
+        assertThat(asSpare.putJson("/v1/nodes/" + spare, registration).statusCode())
+                .as("the revoked credential registers nothing")
+                .isEqualTo(401);
+        assertProblem(admin.delete("/v1/nodes/" + spare), 404, "NOT_FOUND");
+    }
+
     private JsonNode attachment(String disk) {
         HttpResponse<String> response = api.get("/v1/disks/" + disk + "/attachment");
         assertThat(response.statusCode()).as(response.body()).isEqualTo(200);

@@ -28,11 +28,14 @@ class NodeController {
     private final NodeRegistry registry;
     private final NodeCredentials credentials;
     private final ReplicaMembership membership;
+    private final NodeRemoval removal;
 
-    NodeController(NodeRegistry registry, NodeCredentials credentials, ReplicaMembership membership) {
+    NodeController(
+            NodeRegistry registry, NodeCredentials credentials, ReplicaMembership membership, NodeRemoval removal) {
         this.registry = registry;
         this.credentials = credentials;
         this.membership = membership;
+        this.removal = removal;
     }
 
     /**
@@ -123,6 +126,18 @@ class NodeController {
         if (!credentials.revoke(id)) {
             throw SprigException.notFound("a credential of node " + id);
         }
+        return ResponseEntity.noContent().build();
+    }
+
+    @DeleteMapping("/v1/nodes/{id}")
+    @Operation(
+            summary = "Remove a storage node that holds nothing",
+            description = "Refused (409 INVALID_STATE) while the node is a member of any replica set, in any"
+                    + " state: drain it first. Its registration credential is revoked with it, so a node left"
+                    + " running cannot register again under this id until a new credential is issued.")
+    @ApiResponse(responseCode = "204", description = "Removed")
+    ResponseEntity<Void> remove(@PathVariable String id) {
+        removal.remove(id);
         return ResponseEntity.noContent().build();
     }
 

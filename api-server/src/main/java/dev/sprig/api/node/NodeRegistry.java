@@ -79,6 +79,13 @@ public class NodeRegistry {
         return get(nodeId);
     }
 
+    /** Forgets the node and its credential (the caller has checked it holds nothing); false if unknown. */
+    boolean remove(String nodeId) {
+        boolean removed = nodes.delete(nodeId);
+        snapshot = null;
+        return removed;
+    }
+
     /** A registered node, from a snapshot at most a second old. */
     public Node node(String nodeId) {
         Node node = current().get(nodeId);
