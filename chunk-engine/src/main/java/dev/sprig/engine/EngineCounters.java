@@ -5,5 +5,7 @@ package dev.sprig.engine;
  *
  * @param redirects first writes to a segment that copied (merged) it into the writing lc
  * @param flushes completed flush and flushAll calls
+ * @param directSegmentWrites whole segments (first writes, flatten copies) written with direct I/O,
+ *     past the page cache
  */
-public record EngineCounters(long redirects, long flushes) {}
+public record EngineCounters(long redirects, long flushes, long directSegmentWrites) {}
