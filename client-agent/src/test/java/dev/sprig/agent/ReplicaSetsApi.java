@@ -32,7 +32,10 @@ import java.util.concurrent.Executors;
  * signed with that node's key at the set's epoch, and {@code POST .../attachment:dropMember}, which
  * marks the member stale, bumps the epoch, raises the fences of the others (best effort: nodes
  * without fences answer 404) and answers the new attachment, or {@code 503 INSUFFICIENT_REPLICAS}
- * when fewer than {@code minInSync} would remain. Column {@code c}'s members are the nodes from
+ * when fewer than {@code minInSync} would remain. A node may be made a {@code rebuilding} member of
+ * every column (issue 20, {@link #rebuilding(int)}): it gets a read-write token like an in-sync
+ * member, is never the flat list's node, and dropping it is always allowed (it does not count
+ * against {@code minInSync}). Column {@code c}'s members are the nodes from
  * {@code c} on, round the list, as api-server places them. The disk's lc is its family's only one:
  * the family id is the lc id, so that every disk has fences of its own.
  */
@@ -49,6 +52,7 @@ final class ReplicaSetsApi implements AutoCloseable {
     private final int[][] members;
 
     private final boolean[][] stale;
+    private final boolean[][] rebuilding;
     private final long[] epochs;
     private final DataTokens[] keys;
     private final HttpServer server;
@@ -65,6 +69,7 @@ final class ReplicaSetsApi implements AutoCloseable {
         this.minInSync = minInSync;
         this.members = new int[columns][nodes.count()];
         this.stale = new boolean[columns][nodes.count()];
+        this.rebuilding = new boolean[columns][nodes.count()];
         this.epochs = new long[columns];
         for (int c = 0; c < columns; c++) {
             epochs[c] = 1;
@@ -92,12 +97,20 @@ final class ReplicaSetsApi implements AutoCloseable {
     }
 
     synchronized boolean inSync(int column, int node) {
-        for (int k = 0; k < members[column].length; k++) {
-            if (members[column][k] == node) {
-                return !stale[column][k];
-            }
+        return state(column, node).equals("in_sync");
+    }
+
+    /** {@code in_sync}, {@code rebuilding} or {@code stale}: what the attachment lists {@code node} as in {@code column}. */
+    synchronized String state(int column, int node) {
+        int k = positionOf(column, node);
+        return stale[column][k] ? "stale" : rebuilding[column][k] ? "rebuilding" : "in_sync";
+    }
+
+    /** Makes {@code node} a rebuilding member of every column, as issue 20 adds a new member. */
+    synchronized void rebuilding(int node) {
+        for (int c = 0; c < members.length; c++) {
+            rebuilding[c][positionOf(c, node)] = true;
         }
-        return false;
     }
 
     synchronized long epoch(int column) {
@@ -137,10 +150,11 @@ final class ReplicaSetsApi implements AutoCloseable {
             int position = positionOf(drop.column(), node);
             if (!stale[drop.column()][position]) {
                 int inSync = 0;
-                for (boolean dropped : stale[drop.column()]) {
-                    inSync += dropped ? 0 : 1;
+                for (int k = 0; k < members[drop.column()].length; k++) {
+                    inSync += stale[drop.column()][k] || rebuilding[drop.column()][k] ? 0 : 1;
                 }
-                if (inSync - 1 < minInSync) {
+                // a rebuilding member does not count against min-in-sync: dropping it is always allowed
+                if (!rebuilding[drop.column()][position] && inSync - 1 < minInSync) {
                     drops.add(new Drop(drop.column(), drop.nodeId(), drop.epoch(), 503));
                     answer(
                             exchange,
@@ -152,6 +166,7 @@ final class ReplicaSetsApi implements AutoCloseable {
                     return;
                 }
                 stale[drop.column()][position] = true;
+                rebuilding[drop.column()][position] = false;
                 epochs[drop.column()]++;
                 for (int k = 0; k < members[drop.column()].length; k++) {
                     if (!stale[drop.column()][k]) {
@@ -199,13 +214,15 @@ final class ReplicaSetsApi implements AutoCloseable {
                         stale[c][k]
                                 ? new ReplicaMemberView(nodes.id(node), "stale", null)
                                 : new ReplicaMemberView(
-                                        nodes.id(node), "in_sync", nbd(node, token(c, node, DataAccess.READ_WRITE))));
+                                        nodes.id(node),
+                                        rebuilding[c][k] ? "rebuilding" : "in_sync",
+                                        nbd(node, token(c, node, DataAccess.READ_WRITE))));
             }
             columns.add(new ReplicaColumnView(c, epochs[c], views));
             int preferred = -1;
             List<Integer> inSync = new ArrayList<>();
             for (int k = 0; k < members[c].length; k++) {
-                if (!stale[c][k]) {
+                if (!stale[c][k] && !rebuilding[c][k]) {
                     inSync.add(members[c][k]);
                 }
             }

@@ -13,6 +13,9 @@ import dev.sprig.nbd.server.RawNbdClient;
 import dev.sprig.node.access.DataAccess;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -20,6 +23,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -45,6 +50,8 @@ class ReplicatedDiskIT {
 
     static final long NODE_TIMEOUT_MILLIS = 2_000;
     static final long REPLICA_WAIT_MILLIS = 3_000;
+
+    static final Pattern READS = Pattern.compile("(?m)^sprig_node_io_seconds_count\\{[^}]*op=\"read\"[^}]*\\} (\\S+)$");
 
     static Path dir;
     static StorageNodes nodes;
@@ -269,6 +276,132 @@ class ReplicatedDiskIT {
         succeed("qemu-img", "convert", "-f", "raw", "-O", "raw", nbd(), copy.toString());
         assertThat(Files.readAllBytes(copy)).isEqualTo(data);
         assertThat(api.drops).as("reads drop nobody").isEmpty();
+    }
+
+    @Test
+    void aRebuildingMemberTakesEveryWriteButServesNoReadNorBlockStatus() throws Exception {
+        api.rebuilding(2);
+        byte[] data = random(SIZE, 8);
+
+        writeThroughAgent(data);
+
+        for (int column = 0; column < COLUMNS; column++) {
+            for (int node = 0; node < 3; node++) {
+                assertThat(copyOn(node, column))
+                        .as("column %d on %s (%s)", column, nodes.id(node), api.state(column, node))
+                        .isEqualTo(columnOf(data, column));
+            }
+        }
+        double[] before = {reads(0), reads(1), reads(2)};
+        try (RawNbdClient client = RawNbdClient.connect("127.0.0.1", agent.port())) {
+            client.structuredReplies();
+            client.metaContext(Nbd.OPT_SET_META_CONTEXT, disk, Nbd.BASE_ALLOCATION);
+            assertThat(client.option(Nbd.OPT_GO, disk)).isEqualTo(Nbd.REP_ACK);
+            for (int pc = 0; pc < 2 * COLUMNS; pc++) {
+                assertThat(client.read((long) pc * PC, PC).data())
+                        .as("PC %d read through the agent", pc)
+                        .isEqualTo(Arrays.copyOfRange(data, pc * PC, (pc + 1) * PC));
+                assertThat(client.blockStatus((long) pc * PC, PC, 0).error())
+                        .as("block status of PC %d", pc)
+                        .isZero();
+            }
+        }
+
+        assertThat(reads(2)).as("reads served by the rebuilding node").isEqualTo(before[2]);
+        assertThat(reads(0) - before[0] + reads(1) - before[1])
+                .as("reads served by the in-sync nodes")
+                .isGreaterThanOrEqualTo(2 * COLUMNS);
+        assertThat(api.drops).as("no member failed").isEmpty();
+    }
+
+    @Test
+    void aStoppedRebuildingMemberSlowsNoReadNorBlockStatusButAWriteDropsIt() throws Exception {
+        api.rebuilding(2);
+        byte[] data = random(64 << 10, 9);
+        try (RawNbdClient client = RawNbdClient.connect("127.0.0.1", agent.port())) {
+            client.structuredReplies();
+            client.metaContext(Nbd.OPT_SET_META_CONTEXT, disk, Nbd.BASE_ALLOCATION);
+            assertThat(client.option(Nbd.OPT_GO, disk)).isEqualTo(Nbd.REP_ACK);
+            // connections to every node first, so that the stop catches them open
+            for (int pc = 0; pc < COLUMNS; pc++) {
+                assertThat(client.write((long) pc * PC, data)).isZero();
+            }
+            signal("STOP", 2);
+
+            long started = System.nanoTime();
+            for (int pc = 0; pc < 2 * COLUMNS; pc++) {
+                assertThat(client.read((long) pc * PC, 64 << 10).error()).isZero();
+                assertThat(client.blockStatus((long) pc * PC, PC, 0).error()).isZero();
+            }
+            Duration reading = Duration.ofNanos(System.nanoTime() - started);
+            assertThat(reading)
+                    .as("reads and block status of every PC with the rebuilding node stopped")
+                    .isLessThan(Duration.ofMillis(NODE_TIMEOUT_MILLIS));
+            assertThat(api.drops).as("reads drop nobody").isEmpty();
+
+            started = System.nanoTime();
+            assertThat(client.write(0, data)).as("a write to column 0").isZero();
+            assertThat(Duration.ofNanos(System.nanoTime() - started))
+                    .as("held for about the node timeout, then the rebuilding member was dropped")
+                    .isBetween(
+                            Duration.ofMillis(NODE_TIMEOUT_MILLIS - 500),
+                            Duration.ofMillis(NODE_TIMEOUT_MILLIS + 2_000));
+        }
+        assertThat(api.state(0, 2)).isEqualTo("stale");
+        assertThat(api.drops).containsExactly(new ReplicaSetsApi.Drop(0, nodes.id(2), 1, 200));
+    }
+
+    @Test
+    void aKilledRebuildingMemberIsDroppedAndWritesGoOnWithJustMinInSyncMembersInSync() throws Exception {
+        api.rebuilding(2); // so each column has two in-sync members: min-in-sync
+        byte[] data = random(64 << 10, 10);
+        try (RawNbdClient client = RawNbdClient.open("127.0.0.1", agent.port(), disk)) {
+            for (int pc = 0; pc < COLUMNS; pc++) {
+                assertThat(client.write((long) pc * PC, data)).isZero();
+            }
+            nodes.process(2).destroyForcibly().waitFor();
+
+            for (int pc = 0; pc < 2 * COLUMNS; pc++) {
+                assertThat(client.write((long) pc * PC, data))
+                        .as("write to PC %d", pc)
+                        .isZero();
+            }
+            assertThat(client.command(Nbd.CMD_WRITE_ZEROES, PC / 2, 4096))
+                    .as("zeroing")
+                    .isZero();
+            assertThat(client.command(Nbd.CMD_FLUSH, 0, 0)).as("flush").isZero();
+        }
+
+        assertThat(api.drops)
+                .as("nothing refused")
+                .allSatisfy(drop -> assertThat(drop.status()).isEqualTo(200));
+        assertThat(api.drops).allSatisfy(drop -> assertThat(drop.nodeId()).isEqualTo(nodes.id(2)));
+        for (int column = 0; column < COLUMNS; column++) {
+            assertThat(api.state(column, 2))
+                    .as("the killed node in column %d", column)
+                    .isEqualTo("stale");
+            for (int node : List.of(0, 1)) {
+                assertThat(api.inSync(column, node)).isTrue();
+                assertThat(Arrays.copyOf(copyOn(node, column), data.length))
+                        .as("column %d on %s", column, nodes.id(node))
+                        .isEqualTo(data);
+            }
+        }
+    }
+
+    /** How many reads {@code node} has served, from its {@code /actuator/prometheus}. */
+    private static double reads(int node) throws Exception {
+        HttpResponse<String> metrics = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(nodes.http(node).resolve("/actuator/prometheus"))
+                                .header("Authorization", "Bearer " + nodes.token(node))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+        Matcher count = READS.matcher(metrics.body());
+        assertThat(count.find())
+                .as("sprig_node_io_seconds_count{op=\"read\"} of %s", nodes.id(node))
+                .isTrue();
+        return Double.parseDouble(count.group(1));
     }
 
     private String nbd() {

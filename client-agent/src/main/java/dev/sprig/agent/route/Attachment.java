@@ -8,7 +8,8 @@ import java.util.Map;
 /**
  * What api-server says a disk's I/O needs: its lc, its size, and the replica sets holding its PCs.
  * PC {@code i} (bytes {@code [i * pcSizeBytes, (i + 1) * pcSizeBytes)}) is in column {@code i %
- * columns.size()}, a copy on every {@code in_sync} member of it (decision 011).
+ * columns.size()}, a copy on every {@code in_sync} member of it (decision 011), and one being
+ * filled on every {@code rebuilding} member (issue 20).
  *
  * @param replicated whether the columns are api-server's replica sets, whose failed members the
  *     agent reports and so drops; false for an attachment of flat {@code nodes} alone (the embedded
@@ -58,11 +59,14 @@ public record Attachment(
         return column.inSync().get(column.preferred()).export();
     }
 
-    /** Every {@code in_sync} node of the disk once, with the export of the first column it is in: what a flush asks. */
+    /**
+     * Every node of the disk that takes writes ({@code in_sync} or {@code rebuilding} in some
+     * column) once, with the export of the first column it is in: what a flush asks.
+     */
     List<ReplicaMember> nodes() {
         Map<String, ReplicaMember> nodes = new LinkedHashMap<>();
         for (ReplicaColumn column : columns) {
-            for (ReplicaMember member : column.inSync()) {
+            for (ReplicaMember member : column.writers()) {
                 nodes.putIfAbsent(member.nodeId(), member);
             }
         }

@@ -166,15 +166,17 @@ public final class Attachments {
                 throw new IllegalArgumentException("column " + view.column() + " listed at position " + columns.size());
             }
             List<ReplicaMember> inSync = new ArrayList<>();
+            List<ReplicaMember> rebuilding = new ArrayList<>();
             List<String> stale = new ArrayList<>();
             for (ReplicaMemberView member : view.members()) {
-                if ("in_sync".equals(member.state()) && member.nbd() != null) {
-                    inSync.add(new ReplicaMember(member.nodeId(), NodeExport.of(member.nbd())));
-                } else {
-                    stale.add(member.nodeId());
+                switch (MemberRole.of(member.state(), member.nbd())) {
+                    case READS_AND_WRITES ->
+                        inSync.add(new ReplicaMember(member.nodeId(), NodeExport.of(member.nbd())));
+                    case WRITES_ONLY -> rebuilding.add(new ReplicaMember(member.nodeId(), NodeExport.of(member.nbd())));
+                    case IGNORED -> stale.add(member.nodeId());
                 }
             }
-            columns.add(new ReplicaColumn(view.column(), view.epoch(), inSync, stale));
+            columns.add(new ReplicaColumn(view.column(), view.epoch(), inSync, rebuilding, stale));
         }
         return columns;
     }

@@ -49,7 +49,7 @@ final class MemberDrops {
 
     /**
      * Drops {@code nodeId} from {@code column}: completes with an attachment in which it is no longer
-     * {@code in_sync} there, or exceptionally (an {@link InsufficientReplicasException} or an
+     * {@code in_sync} nor {@code rebuilding} there, or exceptionally (an {@link InsufficientReplicasException} or an
      * {@link IOException}) once {@code replicaWait} is up.
      */
     CompletableFuture<Attachment> drop(int column, String nodeId) {
@@ -84,7 +84,7 @@ final class MemberDrops {
             Attachment current = disk.attachment();
             ReplicaColumn column =
                     current.columns().get(member.column() % current.columns().size());
-            if (!column.hasInSync(member.nodeId())) {
+            if (!column.takesWrites(member.nodeId())) {
                 return current; // dropped already (another agent, or api-server's own calls)
             }
             try {

@@ -27,10 +27,11 @@ import org.slf4j.LoggerFactory;
  * A disk whose requests are cut at PC boundaries and forwarded, piece by piece and all at once, to
  * the nodes holding each PC, without leaving the client connection's event loop.
  *
- * <p>On a disk with replica sets (decision 011) a write, zeroing or trim goes to every in-sync
- * member of the PC's column and a flush to every in-sync node, and the client hears success only
- * when all of them answered it; a member that fails or hangs is dropped first ({@link Change}). A
- * read goes to one member and, invisibly, to the next when that one fails ({@link Fetch}).
+ * <p>On a disk with replica sets (decision 011) a write, zeroing or trim goes to every in-sync and
+ * every rebuilding member of the PC's column and a flush to every such node, and the client hears
+ * success only when all of them answered it; a member that fails or hangs is dropped first ({@link
+ * Change}). A read goes to one in-sync member and, invisibly, to the next when that one fails
+ * ({@link Fetch}); never to a rebuilding one.
  *
  * <p>On a disk of flat nodes (the embedded backend), when a node refuses a write as frozen (EPERM: a
  * snapshot moved the disk to a new lc), no longer has the export (the lc moved), or the connection
@@ -178,7 +179,7 @@ final class ProxiedDisk implements AsyncNbdDisk, MemberDrops.Disk {
     }
 
     /**
-     * Every (in-sync) node of the disk makes its writes durable before the flush is answered: each
+     * Every (in-sync or rebuilding) node of the disk makes its writes durable before the flush is answered: each
      * node once, though it may hold several columns.
      */
     private void flush(EventLoop loop, Answer answer) {
@@ -268,7 +269,7 @@ final class ProxiedDisk implements AsyncNbdDisk, MemberDrops.Disk {
         new Fetch<>(loop, pcIndex, work, done, false, column, column.preferred(), 0).send();
     }
 
-    /** A change of a PC (write, zeroes, trim): on every in-sync member of its column. */
+    /** A change of a PC (write, zeroes, trim): on every in-sync and rebuilding member of its column. */
     private void change(EventLoop loop, long pcIndex, NodeWork<Void> work, Done<Void> done) {
         Attachment now = attachment;
         if (now.replicated()) {
@@ -439,12 +440,14 @@ final class ProxiedDisk implements AsyncNbdDisk, MemberDrops.Disk {
 
     /**
      * A write, zeroing or trim of one PC ({@code pcIndex} >= 0), or a flush ({@code pcIndex} -1), on
-     * a disk with replica sets: sent at once to every in-sync member of the PC's column (a flush: to
-     * every in-sync node of the disk), and done when every one of them has answered success. A
-     * member that failed, or did not answer within the node timeout, is dropped from the column
-     * (api-server answers the attachment without it), and the change is sent again to the members
-     * of the new attachment, all of them, with their new tokens: writes are idempotent, and a write
-     * is acknowledged only when every member in sync has it. A refusal (EPERM: the lc was frozen or
+     * a disk with replica sets: sent at once to every in-sync and rebuilding member of the PC's
+     * column (a flush: to every such node of the disk), and done when every one of them has
+     * answered success. A member that failed, or did not answer within the node timeout, is dropped
+     * from the column (api-server answers the attachment without it), and the change is sent again
+     * to the members of the new attachment, all of them, with their new tokens: writes are
+     * idempotent, and a write is acknowledged only when every member in sync or rebuilding has it.
+     * A rebuilding member is dropped like an in-sync one; api-server does not count it against
+     * min-in-sync, so its failure alone never fails a write. A refusal (EPERM: the lc was frozen or
      * the epoch fenced; EINVAL: a column that moved; a refused export: an expired or fenced token)
      * fetches the attachment again and sends again. Everything here runs on {@code loop} but the
      * calls to api-server.
@@ -477,7 +480,7 @@ final class ProxiedDisk implements AsyncNbdDisk, MemberDrops.Disk {
             refusal = 0;
             failed = null;
             List<ReplicaMember> members =
-                    pcIndex < 0 ? with.nodes() : with.columnOf(pcIndex).inSync();
+                    pcIndex < 0 ? with.nodes() : with.columnOf(pcIndex).writers();
             left = members.size();
             for (ReplicaMember member : members) {
                 NodeLink link = channels.on(loop, member.export());
@@ -547,7 +550,7 @@ final class ProxiedDisk implements AsyncNbdDisk, MemberDrops.Disk {
                     continue;
                 }
                 for (String node : dropping) {
-                    if (column.hasInSync(node)) {
+                    if (column.takesWrites(node)) {
                         drops.add(ProxiedDisk.this.drops.drop(column.column(), node));
                     }
                 }

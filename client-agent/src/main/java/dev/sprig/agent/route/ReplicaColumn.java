@@ -1,23 +1,35 @@
 package dev.sprig.agent.route;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
  * One stripe column of a disk: the replica set holding PCs {@code i} with {@code i % columns ==
- * column} (decision 011). Writes go to every member of {@code inSync}; a read to one of them.
+ * column} (decision 011). Writes go to every member of {@code inSync} and of {@code rebuilding};
+ * a read to one member of {@code inSync}, never to a rebuilding one.
  *
  * @param epoch the set's epoch the members' tokens were issued at; 0 for a column made from the
  *     flat {@code nodes} list (nothing is fenced there)
- * @param stale the ids of members dropped from the set: kept for logs, they serve nothing
+ * @param rebuilding members being filled by a background copy (issue 20): they take every write,
+ *     and one that fails is dropped like an in-sync one, but they serve no reads
+ * @param stale the ids of members dropped from the set (or in a state the agent does not know):
+ *     kept for logs, they serve nothing
  */
-public record ReplicaColumn(int column, long epoch, List<ReplicaMember> inSync, List<String> stale) {
+public record ReplicaColumn(
+        int column, long epoch, List<ReplicaMember> inSync, List<ReplicaMember> rebuilding, List<String> stale) {
 
     public ReplicaColumn {
         if (inSync.isEmpty()) {
             throw new IllegalArgumentException("column " + column + " has no in-sync member");
         }
         inSync = List.copyOf(inSync);
+        rebuilding = List.copyOf(rebuilding);
         stale = List.copyOf(stale);
+    }
+
+    /** A column without rebuilding members. */
+    public ReplicaColumn(int column, long epoch, List<ReplicaMember> inSync, List<String> stale) {
+        this(column, epoch, inSync, List.of(), stale);
     }
 
     /** The member reads try first: column {@code c} prefers position {@code c % members}, spreading reads. */
@@ -25,8 +37,20 @@ public record ReplicaColumn(int column, long epoch, List<ReplicaMember> inSync, 
         return column % inSync.size();
     }
 
-    boolean hasInSync(String nodeId) {
-        for (ReplicaMember member : inSync) {
+    /** Every member a write, zeroing or trim goes to: the in-sync ones, then the rebuilding ones. */
+    List<ReplicaMember> writers() {
+        if (rebuilding.isEmpty()) {
+            return inSync;
+        }
+        List<ReplicaMember> writers = new ArrayList<>(inSync.size() + rebuilding.size());
+        writers.addAll(inSync);
+        writers.addAll(rebuilding);
+        return writers;
+    }
+
+    /** Whether {@code nodeId} takes this column's writes (in sync or rebuilding): a failure of it is to be dropped. */
+    boolean takesWrites(String nodeId) {
+        for (ReplicaMember member : writers()) {
             if (member.nodeId().equals(nodeId)) {
                 return true;
             }

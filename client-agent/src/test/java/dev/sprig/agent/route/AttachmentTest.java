@@ -87,6 +87,41 @@ class AttachmentTest {
                                 List.of("b")));
     }
 
+    static final String REBUILDING = """
+            {"externId":"disk-1","lcId":42,"sizeBytes":25165824,"pcSizeBytes":4194304,"segmentSizeBytes":262144,
+             "access":"read-write","expiresAt":"2030-01-01T01:00:00Z",
+             "nodes":[{"nodeId":"a","nbd":"nbd://h1:1/a0/42"}],
+             "columns":[
+               {"column":0,"epoch":5,"members":[
+                  {"nodeId":"a","state":"in_sync","nbd":"nbd://h1:1/a0/42"},
+                  {"nodeId":"d","state":"rebuilding","nbd":"nbd://h4:1/d0/42"},
+                  {"nodeId":"b","state":"stale","nbd":null},
+                  {"nodeId":"c","state":"in_sync","nbd":"nbd://h3:1/c0/42"},
+                  {"nodeId":"e","state":"draining_someday","nbd":"nbd://h5:1/e0/42"},
+                  {"nodeId":"f","state":"rebuilding","nbd":null}]}]}
+            """;
+
+    @Test
+    void rebuildingMembersTakeWritesButNotReadsAndUnknownStatesAreIgnoredLikeStale() {
+        Attachment attachment = Attachments.parse(Wire.read(REBUILDING, AttachmentView.class));
+
+        ReplicaColumn column = attachment.columns().get(0);
+        assertThat(column.inSync().stream().map(ReplicaMember::nodeId)).containsExactly("a", "c");
+        assertThat(column.rebuilding()).containsExactly(new ReplicaMember("d", new NodeExport("h4", 1, "d0/42")));
+        assertThat(column.stale())
+                .as("stale, a state this agent does not know, and a rebuilding member it could not write to")
+                .containsExactly("b", "e", "f");
+        assertThat(column.writers().stream().map(ReplicaMember::nodeId)).containsExactly("a", "c", "d");
+        assertThat(column.takesWrites("d")).isTrue();
+        assertThat(column.takesWrites("e")).isFalse();
+        assertThat(List.of(0L, 3L, 6L).stream().map(attachment::nodeOf).map(NodeExport::name))
+                .as("reads prefer an in-sync member, never the rebuilding one")
+                .containsOnly("a0/42");
+        assertThat(attachment.nodes().stream().map(ReplicaMember::nodeId))
+                .as("a flush reaches the rebuilding member too")
+                .containsExactly("a", "c", "d");
+    }
+
     @Test
     void readsOfColumnCPreferItsMemberAtPositionCModuloMembers() {
         Attachment attachment = Attachments.parse(Wire.read(REPLICATED, AttachmentView.class));
