@@ -41,6 +41,8 @@ public final class ChunkEngine implements AutoCloseable {
     public static final long PC_SIZE = Layout.PC_SIZE;
     /** Bytes in a segment: the unit of redirection. */
     public static final int SEGMENT_SIZE = Layout.SEGMENT_SIZE;
+    /** Segments in a PC. */
+    public static final int SEGMENTS_PER_PC = Layout.SEGMENTS_PER_PC;
     /**
      * The largest lc (64 TiB, 16,777,216 PCs). Nothing in the engine walks an lc by its declared
      * size, but sizes are bounded all the same, so that no request can declare an address space
