@@ -3,12 +3,17 @@ package dev.sprig.node.http;
 import dev.sprig.engine.ChunkEngine;
 import dev.sprig.engine.OwnedPc;
 import dev.sprig.engine.SegmentState;
+import dev.sprig.node.copy.SegmentPuller;
+import dev.sprig.nodeapi.CopySource;
+import dev.sprig.nodeapi.FillFromRequest;
+import dev.sprig.nodeapi.FillFromResult;
 import dev.sprig.nodeapi.FillResult;
 import dev.sprig.nodeapi.OwnedSegmentsView;
 import dev.sprig.nodeapi.OwnedSegmentsView.OwnedPcView;
 import dev.sprig.nodeapi.OwnedSegmentsView.OwnedSegmentView;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
+import jakarta.validation.Valid;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -20,7 +25,9 @@ import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.PutMapping;
+import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
@@ -43,9 +50,32 @@ class SegmentController {
     static final long MAX_PCS = 1024;
 
     private final ChunkEngine engine;
+    private final SegmentPuller puller;
 
-    SegmentController(ChunkEngine engine) {
+    SegmentController(ChunkEngine engine, SegmentPuller puller) {
         this.engine = engine;
+        this.puller = puller;
+    }
+
+    /**
+     * Fills this lc, in PCs {@code [firstPc, firstPc + pcCount)}, with every segment the source lc
+     * on another node holds that this lc does not hold yet, each checked against the source's CRCs,
+     * at most {@code bytesPerSecond} a second; segments this lc holds (live writes) are kept. The lc
+     * is flushed at the end. Answers the counts.
+     */
+    @PostMapping("/v1/lcs/{lcId}:fillFrom")
+    FillFromResult fillFrom(@PathVariable long lcId, @Valid @RequestBody FillFromRequest request) throws IOException {
+        CopySource source = request.source();
+        Long rate = request.bytesPerSecond();
+        SegmentPuller.Pulled pulled = puller.pull(
+                lcId,
+                source.endpoint(),
+                source.token(),
+                source.lcId(),
+                request.firstPc(),
+                request.pcCount(),
+                rate == null ? 0 : rate);
+        return new FillFromResult(pulled.segmentsFilled(), pulled.segmentsSkipped(), pulled.bytesCopied());
     }
 
     @GetMapping("/v1/lcs/{lcId}/segments")
