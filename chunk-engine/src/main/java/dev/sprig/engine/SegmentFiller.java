@@ -23,7 +23,8 @@ import org.jspecify.annotations.Nullable;
  * its metadata changes (and the cache entries of it and its frozen descendants for that PC are
  * dropped) under the exclusive lock, where no read or resolution is in flight. The bytes are durable
  * before the bit is set, so a checkpoint, which encodes frozen lcs after it releases the lock, never
- * records a segment whose bytes could still be lost.
+ * records a segment whose bytes could still be lost, and the journal is forced before the fill
+ * returns, so a fill of a frozen lc is durable on return.
  */
 final class SegmentFiller {
 
@@ -200,6 +201,14 @@ final class SegmentFiller {
                 }
             } finally {
                 x.unlock();
+            }
+            // the record is in the current journal, or in the one before, which the checkpoint that
+            // switched journals forced: forcing the current one makes the fill durable
+            Lock forcing = state.shared();
+            try {
+                metaStore.journal().force(state.durability);
+            } finally {
+                forcing.unlock();
             }
             if (data != null) {
                 data.position(data.position() + Layout.SEGMENT_SIZE);

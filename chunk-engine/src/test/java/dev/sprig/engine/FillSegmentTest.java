@@ -256,6 +256,23 @@ class FillSegmentTest {
         }
     }
 
+    @Test
+    void aFillOfAFrozenLcIsInTheJournalWhenItReturnsWithoutAFlush() throws Exception {
+        engine.create(1, PC);
+        engine.freeze(1);
+        byte[] fill = bytes(SEG, 16);
+        engine.fillSegment(1, 0, 9, ByteBuffer.wrap(fill));
+        engine.fillZeroSegment(1, 0, 10);
+        Path copy = dir.resolveSibling(dir.getFileName() + "-frozen-copy");
+        copyTree(dir, copy);
+
+        try (ChunkEngine replayed = ChunkEngine.open(copy)) {
+            assertThat(replayed.read(1, 9L * SEG, SEG)).isEqualTo(fill);
+            assertThat(replayed.ownSegments(1, 0, 1).get(0).state(10)).isEqualTo(SegmentState.ZERO);
+            assertThat(replayed.info(1).frozen()).isTrue();
+        }
+    }
+
     private static void copyTree(Path from, Path to) throws Exception {
         java.nio.file.Files.createDirectories(to);
         try (var files = java.nio.file.Files.list(from)) {

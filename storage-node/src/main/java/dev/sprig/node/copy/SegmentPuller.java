@@ -32,7 +32,10 @@ public final class SegmentPuller {
     /** Fetches of one segment before its source counts as unreadable (it may change meanwhile). */
     static final int ATTEMPTS = 3;
 
-    /** Segments filled (data or zeros), segments skipped because this lc held them, bytes fetched. */
+    /**
+     * Segments filled (data or zeros), segments skipped because this lc held them (before the fetch,
+     * or when the fill came: a live write landed meanwhile), and the bytes of the segments filled.
+     */
     public record Pulled(long segmentsFilled, long segmentsSkipped, long bytesCopied) {}
 
     private final ChunkEngine engine;
@@ -49,7 +52,7 @@ public final class SegmentPuller {
 
     /**
      * Pulls PCs {@code [firstPc, firstPc + pcCount)} of lc {@code sourceLcId} at {@code endpoint}
-     * into lc {@code lcId}, at most {@code bytesPerSecond} bytes a second (0: unthrottled).
+     * into lc {@code lcId}, fetching at most {@code bytesPerSecond} bytes a second (0: unthrottled).
      */
     public Pulled pull(
             long lcId, String endpoint, String token, long sourceLcId, long firstPc, long pcCount, long bytesPerSecond)
@@ -60,16 +63,21 @@ public final class SegmentPuller {
         long filled = 0;
         long skipped = 0;
         long bytes = 0;
+        long fetched = 0;
         long started = System.nanoTime();
         long end = Math.min(firstPc + pcCount, pcs);
         for (long at = firstPc; at < end; at += LIST_PCS) {
             long count = Math.min(LIST_PCS, end - at);
             JsonNode listing =
                     getJson(base, token, "/v1/lcs/" + sourceLcId + "/segments", "firstPc=" + at + "&pcCount=" + count);
-            List<OwnedPc> mine = engine.ownSegments(lcId, at, count);
             for (JsonNode pc : listing.path("pcs")) {
                 long pcIndex = pc.path("pc").asLong();
-                OwnedPc held = find(mine, pcIndex);
+                if (pcIndex < at || pcIndex >= at + count) {
+                    throw CopyException.sourceUnreadable(
+                            "the source listed PC " + pcIndex + " outside the PCs asked for");
+                }
+                // what this lc holds now, just before its segments are fetched: live writes keep coming
+                OwnedPc held = find(engine.ownSegments(lcId, pcIndex, 1), pcIndex);
                 for (JsonNode segment : pc.path("segments")) {
                     int s = segment.path("segment").asInt();
                     if (held != null && held.state(s) != SegmentState.UNOWNED) {
@@ -81,9 +89,12 @@ public final class SegmentPuller {
                         done = engine.fillZeroSegment(lcId, pcIndex, s);
                     } else {
                         byte[] data = fetch(base, token, sourceLcId, pcIndex, s, crcs(segment));
-                        bytes += data.length;
+                        fetched += data.length;
                         done = engine.fillSegment(lcId, pcIndex, s, ByteBuffer.wrap(data));
-                        throttle(started, bytes, bytesPerSecond);
+                        if (done) {
+                            bytes += data.length;
+                        }
+                        throttle(started, fetched, bytesPerSecond);
                     }
                     if (done) {
                         filled++;
