@@ -41,6 +41,8 @@ public final class ChunkEngine implements AutoCloseable {
     public static final long PC_SIZE = Layout.PC_SIZE;
     /** Bytes in a segment: the unit of redirection. */
     public static final int SEGMENT_SIZE = Layout.SEGMENT_SIZE;
+    /** Segments in a PC. */
+    public static final int SEGMENTS_PER_PC = Layout.SEGMENTS_PER_PC;
     /**
      * The largest lc (64 TiB, 16,777,216 PCs). Nothing in the engine walks an lc by its declared
      * size, but sizes are bounded all the same, so that no request can declare an address space
@@ -57,6 +59,7 @@ public final class ChunkEngine implements AutoCloseable {
     private final Flattener flattener;
     private final Adoption adoption;
     private final Scrubber scrubber;
+    private final SegmentFiller filler;
 
     private ChunkEngine(DirectoryLock directory, EngineState state, long generation, int directIoAlignment)
             throws IOException {
@@ -69,6 +72,7 @@ public final class ChunkEngine implements AutoCloseable {
         this.flattener = new Flattener(state, metaStore, catalog, reader, writer);
         this.adoption = new Adoption(state, metaStore, directIoAlignment);
         this.scrubber = new Scrubber(state);
+        this.filler = new SegmentFiller(state, metaStore, reader, writer);
     }
 
     public static ChunkEngine open(Path dir) {
@@ -279,6 +283,56 @@ public final class ChunkEngine implements AutoCloseable {
     /** Same as {@link #writeZeroes}: a discarded range reads back as zeros. */
     public void trim(long lcId, long offset, long length) {
         writeZeroes(lcId, offset, length);
+    }
+
+    // ---------------------------------------------------------------- self-healing: own segments
+
+    /**
+     * What the lc itself holds (not through its parent) in PCs {@code [firstPc, firstPc + pcCount)}:
+     * one entry, in PC order, per PC where it holds at least one segment, with each segment's state
+     * and the block CRCs of its data segments. Advisory for a writable lc, like any block status.
+     *
+     * @throws OutOfRangeException the PCs lie outside the lc
+     */
+    public List<OwnedPc> ownSegments(long lcId, long firstPc, long pcCount) {
+        return filler.ownSegments(lcId, firstPc, pcCount);
+    }
+
+    /**
+     * Reads segment {@code segment} of PC {@code pc} as the lc itself stores it (never through its
+     * parent), verified against its block CRCs, into the next 256 KiB of {@code dst} and advances
+     * its position, if the lc holds it as data. Otherwise reads nothing.
+     *
+     * @return the lc's own state of the segment: {@link SegmentState#DATA} when {@code dst} was filled
+     * @throws CorruptionException a block does not match its CRC
+     * @throws OutOfRangeException the segment lies outside the lc or {@code dst} has less than 256 KiB left
+     */
+    public SegmentState readOwnSegment(long lcId, long pc, int segment, ByteBuffer dst) {
+        return filler.readOwnSegment(lcId, pc, segment, dst);
+    }
+
+    /**
+     * Makes the next 256 KiB of {@code data} the lc's own content of a segment, only if the lc does
+     * not hold that segment yet (it reads it through its parent): a rebuild or catch-up of a replica.
+     * If the lc already holds it, as data or zeros (a client write got there first), nothing changes
+     * and the write stays. Holds the segment's write lock as a write does, so a fill and a write of
+     * the same segment never interleave. Works on frozen lcs too (a rebuild copies frozen
+     * ancestors); a fill of a frozen lc is durable on return, one of a writable lc after the next
+     * {@link #flush}, like a write. Advances {@code data}'s position only if it filled.
+     *
+     * <p>Known gap: a whole-segment {@link #writeZeroes} over a segment that reads as zeros already
+     * (unowned, and no ancestor stores it) leaves the segment unowned, so a later fill does take it.
+     *
+     * @return true if the segment was filled, false if the lc held it already
+     * @throws OutOfRangeException the segment lies outside the lc or {@code data} has less than 256 KiB left
+     */
+    public boolean fillSegment(long lcId, long pc, int segment, ByteBuffer data) {
+        return filler.fill(lcId, pc, segment, java.util.Objects.requireNonNull(data));
+    }
+
+    /** {@link #fillSegment} with a segment of zeros: the lc then holds it as zeros (no bytes stored). */
+    public boolean fillZeroSegment(long lcId, long pc, int segment) {
+        return filler.fill(lcId, pc, segment, null);
     }
 
     // ---------------------------------------------------------------- adopting a file

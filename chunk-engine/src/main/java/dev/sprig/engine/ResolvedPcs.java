@@ -52,6 +52,11 @@ final class ResolvedPcs {
         return above;
     }
 
+    /** Drops the entry of a frozen lc and a PC (after a fill changed what the lc holds there). */
+    void invalidate(Lc frozen, long pcIndex) {
+        cache.invalidate(new Key(frozen, pcIndex));
+    }
+
     /** Entries held now, after pending evictions; for tests. */
     long size() {
         cache.cleanUp();

@@ -137,6 +137,23 @@ public final class RangeCopier {
      * fetches nothing but another node's data API.
      */
     private static URI sourceUri(String endpoint, long sourceLcId, long offset, long length) {
+        URI base = nodeBase(endpoint);
+        try {
+            return new URI(
+                    base.getScheme(),
+                    null,
+                    base.getHost(),
+                    base.getPort(),
+                    "/v1/lcs/" + sourceLcId + "/data",
+                    "offset=" + offset + "&length=" + length,
+                    null);
+        } catch (URISyntaxException e) {
+            throw invalid("the source endpoint is not a URL: " + endpoint);
+        }
+    }
+
+    /** Another node's API, {@code http(s)://host:port} and nothing more, or an INVALID_ARGUMENT failure. */
+    static URI nodeBase(String endpoint) {
         URI base;
         try {
             base = new URI(endpoint);
@@ -152,18 +169,7 @@ public final class RangeCopier {
         if (!("http".equals(base.getScheme()) || "https".equals(base.getScheme())) || base.getHost() == null || !bare) {
             throw invalid("the source endpoint must be http(s)://host:port and nothing more: " + endpoint);
         }
-        try {
-            return new URI(
-                    base.getScheme(),
-                    null,
-                    base.getHost(),
-                    base.getPort(),
-                    "/v1/lcs/" + sourceLcId + "/data",
-                    "offset=" + offset + "&length=" + length,
-                    null);
-        } catch (URISyntaxException e) {
-            throw invalid("the source endpoint is not a URL: " + endpoint);
-        }
+        return base;
     }
 
     private static CopyException invalid(String detail) {

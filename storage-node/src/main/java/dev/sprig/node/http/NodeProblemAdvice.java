@@ -34,7 +34,13 @@ import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExcep
  * NodeFallbackProblemAdvice}, an embedding application with its own.
  */
 @RestControllerAdvice(
-        assignableTypes = {LcController.class, DataController.class, NodeController.class, FenceController.class})
+        assignableTypes = {
+            LcController.class,
+            DataController.class,
+            NodeController.class,
+            FenceController.class,
+            SegmentController.class
+        })
 @Order(Ordered.HIGHEST_PRECEDENCE)
 class NodeProblemAdvice extends ResponseEntityExceptionHandler {
 

@@ -4,6 +4,7 @@ import dev.sprig.engine.ChunkEngine;
 import dev.sprig.node.NodeProperties;
 import dev.sprig.node.access.NodeToken;
 import dev.sprig.node.copy.RangeCopier;
+import dev.sprig.node.copy.SegmentPuller;
 import dev.sprig.node.metrics.DataPathMetrics;
 import java.util.List;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
@@ -25,7 +26,13 @@ import tools.jackson.databind.json.JsonMapper;
  */
 @Configuration(proxyBeanMethods = false)
 @EnableConfigurationProperties(NodeProperties.class)
-@Import({LcController.class, DataController.class, NodeController.class, FenceController.class, NodeProblemAdvice.class
+@Import({
+    LcController.class,
+    DataController.class,
+    NodeController.class,
+    FenceController.class,
+    SegmentController.class,
+    NodeProblemAdvice.class
 })
 public class NodeWebConfiguration {
 
@@ -38,6 +45,12 @@ public class NodeWebConfiguration {
     @Bean
     RangeCopier rangeCopier(ChunkEngine engine, DataStreams streams) {
         return new RangeCopier(engine, streams::checkRange);
+    }
+
+    /** Heals an lc from its copy on another node, segment by segment. */
+    @Bean
+    SegmentPuller segmentPuller(ChunkEngine engine, JsonMapper json) {
+        return new SegmentPuller(engine, json);
     }
 
     /**

@@ -66,6 +66,16 @@ final class NodeProcess implements AutoCloseable {
         }
     }
 
+    /** The node API's base URL, as api-server would hand it to another node. */
+    String baseUrl() {
+        return "http://127.0.0.1:" + httpPort;
+    }
+
+    /** A request to the node API with this node's token; 30 s timeout. */
+    HttpRequest.Builder authorized(String path) {
+        return request(path);
+    }
+
     int nbdPort() {
         return nbdPort;
     }

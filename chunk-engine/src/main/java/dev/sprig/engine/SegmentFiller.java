@@ -1,0 +1,250 @@
+package dev.sprig.engine;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.StampedLock;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Self-healing primitives: what an lc itself holds ({@code ownSegments}), reading one of its own
+ * data segments ({@code readOwnSegment}) and filling a segment it does not hold yet
+ * ({@code fillSegment}), for a replica being rebuilt or caught up from another copy.
+ *
+ * <p>A fill of a writable lc takes the segment's stripe lock, as a write does, and materializes the
+ * segment only if it is still unowned: a client write that got there first wins, and one that
+ * comes later lands on the filled segment. A frozen lc may be filled too (a rebuild copies frozen
+ * ancestors); its readers take no lock and read through the resolved-PC cache, so its fills are
+ * serialized by {@link #frozenFills}, its bytes are written and fsynced under the shared lock, and
+ * its metadata changes (and the cache entries of it and its frozen descendants for that PC are
+ * dropped) under the exclusive lock, where no read or resolution is in flight. The bytes are durable
+ * before the bit is set, so a checkpoint, which encodes frozen lcs after it releases the lock, never
+ * records a segment whose bytes could still be lost, and the journal is forced before the fill
+ * returns, so a fill of a frozen lc is durable on return.
+ */
+final class SegmentFiller {
+
+    private final EngineState state;
+    private final MetaStore metaStore;
+    private final SegmentReader reader;
+    private final SegmentWriter writer;
+    private final ReentrantLock frozenFills = new ReentrantLock();
+
+    SegmentFiller(EngineState state, MetaStore metaStore, SegmentReader reader, SegmentWriter writer) {
+        this.state = state;
+        this.metaStore = metaStore;
+        this.reader = reader;
+        this.writer = writer;
+    }
+
+    List<OwnedPc> ownSegments(long lcId, long firstPc, long pcCount) {
+        Lock l = state.shared();
+        try {
+            Lc lc = state.lc(lcId);
+            long pcs = Layout.pcCount(lc.size);
+            if (firstPc < 0 || pcCount < 0 || firstPc > pcs - pcCount) {
+                throw new OutOfRangeException(
+                        "PCs [" + firstPc + ", +" + pcCount + ") are outside lc " + lcId + " of " + pcs + " PCs");
+            }
+            long end = firstPc + pcCount;
+            long[] held = lc.pcs.keySet().stream()
+                    .mapToLong(Long::longValue)
+                    .filter(pc -> pc >= firstPc && pc < end)
+                    .sorted()
+                    .toArray();
+            List<OwnedPc> out = new ArrayList<>();
+            for (long pc : held) {
+                PcMeta meta = lc.pcs.get(pc);
+                if (meta == null || meta.owned() == 0) {
+                    continue;
+                }
+                SegmentState[] states = new SegmentState[Layout.SEGMENTS_PER_PC];
+                int[][] crcs = new int[Layout.SEGMENTS_PER_PC][];
+                for (int s = 0; s < Layout.SEGMENTS_PER_PC; s++) {
+                    @Nullable StampedLock stripe = lc.frozen ? null : state.stripes.of(lc.id, pc, s);
+                    long stamp = stripe != null ? stripe.readLock() : 0;
+                    try {
+                        states[s] = SegmentState.of(meta.state(s));
+                        if (states[s] == SegmentState.DATA) {
+                            crcs[s] = meta.crcs(s).clone();
+                        }
+                    } finally {
+                        if (stripe != null) {
+                            stripe.unlockRead(stamp);
+                        }
+                    }
+                }
+                out.add(new OwnedPc(pc, Arrays.asList(states), Arrays.asList(crcs)));
+            }
+            return out;
+        } finally {
+            l.unlock();
+        }
+    }
+
+    SegmentState readOwnSegment(long lcId, long pc, int s, ByteBuffer dst) {
+        checkBuffer(dst);
+        Lock l = state.shared();
+        try {
+            Lc lc = state.lc(lcId);
+            checkSegment(lc, pc, s);
+            @Nullable StampedLock stripe = lc.frozen ? null : state.stripes.of(lc.id, pc, s);
+            long stamp = stripe != null ? stripe.readLock() : 0;
+            try {
+                PcMeta meta = lc.pcs.get(pc);
+                SegmentState st = SegmentState.of(meta != null ? meta.state(s) : PcMeta.UNOWNED);
+                if (st == SegmentState.DATA) {
+                    reader.readStored(lc, pc, s, meta.crcs(s), 0, dst.slice(dst.position(), Layout.SEGMENT_SIZE));
+                    dst.position(dst.position() + Layout.SEGMENT_SIZE);
+                }
+                return st;
+            } finally {
+                if (stripe != null) {
+                    stripe.unlockRead(stamp);
+                }
+            }
+        } catch (IOException e) {
+            throw new EngineIoException("read own segment of lc " + lcId, e);
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /** {@code data} null: fill with zeros. */
+    boolean fill(long lcId, long pc, int s, @Nullable ByteBuffer data) {
+        if (data != null) {
+            checkBuffer(data);
+        }
+        Lock l = state.shared();
+        Lc lc;
+        try {
+            lc = state.lc(lcId);
+            checkSegment(lc, pc, s);
+            state.durability.checkWritable();
+            if (!lc.frozen) {
+                return fillWritable(lc, pc, s, data);
+            }
+        } catch (IOException e) {
+            throw IoFailure.of("fill lc " + lcId, e);
+        } finally {
+            l.unlock();
+        }
+        return fillFrozen(lc, pc, s, data);
+    }
+
+    private boolean fillWritable(Lc lc, long pc, int s, @Nullable ByteBuffer data) throws IOException {
+        StampedLock stripe = state.stripes.of(lc.id, pc, s);
+        long stamp = stripe.writeLock();
+        try {
+            PcMeta meta = lc.pcForWrite(pc);
+            if (meta.state(s) != PcMeta.UNOWNED) {
+                return false;
+            }
+            if (data == null) {
+                metaStore.journal().append(new JournalRecord.Zero(lc.id, pc, s));
+                meta.setZero(s);
+                lc.pending.remove(Lc.segmentKey(pc, s));
+            } else {
+                ByteBuffer segment = data.slice(data.position(), Layout.SEGMENT_SIZE);
+                int[] crcs = new int[Layout.BLOCKS_PER_SEGMENT];
+                BlockCrc.ofBlocks(segment, 0, Layout.SEGMENT_SIZE, crcs, 0);
+                writer.materialize(lc, meta, pc, s, segment, crcs);
+                data.position(data.position() + Layout.SEGMENT_SIZE);
+            }
+            return true;
+        } finally {
+            stripe.unlockWrite(stamp);
+        }
+    }
+
+    private boolean fillFrozen(Lc frozen, long pc, int s, @Nullable ByteBuffer data) {
+        frozenFills.lock();
+        try {
+            int @Nullable [] crcs = null;
+            Lock l = state.shared();
+            try {
+                state.live(frozen);
+                PcMeta meta = frozen.pcs.get(pc);
+                if (meta != null && meta.state(s) != PcMeta.UNOWNED) {
+                    return false;
+                }
+                if (data != null) {
+                    ByteBuffer segment = data.slice(data.position(), Layout.SEGMENT_SIZE);
+                    crcs = new int[Layout.BLOCKS_PER_SEGMENT];
+                    BlockCrc.ofBlocks(segment, 0, Layout.SEGMENT_SIZE, crcs, 0);
+                    SegmentWriter.writeFully(frozen, Layout.segmentOffset(pc, s), segment);
+                    state.durability.force(frozen.channel(), false, "lc " + frozen.id);
+                }
+            } finally {
+                l.unlock();
+            }
+            Lock x = state.exclusive();
+            try {
+                state.live(frozen);
+                PcMeta meta = frozen.pcForWrite(pc);
+                if (crcs == null) {
+                    metaStore.journal().append(new JournalRecord.Zero(frozen.id, pc, s));
+                    meta.setZero(s);
+                } else {
+                    long lsn = metaStore.journal().append(new JournalRecord.Materialize(frozen.id, pc, s, crcs));
+                    meta.setData(s, crcs);
+                    frozen.pending.put(Lc.segmentKey(pc, s), lsn);
+                }
+                for (Lc lc : state.lcs.values()) {
+                    if (lc.frozen && descendsFrom(lc, frozen)) {
+                        state.resolvedPcs.invalidate(lc, pc);
+                    }
+                }
+            } finally {
+                x.unlock();
+            }
+            // the record is in the current journal, or in the one before, which the checkpoint that
+            // switched journals forced: forcing the current one makes the fill durable
+            Lock forcing = state.shared();
+            try {
+                metaStore.journal().force(state.durability);
+            } finally {
+                forcing.unlock();
+            }
+            if (data != null) {
+                data.position(data.position() + Layout.SEGMENT_SIZE);
+            }
+            return true;
+        } catch (IOException e) {
+            throw IoFailure.of("fill lc " + frozen.id, e);
+        } finally {
+            frozenFills.unlock();
+        }
+    }
+
+    private static boolean descendsFrom(Lc lc, Lc ancestor) {
+        for (Lc at = lc; at != null; at = at.parent) {
+            if (at == ancestor) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static void checkBuffer(ByteBuffer buf) {
+        if (buf.remaining() < Layout.SEGMENT_SIZE) {
+            throw new OutOfRangeException(
+                    "a segment is " + Layout.SEGMENT_SIZE + " bytes; the buffer has " + buf.remaining());
+        }
+    }
+
+    private static void checkSegment(Lc lc, long pc, int s) {
+        if (s < 0
+                || s >= Layout.SEGMENTS_PER_PC
+                || pc < 0
+                || pc >= Layout.pcCount(lc.size)
+                || Layout.segmentOffset(pc, s) >= lc.size) {
+            throw new OutOfRangeException(
+                    "segment " + s + " of PC " + pc + " is outside lc " + lc.id + " of size " + lc.size);
+        }
+    }
+}

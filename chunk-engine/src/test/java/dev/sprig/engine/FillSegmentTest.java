@@ -1,0 +1,371 @@
+package dev.sprig.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The self-healing primitives: what an lc holds itself, reading its own segments and filling the
+ * segments it does not hold yet without ever overwriting a client write.
+ */
+class FillSegmentTest {
+
+    private static final int SEG = Layout.SEGMENT_SIZE;
+    private static final long PC = Layout.PC_SIZE;
+    private static final int BLOCK = Layout.BLOCK_SIZE;
+
+    @TempDir
+    Path dir;
+
+    private ChunkEngine engine;
+
+    @BeforeEach
+    void open() {
+        engine = ChunkEngine.open(dir);
+    }
+
+    @AfterEach
+    void close() {
+        engine.close();
+    }
+
+    private void reopen() {
+        engine.close();
+        engine = ChunkEngine.open(dir);
+    }
+
+    private static byte[] bytes(int length, long seed) {
+        byte[] b = new byte[length];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    private static int[] crcsOf(byte[] segment) {
+        int[] crcs = new int[Layout.BLOCKS_PER_SEGMENT];
+        BlockCrc.ofBlocks(ByteBuffer.wrap(segment), 0, SEG, crcs, 0);
+        return crcs;
+    }
+
+    private byte[] readOwn(long lc, long pc, int s) {
+        ByteBuffer dst = ByteBuffer.allocate(SEG);
+        assertThat(engine.readOwnSegment(lc, pc, s, dst)).isEqualTo(SegmentState.DATA);
+        assertThat(dst.position()).isEqualTo(SEG);
+        return dst.array();
+    }
+
+    /** An image (lc 1, frozen, data in PC 0 segment 0) and its writable clone (lc 2). */
+    private byte[] imageAndClone() {
+        byte[] image = bytes(SEG, 1);
+        engine.create(1, 4 * PC);
+        engine.write(1, 0, image);
+        engine.freeze(1);
+        engine.createChild(2, 1);
+        return image;
+    }
+
+    @Test
+    void ownSegmentsListsOnlyWhatTheLcHoldsItselfWithItsBlockCrcs() {
+        byte[] image = imageAndClone();
+        byte[] written = bytes(SEG, 2);
+        engine.write(2, 2 * PC + 3L * SEG, written);
+        engine.writeZeroes(2, 0, SEG); // over the image's data: a zero mark
+
+        List<OwnedPc> own = engine.ownSegments(2, 0, 4);
+
+        assertThat(own).extracting(OwnedPc::pc).containsExactly(0L, 2L);
+        OwnedPc pc2 = own.get(1);
+        for (int s = 0; s < 16; s++) {
+            assertThat(pc2.state(s)).isEqualTo(s == 3 ? SegmentState.DATA : SegmentState.UNOWNED);
+        }
+        assertThat(pc2.crcs().get(3)).containsExactly(crcsOf(written));
+        assertThat(pc2.crcs().get(0)).isNull();
+        assertThat(own.get(0).state(0)).isEqualTo(SegmentState.ZERO);
+        assertThat(own.get(0).crcs().get(0)).isNull();
+        // the image's segment is the image's, not the clone's
+        assertThat(engine.ownSegments(1, 0, 4)).singleElement().satisfies(p -> {
+            assertThat(p.state(0)).isEqualTo(SegmentState.DATA);
+            assertThat(p.crcs().get(0)).containsExactly(crcsOf(image));
+        });
+        assertThat(engine.ownSegments(2, 1, 1)).isEmpty();
+        assertThat(engine.ownSegments(2, 2, 2)).extracting(OwnedPc::pc).containsExactly(2L);
+    }
+
+    @Test
+    void ownSegmentsRefusesPcsOutsideTheLc() {
+        engine.create(1, 2 * PC);
+
+        assertThatThrownBy(() -> engine.ownSegments(1, 0, 3)).isInstanceOf(OutOfRangeException.class);
+        assertThatThrownBy(() -> engine.ownSegments(1, -1, 1)).isInstanceOf(OutOfRangeException.class);
+        assertThatThrownBy(() -> engine.ownSegments(1, 1, -1)).isInstanceOf(OutOfRangeException.class);
+        assertThatThrownBy(() -> engine.ownSegments(9, 0, 1)).isInstanceOf(UnknownLcException.class);
+        assertThat(engine.ownSegments(1, 2, 0)).isEmpty();
+    }
+
+    @Test
+    void readOwnSegmentReadsOnlyTheLcsOwnDataNeverThroughItsParent() {
+        byte[] image = imageAndClone();
+        ByteBuffer dst = ByteBuffer.allocate(SEG);
+
+        assertThat(engine.readOwnSegment(2, 0, 0, dst)).isEqualTo(SegmentState.UNOWNED);
+        assertThat(dst.position()).isZero();
+        assertThat(readOwn(1, 0, 0)).isEqualTo(image);
+
+        engine.writeZeroes(2, 0, SEG);
+        assertThat(engine.readOwnSegment(2, 0, 0, dst)).isEqualTo(SegmentState.ZERO);
+        assertThat(dst.position()).isZero();
+    }
+
+    @Test
+    void readOwnSegmentReportsCorruption() throws Exception {
+        engine.create(1, PC);
+        engine.write(1, SEG, bytes(SEG, 3));
+        engine.flush(1);
+        try (var ch =
+                java.nio.channels.FileChannel.open(dir.resolve("lc-1.data"), java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(new byte[] {42, 43}), SEG + 5 * BLOCK + 7);
+        }
+
+        assertThatThrownBy(() -> engine.readOwnSegment(1, 0, 1, ByteBuffer.allocate(SEG)))
+                .isInstanceOf(CorruptionException.class)
+                .hasMessageContaining("block 5");
+    }
+
+    @Test
+    void fillOfAnUnownedSegmentMakesItTheLcsOwnAndReadsBack() {
+        imageAndClone();
+        byte[] fill = bytes(SEG, 4);
+
+        assertThat(engine.fillSegment(2, 0, 0, ByteBuffer.wrap(fill))).isTrue();
+        assertThat(engine.fillSegment(2, 1, 7, ByteBuffer.wrap(fill))).isTrue();
+
+        assertThat(engine.read(2, 0, SEG)).isEqualTo(fill);
+        assertThat(engine.read(2, PC + 7L * SEG, SEG)).isEqualTo(fill);
+        assertThat(readOwn(2, 1, 7)).isEqualTo(fill);
+        assertThat(engine.ownSegments(2, 0, 4))
+                .extracting(p -> p.crcs().get(p.pc() == 0 ? 0 : 7))
+                .containsExactly(crcsOf(fill), crcsOf(fill));
+    }
+
+    @Test
+    void fillAfterALiveWriteIsRefusedAndTheLiveDataStays() {
+        byte[] image = imageAndClone();
+        byte[] ownData = bytes(SEG, 50);
+        byte[] live = bytes(BLOCK, 5);
+        engine.write(2, 3 * BLOCK, live);
+        engine.write(2, SEG, ownData);
+        engine.writeZeroes(2, SEG, SEG); // over the lc's own data: a zero mark
+        ByteBuffer fill = ByteBuffer.wrap(bytes(SEG, 6));
+
+        assertThat(engine.fillSegment(2, 0, 0, fill)).isFalse();
+        assertThat(engine.fillSegment(2, 0, 1, fill)).isFalse();
+        assertThat(engine.fillZeroSegment(2, 0, 0)).isFalse();
+        assertThat(fill.position()).isZero();
+
+        byte[] expected = image.clone();
+        System.arraycopy(live, 0, expected, 3 * BLOCK, BLOCK);
+        assertThat(engine.read(2, 0, SEG)).isEqualTo(expected);
+        assertThat(engine.read(2, SEG, SEG)).containsOnly(0);
+    }
+
+    @Test
+    void aWriteAfterAFillLandsOnTheFilledSegment() {
+        imageAndClone();
+        byte[] fill = bytes(SEG, 7);
+        byte[] live = bytes(BLOCK, 8);
+
+        engine.fillSegment(2, 0, 2, ByteBuffer.wrap(fill));
+        engine.write(2, 2L * SEG + BLOCK, live);
+
+        byte[] expected = fill.clone();
+        System.arraycopy(live, 0, expected, BLOCK, BLOCK);
+        assertThat(engine.read(2, 2L * SEG, SEG)).isEqualTo(expected);
+    }
+
+    @Test
+    void aZeroFillHidesTheParentsDataAndStoresNothing() {
+        imageAndClone();
+
+        assertThat(engine.fillZeroSegment(2, 0, 0)).isTrue();
+
+        assertThat(engine.read(2, 0, SEG)).containsOnly(0);
+        assertThat(engine.ownSegments(2, 0, 1).get(0).state(0)).isEqualTo(SegmentState.ZERO);
+        assertThat(engine.stats(2).bytesStored()).isZero();
+        assertThat(engine.fillSegment(2, 0, 0, ByteBuffer.wrap(bytes(SEG, 9)))).isFalse();
+    }
+
+    @Test
+    void fillRefusesSegmentsOutsideTheLcAndShortBuffers() {
+        engine.create(1, PC + SEG);
+        ByteBuffer seg = ByteBuffer.allocate(SEG);
+
+        assertThatThrownBy(() -> engine.fillSegment(1, 0, 16, seg)).isInstanceOf(OutOfRangeException.class);
+        assertThatThrownBy(() -> engine.fillSegment(1, 0, -1, seg)).isInstanceOf(OutOfRangeException.class);
+        assertThatThrownBy(() -> engine.fillSegment(1, 1, 1, seg)).isInstanceOf(OutOfRangeException.class);
+        assertThatThrownBy(() -> engine.fillSegment(1, 2, 0, seg)).isInstanceOf(OutOfRangeException.class);
+        assertThatThrownBy(() -> engine.fillSegment(1, 0, 0, ByteBuffer.allocate(SEG - 1)))
+                .isInstanceOf(OutOfRangeException.class);
+        assertThatThrownBy(() -> engine.fillSegment(7, 0, 0, seg)).isInstanceOf(UnknownLcException.class);
+        assertThat(engine.fillSegment(1, 1, 0, seg)).isTrue();
+    }
+
+    @Test
+    void fillsSurviveCloseAndReopen() {
+        imageAndClone();
+        byte[] fill = bytes(SEG, 10);
+        engine.fillSegment(2, 0, 0, ByteBuffer.wrap(fill));
+        engine.fillZeroSegment(2, 0, 1);
+        engine.fillSegment(2, 3, 15, ByteBuffer.wrap(fill));
+
+        reopen();
+
+        assertThat(engine.read(2, 0, SEG)).isEqualTo(fill);
+        assertThat(engine.read(2, 3 * PC + 15L * SEG, SEG)).isEqualTo(fill);
+        assertThat(engine.ownSegments(2, 0, 4))
+                .extracting(p -> p.state(p.pc() == 0 ? 1 : 15))
+                .containsExactly(SegmentState.ZERO, SegmentState.DATA);
+    }
+
+    @Test
+    void flushedFillsAreReplayedFromTheJournalAfterAKill() throws Exception {
+        // a second engine cannot open a locked directory, so the journal is replayed into a copy
+        imageAndClone();
+        byte[] fill = bytes(SEG, 11);
+        engine.fillSegment(2, 1, 4, ByteBuffer.wrap(fill));
+        engine.fillZeroSegment(2, 0, 0);
+        engine.flush(2);
+        Path copy = dir.resolveSibling(dir.getFileName() + "-copy");
+        copyTree(dir, copy);
+
+        try (ChunkEngine replayed = ChunkEngine.open(copy)) {
+            assertThat(replayed.read(2, PC + 4L * SEG, SEG)).isEqualTo(fill);
+            assertThat(replayed.read(2, 0, SEG)).containsOnly(0);
+        }
+    }
+
+    @Test
+    void aFillOfAFrozenLcIsInTheJournalWhenItReturnsWithoutAFlush() throws Exception {
+        engine.create(1, PC);
+        engine.freeze(1);
+        byte[] fill = bytes(SEG, 16);
+        engine.fillSegment(1, 0, 9, ByteBuffer.wrap(fill));
+        engine.fillZeroSegment(1, 0, 10);
+        Path copy = dir.resolveSibling(dir.getFileName() + "-frozen-copy");
+        copyTree(dir, copy);
+
+        try (ChunkEngine replayed = ChunkEngine.open(copy)) {
+            assertThat(replayed.read(1, 9L * SEG, SEG)).isEqualTo(fill);
+            assertThat(replayed.ownSegments(1, 0, 1).get(0).state(10)).isEqualTo(SegmentState.ZERO);
+            assertThat(replayed.info(1).frozen()).isTrue();
+        }
+    }
+
+    private static void copyTree(Path from, Path to) throws Exception {
+        java.nio.file.Files.createDirectories(to);
+        try (var files = java.nio.file.Files.list(from)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                if (!f.getFileName().toString().endsWith(".lock")) {
+                    java.nio.file.Files.copy(f, to.resolve(f.getFileName()));
+                }
+            }
+        }
+    }
+
+    @Test
+    void aFrozenLcCanBeFilledAndItsChildrenThenReadTheFilledData() {
+        engine.create(1, 2 * PC);
+        engine.freeze(1);
+        engine.createChild(2, 1);
+        engine.freeze(2);
+        engine.createChild(3, 2);
+        // the resolved-PC cache now knows PC 0 of lcs 1 and 2 as all zeros
+        assertThat(engine.read(3, 0, SEG)).containsOnly(0);
+        assertThat(engine.read(2, 0, SEG)).containsOnly(0);
+        byte[] fill = bytes(SEG, 12);
+
+        assertThat(engine.fillSegment(1, 0, 0, ByteBuffer.wrap(fill))).isTrue();
+        assertThat(engine.fillZeroSegment(2, 0, 1)).isTrue();
+
+        assertThat(engine.read(1, 0, SEG)).isEqualTo(fill);
+        assertThat(engine.read(2, 0, SEG)).isEqualTo(fill);
+        assertThat(engine.read(3, 0, SEG)).isEqualTo(fill);
+        assertThat(engine.fillSegment(1, 0, 0, ByteBuffer.wrap(bytes(SEG, 13)))).isFalse();
+        assertThat(engine.info(1).frozen()).isTrue();
+
+        reopen();
+        assertThat(engine.read(3, 0, SEG)).isEqualTo(fill);
+        assertThat(readOwn(1, 0, 0)).isEqualTo(fill);
+        assertThat(engine.ownSegments(2, 0, 1).get(0).state(1)).isEqualTo(SegmentState.ZERO);
+        assertThat(engine.scrub().damaged()).isEmpty();
+    }
+
+    @Test
+    void concurrentWritesAndFillsOfTheSameSegmentsKeepEveryLiveWrite() throws Exception {
+        int segments = 64;
+        engine.create(1, segments * (long) SEG);
+        engine.freeze(1);
+        engine.createChild(2, 1);
+        byte[] fill = bytes(SEG, 14);
+        Map<Integer, byte[]> lastWrite = new HashMap<>(); // block number -> bytes, written by one thread
+        CountDownLatch start = new CountDownLatch(1);
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            Future<?> writes = pool.submit(() -> {
+                Random r = new Random(15);
+                start.await();
+                for (int i = 0; i < 3000; i++) {
+                    int block = r.nextInt(segments * Layout.BLOCKS_PER_SEGMENT);
+                    byte[] b = bytes(BLOCK, 1000 + i);
+                    engine.write(2, (long) block * BLOCK, b);
+                    lastWrite.put(block, b);
+                }
+                return null;
+            });
+            Future<?> fills = pool.submit(() -> {
+                start.await();
+                for (int round = 0; round < 2; round++) {
+                    for (int s = 0; s < segments; s++) {
+                        engine.fillSegment(2, s / 16, s % 16, ByteBuffer.wrap(fill));
+                    }
+                }
+                return null;
+            });
+            start.countDown();
+            writes.get();
+            fills.get();
+        } finally {
+            pool.shutdown();
+        }
+
+        byte[] all = engine.read(2, 0, segments * SEG);
+        for (int block = 0; block < segments * Layout.BLOCKS_PER_SEGMENT; block++) {
+            byte[] actual = java.util.Arrays.copyOfRange(all, block * BLOCK, (block + 1) * BLOCK);
+            byte[] written = lastWrite.get(block);
+            if (written != null) {
+                assertThat(actual).as("block %d", block).isEqualTo(written);
+            } else {
+                byte[] filled = java.util.Arrays.copyOfRange(fill, (block % 64) * BLOCK, (block % 64 + 1) * BLOCK);
+                assertThat(java.util.Arrays.equals(actual, filled) || java.util.Arrays.equals(actual, new byte[BLOCK]))
+                        .as("block %d holds the fill or the zeros a write merged before the fill", block)
+                        .isTrue();
+            }
+        }
+        // every segment is held by the lc now: by a write or by the fill
+        assertThat(engine.ownSegments(2, 0, segments / 16))
+                .allSatisfy(p -> assertThat(p.states()).containsOnly(SegmentState.DATA));
+        assertThat(engine.scrub().damaged()).isEmpty();
+    }
+}

@@ -1,0 +1,239 @@
+package dev.sprig.node.copy;
+
+import dev.sprig.engine.ChunkEngine;
+import dev.sprig.engine.OwnedPc;
+import dev.sprig.engine.SegmentState;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.List;
+import java.util.zip.CRC32C;
+import org.jspecify.annotations.Nullable;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Heals an lc here from the same lc's copy on another node: lists what the source lc holds itself
+ * ({@code GET /v1/lcs/{id}/segments}), and fills every segment the source holds that this lc does
+ * not hold yet ({@code GET /v1/lcs/{id}/segments/{pc}/{segment}}, its bytes checked against the
+ * listed block CRCs), throttled to a byte rate. A segment this lc already holds (a client write got
+ * there first, or an earlier fill) is skipped, and the engine's fill refuses it too if a write lands
+ * between the check and the fill, so live writes always win. The lc is flushed at the end.
+ */
+public final class SegmentPuller {
+
+    /** PCs per listing request: the source's limit. */
+    static final long LIST_PCS = 1024;
+    /** Fetches of one segment before its source counts as unreadable (it may change meanwhile). */
+    static final int ATTEMPTS = 3;
+
+    /**
+     * Segments filled (data or zeros), segments skipped because this lc held them (before the fetch,
+     * or when the fill came: a live write landed meanwhile), and the bytes of the segments filled.
+     */
+    public record Pulled(long segmentsFilled, long segmentsSkipped, long bytesCopied) {}
+
+    private final ChunkEngine engine;
+    private final JsonMapper json;
+    private final HttpClient http = HttpClient.newBuilder()
+            .connectTimeout(Duration.ofSeconds(5))
+            .followRedirects(HttpClient.Redirect.NEVER)
+            .build();
+
+    public SegmentPuller(ChunkEngine engine, JsonMapper json) {
+        this.engine = engine;
+        this.json = json;
+    }
+
+    /**
+     * Pulls PCs {@code [firstPc, firstPc + pcCount)} of lc {@code sourceLcId} at {@code endpoint}
+     * into lc {@code lcId}, fetching at most {@code bytesPerSecond} bytes a second (0: unthrottled).
+     */
+    public Pulled pull(
+            long lcId, String endpoint, String token, long sourceLcId, long firstPc, long pcCount, long bytesPerSecond)
+            throws IOException {
+        URI base = RangeCopier.nodeBase(endpoint);
+        long pcs = (engine.info(lcId).sizeBytes() + ChunkEngine.PC_SIZE - 1) / ChunkEngine.PC_SIZE;
+        engine.ownSegments(lcId, firstPc, pcCount); // checks the range against this lc before anything moves
+        long filled = 0;
+        long skipped = 0;
+        long bytes = 0;
+        long fetched = 0;
+        long started = System.nanoTime();
+        long end = Math.min(firstPc + pcCount, pcs);
+        for (long at = firstPc; at < end; at += LIST_PCS) {
+            long count = Math.min(LIST_PCS, end - at);
+            JsonNode listing =
+                    getJson(base, token, "/v1/lcs/" + sourceLcId + "/segments", "firstPc=" + at + "&pcCount=" + count);
+            for (JsonNode pc : listing.path("pcs")) {
+                long pcIndex = pc.path("pc").asLong();
+                if (pcIndex < at || pcIndex >= at + count) {
+                    throw CopyException.sourceUnreadable(
+                            "the source listed PC " + pcIndex + " outside the PCs asked for");
+                }
+                // what this lc holds now, just before its segments are fetched: live writes keep coming
+                OwnedPc held = find(engine.ownSegments(lcId, pcIndex, 1), pcIndex);
+                for (JsonNode segment : pc.path("segments")) {
+                    int s = segment.path("segment").asInt();
+                    if (held != null && held.state(s) != SegmentState.UNOWNED) {
+                        skipped++;
+                        continue;
+                    }
+                    boolean done;
+                    if ("ZERO".equals(segment.path("state").asString())) {
+                        done = engine.fillZeroSegment(lcId, pcIndex, s);
+                    } else {
+                        byte[] data = fetch(base, token, sourceLcId, pcIndex, s, crcs(segment));
+                        fetched += data.length;
+                        done = engine.fillSegment(lcId, pcIndex, s, ByteBuffer.wrap(data));
+                        if (done) {
+                            bytes += data.length;
+                        }
+                        throttle(started, fetched, bytesPerSecond);
+                    }
+                    if (done) {
+                        filled++;
+                    } else {
+                        skipped++;
+                    }
+                }
+            }
+        }
+        engine.flush(lcId);
+        return new Pulled(filled, skipped, bytes);
+    }
+
+    private static @Nullable OwnedPc find(List<OwnedPc> pcs, long pc) {
+        for (OwnedPc p : pcs) {
+            if (p.pc() == pc) {
+                return p;
+            }
+        }
+        return null;
+    }
+
+    private static int[] crcs(JsonNode segment) {
+        int[] crcs = new int[ChunkEngine.SEGMENT_SIZE / 4096];
+        int i = 0;
+        for (JsonNode c : segment.path("crcs")) {
+            if (i < crcs.length) {
+                crcs[i] = c.asInt();
+            }
+            i++;
+        }
+        if (i != crcs.length) {
+            throw CopyException.sourceUnreadable(
+                    "the source listed " + i + " block CRCs for a segment, not " + crcs.length);
+        }
+        return crcs;
+    }
+
+    /**
+     * The source's own bytes of a segment, checked against the CRCs it listed. A mismatch or a
+     * segment no longer held as data means the source changed it since the listing (its read
+     * checks its own CRCs), so the segment's CRCs are listed again and the fetch repeated.
+     */
+    private byte[] fetch(URI base, String token, long sourceLcId, long pc, int s, int[] listed) throws IOException {
+        int[] expected = listed;
+        String why = "";
+        for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+            HttpResponse<byte[]> response =
+                    send(base, token, "/v1/lcs/" + sourceLcId + "/segments/" + pc + "/" + s, null);
+            if (response.statusCode() == 200 && response.body().length == ChunkEngine.SEGMENT_SIZE) {
+                int bad = firstMismatch(response.body(), expected);
+                if (bad < 0) {
+                    return response.body();
+                }
+                why = "block " + bad + " does not match its listed CRC32C";
+            } else {
+                why = "it answered " + response.statusCode() + " with " + response.body().length + " bytes";
+            }
+            JsonNode again =
+                    getJson(base, token, "/v1/lcs/" + sourceLcId + "/segments", "firstPc=" + pc + "&pcCount=1");
+            @Nullable JsonNode segment = null;
+            for (JsonNode p : again.path("pcs")) {
+                for (JsonNode g : p.path("segments")) {
+                    if (g.path("segment").asInt() == s
+                            && "DATA".equals(g.path("state").asString())) {
+                        segment = g;
+                    }
+                }
+            }
+            if (segment == null) {
+                throw CopyException.sourceUnreadable("segment " + s + " of PC " + pc + " of lc " + sourceLcId
+                        + " is no longer held as data at the source");
+            }
+            expected = crcs(segment);
+        }
+        throw CopyException.sourceUnreadable(
+                "segment " + s + " of PC " + pc + " of lc " + sourceLcId + " could not be fetched intact: " + why);
+    }
+
+    private static int firstMismatch(byte[] data, int[] crcs) {
+        CRC32C crc = new CRC32C();
+        for (int b = 0; b < crcs.length; b++) {
+            crc.reset();
+            crc.update(data, b * 4096, 4096);
+            if ((int) crc.getValue() != crcs[b]) {
+                return b;
+            }
+        }
+        return -1;
+    }
+
+    private JsonNode getJson(URI base, String token, String path, String query) throws IOException {
+        HttpResponse<byte[]> response = send(base, token, path, query);
+        if (response.statusCode() != 200) {
+            throw CopyException.sourceUnreadable(
+                    "listing " + path + " at the source failed: it answered " + response.statusCode() + " "
+                            + new String(response.body(), java.nio.charset.StandardCharsets.UTF_8));
+        }
+        return json.readTree(response.body());
+    }
+
+    private HttpResponse<byte[]> send(URI base, String token, String path, @Nullable String query) throws IOException {
+        URI uri;
+        try {
+            uri = new URI(base.getScheme(), null, base.getHost(), base.getPort(), path, query, null);
+        } catch (URISyntaxException e) {
+            throw CopyException.invalid("the source endpoint is not a URL: " + base);
+        }
+        try {
+            return http.send(
+                    HttpRequest.newBuilder(uri)
+                            .header("Authorization", "Bearer " + token)
+                            .timeout(RangeCopier.SOURCE_TIMEOUT)
+                            .GET()
+                            .build(),
+                    HttpResponse.BodyHandlers.ofByteArray());
+        } catch (IOException e) {
+            throw CopyException.sourceUnreadable(
+                    "reading " + uri.getPath() + " at the source failed: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw CopyException.sourceUnreadable("the fill was interrupted");
+        }
+    }
+
+    /** Sleeps until {@code bytes} is no more than {@code bytesPerSecond} times the time since {@code started}. */
+    private static void throttle(long started, long bytes, long bytesPerSecond) {
+        if (bytesPerSecond <= 0) {
+            return;
+        }
+        long due = started + (long) (bytes * 1e9 / bytesPerSecond);
+        long wait = due - System.nanoTime();
+        if (wait > 0) {
+            try {
+                Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw CopyException.sourceUnreadable("the fill was interrupted");
+            }
+        }
+    }
+}
