@@ -68,7 +68,7 @@ public final class ChunkEngine implements AutoCloseable {
         this.metaStore = new MetaStore(state, generation);
         this.catalog = new Catalog(state, metaStore);
         this.reader = new SegmentReader(state);
-        this.writer = new SegmentWriter(state, metaStore, reader, directIoAlignment);
+        this.writer = new SegmentWriter(state, metaStore, reader);
         this.flattener = new Flattener(state, metaStore, catalog, reader, writer);
         this.adoption = new Adoption(state, metaStore, directIoAlignment);
         this.scrubber = new Scrubber(state);
@@ -421,7 +421,7 @@ public final class ChunkEngine implements AutoCloseable {
 
     /** Counts since this engine was opened, for metrics. */
     public EngineCounters counters() {
-        return new EngineCounters(state.redirects.sum(), state.flushes.sum(), state.directSegmentWrites.sum());
+        return new EngineCounters(state.redirects.sum(), state.flushes.sum());
     }
 
     public EngineStats stats() {

@@ -30,7 +30,6 @@ final class EngineState {
     final ResolvedPcs resolvedPcs = new ResolvedPcs(ResolvedPcs.DEFAULT_ENTRIES);
     final LongAdder redirects = new LongAdder();
     final LongAdder flushes = new LongAdder();
-    final LongAdder directSegmentWrites = new LongAdder();
     private final ReentrantReadWriteLock engineLock = new ReentrantReadWriteLock();
     /** Set under the exclusive lock; read under either. */
     private boolean closed;

@@ -1,6 +1,5 @@
 package dev.sprig.engine;
 
-import com.sun.nio.file.ExtendedOpenOption;
 import java.io.IOException;
 import java.lang.reflect.Field;
 import java.nio.MappedByteBuffer;
@@ -45,11 +44,6 @@ final class Lc {
     final ConcurrentHashMap<Long, Long> pending = new ConcurrentHashMap<>(4);
     final ReentrantLock flushLock = new ReentrantLock();
     private volatile @Nullable FileChannel channel;
-    /** The same file opened for direct writes, once asked for. */
-    private volatile @Nullable FileChannel directChannel;
-    /** The file system refused direct I/O for this file: writes stay buffered. */
-    private volatile boolean directRefused;
-
     private volatile boolean nameUnsynced;
     /** Copy-on-write, replaced under this object's monitor; an entry never changes once set. */
     private volatile MappedByteBuffer @Nullable [] regions = NO_REGIONS;
@@ -86,32 +80,6 @@ final class Lc {
                             file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
                     nameUnsynced = created;
                     channel = ch;
-                }
-            }
-        }
-        return ch;
-    }
-
-    /**
-     * The data file opened a second time for direct writes (created through {@link #channel()}
-     * first, so that its name is forced by the next flush like any new file's), or null when the
-     * file system refuses direct I/O for it; the caller then writes through {@link #channel()}.
-     * Flushes force {@link #channel()}: an fsync covers the file whichever descriptor wrote it.
-     */
-    @Nullable
-    FileChannel directChannel() throws IOException {
-        FileChannel ch = directChannel;
-        if (ch == null && !directRefused) {
-            synchronized (this) {
-                ch = directChannel;
-                if (ch == null && !directRefused) {
-                    channel();
-                    try {
-                        ch = FileChannel.open(file, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT);
-                        directChannel = ch;
-                    } catch (UnsupportedOperationException | IOException refused) {
-                        directRefused = true;
-                    }
                 }
             }
         }
@@ -200,19 +168,10 @@ final class Lc {
 
     void close() throws IOException {
         unmapRegions();
-        closeDirect();
         FileChannel ch = channel;
         channel = null;
         if (ch != null) {
             ch.close();
-        }
-    }
-
-    private synchronized void closeDirect() throws IOException {
-        FileChannel direct = directChannel;
-        directChannel = null;
-        if (direct != null) {
-            direct.close();
         }
     }
 
@@ -222,7 +181,6 @@ final class Lc {
      * other, never a mix.
      */
     synchronized void replaceFile(Path from) throws IOException {
-        closeDirect();
         FileChannel ch = channel;
         channel = null;
         if (ch != null) {

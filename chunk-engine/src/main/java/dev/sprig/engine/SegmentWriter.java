@@ -10,24 +10,12 @@ import java.util.concurrent.locks.StampedLock;
  * The write path: rewrites owned segments in place (a dirty record first), redirects the first
  * write to any other segment (the whole merged segment, then its materialize record, then its bit)
  * and zeroes or trims ranges (zero marks for whole segments).
- *
- * <p>Whole segments (a redirect's merged segment, a flatten's copy) are written with direct I/O
- * where the file system allows it. A first write is 256 KiB however small the client's write was,
- * and through the page cache most of its cost is the kernel filling pages that are new to it (dd
- * here: 0.35 ms of kernel CPU per 256 KiB into new page-cache pages, 0.06 ms with direct I/O;
- * bench/replicas' write jobs spend most of the nodes' CPU on it). Rewrites in place stay buffered.
  */
 final class SegmentWriter {
 
-    /** What scratch buffers are aligned to: a page, what Linux file systems ask of direct I/O. */
-    private static final int SCRATCH_ALIGNMENT = 4096;
-
-    /** A segment being built or copied, one per thread; aligned for direct I/O on any file system. */
+    /** A segment being built or copied, one per thread. */
     static final ThreadLocal<ByteBuffer> WRITE_SCRATCH =
-            ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(Layout.SEGMENT_SIZE + SCRATCH_ALIGNMENT)
-                    .alignedSlice(SCRATCH_ALIGNMENT)
-                    .limit(Layout.SEGMENT_SIZE)
-                    .slice());
+            ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(Layout.SEGMENT_SIZE));
 
     private final EngineState state;
     private final MetaStore metaStore;
@@ -36,10 +24,8 @@ final class SegmentWriter {
     private final Durability durability;
     private final SegmentLocks stripes;
     private final ResolvedPcs resolvedPcs;
-    /** What direct I/O needs in the data directory, or 0 where it is off or the file system refuses it. */
-    private final int directIoAlignment;
 
-    SegmentWriter(EngineState state, MetaStore metaStore, SegmentReader reader, int directIoAlignment) {
+    SegmentWriter(EngineState state, MetaStore metaStore, SegmentReader reader) {
         this.state = state;
         this.metaStore = metaStore;
         this.reader = reader;
@@ -47,8 +33,6 @@ final class SegmentWriter {
         this.durability = state.durability;
         this.stripes = state.stripes;
         this.resolvedPcs = state.resolvedPcs;
-        // a file system asking for more than a page (rare) keeps buffered writes
-        this.directIoAlignment = directIoAlignment <= SCRATCH_ALIGNMENT ? directIoAlignment : 0;
     }
 
     static void writeFully(Lc lc, long position, ByteBuffer buf) throws IOException {
@@ -173,30 +157,10 @@ final class SegmentWriter {
     }
 
     void materialize(Lc lc, PcMeta meta, long pc, int s, ByteBuffer segment, int[] crcs) throws IOException {
-        writeSegment(lc, Layout.segmentOffset(pc, s), segment);
+        writeFully(lc, Layout.segmentOffset(pc, s), segment.duplicate());
         long lsn = metaStore.journal().append(new JournalRecord.Materialize(lc.id, pc, s, crcs));
         meta.setData(s, crcs);
         lc.pending.put(Lc.segmentKey(pc, s), lsn);
-    }
-
-    /** A whole segment at {@code position}: with direct I/O where the lc's file takes it, else buffered. */
-    private void writeSegment(Lc lc, long position, ByteBuffer segment) throws IOException {
-        FileChannel direct = directIoAlignment > 0 ? lc.directChannel() : null;
-        if (direct == null) {
-            writeFully(lc, position, segment.duplicate());
-            return;
-        }
-        ByteBuffer aligned = segment.duplicate();
-        if (!aligned.isDirect() || aligned.alignmentOffset(aligned.position(), directIoAlignment) != 0) {
-            // a client's buffer: copied into this thread's scratch (never the caller's segment here:
-            // the scratch is aligned, so a segment built in it is written as it is)
-            aligned = WRITE_SCRATCH.get().clear().put(segment.duplicate()).flip();
-        }
-        long pos = position;
-        while (aligned.hasRemaining()) {
-            pos += direct.write(aligned, pos);
-        }
-        state.directSegmentWrites.increment();
     }
 
     long writeSparse(long lcId, long offset, ByteBuffer src) {

@@ -73,50 +73,6 @@ class ChunkEngineTest {
     }
 
     @Test
-    void firstWritesGoPastThePageCacheWhereTheFileSystemAllowsAndReadBackAfterAReopen() {
-        assertThat(engine.directIo())
-                .as("the test's directory takes direct I/O")
-                .isTrue();
-        byte[] image = bytes((int) PC, 11);
-        engine.create(1, PC);
-        engine.write(1, 0, image);
-        engine.freeze(1);
-        engine.createChild(2, 1);
-        byte[] small = bytes(4096, 12);
-        byte[] whole = bytes(SEG, 13);
-
-        engine.write(2, 5000, small); // merged into its segment
-        engine.write(2, 3 * SEG, whole); // a whole segment from the client's buffer
-        engine.write(2, 5000 + 4096, small); // in place, buffered, into the segment written directly
-
-        assertThat(engine.counters().directSegmentWrites())
-                .as("the image's 16 segments, the merged one and the whole one; not the rewrite in place")
-                .isEqualTo(16 + 2);
-        byte[] expected = image.clone();
-        System.arraycopy(small, 0, expected, 5000, small.length);
-        System.arraycopy(small, 0, expected, 5000 + 4096, small.length);
-        System.arraycopy(whole, 0, expected, 3 * SEG, SEG);
-        assertSameBytes(engine.read(2, 0, (int) PC), expected, "clone before the reopen");
-        engine.flush(2);
-        reopen();
-        assertSameBytes(engine.read(2, 0, (int) PC), expected, "clone after the reopen");
-        assertThat(engine.scrub().damaged()).isEmpty();
-    }
-
-    @Test
-    void withDirectIoOffFirstWritesAreBufferedAndReadTheSame() {
-        engine.close();
-        engine = ChunkEngine.open(dir, new EngineConfig(false, 64L << 20, java.time.Duration.ofMinutes(5), false));
-        engine.create(1, PC);
-        byte[] small = bytes(4096, 14);
-
-        engine.write(1, 100, small);
-
-        assertThat(engine.counters().directSegmentWrites()).isZero();
-        assertSameBytes(engine.read(1, 100, 4096), small, "buffered first write");
-    }
-
-    @Test
     void cloneOfFrozenImageSharesAllSegments() {
         byte[] image = bytes((int) (2 * PC), 1);
         engine.create(1, 2 * PC);
