@@ -87,9 +87,7 @@ class NodeRepository {
     /** False when {@code nodeId} had no credential. */
     /** Removes the node and its credential; false when there was none. */
     boolean delete(String nodeId) {
-        jdbc.sql("DELETE FROM node_credential WHERE node_id = :id")
-                .param("id", nodeId)
-                .update();
+        deleteCredential(nodeId);
         return jdbc.sql("DELETE FROM node WHERE node_id = :id")
                         .param("id", nodeId)
                         .update()
