@@ -51,11 +51,17 @@ final class SegmentFiller {
                         "PCs [" + firstPc + ", +" + pcCount + ") are outside lc " + lcId + " of " + pcs + " PCs");
             }
             long end = firstPc + pcCount;
-            long[] held = lc.pcs.keySet().stream()
-                    .mapToLong(Long::longValue)
-                    .filter(pc -> pc >= firstPc && pc < end)
-                    .sorted()
-                    .toArray();
+            // a narrow range (the usual one: a PC or a listing's batch) is looked up PC by PC, a wide
+            // one by scanning what the lc holds, so that neither costs the lc's whole size
+            long[] held = pcCount <= lc.pcs.size()
+                    ? java.util.stream.LongStream.range(firstPc, end)
+                            .filter(pc -> lc.pcs.containsKey(pc))
+                            .toArray()
+                    : lc.pcs.keySet().stream()
+                            .mapToLong(Long::longValue)
+                            .filter(pc -> pc >= firstPc && pc < end)
+                            .sorted()
+                            .toArray();
             List<OwnedPc> out = new ArrayList<>();
             for (long pc : held) {
                 PcMeta meta = lc.pcs.get(pc);

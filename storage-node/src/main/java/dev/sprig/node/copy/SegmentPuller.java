@@ -3,6 +3,9 @@ package dev.sprig.node.copy;
 import dev.sprig.engine.ChunkEngine;
 import dev.sprig.engine.OwnedPc;
 import dev.sprig.engine.SegmentState;
+import dev.sprig.nodeapi.OwnedSegmentsView;
+import dev.sprig.nodeapi.OwnedSegmentsView.OwnedPcView;
+import dev.sprig.nodeapi.OwnedSegmentsView.OwnedSegmentView;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -14,7 +17,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.zip.CRC32C;
 import org.jspecify.annotations.Nullable;
-import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -31,6 +33,8 @@ public final class SegmentPuller {
     static final long LIST_PCS = 1024;
     /** Fetches of one segment before its source counts as unreadable (it may change meanwhile). */
     static final int ATTEMPTS = 3;
+    /** The bytes each listed CRC32C covers. */
+    private static final int BLOCK = 4096;
 
     /**
      * Segments filled (data or zeros), segments skipped because this lc held them (before the fetch,
@@ -58,34 +62,36 @@ public final class SegmentPuller {
             long lcId, String endpoint, String token, long sourceLcId, long firstPc, long pcCount, long bytesPerSecond)
             throws IOException {
         URI base = RangeCopier.nodeBase(endpoint);
-        long pcs = (engine.info(lcId).sizeBytes() + ChunkEngine.PC_SIZE - 1) / ChunkEngine.PC_SIZE;
-        engine.ownSegments(lcId, firstPc, pcCount); // checks the range against this lc before anything moves
+        // refuses an unknown lc or a range past its end (OutOfRangeException) before anything moves
+        engine.ownSegments(lcId, firstPc, pcCount);
         long filled = 0;
         long skipped = 0;
         long bytes = 0;
         long fetched = 0;
         long started = System.nanoTime();
-        long end = Math.min(firstPc + pcCount, pcs);
+        long end = firstPc + pcCount;
         for (long at = firstPc; at < end; at += LIST_PCS) {
             long count = Math.min(LIST_PCS, end - at);
-            JsonNode listing =
-                    getJson(base, token, "/v1/lcs/" + sourceLcId + "/segments", "firstPc=" + at + "&pcCount=" + count);
-            for (JsonNode pc : listing.path("pcs")) {
-                long pcIndex = pc.path("pc").asLong();
+            for (OwnedPcView pc : listing(base, token, sourceLcId, at, count).pcs()) {
+                long pcIndex = pc.pc();
                 if (pcIndex < at || pcIndex >= at + count) {
                     throw CopyException.sourceUnreadable(
                             "the source listed PC " + pcIndex + " outside the PCs asked for");
                 }
                 // what this lc holds now, just before its segments are fetched: live writes keep coming
                 OwnedPc held = find(engine.ownSegments(lcId, pcIndex, 1), pcIndex);
-                for (JsonNode segment : pc.path("segments")) {
-                    int s = segment.path("segment").asInt();
+                for (OwnedSegmentView segment : pc.segments()) {
+                    int s = segment.segment();
+                    if (s < 0 || s >= ChunkEngine.SEGMENTS_PER_PC) {
+                        throw CopyException.sourceUnreadable(
+                                "the source listed segment " + s + " of PC " + pcIndex + ", outside a PC");
+                    }
                     if (held != null && held.state(s) != SegmentState.UNOWNED) {
                         skipped++;
                         continue;
                     }
                     boolean done;
-                    if ("ZERO".equals(segment.path("state").asString())) {
+                    if ("ZERO".equals(segment.state())) {
                         done = engine.fillZeroSegment(lcId, pcIndex, s);
                     } else {
                         byte[] data = fetch(base, token, sourceLcId, pcIndex, s, crcs(segment));
@@ -117,18 +123,15 @@ public final class SegmentPuller {
         return null;
     }
 
-    private static int[] crcs(JsonNode segment) {
-        int[] crcs = new int[ChunkEngine.SEGMENT_SIZE / 4096];
-        int i = 0;
-        for (JsonNode c : segment.path("crcs")) {
-            if (i < crcs.length) {
-                crcs[i] = c.asInt();
-            }
-            i++;
+    private static int[] crcs(OwnedSegmentView segment) {
+        int[] crcs = new int[ChunkEngine.SEGMENT_SIZE / BLOCK];
+        if (segment.crcs() == null || segment.crcs().size() != crcs.length) {
+            throw CopyException.sourceUnreadable("the source listed "
+                    + (segment.crcs() == null ? 0 : segment.crcs().size()) + " block CRCs for a segment, not "
+                    + crcs.length);
         }
-        if (i != crcs.length) {
-            throw CopyException.sourceUnreadable(
-                    "the source listed " + i + " block CRCs for a segment, not " + crcs.length);
+        for (int i = 0; i < crcs.length; i++) {
+            crcs[i] = segment.crcs().get(i);
         }
         return crcs;
     }
@@ -153,13 +156,10 @@ public final class SegmentPuller {
             } else {
                 why = "it answered " + response.statusCode() + " with " + response.body().length + " bytes";
             }
-            JsonNode again =
-                    getJson(base, token, "/v1/lcs/" + sourceLcId + "/segments", "firstPc=" + pc + "&pcCount=1");
-            @Nullable JsonNode segment = null;
-            for (JsonNode p : again.path("pcs")) {
-                for (JsonNode g : p.path("segments")) {
-                    if (g.path("segment").asInt() == s
-                            && "DATA".equals(g.path("state").asString())) {
+            @Nullable OwnedSegmentView segment = null;
+            for (OwnedPcView p : listing(base, token, sourceLcId, pc, 1).pcs()) {
+                for (OwnedSegmentView g : p.segments()) {
+                    if (g.segment() == s && "DATA".equals(g.state())) {
                         segment = g;
                     }
                 }
@@ -178,7 +178,7 @@ public final class SegmentPuller {
         CRC32C crc = new CRC32C();
         for (int b = 0; b < crcs.length; b++) {
             crc.reset();
-            crc.update(data, b * 4096, 4096);
+            crc.update(data, b * BLOCK, BLOCK);
             if ((int) crc.getValue() != crcs[b]) {
                 return b;
             }
@@ -186,14 +186,21 @@ public final class SegmentPuller {
         return -1;
     }
 
-    private JsonNode getJson(URI base, String token, String path, String query) throws IOException {
-        HttpResponse<byte[]> response = send(base, token, path, query);
+    /** The source lc's own segments in PCs {@code [firstPc, firstPc + pcCount)}. */
+    private OwnedSegmentsView listing(URI base, String token, long sourceLcId, long firstPc, long pcCount)
+            throws IOException {
+        String path = "/v1/lcs/" + sourceLcId + "/segments";
+        HttpResponse<byte[]> response = send(base, token, path, "firstPc=" + firstPc + "&pcCount=" + pcCount);
         if (response.statusCode() != 200) {
             throw CopyException.sourceUnreadable(
                     "listing " + path + " at the source failed: it answered " + response.statusCode() + " "
                             + new String(response.body(), java.nio.charset.StandardCharsets.UTF_8));
         }
-        return json.readTree(response.body());
+        OwnedSegmentsView listed = json.readValue(response.body(), OwnedSegmentsView.class);
+        if (listed.pcs() == null) {
+            throw CopyException.sourceUnreadable("listing " + path + " at the source named no PCs");
+        }
+        return listed;
     }
 
     private HttpResponse<byte[]> send(URI base, String token, String path, @Nullable String query) throws IOException {
