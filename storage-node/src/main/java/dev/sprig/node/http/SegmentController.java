@@ -152,8 +152,7 @@ class SegmentController {
             if (declared > ChunkEngine.SEGMENT_SIZE) {
                 throw tooLarge(declared);
             }
-            String type = request.getContentType();
-            if (type == null || !MediaType.APPLICATION_OCTET_STREAM.isCompatibleWith(MediaType.parseMediaType(type))) {
+            if (!octetStream(request.getContentType())) {
                 throw new RequestRejectedException(
                         HttpStatus.UNSUPPORTED_MEDIA_TYPE,
                         "UNSUPPORTED_MEDIA_TYPE",
@@ -164,6 +163,15 @@ class SegmentController {
         }
         return ResponseEntity.status(filled ? HttpStatus.CREATED : HttpStatus.OK)
                 .body(new FillResult(filled));
+    }
+
+    /** Whether {@code type} is application/octet-stream; a type that does not parse is not. */
+    private static boolean octetStream(@org.jspecify.annotations.Nullable String type) {
+        try {
+            return type != null && MediaType.APPLICATION_OCTET_STREAM.isCompatibleWith(MediaType.parseMediaType(type));
+        } catch (org.springframework.http.InvalidMediaTypeException malformed) {
+            return false;
+        }
     }
 
     /** Exactly one segment: a body of any other size is refused before anything is written. */

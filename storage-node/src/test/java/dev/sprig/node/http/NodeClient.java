@@ -52,10 +52,12 @@ final class NodeClient {
     }
 
     HttpResponse<String> put(String path, byte[] body) {
+        return put(path, "application/octet-stream", body);
+    }
+
+    HttpResponse<String> put(String path, String contentType, byte[] body) {
         return send(
-                request(path)
-                        .header("Content-Type", "application/octet-stream")
-                        .PUT(HttpRequest.BodyPublishers.ofByteArray(body)),
+                request(path).header("Content-Type", contentType).PUT(HttpRequest.BodyPublishers.ofByteArray(body)),
                 HttpResponse.BodyHandlers.ofString());
     }
 

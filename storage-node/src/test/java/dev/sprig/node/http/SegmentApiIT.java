@@ -206,6 +206,9 @@ class SegmentApiIT {
         assertProblem(fill(lcs[1], "0/1", new byte[0]), 400, "INVALID_ARGUMENT");
         assertProblem(fill(lcs[1], "0/1", new byte[SEG + 1]), 413, "PAYLOAD_TOO_LARGE");
         assertProblem(node.put(base + "/segments/0/1?zero=true", new byte[10]), 400, "INVALID_ARGUMENT");
+        assertProblem(
+                node.put(base + "/segments/0/1", "application/json", new byte[SEG]), 415, "UNSUPPORTED_MEDIA_TYPE");
+        assertProblem(node.put(base + "/segments/0/1", "not a type", new byte[SEG]), 415, "UNSUPPORTED_MEDIA_TYPE");
         assertProblem(fill(lcs[1], "4/0", new byte[SEG]), 416, "OUT_OF_RANGE");
         assertProblem(fill(987654321, "0/0", new byte[SEG]), 404, "UNKNOWN_LC");
         assertProblem(node.get(base + "/segments?firstPc=0&pcCount=0"), 400, "INVALID_ARGUMENT");
