@@ -30,7 +30,8 @@ public final class RangeCopier {
     private final ChunkEngine engine;
     private final RangeCheck rangeCheck;
     /** Closes bodies that outlive their deadline; one daemon thread for every copy. */
-    private static final ScheduledExecutorService DEADLINES = Executors.newSingleThreadScheduledExecutor(work -> {
+    /** Closes a body that stalls: the request timeout of the JDK client ends with the headers. */
+    static final ScheduledExecutorService DEADLINES = Executors.newSingleThreadScheduledExecutor(work -> {
         Thread thread = new Thread(work, "copy-from-deadline");
         thread.setDaemon(true);
         return thread;
@@ -124,7 +125,7 @@ public final class RangeCopier {
         }
     }
 
-    private static void closeQuietly(InputStream body) {
+    static void closeQuietly(InputStream body) {
         try {
             body.close();
         } catch (IOException e) {
