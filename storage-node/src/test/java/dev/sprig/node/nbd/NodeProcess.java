@@ -38,15 +38,20 @@ final class NodeProcess implements AutoCloseable {
         start();
     }
 
-    /** Starts the node and waits until its health answers; takes other ports if its own were taken. */
+    /**
+     * Starts the node and waits until its health answers; takes other ports if its own were taken.
+     * A node that does not come up is killed before the failure is thrown: the constructor's caller
+     * never gets this object to close.
+     */
     void start() {
         for (int attempt = 0; ; attempt++) {
             launch();
             try {
                 awaitUp();
                 return;
-            } catch (IllegalStateException notUp) {
-                if (attempt >= 2 || !portTaken()) {
+            } catch (RuntimeException | Error notUp) {
+                kill();
+                if (attempt >= 2 || !(notUp instanceof IllegalStateException) || !portTaken()) {
                     throw notUp;
                 }
                 httpPort = freePort();
@@ -55,8 +60,10 @@ final class NodeProcess implements AutoCloseable {
         }
     }
 
-    /** SIGKILL: no shutdown hook, no flush, no checkpoint. */
+    /** SIGKILL: no shutdown hook, no flush, no checkpoint; also to any process the node started. */
     void kill() {
+        // its children before it: once it is dead they are no longer its descendants
+        process.descendants().forEach(ProcessHandle::destroyForcibly);
         process.destroyForcibly();
         try {
             process.waitFor();
@@ -156,7 +163,6 @@ final class NodeProcess implements AutoCloseable {
                 throw new IllegalStateException(e);
             }
         }
-        kill();
         throw new IllegalStateException("the storage node did not come up; see " + log.toAbsolutePath());
     }
 
