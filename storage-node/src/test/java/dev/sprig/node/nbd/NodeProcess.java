@@ -92,19 +92,29 @@ final class NodeProcess implements AutoCloseable {
     }
 
     HttpResponse<String> get(String path) {
-        return send(request(path).GET());
+        return sendText(request(path).GET());
     }
 
     HttpResponse<String> post(String path, String json) {
-        return send(request(path)
+        return sendText(request(path)
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(json)));
     }
 
     HttpResponse<String> put(String path, String json) {
-        return send(request(path)
+        return sendText(request(path)
                 .header("Content-Type", "application/json")
                 .PUT(HttpRequest.BodyPublishers.ofString(json)));
+    }
+
+    /** A request without a body, such as DELETE, with this node's token. */
+    HttpResponse<String> send(String method, String path) {
+        return sendText(request(path).method(method, HttpRequest.BodyPublishers.noBody()));
+    }
+
+    /** Sends a request built from {@link #authorized}; the body as text. */
+    HttpResponse<String> send(HttpRequest.Builder request) {
+        return sendText(request);
     }
 
     @Override
@@ -180,7 +190,7 @@ final class NodeProcess implements AutoCloseable {
                 .timeout(Duration.ofSeconds(30));
     }
 
-    private static HttpResponse<String> send(HttpRequest.Builder request) {
+    private static HttpResponse<String> sendText(HttpRequest.Builder request) {
         try {
             return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {
