@@ -80,11 +80,12 @@ final class LcDisk implements NbdDisk {
     /**
      * Small writes land in the page cache (only FLUSH and FUA wait for the device, and they stay on
      * the workers); on the event loop a 4 KiB write costs the node about half the CPU, and a
-     * replicated write costs that on every member.
+     * replicated write costs that on every member. Not while the lc is being rebuilt: a write may
+     * then wait for a read from the rebuild source.
      */
     @Override
     public boolean writesInline(int length) {
-        return true;
+        return !writes.mayFetch(lcId);
     }
 
     @Override

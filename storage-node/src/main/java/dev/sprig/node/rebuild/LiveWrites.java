@@ -53,6 +53,11 @@ public final class LiveWrites {
         this.source = source;
     }
 
+    /** Whether a write to the lc may wait for its rebuild source (a read from another node). */
+    public boolean mayFetch(long lcId) {
+        return sources.of(lcId) != null;
+    }
+
     /** Writes {@code src.remaining()} bytes at {@code offset}, as {@link ChunkEngine#write}. */
     public void write(long lcId, long offset, ByteBuffer src) {
         prepareWrite(lcId, offset, src.remaining());

@@ -105,6 +105,16 @@ class LiveWritesTest {
     }
 
     @Test
+    void onlyAnLcWithASourceMayWaitForOneSoItsWritesStayOffTheEventLoop() {
+        assertThat(writes.mayFetch(CLONE)).isTrue();
+        assertThat(writes.mayFetch(IMAGE)).isFalse();
+
+        sources.remove(CLONE);
+
+        assertThat(writes.mayFetch(CLONE)).isFalse();
+    }
+
+    @Test
     void aPartialWriteIntoASegmentTheLcDoesNotHoldIsMergedWithTheSourcesResolvedBytes() {
         writeBoth(SEG + 4096, bytes(4096, 3)); // segment 1: the image's data at the source
         writeBoth(3L * SEG + 8192, bytes(4096, 4)); // segment 3: the clone's own at the source
