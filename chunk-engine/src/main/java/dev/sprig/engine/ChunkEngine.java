@@ -251,6 +251,16 @@ public final class ChunkEngine implements AutoCloseable {
         writer.write(lcId, offset, src);
     }
 
+    /**
+     * Whether a write of {@code [offset, offset + length)} would only rewrite data the writable lc
+     * already holds: no read of its parent, no new segment, a few microseconds in the page cache.
+     * Advisory (a snapshot or a zero write may change it before the write comes); false for an
+     * unknown or frozen lc or a range outside it.
+     */
+    public boolean rewritesInPlace(long lcId, long offset, int length) {
+        return writer.rewritesInPlace(lcId, offset, length);
+    }
+
     public void write(long lcId, long offset, byte[] src) {
         write(lcId, offset, ByteBuffer.wrap(src));
     }

@@ -43,6 +43,27 @@ final class SegmentWriter {
         }
     }
 
+    /**
+     * Whether every segment a write of the range touches is held by the writable lc as data, so the
+     * write rewrites in place (no parent read, no new segment). Advisory: read without locks, and
+     * the lc may change before the write.
+     */
+    boolean rewritesInPlace(long lcId, long offset, int length) {
+        Lc lc = state.lcs.get(lcId);
+        if (lc == null || lc.frozen || length <= 0 || offset < 0 || offset > lc.size - length) {
+            return false;
+        }
+        for (long segNo = offset >>> Layout.SEGMENT_SHIFT;
+                segNo <= (offset + length - 1) >>> Layout.SEGMENT_SHIFT;
+                segNo++) {
+            PcMeta meta = lc.pcs.get(Layout.pcOf(segNo));
+            if (meta == null || meta.state(Layout.segmentOf(segNo)) != PcMeta.DATA) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     void write(long lcId, long offset, ByteBuffer src) {
         Lock l = state.shared();
         try {

@@ -20,12 +20,12 @@ public non-sealed interface NbdDisk extends NbdExport {
     }
 
     /**
-     * Whether a write this small and without FUA is better done on the event loop than handed to a
+     * Whether this write (small, without FUA) is better done on the event loop than handed to a
      * worker: true for a disk whose small writes land in the page cache and wait for no device, where
      * the two hand-offs would cost as much CPU as the write. A write that waits holds up every
      * connection on that event loop for as long.
      */
-    default boolean writesInline(int length) {
+    default boolean writesInline(long offset, int length) {
         return false;
     }
 

@@ -93,7 +93,7 @@ final class TransmissionHandler extends SimpleChannelInboundHandler<NbdRequest> 
                 || (request.type() == Nbd.CMD_WRITE
                         && (request.flags() & Nbd.CMD_FLAG_FUA) == 0
                         && request.length() <= INLINE_WRITE
-                        && blocking.writesInline((int) request.length()))) {
+                        && blocking.writesInline(request.offset(), (int) request.length()))) {
             reply(ctx, request, perform(blocking, request));
             return;
         }

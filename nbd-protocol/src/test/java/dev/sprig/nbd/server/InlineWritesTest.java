@@ -107,7 +107,7 @@ class InlineWritesTest {
         }
 
         @Override
-        public boolean writesInline(int length) {
+        public boolean writesInline(long offset, int length) {
             return inline;
         }
 

@@ -78,14 +78,16 @@ final class LcDisk implements NbdDisk {
     }
 
     /**
-     * Small writes land in the page cache (only FLUSH and FUA wait for the device, and they stay on
-     * the workers); on the event loop a 4 KiB write costs the node about half the CPU, and a
-     * replicated write costs that on every member. Not while the lc is being rebuilt: a write may
-     * then wait for a read from the rebuild source.
+     * A rewrite of data the lc holds lands in the page cache (only FLUSH and FUA wait for the device,
+     * and they stay on the workers); on the event loop a 4 KiB rewrite costs the node about half the
+     * CPU, and a replicated write costs that on every member. A first write into a segment (a
+     * redirect: the parent's 256 KiB read, merged, written to new pages) would hold up every
+     * connection on the loop, as would any write of an lc being rebuilt, which may wait for its
+     * rebuild source: those go to the workers.
      */
     @Override
-    public boolean writesInline(int length) {
-        return !writes.mayFetch(lcId);
+    public boolean writesInline(long offset, int length) {
+        return !writes.mayFetch(lcId) && engine.rewritesInPlace(lcId, offset, length);
     }
 
     @Override
