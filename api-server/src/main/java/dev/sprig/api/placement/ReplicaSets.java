@@ -134,6 +134,11 @@ public class ReplicaSets {
             List<ReplicaSet> sets = repository.of(familyId);
             List<Integer> columns = new ArrayList<>();
             for (ReplicaSet set : sets) {
+                if (set.hasRebuilding(nodeId)) {
+                    // a rebuilding member never counts towards min-in-sync: dropping it is always allowed
+                    columns.add(set.column());
+                    continue;
+                }
                 if (!set.hasInSync(nodeId)) {
                     continue;
                 }
@@ -174,7 +179,13 @@ public class ReplicaSets {
             if (epoch > set.epoch()) {
                 throw SprigException.invalidArgument("epoch " + epoch + " is later than the set's, " + set.epoch());
             }
-            if (epoch < set.epoch() || !set.hasInSync(nodeId)) {
+            if (epoch < set.epoch()) {
+                return set;
+            }
+            if (set.hasRebuilding(nodeId)) {
+                return column(dropped(familyId, nodeId, List.of(column)), familyId, column);
+            }
+            if (!set.hasInSync(nodeId)) {
                 return set;
             }
             int remaining = set.inSync().size() - 1;
@@ -199,6 +210,78 @@ public class ReplicaSets {
                 .filter(set -> set.column() == column)
                 .findFirst()
                 .orElseThrow(() -> SprigException.notFound("column " + column + " of family " + familyId));
+    }
+
+    /**
+     * Replaces {@code oldNodeId} in column {@code column} of the family by {@code newNodeId}, which
+     * joins as {@code rebuilding} (decision 012); {@code oldNodeId}, whose node is down, is marked
+     * stale if it was not already. The epoch goes up once. Runs in the caller's transaction, which
+     * records the recovery with it. Empty, changing nothing, when the set no longer needs it: the old
+     * member left it, a member is rebuilding there already, or {@code newNodeId} is a member.
+     */
+    public Optional<ReplicaSet> startRebuild(long familyId, int column, String oldNodeId, String newNodeId) {
+        return Objects.requireNonNull(tx.execute(status -> {
+            repository.lock(familyId);
+            Optional<ReplicaSet> found = repository.of(familyId).stream()
+                    .filter(set -> set.column() == column)
+                    .findFirst();
+            if (found.isEmpty()) {
+                return Optional.<ReplicaSet>empty();
+            }
+            ReplicaSet set = found.get();
+            boolean oldIsMember =
+                    set.members().stream().anyMatch(member -> member.nodeId().equals(oldNodeId));
+            boolean newIsMember =
+                    set.members().stream().anyMatch(member -> member.nodeId().equals(newNodeId));
+            if (!oldIsMember || newIsMember || !set.rebuilding().isEmpty()) {
+                return Optional.<ReplicaSet>empty();
+            }
+            repository.addRebuilding(familyId, column, newNodeId);
+            if (set.hasInSync(oldNodeId)) {
+                repository.markStale(familyId, oldNodeId, List.of(column)); // bumps the epoch
+            } else {
+                repository.bumpEpoch(familyId, column);
+            }
+            ReplicaSet now = column(repository.of(familyId), familyId, column);
+            events.publishEvent(new EpochsRaised(List.of(now)));
+            return Optional.of(now);
+        }));
+    }
+
+    /**
+     * The end of a rebuild: the rebuilding {@code newNodeId} becomes in sync and {@code oldNodeId}
+     * leaves the set, the epoch going up, in the caller's transaction. False, changing nothing, when
+     * {@code newNodeId} is no longer rebuilding there (it was dropped meanwhile).
+     */
+    public boolean finishRebuild(long familyId, int column, String oldNodeId, String newNodeId) {
+        return Boolean.TRUE.equals(tx.execute(status -> {
+            repository.lock(familyId);
+            if (!repository.replace(familyId, column, oldNodeId, newNodeId)) {
+                return false;
+            }
+            events.publishEvent(new EpochsRaised(List.of(column(repository.of(familyId), familyId, column))));
+            return true;
+        }));
+    }
+
+    /**
+     * A rebuild given up: {@code newNodeId}, if still rebuilding in the column, is marked stale and
+     * the epoch goes up, in the caller's transaction.
+     */
+    public void abandonRebuild(long familyId, int column, String newNodeId) {
+        tx.executeWithoutResult(status -> {
+            repository.lock(familyId);
+            boolean rebuilding = repository.of(familyId).stream()
+                    .anyMatch(set -> set.column() == column && set.hasRebuilding(newNodeId));
+            if (rebuilding) {
+                dropped(familyId, newNodeId, List.of(column));
+            }
+        });
+    }
+
+    /** The sets {@code nodeId} is a member of, in any state, as family, column and epoch. */
+    public List<Fence> membershipsOf(String nodeId) {
+        return repository.membershipsOf(nodeId);
     }
 
     /** The fences {@code nodeId} should hold: every set it is a member of whose epoch is past 1. */
