@@ -5,6 +5,7 @@ import static dev.sprig.api.ImageAndDiskApiIT.unique;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sprig.api.StorageNodeProcesses.NodeProcess;
+import dev.sprig.api.backend.ReplicaCopies;
 import dev.sprig.api.backend.StorageBackend;
 import dev.sprig.api.placement.ReplicaSet;
 import dev.sprig.api.placement.ReplicaSet.Member;
@@ -94,6 +95,9 @@ class RecoveryIT {
 
     @Autowired
     JdbcTemplate jdbc;
+
+    @Autowired
+    ReplicaCopies copies;
 
     @Test
     void aDeadMembersColumnsGetANewMemberFilledFromTheOthersThatEndsInSyncWithTheSameBytes() throws Exception {
@@ -218,6 +222,19 @@ class RecoveryIT {
                             .path("redundancy")
                             .asString())
                     .isEqualTo("healthy");
+
+            // what a run resumed after a crash builds on: every lc of the family recorded as filled,
+            // and a fill of a PC the new member holds copies nothing
+            List<Long> familyLcs =
+                    jdbc.queryForList("SELECT lc_id FROM lc WHERE family_id = ? ORDER BY lc_id", Long.class, family);
+            for (String id : recoveries) {
+                List<Long> filled = jdbc.queryForList(
+                        "SELECT unnest(filled_lc_ids) FROM recovery WHERE operation_id = ? ORDER BY 1", Long.class, id);
+                assertThat(filled).as("the lcs recovery " + id + " filled").isEqualTo(familyLcs);
+            }
+            assertThat(copies.fill("node4", "node1", lcOf(api, "/v1/images/" + image), 0, 1L << 30))
+                    .as("bytes a second fill of PC 0 copied")
+                    .isZero();
         } finally {
             heartbeats.shutdownNow();
         }

@@ -31,7 +31,9 @@ import org.springframework.stereotype.Service;
  * replaces each by a new node: up, not draining, not a member of the set, with the most free space.
  * The new member joins as {@code rebuilding} with an epoch bump, in the transaction that records
  * the recovery operation; the operation ({@link RecoveryWork}) then fills it. Sets with the fewest
- * in-sync members go first. A set that has a rebuilding member or a running recovery is left alone.
+ * in-sync members go first. A set that has a rebuilding member or a running recovery is left alone,
+ * and so is one that has {@code replicas} members taking writes on live nodes already, or no
+ * in-sync member on a live node to copy from.
  */
 @Service
 public class Recoveries {
@@ -47,6 +49,7 @@ public class Recoveries {
     private final Leadership leadership;
     private final ObjectProvider<ReplicaCopies> copies;
     private final boolean enabled;
+    private final int replicas;
 
     Recoveries(
             ReplicaSets sets,
@@ -67,6 +70,7 @@ public class Recoveries {
         this.leadership = leadership;
         this.copies = copies;
         this.enabled = properties.recovery().enabled();
+        this.replicas = properties.backend().nodes().replicas();
     }
 
     @Scheduled(
@@ -89,8 +93,12 @@ public class Recoveries {
         }
         record Candidate(ReplicaSet set, String oldNodeId) {}
         List<Candidate> candidates = new ArrayList<>();
+        Set<String> down = registry.all().stream()
+                .filter(node -> registry.stateOf(node) == Node.State.DOWN)
+                .map(Node::nodeId)
+                .collect(Collectors.toSet());
         for (Node node : registry.all()) {
-            if (registry.stateOf(node) != Node.State.DOWN) {
+            if (!down.contains(node.nodeId())) {
                 continue;
             }
             List<Fence> memberships = sets.membershipsOf(node.nodeId());
@@ -99,8 +107,7 @@ public class Recoveries {
                     .map(fence -> List.of(fence.familyId(), (long) fence.column()))
                     .collect(Collectors.toSet());
             for (ReplicaSet set : sets.of(families)) {
-                if (memberOf.contains(List.of(set.familyId(), (long) set.column()))
-                        && set.rebuilding().isEmpty()) {
+                if (memberOf.contains(List.of(set.familyId(), (long) set.column())) && needsMember(set, down)) {
                     candidates.add(new Candidate(set, node.nodeId()));
                 }
             }
@@ -114,6 +121,23 @@ public class Recoveries {
             start(candidate.set(), candidate.oldNodeId()).ifPresent(started::add);
         }
         return started;
+    }
+
+    /**
+     * Whether the set should get a new member: none is rebuilding, fewer than {@code replicas} of its
+     * members that take writes are on nodes that are not down (a set that got its replacement keeps
+     * the dead node's stale member, which must not bring in a second one), and an in-sync member on
+     * a node that is not down is there to copy from.
+     */
+    private boolean needsMember(ReplicaSet set, Set<String> down) {
+        if (!set.rebuilding().isEmpty()) {
+            return false;
+        }
+        long writers = set.writerNodeIds().stream()
+                .filter(node -> !down.contains(node))
+                .count();
+        boolean source = set.inSyncNodeIds().stream().anyMatch(node -> !down.contains(node));
+        return writers < replicas && source;
     }
 
     private Optional<Operation> start(ReplicaSet set, String oldNodeId) {

@@ -101,6 +101,8 @@ class RecoveryWork implements OperationWork {
             }
             progress.report(done, total);
             for (Map.Entry<Lc, Map<Long, Long>> lc : plan.entrySet()) {
+                // the new member may have been dropped meanwhile (an agent's write to it failed)
+                set = rebuildingSet(recovery);
                 done = fill(copies, set, recovery, lc.getKey(), lc.getValue(), done, total, progress);
                 recoveries.filled(operation.id(), lc.getKey().lcId());
                 filled.add(lc.getKey().lcId());
@@ -119,7 +121,7 @@ class RecoveryWork implements OperationWork {
             long done,
             long total,
             OperationProgress progress) {
-        if (!bytesByPc.isEmpty()) {
+        if (!bytesByPc.isEmpty() && !set.readOrder().isEmpty()) {
             copies.announceRebuildSource(recovery.newNodeId(), set.readOrder().get(0), lc.lcId());
         }
         for (Map.Entry<Long, Long> pc : bytesByPc.entrySet()) {
