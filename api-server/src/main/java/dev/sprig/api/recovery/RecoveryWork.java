@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -85,7 +86,11 @@ class RecoveryWork implements OperationWork {
             long total = 0;
             long done = 0;
             for (Lc lc : lcs) {
-                Map<Long, Long> bytesByPc = bytesByPc(held(copies, set, recovery, lc, columns));
+                List<HeldSegment> held = unlessDeleted(lc, () -> held(copies, set, recovery, lc, columns));
+                if (held == null) {
+                    continue;
+                }
+                Map<Long, Long> bytesByPc = bytesByPc(held);
                 long bytes =
                         bytesByPc.values().stream().mapToLong(Long::longValue).sum();
                 total += bytes;
@@ -102,8 +107,8 @@ class RecoveryWork implements OperationWork {
             progress.report(done, total);
             for (Map.Entry<Lc, Map<Long, Long>> lc : plan.entrySet()) {
                 // the new member may have been dropped meanwhile (an agent's write to it failed)
-                set = rebuildingSet(recovery);
-                done = fill(copies, set, recovery, lc.getKey(), lc.getValue(), done, total, progress);
+                ReplicaSet now = rebuildingSet(recovery);
+                done = fill(copies, now, recovery, lc.getKey(), lc.getValue(), done, total, progress);
                 recoveries.filled(operation.id(), lc.getKey().lcId());
                 filled.add(lc.getKey().lcId());
             }
@@ -159,9 +164,14 @@ class RecoveryWork implements OperationWork {
             if (!lc.frozen()) {
                 continue;
             }
-            List<HeldSegment> source = held(copies, set, recovery, lc, columns);
-            List<HeldSegment> copy =
-                    copies.heldSegments(recovery.newNodeId(), lc.lcId(), lc.sizeBytes(), recovery.column(), columns);
+            List<HeldSegment> source = unlessDeleted(lc, () -> held(copies, set, recovery, lc, columns));
+            List<HeldSegment> copy = unlessDeleted(
+                    lc,
+                    () -> copies.heldSegments(
+                            recovery.newNodeId(), lc.lcId(), lc.sizeBytes(), recovery.column(), columns));
+            if (source == null || copy == null) {
+                continue;
+            }
             if (!source.equals(copy)) {
                 throw new IllegalStateException("frozen lc " + lc.lcId() + " differs on node " + recovery.newNodeId()
                         + " from its in-sync copy after its fill (" + copy.size() + " segments held there, "
@@ -175,6 +185,21 @@ class RecoveryWork implements OperationWork {
                 set,
                 recovery,
                 source -> copies.heldSegments(source, lc.lcId(), lc.sizeBytes(), recovery.column(), columns));
+    }
+
+    /**
+     * What {@code call} answers; null when it failed because the lc was deleted meanwhile (the nodes
+     * no longer have it either), which a recovery skips.
+     */
+    private <T> @Nullable T unlessDeleted(Lc lc, Supplier<T> call) {
+        try {
+            return call.get();
+        } catch (RuntimeException failed) {
+            if (recoveries.lcExists(lc.lcId())) {
+                throw failed;
+            }
+            return null;
+        }
     }
 
     /** The bytes of data each PC holds, by PC; a PC with only zero segments counts 0 but is filled. */
