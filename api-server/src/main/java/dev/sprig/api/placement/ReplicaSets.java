@@ -117,9 +117,10 @@ public class ReplicaSets {
     }
 
     /**
-     * Drops {@code failure}'s node from every column of the family where it is in sync, bumping each
-     * of those columns' epochs: the node did not answer a call the request needed. Returns the
-     * family's sets as they are now.
+     * Drops {@code failure}'s node from every column of the family where it is in sync or rebuilding,
+     * bumping each of those columns' epochs: the node did not answer a call the request needed. A
+     * rebuilding member's drop never counts against {@code min-in-sync}. Returns the family's sets as
+     * they are now.
      *
      * @throws SprigException.NodeUnavailable {@code failure} itself, changing nothing, when the node
      *     is the only member of one of those columns (a family placed with one copy has no other to
@@ -162,7 +163,8 @@ public class ReplicaSets {
     /**
      * A client-agent's report that {@code nodeId} failed a write to column {@code column} of the
      * family, made with the set as of {@code epoch}. A member that is stale already, or a report from
-     * an older epoch (someone dropped a member since), changes nothing. Returns the set as it is now.
+     * an older epoch (someone dropped a member since), changes nothing; a rebuilding member is dropped
+     * whatever {@code min-in-sync} says. Returns the set as it is now.
      *
      * @throws SprigException.NotFound the family has no such column, or the node is not in it
      * @throws SprigException.InvalidArgument {@code epoch} is later than the set's
