@@ -19,11 +19,13 @@ import java.util.Set;
 /**
  * Real storage-node processes for api-server's remote-backend tests: the module's executable jar,
  * each on free ports with a data dir of its own, killed with SIGKILL and started again on the same
- * ports and data when a test asks.
+ * ports and data when a test asks. A start that fails, here or in a test's restart, kills what it
+ * started: a failing test leaves no node JVM behind.
  */
 final class StorageNodeProcesses implements AutoCloseable {
 
     static final Path JAR = Path.of("..", "storage-node", "target", "storage-node-exec.jar");
+    static final Duration UP_WITHIN = Duration.ofSeconds(60);
 
     /** One node: its process (null while killed), ports, token and data. */
     static final class NodeProcess {
@@ -33,10 +35,12 @@ final class StorageNodeProcesses implements AutoCloseable {
         final String token;
         final Path dataDir;
         final Path log;
+        private final Duration upWithin;
         Process process;
 
-        NodeProcess(String id, int httpPort, int nbdPort, String token, Path dataDir, Path log) {
+        NodeProcess(String id, int httpPort, int nbdPort, String token, Path dataDir, Path log, Duration upWithin) {
             this.id = id;
+            this.upWithin = upWithin;
             this.httpPort = httpPort;
             this.nbdPort = nbdPort;
             this.token = token;
@@ -102,6 +106,10 @@ final class StorageNodeProcesses implements AutoCloseable {
         }
 
         void start() {
+            if (process != null && process.isAlive()) {
+                // starting over a live process would lose the only handle that can stop it
+                throw new IllegalStateException("storage node " + id + " is still running");
+            }
             try {
                 process = new ProcessBuilder(
                                 "java",
@@ -121,8 +129,18 @@ final class StorageNodeProcesses implements AutoCloseable {
             }
         }
 
+        /** Waits until the node answers its health; kills it (and what it started) if it does not. */
         void awaitUp() {
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            try {
+                waitForHealth();
+            } catch (RuntimeException | Error notUp) {
+                kill();
+                throw notUp;
+            }
+        }
+
+        private void waitForHealth() {
+            long deadline = System.nanoTime() + upWithin.toNanos();
             int portRetries = 3;
             while (System.nanoTime() < deadline) {
                 if (!process.isAlive()) {
@@ -163,7 +181,13 @@ final class StorageNodeProcesses implements AutoCloseable {
             }
         }
 
+        /** SIGKILL to the node and to any process it started, and waits until the node is gone. */
         void kill() {
+            if (process == null) {
+                return;
+            }
+            // its children before it: once it is dead they are no longer its descendants
+            process.descendants().forEach(ProcessHandle::destroyForcibly);
             process.destroyForcibly();
             try {
                 process.waitFor();
@@ -178,6 +202,11 @@ final class StorageNodeProcesses implements AutoCloseable {
     final List<NodeProcess> nodes = new ArrayList<>();
 
     StorageNodeProcesses(int count, Path dir) {
+        this(count, dir, UP_WITHIN);
+    }
+
+    /** @param upWithin how long each node has to answer its health before the start counts as failed */
+    StorageNodeProcesses(int count, Path dir, Duration upWithin) {
         if (!Files.exists(JAR)) {
             throw new IllegalStateException(JAR.toAbsolutePath() + " is missing: build storage-node first");
         }
@@ -194,12 +223,13 @@ final class StorageNodeProcesses implements AutoCloseable {
                     freePort(),
                     "node-token-" + i + "-0123456789abcdef",
                     data,
-                    dir.resolve("node" + i + ".log")));
+                    dir.resolve("node" + i + ".log"),
+                    upWithin));
         }
         try {
             nodes.forEach(NodeProcess::start);
             nodes.forEach(NodeProcess::awaitUp);
-        } catch (RuntimeException notUp) {
+        } catch (RuntimeException | Error notUp) {
             // the caller never gets this object to close: stop the nodes already started here
             close();
             throw notUp;
@@ -212,11 +242,7 @@ final class StorageNodeProcesses implements AutoCloseable {
 
     @Override
     public void close() {
-        nodes.forEach(node -> {
-            if (node.process != null) {
-                node.process.destroyForcibly();
-            }
-        });
+        nodes.forEach(NodeProcess::kill);
     }
 
     private static HttpResponse<String> send(HttpRequest request) {

@@ -322,6 +322,8 @@ public final class ChunkEngine implements AutoCloseable {
      *
      * <p>Known gap: a whole-segment {@link #writeZeroes} over a segment that reads as zeros already
      * (unowned, and no ancestor stores it) leaves the segment unowned, so a later fill does take it.
+     * A caller that fills an lc while it takes writes marks such segments itself with {@link
+     * #fillZeroSegment} first (the storage node does, for an lc with a rebuild source).
      *
      * @return true if the segment was filled, false if the lc held it already
      * @throws OutOfRangeException the segment lies outside the lc or {@code data} has less than 256 KiB left

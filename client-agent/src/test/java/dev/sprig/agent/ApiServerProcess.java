@@ -84,6 +84,18 @@ final class ApiServerProcess implements AutoCloseable {
         // its own embedded database, whatever database the surrounding test run uses
         builder.environment().keySet().removeIf(variable -> variable.startsWith("SPRING_DATASOURCE"));
         Process process = builder.start();
+        try {
+            awaitUp(process, port, dir);
+        } catch (Exception | Error notUp) {
+            // the caller never gets this object to close: kill the api-server and its embedded database
+            process.descendants().forEach(ProcessHandle::destroyForcibly);
+            process.destroyForcibly().waitFor();
+            throw notUp;
+        }
+        return new ApiServerProcess(port, dir, command, process);
+    }
+
+    private static void awaitUp(Process process, int port, Path dir) throws Exception {
         HttpClient http = HttpClient.newHttpClient();
         long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
         while (System.nanoTime() < deadline) {
@@ -96,14 +108,13 @@ final class ApiServerProcess implements AutoCloseable {
                                 .build(),
                         HttpResponse.BodyHandlers.discarding());
                 if (health.statusCode() == 200) {
-                    return new ApiServerProcess(port, dir, command, process);
+                    return;
                 }
             } catch (IOException notYet) {
                 // still starting
             }
             Thread.sleep(250);
         }
-        process.destroyForcibly();
         throw new IllegalStateException("api-server did not come up; see " + dir.resolve("api-server.log"));
     }
 

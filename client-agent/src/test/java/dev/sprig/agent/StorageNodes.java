@@ -42,28 +42,29 @@ final class StorageNodes implements AutoCloseable {
             throw new IllegalStateException(JAR.toAbsolutePath() + " is missing: build storage-node first");
         }
         this.dir = dir;
-        for (int i = 1; i <= count; i++) {
-            Path data = Files.createDirectories(dir.resolve("node" + i));
-            int httpPort = ApiServerProcess.freePort();
-            int nbdPort = ApiServerProcess.freePort();
-            String token = "node-token-" + i + "-0123456789abcdef";
-            List<String> registration = registry == null
-                    ? List.of()
-                    : List.of(
-                            "--sprig.node.registry.url=" + registry.uri(),
-                            "--sprig.node.registry.credential=" + issueCredential(registry, "node" + i),
-                            "--sprig.node.registry.node-id=node" + i,
-                            "--sprig.node.registry.advertised-http-endpoint=http://127.0.0.1:" + httpPort,
-                            "--sprig.node.registry.advertised-nbd-host=127.0.0.1",
-                            "--sprig.node.registry.heartbeat=1s");
-            nodes.add(launch(new Node("node" + i, httpPort, nbdPort, token, data, registration, null)));
-        }
         try {
+            for (int i = 1; i <= count; i++) {
+                Path data = Files.createDirectories(dir.resolve("node" + i));
+                int httpPort = ApiServerProcess.freePort();
+                int nbdPort = ApiServerProcess.freePort();
+                String token = "node-token-" + i + "-0123456789abcdef";
+                List<String> registration = registry == null
+                        ? List.of()
+                        : List.of(
+                                "--sprig.node.registry.url=" + registry.uri(),
+                                "--sprig.node.registry.credential=" + issueCredential(registry, "node" + i),
+                                "--sprig.node.registry.node-id=node" + i,
+                                "--sprig.node.registry.advertised-http-endpoint=http://127.0.0.1:" + httpPort,
+                                "--sprig.node.registry.advertised-nbd-host=127.0.0.1",
+                                "--sprig.node.registry.heartbeat=1s");
+                nodes.add(launch(new Node("node" + i, httpPort, nbdPort, token, data, registration, null)));
+            }
             for (Node node : nodes) {
                 awaitUp(node);
             }
-        } catch (Exception notUp) {
-            // the caller never gets this object to close: stop the nodes already started here
+        } catch (Exception | Error notUp) {
+            // the caller never gets this object to close: stop the nodes already started here,
+            // including those launched before a later node's credential or launch failed
             close();
             throw notUp;
         }
@@ -135,7 +136,12 @@ final class StorageNodes implements AutoCloseable {
         }
         Node started = launch(nodes.get(node));
         nodes.set(node, started);
-        awaitUp(started);
+        try {
+            awaitUp(started);
+        } catch (Exception | Error notUp) {
+            stop(started.process());
+            throw notUp;
+        }
     }
 
     int count() {
@@ -206,6 +212,18 @@ final class StorageNodes implements AutoCloseable {
 
     @Override
     public void close() {
-        nodes.forEach(node -> node.process().destroyForcibly());
+        nodes.forEach(node -> stop(node.process()));
+    }
+
+    /** SIGKILL to a node and to any process it started, and waits until the node is gone. */
+    private static void stop(Process process) {
+        // its children before it: once it is dead they are no longer its descendants
+        process.descendants().forEach(ProcessHandle::destroyForcibly);
+        process.destroyForcibly();
+        try {
+            process.waitFor();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

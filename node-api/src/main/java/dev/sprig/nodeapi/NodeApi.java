@@ -92,6 +92,23 @@ public interface NodeApi {
     void trim(@PathVariable long lcId, @RequestParam long offset, @RequestParam long length);
 
     /**
+     * Makes {@code source} the lc's rebuild source (decision 012) until it is removed: from then on
+     * a live write that covers only part of a segment the lc does not hold first fills that segment
+     * from the source's resolved bytes, and a zero write marks such segments zero explicitly. Kept
+     * in memory only: a node that restarts has none, and api-server sets them again.
+     */
+    @PutExchange("/v1/lcs/{lcId}/rebuildSource")
+    RebuildSourceView setRebuildSource(@PathVariable long lcId, @RequestBody CopySource source);
+
+    /** The lc's rebuild source; 404 {@code NO_REBUILD_SOURCE} when it has none. */
+    @GetExchange("/v1/lcs/{lcId}/rebuildSource")
+    RebuildSourceView rebuildSource(@PathVariable long lcId);
+
+    /** Removes the lc's rebuild source (the lc is in sync); removing one it does not have succeeds. */
+    @DeleteExchange("/v1/lcs/{lcId}/rebuildSource")
+    void removeRebuildSource(@PathVariable long lcId);
+
+    /**
      * Raises the fence of a replica set this node is a member of, durably, before answering: from
      * then on the node refuses data tokens of that set issued at an older epoch. Asking for an epoch
      * at or below the current fence changes nothing and answers the fence as it is.

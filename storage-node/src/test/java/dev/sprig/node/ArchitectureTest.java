@@ -34,7 +34,8 @@ class ArchitectureTest {
         "dev.sprig.node.fence..",
         "dev.sprig.node.nbd..",
         "dev.sprig.node.metrics..",
-        "dev.sprig.node.copy.."
+        "dev.sprig.node.copy..",
+        "dev.sprig.node.rebuild.."
     };
 
     /**

@@ -8,6 +8,7 @@ import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import java.net.URI;
 import java.util.Optional;
+import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
@@ -24,7 +25,7 @@ class CacheController {
         this.cache = cache;
     }
 
-    @GetMapping("/v1/cache")
+    @GetMapping(path = "/v1/cache", produces = MediaType.APPLICATION_JSON_VALUE)
     @io.swagger.v3.oas.annotations.Operation(
             summary = "The cache's capacity, what it holds and what it has done (shared by every instance)")
     CacheStats stats() {
@@ -34,7 +35,7 @@ class CacheController {
     /** @param cached true when the image had a copy already; otherwise the answer is a 202 with the import */
     record Prefetched(String imageId, boolean cached) {}
 
-    @PostMapping("/v1/images/{id}:prefetch")
+    @PostMapping(path = "/v1/images/{id}:prefetch", produces = MediaType.APPLICATION_JSON_VALUE)
     @io.swagger.v3.oas.annotations.Operation(
             summary = "Warm the cache before a launch: import the image if it has no cached copy",
             description = "200 when it is cached already; otherwise 202 with the import operation (one import however"

@@ -15,6 +15,7 @@ import jakarta.validation.constraints.PositiveOrZero;
 import java.time.Instant;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
+import org.springframework.http.MediaType;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
@@ -124,7 +125,7 @@ class AttachmentController {
             @NotBlank String nodeId,
             @NotNull @Positive Long epoch) {}
 
-    @GetMapping("/v1/disks/{id}/attachment")
+    @GetMapping(path = "/v1/disks/{id}/attachment", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(
             summary = "What a client-agent needs for I/O: the disk's lc, geometry, and an NBD URI per node holding its"
                     + " PCs",
@@ -141,7 +142,7 @@ class AttachmentController {
         return AttachmentView.of(attachments.attach(id, Attachments.Access.named(access), request.getServerName()));
     }
 
-    @PostMapping("/v1/disks/{id}/attachment:dropMember")
+    @PostMapping(path = "/v1/disks/{id}/attachment:dropMember", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(
             summary = "A client-agent reports a replica that failed a write: it is dropped, and the answer is the"
                     + " new attachment",

@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
 import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -151,7 +152,7 @@ class DiskController {
         return DiskView.of(disk, replication.of(disk));
     }
 
-    @PostMapping("/v1/disks")
+    @PostMapping(path = "/v1/disks", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(summary = "Clone a disk from an available image; answered available, in milliseconds")
     @ApiResponse(
             responseCode = "201",
@@ -163,7 +164,7 @@ class DiskController {
                 .body(view(disk));
     }
 
-    @PostMapping("/v1/disks:batchCreate")
+    @PostMapping(path = "/v1/disks:batchCreate", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(
             summary = "Clone up to 5,000 disks at once",
             description = "Named <namePrefix>-0001 …; one transaction for the metadata and one push to storage: all"
@@ -190,7 +191,7 @@ class DiskController {
         return ResponseEntity.status(201).body(new BatchCreated(views(created)));
     }
 
-    @PostMapping("/v1/disks/{id}/snapshots")
+    @PostMapping(path = "/v1/disks/{id}/snapshots", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(
             summary = "Snapshot a disk: its current lc is frozen for the snapshot, the disk continues on a new child")
     @ApiResponse(responseCode = "201", description = "The snapshot; Location names it", useReturnTypeSchema = true)
@@ -200,12 +201,12 @@ class DiskController {
                 .body(SnapshotView.of(snapshot));
     }
 
-    @GetMapping("/v1/snapshots/{id}")
+    @GetMapping(path = "/v1/snapshots/{id}", produces = MediaType.APPLICATION_JSON_VALUE)
     SnapshotView snapshot(@PathVariable String id) {
         return SnapshotView.of(disks.get(id, ResourceKind.SNAPSHOT));
     }
 
-    @PostMapping("/v1/disks/{id}:flatten")
+    @PostMapping(path = "/v1/disks/{id}:flatten", produces = MediaType.APPLICATION_JSON_VALUE)
     @ResponseStatus(HttpStatus.ACCEPTED) // what the contract documents; the ResponseEntity says the same
     @Operation(
             summary = "Flatten a disk: copy what it still reads from its image and snapshots into its own lc",
@@ -221,7 +222,7 @@ class DiskController {
                 .body(operation);
     }
 
-    @GetMapping("/v1/disks/{id}/lineage")
+    @GetMapping(path = "/v1/disks/{id}/lineage", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(summary = "The chain from the disk's lc to its root: the disk, its snapshots, the image")
     Lineage lineage(@PathVariable String id) {
         return new Lineage(
@@ -258,12 +259,12 @@ class DiskController {
         return ResponseEntity.noContent().build();
     }
 
-    @GetMapping("/v1/disks/{id}")
+    @GetMapping(path = "/v1/disks/{id}", produces = MediaType.APPLICATION_JSON_VALUE)
     DiskView get(@PathVariable String id) {
         return view(disks.get(id));
     }
 
-    @GetMapping("/v1/disks")
+    @GetMapping(path = "/v1/disks", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(summary = "List disks in creation order, a page at a time")
     DiskPage list(
             @RequestParam(required = false) @Nullable String state,

@@ -138,7 +138,7 @@ class ImageController {
 
     record ImagePage(List<ImageView> items, @Nullable String nextPageToken) {}
 
-    @PostMapping("/v1/images")
+    @PostMapping(path = "/v1/images", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(
             summary = "Create an image: empty (state queued) to upload with PUT /v1/images/{id}/file, or"
                     + " imported from a source URL",
@@ -177,7 +177,10 @@ class ImageController {
                 .body(ImageView.of(started.image(), operationId));
     }
 
-    @PutMapping(path = "/v1/images/{id}/file", consumes = MediaType.APPLICATION_OCTET_STREAM_VALUE)
+    @PutMapping(
+            path = "/v1/images/{id}/file",
+            consumes = MediaType.APPLICATION_OCTET_STREAM_VALUE,
+            produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(
             summary = "Upload the image's raw content, streamed; exactly sizeBytes bytes",
             description = "Progress is visible as bytesReceived on GET while it runs. A short, long or cut-off"
@@ -201,18 +204,18 @@ class ImageController {
 
     record Descendants(String externId, List<String> descendants) {}
 
-    @GetMapping("/v1/images/{id}/descendants")
+    @GetMapping(path = "/v1/images/{id}/descendants", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(summary = "Every disk and snapshot that reads from the image, directly or through snapshots")
     Descendants descendants(@PathVariable String id) {
         return new Descendants(id, images.descendants(id));
     }
 
-    @GetMapping("/v1/images/{id}")
+    @GetMapping(path = "/v1/images/{id}", produces = MediaType.APPLICATION_JSON_VALUE)
     ImageView get(@PathVariable String id) {
         return ImageView.of(images.image(id));
     }
 
-    @GetMapping("/v1/images")
+    @GetMapping(path = "/v1/images", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(summary = "List images in creation order, a page at a time")
     ImagePage list(
             @RequestParam(required = false) @Nullable String state,

@@ -9,6 +9,7 @@ import jakarta.validation.Valid;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -63,7 +64,7 @@ class NodeController {
     /** @param credential what the node registers with (sprig.node.registry.credential); shown this once */
     record IssuedCredential(String nodeId, String credential) {}
 
-    @PutMapping("/v1/nodes/{id}")
+    @PutMapping(path = "/v1/nodes/{id}", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(
             summary = "Register a storage node, or heartbeat (the same call, repeated)",
             description = "Needs the credential issued for this node id (POST /v1/nodes/{id}:issueCredential) as"
@@ -88,7 +89,7 @@ class NodeController {
         return ResponseEntity.status(created ? 201 : 200).body(view(registry.get(id)));
     }
 
-    @GetMapping("/v1/nodes")
+    @GetMapping(path = "/v1/nodes", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(
             summary = "Every registered node with its state: up, unreachable, down or draining",
             description =
@@ -101,13 +102,13 @@ class NodeController {
                 .toList());
     }
 
-    @GetMapping("/v1/nodes/{id}")
+    @GetMapping(path = "/v1/nodes/{id}", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(summary = "One registered node")
     NodeView get(@PathVariable String id) {
         return view(registry.get(id));
     }
 
-    @PostMapping("/v1/nodes/{id}:issueCredential")
+    @PostMapping(path = "/v1/nodes/{id}:issueCredential", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(
             summary = "Issue the credential a storage node registers with (admin key)",
             description = "The credential is shown in this answer only (api-server keeps a digest); it admits"
@@ -142,13 +143,13 @@ class NodeController {
         return ResponseEntity.noContent().build();
     }
 
-    @PostMapping("/v1/nodes/{id}:drain")
+    @PostMapping(path = "/v1/nodes/{id}:drain", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(summary = "Stop placing new families on a node; what it holds stays served")
     NodeView drain(@PathVariable String id) {
         return view(registry.setDraining(id, true));
     }
 
-    @PostMapping("/v1/nodes/{id}:undrain")
+    @PostMapping(path = "/v1/nodes/{id}:undrain", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(summary = "Place new families on a drained node again")
     NodeView undrain(@PathVariable String id) {
         return view(registry.setDraining(id, false));

@@ -1,6 +1,7 @@
 package dev.sprig.api.operation;
 
 import io.swagger.v3.oas.annotations.tags.Tag;
+import org.springframework.http.MediaType;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
@@ -20,7 +21,7 @@ class OperationController {
         this.runner = runner;
     }
 
-    @GetMapping("/v1/operations/{id}")
+    @GetMapping(path = "/v1/operations/{id}", produces = MediaType.APPLICATION_JSON_VALUE)
     @io.swagger.v3.oas.annotations.Operation(
             summary = "An operation: its state and progress",
             description = "Poll it after a 202: state goes from running to succeeded or failed (with an error),"
@@ -29,7 +30,7 @@ class OperationController {
         return OperationView.of(operations.get(id));
     }
 
-    @PostMapping("/v1/operations/{id}:cancel")
+    @PostMapping(path = "/v1/operations/{id}:cancel", produces = MediaType.APPLICATION_JSON_VALUE)
     @io.swagger.v3.oas.annotations.Operation(
             summary = "Cancel a running operation",
             description = "The operation is failed at once, with errorCode CANCELLED, and is never resumed; its"

@@ -5,7 +5,8 @@ import io.netty.buffer.ByteBuf;
 /**
  * What an NBD server exports: a disk of a fixed size whose requests arrive already checked against
  * that size (and, for a read-only disk, never as writes; never of zero bytes). Every method returns an NBD error number,
- * 0 for success, and may block: it runs on a worker thread, never on the event loop.
+ * 0 for success, and may block: it runs on a worker thread, except the small reads and writes the disk
+ * itself asks to have done on the event loop ({@link #readsInline}, {@link #writesInline}).
  */
 public non-sealed interface NbdDisk extends NbdExport {
 
@@ -15,6 +16,16 @@ public non-sealed interface NbdDisk extends NbdExport {
      * cost more than the read.
      */
     default boolean readsInline(int length) {
+        return false;
+    }
+
+    /**
+     * Whether a write this small and without FUA is better done on the event loop than handed to a
+     * worker: true for a disk whose small writes land in the page cache and wait for no device, where
+     * the two hand-offs would cost as much CPU as the write. A write that waits holds up every
+     * connection on that event loop for as long.
+     */
+    default boolean writesInline(int length) {
         return false;
     }
 

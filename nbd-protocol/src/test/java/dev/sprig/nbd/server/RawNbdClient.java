@@ -192,7 +192,12 @@ public final class RawNbdClient implements AutoCloseable {
     }
 
     public int write(long offset, byte[] data) throws IOException {
-        request(Nbd.CMD_WRITE, 0, offset, data.length, data);
+        return write(offset, data, 0);
+    }
+
+    /** NBD_CMD_WRITE with {@code flags} such as NBD_CMD_FLAG_FUA. */
+    public int write(long offset, byte[] data, int flags) throws IOException {
+        request(Nbd.CMD_WRITE, flags, offset, data.length, data);
         return replyError();
     }
 

@@ -154,7 +154,7 @@ public final class RangeCopier {
     }
 
     /** Another node's API, {@code http(s)://host:port} and nothing more, or an INVALID_ARGUMENT failure. */
-    static URI nodeBase(String endpoint) {
+    public static URI nodeBase(String endpoint) {
         URI base;
         try {
             base = new URI(endpoint);

@@ -7,17 +7,9 @@ import dev.sprig.nodeapi.OwnedSegmentsView;
 import dev.sprig.nodeapi.OwnedSegmentsView.OwnedPcView;
 import dev.sprig.nodeapi.OwnedSegmentsView.OwnedSegmentView;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.URI;
-import java.net.URISyntaxException;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
-import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.zip.CRC32C;
 import org.jspecify.annotations.Nullable;
 import tools.jackson.databind.json.JsonMapper;
@@ -49,14 +41,12 @@ public final class SegmentPuller {
 
     private final ChunkEngine engine;
     private final JsonMapper json;
-    private final HttpClient http = HttpClient.newBuilder()
-            .connectTimeout(Duration.ofSeconds(5))
-            .followRedirects(HttpClient.Redirect.NEVER)
-            .build();
+    private final SourceClient client;
 
-    public SegmentPuller(ChunkEngine engine, JsonMapper json) {
+    public SegmentPuller(ChunkEngine engine, JsonMapper json, SourceClient client) {
         this.engine = engine;
         this.json = json;
+        this.client = client;
     }
 
     /**
@@ -150,7 +140,7 @@ public final class SegmentPuller {
         int[] expected = listed;
         String why = "";
         for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
-            Answer response = send(
+            SourceClient.Answer response = client.get(
                     base, token, "/v1/lcs/" + sourceLcId + "/segments/" + pc + "/" + s, null, ChunkEngine.SEGMENT_SIZE);
             if (response.statusCode() == 200 && response.body().length == ChunkEngine.SEGMENT_SIZE) {
                 int bad = firstMismatch(response.body(), expected);
@@ -195,7 +185,8 @@ public final class SegmentPuller {
     private OwnedSegmentsView listing(URI base, String token, long sourceLcId, long firstPc, long pcCount)
             throws IOException {
         String path = "/v1/lcs/" + sourceLcId + "/segments";
-        Answer response = send(base, token, path, "firstPc=" + firstPc + "&pcCount=" + pcCount, MAX_LISTING_BYTES);
+        SourceClient.Answer response =
+                client.get(base, token, path, "firstPc=" + firstPc + "&pcCount=" + pcCount, MAX_LISTING_BYTES);
         if (response.statusCode() != 200) {
             throw CopyException.sourceUnreadable(
                     "listing " + path + " at the source failed: it answered " + response.statusCode() + " "
@@ -206,52 +197,6 @@ public final class SegmentPuller {
             throw CopyException.sourceUnreadable("listing " + path + " at the source named no PCs");
         }
         return listed;
-    }
-
-    /** A status and a body read whole, within its size limit and the source's deadline. */
-    private record Answer(int statusCode, byte[] body) {}
-
-    private Answer send(URI base, String token, String path, @Nullable String query, int maxBytes) throws IOException {
-        URI uri;
-        try {
-            uri = new URI(base.getScheme(), null, base.getHost(), base.getPort(), path, query, null);
-        } catch (URISyntaxException e) {
-            throw CopyException.invalid("the source endpoint is not a URL: " + base);
-        }
-        HttpResponse<InputStream> response;
-        try {
-            response = http.send(
-                    HttpRequest.newBuilder(uri)
-                            .header("Authorization", "Bearer " + token)
-                            .timeout(RangeCopier.SOURCE_TIMEOUT)
-                            .GET()
-                            .build(),
-                    HttpResponse.BodyHandlers.ofInputStream());
-        } catch (IOException e) {
-            throw CopyException.sourceUnreadable(
-                    "reading " + uri.getPath() + " at the source failed: " + e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw CopyException.sourceUnreadable("the fill was interrupted");
-        }
-        InputStream body = response.body();
-        ScheduledFuture<?> deadline = RangeCopier.DEADLINES.schedule(
-                () -> RangeCopier.closeQuietly(body), RangeCopier.SOURCE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-        try (body) {
-            byte[] bytes = body.readNBytes(maxBytes + 1);
-            if (bytes.length > maxBytes) {
-                throw CopyException.sourceUnreadable(
-                        "reading " + uri.getPath() + " at the source: it sent more than " + maxBytes + " bytes");
-            }
-            return new Answer(response.statusCode(), bytes);
-        } catch (IOException e) {
-            throw CopyException.sourceUnreadable("reading " + uri.getPath() + " at the source: "
-                    + (deadline.isDone()
-                            ? "it sent no more within " + RangeCopier.SOURCE_TIMEOUT.toSeconds() + " s"
-                            : "the body broke off: " + e.getMessage()));
-        } finally {
-            deadline.cancel(false);
-        }
     }
 
     /** Sleeps until {@code bytes} is no more than {@code bytesPerSecond} times the time since {@code started}. */

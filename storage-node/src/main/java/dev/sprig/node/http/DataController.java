@@ -3,6 +3,7 @@ package dev.sprig.node.http;
 import dev.sprig.engine.ChunkEngine;
 import dev.sprig.node.copy.RangeCopier;
 import dev.sprig.node.metrics.DataPathMetrics;
+import dev.sprig.node.rebuild.LiveWrites;
 import dev.sprig.nodeapi.CopyFromRequest;
 import dev.sprig.nodeapi.CopyFromResult;
 import dev.sprig.nodeapi.CopySource;
@@ -33,12 +34,15 @@ class DataController {
     private final DataStreams streams;
     private final DataPathMetrics metrics;
     private final RangeCopier copier;
+    private final LiveWrites writes;
 
-    DataController(ChunkEngine engine, DataStreams streams, DataPathMetrics metrics, RangeCopier copier) {
+    DataController(
+            ChunkEngine engine, DataStreams streams, DataPathMetrics metrics, RangeCopier copier, LiveWrites writes) {
         this.engine = engine;
         this.streams = streams;
         this.metrics = metrics;
         this.copier = copier;
+        this.writes = writes;
     }
 
     @GetMapping("/v1/lcs/{lcId}/data")
@@ -74,12 +78,12 @@ class DataController {
     @PostMapping("/v1/lcs/{lcId}:writeZeroes")
     @ResponseStatus(HttpStatus.NO_CONTENT)
     void writeZeroes(@PathVariable long lcId, @RequestParam long offset, @RequestParam long length) {
-        metrics.time(DataPathMetrics.Op.WRITE_ZEROES, () -> engine.writeZeroes(lcId, offset, length));
+        metrics.time(DataPathMetrics.Op.WRITE_ZEROES, () -> writes.writeZeroes(lcId, offset, length));
     }
 
     @PostMapping("/v1/lcs/{lcId}:trim")
     @ResponseStatus(HttpStatus.NO_CONTENT)
     void trim(@PathVariable long lcId, @RequestParam long offset, @RequestParam long length) {
-        metrics.time(DataPathMetrics.Op.TRIM, () -> engine.trim(lcId, offset, length));
+        metrics.time(DataPathMetrics.Op.TRIM, () -> writes.trim(lcId, offset, length));
     }
 }

@@ -2,6 +2,7 @@ package dev.sprig.node.http;
 
 import dev.sprig.engine.ChunkEngine;
 import dev.sprig.node.metrics.DataPathMetrics;
+import dev.sprig.node.rebuild.LiveWrites;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.io.InputStream;
@@ -14,7 +15,9 @@ import org.springframework.http.MediaType;
 /**
  * Moves byte ranges between HTTP bodies and the engine in bounded pieces, so that a 64 MiB request
  * never holds more than one piece in memory. Ranges are checked against the lc before the first
- * byte moves: a request outside the lc reads and writes nothing.
+ * byte moves: a request outside the lc reads and writes nothing. Writes go through {@link
+ * LiveWrites}: what a rebuilding lc lacks for the whole request is read from its rebuild source
+ * before the first piece is written, and pieces end on segment boundaries.
  */
 final class DataStreams {
 
@@ -22,11 +25,13 @@ final class DataStreams {
     static final int PIECE = 1 << 20;
 
     private final ChunkEngine engine;
+    private final LiveWrites writes;
     private final long maxBodyBytes;
     private final DataPathMetrics metrics;
 
-    DataStreams(ChunkEngine engine, long maxBodyBytes, DataPathMetrics metrics) {
+    DataStreams(ChunkEngine engine, LiveWrites writes, long maxBodyBytes, DataPathMetrics metrics) {
         this.engine = engine;
+        this.writes = writes;
         this.maxBodyBytes = maxBodyBytes;
         this.metrics = metrics;
     }
@@ -59,11 +64,15 @@ final class DataStreams {
                     HttpStatus.LENGTH_REQUIRED, "LENGTH_REQUIRED", "a data write needs a Content-Length");
         }
         checkRange(lcId, offset, contentLength);
+        // a rebuilding lc's partial segments, read from its source before any byte of the body
+        writes.prepareWrite(lcId, offset, contentLength);
         byte[] piece = new byte[(int) Math.min(PIECE, contentLength)];
         long position = offset;
         long remaining = contentLength;
         while (remaining > 0) {
-            int want = (int) Math.min(piece.length, remaining);
+            // pieces end on a multiple of PIECE, hence of a segment: no piece covers only part of a
+            // segment the request covers whole (on a rebuilding lc it would read the source again)
+            int want = (int) Math.min(PIECE - position % PIECE, remaining);
             int got = body.readNBytes(piece, 0, want);
             if (got < want) {
                 throw new RequestRejectedException(
@@ -73,7 +82,7 @@ final class DataStreams {
                                 + " bytes; the bytes before were written");
             }
             long at = position;
-            metrics.time(DataPathMetrics.Op.WRITE, () -> engine.write(lcId, at, ByteBuffer.wrap(piece, 0, want)));
+            metrics.time(DataPathMetrics.Op.WRITE, () -> writes.write(lcId, at, ByteBuffer.wrap(piece, 0, want)));
             metrics.written(want);
             position += want;
             remaining -= want;

@@ -8,6 +8,7 @@ import dev.sprig.engine.PcRuns;
 import dev.sprig.engine.UnknownLcException;
 import dev.sprig.node.control.LcDefiner;
 import dev.sprig.node.control.NodeJobs;
+import dev.sprig.node.rebuild.RebuildSources;
 import dev.sprig.nodeapi.AllocationView;
 import dev.sprig.nodeapi.BatchDefineRequest;
 import dev.sprig.nodeapi.DefineResult;
@@ -38,11 +39,13 @@ class LcController {
     private final ChunkEngine engine;
     private final LcDefiner definer;
     private final NodeJobs jobs;
+    private final RebuildSources rebuildSources;
 
-    LcController(ChunkEngine engine, LcDefiner definer, NodeJobs jobs) {
+    LcController(ChunkEngine engine, LcDefiner definer, NodeJobs jobs, RebuildSources rebuildSources) {
         this.engine = engine;
         this.definer = definer;
         this.jobs = jobs;
+        this.rebuildSources = rebuildSources;
     }
 
     /** Parents must come before their children (or already exist); the batch applies whole or not at all. */
@@ -89,7 +92,7 @@ class LcController {
         }
     }
 
-    /** Deleting an lc that is already gone succeeds: the caller's intent holds. */
+    /** Deleting an lc that is already gone succeeds: the caller's intent holds. Its rebuild source goes too. */
     @DeleteMapping("/v1/lcs/{lcId}")
     @ResponseStatus(HttpStatus.NO_CONTENT)
     void delete(@PathVariable long lcId) {
@@ -98,6 +101,7 @@ class LcController {
         } catch (UnknownLcException alreadyGone) {
             // nothing to do
         }
+        rebuildSources.remove(lcId);
     }
 
     /**

@@ -6,6 +6,7 @@ import dev.sprig.node.control.DefinitionConflictException;
 import dev.sprig.node.copy.CopyException;
 import dev.sprig.node.fence.FencesNotDurableException;
 import dev.sprig.node.metrics.DataPathMetrics;
+import dev.sprig.node.rebuild.SourceUnreadableException;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
 import org.springframework.core.Ordered;
@@ -39,7 +40,8 @@ import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExcep
             DataController.class,
             NodeController.class,
             FenceController.class,
-            SegmentController.class
+            SegmentController.class,
+            RebuildSourceController.class
         })
 @Order(Ordered.HIGHEST_PRECEDENCE)
 class NodeProblemAdvice extends ResponseEntityExceptionHandler {
@@ -99,6 +101,12 @@ class NodeProblemAdvice extends ResponseEntityExceptionHandler {
             case SOURCE_UNREADABLE -> HttpStatus.BAD_GATEWAY;
         };
         return problem(status, failure.code(), failure.getMessage());
+    }
+
+    /** A rebuilding lc's write needed a segment its rebuild source did not deliver: nothing was written. */
+    @ExceptionHandler(SourceUnreadableException.class)
+    ResponseEntity<ProblemDetail> rebuildSource(SourceUnreadableException failure) {
+        return problem(HttpStatus.BAD_GATEWAY, failure.code(), failure.getMessage());
     }
 
     @ExceptionHandler(DataStreams.RangeNotSatisfiableException.class)

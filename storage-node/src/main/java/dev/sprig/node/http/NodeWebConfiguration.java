@@ -5,7 +5,9 @@ import dev.sprig.node.NodeProperties;
 import dev.sprig.node.access.NodeToken;
 import dev.sprig.node.copy.RangeCopier;
 import dev.sprig.node.copy.SegmentPuller;
+import dev.sprig.node.copy.SourceClient;
 import dev.sprig.node.metrics.DataPathMetrics;
+import dev.sprig.node.rebuild.LiveWrites;
 import java.util.List;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
@@ -32,13 +34,14 @@ import tools.jackson.databind.json.JsonMapper;
     NodeController.class,
     FenceController.class,
     SegmentController.class,
+    RebuildSourceController.class,
     NodeProblemAdvice.class
 })
 public class NodeWebConfiguration {
 
     @Bean
-    DataStreams dataStreams(ChunkEngine engine, NodeProperties properties, DataPathMetrics metrics) {
-        return new DataStreams(engine, properties.maxBodySize().toBytes(), metrics);
+    DataStreams dataStreams(ChunkEngine engine, LiveWrites writes, NodeProperties properties, DataPathMetrics metrics) {
+        return new DataStreams(engine, writes, properties.maxBodySize().toBytes(), metrics);
     }
 
     /** A copied range is held to the data API's rules (body size, the lc's bounds) before it is read. */
@@ -49,8 +52,8 @@ public class NodeWebConfiguration {
 
     /** Heals an lc from its copy on another node, segment by segment. */
     @Bean
-    SegmentPuller segmentPuller(ChunkEngine engine, JsonMapper json) {
-        return new SegmentPuller(engine, json);
+    SegmentPuller segmentPuller(ChunkEngine engine, JsonMapper json, SourceClient client) {
+        return new SegmentPuller(engine, json, client);
     }
 
     /**

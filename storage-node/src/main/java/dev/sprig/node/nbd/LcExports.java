@@ -12,6 +12,7 @@ import dev.sprig.node.access.NodeToken;
 import dev.sprig.node.access.ReplicaEpoch;
 import dev.sprig.node.fence.Fences;
 import dev.sprig.node.metrics.DataPathMetrics;
+import dev.sprig.node.rebuild.LiveWrites;
 import java.time.Clock;
 import java.util.Optional;
 import org.jspecify.annotations.Nullable;
@@ -29,16 +30,24 @@ public final class LcExports implements NbdExports {
     private final ExportNames names;
     private final Fences fences;
     private final DataPathMetrics metrics;
+    private final LiveWrites writes;
 
-    public LcExports(ChunkEngine engine, NodeToken token, Fences fences, DataPathMetrics metrics) {
-        this(engine, DataTokens.forNodeToken(token.value()), Clock.systemUTC(), fences, metrics);
+    public LcExports(ChunkEngine engine, NodeToken token, Fences fences, DataPathMetrics metrics, LiveWrites writes) {
+        this(engine, DataTokens.forNodeToken(token.value()), Clock.systemUTC(), fences, metrics, writes);
     }
 
-    LcExports(ChunkEngine engine, DataTokens tokens, Clock clock, Fences fences, DataPathMetrics metrics) {
+    LcExports(
+            ChunkEngine engine,
+            DataTokens tokens,
+            Clock clock,
+            Fences fences,
+            DataPathMetrics metrics,
+            LiveWrites writes) {
         this.engine = engine;
         this.names = new ExportNames(tokens, clock);
         this.fences = fences;
         this.metrics = metrics;
+        this.writes = writes;
     }
 
     @Override
@@ -61,7 +70,7 @@ public final class LcExports implements NbdExports {
             LcInfo info = engine.info(grant.get().lcId());
             boolean readOnly = info.frozen() || grant.get().access() == DataAccess.READ;
             ReplicaScope scope = replica == null ? null : new ReplicaScope(fences, replica, metrics);
-            return new LcDisk(engine, info.lcId(), info.sizeBytes(), readOnly, metrics, scope);
+            return new LcDisk(engine, writes, info.lcId(), info.sizeBytes(), readOnly, metrics, scope);
         } catch (UnknownLcException absent) {
             return null;
         }

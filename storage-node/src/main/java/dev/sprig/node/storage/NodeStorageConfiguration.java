@@ -6,9 +6,13 @@ import dev.sprig.node.NodeProperties;
 import dev.sprig.node.access.NodeToken;
 import dev.sprig.node.control.LcDefiner;
 import dev.sprig.node.control.NodeJobs;
+import dev.sprig.node.copy.ResolvedSegments;
+import dev.sprig.node.copy.SourceClient;
 import dev.sprig.node.fence.Fences;
 import dev.sprig.node.metrics.DataPathMetrics;
 import dev.sprig.node.nbd.LcExports;
+import dev.sprig.node.rebuild.LiveWrites;
+import dev.sprig.node.rebuild.RebuildSources;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
@@ -40,11 +44,16 @@ public class NodeStorageConfiguration {
     /** Closed before the engine (it depends on it), so in-flight NBD requests finish first. */
     @Bean(destroyMethod = "close")
     NbdServer nbdServer(
-            ChunkEngine engine, NodeToken token, Fences fences, DataPathMetrics metrics, NodeProperties properties)
+            ChunkEngine engine,
+            NodeToken token,
+            Fences fences,
+            DataPathMetrics metrics,
+            LiveWrites writes,
+            NodeProperties properties)
             throws InterruptedException {
         NodeProperties.Nbd nbd = properties.nbd();
         return NbdServer.start(
-                new LcExports(engine, token, fences, metrics),
+                new LcExports(engine, token, fences, metrics, writes),
                 nbd.address(),
                 nbd.port(),
                 NbdServer.Settings.of(nbd.workers(), "nbd-worker"));
@@ -63,6 +72,24 @@ public class NodeStorageConfiguration {
     @Bean
     EngineHealth engineHealth(ChunkEngine engine) {
         return new EngineHealth(engine);
+    }
+
+    /** The rebuild sources of the lcs being rebuilt here (decision 012): in memory, set by api-server. */
+    @Bean
+    RebuildSources rebuildSources() {
+        return new RebuildSources();
+    }
+
+    /** The node's client of other nodes' APIs, for the segments a fill or a rebuilding write reads. */
+    @Bean
+    SourceClient sourceClient() {
+        return new SourceClient();
+    }
+
+    /** Every live write, NBD or HTTP, goes through this: it fills what a rebuilding lc lacks first. */
+    @Bean
+    LiveWrites liveWrites(ChunkEngine engine, RebuildSources sources, SourceClient client) {
+        return new LiveWrites(engine, sources, new ResolvedSegments(client));
     }
 
     @Bean

@@ -18,6 +18,7 @@ import dev.sprig.nodeapi.LcSummary;
 import dev.sprig.nodeapi.LcView;
 import dev.sprig.nodeapi.NodeApi;
 import dev.sprig.nodeapi.PcRun;
+import dev.sprig.nodeapi.RebuildSourceView;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -118,6 +119,16 @@ class NodeApiContractIT {
         assertThat(node.fence(9, 2, new FenceRequest(5L))).isEqualTo(new FenceView(9, 2, 5));
         assertThat(node.fence(9, 2, new FenceRequest(4L))).isEqualTo(new FenceView(9, 2, 5));
         assertThat(node.fences()).containsExactly(new FenceView(9, 2, 5));
+
+        assertThat(node.setRebuildSource(2, new CopySource(endpoint(), TOKEN, 2L)))
+                .isEqualTo(new RebuildSourceView(2, endpoint(), 2));
+        assertThat(node.rebuildSource(2)).isEqualTo(new RebuildSourceView(2, endpoint(), 2));
+        node.removeRebuildSource(2);
+        node.removeRebuildSource(2);
+        assertThatThrownBy(() -> node.rebuildSource(2))
+                .isInstanceOfSatisfying(
+                        HttpClientErrorException.class,
+                        missing -> assertThat(missing.getStatusCode().value()).isEqualTo(404));
 
         node.delete(4);
         node.delete(4);

@@ -38,15 +38,20 @@ final class NodeProcess implements AutoCloseable {
         start();
     }
 
-    /** Starts the node and waits until its health answers; takes other ports if its own were taken. */
+    /**
+     * Starts the node and waits until its health answers; takes other ports if its own were taken.
+     * A node that does not come up is killed before the failure is thrown: the constructor's caller
+     * never gets this object to close.
+     */
     void start() {
         for (int attempt = 0; ; attempt++) {
             launch();
             try {
                 awaitUp();
                 return;
-            } catch (IllegalStateException notUp) {
-                if (attempt >= 2 || !portTaken()) {
+            } catch (RuntimeException | Error notUp) {
+                kill();
+                if (attempt >= 2 || !(notUp instanceof IllegalStateException) || !portTaken()) {
                     throw notUp;
                 }
                 httpPort = freePort();
@@ -55,8 +60,10 @@ final class NodeProcess implements AutoCloseable {
         }
     }
 
-    /** SIGKILL: no shutdown hook, no flush, no checkpoint. */
+    /** SIGKILL: no shutdown hook, no flush, no checkpoint; also to any process the node started. */
     void kill() {
+        // its children before it: once it is dead they are no longer its descendants
+        process.descendants().forEach(ProcessHandle::destroyForcibly);
         process.destroyForcibly();
         try {
             process.waitFor();
@@ -85,19 +92,29 @@ final class NodeProcess implements AutoCloseable {
     }
 
     HttpResponse<String> get(String path) {
-        return send(request(path).GET());
+        return sendText(request(path).GET());
     }
 
     HttpResponse<String> post(String path, String json) {
-        return send(request(path)
+        return sendText(request(path)
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(json)));
     }
 
     HttpResponse<String> put(String path, String json) {
-        return send(request(path)
+        return sendText(request(path)
                 .header("Content-Type", "application/json")
                 .PUT(HttpRequest.BodyPublishers.ofString(json)));
+    }
+
+    /** A request without a body, such as DELETE, with this node's token. */
+    HttpResponse<String> send(String method, String path) {
+        return sendText(request(path).method(method, HttpRequest.BodyPublishers.noBody()));
+    }
+
+    /** Sends a request built from {@link #authorized}; the body as text. */
+    HttpResponse<String> send(HttpRequest.Builder request) {
+        return sendText(request);
     }
 
     @Override
@@ -156,7 +173,6 @@ final class NodeProcess implements AutoCloseable {
                 throw new IllegalStateException(e);
             }
         }
-        kill();
         throw new IllegalStateException("the storage node did not come up; see " + log.toAbsolutePath());
     }
 
@@ -174,7 +190,7 @@ final class NodeProcess implements AutoCloseable {
                 .timeout(Duration.ofSeconds(30));
     }
 
-    private static HttpResponse<String> send(HttpRequest.Builder request) {
+    private static HttpResponse<String> sendText(HttpRequest.Builder request) {
         try {
             return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {
