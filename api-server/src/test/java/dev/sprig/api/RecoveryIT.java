@@ -68,6 +68,8 @@ class RecoveryIT {
     static final String ADMIN = "recovery-admin-0123456789";
     static final int MIB = 1 << 20;
     static final int PC = 4 * MIB;
+    /** Inside segment 1 of PC 0 (column 0), not on a block boundary. */
+    static final long PARTIAL_AT = 300_000;
 
     static StorageNodeProcesses nodes;
 
@@ -173,6 +175,10 @@ class RecoveryIT {
         byte[] live = new byte[512 * 1024];
         new Random(21).nextBytes(live);
         backend.write(writableLc, 2 * MIB, ByteBuffer.wrap(live));
+        // and a partial one, into a segment the new member fills from its rebuild source first
+        byte[] partial = new byte[4096];
+        new Random(22).nextBytes(partial);
+        backend.write(writableLc, PARTIAL_AT, ByteBuffer.wrap(partial));
         backend.flush(writableLc);
 
         List<String> recoveries = new ArrayList<>();
@@ -228,6 +234,7 @@ class RecoveryIT {
         System.arraycopy(written, 0, snapshotBytes, PC - MIB, written.length);
         byte[] writableBytes = snapshotBytes.clone();
         System.arraycopy(live, 0, writableBytes, 2 * MIB, live.length);
+        System.arraycopy(partial, 0, writableBytes, (int) PARTIAL_AT, partial.length);
         assertSameOnEveryMember(after, image, imageLc, content);
         assertSameOnEveryMember(after, "snapshot", snapshotLc, snapshotBytes);
         assertSameOnEveryMember(after, "disk", writableLc, writableBytes);
@@ -272,6 +279,10 @@ class RecoveryIT {
                                 Long.class)
                         == 1);
         long epoch = sets.of(family).get(2).epoch();
+        // what the start of the recovery did: the rebuild sources of every lc of the family
+        for (long lc : jdbc.queryForList("SELECT lc_id FROM lc WHERE family_id = ?", Long.class, family)) {
+            copies.setRebuildSource("node2", "node3", lc);
+        }
         // what the crashed run did before it recorded the image's lc as filled
         copies.fill("node2", "node3", imageLc, 2, 1L << 30);
         String id = "op-resumed000000001";

@@ -15,9 +15,9 @@ public interface ReplicaCopies {
 
     /**
      * Defines on the node those of {@code lcs} (parents before children) it does not hold, and
-     * freezes those frozen in {@code lcs} that it holds writable.
+     * freezes those frozen in {@code lcs} that it holds writable; the ids of those it defined.
      */
-    void define(String nodeId, List<LcSpec> lcs);
+    List<Long> define(String nodeId, List<LcSpec> lcs);
 
     /**
      * The segments the lc holds itself on the node in the PCs of column {@code column} (of
@@ -32,14 +32,23 @@ public interface ReplicaCopies {
     long fill(String targetNodeId, String sourceNodeId, long lcId, long pc, long bytesPerSecond);
 
     /**
-     * Tells {@code targetNodeId} that its lc is being rebuilt from {@code sourceNodeId}'s, so that
-     * the first live write into a segment it does not hold yet fills that segment from the source
-     * first (decision 012). The nodes do not have this call yet ({@code PUT
-     * /v1/lcs/{id}/rebuildSource}, another change of issue 20): until they do, the implementation
-     * does nothing, and a partial live write into a segment not yet filled is merged with the
-     * target's own (unfilled) chain.
+     * Makes the lc on {@code sourceNodeId} the rebuild source of the same lc on {@code targetNodeId}
+     * (decision 012): the first live write into part of a segment the target does not hold yet fills
+     * that segment from the source's resolved bytes first. The node keeps it in memory only.
      */
-    void announceRebuildSource(String targetNodeId, String sourceNodeId, long lcId);
+    void setRebuildSource(String targetNodeId, String sourceNodeId, long lcId);
+
+    /**
+     * Whether the lc on the node still has its rebuild source: a node that restarted lost them, and
+     * took live writes without them meanwhile.
+     */
+    boolean hasRebuildSource(String nodeId, long lcId);
+
+    /** The node's lc no longer has a rebuild source (it is in sync); having none already is fine. */
+    void removeRebuildSource(String nodeId, long lcId);
+
+    /** What the lc reads as on the node over {@code [offset, offset + length)}, through its parents. */
+    byte[] read(String nodeId, long lcId, long offset, int length);
 
     /**
      * One segment an lc holds itself: as data with its 64 block CRCs, or as explicit zeros.

@@ -281,6 +281,28 @@ public class ReplicaSets {
         });
     }
 
+    /**
+     * The node whose copy of an lc is the rebuild source of that lc on {@code nodeId} (decision 012),
+     * which is rebuilding in a column of the family (or about to, in {@code joining}; -1 for none):
+     * a node's lc holds the PCs of all its columns and has one source for all of them, so the source
+     * must be in sync in every column where {@code nodeId} takes writes. The first such node in the
+     * read order of the column it rebuilds in, else by id; empty when there is none.
+     */
+    public static Optional<String> rebuildSource(List<ReplicaSet> family, String nodeId, int joining) {
+        List<ReplicaSet> columns = family.stream()
+                .filter(set -> set.column() == joining || set.writerNodeIds().contains(nodeId))
+                .toList();
+        List<String> order = new ArrayList<>();
+        family.stream()
+                .filter(set -> set.column() == joining || set.hasRebuilding(nodeId))
+                .forEach(set -> order.addAll(set.readOrder()));
+        family.stream().flatMap(set -> set.inSyncNodeIds().stream()).sorted().forEach(order::add);
+        return order.stream()
+                .filter(candidate -> !candidate.equals(nodeId))
+                .filter(candidate -> columns.stream().allMatch(set -> set.hasInSync(candidate)))
+                .findFirst();
+    }
+
     /** The sets {@code nodeId} is a member of, in any state, as family, column and epoch. */
     public List<Fence> membershipsOf(String nodeId) {
         return repository.membershipsOf(nodeId);

@@ -4,6 +4,7 @@ import dev.sprig.api.SprigApiProperties;
 import dev.sprig.api.backend.ReplicaCopies;
 import dev.sprig.api.database.Transactions;
 import dev.sprig.api.leader.Leadership;
+import dev.sprig.api.lineage.Lc;
 import dev.sprig.api.node.Node;
 import dev.sprig.api.node.NodeRegistry;
 import dev.sprig.api.operation.Operation;
@@ -162,8 +163,16 @@ public class Recoveries {
         try {
             // before it joins: from the join's commit on, agents write to it, and a write to an lc it
             // does not have would fail and drop it
-            Objects.requireNonNull(copies.getIfAvailable())
-                    .define(newNodeId, RecoveryWork.specs(recoveries.lcsOf(set.familyId())));
+            ReplicaCopies nodes = Objects.requireNonNull(copies.getIfAvailable());
+            List<Lc> lcs = recoveries.lcsOf(set.familyId());
+            nodes.define(newNodeId, RecoveryWork.specs(lcs));
+            // and its rebuild sources, for the partial writes it gets before the fill gets there
+            Optional<String> source = ReplicaSets.rebuildSource(sets.of(set.familyId()), newNodeId, set.column());
+            if (source.isPresent()) {
+                for (Lc lc : lcs) {
+                    nodes.setRebuildSource(newNodeId, source.get(), lc.lcId());
+                }
+            }
         } catch (RuntimeException unavailable) {
             log.warn(
                     "Could not prepare node {} to replace down node {} in column {} of family {}: {}",

@@ -12,12 +12,18 @@ import dev.sprig.api.operation.OperationWork;
 import dev.sprig.api.placement.ReplicaSet;
 import dev.sprig.api.placement.ReplicaSets;
 import dev.sprig.engine.ChunkEngine;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -80,7 +86,8 @@ class RecoveryWork implements OperationWork {
             ReplicaSet set = rebuildingSet(recovery);
             int columns = sets.of(recovery.familyId()).size();
             List<Lc> lcs = recoveries.lcsOf(recovery.familyId());
-            copies.define(recovery.newNodeId(), specs(lcs));
+            List<Long> defined = copies.define(recovery.newNodeId(), specs(lcs));
+            checkRebuildSources(copies, recovery, lcs, defined);
             // what the source holds in the column, lc by lc: the plan, and the progress's total
             Map<Lc, Map<Long, Long>> plan = new LinkedHashMap<>();
             long total = 0;
@@ -126,9 +133,6 @@ class RecoveryWork implements OperationWork {
             long done,
             long total,
             OperationProgress progress) {
-        if (!bytesByPc.isEmpty() && !set.readOrder().isEmpty()) {
-            copies.announceRebuildSource(recovery.newNodeId(), set.readOrder().get(0), lc.lcId());
-        }
         for (Map.Entry<Long, Long> pc : bytesByPc.entrySet()) {
             try {
                 fromAnySource(
@@ -153,31 +157,93 @@ class RecoveryWork implements OperationWork {
     }
 
     /**
-     * The frozen lcs hold, on the new member, exactly the segments (states and block CRCs) they hold
-     * on an in-sync member. Writable ones are not compared: live writes reach the members at
-     * slightly different times, and a rebuilding lc may hold segments its source does not.
+     * Each lc on the new member has its rebuild source: set when the recovery started, or by the
+     * control path for an lc made since. One without (but one {@code defined} just now, which gets
+     * it here) means the node restarted (a node keeps them in memory only) and may have merged
+     * partial live writes with segments not filled yet: its copy cannot be trusted, and the recovery
+     * fails. Nothing to check when no node is in sync in every column where the new member is.
+     */
+    private void checkRebuildSources(ReplicaCopies copies, Recovery recovery, List<Lc> lcs, List<Long> defined) {
+        Optional<String> source = ReplicaSets.rebuildSource(sets.of(recovery.familyId()), recovery.newNodeId(), -1);
+        if (source.isEmpty()) {
+            log.warn(
+                    "Recovery {}: no node is in sync in every column where node {} is; its lcs have no rebuild"
+                            + " source, and a partial live write into a segment not filled yet is merged with its own"
+                            + " chain",
+                    recovery.operationId(),
+                    recovery.newNodeId());
+            return;
+        }
+        for (Lc lc : lcs) {
+            if (defined.contains(lc.lcId())) {
+                unlessDeleted(lc, () -> {
+                    copies.setRebuildSource(recovery.newNodeId(), source.get(), lc.lcId());
+                    return Boolean.TRUE;
+                });
+            } else if (Boolean.FALSE.equals(
+                    unlessDeleted(lc, () -> copies.hasRebuildSource(recovery.newNodeId(), lc.lcId())))) {
+                throw new IllegalStateException("node " + recovery.newNodeId() + " lost the rebuild source of lc "
+                        + lc.lcId() + ": it restarted while rebuilding, and its copy cannot be trusted");
+            }
+        }
+    }
+
+    /**
+     * Before the new member may become in sync: each of its lcs still has its rebuild source (one
+     * that lost them restarted, and may have merged partial live writes with unfilled segments
+     * meanwhile), and each frozen lc reads, segment by segment, as on an in-sync member. Segments
+     * whose inventory entries (state and block CRCs) agree are equal; where they differ (a
+     * rebuilding lc may hold segments its source reads through its parent: filled on a live write
+     * from resolved bytes, or marked zero) the two are read and compared. Writable lcs are not
+     * compared: live writes reach the members at slightly different times.
      */
     private void verify(ReplicaCopies copies, Recovery recovery) {
         ReplicaSet set = rebuildingSet(recovery);
         int columns = sets.of(recovery.familyId()).size();
-        for (Lc lc : recoveries.lcsOf(recovery.familyId())) {
+        List<Lc> lcs = recoveries.lcsOf(recovery.familyId());
+        checkRebuildSources(copies, recovery, lcs, List.of());
+        for (Lc lc : lcs) {
             if (!lc.frozen()) {
                 continue;
             }
-            List<HeldSegment> source = unlessDeleted(lc, () -> held(copies, set, recovery, lc, columns));
-            List<HeldSegment> copy = unlessDeleted(
+            unlessDeleted(
                     lc,
-                    () -> copies.heldSegments(
-                            recovery.newNodeId(), lc.lcId(), lc.sizeBytes(), recovery.column(), columns));
-            if (source == null || copy == null) {
+                    () -> fromAnySource(set, recovery, source -> {
+                        compare(copies, source, recovery, lc, columns);
+                        return Boolean.TRUE;
+                    }));
+        }
+    }
+
+    private static void compare(ReplicaCopies copies, String source, Recovery recovery, Lc lc, int columns) {
+        Map<List<Long>, HeldSegment> theirs =
+                bySegment(copies.heldSegments(source, lc.lcId(), lc.sizeBytes(), recovery.column(), columns));
+        Map<List<Long>, HeldSegment> ours = bySegment(
+                copies.heldSegments(recovery.newNodeId(), lc.lcId(), lc.sizeBytes(), recovery.column(), columns));
+        Set<List<Long>> keys = new TreeSet<>(
+                Comparator.comparing((List<Long> key) -> key.get(0)).thenComparing(key -> key.get(1)));
+        keys.addAll(theirs.keySet());
+        keys.addAll(ours.keySet());
+        for (List<Long> key : keys) {
+            if (Objects.equals(theirs.get(key), ours.get(key))) {
                 continue;
             }
-            if (!source.equals(copy)) {
-                throw new IllegalStateException("frozen lc " + lc.lcId() + " differs on node " + recovery.newNodeId()
-                        + " from its in-sync copy after its fill (" + copy.size() + " segments held there, "
-                        + source.size() + " on the source)");
+            long offset = key.get(0) * ChunkEngine.PC_SIZE + key.get(1) * ChunkEngine.SEGMENT_SIZE;
+            int length = (int) Math.min(ChunkEngine.SEGMENT_SIZE, lc.sizeBytes() - offset);
+            if (!Arrays.equals(
+                    copies.read(source, lc.lcId(), offset, length),
+                    copies.read(recovery.newNodeId(), lc.lcId(), offset, length))) {
+                throw new IllegalStateException("frozen lc " + lc.lcId() + " reads otherwise on node "
+                        + recovery.newNodeId() + " than on node " + source + " after its fill: segment " + key.get(1)
+                        + " of PC " + key.get(0));
             }
         }
+    }
+
+    private static Map<List<Long>, HeldSegment> bySegment(List<HeldSegment> held) {
+        Map<List<Long>, HeldSegment> by = new HashMap<>();
+        held.forEach(segment -> by.put(List.of(segment.pc(), (long) segment.segment()), segment));
+        return by;
     }
 
     private List<HeldSegment> held(ReplicaCopies copies, ReplicaSet set, Recovery recovery, Lc lc, int columns) {
@@ -271,7 +337,28 @@ class RecoveryWork implements OperationWork {
                 recovery.column(),
                 recovery.familyId(),
                 recovery.oldNodeId());
-        return () -> {};
+        return () -> removeRebuildSources(recovery);
+    }
+
+    /** Best effort: a source left behind only makes a later partial write fetch what it holds. */
+    private void removeRebuildSources(Recovery recovery) {
+        ReplicaCopies copies = copiesProvider.getIfAvailable();
+        if (copies == null) {
+            return;
+        }
+        for (Lc lc : recoveries.lcsOf(recovery.familyId())) {
+            try {
+                copies.removeRebuildSource(recovery.newNodeId(), lc.lcId());
+            } catch (RuntimeException failed) {
+                log.warn(
+                        "Recovery {}: could not remove the rebuild source of lc {} on node {}: {}",
+                        recovery.operationId(),
+                        lc.lcId(),
+                        recovery.newNodeId(),
+                        failed.getMessage());
+                return;
+            }
+        }
     }
 
     @Override

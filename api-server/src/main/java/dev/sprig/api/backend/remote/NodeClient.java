@@ -156,6 +156,7 @@ final class NodeClient {
                 new FenceRequest(2L),
                 new FillFromRequest(new CopySource("http://node", "token", 1L), 0L, 1L, 1L),
                 new FillFromResult(0, 0, 0),
+                new dev.sprig.nodeapi.RebuildSourceView(1, "http://node", 1),
                 new OwnedSegmentsView(
                         1,
                         0,
@@ -250,6 +251,35 @@ final class NodeClient {
                         "POST /v1/lcs/" + lcId + ":fillFrom",
                         () -> api(node, timeout).fillFrom(lcId, request))
                 .bytesCopied();
+    }
+
+    /** Makes lc {@code lcId} of {@code source} the rebuild source of the same lc on {@code node}. */
+    void setRebuildSource(Target node, long lcId, Target source) {
+        var request = new CopySource(source.httpEndpoint(), source.token(), lcId);
+        call(
+                "PUT /v1/lcs/" + lcId + "/rebuildSource",
+                () -> api(node, callTimeout).setRebuildSource(lcId, request));
+    }
+
+    /** Whether the lc has a rebuild source on the node (a node that restarted has none). */
+    boolean hasRebuildSource(Target node, long lcId) {
+        try {
+            call(
+                    "GET /v1/lcs/" + lcId + "/rebuildSource",
+                    () -> api(node, callTimeout).rebuildSource(lcId));
+            return true;
+        } catch (Refused refused) {
+            if (refused.status == 404) {
+                return false;
+            }
+            throw refused;
+        }
+    }
+
+    void removeRebuildSource(Target node, long lcId) {
+        run(
+                "DELETE /v1/lcs/" + lcId + "/rebuildSource",
+                () -> api(node, callTimeout).removeRebuildSource(lcId));
     }
 
     void flush(Target node, long lcId) {

@@ -73,7 +73,41 @@ final class RemoteBackend implements StorageBackend {
             byFamily.computeIfAbsent(lc.familyId(), family -> new ArrayList<>()).add(lc);
             families.remember(lc.lcId(), lc.familyId());
         }
-        byFamily.forEach((family, batch) -> onEveryMember(family, node -> client.define(node, batch)));
+        byFamily.forEach((family, batch) -> {
+            onEveryMember(family, node -> client.define(node, batch));
+            setRebuildSources(family, batch);
+        });
+    }
+
+    /**
+     * On each rebuilding member of the family, makes a new lc's copy on an in-sync member its rebuild
+     * source (decision 012), before the member can get writes for it: the lc's parent there may not
+     * be filled yet, so a partial write must fill its segment from the source first.
+     */
+    private void setRebuildSources(long familyId, List<LcSpec> lcs) {
+        List<ReplicaSet> placed = sets.placed(familyId);
+        Set<String> rebuilding = new LinkedHashSet<>();
+        placed.forEach(column -> column.rebuilding().forEach(member -> rebuilding.add(member.nodeId())));
+        for (String nodeId : rebuilding) {
+            java.util.Optional<String> source = ReplicaSets.rebuildSource(placed, nodeId, -1);
+            if (source.isEmpty()) {
+                log.warn(
+                        "No node is in sync in every column of family {} where node {} is a member: its new lcs"
+                                + " have no rebuild source",
+                        familyId,
+                        nodeId);
+                continue;
+            }
+            Target node = target(nodeId);
+            Target from = target(source.get());
+            try {
+                for (LcSpec lc : lcs) {
+                    calls.run(nodeId, () -> client.setRebuildSource(node, lc.lcId(), from));
+                }
+            } catch (SprigException.NodeUnavailable unavailable) {
+                sets.markStale(familyId, unavailable);
+            }
+        }
     }
 
     @Override

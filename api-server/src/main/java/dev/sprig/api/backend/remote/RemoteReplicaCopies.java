@@ -32,7 +32,7 @@ final class RemoteReplicaCopies implements ReplicaCopies {
     }
 
     @Override
-    public void define(String nodeId, List<LcSpec> lcs) {
+    public List<Long> define(String nodeId, List<LcSpec> lcs) {
         NodeClient.Target node = target(nodeId);
         Map<Long, HeldLc> held = new HashMap<>();
         calls.call(nodeId, () -> client.list(node)).forEach(lc -> held.put(lc.lcId(), lc));
@@ -48,6 +48,7 @@ final class RemoteReplicaCopies implements ReplicaCopies {
                 calls.run(nodeId, () -> client.freeze(node, lc.lcId()));
             }
         }
+        return missing.stream().map(LcSpec::lcId).toList();
     }
 
     @Override
@@ -91,8 +92,28 @@ final class RemoteReplicaCopies implements ReplicaCopies {
     }
 
     @Override
-    public void announceRebuildSource(String targetNodeId, String sourceNodeId, long lcId) {
-        // the nodes have no such call yet: see the interface
+    public void setRebuildSource(String targetNodeId, String sourceNodeId, long lcId) {
+        NodeClient.Target node = target(targetNodeId);
+        NodeClient.Target source = target(sourceNodeId);
+        calls.run(targetNodeId, () -> client.setRebuildSource(node, lcId, source));
+    }
+
+    @Override
+    public boolean hasRebuildSource(String nodeId, long lcId) {
+        NodeClient.Target node = target(nodeId);
+        return calls.call(nodeId, () -> client.hasRebuildSource(node, lcId));
+    }
+
+    @Override
+    public void removeRebuildSource(String nodeId, long lcId) {
+        NodeClient.Target node = target(nodeId);
+        calls.run(nodeId, () -> client.removeRebuildSource(node, lcId));
+    }
+
+    @Override
+    public byte[] read(String nodeId, long lcId, long offset, int length) {
+        NodeClient.Target node = target(nodeId);
+        return calls.call(nodeId, () -> client.read(node, lcId, offset, length));
     }
 
     private NodeClient.Target target(String nodeId) {
