@@ -23,6 +23,7 @@ import org.springframework.util.unit.DataSize;
  * @param imageSources where images may be imported from, and how much an import may take
  * @param attachments what a disk's attachment hands out
  * @param operations how long-running work is run
+ * @param recovery how members whose node is down are replaced and rebuilt (decision 012)
  * @param idempotencyRetention how long an answered {@code Idempotency-Key} is kept: long enough for
  *     any client's retries, short enough that a fleet launched every day does not grow the table for
  *     ever. A retry after that runs again.
@@ -37,6 +38,7 @@ public record SprigApiProperties(
         @DefaultValue ImageSources imageSources,
         @DefaultValue DiskAttachments attachments,
         @DefaultValue Operations operations,
+        @DefaultValue Recovery recovery,
         @DefaultValue("24h") Duration idempotencyRetention) {
 
     /**
@@ -115,6 +117,44 @@ public record SprigApiProperties(
                 throw new IllegalArgumentException(
                         "sprig.api.operations.max-attempts must be at least 1: " + maxAttempts);
             }
+        }
+    }
+
+    /**
+     * {@code sprig.api.recovery.*}: re-replication (decision 012). The leader replaces a member whose
+     * node has been down ({@code sprig.api.nodes.down-after}) by a new node, which is filled from an
+     * in-sync member node to node, one PC at a time.
+     *
+     * @param enabled whether the leader starts recoveries (running ones are resumed regardless)
+     * @param bytesPerSecond the most one node sends or receives for recoveries, its concurrent copies
+     *     together (each copy gets an equal share)
+     * @param concurrentCopies how many PC copies one node takes part in at once, as source or target
+     * @param scanInterval how often the leader looks for members to replace
+     */
+    public record Recovery(
+            @DefaultValue("true") boolean enabled,
+            @DefaultValue("100MB") DataSize bytesPerSecond,
+            @DefaultValue("2") int concurrentCopies,
+            @DefaultValue("10s") Duration scanInterval) {
+
+        public Recovery {
+            if (bytesPerSecond.toBytes() < 1) {
+                throw new IllegalArgumentException(
+                        "sprig.api.recovery.bytes-per-second must be positive, not " + bytesPerSecond);
+            }
+            if (concurrentCopies < 1 || concurrentCopies > 64) {
+                throw new IllegalArgumentException(
+                        "sprig.api.recovery.concurrent-copies must be between 1 and 64, not " + concurrentCopies);
+            }
+            if (scanInterval.compareTo(Duration.ofMillis(100)) < 0) {
+                throw new IllegalArgumentException(
+                        "sprig.api.recovery.scan-interval must be at least 100ms, not " + scanInterval);
+            }
+        }
+
+        /** Each copy's share of a node's {@link #bytesPerSecond}. */
+        public long bytesPerSecondPerCopy() {
+            return Math.max(1, bytesPerSecond.toBytes() / concurrentCopies);
         }
     }
 

@@ -37,7 +37,8 @@ class ArchitectureTest {
         "dev.sprig.api.operation..",
         "dev.sprig.api.leader..",
         "dev.sprig.api.node..",
-        "dev.sprig.api.placement.."
+        "dev.sprig.api.placement..",
+        "dev.sprig.api.recovery.."
     };
 
     static final String[] HTTP = {"org.springframework.web..", "org.springframework.http..", "jakarta.servlet.."};

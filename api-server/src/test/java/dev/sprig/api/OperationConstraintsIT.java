@@ -73,6 +73,36 @@ class OperationConstraintsIT {
     }
 
     @Test
+    void aRecoveryTargetsAReplicaSetAndOnlyARecoveryDoes() {
+        assertThat(insert("op-0000000000000006", "recovery", "rs-7-2", "running", 0, 0, null, "NULL"))
+                .isEqualTo(1);
+        assertThatThrownBy(() -> insert("op-0000000000000007", "recovery", DISK, "running", 0, 0, null, "NULL"))
+                .as("a recovery of a disk")
+                .isInstanceOf(DataIntegrityViolationException.class)
+                .hasMessageContaining("operation_recovery_targets_a_set");
+        assertThatThrownBy(() -> insert("op-0000000000000008", "flatten", "rs-7-1", "running", 0, 0, null, "NULL"))
+                .as("a flatten of a replica set")
+                .isInstanceOf(DataIntegrityViolationException.class);
+        assertThatThrownBy(() -> insert("op-0000000000000009", "recovery", "rs-7-x", "running", 0, 0, null, "NULL"))
+                .as("a set named otherwise than rs-<family>-<column>")
+                .isInstanceOf(DataIntegrityViolationException.class);
+    }
+
+    @Test
+    void aReplicaMemberIsInSyncStaleOrRebuilding() {
+        jdbc.update("INSERT INTO node (node_id, http_endpoint, nbd_host, nbd_port, token, capacity_bytes, used_bytes)"
+                + " VALUES ('constraints-node', 'http://127.0.0.1:1', '127.0.0.1', 1, 'token-0123456789abcdef', 1, 0)");
+        jdbc.update("INSERT INTO replica_set (family_id, column_no) VALUES (424242, 0)");
+        String member = "INSERT INTO replica_member (family_id, column_no, node_id, position, state)"
+                + " VALUES (424242, 0, 'constraints-node', 0, ?)";
+        assertThat(jdbc.update(member, "rebuilding")).isEqualTo(1);
+        jdbc.update("DELETE FROM replica_member WHERE family_id = 424242");
+        assertThatThrownBy(() -> jdbc.update(member, "catching_up"))
+                .isInstanceOf(DataIntegrityViolationException.class)
+                .hasMessageContaining("replica_member_state");
+    }
+
+    @Test
     void anImageSizeIsUnknownOnlyWhileItImportsOrAfterItsImportFailed() {
         String insert = "INSERT INTO resource (extern_id, kind, name, size_bytes, state) VALUES (?, ?, ?, NULL, ?)";
         assertThat(jdbc.update(insert, "img-cccccccccccccccc", "image", "importing", "importing"))

@@ -68,6 +68,20 @@ public interface NodeApi {
     @PostExchange("/v1/lcs/{lcId}:copyFrom")
     CopyFromResult copyFrom(@PathVariable long lcId, @RequestBody CopyFromRequest request);
 
+    /**
+     * What the lc holds itself in PCs {@code [firstPc, firstPc + pcCount)} (at most 1024 PCs), with
+     * the block CRCs of each segment held as data: a rebuild's inventory.
+     */
+    @GetExchange("/v1/lcs/{lcId}/segments")
+    OwnedSegmentsView segments(@PathVariable long lcId, @RequestParam long firstPc, @RequestParam long pcCount);
+
+    /**
+     * Fills the lc, in the request's PCs, with every segment the source lc on another node holds
+     * that this lc does not hold yet (held segments are kept), throttled; answers the counts.
+     */
+    @PostExchange("/v1/lcs/{lcId}:fillFrom")
+    FillFromResult fillFrom(@PathVariable long lcId, @RequestBody FillFromRequest request);
+
     @PostExchange("/v1/lcs/{lcId}:flush")
     void flush(@PathVariable long lcId);
 

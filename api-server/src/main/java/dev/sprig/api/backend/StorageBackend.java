@@ -219,8 +219,32 @@ public interface StorageBackend {
         }
     }
 
-    /** A member of a replica set; a stale one was dropped and serves nothing. */
-    record ReplicaMember(NodeAccess node, boolean inSync) {}
+    /**
+     * A member of a replica set: an in-sync one takes writes and serves reads; a rebuilding one
+     * (decision 012) takes writes but serves no read; a stale one was dropped and serves nothing.
+     */
+    record ReplicaMember(NodeAccess node, MemberState state) {
+
+        public boolean inSync() {
+            return state == MemberState.IN_SYNC;
+        }
+
+        public boolean rebuilding() {
+            return state == MemberState.REBUILDING;
+        }
+    }
+
+    /** A member's state, spelled in the API as {@link #parameter()}. */
+    enum MemberState {
+        IN_SYNC,
+        REBUILDING,
+        STALE;
+
+        /** {@code in_sync}, {@code rebuilding} or {@code stale}. */
+        public String parameter() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
 
     /**
      * Where the PCs of an lc's family live, for a client that does I/O: PC {@code i} is on

@@ -1,5 +1,6 @@
 package dev.sprig.api.disk;
 
+import dev.sprig.api.backend.StorageBackend;
 import java.time.Instant;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
@@ -53,7 +54,17 @@ public record Attachment(
         }
     }
 
-    /** @param nbd for an in-sync member, a URI whose token is for this column at this epoch; null for a stale one */
+    /**
+     * @param nbd for an in-sync member (and a rebuilding one in a read-write attachment), a URI whose
+     *     token is for this column at this epoch; null for a stale one
+     */
     public record MemberExport(
-            String nodeId, boolean inSync, @Nullable String nbd) {}
+            String nodeId,
+            StorageBackend.MemberState state,
+            @Nullable String nbd) {
+
+        public boolean inSync() {
+            return state == StorageBackend.MemberState.IN_SYNC;
+        }
+    }
 }

@@ -46,22 +46,25 @@ class AttachmentController {
     record AttachmentNode(String nodeId, String nbd) {}
 
     /**
-     * @param state {@code in_sync} (has every acknowledged write; serves I/O) or {@code stale} (dropped;
-     *     serves nothing)
-     * @param nbd in an attachment, for an {@code in_sync} member: {@code nbd://host:port/<dataToken>/<lcId>},
-     *     a token for this column at this epoch; null for a stale member and outside attachments
+     * @param state {@code in_sync} (has every acknowledged write; serves I/O), {@code rebuilding} (being
+     *     filled by a recovery: takes every write, serves no read) or {@code stale} (dropped; serves
+     *     nothing)
+     * @param nbd in an attachment, for an {@code in_sync} member, and for a {@code rebuilding} one in a
+     *     read-write attachment: {@code nbd://host:port/<dataToken>/<lcId>}, a token for this column at
+     *     this epoch; null for a stale member and outside attachments
      */
     record ReplicaMemberView(
             String nodeId, String state, @Nullable String nbd) {
 
         static ReplicaMemberView of(Attachment.MemberExport member) {
-            return new ReplicaMemberView(member.nodeId(), member.inSync() ? "in_sync" : "stale", member.nbd());
+            return new ReplicaMemberView(member.nodeId(), member.state().parameter(), member.nbd());
         }
     }
 
     /**
      * A replica set: every member holds the column's PCs (PC {@code i} of the disk is in column
-     * {@code i % columns.length}); {@code epoch} goes up by one whenever a member is dropped.
+     * {@code i % columns.length}); {@code epoch} goes up by one whenever a member is dropped, joins to
+     * be rebuilt, or becomes in sync.
      */
     record ReplicaColumnView(int column, long epoch, List<ReplicaMemberView> members) {
 

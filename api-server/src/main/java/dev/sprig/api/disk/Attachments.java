@@ -129,8 +129,9 @@ public class Attachments {
     }
 
     /**
-     * Replica sets: a token per in-sync member and column, at the column's epoch (version 2), none
-     * for a stale member. The flat list has each column's preferred member, read-only where the
+     * Replica sets: a token per in-sync member and column, at the column's epoch (version 2), one for
+     * a rebuilding member in a read-write attachment (the agent only writes to it), none for a stale
+     * member. The flat list has each column's preferred member, read-only where the
      * column has more than one in-sync member: a plain NBD client writing to one copy would make the
      * copies differ.
      */
@@ -144,10 +145,13 @@ public class Attachments {
             DataGrant grant = new DataGrant(lcId, access.rights, expiresAt, epoch);
             List<MemberExport> members = new ArrayList<>(column.members().size());
             for (ReplicaMember member : column.members()) {
+                // a rebuilding member takes the writes of a read-write attachment and nothing else
+                // (decision 012); a read-only one has nothing to send it
+                boolean uri = member.inSync() || (member.rebuilding() && access == Access.READ_WRITE);
                 members.add(new MemberExport(
                         member.node().nodeId(),
-                        member.inSync(),
-                        member.inSync() ? nbdUri(member.node(), grant, requestHost) : null));
+                        member.state(),
+                        uri ? nbdUri(member.node(), grant, requestHost) : null));
             }
             exports.add(new ColumnExport(column.column(), column.epoch(), members));
             String preferred = column.preferred();

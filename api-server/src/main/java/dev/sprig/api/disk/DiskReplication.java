@@ -69,12 +69,12 @@ public class DiskReplication {
                                 column.epoch(),
                                 column.members().stream()
                                         .map(member ->
-                                                new MemberExport(member.node().nodeId(), member.inSync(), null))
+                                                new MemberExport(member.node().nodeId(), member.state(), null))
                                         .toList()))
                         .toList());
     }
 
-    /** Healthy when every member of every column is in sync. */
+    /** Healthy when every member of every column is in sync (a rebuilding member is not yet). */
     static Redundancy redundancy(List<ReplicaColumn> columns) {
         return columns.stream()
                         .allMatch(column -> column.members().stream().allMatch(StorageBackend.ReplicaMember::inSync))

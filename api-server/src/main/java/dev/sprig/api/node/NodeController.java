@@ -43,7 +43,7 @@ class NodeController {
      * A node as operators see it; the token is never shown.
      *
      * @param replicaSets how many replica sets (stripe columns of families) it is a member of, in any state
-     * @param degradedReplicaSets how many of those have a stale member (fewer copies than configured)
+     * @param degradedReplicaSets how many of those have a member that is not in sync (stale, or rebuilding: fewer full copies than configured)
      */
     record NodeView(
             String nodeId,
@@ -92,8 +92,9 @@ class NodeController {
     @GetMapping(path = "/v1/nodes", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(
             summary = "Every registered node with its state: up, unreachable, down or draining",
-            description = "With each node, how many replica sets it is a member of and how many of those are"
-                    + " degraded (have a stale member); sprig_replica_sets_degraded counts the degraded sets.")
+            description =
+                    "With each node, how many replica sets it is a member of and how many of those are"
+                            + " degraded (have a member that is not in sync: stale or rebuilding); sprig_replica_sets_degraded counts the degraded sets.")
     NodeList list() {
         Map<String, ReplicaMembership.Counts> counts = membership.byNode();
         return new NodeList(registry.all().stream()

@@ -3,13 +3,13 @@ package dev.sprig.api.node;
 import java.util.Map;
 
 /**
- * How many replica sets each node is a member of, and how many of those have a stale member
+ * How many replica sets each node is a member of, and how many of those have a member that is not in sync (stale or rebuilding)
  * (decision 011), for the node views. The sets are {@code dev.sprig.api.placement}'s, which
  * implements this: placement depends on the registry, not the reverse.
  */
 public interface ReplicaMembership {
 
-    /** @param degradedReplicaSets of {@code replicaSets}, those with at least one stale member */
+    /** @param degradedReplicaSets of {@code replicaSets}, those with at least one member not in sync */
     record Counts(long replicaSets, long degradedReplicaSets) {
 
         public static final Counts NONE = new Counts(0, 0);

@@ -47,7 +47,12 @@ public record Operation(
         /** A bulk clone of an image that was not cached: the import, then the clones; counted in disks. */
         CLONE("disks"),
         /** Another copy of an image, on nodes apart from its others; counted in PCs. */
-        COPY("pcs");
+        COPY("pcs"),
+        /**
+         * A replica set's new member filled from an in-sync one, replacing a member whose node is down
+         * (decision 012); counted in bytes of the segments the source holds in the set's column.
+         */
+        RECOVERY("bytes");
 
         private final String unit;
 

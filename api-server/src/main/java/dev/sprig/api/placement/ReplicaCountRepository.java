@@ -7,15 +7,16 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
 
 /**
- * Counts over {@code replica_member} for views and metrics. A degraded set is one with a stale
- * member; stale members are few (each is a dropped copy awaiting repair), and the partial index
- * {@code replica_member_stale_idx} finds them without reading the in-sync ones.
+ * Counts over {@code replica_member} for views and metrics. A degraded set is one with a member that
+ * is not in sync (stale, or rebuilding: decision 012); those are few (each is a dropped copy, or one
+ * being rebuilt), and the partial index {@code replica_member_not_in_sync_idx} finds them without
+ * reading the in-sync ones.
  */
 @Repository
 class ReplicaCountRepository {
 
     private static final String DEGRADED =
-            "SELECT DISTINCT family_id, column_no FROM replica_member WHERE state = 'stale'";
+            "SELECT DISTINCT family_id, column_no FROM replica_member WHERE state <> 'in_sync'";
 
     private final JdbcClient jdbc;
 
@@ -45,7 +46,7 @@ class ReplicaCountRepository {
                 .single();
     }
 
-    /** Sets with at least one stale member. */
+    /** Sets with at least one member that is not in sync. */
     long degradedSets() {
         return jdbc.sql("SELECT count(*) FROM (" + DEGRADED + ") AS degraded")
                 .query(Long.class)

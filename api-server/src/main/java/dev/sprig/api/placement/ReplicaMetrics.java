@@ -6,8 +6,8 @@ import io.micrometer.core.instrument.binder.MeterBinder;
 import org.springframework.stereotype.Component;
 
 /**
- * {@code sprig_replica_sets_degraded}: the replica sets with at least one stale member, counted by
- * a query when a scrape reads it (cheap: only stale members are read, through a partial index).
+ * {@code sprig_replica_sets_degraded}: the replica sets with at least one member not in sync (stale or rebuilding), counted by
+ * a query when a scrape reads it (cheap: only members not in sync are read, through a partial index).
  * Above zero, some data has fewer copies than {@code sprig.api.backend.nodes.replicas}.
  */
 @Component
@@ -22,7 +22,7 @@ class ReplicaMetrics implements MeterBinder {
     @Override
     public void bindTo(MeterRegistry registry) {
         Gauge.builder("sprig.replica.sets.degraded", counts, ReplicaCountRepository::degradedSets)
-                .description("replica sets with at least one stale member (fewer copies than configured)")
+                .description("replica sets with at least one member not in sync (fewer full copies than configured)")
                 .register(registry);
     }
 }

@@ -6,7 +6,8 @@ import java.util.List;
  * One stripe column of a family: PC {@code i} of every lc of the family is in column
  * {@code i % columns} and stored on every member of that column's set. Members that are
  * {@code in_sync} have every acknowledged write; a {@code stale} one was dropped (its column's epoch
- * went up when it was) and serves nothing.
+ * went up when it was) and serves nothing; a {@code rebuilding} one (decision 012) takes every write
+ * and the family's control calls while a recovery fills it, but serves no read.
  *
  * @param members by position
  */
@@ -16,10 +17,11 @@ public record ReplicaSet(long familyId, int column, long epoch, List<Member> mem
         members = List.copyOf(members);
     }
 
-    /** A member's state; the database spells them {@code in_sync} and {@code stale}. */
+    /** A member's state; the database spells them {@code in_sync}, {@code stale} and {@code rebuilding}. */
     public enum State {
         IN_SYNC("in_sync"),
-        STALE("stale");
+        STALE("stale"),
+        REBUILDING("rebuilding");
 
         private final String column;
 
@@ -48,6 +50,29 @@ public record ReplicaSet(long familyId, int column, long epoch, List<Member> mem
         public boolean inSync() {
             return state == State.IN_SYNC;
         }
+
+        /** In sync or rebuilding: it takes writes and control calls. */
+        public boolean takesWrites() {
+            return state != State.STALE;
+        }
+    }
+
+    /** The ids of the members that take writes (in sync or rebuilding), by position. */
+    public List<String> writerNodeIds() {
+        return members.stream().filter(Member::takesWrites).map(Member::nodeId).toList();
+    }
+
+    /** The members being rebuilt, by position. */
+    public List<Member> rebuilding() {
+        return members.stream()
+                .filter(member -> member.state() == State.REBUILDING)
+                .toList();
+    }
+
+    public boolean hasRebuilding(String nodeId) {
+        return members.stream()
+                .anyMatch(member ->
+                        member.state() == State.REBUILDING && member.nodeId().equals(nodeId));
     }
 
     /** The in-sync members, by position. */

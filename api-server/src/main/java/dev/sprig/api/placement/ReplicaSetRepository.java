@@ -99,13 +99,16 @@ class ReplicaSetRepository {
         return true;
     }
 
-    /** Marks the node stale in {@code columns} of the family and bumps those columns' epochs. */
+    /**
+     * Marks the node stale (from in sync or rebuilding) in {@code columns} of the family and bumps
+     * those columns' epochs.
+     */
     void markStale(long familyId, String nodeId, Collection<Integer> columns) {
         Integer[] cols = columns.toArray(Integer[]::new);
         jdbc.sql("""
                         UPDATE replica_member SET state = 'stale', changed_at = now()
                         WHERE family_id = :family AND node_id = :node AND column_no = ANY(:columns)
-                            AND state = 'in_sync'""")
+                            AND state IN ('in_sync', 'rebuilding')""")
                 .param("family", familyId)
                 .param("node", nodeId)
                 .param("columns", cols)
@@ -114,6 +117,68 @@ class ReplicaSetRepository {
                 .param("family", familyId)
                 .param("columns", cols)
                 .update();
+    }
+
+    /**
+     * Adds {@code nodeId} to the set as a rebuilding member, at the lowest free position; the caller
+     * bumps the set's epoch (decision 012: the tokens of the attachment include it from then on).
+     */
+    void addRebuilding(long familyId, int column, String nodeId) {
+        jdbc.sql("""
+                        INSERT INTO replica_member (family_id, column_no, node_id, position, state)
+                        SELECT :family, :column, :node, min(p), 'rebuilding'
+                        FROM generate_series(0, 15) AS p
+                        WHERE p NOT IN (SELECT position FROM replica_member
+                                        WHERE family_id = :family AND column_no = :column)
+                        HAVING min(p) IS NOT NULL""")
+                .param("family", familyId)
+                .param("column", column)
+                .param("node", nodeId)
+                .update();
+    }
+
+    /**
+     * The rebuilding member {@code newNodeId} becomes in sync and {@code oldNodeId} leaves the set;
+     * the epoch goes up. False, changing nothing, when {@code newNodeId} is not rebuilding there.
+     */
+    boolean replace(long familyId, int column, String oldNodeId, String newNodeId) {
+        int promoted = jdbc.sql("""
+                        UPDATE replica_member SET state = 'in_sync', changed_at = now()
+                        WHERE family_id = :family AND column_no = :column AND node_id = :node
+                            AND state = 'rebuilding'""")
+                .param("family", familyId)
+                .param("column", column)
+                .param("node", newNodeId)
+                .update();
+        if (promoted == 0) {
+            return false;
+        }
+        jdbc.sql("DELETE FROM replica_member WHERE family_id = :family AND column_no = :column AND node_id = :node")
+                .param("family", familyId)
+                .param("column", column)
+                .param("node", oldNodeId)
+                .update();
+        bumpEpoch(familyId, column);
+        return true;
+    }
+
+    void bumpEpoch(long familyId, int column) {
+        jdbc.sql("UPDATE replica_set SET epoch = epoch + 1 WHERE family_id = :family AND column_no = :column")
+                .param("family", familyId)
+                .param("column", column)
+                .update();
+    }
+
+    /** The sets {@code nodeId} is a member of, in any state, as (family, column). */
+    List<Fence> membershipsOf(String nodeId) {
+        return jdbc.sql("""
+                        SELECT s.family_id, s.column_no, s.epoch
+                        FROM replica_member m JOIN replica_set s USING (family_id, column_no)
+                        WHERE m.node_id = :node
+                        ORDER BY s.family_id, s.column_no""")
+                .param("node", nodeId)
+                .query((rs, row) -> new Fence(rs.getLong("family_id"), rs.getInt("column_no"), rs.getLong("epoch")))
+                .list();
     }
 
     /** Every set that {@code nodeId} is a member of, in any state, whose epoch is past 1. */

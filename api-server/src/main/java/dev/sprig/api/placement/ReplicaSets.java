@@ -117,9 +117,10 @@ public class ReplicaSets {
     }
 
     /**
-     * Drops {@code failure}'s node from every column of the family where it is in sync, bumping each
-     * of those columns' epochs: the node did not answer a call the request needed. Returns the
-     * family's sets as they are now.
+     * Drops {@code failure}'s node from every column of the family where it is in sync or rebuilding,
+     * bumping each of those columns' epochs: the node did not answer a call the request needed. A
+     * rebuilding member's drop never counts against {@code min-in-sync}. Returns the family's sets as
+     * they are now.
      *
      * @throws SprigException.NodeUnavailable {@code failure} itself, changing nothing, when the node
      *     is the only member of one of those columns (a family placed with one copy has no other to
@@ -134,6 +135,11 @@ public class ReplicaSets {
             List<ReplicaSet> sets = repository.of(familyId);
             List<Integer> columns = new ArrayList<>();
             for (ReplicaSet set : sets) {
+                if (set.hasRebuilding(nodeId)) {
+                    // a rebuilding member never counts towards min-in-sync: dropping it is always allowed
+                    columns.add(set.column());
+                    continue;
+                }
                 if (!set.hasInSync(nodeId)) {
                     continue;
                 }
@@ -157,7 +163,8 @@ public class ReplicaSets {
     /**
      * A client-agent's report that {@code nodeId} failed a write to column {@code column} of the
      * family, made with the set as of {@code epoch}. A member that is stale already, or a report from
-     * an older epoch (someone dropped a member since), changes nothing. Returns the set as it is now.
+     * an older epoch (someone dropped a member since), changes nothing; a rebuilding member is dropped
+     * whatever {@code min-in-sync} says. Returns the set as it is now.
      *
      * @throws SprigException.NotFound the family has no such column, or the node is not in it
      * @throws SprigException.InvalidArgument {@code epoch} is later than the set's
@@ -174,7 +181,13 @@ public class ReplicaSets {
             if (epoch > set.epoch()) {
                 throw SprigException.invalidArgument("epoch " + epoch + " is later than the set's, " + set.epoch());
             }
-            if (epoch < set.epoch() || !set.hasInSync(nodeId)) {
+            if (epoch < set.epoch()) {
+                return set;
+            }
+            if (set.hasRebuilding(nodeId)) {
+                return column(dropped(familyId, nodeId, List.of(column)), familyId, column);
+            }
+            if (!set.hasInSync(nodeId)) {
                 return set;
             }
             int remaining = set.inSync().size() - 1;
@@ -199,6 +212,100 @@ public class ReplicaSets {
                 .filter(set -> set.column() == column)
                 .findFirst()
                 .orElseThrow(() -> SprigException.notFound("column " + column + " of family " + familyId));
+    }
+
+    /**
+     * Replaces {@code oldNodeId} in column {@code column} of the family by {@code newNodeId}, which
+     * joins as {@code rebuilding} (decision 012); {@code oldNodeId}, whose node is down, is marked
+     * stale if it was not already. The epoch goes up once. Runs in the caller's transaction, which
+     * records the recovery with it. Empty, changing nothing, when the set no longer needs it: the old
+     * member left it, a member is rebuilding there already, or {@code newNodeId} is a member.
+     */
+    public Optional<ReplicaSet> startRebuild(long familyId, int column, String oldNodeId, String newNodeId) {
+        return Objects.requireNonNull(tx.execute(status -> {
+            repository.lock(familyId);
+            Optional<ReplicaSet> found = repository.of(familyId).stream()
+                    .filter(set -> set.column() == column)
+                    .findFirst();
+            if (found.isEmpty()) {
+                return Optional.<ReplicaSet>empty();
+            }
+            ReplicaSet set = found.get();
+            boolean oldIsMember =
+                    set.members().stream().anyMatch(member -> member.nodeId().equals(oldNodeId));
+            boolean newIsMember =
+                    set.members().stream().anyMatch(member -> member.nodeId().equals(newNodeId));
+            if (!oldIsMember || newIsMember || !set.rebuilding().isEmpty()) {
+                return Optional.<ReplicaSet>empty();
+            }
+            repository.addRebuilding(familyId, column, newNodeId);
+            if (set.hasInSync(oldNodeId)) {
+                repository.markStale(familyId, oldNodeId, List.of(column)); // bumps the epoch
+            } else {
+                repository.bumpEpoch(familyId, column);
+            }
+            ReplicaSet now = column(repository.of(familyId), familyId, column);
+            events.publishEvent(new EpochsRaised(List.of(now)));
+            return Optional.of(now);
+        }));
+    }
+
+    /**
+     * The end of a rebuild: the rebuilding {@code newNodeId} becomes in sync and {@code oldNodeId}
+     * leaves the set, the epoch going up, in the caller's transaction. False, changing nothing, when
+     * {@code newNodeId} is no longer rebuilding there (it was dropped meanwhile).
+     */
+    public boolean finishRebuild(long familyId, int column, String oldNodeId, String newNodeId) {
+        return Boolean.TRUE.equals(tx.execute(status -> {
+            repository.lock(familyId);
+            if (!repository.replace(familyId, column, oldNodeId, newNodeId)) {
+                return false;
+            }
+            events.publishEvent(new EpochsRaised(List.of(column(repository.of(familyId), familyId, column))));
+            return true;
+        }));
+    }
+
+    /**
+     * A rebuild given up: {@code newNodeId}, if still rebuilding in the column, is marked stale and
+     * the epoch goes up, in the caller's transaction.
+     */
+    public void abandonRebuild(long familyId, int column, String newNodeId) {
+        tx.executeWithoutResult(status -> {
+            repository.lock(familyId);
+            boolean rebuilding = repository.of(familyId).stream()
+                    .anyMatch(set -> set.column() == column && set.hasRebuilding(newNodeId));
+            if (rebuilding) {
+                dropped(familyId, newNodeId, List.of(column));
+            }
+        });
+    }
+
+    /**
+     * The node whose copy of an lc is the rebuild source of that lc on {@code nodeId} (decision 012),
+     * which is rebuilding in a column of the family (or about to, in {@code joining}; -1 for none):
+     * a node's lc holds the PCs of all its columns and has one source for all of them, so the source
+     * must be in sync in every column where {@code nodeId} takes writes. The first such node in the
+     * read order of the column it rebuilds in, else by id; empty when there is none.
+     */
+    public static Optional<String> rebuildSource(List<ReplicaSet> family, String nodeId, int joining) {
+        List<ReplicaSet> columns = family.stream()
+                .filter(set -> set.column() == joining || set.writerNodeIds().contains(nodeId))
+                .toList();
+        List<String> order = new ArrayList<>();
+        family.stream()
+                .filter(set -> set.column() == joining || set.hasRebuilding(nodeId))
+                .forEach(set -> order.addAll(set.readOrder()));
+        family.stream().flatMap(set -> set.inSyncNodeIds().stream()).sorted().forEach(order::add);
+        return order.stream()
+                .filter(candidate -> !candidate.equals(nodeId))
+                .filter(candidate -> columns.stream().allMatch(set -> set.hasInSync(candidate)))
+                .findFirst();
+    }
+
+    /** The sets {@code nodeId} is a member of, in any state, as family, column and epoch. */
+    public List<Fence> membershipsOf(String nodeId) {
+        return repository.membershipsOf(nodeId);
     }
 
     /** The fences {@code nodeId} should hold: every set it is a member of whose epoch is past 1. */

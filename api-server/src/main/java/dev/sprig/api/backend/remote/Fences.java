@@ -58,7 +58,8 @@ final class Fences implements DisposableBean {
     @TransactionalEventListener(fallbackExecution = true)
     void epochsRaised(EpochsRaised raised) {
         for (ReplicaSet set : raised.sets()) {
-            for (String nodeId : set.inSyncNodeIds()) {
+            // the rebuilding members too: they take the column's writes at this epoch (decision 012)
+            for (String nodeId : set.writerNodeIds()) {
                 raise(nodeId, new Fence(set.familyId(), set.column(), set.epoch()));
             }
         }

@@ -4,6 +4,7 @@ import com.sun.net.httpserver.HttpServer;
 import dev.sprig.api.backend.StorageBackend.HeldLc;
 import dev.sprig.api.backend.StorageBackend.LcSpec;
 import dev.sprig.api.backend.StorageBackend.PcRun;
+import dev.sprig.engine.ChunkEngine;
 import dev.sprig.nodeapi.AllocationView;
 import dev.sprig.nodeapi.BatchDefineRequest;
 import dev.sprig.nodeapi.CopyFromRequest;
@@ -12,11 +13,14 @@ import dev.sprig.nodeapi.CopySource;
 import dev.sprig.nodeapi.DefineResult;
 import dev.sprig.nodeapi.FenceRequest;
 import dev.sprig.nodeapi.FenceView;
+import dev.sprig.nodeapi.FillFromRequest;
+import dev.sprig.nodeapi.FillFromResult;
 import dev.sprig.nodeapi.Job;
 import dev.sprig.nodeapi.LcDefinition;
 import dev.sprig.nodeapi.LcSummary;
 import dev.sprig.nodeapi.LcView;
 import dev.sprig.nodeapi.NodeApi;
+import dev.sprig.nodeapi.OwnedSegmentsView;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -150,6 +154,15 @@ final class NodeClient {
                 new CopyFromRequest(new CopySource("http://node", "token", 1L), 0L, 1L),
                 new CopyFromResult(0),
                 new FenceRequest(2L),
+                new FillFromRequest(new CopySource("http://node", "token", 1L), 0L, 1L, 1L),
+                new FillFromResult(0, 0, 0),
+                new dev.sprig.nodeapi.RebuildSourceView(1, "http://node", 1),
+                new OwnedSegmentsView(
+                        1,
+                        0,
+                        1,
+                        List.of(new OwnedSegmentsView.OwnedPcView(
+                                0, List.of(new OwnedSegmentsView.OwnedSegmentView(0, "DATA", List.of(1)))))),
                 new FenceView(1, 0, 2),
                 new AllocationView(1, List.of(new dev.sprig.nodeapi.PcRun(0, 1))),
                 new Job("flatten", 1L, Job.State.RUNNING, 0, 0, Instant.EPOCH, null, null, List.of()));
@@ -213,6 +226,60 @@ final class NodeClient {
                 .stream()
                 .map(run -> new PcRun(run.firstPc(), run.pcCount()))
                 .toList();
+    }
+
+    /** What the lc holds itself on the node in PCs {@code [firstPc, firstPc + pcCount)}. */
+    OwnedSegmentsView segments(Target node, long lcId, long firstPc, long pcCount) {
+        return call(
+                "GET /v1/lcs/" + lcId + "/segments",
+                () -> api(node, dataTimeout).segments(lcId, firstPc, pcCount));
+    }
+
+    /**
+     * Has {@code node} fill PCs {@code [firstPc, firstPc + pcCount)} of its lc from {@code source}'s
+     * lc, at most {@code bytesPerSecond}; the bytes it copied. The call may take as long as the
+     * throttle makes a whole PC take, on top of the data timeout (rounded up to whole seconds, so
+     * that a few proxies serve every rate).
+     */
+    long fillFrom(
+            Target node, long lcId, Target source, long sourceLcId, long firstPc, long pcCount, long bytesPerSecond) {
+        var request = new FillFromRequest(
+                new CopySource(source.httpEndpoint(), source.token(), sourceLcId), firstPc, pcCount, bytesPerSecond);
+        long throttledSeconds = (pcCount * ChunkEngine.PC_SIZE + bytesPerSecond - 1) / bytesPerSecond;
+        Duration timeout = Duration.ofSeconds(dataTimeout.toSeconds() + 1 + 2 * throttledSeconds);
+        return call(
+                        "POST /v1/lcs/" + lcId + ":fillFrom",
+                        () -> api(node, timeout).fillFrom(lcId, request))
+                .bytesCopied();
+    }
+
+    /** Makes lc {@code lcId} of {@code source} the rebuild source of the same lc on {@code node}. */
+    void setRebuildSource(Target node, long lcId, Target source) {
+        var request = new CopySource(source.httpEndpoint(), source.token(), lcId);
+        call(
+                "PUT /v1/lcs/" + lcId + "/rebuildSource",
+                () -> api(node, callTimeout).setRebuildSource(lcId, request));
+    }
+
+    /** Whether the lc has a rebuild source on the node (a node that restarted has none). */
+    boolean hasRebuildSource(Target node, long lcId) {
+        try {
+            call(
+                    "GET /v1/lcs/" + lcId + "/rebuildSource",
+                    () -> api(node, callTimeout).rebuildSource(lcId));
+            return true;
+        } catch (Refused refused) {
+            if (refused.status == 404) {
+                return false;
+            }
+            throw refused;
+        }
+    }
+
+    void removeRebuildSource(Target node, long lcId) {
+        run(
+                "DELETE /v1/lcs/" + lcId + "/rebuildSource",
+                () -> api(node, callTimeout).removeRebuildSource(lcId));
     }
 
     void flush(Target node, long lcId) {

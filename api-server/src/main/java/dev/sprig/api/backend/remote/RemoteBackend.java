@@ -73,7 +73,41 @@ final class RemoteBackend implements StorageBackend {
             byFamily.computeIfAbsent(lc.familyId(), family -> new ArrayList<>()).add(lc);
             families.remember(lc.lcId(), lc.familyId());
         }
-        byFamily.forEach((family, batch) -> onEveryMember(family, node -> client.define(node, batch)));
+        byFamily.forEach((family, batch) -> {
+            onEveryMember(family, node -> client.define(node, batch));
+            setRebuildSources(family, batch);
+        });
+    }
+
+    /**
+     * On each rebuilding member of the family, makes a new lc's copy on an in-sync member its rebuild
+     * source (decision 012), before the member can get writes for it: the lc's parent there may not
+     * be filled yet, so a partial write must fill its segment from the source first.
+     */
+    private void setRebuildSources(long familyId, List<LcSpec> lcs) {
+        List<ReplicaSet> placed = sets.placed(familyId);
+        Set<String> rebuilding = new LinkedHashSet<>();
+        placed.forEach(column -> column.rebuilding().forEach(member -> rebuilding.add(member.nodeId())));
+        for (String nodeId : rebuilding) {
+            java.util.Optional<String> source = ReplicaSets.rebuildSource(placed, nodeId, -1);
+            if (source.isEmpty()) {
+                log.warn(
+                        "No node is in sync in every column of family {} where node {} is a member: its new lcs"
+                                + " have no rebuild source",
+                        familyId,
+                        nodeId);
+                continue;
+            }
+            Target node = target(nodeId);
+            Target from = target(source.get());
+            try {
+                for (LcSpec lc : lcs) {
+                    calls.run(nodeId, () -> client.setRebuildSource(node, lc.lcId(), from));
+                }
+            } catch (SprigException.NodeUnavailable unavailable) {
+                sets.markStale(familyId, unavailable);
+            }
+        }
     }
 
     @Override
@@ -109,7 +143,7 @@ final class RemoteBackend implements StorageBackend {
         families.forget(lcId);
     }
 
-    /** Each piece (at most a PC) goes to every in-sync member of its PC's column. */
+    /** Each piece (at most a PC) goes to every in-sync or rebuilding member of its PC's column. */
     @Override
     public void write(long lcId, long offset, ByteBuffer bytes) {
         long family = families.of(lcId);
@@ -121,7 +155,7 @@ final class RemoteBackend implements StorageBackend {
             int inPc = (int) Math.min(rest.remaining(), (pc + 1) * ChunkEngine.PC_SIZE - at);
             ByteBuffer piece = rest.slice(rest.position(), inPc);
             long pieceAt = at;
-            for (String nodeId : columnOf(columns, pc).inSyncNodeIds()) {
+            for (String nodeId : columnOf(columns, pc).writerNodeIds()) {
                 Target node = target(nodeId);
                 try {
                     calls.run(nodeId, () -> client.write(node, lcId, pieceAt, piece));
@@ -249,7 +283,9 @@ final class RemoteBackend implements StorageBackend {
     @Override
     public void flatten(long lcId, FlattenProgress progress) {
         long family = families.of(lcId);
-        onEveryMember(family, node -> client.startFlatten(node, lcId));
+        // not on a rebuilding member: its lc's parent may not be filled yet, and a flatten there would
+        // copy unfilled bytes into segments the recovery's fill then keeps
+        onEveryInSyncMember(family, node -> client.startFlatten(node, lcId));
         while (true) {
             long done = 0;
             long total = 0;
@@ -351,11 +387,25 @@ final class RemoteBackend implements StorageBackend {
     }
 
     /**
-     * Runs {@code call} on every node that is in sync in at least one column of the family, dropping
-     * those that do not answer (or failing the request when too few would be left).
+     * Runs {@code call} on every node that is in sync or rebuilding in at least one column of the
+     * family (decision 012: a rebuilding member gets the control calls, so that lcs made during its
+     * rebuild exist on it), dropping those that do not answer (or failing the request when too few
+     * in-sync members would be left; a rebuilding member's drop never fails it).
      */
     private void onEveryMember(long familyId, Consumer<Target> call) {
-        for (String nodeId : inSyncNodes(sets.placed(familyId))) {
+        List<ReplicaSet> placed = sets.placed(familyId);
+        Set<String> nodes = new LinkedHashSet<>();
+        placed.forEach(column -> nodes.addAll(column.writerNodeIds()));
+        onEach(familyId, List.copyOf(nodes), call);
+    }
+
+    /** {@link #onEveryMember} on the in-sync members alone. */
+    private void onEveryInSyncMember(long familyId, Consumer<Target> call) {
+        onEach(familyId, inSyncNodes(sets.placed(familyId)), call);
+    }
+
+    private void onEach(long familyId, List<String> nodeIds, Consumer<Target> call) {
+        for (String nodeId : nodeIds) {
             Target node = target(nodeId);
             try {
                 calls.run(nodeId, () -> call.accept(node));
@@ -494,7 +544,7 @@ final class RemoteBackend implements StorageBackend {
         List<ReplicaColumn> columns = new ArrayList<>(placed.size());
         for (ReplicaSet set : placed) {
             List<ReplicaMember> members = set.members().stream()
-                    .map(member -> new ReplicaMember(access(registry.node(member.nodeId())), member.inSync()))
+                    .map(member -> new ReplicaMember(access(registry.node(member.nodeId())), memberState(member)))
                     .toList();
             List<String> order = set.readOrder();
             columns.add(new ReplicaColumn(
@@ -506,6 +556,14 @@ final class RemoteBackend implements StorageBackend {
                     order.isEmpty() ? null : order.get(0)));
         }
         return columns;
+    }
+
+    private static MemberState memberState(ReplicaSet.Member member) {
+        return switch (member.state()) {
+            case IN_SYNC -> MemberState.IN_SYNC;
+            case REBUILDING -> MemberState.REBUILDING;
+            case STALE -> MemberState.STALE;
+        };
     }
 
     private static NodeAccess access(Node node) {

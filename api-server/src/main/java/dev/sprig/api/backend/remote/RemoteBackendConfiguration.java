@@ -1,6 +1,7 @@
 package dev.sprig.api.backend.remote;
 
 import dev.sprig.api.SprigApiProperties;
+import dev.sprig.api.backend.ReplicaCopies;
 import dev.sprig.api.backend.StorageBackend;
 import dev.sprig.api.node.NodeRegistry;
 import dev.sprig.api.placement.ReplicaSets;
@@ -36,6 +37,13 @@ class RemoteBackendConfiguration {
     @Bean
     Fences fences(ReplicaSets sets, NodeRegistry registry, NodeClient client, NodeCalls calls) {
         return new Fences(sets, registry, client, calls);
+    }
+
+    @Bean
+    ReplicaCopies replicaCopies(
+            NodeRegistry registry, NodeClient client, NodeCalls calls, SprigApiProperties properties) {
+        return new RemoteReplicaCopies(
+                registry, client, calls, properties.backend().nodes().retryAfter());
     }
 
     @Bean

@@ -1,0 +1,64 @@
+package dev.sprig.api.backend;
+
+import dev.sprig.api.backend.StorageBackend.LcSpec;
+import java.util.List;
+
+/**
+ * The node calls a recovery makes (decision 012): defining a family's lcs on a new member, listing
+ * what an lc holds itself in one stripe column, and filling a PC of it node to node from an in-sync
+ * member. Only the nodes backend has it. Each call is idempotent: a fill skips the segments the
+ * target holds already, so a recovery resumed after a crash copies only what is still missing.
+ *
+ * @see dev.sprig.api.backend.StorageBackend
+ */
+public interface ReplicaCopies {
+
+    /**
+     * Defines on the node those of {@code lcs} (parents before children) it does not hold, and
+     * freezes those frozen in {@code lcs} that it holds writable; the ids of those it defined.
+     */
+    List<Long> define(String nodeId, List<LcSpec> lcs);
+
+    /**
+     * The segments the lc holds itself on the node in the PCs of column {@code column} (of
+     * {@code columns}), in PC and segment order.
+     */
+    List<HeldSegment> heldSegments(String nodeId, long lcId, long sizeBytes, int column, int columns);
+
+    /**
+     * Has {@code targetNodeId} fill PC {@code pc} of the lc from {@code sourceNodeId}'s copy, at
+     * most {@code bytesPerSecond}; the bytes it copied (zero when it held everything already).
+     */
+    long fill(String targetNodeId, String sourceNodeId, long lcId, long pc, long bytesPerSecond);
+
+    /**
+     * Makes the lc on {@code sourceNodeId} the rebuild source of the same lc on {@code targetNodeId}
+     * (decision 012): the first live write into part of a segment the target does not hold yet fills
+     * that segment from the source's resolved bytes first. The node keeps it in memory only.
+     */
+    void setRebuildSource(String targetNodeId, String sourceNodeId, long lcId);
+
+    /**
+     * Whether the lc on the node still has its rebuild source: a node that restarted lost them, and
+     * took live writes without them meanwhile.
+     */
+    boolean hasRebuildSource(String nodeId, long lcId);
+
+    /** The node's lc no longer has a rebuild source (it is in sync); having none already is fine. */
+    void removeRebuildSource(String nodeId, long lcId);
+
+    /** What the lc reads as on the node over {@code [offset, offset + length)}, through its parents. */
+    byte[] read(String nodeId, long lcId, long offset, int length);
+
+    /**
+     * One segment an lc holds itself: as data with its 64 block CRCs, or as explicit zeros.
+     *
+     * @param crcs empty for a zero segment
+     */
+    record HeldSegment(long pc, int segment, boolean zero, List<Integer> crcs) {
+
+        public HeldSegment {
+            crcs = List.copyOf(crcs);
+        }
+    }
+}

@@ -1,0 +1,122 @@
+package dev.sprig.api.backend.remote;
+
+import dev.sprig.api.backend.ReplicaCopies;
+import dev.sprig.api.backend.StorageBackend.HeldLc;
+import dev.sprig.api.backend.StorageBackend.LcSpec;
+import dev.sprig.api.error.SprigException;
+import dev.sprig.api.node.NodeRegistry;
+import dev.sprig.engine.ChunkEngine;
+import dev.sprig.nodeapi.OwnedSegmentsView;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/** {@link ReplicaCopies} over the node API, every call through {@link NodeCalls}. */
+final class RemoteReplicaCopies implements ReplicaCopies {
+
+    /** The most PCs one listing of the node's covers. */
+    static final long LISTING_PCS = 1024;
+
+    private final NodeRegistry registry;
+    private final NodeClient client;
+    private final NodeCalls calls;
+    private final Duration retryAfter;
+
+    RemoteReplicaCopies(NodeRegistry registry, NodeClient client, NodeCalls calls, Duration retryAfter) {
+        this.registry = registry;
+        this.client = client;
+        this.calls = calls;
+        this.retryAfter = retryAfter;
+    }
+
+    @Override
+    public List<Long> define(String nodeId, List<LcSpec> lcs) {
+        NodeClient.Target node = target(nodeId);
+        Map<Long, HeldLc> held = new HashMap<>();
+        calls.call(nodeId, () -> client.list(node)).forEach(lc -> held.put(lc.lcId(), lc));
+        List<LcSpec> missing =
+                lcs.stream().filter(lc -> !held.containsKey(lc.lcId())).toList();
+        for (int from = 0; from < missing.size(); from += 1_000) {
+            List<LcSpec> batch = missing.subList(from, Math.min(missing.size(), from + 1_000));
+            calls.run(nodeId, () -> client.define(node, batch));
+        }
+        for (LcSpec lc : lcs) {
+            HeldLc there = held.get(lc.lcId());
+            if (lc.frozen() && there != null && !there.frozen()) {
+                calls.run(nodeId, () -> client.freeze(node, lc.lcId()));
+            }
+        }
+        return missing.stream().map(LcSpec::lcId).toList();
+    }
+
+    @Override
+    public List<HeldSegment> heldSegments(String nodeId, long lcId, long sizeBytes, int column, int columns) {
+        NodeClient.Target node = target(nodeId);
+        long pcs = (sizeBytes + ChunkEngine.PC_SIZE - 1) / ChunkEngine.PC_SIZE;
+        List<HeldSegment> held = new ArrayList<>();
+        for (long first = 0; first < pcs; first += LISTING_PCS) {
+            long from = first;
+            long count = Math.min(LISTING_PCS, pcs - first);
+            OwnedSegmentsView listed = calls.call(nodeId, () -> client.segments(node, lcId, from, count));
+            for (OwnedSegmentsView.OwnedPcView pc : listed.pcs()) {
+                if (pc.pc() % columns != column) {
+                    continue;
+                }
+                for (OwnedSegmentsView.OwnedSegmentView segment : pc.segments()) {
+                    held.add(new HeldSegment(
+                            pc.pc(), segment.segment(), "ZERO".equals(segment.state()), segment.crcs()));
+                }
+            }
+        }
+        return held;
+    }
+
+    /**
+     * A source that did not answer the target (the target's 502) is reported as that source being
+     * unavailable, so that the caller can try another in-sync member.
+     */
+    @Override
+    public long fill(String targetNodeId, String sourceNodeId, long lcId, long pc, long bytesPerSecond) {
+        NodeClient.Target node = target(targetNodeId);
+        NodeClient.Target source = target(sourceNodeId);
+        try {
+            return calls.call(targetNodeId, () -> client.fillFrom(node, lcId, source, lcId, pc, 1, bytesPerSecond));
+        } catch (NodeClient.Refused refused) {
+            if (refused.status == 502) {
+                throw SprigException.nodeUnavailable(sourceNodeId, retryAfter, refused.getMessage());
+            }
+            throw refused;
+        }
+    }
+
+    @Override
+    public void setRebuildSource(String targetNodeId, String sourceNodeId, long lcId) {
+        NodeClient.Target node = target(targetNodeId);
+        NodeClient.Target source = target(sourceNodeId);
+        calls.run(targetNodeId, () -> client.setRebuildSource(node, lcId, source));
+    }
+
+    @Override
+    public boolean hasRebuildSource(String nodeId, long lcId) {
+        NodeClient.Target node = target(nodeId);
+        return calls.call(nodeId, () -> client.hasRebuildSource(node, lcId));
+    }
+
+    @Override
+    public void removeRebuildSource(String nodeId, long lcId) {
+        NodeClient.Target node = target(nodeId);
+        calls.run(nodeId, () -> client.removeRebuildSource(node, lcId));
+    }
+
+    @Override
+    public byte[] read(String nodeId, long lcId, long offset, int length) {
+        NodeClient.Target node = target(nodeId);
+        return calls.call(nodeId, () -> client.read(node, lcId, offset, length));
+    }
+
+    private NodeClient.Target target(String nodeId) {
+        return RemoteBackend.target(registry.node(nodeId));
+    }
+}

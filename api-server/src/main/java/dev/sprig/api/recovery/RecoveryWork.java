@@ -1,0 +1,371 @@
+package dev.sprig.api.recovery;
+
+import dev.sprig.api.SprigApiProperties;
+import dev.sprig.api.backend.ReplicaCopies;
+import dev.sprig.api.backend.ReplicaCopies.HeldSegment;
+import dev.sprig.api.backend.StorageBackend.LcSpec;
+import dev.sprig.api.error.SprigException;
+import dev.sprig.api.lineage.Lc;
+import dev.sprig.api.operation.Operation;
+import dev.sprig.api.operation.OperationProgress;
+import dev.sprig.api.operation.OperationWork;
+import dev.sprig.api.placement.ReplicaSet;
+import dev.sprig.api.placement.ReplicaSets;
+import dev.sprig.engine.ChunkEngine;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.stereotype.Component;
+
+/**
+ * A recovery's work (decision 012): defines the family's lcs on the new member (frozen ones
+ * frozen), fills each lc, parents before children, PC by PC from an in-sync member of the column,
+ * then compares the inventories (segment states and block CRCs) of the frozen lcs with the source's;
+ * only then, in the transaction that ends the operation, the new member becomes in sync and the old
+ * one leaves the set (the epoch goes up). Lcs made while it runs are defined on the new member by
+ * the control path (it is a member) and filled by a further pass here.
+ *
+ * <p>Resumable: the lcs whose fill finished are recorded as it goes and not filled again, and a fill
+ * of the lc it was in the middle of copies only the segments the new member does not hold yet. The
+ * progress counts the bytes of data segments the source holds in the column, done and in all.
+ *
+ * <p>Failing (the new member does not answer, no in-sync member can serve as the source, a frozen lc
+ * differs after its fill) drops the new member: it is marked stale, and the next scan picks another.
+ */
+@Component
+class RecoveryWork implements OperationWork {
+
+    private static final Logger log = LoggerFactory.getLogger(RecoveryWork.class);
+
+    private final RecoveryRepository recoveries;
+    private final ReplicaSets sets;
+    private final ObjectProvider<ReplicaCopies> copiesProvider;
+    private final CopyPermits permits;
+    private final long bytesPerSecond;
+
+    RecoveryWork(
+            RecoveryRepository recoveries,
+            ReplicaSets sets,
+            ObjectProvider<ReplicaCopies> copies,
+            SprigApiProperties properties) {
+        this.recoveries = recoveries;
+        this.sets = sets;
+        this.copiesProvider = copies;
+        this.permits = new CopyPermits(properties.recovery().concurrentCopies());
+        this.bytesPerSecond = properties.recovery().bytesPerSecondPerCopy();
+    }
+
+    @Override
+    public Operation.Kind kind() {
+        return Operation.Kind.RECOVERY;
+    }
+
+    @Override
+    public void perform(Operation operation, OperationProgress progress) {
+        ReplicaCopies copies = copiesProvider.getIfAvailable();
+        if (copies == null) {
+            throw new IllegalStateException("recoveries need the nodes backend");
+        }
+        Recovery recovery = recovery(operation);
+        Set<Long> filled = new HashSet<>(recovery.filledLcIds());
+        while (true) {
+            ReplicaSet set = rebuildingSet(recovery);
+            int columns = sets.of(recovery.familyId()).size();
+            List<Lc> lcs = recoveries.lcsOf(recovery.familyId());
+            List<Long> defined = copies.define(recovery.newNodeId(), specs(lcs));
+            checkRebuildSources(copies, recovery, lcs, defined);
+            // what the source holds in the column, lc by lc: the plan, and the progress's total
+            Map<Lc, Map<Long, Long>> plan = new LinkedHashMap<>();
+            long total = 0;
+            long done = 0;
+            for (Lc lc : lcs) {
+                List<HeldSegment> held = unlessDeleted(lc, () -> held(copies, set, recovery, lc, columns));
+                if (held == null) {
+                    continue;
+                }
+                Map<Long, Long> bytesByPc = bytesByPc(held);
+                long bytes =
+                        bytesByPc.values().stream().mapToLong(Long::longValue).sum();
+                total += bytes;
+                if (filled.contains(lc.lcId())) {
+                    done += bytes;
+                } else {
+                    plan.put(lc, bytesByPc);
+                }
+            }
+            if (plan.isEmpty()) {
+                progress.report(done, total);
+                break;
+            }
+            progress.report(done, total);
+            for (Map.Entry<Lc, Map<Long, Long>> lc : plan.entrySet()) {
+                // the new member may have been dropped meanwhile (an agent's write to it failed)
+                ReplicaSet now = rebuildingSet(recovery);
+                done = fill(copies, now, recovery, lc.getKey(), lc.getValue(), done, total, progress);
+                recoveries.filled(operation.id(), lc.getKey().lcId());
+                filled.add(lc.getKey().lcId());
+            }
+        }
+        verify(copies, recovery);
+    }
+
+    /** Fills the lc's PCs in the column from an in-sync member; {@code done} plus what it covered. */
+    private long fill(
+            ReplicaCopies copies,
+            ReplicaSet set,
+            Recovery recovery,
+            Lc lc,
+            Map<Long, Long> bytesByPc,
+            long done,
+            long total,
+            OperationProgress progress) {
+        for (Map.Entry<Long, Long> pc : bytesByPc.entrySet()) {
+            try {
+                fromAnySource(
+                        set,
+                        recovery,
+                        source -> permits.run(
+                                recovery.newNodeId(),
+                                source,
+                                () -> copies.fill(
+                                        recovery.newNodeId(), source, lc.lcId(), pc.getKey(), bytesPerSecond)));
+            } catch (RuntimeException failed) {
+                if (!recoveries.lcExists(lc.lcId())) {
+                    log.debug("lc {} was deleted during recovery {}", lc.lcId(), recovery.operationId());
+                    return done;
+                }
+                throw failed;
+            }
+            done += pc.getValue();
+            progress.report(done, total);
+        }
+        return done;
+    }
+
+    /**
+     * Each lc on the new member has its rebuild source: set when the recovery started, or by the
+     * control path for an lc made since. One without (but one {@code defined} just now, which gets
+     * it here) means the node restarted (a node keeps them in memory only) and may have merged
+     * partial live writes with segments not filled yet: its copy cannot be trusted, and the recovery
+     * fails. Nothing to check when no node is in sync in every column where the new member is.
+     */
+    private void checkRebuildSources(ReplicaCopies copies, Recovery recovery, List<Lc> lcs, List<Long> defined) {
+        Optional<String> source = ReplicaSets.rebuildSource(sets.of(recovery.familyId()), recovery.newNodeId(), -1);
+        if (source.isEmpty()) {
+            log.warn(
+                    "Recovery {}: no node is in sync in every column where node {} is; its lcs have no rebuild"
+                            + " source, and a partial live write into a segment not filled yet is merged with its own"
+                            + " chain",
+                    recovery.operationId(),
+                    recovery.newNodeId());
+            return;
+        }
+        for (Lc lc : lcs) {
+            if (defined.contains(lc.lcId())) {
+                unlessDeleted(lc, () -> {
+                    copies.setRebuildSource(recovery.newNodeId(), source.get(), lc.lcId());
+                    return Boolean.TRUE;
+                });
+            } else if (Boolean.FALSE.equals(
+                    unlessDeleted(lc, () -> copies.hasRebuildSource(recovery.newNodeId(), lc.lcId())))) {
+                throw new IllegalStateException("node " + recovery.newNodeId() + " lost the rebuild source of lc "
+                        + lc.lcId() + ": it restarted while rebuilding, and its copy cannot be trusted");
+            }
+        }
+    }
+
+    /**
+     * Before the new member may become in sync: each of its lcs still has its rebuild source (one
+     * that lost them restarted, and may have merged partial live writes with unfilled segments
+     * meanwhile), and each frozen lc reads, segment by segment, as on an in-sync member. Segments
+     * whose inventory entries (state and block CRCs) agree are equal; where they differ (a
+     * rebuilding lc may hold segments its source reads through its parent: filled on a live write
+     * from resolved bytes, or marked zero) the two are read and compared. Writable lcs are not
+     * compared: live writes reach the members at slightly different times.
+     */
+    private void verify(ReplicaCopies copies, Recovery recovery) {
+        ReplicaSet set = rebuildingSet(recovery);
+        int columns = sets.of(recovery.familyId()).size();
+        List<Lc> lcs = recoveries.lcsOf(recovery.familyId());
+        checkRebuildSources(copies, recovery, lcs, List.of());
+        for (Lc lc : lcs) {
+            if (!lc.frozen()) {
+                continue;
+            }
+            unlessDeleted(
+                    lc,
+                    () -> fromAnySource(set, recovery, source -> {
+                        compare(copies, source, recovery, lc, columns);
+                        return Boolean.TRUE;
+                    }));
+        }
+    }
+
+    private static void compare(ReplicaCopies copies, String source, Recovery recovery, Lc lc, int columns) {
+        Map<List<Long>, HeldSegment> theirs =
+                bySegment(copies.heldSegments(source, lc.lcId(), lc.sizeBytes(), recovery.column(), columns));
+        Map<List<Long>, HeldSegment> ours = bySegment(
+                copies.heldSegments(recovery.newNodeId(), lc.lcId(), lc.sizeBytes(), recovery.column(), columns));
+        Set<List<Long>> keys = new TreeSet<>(
+                Comparator.comparing((List<Long> key) -> key.get(0)).thenComparing(key -> key.get(1)));
+        keys.addAll(theirs.keySet());
+        keys.addAll(ours.keySet());
+        for (List<Long> key : keys) {
+            if (Objects.equals(theirs.get(key), ours.get(key))) {
+                continue;
+            }
+            long offset = key.get(0) * ChunkEngine.PC_SIZE + key.get(1) * ChunkEngine.SEGMENT_SIZE;
+            int length = (int) Math.min(ChunkEngine.SEGMENT_SIZE, lc.sizeBytes() - offset);
+            if (!Arrays.equals(
+                    copies.read(source, lc.lcId(), offset, length),
+                    copies.read(recovery.newNodeId(), lc.lcId(), offset, length))) {
+                throw new IllegalStateException("frozen lc " + lc.lcId() + " reads otherwise on node "
+                        + recovery.newNodeId() + " than on node " + source + " after its fill: segment " + key.get(1)
+                        + " of PC " + key.get(0));
+            }
+        }
+    }
+
+    private static Map<List<Long>, HeldSegment> bySegment(List<HeldSegment> held) {
+        Map<List<Long>, HeldSegment> by = new HashMap<>();
+        held.forEach(segment -> by.put(List.of(segment.pc(), (long) segment.segment()), segment));
+        return by;
+    }
+
+    private List<HeldSegment> held(ReplicaCopies copies, ReplicaSet set, Recovery recovery, Lc lc, int columns) {
+        return fromAnySource(
+                set,
+                recovery,
+                source -> copies.heldSegments(source, lc.lcId(), lc.sizeBytes(), recovery.column(), columns));
+    }
+
+    /**
+     * What {@code call} answers; null when it failed because the lc was deleted meanwhile (the nodes
+     * no longer have it either), which a recovery skips.
+     */
+    private <T> @Nullable T unlessDeleted(Lc lc, Supplier<T> call) {
+        try {
+            return call.get();
+        } catch (RuntimeException failed) {
+            if (recoveries.lcExists(lc.lcId())) {
+                throw failed;
+            }
+            return null;
+        }
+    }
+
+    /** The bytes of data each PC holds, by PC; a PC with only zero segments counts 0 but is filled. */
+    private static Map<Long, Long> bytesByPc(List<HeldSegment> held) {
+        Map<Long, Long> byPc = new TreeMap<>();
+        for (HeldSegment segment : held) {
+            byPc.merge(segment.pc(), segment.zero() ? 0L : ChunkEngine.SEGMENT_SIZE, Long::sum);
+        }
+        return byPc;
+    }
+
+    private interface SourceCall<T> {
+        T on(String sourceNodeId);
+    }
+
+    /** What the first in-sync member (in read order) to answer answers. */
+    private static <T> T fromAnySource(ReplicaSet set, Recovery recovery, SourceCall<T> call) {
+        SprigException.@Nullable NodeUnavailable last = null;
+        for (String source : set.readOrder()) {
+            try {
+                return call.on(source);
+            } catch (SprigException.NodeUnavailable unavailable) {
+                if (unavailable.nodeId().equals(recovery.newNodeId())) {
+                    throw unavailable;
+                }
+                last = unavailable;
+            }
+        }
+        if (last != null) {
+            throw last;
+        }
+        throw new IllegalStateException("column " + recovery.column() + " of family " + recovery.familyId()
+                + " has no in-sync member to copy from");
+    }
+
+    private Recovery recovery(Operation operation) {
+        return recoveries
+                .find(operation.id())
+                .orElseThrow(() -> new IllegalStateException("operation " + operation.id() + " has no recovery"));
+    }
+
+    /** The set as it is now, while the new member is still rebuilding in it. */
+    private ReplicaSet rebuildingSet(Recovery recovery) {
+        return sets.of(recovery.familyId()).stream()
+                .filter(set -> set.column() == recovery.column() && set.hasRebuilding(recovery.newNodeId()))
+                .findFirst()
+                .orElseThrow(() -> new IllegalStateException("node " + recovery.newNodeId()
+                        + " is no longer rebuilding in column " + recovery.column() + " of family "
+                        + recovery.familyId()));
+    }
+
+    static List<LcSpec> specs(List<Lc> lcs) {
+        return lcs.stream()
+                .map(lc -> new LcSpec(lc.lcId(), lc.parentLcId(), lc.familyId(), lc.sizeBytes(), lc.frozen()))
+                .toList();
+    }
+
+    @Override
+    public Runnable succeed(Operation operation) {
+        Recovery recovery = recovery(operation);
+        if (!sets.finishRebuild(recovery.familyId(), recovery.column(), recovery.oldNodeId(), recovery.newNodeId())) {
+            throw new IllegalStateException("node " + recovery.newNodeId() + " is no longer rebuilding in column "
+                    + recovery.column() + " of family " + recovery.familyId());
+        }
+        log.info(
+                "Recovery {}: node {} is in sync in column {} of family {}; node {} left the set",
+                operation.id(),
+                recovery.newNodeId(),
+                recovery.column(),
+                recovery.familyId(),
+                recovery.oldNodeId());
+        return () -> removeRebuildSources(recovery);
+    }
+
+    /** Best effort: a source left behind only makes a later partial write fetch what it holds. */
+    private void removeRebuildSources(Recovery recovery) {
+        ReplicaCopies copies = copiesProvider.getIfAvailable();
+        if (copies == null) {
+            return;
+        }
+        for (Lc lc : recoveries.lcsOf(recovery.familyId())) {
+            try {
+                copies.removeRebuildSource(recovery.newNodeId(), lc.lcId());
+            } catch (RuntimeException failed) {
+                log.warn(
+                        "Recovery {}: could not remove the rebuild source of lc {} on node {}: {}",
+                        recovery.operationId(),
+                        lc.lcId(),
+                        recovery.newNodeId(),
+                        failed.getMessage());
+                return;
+            }
+        }
+    }
+
+    @Override
+    public void fail(Operation operation, String error) {
+        recoveries
+                .find(operation.id())
+                .ifPresent(
+                        recovery -> sets.abandonRebuild(recovery.familyId(), recovery.column(), recovery.newNodeId()));
+    }
+}

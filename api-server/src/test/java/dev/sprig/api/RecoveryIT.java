@@ -1,0 +1,371 @@
+package dev.sprig.api;
+
+import static dev.sprig.api.ImageAndDiskApiIT.imageContent;
+import static dev.sprig.api.ImageAndDiskApiIT.unique;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sprig.api.StorageNodeProcesses.NodeProcess;
+import dev.sprig.api.backend.ReplicaCopies;
+import dev.sprig.api.backend.StorageBackend;
+import dev.sprig.api.placement.ReplicaSet;
+import dev.sprig.api.placement.ReplicaSet.Member;
+import dev.sprig.api.placement.ReplicaSets;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Re-replication (decision 012) on four real storage-node processes, three replicas per column: a
+ * member node killed and silent past {@code down-after} is replaced in each of its columns by the
+ * one node that is not in it, which joins as {@code rebuilding} (listed so in attachments, with a
+ * URI to write to), is filled node to node by a recovery operation with byte progress, and ends in
+ * sync with the same bytes as the other members while the dead node has left the sets. The nodes
+ * are registered by the test, which also sends the live ones' heartbeats.
+ */
+@SpringBootTest(
+        webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = {
+            "sprig.api.api-keys=" + RecoveryIT.KEY,
+            "sprig.api.admin-keys=" + RecoveryIT.ADMIN,
+            "sprig.api.backend.type=nodes",
+            "sprig.api.backend.nodes.replicas=3",
+            "sprig.api.backend.nodes.min-in-sync=2",
+            "sprig.api.backend.nodes.call-timeout=3s",
+            "sprig.api.nodes.unreachable-after=4s",
+            "sprig.api.nodes.down-after=5s",
+            "sprig.api.reconcile-interval=10m",
+            "sprig.api.recovery.scan-interval=300ms",
+            // slow enough that the rebuilding state and the progress can be seen, fast enough for CI
+            "sprig.api.recovery.bytes-per-second=4MB",
+            "sprig.api.recovery.concurrent-copies=2",
+            "resilience4j.circuitbreaker.configs.storage-node.wait-duration-in-open-state=1s"
+        })
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class RecoveryIT {
+
+    static final String KEY = "recovery-key-0123456789";
+    static final String ADMIN = "recovery-admin-0123456789";
+    static final int MIB = 1 << 20;
+    static final int PC = 4 * MIB;
+    /** Inside segment 1 of PC 0 (column 0), not on a block boundary. */
+    static final long PARTIAL_AT = 300_000;
+
+    static StorageNodeProcesses nodes;
+
+    /** The family the tests replicate, its image's lc and the image's bytes. */
+    static long family;
+
+    static long imageLc;
+    static byte[] content;
+
+    /** The nodes the test sends heartbeats for, every 400 ms from the first test to the end. */
+    static final List<NodeProcess> alive = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    static final ScheduledExecutorService heartbeats = Executors.newSingleThreadScheduledExecutor();
+
+    @DynamicPropertySource
+    static void dataDirs(DynamicPropertyRegistry registry) {
+        TestDataDirs.isolate(registry, "recovery");
+    }
+
+    @BeforeAll
+    static void fourStorageNodes() {
+        nodes = new StorageNodeProcesses(4, TestDataDirs.fresh("recovery-processes"));
+    }
+
+    @AfterAll
+    static void stopNodes() {
+        heartbeats.shutdownNow();
+        if (nodes != null) {
+            nodes.close();
+        }
+    }
+
+    @LocalServerPort
+    int port;
+
+    @Autowired
+    ReplicaSets sets;
+
+    @Autowired
+    StorageBackend backend;
+
+    @Autowired
+    JdbcTemplate jdbc;
+
+    @Autowired
+    ReplicaCopies copies;
+
+    @Test
+    @Order(1)
+    void aDeadMembersColumnsGetANewMemberFilledFromTheOthersThatEndsInSyncWithTheSameBytes() throws Exception {
+        ApiClient api = new ApiClient(port, KEY);
+        ApiClient admin = api.withKey(ADMIN);
+        alive.addAll(nodes.nodes);
+        heartbeats.scheduleWithFixedDelay(
+                () -> alive.forEach(node -> admin.registerNode(node.id, node.registration())),
+                0,
+                400,
+                TimeUnit.MILLISECONDS);
+        await("the four nodes registered", () -> jdbc.queryForObject("SELECT count(*) FROM node", Long.class) == 4);
+
+        // an image (three PCs: one per column), a disk written through the nodes, a snapshot of it
+        content = imageContent(3 * PC);
+        String image = api.availableImage(content);
+        imageLc = lcOf(api, "/v1/images/" + image);
+        JsonNode disk = api.clone(image);
+        long diskLc = disk.path("lcId").asLong();
+        byte[] written = new byte[2 * MIB];
+        new Random(20).nextBytes(written);
+        backend.write(diskLc, PC - MIB, ByteBuffer.wrap(written));
+        backend.flush(diskLc);
+        HttpResponse<String> snapshot =
+                api.post("/v1/disks/" + ApiClient.id(disk) + "/snapshots", "{\"name\":\"" + unique("s") + "\"}");
+        assertThat(snapshot.statusCode()).as(snapshot.body()).isEqualTo(201);
+        long snapshotLc = ApiClient.json(snapshot).path("lcId").asLong();
+        long writableLc = ApiClient.json(api.get("/v1/disks/" + ApiClient.id(disk)))
+                .path("lcId")
+                .asLong();
+        family = jdbc.queryForObject("SELECT family_id FROM lc WHERE lc_id = ?", Long.class, diskLc);
+        List<ReplicaSet> before = sets.of(family);
+        assertThat(before)
+                .extracting(RecoveryIT::memberIds)
+                .containsExactly(
+                        List.of("node1", "node2", "node3"),
+                        List.of("node2", "node3", "node4"),
+                        List.of("node3", "node4", "node1"));
+
+        NodeProcess dead = nodes.node(2);
+        alive.remove(dead);
+        dead.kill();
+
+        // node2 is down after 5 s; column 0 gets node4, column 1 gets node1, each rebuilding
+        await("a rebuilding member in column 0", () -> sets.of(family).get(0).hasRebuilding("node4"));
+        HttpResponse<String> attachment = api.get("/v1/disks/" + ApiClient.id(disk) + "/attachment");
+        assertThat(attachment.statusCode()).as(attachment.body()).isEqualTo(200);
+        JsonNode column0 = ApiClient.json(attachment).path("columns").get(0);
+        JsonNode rebuilding = member(column0, "node4");
+        assertThat(rebuilding.path("state").asString()).isEqualTo("rebuilding");
+        assertThat(rebuilding.path("nbd").asString()).startsWith("nbd://");
+        assertThat(member(column0, "node2").path("state").asString()).isEqualTo("stale");
+        assertThat(ApiClient.json(attachment).path("redundancy").asString()).isEqualTo("degraded");
+
+        // a live write while the column is rebuilt: whole segments, so that order does not matter
+        byte[] live = new byte[512 * 1024];
+        new Random(21).nextBytes(live);
+        backend.write(writableLc, 2 * MIB, ByteBuffer.wrap(live));
+        // and a partial one, into a segment the new member fills from its rebuild source first
+        byte[] partial = new byte[4096];
+        new Random(22).nextBytes(partial);
+        backend.write(writableLc, PARTIAL_AT, ByteBuffer.wrap(partial));
+        backend.flush(writableLc);
+
+        List<String> recoveries = new ArrayList<>();
+        await("two recoveries", () -> {
+            recoveries.clear();
+            recoveries.addAll(jdbc.queryForList(
+                    "SELECT operation_id FROM operation WHERE kind = 'recovery' ORDER BY target_extern_id",
+                    String.class));
+            return recoveries.size() == 2;
+        });
+        List<JsonNode> running = new ArrayList<>();
+        for (String id : recoveries) {
+            JsonNode finished = api.awaitFinished(id, polled -> {
+                if (polled.path("state").asString().equals("running")
+                        && polled.path("done").asLong() > 0) {
+                    running.add(polled);
+                }
+            });
+            assertThat(finished.path("state").asString())
+                    .as(finished.toString())
+                    .isEqualTo("succeeded");
+            assertThat(finished.path("kind").asString()).isEqualTo("recovery");
+            assertThat(finished.path("unit").asString()).isEqualTo("bytes");
+            assertThat(finished.path("total").asLong()).isGreaterThan(MIB);
+            assertThat(finished.path("done").asLong())
+                    .isEqualTo(finished.path("total").asLong());
+        }
+        assertThat(running)
+                .as("progress seen while running, with a rate and what is left")
+                .isNotEmpty()
+                .allSatisfy(polled -> {
+                    assertThat(polled.path("done").asLong())
+                            .isLessThanOrEqualTo(polled.path("total").asLong());
+                    assertThat(polled.path("ratePerSecond").asLong()).isPositive();
+                    assertThat(polled.path("estimatedSecondsLeft").isNumber()).isTrue();
+                });
+
+        List<ReplicaSet> after = sets.of(family);
+        assertThat(after)
+                .extracting(RecoveryIT::memberIds)
+                .as("the new member takes the first free position; the dead one left")
+                .containsExactly(
+                        List.of("node1", "node3", "node4"),
+                        List.of("node3", "node4", "node1"),
+                        List.of("node3", "node4", "node1"));
+        for (int column = 0; column < 3; column++) {
+            assertThat(after.get(column).inSync()).as("column " + column).hasSize(3);
+            assertThat(after.get(column).epoch())
+                    .as("the epoch of column " + column + ": up at the join and at the end")
+                    .isEqualTo(before.get(column).epoch() + (column < 2 ? 2 : 0));
+        }
+        byte[] snapshotBytes = content.clone();
+        System.arraycopy(written, 0, snapshotBytes, PC - MIB, written.length);
+        byte[] writableBytes = snapshotBytes.clone();
+        System.arraycopy(live, 0, writableBytes, 2 * MIB, live.length);
+        System.arraycopy(partial, 0, writableBytes, (int) PARTIAL_AT, partial.length);
+        assertSameOnEveryMember(after, image, imageLc, content);
+        assertSameOnEveryMember(after, "snapshot", snapshotLc, snapshotBytes);
+        assertSameOnEveryMember(after, "disk", writableLc, writableBytes);
+        assertThat(ApiClient.json(api.get("/v1/disks/" + ApiClient.id(disk) + "/attachment"))
+                        .path("redundancy")
+                        .asString())
+                .isEqualTo("healthy");
+
+        // what a run resumed after a crash builds on: every lc of the family recorded as filled,
+        // and a fill of a PC the new member holds copies nothing
+        List<Long> familyLcs =
+                jdbc.queryForList("SELECT lc_id FROM lc WHERE family_id = ? ORDER BY lc_id", Long.class, family);
+        for (String id : recoveries) {
+            List<Long> filled = jdbc.queryForList(
+                    "SELECT unnest(filled_lc_ids) FROM recovery WHERE operation_id = ? ORDER BY 1", Long.class, id);
+            assertThat(filled).as("the lcs recovery " + id + " filled").isEqualTo(familyLcs);
+        }
+        assertThat(copies.fill("node4", "node1", imageLc, 0, 1L << 30))
+                .as("bytes a second fill of PC 0 copied")
+                .isZero();
+    }
+
+    /**
+     * The state a leader that crashed in the middle of a recovery leaves: the operation running, its
+     * new member rebuilding, the lcs it filled recorded (and their segments on the new member). The
+     * leader takes it up again (one more attempt), fills what is left, and ends it like any other.
+     * Node2, killed by the test before, comes back empty of memberships and replaces node1 in column
+     * 2 here.
+     */
+    @Test
+    @Order(2)
+    void aRecoveryLeftRunningByACrashIsResumedFromTheLcsItHadFilled() {
+        ApiClient api = new ApiClient(port, KEY);
+        NodeProcess returned = nodes.node(2);
+        returned.start();
+        returned.awaitUp();
+        alive.add(returned);
+        await(
+                "node2 up again",
+                () -> jdbc.queryForObject(
+                                "SELECT count(*) FROM node WHERE node_id = 'node2' AND last_heartbeat_at > now() - interval '2 seconds'",
+                                Long.class)
+                        == 1);
+        long epoch = sets.of(family).get(2).epoch();
+        // what the start of the recovery did: the rebuild sources of every lc of the family
+        for (long lc : jdbc.queryForList("SELECT lc_id FROM lc WHERE family_id = ?", Long.class, family)) {
+            copies.setRebuildSource("node2", "node3", lc);
+        }
+        // what the crashed run did before it recorded the image's lc as filled
+        copies.fill("node2", "node3", imageLc, 2, 1L << 30);
+        String id = "op-resumed000000001";
+        jdbc.update(
+                "UPDATE replica_member SET state = 'stale' WHERE family_id = ? AND column_no = 2"
+                        + " AND node_id = 'node1'",
+                family);
+        jdbc.update(
+                "INSERT INTO replica_member (family_id, column_no, node_id, position, state)"
+                        + " VALUES (?, 2, 'node2', 3, 'rebuilding')",
+                family);
+        jdbc.update("UPDATE replica_set SET epoch = epoch + 1 WHERE family_id = ? AND column_no = 2", family);
+        jdbc.update(
+                "INSERT INTO operation (operation_id, kind, target_extern_id, state, total, attempts)"
+                        + " VALUES (?, 'recovery', ?, 'running', 0, 1)",
+                id,
+                "rs-" + family + "-2");
+        jdbc.update(
+                "INSERT INTO recovery (operation_id, family_id, column_no, old_node_id, new_node_id,"
+                        + " filled_lc_ids) VALUES (?, ?, 2, 'node1', 'node2', ARRAY[?]::BIGINT[])",
+                id,
+                family,
+                imageLc);
+
+        JsonNode finished = api.awaitFinished(id);
+
+        assertThat(finished.path("state").asString()).as(finished.toString()).isEqualTo("succeeded");
+        assertThat(jdbc.queryForObject("SELECT attempts FROM operation WHERE operation_id = ?", Integer.class, id))
+                .as("taken up once more")
+                .isEqualTo(2);
+        assertThat(finished.path("done").asLong())
+                .as("the image's bytes in column 2 count as done")
+                .isGreaterThan(MIB);
+        List<ReplicaSet> after = sets.of(family);
+        assertThat(memberIds(after.get(2))).containsExactly("node3", "node4", "node2");
+        assertThat(after.get(2).inSync()).hasSize(3);
+        assertThat(after.get(2).epoch()).isEqualTo(epoch + 2);
+        assertSameOnEveryMember(after, "the image", imageLc, content);
+    }
+
+    /** Each PC of the lc reads {@code expected}'s bytes on every member of its column, over the node API. */
+    private static void assertSameOnEveryMember(List<ReplicaSet> columns, String what, long lc, byte[] expected) {
+        for (int pc = 0; pc * PC < expected.length; pc++) {
+            ReplicaSet column = columns.get(pc % columns.size());
+            byte[] slice = Arrays.copyOfRange(expected, pc * PC, Math.min(expected.length, (pc + 1) * PC));
+            for (String nodeId : memberIds(column)) {
+                byte[] stored =
+                        node(nodeId).read(lc, (long) pc * PC, slice.length).body();
+                assertThat(Arrays.equals(stored, slice))
+                        .as("PC " + pc + " of " + what + " (lc " + lc + ") on " + nodeId)
+                        .isTrue();
+            }
+        }
+    }
+
+    private static JsonNode member(JsonNode column, String nodeId) {
+        for (JsonNode member : column.path("members")) {
+            if (member.path("nodeId").asString().equals(nodeId)) {
+                return member;
+            }
+        }
+        throw new AssertionError(nodeId + " is not a member of " + column);
+    }
+
+    private static long lcOf(ApiClient api, String path) {
+        return ApiClient.json(api.get(path)).path("lcId").asLong();
+    }
+
+    private static void await(String what, BooleanSupplier condition) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(40).toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("not within 40 s: " + what);
+            }
+            StorageNodeProcesses.sleep(100);
+        }
+    }
+
+    private static NodeProcess node(String id) {
+        return nodes.nodes.stream().filter(n -> n.id.equals(id)).findFirst().orElseThrow();
+    }
+
+    private static List<String> memberIds(ReplicaSet set) {
+        return set.members().stream().map(Member::nodeId).toList();
+    }
+}
