@@ -5,8 +5,9 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * Long-running work ({@code GET /v1/operations/{id}}): an import, a batch clone that waits for one, a
- * flatten. {@code state} is {@code running}, {@code succeeded} or {@code failed}; {@code done} of
- * {@code total} {@code unit}s is its progress.
+ * flatten, a recovery of a replica set. {@code state} is {@code running}, {@code succeeded} or
+ * {@code failed}; {@code done} of {@code total} {@code unit}s is its progress, and while it runs
+ * {@code ratePerSecond} and {@code estimatedSecondsLeft} say how fast it goes (absent until known).
  */
 public record OperationView(
         String id,
@@ -20,7 +21,9 @@ public record OperationView(
         @Nullable String errorCode,
         Instant createdAt,
         Instant updatedAt,
-        @Nullable Instant finishedAt) {
+        @Nullable Instant finishedAt,
+        @Nullable Long ratePerSecond,
+        @Nullable Long estimatedSecondsLeft) {
 
     public boolean running() {
         return state.equals("running");

@@ -107,7 +107,9 @@ class ContractTest {
                 @Nullable String errorCode,
                 String createdAt,
                 Instant updatedAt,
-                @Nullable Instant finishedAt) {}
+                @Nullable Instant finishedAt,
+                @Nullable Long ratePerSecond,
+                @Nullable Long estimatedSecondsLeft) {}
 
         assertThat(differences(OperationView.class, "OperationView"))
                 .containsExactlyInAnyOrder(
