@@ -47,7 +47,6 @@ public final class NbdChannel extends SimpleChannelInboundHandler<Reply> {
 
     private @Nullable Channel open;
     private @Nullable IOException broken;
-    private boolean flushScheduled;
     private long cookie;
     private long sizeBytes = -1;
     private int transmissionFlags;
@@ -211,25 +210,11 @@ public final class NbdChannel extends SimpleChannelInboundHandler<Reply> {
                 .writeLong(id)
                 .writeLong(request.offset)
                 .writeInt((int) request.length);
-        to.write(header, to.voidPromise());
-        if (payload != null) {
-            to.write(payload, to.voidPromise());
-        }
-        flushSoon(to);
-    }
-
-    /**
-     * Flushes once the loop has handled what it is handling now, so that the requests one batch of a
-     * client's requests makes (the agent forwards a batch read from one socket) leave in one system
-     * call instead of one each.
-     */
-    private void flushSoon(Channel to) {
-        if (!flushScheduled) {
-            flushScheduled = true;
-            to.eventLoop().execute(() -> {
-                flushScheduled = false;
-                to.flush();
-            });
+        if (payload == null) {
+            to.writeAndFlush(header, to.voidPromise());
+        } else {
+            to.write(header, to.voidPromise());
+            to.writeAndFlush(payload, to.voidPromise());
         }
     }
 

@@ -53,7 +53,6 @@ final class TransmissionHandler extends SimpleChannelInboundHandler<NbdRequest> 
     /** Written on the event loop; read by {@link NbdServer#bufferedBytes()} from anywhere. */
     private volatile long heldBytes;
 
-    private boolean flushScheduled;
     private boolean disconnecting;
     private Replies replies;
 
@@ -119,24 +118,8 @@ final class TransmissionHandler extends SimpleChannelInboundHandler<NbdRequest> 
 
     /** On the event loop: hands the reply to the channel, then forgets the request. */
     private void reply(ChannelHandlerContext ctx, NbdRequest request, ByteBuf reply) {
-        ctx.write(reply, ctx.voidPromise());
-        flushSoon(ctx);
+        ctx.writeAndFlush(reply);
         answered(ctx, request);
-    }
-
-    /**
-     * Flushes once the loop has handled what it is handling now: the replies to a batch of requests
-     * read from the socket at once (or answered together by other connections' replies, on the
-     * agent) leave in one system call instead of one each.
-     */
-    private void flushSoon(ChannelHandlerContext ctx) {
-        if (!flushScheduled) {
-            flushScheduled = true;
-            ctx.executor().execute(() -> {
-                flushScheduled = false;
-                ctx.flush();
-            });
-        }
     }
 
     /** Runs {@code task} on the connection's event loop; if that loop is gone, releases {@code reply}. */
@@ -464,7 +447,6 @@ final class TransmissionHandler extends SimpleChannelInboundHandler<NbdRequest> 
 
     private void closeWhenIdle(ChannelHandlerContext ctx) {
         if (disconnecting && inFlight == 0) {
-            ctx.flush(); // the last replies, whose flush was put off
             ctx.close();
         }
     }
