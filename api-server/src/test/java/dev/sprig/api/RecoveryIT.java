@@ -346,13 +346,20 @@ class RecoveryIT {
                         List.of("node1", "node3", "node4"),
                         List.of("node3", "node4", "node1"),
                         List.of("node3", "node4", "node2"));
+        // whole PCs 0 and 1 of the disk, which node2 (in neither column) does not hold: each move then
+        // copies at least 4 MiB at 4 MB/s, long enough to be seen and to refuse a removal meanwhile
+        byte[] full = new byte[2 * PC];
+        new Random(24).nextBytes(full);
+        backend.write(writableLc, 0, ByteBuffer.wrap(full));
+        backend.flush(writableLc);
+        System.arraycopy(full, 0, writableBytes, 0, full.length);
         long recoveriesBefore =
                 jdbc.queryForObject("SELECT count(*) FROM operation WHERE kind = 'recovery'", Long.class);
 
         HttpResponse<String> drain = admin.post("/v1/nodes/node1:drain", "");
         assertThat(drain.statusCode()).as(drain.body()).isEqualTo(200);
-        // a move copies at least a PC's image bytes at 4 MB/s and starts at the next scan: node1 is
-        // a member of both sets for well over the few milliseconds this call takes
+        // a move starts at the next scan and copies for a second or more: node1 is a member of both
+        // sets for far longer than the few milliseconds this call takes
         HttpResponse<String> refused = admin.delete("/v1/nodes/node1");
         assertThat(refused.statusCode()).as(refused.body()).isEqualTo(409);
 
