@@ -40,8 +40,9 @@ import tools.jackson.databind.JsonNode;
  * member node killed and silent past {@code down-after} is replaced in each of its columns by the
  * one node that is not in it, which joins as {@code rebuilding} (listed so in attachments, with a
  * URI to write to), is filled node to node by a recovery operation with byte progress, and ends in
- * sync with the same bytes as the other members while the dead node has left the sets. The nodes
- * are registered by the test, which also sends the live ones' heartbeats.
+ * sync with the same bytes as the other members while the dead node has left the sets; a drained
+ * node's memberships move the same way while it stays in sync, and it ends empty and removable. The
+ * nodes are registered by the test, which also sends the live ones' heartbeats.
  */
 @SpringBootTest(
         webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
@@ -78,6 +79,11 @@ class RecoveryIT {
 
     static long imageLc;
     static byte[] content;
+
+    /** The disk's writable lc and what it reads, as the first test leaves them. */
+    static long writableLc;
+
+    static byte[] writableBytes;
 
     /** The nodes the test sends heartbeats for, every 400 ms from the first test to the end. */
     static final List<NodeProcess> alive = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -144,7 +150,7 @@ class RecoveryIT {
                 api.post("/v1/disks/" + ApiClient.id(disk) + "/snapshots", "{\"name\":\"" + unique("s") + "\"}");
         assertThat(snapshot.statusCode()).as(snapshot.body()).isEqualTo(201);
         long snapshotLc = ApiClient.json(snapshot).path("lcId").asLong();
-        long writableLc = ApiClient.json(api.get("/v1/disks/" + ApiClient.id(disk)))
+        writableLc = ApiClient.json(api.get("/v1/disks/" + ApiClient.id(disk)))
                 .path("lcId")
                 .asLong();
         family = jdbc.queryForObject("SELECT family_id FROM lc WHERE lc_id = ?", Long.class, diskLc);
@@ -232,7 +238,7 @@ class RecoveryIT {
         }
         byte[] snapshotBytes = content.clone();
         System.arraycopy(written, 0, snapshotBytes, PC - MIB, written.length);
-        byte[] writableBytes = snapshotBytes.clone();
+        writableBytes = snapshotBytes.clone();
         System.arraycopy(live, 0, writableBytes, 2 * MIB, live.length);
         System.arraycopy(partial, 0, writableBytes, (int) PARTIAL_AT, partial.length);
         assertSameOnEveryMember(after, image, imageLc, content);
@@ -321,6 +327,111 @@ class RecoveryIT {
         assertThat(after.get(2).inSync()).hasSize(3);
         assertThat(after.get(2).epoch()).isEqualTo(epoch + 2);
         assertSameOnEveryMember(after, "the image", imageLc, content);
+    }
+
+    /**
+     * Drain (decision 012): node1, up, is drained while the disk takes writes. Each of its columns
+     * gets node2 as a rebuilding member while node1 stays in sync; once node2 is in sync node1
+     * leaves the set, its copies of the family's lcs are deleted, and it can be removed.
+     */
+    @Test
+    @Order(3)
+    void aDrainedNodesMembershipsMoveWhileItStaysInSyncAndItEndsEmptyAndRemovable() {
+        ApiClient api = new ApiClient(port, KEY);
+        ApiClient admin = api.withKey(ADMIN);
+        List<ReplicaSet> before = sets.of(family);
+        assertThat(before)
+                .extracting(RecoveryIT::memberIds)
+                .containsExactly(
+                        List.of("node1", "node3", "node4"),
+                        List.of("node3", "node4", "node1"),
+                        List.of("node3", "node4", "node2"));
+        // whole PCs 0 and 1 of the disk, which node2 (in neither column) does not hold: each move then
+        // copies at least 4 MiB at 4 MB/s, long enough to be seen and to refuse a removal meanwhile
+        byte[] full = new byte[2 * PC];
+        new Random(24).nextBytes(full);
+        backend.write(writableLc, 0, ByteBuffer.wrap(full));
+        backend.flush(writableLc);
+        System.arraycopy(full, 0, writableBytes, 0, full.length);
+        long recoveriesBefore =
+                jdbc.queryForObject("SELECT count(*) FROM operation WHERE kind = 'recovery'", Long.class);
+
+        HttpResponse<String> drain = admin.post("/v1/nodes/node1:drain", "");
+        assertThat(drain.statusCode()).as(drain.body()).isEqualTo(200);
+        // a move starts at the next scan and copies for a second or more: node1 is a member of both
+        // sets for far longer than the few milliseconds this call takes
+        HttpResponse<String> refused = admin.delete("/v1/nodes/node1");
+        assertThat(refused.statusCode()).as(refused.body()).isEqualTo(409);
+
+        List<ReplicaSet> moving = new ArrayList<>();
+        await("node2 rebuilding in a column of node1's", () -> {
+            moving.clear();
+            moving.addAll(sets.of(family));
+            return moving.get(0).hasRebuilding("node2") || moving.get(1).hasRebuilding("node2");
+        });
+        for (ReplicaSet set : moving) {
+            if (set.hasRebuilding("node2")) {
+                assertThat(set.hasInSync("node1"))
+                        .as("node1 stays in sync in column " + set.column() + " while node2 joins")
+                        .isTrue();
+                assertThat(set.inSync()).as("column " + set.column()).hasSize(3);
+            }
+        }
+        // writes while the memberships move: whole segments in PCs 0 and 1 (node1's columns)
+        byte[] live = new byte[512 * 1024];
+        new Random(23).nextBytes(live);
+        backend.write(writableLc, 3 * MIB, ByteBuffer.wrap(live));
+        backend.write(writableLc, PC + 3 * MIB, ByteBuffer.wrap(live));
+        backend.flush(writableLc);
+        System.arraycopy(live, 0, writableBytes, 3 * MIB, live.length);
+        System.arraycopy(live, 0, writableBytes, PC + 3 * MIB, live.length);
+
+        await("node1 a member of no set", () -> sets.membershipsOf("node1").isEmpty());
+        await(
+                "the moves finished",
+                () -> jdbc.queryForObject(
+                                "SELECT count(*) FROM operation WHERE kind = 'recovery' AND state = 'running'",
+                                Long.class)
+                        == 0);
+        List<String> states = jdbc.queryForList(
+                "SELECT state FROM operation WHERE kind = 'recovery' ORDER BY created_at OFFSET ?",
+                String.class,
+                recoveriesBefore);
+        assertThat(states).as("a recovery operation per moved membership").containsExactly("succeeded", "succeeded");
+
+        List<ReplicaSet> after = sets.of(family);
+        for (ReplicaSet set : after) {
+            assertThat(memberIds(set)).as("column " + set.column()).hasSize(3).doesNotContain("node1");
+            assertThat(set.inSync()).as("column " + set.column()).hasSize(3);
+        }
+        assertThat(after.get(0).epoch()).isEqualTo(before.get(0).epoch() + 2);
+        assertThat(after.get(1).epoch()).isEqualTo(before.get(1).epoch() + 2);
+        assertSameOnEveryMember(after, "the image", imageLc, content);
+        assertSameOnEveryMember(after, "the disk", writableLc, writableBytes);
+
+        JsonNode listed = null;
+        for (JsonNode node : ApiClient.json(admin.get("/v1/nodes")).path("items")) {
+            if (node.path("nodeId").asString().equals("node1")) {
+                listed = node;
+            }
+        }
+        assertThat(listed).isNotNull();
+        assertThat(listed.path("state").asString()).isEqualTo("draining");
+        assertThat(listed.path("replicaSets").asLong()).isZero();
+
+        List<Long> familyLcs = jdbc.queryForList("SELECT lc_id FROM lc WHERE family_id = ?", Long.class, family);
+        await("node1 holds none of the family's lcs", () -> {
+            List<Long> held = new ArrayList<>();
+            ApiClient.json(node("node1").get("/v1/lcs"))
+                    .forEach(lc -> held.add(lc.path("lcId").asLong()));
+            return held.stream().noneMatch(familyLcs::contains);
+        });
+
+        // no more heartbeats for it, which would register it again after its removal
+        alive.remove(node("node1"));
+        StorageNodeProcesses.sleep(600);
+        HttpResponse<String> removed = admin.delete("/v1/nodes/node1");
+        assertThat(removed.statusCode()).as(removed.body()).isEqualTo(204);
     }
 
     /** Each PC of the lc reads {@code expected}'s bytes on every member of its column, over the node API. */

@@ -44,6 +44,12 @@ public interface ReplicaCopies {
      */
     boolean hasRebuildSource(String nodeId, long lcId);
 
+    /**
+     * Deletes the lc on the node (a drained node's copy, once the node is a member of none of the
+     * family's sets); deleting one it does not hold is fine.
+     */
+    void delete(String nodeId, long lcId);
+
     /** The node's lc no longer has a rebuild source (it is in sync); having none already is fine. */
     void removeRebuildSource(String nodeId, long lcId);
 

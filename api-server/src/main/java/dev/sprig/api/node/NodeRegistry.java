@@ -70,7 +70,10 @@ public class NodeRegistry {
         return node.state(timing.unreachableAfter(), timing.downAfter());
     }
 
-    /** Draining nodes keep serving what they hold but get no new families. */
+    /**
+     * Draining nodes get no new families, and the recovery scan moves their in-sync memberships to
+     * other nodes (decision 012); until a membership has moved they serve it as before.
+     */
     public Node setDraining(String nodeId, boolean draining) {
         if (!nodes.setDraining(nodeId, draining)) {
             throw SprigException.notFound("node " + nodeId);

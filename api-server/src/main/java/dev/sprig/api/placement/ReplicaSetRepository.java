@@ -162,6 +162,14 @@ class ReplicaSetRepository {
         return true;
     }
 
+    void removeMember(long familyId, int column, String nodeId) {
+        jdbc.sql("DELETE FROM replica_member WHERE family_id = :family AND column_no = :column AND node_id = :node")
+                .param("family", familyId)
+                .param("column", column)
+                .param("node", nodeId)
+                .update();
+    }
+
     void bumpEpoch(long familyId, int column) {
         jdbc.sql("UPDATE replica_set SET epoch = epoch + 1 WHERE family_id = :family AND column_no = :column")
                 .param("family", familyId)

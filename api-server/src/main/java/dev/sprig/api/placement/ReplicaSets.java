@@ -222,6 +222,23 @@ public class ReplicaSets {
      * member left it, a member is rebuilding there already, or {@code newNodeId} is a member.
      */
     public Optional<ReplicaSet> startRebuild(long familyId, int column, String oldNodeId, String newNodeId) {
+        return join(familyId, column, oldNodeId, newNodeId, false);
+    }
+
+    /**
+     * A drain's move (decision 012): {@code newNodeId} joins column {@code column} of the family as
+     * {@code rebuilding} to take the place of {@code oldNodeId}, whose node is draining but up. Unlike
+     * {@link #startRebuild}, the old member stays {@code in_sync} (it keeps serving reads and taking
+     * writes), so that the column never has fewer in-sync copies than before; {@link #finishRebuild}
+     * removes it once the new one is in sync. Empty, changing nothing, when the old member is not in
+     * sync there any more, a member is rebuilding there already, or {@code newNodeId} is a member.
+     */
+    public Optional<ReplicaSet> startMove(long familyId, int column, String oldNodeId, String newNodeId) {
+        return join(familyId, column, oldNodeId, newNodeId, true);
+    }
+
+    private Optional<ReplicaSet> join(
+            long familyId, int column, String oldNodeId, String newNodeId, boolean oldStaysInSync) {
         return Objects.requireNonNull(tx.execute(status -> {
             repository.lock(familyId);
             Optional<ReplicaSet> found = repository.of(familyId).stream()
@@ -235,11 +252,14 @@ public class ReplicaSets {
                     set.members().stream().anyMatch(member -> member.nodeId().equals(oldNodeId));
             boolean newIsMember =
                     set.members().stream().anyMatch(member -> member.nodeId().equals(newNodeId));
-            if (!oldIsMember || newIsMember || !set.rebuilding().isEmpty()) {
+            if (!oldIsMember
+                    || newIsMember
+                    || !set.rebuilding().isEmpty()
+                    || (oldStaysInSync && !set.hasInSync(oldNodeId))) {
                 return Optional.<ReplicaSet>empty();
             }
             repository.addRebuilding(familyId, column, newNodeId);
-            if (set.hasInSync(oldNodeId)) {
+            if (!oldStaysInSync && set.hasInSync(oldNodeId)) {
                 repository.markStale(familyId, oldNodeId, List.of(column)); // bumps the epoch
             } else {
                 repository.bumpEpoch(familyId, column);
@@ -277,6 +297,24 @@ public class ReplicaSets {
                     .anyMatch(set -> set.column() == column && set.hasRebuilding(newNodeId));
             if (rebuilding) {
                 dropped(familyId, newNodeId, List.of(column));
+            }
+        });
+    }
+
+    /**
+     * A drain's move given up: {@code newNodeId}, if still rebuilding in the column, leaves the set
+     * (it never was in sync there, and the member it was to replace still is), the epoch going up.
+     * Left stale instead it would stay a member, and the next move would need yet another node.
+     */
+    public void abandonMove(long familyId, int column, String newNodeId) {
+        tx.executeWithoutResult(status -> {
+            repository.lock(familyId);
+            boolean rebuilding = repository.of(familyId).stream()
+                    .anyMatch(set -> set.column() == column && set.hasRebuilding(newNodeId));
+            if (rebuilding) {
+                repository.removeMember(familyId, column, newNodeId);
+                repository.bumpEpoch(familyId, column);
+                events.publishEvent(new EpochsRaised(List.of(column(repository.of(familyId), familyId, column))));
             }
         });
     }

@@ -35,6 +35,12 @@ import org.springframework.stereotype.Service;
  * in-sync members go first. A set that has a rebuilding member or a running recovery is left alone,
  * and so is one that has {@code replicas} members taking writes on live nodes already, or no
  * in-sync member on a live node to copy from.
+ *
+ * <p>Drain is the same machinery: an in-sync member on a draining node that is still up is replaced
+ * the same way, except that it stays in sync (serving reads, taking writes) until the new member is,
+ * so the column never has fewer in-sync copies than before; then it leaves the set, and once the
+ * node is a member of none of a family's sets its copies of the family's lcs are deleted. Sets that
+ * need repair go before drains.
  */
 @Service
 public class Recoveries {
@@ -92,14 +98,15 @@ public class Recoveries {
         if (!enabled || copies.getIfAvailable() == null || !leadership.leads()) {
             return List.of();
         }
-        record Candidate(ReplicaSet set, String oldNodeId) {}
         List<Candidate> candidates = new ArrayList<>();
         Set<String> down = registry.all().stream()
                 .filter(node -> registry.stateOf(node) == Node.State.DOWN)
                 .map(Node::nodeId)
                 .collect(Collectors.toSet());
+        List<Candidate> moves = new ArrayList<>();
         for (Node node : registry.all()) {
-            if (!down.contains(node.nodeId())) {
+            Node.State state = registry.stateOf(node);
+            if (state != Node.State.DOWN && state != Node.State.DRAINING) {
                 continue;
             }
             List<Fence> memberships = sets.membershipsOf(node.nodeId());
@@ -108,20 +115,46 @@ public class Recoveries {
                     .map(fence -> List.of(fence.familyId(), (long) fence.column()))
                     .collect(Collectors.toSet());
             for (ReplicaSet set : sets.of(families)) {
-                if (memberOf.contains(List.of(set.familyId(), (long) set.column())) && needsMember(set, down)) {
-                    candidates.add(new Candidate(set, node.nodeId()));
+                if (!memberOf.contains(List.of(set.familyId(), (long) set.column()))) {
+                    continue;
+                }
+                if (state == Node.State.DOWN && needsMember(set, down)) {
+                    candidates.add(new Candidate(set, node.nodeId(), false));
+                } else if (state == Node.State.DRAINING && canMove(set, node.nodeId(), down)) {
+                    moves.add(new Candidate(set, node.nodeId(), true));
                 }
             }
         }
-        candidates.sort(Comparator.comparingInt(
+        Comparator<Candidate> order = Comparator.comparingInt(
                         (Candidate candidate) -> candidate.set().inSync().size())
                 .thenComparingLong(candidate -> candidate.set().familyId())
-                .thenComparingInt(candidate -> candidate.set().column()));
+                .thenComparingInt(candidate -> candidate.set().column());
+        candidates.sort(order);
+        moves.sort(order);
+        // repairs first: a set that lost a member gets its replacement before any set gives one up
+        candidates.addAll(moves);
         List<Operation> started = new ArrayList<>();
         for (Candidate candidate : candidates) {
-            start(candidate.set(), candidate.oldNodeId()).ifPresent(started::add);
+            start(candidate).ifPresent(started::add);
         }
         return started;
+    }
+
+    /**
+     * A set to start a recovery in: its member on {@code oldNodeId} is replaced, because that node is
+     * down, or, when {@code move}, because it is draining (the old member stays in sync meanwhile).
+     */
+    private record Candidate(ReplicaSet set, String oldNodeId, boolean move) {}
+
+    /**
+     * Whether a drain may move the set's member on the draining {@code nodeId}: that member is in
+     * sync (a stale one is left alone), none is rebuilding, and an in-sync member on a node that is
+     * not down is there to copy from; the draining node itself counts, it is up and in sync.
+     */
+    private static boolean canMove(ReplicaSet set, String nodeId, Set<String> down) {
+        return set.hasInSync(nodeId)
+                && set.rebuilding().isEmpty()
+                && set.inSyncNodeIds().stream().anyMatch(node -> !down.contains(node));
     }
 
     /**
@@ -141,7 +174,10 @@ public class Recoveries {
         return writers < replicas && source;
     }
 
-    private Optional<Operation> start(ReplicaSet set, String oldNodeId) {
+    private Optional<Operation> start(Candidate candidate) {
+        ReplicaSet set = candidate.set();
+        String oldNodeId = candidate.oldNodeId();
+        String why = candidate.move() ? "draining" : "down";
         String target = Recovery.target(set.familyId(), set.column());
         if (operations.runningOn(target).isPresent()) {
             return Optional.empty();
@@ -153,9 +189,10 @@ public class Recoveries {
                 .findFirst();
         if (replacement.isEmpty()) {
             log.debug(
-                    "Column {} of family {} has a member on down node {} and no node to replace it",
+                    "Column {} of family {} has a member on {} node {} and no node to replace it",
                     set.column(),
                     set.familyId(),
+                    why,
                     oldNodeId);
             return Optional.empty();
         }
@@ -175,8 +212,9 @@ public class Recoveries {
             }
         } catch (RuntimeException unavailable) {
             log.warn(
-                    "Could not prepare node {} to replace down node {} in column {} of family {}: {}",
+                    "Could not prepare node {} to replace {} node {} in column {} of family {}: {}",
                     newNodeId,
+                    why,
                     oldNodeId,
                     set.column(),
                     set.familyId(),
@@ -184,8 +222,10 @@ public class Recoveries {
             return Optional.empty();
         }
         Optional<Operation> started = tx.execute(status -> {
-            if (sets.startRebuild(set.familyId(), set.column(), oldNodeId, newNodeId)
-                    .isEmpty()) {
+            Optional<ReplicaSet> joined = candidate.move()
+                    ? sets.startMove(set.familyId(), set.column(), oldNodeId, newNodeId)
+                    : sets.startRebuild(set.familyId(), set.column(), oldNodeId, newNodeId);
+            if (joined.isEmpty()) {
                 return Optional.<Operation>empty();
             }
             Operation operation = operations.start(Operation.Kind.RECOVERY, target, 0);
@@ -196,9 +236,10 @@ public class Recoveries {
             return Optional.empty();
         }
         log.info(
-                "Recovery {}: node {} replaces down node {} in column {} of family {}",
+                "Recovery {}: node {} replaces {} node {} in column {} of family {}",
                 started.get().id(),
                 newNodeId,
+                why,
                 oldNodeId,
                 set.column(),
                 set.familyId());

@@ -4,7 +4,8 @@ import java.util.Set;
 
 /**
  * What a recovery works on, as its row holds it: column {@code column} of the family, whose member
- * on {@code oldNodeId} (down) is being replaced by {@code newNodeId}.
+ * on {@code oldNodeId} (down, or draining: then it stays in sync until the end) is being replaced
+ * by {@code newNodeId}.
  *
  * @param filledLcIds the lcs whose fill has finished; a resumed run does not fill them again
  */

@@ -6,13 +6,17 @@ import dev.sprig.api.backend.ReplicaCopies.HeldSegment;
 import dev.sprig.api.backend.StorageBackend.LcSpec;
 import dev.sprig.api.error.SprigException;
 import dev.sprig.api.lineage.Lc;
+import dev.sprig.api.node.Node;
+import dev.sprig.api.node.NodeRegistry;
 import dev.sprig.api.operation.Operation;
 import dev.sprig.api.operation.OperationProgress;
 import dev.sprig.api.operation.OperationWork;
 import dev.sprig.api.placement.ReplicaSet;
 import dev.sprig.api.placement.ReplicaSets;
 import dev.sprig.engine.ChunkEngine;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -54,16 +58,19 @@ class RecoveryWork implements OperationWork {
     private final RecoveryRepository recoveries;
     private final ReplicaSets sets;
     private final ObjectProvider<ReplicaCopies> copiesProvider;
+    private final NodeRegistry registry;
     private final CopyPermits permits;
     private final long bytesPerSecond;
 
     RecoveryWork(
             RecoveryRepository recoveries,
             ReplicaSets sets,
+            NodeRegistry registry,
             ObjectProvider<ReplicaCopies> copies,
             SprigApiProperties properties) {
         this.recoveries = recoveries;
         this.sets = sets;
+        this.registry = registry;
         this.copiesProvider = copies;
         this.permits = new CopyPermits(properties.recovery().concurrentCopies());
         this.bytesPerSecond = properties.recovery().bytesPerSecondPerCopy();
@@ -337,13 +344,62 @@ class RecoveryWork implements OperationWork {
                 recovery.column(),
                 recovery.familyId(),
                 recovery.oldNodeId());
-        return () -> removeRebuildSources(recovery);
+        return () -> {
+            removeRebuildSources(recovery);
+            emptyDrained(recovery);
+        };
     }
 
-    /** Best effort: a source left behind only makes a later partial write fetch what it holds. */
+    /**
+     * Best effort: once a draining node is a member of none of the family's sets (a node's lc holds
+     * the PCs of all its columns, so not before its last one moved), its copies of the family's lcs
+     * are deleted, children first, so that a drained node ends empty. One that does not answer keeps
+     * them for the reconciler. Nothing for a node that is not draining: one that was down is not asked,
+     * and one that is up may be about to join the family again as another set's new member.
+     */
+    private void emptyDrained(Recovery recovery) {
+        ReplicaCopies copies = copiesProvider.getIfAvailable();
+        String nodeId = recovery.oldNodeId();
+        if (copies == null
+                || registry.all().stream()
+                        .noneMatch(
+                                node -> node.nodeId().equals(nodeId) && registry.stateOf(node) == Node.State.DRAINING)
+                || sets.membershipsOf(nodeId).stream().anyMatch(fence -> fence.familyId() == recovery.familyId())) {
+            return;
+        }
+        List<Lc> lcs = new ArrayList<>(recoveries.lcsOf(recovery.familyId()));
+        Collections.reverse(lcs);
+        for (Lc lc : lcs) {
+            try {
+                copies.delete(nodeId, lc.lcId());
+            } catch (RuntimeException failed) {
+                log.warn(
+                        "Recovery {}: drained node {} keeps lc {} of family {} for the reconciler: {}",
+                        recovery.operationId(),
+                        nodeId,
+                        lc.lcId(),
+                        recovery.familyId(),
+                        failed.getMessage());
+                return;
+            }
+        }
+        log.info(
+                "Recovery {}: drained node {} no longer holds family {} ({} lcs deleted)",
+                recovery.operationId(),
+                nodeId,
+                recovery.familyId(),
+                lcs.size());
+    }
+
+    /**
+     * Best effort: a source left behind only makes a later partial write fetch what it holds. Not
+     * while the new node still rebuilds in another column of the family (two recoveries or moves onto
+     * the same node): its lcs, one per node for all columns, need their sources until the last ends.
+     */
     private void removeRebuildSources(Recovery recovery) {
         ReplicaCopies copies = copiesProvider.getIfAvailable();
-        if (copies == null) {
+        if (copies == null
+                || sets.of(recovery.familyId()).stream().anyMatch(set -> set.hasRebuilding(recovery.newNodeId()))) {
             return;
         }
         for (Lc lc : recoveries.lcsOf(recovery.familyId())) {
@@ -363,9 +419,15 @@ class RecoveryWork implements OperationWork {
 
     @Override
     public void fail(Operation operation, String error) {
-        recoveries
-                .find(operation.id())
-                .ifPresent(
-                        recovery -> sets.abandonRebuild(recovery.familyId(), recovery.column(), recovery.newNodeId()));
+        recoveries.find(operation.id()).ifPresent(recovery -> {
+            // a drain's move: the member it was to replace is still in sync, and the new one leaves
+            boolean move = sets.of(recovery.familyId()).stream()
+                    .anyMatch(set -> set.column() == recovery.column() && set.hasInSync(recovery.oldNodeId()));
+            if (move) {
+                sets.abandonMove(recovery.familyId(), recovery.column(), recovery.newNodeId());
+            } else {
+                sets.abandonRebuild(recovery.familyId(), recovery.column(), recovery.newNodeId());
+            }
+        });
     }
 }

@@ -2,6 +2,7 @@
  * Re-replication (decision 012): the leader replaces a replica-set member whose node is down by a
  * new node, which joins as {@code rebuilding}, is filled node to node from an in-sync member as a
  * {@code recovery} operation, and becomes {@code in_sync} once its copy is complete and verified.
+ * Drain moves the members of a draining node the same way, the old member staying in sync meanwhile.
  */
 @NullMarked
 package dev.sprig.api.recovery;

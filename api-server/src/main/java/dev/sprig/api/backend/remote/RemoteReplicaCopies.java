@@ -111,6 +111,12 @@ final class RemoteReplicaCopies implements ReplicaCopies {
     }
 
     @Override
+    public void delete(String nodeId, long lcId) {
+        NodeClient.Target node = target(nodeId);
+        calls.run(nodeId, () -> client.delete(node, lcId));
+    }
+
+    @Override
     public byte[] read(String nodeId, long lcId, long offset, int length) {
         NodeClient.Target node = target(nodeId);
         return calls.call(nodeId, () -> client.read(node, lcId, offset, length));
