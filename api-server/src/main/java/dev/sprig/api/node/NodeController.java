@@ -144,7 +144,12 @@ class NodeController {
     }
 
     @PostMapping(path = "/v1/nodes/{id}:drain", produces = MediaType.APPLICATION_JSON_VALUE)
-    @Operation(summary = "Stop placing new families on a node; what it holds stays served")
+    @Operation(
+            summary = "Stop placing new families on a node and move its replica-set memberships off it",
+            description = "Each set where the node is an in-sync member gets a new member, filled by a recovery"
+                    + " operation while the node keeps serving; then the node leaves the set and, once in no set"
+                    + " of a family, its copies of that family's lcs are deleted. DELETE /v1/nodes/{id} succeeds"
+                    + " when it is in none.")
     NodeView drain(@PathVariable String id) {
         return view(registry.setDraining(id, true));
     }
