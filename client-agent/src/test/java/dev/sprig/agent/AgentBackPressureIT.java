@@ -93,24 +93,32 @@ class AgentBackPressureIT {
         String disk = api.clone(api.image(IMAGE));
         warmUp(disk);
         long directBefore = directBytes();
-        long[] kept = new long[3];
+        long[] kept = new long[6];
+        long heldByOne = 0;
 
         for (int round = 0; round < kept.length; round++) {
             try (RawNbdClient stalled = stall(disk)) {
-                ServerBuffers.mostHeldUntilSettled(agent);
+                heldByOne = Math.max(heldByOne, ServerBuffers.mostHeldUntilSettled(agent));
             }
 
             assertThat(heldAfterSettling())
                     .as("held once client %d is gone", round)
                     .isZero();
             kept[round] = directBytes() - directBefore;
+            assertThat(kept[round])
+                    .as("direct memory kept after client %d", round)
+                    .isLessThan(BOUND);
         }
 
-        // the allocator keeps some chunks for reuse: later clients reuse them rather than add more
-        assertThat(kept[0]).as("direct memory kept after the first client").isLessThan(BOUND);
-        assertThat(kept[2])
-                .as("direct memory kept after the third client, %d after the first", kept[0])
-                .isLessThan(kept[0] + 32L * MIB);
+        // The allocator keeps chunks for reuse, and how many the first clients leave depends on
+        // which arenas their threads drew and on when the JDK's cleaner ran (CI saw 25 MB after
+        // the first, 61 MB after the third, here 75 MB after each): it levels off. A client's
+        // buffers that were never released would add up instead, round after round.
+        assertThat(kept[5] - kept[2])
+                .as(
+                        "direct memory added by the last three clients (%s kept; one held %d)",
+                        Arrays.toString(kept), heldByOne)
+                .isLessThan(heldByOne / 2);
     }
 
     /** A client that has sent {@value #READS} reads of 1 MiB and reads nothing. */
