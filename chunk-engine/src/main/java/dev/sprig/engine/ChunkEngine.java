@@ -68,7 +68,7 @@ public final class ChunkEngine implements AutoCloseable {
         this.metaStore = new MetaStore(state, generation);
         this.catalog = new Catalog(state, metaStore);
         this.reader = new SegmentReader(state);
-        this.writer = new SegmentWriter(state, metaStore, reader);
+        this.writer = new SegmentWriter(state, metaStore, reader, new WholeSegments(directIoAlignment));
         this.flattener = new Flattener(state, metaStore, catalog, reader, writer);
         this.adoption = new Adoption(state, metaStore, directIoAlignment);
         this.scrubber = new Scrubber(state);

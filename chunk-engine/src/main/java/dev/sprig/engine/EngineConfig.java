@@ -20,8 +20,10 @@ import java.time.Duration;
  * @param checkpointInterval a journal whose oldest record is this old is checkpointed even if it is
  *     small, so that a quiet node also restarts from a recent checkpoint. Default 5 minutes; values
  *     above {@link #MAX_CHECKPOINT_INTERVAL} (about 292 years) are taken as that (in effect: never).
- * @param directIo read a file being adopted (and have its writer write it) with direct I/O, past the
- *     page cache, where the file system allows it. Default {@code true}.
+ * @param directIo use direct I/O, past the page cache, where the file system allows it: to read a
+ *     file being adopted (and have its writer write it), and to write whole segments (a first
+ *     write's redirect, a fill, a whole-segment rewrite; see {@code WholeSegments}). Default
+ *     {@code true}.
  */
 public record EngineConfig(
         boolean syncDirtyMarks, long checkpointJournalBytes, Duration checkpointInterval, boolean directIo) {

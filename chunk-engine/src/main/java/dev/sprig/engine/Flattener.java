@@ -93,7 +93,7 @@ final class Flattener {
             if (meta.state(s) != PcMeta.UNOWNED) {
                 return;
             }
-            ByteBuffer segment = SegmentWriter.WRITE_SCRATCH.get().clear();
+            ByteBuffer segment = WholeSegments.scratch();
             reader.readStored(owner, pc, s, ownerCrcs, 0, segment);
             writer.materialize(lc, meta, pc, s, segment.clear(), ownerCrcs.clone());
         } finally {

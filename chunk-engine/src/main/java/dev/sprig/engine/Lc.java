@@ -1,5 +1,6 @@
 package dev.sprig.engine;
 
+import com.sun.nio.file.ExtendedOpenOption;
 import java.io.IOException;
 import java.lang.reflect.Field;
 import java.nio.MappedByteBuffer;
@@ -44,6 +45,9 @@ final class Lc {
     final ConcurrentHashMap<Long, Long> pending = new ConcurrentHashMap<>(4);
     final ReentrantLock flushLock = new ReentrantLock();
     private volatile @Nullable FileChannel channel;
+    /** The same file opened for direct I/O (WholeSegments), once a whole segment is written. */
+    private volatile @Nullable FileChannel directChannel;
+
     private volatile boolean nameUnsynced;
     /** Copy-on-write, replaced under this object's monitor; an entry never changes once set. */
     private volatile MappedByteBuffer @Nullable [] regions = NO_REGIONS;
@@ -80,6 +84,22 @@ final class Lc {
                             file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
                     nameUnsynced = created;
                     channel = ch;
+                }
+            }
+        }
+        return ch;
+    }
+
+    /** The data file opened for writes with direct I/O, on first use; {@link #channel()} creates it. */
+    FileChannel directChannel() throws IOException {
+        FileChannel ch = directChannel;
+        if (ch == null) {
+            synchronized (this) {
+                ch = directChannel;
+                if (ch == null) {
+                    channel();
+                    ch = FileChannel.open(file, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT);
+                    directChannel = ch;
                 }
             }
         }
@@ -168,10 +188,22 @@ final class Lc {
 
     void close() throws IOException {
         unmapRegions();
+        closeChannels();
+    }
+
+    private synchronized void closeChannels() throws IOException {
+        FileChannel direct = directChannel;
+        directChannel = null;
         FileChannel ch = channel;
         channel = null;
-        if (ch != null) {
-            ch.close();
+        try {
+            if (direct != null) {
+                direct.close();
+            }
+        } finally {
+            if (ch != null) {
+                ch.close();
+            }
         }
     }
 
@@ -181,11 +213,7 @@ final class Lc {
      * other, never a mix.
      */
     synchronized void replaceFile(Path from) throws IOException {
-        FileChannel ch = channel;
-        channel = null;
-        if (ch != null) {
-            ch.close();
-        }
+        closeChannels();
         Files.move(from, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 

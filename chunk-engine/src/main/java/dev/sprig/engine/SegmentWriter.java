@@ -13,10 +13,6 @@ import java.util.concurrent.locks.StampedLock;
  */
 final class SegmentWriter {
 
-    /** A segment being built or copied, one per thread. */
-    static final ThreadLocal<ByteBuffer> WRITE_SCRATCH =
-            ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(Layout.SEGMENT_SIZE));
-
     private final EngineState state;
     private final MetaStore metaStore;
     private final SegmentReader reader;
@@ -24,8 +20,9 @@ final class SegmentWriter {
     private final Durability durability;
     private final SegmentLocks stripes;
     private final ResolvedPcs resolvedPcs;
+    private final WholeSegments wholeSegments;
 
-    SegmentWriter(EngineState state, MetaStore metaStore, SegmentReader reader) {
+    SegmentWriter(EngineState state, MetaStore metaStore, SegmentReader reader, WholeSegments wholeSegments) {
         this.state = state;
         this.metaStore = metaStore;
         this.reader = reader;
@@ -33,6 +30,7 @@ final class SegmentWriter {
         this.durability = state.durability;
         this.stripes = state.stripes;
         this.resolvedPcs = state.resolvedPcs;
+        this.wholeSegments = wholeSegments;
     }
 
     static void writeFully(Lc lc, long position, ByteBuffer buf) throws IOException {
@@ -124,11 +122,14 @@ final class SegmentWriter {
         int end = (inSegment + n + Layout.BLOCK_SIZE - 1) & -Layout.BLOCK_SIZE;
         int[] fresh = new int[(end - first) >> Layout.BLOCK_SHIFT];
         long fileOffset = Layout.segmentOffset(pc, s) + first;
-        if (first == inSegment && end == inSegment + n) {
+        if (n == Layout.SEGMENT_SIZE) {
+            BlockCrc.ofBlocks(piece, 0, n, fresh, 0);
+            wholeSegments.write(lc, pc, s, piece);
+        } else if (first == inSegment && end == inSegment + n) {
             BlockCrc.ofBlocks(piece, 0, n, fresh, 0);
             writeFully(lc, fileOffset, piece.duplicate());
         } else {
-            ByteBuffer scratch = WRITE_SCRATCH.get().clear().limit(end - first);
+            ByteBuffer scratch = WholeSegments.scratch().limit(end - first);
             if (first < inSegment) {
                 readBlock(lc, pc, s, crcs, first, scratch, 0);
             }
@@ -164,7 +165,7 @@ final class SegmentWriter {
             materialize(lc, meta, pc, s, piece, crcs);
             return;
         }
-        ByteBuffer segment = WRITE_SCRATCH.get().clear();
+        ByteBuffer segment = WholeSegments.scratch();
         Lc parent = lc.parent;
         if (meta.state(s) == PcMeta.UNOWNED && parent != null) {
             reader.readResolved(resolvedPcs.of(parent, pc), pc, s, 0, segment);
@@ -177,8 +178,9 @@ final class SegmentWriter {
         materialize(lc, meta, pc, s, segment, crcs);
     }
 
+    /** Writes a whole segment the lc did not hold as data, then its record, then its bit. */
     void materialize(Lc lc, PcMeta meta, long pc, int s, ByteBuffer segment, int[] crcs) throws IOException {
-        writeFully(lc, Layout.segmentOffset(pc, s), segment.duplicate());
+        wholeSegments.write(lc, pc, s, segment);
         long lsn = metaStore.journal().append(new JournalRecord.Materialize(lc.id, pc, s, crcs));
         meta.setData(s, crcs);
         lc.pending.put(Lc.segmentKey(pc, s), lsn);
