@@ -44,6 +44,7 @@ class NodeController {
      *
      * @param replicaSets how many replica sets (stripe columns of families) it is a member of, in any state
      * @param degradedReplicaSets how many of those have a member that is not in sync (stale, or rebuilding: fewer full copies than configured)
+     * @param rebuildingReplicaSets how many of those have this node's own member rebuilding: being filled from another member
      */
     record NodeView(
             String nodeId,
@@ -57,7 +58,8 @@ class NodeController {
             Instant registeredAt,
             Instant lastHeartbeatAt,
             long replicaSets,
-            long degradedReplicaSets) {}
+            long degradedReplicaSets,
+            long rebuildingReplicaSets) {}
 
     record NodeList(List<NodeView> items) {}
 
@@ -92,9 +94,9 @@ class NodeController {
     @GetMapping(path = "/v1/nodes", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(
             summary = "Every registered node with its state: up, unreachable, down or draining",
-            description =
-                    "With each node, how many replica sets it is a member of and how many of those are"
-                            + " degraded (have a member that is not in sync: stale or rebuilding); sprig_replica_sets_degraded counts the degraded sets.")
+            description = "With each node, how many replica sets it is a member of and how many of those are"
+                    + " degraded (have a member that is not in sync: stale or rebuilding), and in how many its own member is"
+                    + " rebuilding; sprig_replica_sets_degraded and sprig_replica_sets_rebuilding count the sets.")
     NodeList list() {
         Map<String, ReplicaMembership.Counts> counts = membership.byNode();
         return new NodeList(registry.all().stream()
@@ -177,6 +179,7 @@ class NodeController {
                 node.registeredAt(),
                 node.lastHeartbeatAt(),
                 counts.replicaSets(),
-                counts.degradedReplicaSets());
+                counts.degradedReplicaSets(),
+                counts.rebuildingReplicaSets());
     }
 }

@@ -9,10 +9,14 @@ import java.util.Map;
  */
 public interface ReplicaMembership {
 
-    /** @param degradedReplicaSets of {@code replicaSets}, those with at least one member not in sync */
-    record Counts(long replicaSets, long degradedReplicaSets) {
+    /**
+     * @param degradedReplicaSets of {@code replicaSets}, those with at least one member not in sync
+     * @param rebuildingReplicaSets of {@code replicaSets}, those in which this node's own member is
+     *     rebuilding (being filled from another member)
+     */
+    record Counts(long replicaSets, long degradedReplicaSets, long rebuildingReplicaSets) {
 
-        public static final Counts NONE = new Counts(0, 0);
+        public static final Counts NONE = new Counts(0, 0, 0);
     }
 
     /** For every node that is a member of some set; a node absent is a member of none. */

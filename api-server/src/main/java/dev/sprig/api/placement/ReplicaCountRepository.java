@@ -1,6 +1,8 @@
 package dev.sprig.api.placement;
 
 import dev.sprig.api.node.ReplicaMembership.Counts;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.util.HashMap;
 import java.util.Map;
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -27,28 +29,42 @@ class ReplicaCountRepository {
     Map<String, Counts> byNode() {
         Map<String, Counts> counts = new HashMap<>();
         jdbc.sql("WITH degraded AS (" + DEGRADED + ")"
-                        + " SELECT m.node_id, count(*) AS sets, count(d.family_id) AS degraded"
+                        + " SELECT m.node_id, count(*) AS sets, count(d.family_id) AS degraded,"
+                        + " count(*) FILTER (WHERE m.state = 'rebuilding') AS rebuilding"
                         + " FROM replica_member m LEFT JOIN degraded d USING (family_id, column_no)"
                         + " GROUP BY m.node_id")
                 .query(rs -> {
-                    counts.put(rs.getString("node_id"), new Counts(rs.getLong("sets"), rs.getLong("degraded")));
+                    counts.put(rs.getString("node_id"), counts(rs));
                 });
         return counts;
     }
 
     Counts of(String nodeId) {
         return jdbc.sql("WITH degraded AS (" + DEGRADED + ")"
-                        + " SELECT count(*) AS sets, count(d.family_id) AS degraded"
+                        + " SELECT count(*) AS sets, count(d.family_id) AS degraded,"
+                        + " count(*) FILTER (WHERE m.state = 'rebuilding') AS rebuilding"
                         + " FROM replica_member m LEFT JOIN degraded d USING (family_id, column_no)"
                         + " WHERE m.node_id = :node")
                 .param("node", nodeId)
-                .query((rs, row) -> new Counts(rs.getLong("sets"), rs.getLong("degraded")))
+                .query((rs, row) -> counts(rs))
                 .single();
+    }
+
+    private static Counts counts(ResultSet rs) throws SQLException {
+        return new Counts(rs.getLong("sets"), rs.getLong("degraded"), rs.getLong("rebuilding"));
     }
 
     /** Sets with at least one member that is not in sync. */
     long degradedSets() {
         return jdbc.sql("SELECT count(*) FROM (" + DEGRADED + ") AS degraded")
+                .query(Long.class)
+                .single();
+    }
+
+    /** Sets with a member being rebuilt (through the same partial index: rebuilding is not in sync). */
+    long rebuildingSets() {
+        return jdbc.sql("SELECT count(*) FROM (SELECT DISTINCT family_id, column_no FROM replica_member"
+                        + " WHERE state = 'rebuilding') AS rebuilding")
                 .query(Long.class)
                 .single();
     }

@@ -83,4 +83,15 @@ class RecoveryRepository {
                 rs.getString("new_node_id"),
                 new HashSet<>(Arrays.asList(ids)));
     }
+
+    /** Bytes done and left over the recovery operations that are running (none: both 0). */
+    RecoveryBytes runningBytes() {
+        return jdbc.sql("""
+                        SELECT coalesce(sum(done), 0) AS done, coalesce(sum(total - done), 0) AS left_to_do
+                        FROM operation WHERE kind = 'recovery' AND state = 'running'""")
+                .query((rs, row) -> new RecoveryBytes(rs.getLong("done"), rs.getLong("left_to_do")))
+                .single();
+    }
+
+    record RecoveryBytes(long done, long left) {}
 }
