@@ -89,6 +89,7 @@ class DocumentedStatusesIT {
                 "/v1/operations/{id}",
                 api.get("/v1/operations/" + importing.path("operationId").asString()));
         succeeded(importing.path("operationId").asString());
+        documented("GET", "/v1/operations", api.get("/v1/operations?kind=import&state=succeeded"));
 
         // the cache: a cached image's prefetch, an eviction, the prefetch that imports it again
         documented("GET", "/v1/cache", api.get("/v1/cache"));

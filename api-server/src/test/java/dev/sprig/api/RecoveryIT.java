@@ -195,13 +195,19 @@ class RecoveryIT {
         backend.flush(writableLc);
 
         List<String> recoveries = new ArrayList<>();
-        await("two recoveries", () -> {
+        await("two recoveries, as GET /v1/operations lists them", () -> {
             recoveries.clear();
-            recoveries.addAll(jdbc.queryForList(
-                    "SELECT operation_id FROM operation WHERE kind = 'recovery' ORDER BY target_extern_id",
-                    String.class));
+            ApiClient.json(api.get("/v1/operations?kind=recovery"))
+                    .path("items")
+                    .forEach(operation -> recoveries.add(operation.path("id").asString()));
             return recoveries.size() == 2;
         });
+        assertThat(ApiClient.json(api.get("/v1/operations?kind=flatten")).path("items"))
+                .as("no flatten in this test")
+                .isEmpty();
+        HttpResponse<String> unknownKind = api.get("/v1/operations?kind=rebuild");
+        assertThat(unknownKind.statusCode()).isEqualTo(400);
+        assertThat(unknownKind.body()).contains("kind must be one of flatten, import, clone, copy, recovery");
         List<JsonNode> running = new ArrayList<>();
         for (String id : recoveries) {
             JsonNode finished = api.awaitFinished(id, polled -> {

@@ -1,10 +1,14 @@
 package dev.sprig.api.operation;
 
+import dev.sprig.api.web.Paging;
 import io.swagger.v3.oas.annotations.tags.Tag;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
 import org.springframework.http.MediaType;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
 @RestController
@@ -28,6 +32,23 @@ class OperationController {
                     + " and done counts up to total in the given unit.")
     OperationView getOperation(@PathVariable String id) {
         return OperationView.of(operations.get(id));
+    }
+
+    record OperationList(List<OperationView> items) {}
+
+    @GetMapping(path = "/v1/operations", produces = MediaType.APPLICATION_JSON_VALUE)
+    @io.swagger.v3.oas.annotations.Operation(
+            summary = "The most recent operations, newest first",
+            description = "At most pageSize (default 50, at most 1,000), of one kind (flatten, import, clone, copy,"
+                    + " recovery) and in one state (running, succeeded, failed) when those are given: how an operator"
+                    + " finds the recoveries the leader started (GET /v1/operations?kind=recovery&state=running).")
+    OperationList list(
+            @RequestParam(required = false) @Nullable String kind,
+            @RequestParam(required = false) @Nullable String state,
+            @RequestParam(required = false) @Nullable Integer pageSize) {
+        return new OperationList(operations.recent(kind, state, Paging.size(pageSize)).stream()
+                .map(OperationView::of)
+                .toList());
     }
 
     @PostMapping(path = "/v1/operations/{id}:cancel", produces = MediaType.APPLICATION_JSON_VALUE)

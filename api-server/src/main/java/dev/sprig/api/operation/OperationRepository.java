@@ -83,6 +83,19 @@ public class OperationRepository {
                 .optional();
     }
 
+    /** The most recent {@code limit} operations, newest first, of the kind and in the state when given. */
+    public List<Operation> recent(Operation.@Nullable Kind kind, Operation.@Nullable State state, int limit) {
+        return jdbc.sql("SELECT " + COLUMNS + " FROM operation"
+                        + " WHERE (CAST(:kind AS TEXT) IS NULL OR kind = :kind)"
+                        + " AND (CAST(:state AS TEXT) IS NULL OR state = :state)"
+                        + " ORDER BY created_at DESC, operation_id LIMIT :limit")
+                .param("kind", kind == null ? null : kind.column())
+                .param("state", state == null ? null : state.column())
+                .param("limit", limit)
+                .query(OperationRepository::map)
+                .list();
+    }
+
     /** Every running operation, oldest first. */
     public List<Operation> running() {
         return jdbc.sql("SELECT " + COLUMNS + " FROM operation WHERE state = 'running' ORDER BY created_at")

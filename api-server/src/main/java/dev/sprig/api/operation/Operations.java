@@ -1,7 +1,12 @@
 package dev.sprig.api.operation;
 
 import dev.sprig.api.error.SprigException;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
+import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 import org.springframework.stereotype.Service;
 
 /** Reading operations, and the refusal other features give while an operation works on a resource. */
@@ -16,6 +21,30 @@ public class Operations {
 
     public Operation get(String id) {
         return operations.find(id).orElseThrow(() -> SprigException.notFound("operation " + id));
+    }
+
+    /**
+     * The most recent {@code limit} operations, newest first, of one kind and in one state when
+     * those are given (their names as operation views show them: {@code recovery}, {@code running}).
+     */
+    public List<Operation> recent(@Nullable String kind, @Nullable String state, int limit) {
+        return operations.recent(
+                kind == null ? null : named(kind, Operation.Kind.values(), "kind"),
+                state == null ? null : named(state, Operation.State.values(), "state"),
+                limit);
+    }
+
+    private static <E extends Enum<E>> E named(String name, E[] values, String what) {
+        for (E value : values) {
+            if (value.name().toLowerCase(Locale.ROOT).equals(name)) {
+                return value;
+            }
+        }
+        throw SprigException.invalidArgument(what + " must be one of "
+                + Arrays.stream(values)
+                        .map(value -> value.name().toLowerCase(Locale.ROOT))
+                        .collect(Collectors.joining(", "))
+                + "; got '" + name + "'");
     }
 
     public Optional<Operation> runningOn(String targetId) {
