@@ -342,6 +342,18 @@ public final class ChunkEngine implements AutoCloseable {
         return filler.fill(lcId, pc, segment, java.util.Objects.requireNonNull(data));
     }
 
+    /**
+     * {@link #fillSegment} and {@link #fillZeroSegment} for several segments of one PC at once (a
+     * segment listed twice is filled once). For a frozen lc their bytes are forced and their records
+     * journaled once for all of them, not once each; durable on return as a single fill is.
+     *
+     * @return a mask of the segments filled (bit {@code s} for segment {@code s}); the others were held
+     * @throws OutOfRangeException a segment lies outside the lc or a buffer has less than 256 KiB left
+     */
+    public int fillSegments(long lcId, long pc, List<SegmentFill> fills) {
+        return filler.fill(lcId, pc, List.copyOf(fills));
+    }
+
     /** {@link #fillSegment} with a segment of zeros: the lc then holds it as zeros (no bytes stored). */
     public boolean fillZeroSegment(long lcId, long pc, int segment) {
         return filler.fill(lcId, pc, segment, null);

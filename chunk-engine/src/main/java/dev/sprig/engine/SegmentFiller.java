@@ -122,24 +122,37 @@ final class SegmentFiller {
 
     /** {@code data} null: fill with zeros. */
     boolean fill(long lcId, long pc, int s, @Nullable ByteBuffer data) {
-        if (data != null) {
-            checkBuffer(data);
-        }
+        return fill(lcId, pc, List.of(new SegmentFill(s, data))) != 0;
+    }
+
+    /** A mask of the segments filled (bit = segment number); the others were held already. */
+    int fill(long lcId, long pc, List<SegmentFill> fills) {
         Lock l = state.shared();
         Lc lc;
         try {
             lc = state.lc(lcId);
-            checkSegment(lc, pc, s);
+            for (SegmentFill fill : fills) {
+                checkSegment(lc, pc, fill.segment());
+                if (fill.data() != null) {
+                    checkBuffer(fill.data());
+                }
+            }
             state.durability.checkWritable();
             if (!lc.frozen) {
-                return fillWritable(lc, pc, s, data);
+                int filled = 0;
+                for (SegmentFill fill : fills) {
+                    if (fillWritable(lc, pc, fill.segment(), fill.data())) {
+                        filled |= 1 << fill.segment();
+                    }
+                }
+                return filled;
             }
         } catch (IOException e) {
             throw IoFailure.of("fill lc " + lcId, e);
         } finally {
             l.unlock();
         }
-        return fillFrozen(lc, pc, s, data);
+        return fillFrozen(lc, pc, fills);
     }
 
     private boolean fillWritable(Lc lc, long pc, int s, @Nullable ByteBuffer data) throws IOException {
@@ -167,38 +180,62 @@ final class SegmentFiller {
         }
     }
 
-    private boolean fillFrozen(Lc frozen, long pc, int s, @Nullable ByteBuffer data) {
+    /**
+     * The fills of a frozen lc's PC together: every segment's bytes written, then one fsync of the
+     * file, then every record and bit under one exclusive lock, then one force of the journal. A
+     * rebuild fills frozen ancestors PC by PC; an fsync and an exclusive lock per segment made it
+     * crawl (two fsyncs per 256 KiB, each stopping all I/O of the node for the metadata change).
+     */
+    private int fillFrozen(Lc frozen, long pc, List<SegmentFill> fills) {
         frozenFills.lock();
         try {
-            int @Nullable [] crcs = null;
+            int filled = 0;
+            int[][] crcs = new int[Layout.SEGMENTS_PER_PC][];
             Lock l = state.shared();
             try {
                 state.live(frozen);
                 PcMeta meta = frozen.pcs.get(pc);
-                if (meta != null && meta.state(s) != PcMeta.UNOWNED) {
-                    return false;
+                boolean wrote = false;
+                for (SegmentFill fill : fills) {
+                    int s = fill.segment();
+                    if ((meta != null && meta.state(s) != PcMeta.UNOWNED) || (filled & (1 << s)) != 0) {
+                        continue;
+                    }
+                    filled |= 1 << s;
+                    ByteBuffer data = fill.data();
+                    if (data != null) {
+                        ByteBuffer segment = data.slice(data.position(), Layout.SEGMENT_SIZE);
+                        crcs[s] = new int[Layout.BLOCKS_PER_SEGMENT];
+                        BlockCrc.ofBlocks(segment, 0, Layout.SEGMENT_SIZE, crcs[s], 0);
+                        SegmentWriter.writeFully(frozen, Layout.segmentOffset(pc, s), segment);
+                        wrote = true;
+                    }
                 }
-                if (data != null) {
-                    ByteBuffer segment = data.slice(data.position(), Layout.SEGMENT_SIZE);
-                    crcs = new int[Layout.BLOCKS_PER_SEGMENT];
-                    BlockCrc.ofBlocks(segment, 0, Layout.SEGMENT_SIZE, crcs, 0);
-                    SegmentWriter.writeFully(frozen, Layout.segmentOffset(pc, s), segment);
+                if (wrote) {
                     state.durability.force(frozen.channel(), false, "lc " + frozen.id);
                 }
             } finally {
                 l.unlock();
             }
+            if (filled == 0) {
+                return 0;
+            }
             Lock x = state.exclusive();
             try {
                 state.live(frozen);
                 PcMeta meta = frozen.pcForWrite(pc);
-                if (crcs == null) {
-                    metaStore.journal().append(new JournalRecord.Zero(frozen.id, pc, s));
-                    meta.setZero(s);
-                } else {
-                    long lsn = metaStore.journal().append(new JournalRecord.Materialize(frozen.id, pc, s, crcs));
-                    meta.setData(s, crcs);
-                    frozen.pending.put(Lc.segmentKey(pc, s), lsn);
+                for (int s = 0; s < Layout.SEGMENTS_PER_PC; s++) {
+                    if ((filled & (1 << s)) == 0) {
+                        continue;
+                    }
+                    if (crcs[s] == null) {
+                        metaStore.journal().append(new JournalRecord.Zero(frozen.id, pc, s));
+                        meta.setZero(s);
+                    } else {
+                        long lsn = metaStore.journal().append(new JournalRecord.Materialize(frozen.id, pc, s, crcs[s]));
+                        meta.setData(s, crcs[s]);
+                        frozen.pending.put(Lc.segmentKey(pc, s), lsn);
+                    }
                 }
                 for (Lc lc : state.lcs.values()) {
                     if (lc.frozen && descendsFrom(lc, frozen)) {
@@ -208,18 +245,21 @@ final class SegmentFiller {
             } finally {
                 x.unlock();
             }
-            // the record is in the current journal, or in the one before, which the checkpoint that
-            // switched journals forced: forcing the current one makes the fill durable
+            // the records are in the current journal, or in the one before, which the checkpoint that
+            // switched journals forced: forcing the current one makes the fills durable
             Lock forcing = state.shared();
             try {
                 metaStore.journal().force(state.durability);
             } finally {
                 forcing.unlock();
             }
-            if (data != null) {
-                data.position(data.position() + Layout.SEGMENT_SIZE);
+            for (SegmentFill fill : fills) {
+                ByteBuffer data = fill.data();
+                if (data != null && (filled & (1 << fill.segment())) != 0) {
+                    data.position(data.position() + Layout.SEGMENT_SIZE);
+                }
             }
-            return true;
+            return filled;
         } catch (IOException e) {
             throw IoFailure.of("fill lc " + frozen.id, e);
         } finally {

@@ -273,6 +273,50 @@ class FillSegmentTest {
         }
     }
 
+    @Test
+    void severalSegmentsOfAFrozenPcAreFilledTogetherOnlyWhereItHoldsNothingAndAreDurableOnReturn() throws Exception {
+        engine.create(1, 2 * PC);
+        byte[] held = bytes(SEG, 20);
+        engine.write(1, PC, held);
+        engine.freeze(1);
+        engine.createChild(2, 1);
+        assertThat(engine.read(2, PC, SEG)).isEqualTo(held);
+        byte[] three = bytes(SEG, 21);
+        byte[] five = bytes(SEG, 22);
+        ByteBuffer threeBuffer = ByteBuffer.wrap(three);
+
+        int filled = engine.fillSegments(
+                1,
+                1,
+                List.of(
+                        new SegmentFill(0, ByteBuffer.wrap(bytes(SEG, 23))), // held: stays as it is
+                        new SegmentFill(3, threeBuffer),
+                        SegmentFill.zeros(4),
+                        new SegmentFill(5, ByteBuffer.wrap(five)),
+                        new SegmentFill(3, ByteBuffer.wrap(bytes(SEG, 24))))); // listed twice: filled once
+
+        assertThat(filled).isEqualTo((1 << 3) | (1 << 4) | (1 << 5));
+        assertThat(threeBuffer.position()).as("a filled buffer is consumed").isEqualTo(SEG);
+        assertThat(engine.read(2, PC, SEG))
+                .as("the child reads the held segment")
+                .isEqualTo(held);
+        assertThat(engine.read(2, PC + 3L * SEG, SEG)).as("and the filled ones").isEqualTo(three);
+        assertThat(engine.read(2, PC + 5L * SEG, SEG)).isEqualTo(five);
+        Path copy = dir.resolveSibling(dir.getFileName() + "-batch-copy");
+        copyTree(dir, copy);
+        try (ChunkEngine replayed = ChunkEngine.open(copy)) {
+            OwnedPc pc = replayed.ownSegments(1, 1, 1).get(0);
+            assertThat(pc.state(4)).isEqualTo(SegmentState.ZERO);
+            assertThat(replayed.read(1, PC, SEG)).isEqualTo(held);
+            assertThat(replayed.read(1, PC + 3L * SEG, SEG)).isEqualTo(three);
+            assertThat(replayed.read(1, PC + 5L * SEG, SEG)).isEqualTo(five);
+            assertThat(replayed.scrub().damaged()).isEmpty();
+        }
+        assertThat(engine.fillSegments(1, 1, List.of(SegmentFill.zeros(3), SegmentFill.zeros(4))))
+                .as("nothing left to fill")
+                .isZero();
+    }
+
     private static void copyTree(Path from, Path to) throws Exception {
         java.nio.file.Files.createDirectories(to);
         try (var files = java.nio.file.Files.list(from)) {

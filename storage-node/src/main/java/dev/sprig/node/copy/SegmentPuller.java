@@ -2,6 +2,7 @@ package dev.sprig.node.copy;
 
 import dev.sprig.engine.ChunkEngine;
 import dev.sprig.engine.OwnedPc;
+import dev.sprig.engine.SegmentFill;
 import dev.sprig.engine.SegmentState;
 import dev.sprig.nodeapi.OwnedSegmentsView;
 import dev.sprig.nodeapi.OwnedSegmentsView.OwnedPcView;
@@ -9,6 +10,7 @@ import dev.sprig.nodeapi.OwnedSegmentsView.OwnedSegmentView;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.zip.CRC32C;
 import org.jspecify.annotations.Nullable;
@@ -20,7 +22,9 @@ import tools.jackson.databind.json.JsonMapper;
  * not hold yet ({@code GET /v1/lcs/{id}/segments/{pc}/{segment}}, its bytes checked against the
  * listed block CRCs), throttled to a byte rate. A segment this lc already holds (a client write got
  * there first, or an earlier fill) is skipped, and the engine's fill refuses it too if a write lands
- * between the check and the fill, so live writes always win. The lc is flushed at the end.
+ * between the check and the fill, so live writes always win. A PC's segments are fetched, then
+ * filled together (for a frozen lc, one fsync and one journal force per PC, not per segment). The lc
+ * is flushed at the end.
  */
 public final class SegmentPuller {
 
@@ -75,6 +79,7 @@ public final class SegmentPuller {
                 }
                 // what this lc holds now, just before its segments are fetched: live writes keep coming
                 OwnedPc held = find(engine.ownSegments(lcId, pcIndex, 1), pcIndex);
+                List<SegmentFill> fills = new ArrayList<>();
                 for (OwnedSegmentView segment : pc.segments()) {
                     int s = segment.segment();
                     if (s < 0 || s >= ChunkEngine.SEGMENTS_PER_PC) {
@@ -83,24 +88,23 @@ public final class SegmentPuller {
                     }
                     if (held != null && held.state(s) != SegmentState.UNOWNED) {
                         skipped++;
-                        continue;
-                    }
-                    boolean done;
-                    if ("ZERO".equals(segment.state())) {
-                        done = engine.fillZeroSegment(lcId, pcIndex, s);
+                    } else if ("ZERO".equals(segment.state())) {
+                        fills.add(SegmentFill.zeros(s));
                     } else {
                         byte[] data = fetch(base, token, sourceLcId, pcIndex, s, crcs(segment));
                         fetched += data.length;
-                        done = engine.fillSegment(lcId, pcIndex, s, ByteBuffer.wrap(data));
-                        if (done) {
-                            bytes += data.length;
-                        }
+                        fills.add(new SegmentFill(s, ByteBuffer.wrap(data)));
                         throttle(started, fetched, bytesPerSecond);
                     }
-                    if (done) {
-                        filled++;
-                    } else {
+                }
+                // the PC's segments in one fill: for a frozen lc one fsync and one journal force for all
+                int done = fills.isEmpty() ? 0 : engine.fillSegments(lcId, pcIndex, fills);
+                for (SegmentFill fill : fills) {
+                    if ((done & (1 << fill.segment())) == 0) {
                         skipped++;
+                    } else {
+                        filled++;
+                        bytes += fill.data() == null ? 0 : ChunkEngine.SEGMENT_SIZE;
                     }
                 }
             }
