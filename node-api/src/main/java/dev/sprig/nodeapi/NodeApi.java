@@ -139,6 +139,10 @@ public interface NodeApi {
     @DeleteExchange("/v1/lcs/{lcId}/rebuildSource")
     void removeRebuildSource(@PathVariable long lcId);
 
+    /** Removes the lc's rebuild source only if it is a catch-up of column {@code catchUpColumn}. */
+    @DeleteExchange("/v1/lcs/{lcId}/rebuildSource")
+    void removeCatchUpSource(@PathVariable long lcId, @RequestParam int catchUpColumn);
+
     /**
      * Raises the fence of a replica set this node is a member of, durably, before answering: from
      * then on the node refuses data tokens of that set issued at an older epoch. Asking for an epoch

@@ -94,11 +94,19 @@ class RebuildSourceController {
         return view(lcId, source);
     }
 
-    /** Removing a source the lc does not have succeeds: the caller's intent holds. */
+    /**
+     * Removing a source the lc does not have succeeds: the caller's intent holds. With {@code
+     * catchUpColumn}: only a catch-up of that column is removed (the end of one catch-up leaves the
+     * next one's alone).
+     */
     @DeleteMapping("/v1/lcs/{lcId}/rebuildSource")
     @ResponseStatus(HttpStatus.NO_CONTENT)
-    void remove(@PathVariable long lcId) {
-        sources.remove(lcId);
+    void remove(@PathVariable long lcId, @RequestParam(required = false) @Nullable Integer catchUpColumn) {
+        if (catchUpColumn == null) {
+            sources.remove(lcId);
+        } else {
+            sources.removeCatchUp(lcId, catchUpColumn);
+        }
     }
 
     @PostMapping("/v1/lcs/{lcId}/rebuildSource/suspects")

@@ -18,9 +18,12 @@ public final class RebuildSources {
 
     private final ConcurrentMap<Long, Entry> sources = new ConcurrentHashMap<>();
 
-    /** Makes {@code source} the lc's rebuild source, replacing any it had (and ending a catch-up). */
+    /**
+     * Makes {@code source} the lc's rebuild source, replacing any it had. A catch-up the lc is in
+     * goes on: its suspect segments are still suspect, whoever sets the source.
+     */
     public void set(long lcId, RebuildSource source) {
-        sources.put(lcId, new Entry(source, null));
+        sources.compute(lcId, (id, old) -> new Entry(source, old == null ? null : old.catchUp()));
     }
 
     /**
@@ -43,6 +46,24 @@ public final class RebuildSources {
     public @Nullable CatchUp catchUpOf(long lcId) {
         Entry entry = sources.get(lcId);
         return entry == null ? null : entry.catchUp();
+    }
+
+    /**
+     * Forgets the lc's rebuild source if it is in a catch-up of column {@code column}; false, changing
+     * nothing, otherwise. The end of one catch-up must not remove the next one's, which may have been
+     * set (for another column) before the first one's clean-up got here.
+     */
+    public boolean removeCatchUp(long lcId, int column) {
+        boolean[] removed = {false};
+        sources.computeIfPresent(lcId, (id, entry) -> {
+            CatchUp catchUp = entry.catchUp();
+            if (catchUp != null && catchUp.column() == column) {
+                removed[0] = true;
+                return null;
+            }
+            return entry;
+        });
+        return removed[0];
     }
 
     /** Forgets the lc's rebuild source (and catch-up); false if it had none. */

@@ -159,6 +159,16 @@ class CatchUpWritesIT {
         assertThat(read(b, lc, 0, SEG)).as("column 0 is not being caught up").isEqualTo(segmentOf(old, 0));
         assertThat(JSON.readTree(b.get("/v1/lcs/" + lc).body()).path("frozen").asBoolean())
                 .isTrue();
+
+        // the end of a catch-up removes only its own column's: another column's may be under way
+        assertThat(b.send("DELETE", "/v1/lcs/" + lc + "/rebuildSource?catchUpColumn=0")
+                        .statusCode())
+                .isEqualTo(204);
+        assertThat(b.get("/v1/lcs/" + lc + "/rebuildSource").statusCode()).isEqualTo(200);
+        assertThat(b.send("DELETE", "/v1/lcs/" + lc + "/rebuildSource?catchUpColumn=1")
+                        .statusCode())
+                .isEqualTo(204);
+        assertThat(b.get("/v1/lcs/" + lc + "/rebuildSource").statusCode()).isEqualTo(404);
     }
 
     @Test
