@@ -69,6 +69,7 @@ final class CatchUpWork {
         Map<Lc, List<Long>> suspects = new LinkedHashMap<>();
         Map<Lc, Long> plain = new LinkedHashMap<>();
         long total = 0;
+        long differed = 0;
         for (Lc lc : lcs) {
             RebuildState state = unlessDeleted(lc, () -> copies.rebuildState(member, lc.lcId()));
             if (state == null) {
@@ -99,6 +100,7 @@ final class CatchUpWork {
                 continue;
             }
             suspects.put(lc, differ);
+            differed += marked;
             total += marked * ChunkEngine.SEGMENT_SIZE;
         }
         long done = 0;
@@ -138,21 +140,24 @@ final class CatchUpWork {
                     break;
                 }
                 copied += bytes;
+                segments += bytes / ChunkEngine.SEGMENT_SIZE;
                 done += bytes;
                 progress.report(done, Math.max(done, total));
             }
         }
         progress.report(Math.max(done, total), Math.max(done, total));
         log.info(
-                "Recovery {}: caught up node {} in column {} of family {} from node {}: {} segments of {} lcs"
-                        + " differed, {} bytes copied",
+                "Recovery {}: caught up node {} in column {} of family {} from node {}: {} segments differed in {}"
+                        + " lcs ({} lcs new), {} segments ({} bytes) copied",
                 recovery.operationId(),
                 member,
                 recovery.column(),
                 recovery.familyId(),
                 source,
+                differed,
+                suspects.values().stream().filter(list -> !list.isEmpty()).count(),
+                plain.size(),
                 segments,
-                suspects.values().stream().filter(list -> !list.isEmpty()).count() + plain.size(),
                 copied);
         verify(copies, recovery, source, columns);
     }
