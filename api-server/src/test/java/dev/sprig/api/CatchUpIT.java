@@ -190,6 +190,18 @@ class CatchUpIT {
         write(otherLc, otherBytes, PC + 5L * SEGMENT + 40 * KIB, random(4 * KIB, 10));
         write(otherLc, otherBytes, PC + SEGMENT + 200 * KIB, random(8 * KIB, 11));
         backend.flush(otherLc);
+        // and a snapshot of it: frozen on node2 too (its suspect segments then replaced in a frozen lc),
+        // the other disk's new lc defined there by the control path, and written
+        HttpResponse<String> otherSnapshot =
+                api.post("/v1/disks/" + ApiClient.id(other) + "/snapshots", "{\"name\":\"" + unique("s") + "\"}");
+        assertThat(otherSnapshot.statusCode()).as(otherSnapshot.body()).isEqualTo(201);
+        long otherSnapshotLc = ApiClient.json(otherSnapshot).path("lcId").asLong();
+        long otherChildLc = ApiClient.json(api.get("/v1/disks/" + ApiClient.id(other)))
+                .path("lcId")
+                .asLong();
+        byte[] otherChildBytes = otherBytes.clone();
+        write(otherChildLc, otherChildBytes, PC + 5L * SEGMENT + 160 * KIB, random(4 * KIB, 12));
+        backend.flush(otherChildLc);
 
         await(
                 "node2 in sync again in every column",
@@ -238,13 +250,14 @@ class CatchUpIT {
         assertSameOnEveryMember(after, "the image", imageLc, content);
         assertSameOnEveryMember(after, "the snapshot", snapshotLc, beforeSnapshot);
         assertSameOnEveryMember(after, "the disk", childLc, afterSnapshot);
-        assertSameOnEveryMember(after, "the other disk", otherLc, otherBytes);
+        assertSameOnEveryMember(after, "the other disk's snapshot", otherSnapshotLc, otherBytes);
+        assertSameOnEveryMember(after, "the other disk", otherChildLc, otherChildBytes);
         assertThat(ApiClient.json(api.get("/v1/disks/" + ApiClient.id(disk) + "/attachment"))
                         .path("redundancy")
                         .asString())
                 .isEqualTo("healthy");
         // the catch-up state is gone from the node once it is in sync
-        for (long lc : List.of(imageLc, diskLc, snapshotLc, childLc, otherLc)) {
+        for (long lc : List.of(imageLc, diskLc, snapshotLc, childLc, otherLc, otherSnapshotLc, otherChildLc)) {
             await(
                     "no rebuild source left on node2 for lc " + lc,
                     () -> away.get("/v1/lcs/" + lc + "/rebuildSource").statusCode() == 404);

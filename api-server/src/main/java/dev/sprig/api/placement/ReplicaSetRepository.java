@@ -192,6 +192,16 @@ class ReplicaSetRepository {
                 .update();
     }
 
+    /** The families where each node has a stale member (through the partial index on stale members). */
+    Map<String, Set<Long>> familiesWithStaleMembers() {
+        Map<String, Set<Long>> byNode = new HashMap<>();
+        jdbc.sql("SELECT DISTINCT node_id, family_id FROM replica_member WHERE state = 'stale'")
+                .query((rs, row) -> byNode.computeIfAbsent(rs.getString("node_id"), node -> new java.util.TreeSet<>())
+                        .add(rs.getLong("family_id")))
+                .list();
+        return byNode;
+    }
+
     /** The sets {@code nodeId} is a member of, in any state, as (family, column). */
     List<Fence> membershipsOf(String nodeId) {
         return jdbc.sql("""

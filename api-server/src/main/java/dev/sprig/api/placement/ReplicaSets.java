@@ -388,6 +388,11 @@ public class ReplicaSets {
                 .findFirst();
     }
 
+    /** For each node with a stale member somewhere, the families where it has one. */
+    public Map<String, Set<Long>> familiesWithStaleMembers() {
+        return repository.familiesWithStaleMembers();
+    }
+
     /** The sets {@code nodeId} is a member of, in any state, as family, column and epoch. */
     public List<Fence> membershipsOf(String nodeId) {
         return repository.membershipsOf(nodeId);

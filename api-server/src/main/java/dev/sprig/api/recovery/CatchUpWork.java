@@ -67,7 +67,7 @@ final class CatchUpWork {
         }
         // what differs, lc by lc: the plan, and the progress's total
         Map<Lc, List<Long>> suspects = new LinkedHashMap<>();
-        Map<Lc, Long> plain = new LinkedHashMap<>();
+        Map<Lc, TreeSet<Long>> plain = new LinkedHashMap<>();
         long total = 0;
         long differed = 0;
         for (Lc lc : lcs) {
@@ -84,9 +84,9 @@ final class CatchUpWork {
                 continue;
             }
             if (state == RebuildState.PLAIN) {
-                long bytes = theirs.stream().filter(s -> !s.zero()).count() * ChunkEngine.SEGMENT_SIZE;
-                plain.put(lc, bytes);
-                total += bytes;
+                // made during the catch-up: filled as a rebuild fills, the PCs where the source holds anything
+                plain.put(lc, new TreeSet<>(theirs.stream().map(HeldSegment::pc).toList()));
+                total += theirs.stream().filter(s -> !s.zero()).count() * ChunkEngine.SEGMENT_SIZE;
                 continue;
             }
             List<HeldSegment> ours = unlessDeleted(
@@ -127,12 +127,10 @@ final class CatchUpWork {
                 progress.report(done, Math.max(done, total));
             }
         }
-        for (Map.Entry<Lc, Long> lc : plain.entrySet()) {
+        for (Map.Entry<Lc, TreeSet<Long>> lc : plain.entrySet()) {
             rebuildingSet(recovery);
             long id = lc.getKey().lcId();
-            long pcs = (lc.getKey().sizeBytes() + ChunkEngine.PC_SIZE - 1) / ChunkEngine.PC_SIZE;
-            for (long pc = recovery.column(); pc < pcs; pc += columns) {
-                long at = pc;
+            for (long at : lc.getValue()) {
                 Long bytes = unlessDeleted(
                         lc.getKey(),
                         () -> permits.run(member, source, () -> copies.fill(member, source, id, at, bytesPerSecond)));

@@ -16,6 +16,7 @@ import dev.sprig.api.placement.ReplicaSets;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -160,14 +161,12 @@ public class Recoveries {
      */
     private List<CatchUpCandidate> catchUpCandidates(Set<String> down) {
         List<CatchUpCandidate> found = new ArrayList<>();
+        // the few stale members, through their index: not every membership of every node, every scan
+        Map<String, Set<Long>> staleIn = sets.familiesWithStaleMembers();
         for (Node node : registry.all()) {
-            if (registry.stateOf(node) != Node.State.UP) {
-                continue;
-            }
             String nodeId = node.nodeId();
-            Set<Long> families =
-                    sets.membershipsOf(nodeId).stream().map(Fence::familyId).collect(Collectors.toSet());
-            if (families.isEmpty()) {
+            Set<Long> families = staleIn.getOrDefault(nodeId, Set.of());
+            if (families.isEmpty() || registry.stateOf(node) != Node.State.UP) {
                 continue;
             }
             List<ReplicaSet> all = sets.of(families);
