@@ -359,6 +359,25 @@ public final class ChunkEngine implements AutoCloseable {
         return filler.fill(lcId, pc, segment, null);
     }
 
+    /**
+     * Makes the next 256 KiB of {@code data} the lc's own content of a segment whatever it held
+     * (unowned, zeros or data): a catch-up replacing a segment its replica may hold an old version
+     * of (decision 012). Unlike {@link #fillSegment} it overwrites held data, so the caller decides
+     * when that is right (the storage node does so only for a segment it knows to be suspect, and
+     * only once). On a writable lc it holds the segment's write lock, as a whole-segment write does,
+     * and is durable after the next {@link #flush}; on a frozen lc it is durable on return.
+     *
+     * @throws OutOfRangeException the segment lies outside the lc or {@code data} has less than 256 KiB left
+     */
+    public void replaceSegment(long lcId, long pc, int segment, ByteBuffer data) {
+        filler.replace(lcId, pc, segment, java.util.Objects.requireNonNull(data));
+    }
+
+    /** {@link #replaceSegment} with a segment of zeros: the lc then holds it as zeros (no bytes stored). */
+    public void replaceZeroSegment(long lcId, long pc, int segment) {
+        filler.replace(lcId, pc, segment, null);
+    }
+
     // ---------------------------------------------------------------- adopting a file
 
     /**

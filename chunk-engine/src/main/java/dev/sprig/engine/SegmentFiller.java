@@ -155,6 +155,100 @@ final class SegmentFiller {
         return fillFrozen(lc, pc, fills);
     }
 
+    /**
+     * Makes the segment the lc's own content ({@code data} null: zeros) whatever it held: for a
+     * writable lc under the segment's stripe write lock, as a whole-segment write (a held data
+     * segment is rewritten in place behind a dirty record, so a crash leaves CRCs that recovery
+     * recomputes); for a frozen lc under the exclusive lock, see {@link #replaceFrozen}.
+     */
+    void replace(long lcId, long pc, int s, @Nullable ByteBuffer data) {
+        if (data != null) {
+            checkBuffer(data);
+        }
+        Lock l = state.shared();
+        Lc lc;
+        try {
+            lc = state.lc(lcId);
+            checkSegment(lc, pc, s);
+            state.durability.checkWritable();
+            if (!lc.frozen) {
+                StampedLock stripe = state.stripes.of(lc.id, pc, s);
+                long stamp = stripe.writeLock();
+                try {
+                    PcMeta meta = lc.pcForWrite(pc);
+                    if (data == null) {
+                        metaStore.journal().append(new JournalRecord.Zero(lc.id, pc, s));
+                        meta.setZero(s);
+                        lc.pending.remove(Lc.segmentKey(pc, s));
+                    } else {
+                        writer.writeSegment(lc, pc, s, 0, data.slice(data.position(), Layout.SEGMENT_SIZE));
+                        data.position(data.position() + Layout.SEGMENT_SIZE);
+                    }
+                } finally {
+                    stripe.unlockWrite(stamp);
+                }
+                return;
+            }
+        } catch (IOException e) {
+            throw IoFailure.of("replace a segment of lc " + lcId, e);
+        } finally {
+            l.unlock();
+        }
+        replaceFrozen(lc, pc, s, data);
+    }
+
+    /**
+     * A frozen lc's readers take no lock (they read through the resolved-PC cache), so a held
+     * segment's bytes may be changed only where no read is in flight: under the exclusive lock,
+     * bytes, fsync and metadata together. That stalls the engine's I/O for one segment's write, which
+     * a catch-up pays only for a frozen segment that changed while its node was away. A dirty record
+     * goes first, so a crash between the bytes and the new CRCs has recovery recompute them.
+     */
+    private void replaceFrozen(Lc frozen, long pc, int s, @Nullable ByteBuffer data) {
+        frozenFills.lock();
+        try {
+            Lock x = state.exclusive();
+            try {
+                state.live(frozen);
+                PcMeta meta = frozen.pcForWrite(pc);
+                long key = Lc.segmentKey(pc, s);
+                if (data == null) {
+                    metaStore.journal().append(new JournalRecord.Zero(frozen.id, pc, s));
+                    meta.setZero(s);
+                    frozen.pending.remove(key);
+                } else {
+                    ByteBuffer segment = data.slice(data.position(), Layout.SEGMENT_SIZE);
+                    int[] crcs = new int[Layout.BLOCKS_PER_SEGMENT];
+                    BlockCrc.ofBlocks(segment, 0, Layout.SEGMENT_SIZE, crcs, 0);
+                    if (meta.state(s) == PcMeta.DATA) {
+                        metaStore.journal().append(new JournalRecord.Dirty(frozen.id, pc, s));
+                        metaStore.journal().force(state.durability);
+                    }
+                    SegmentWriter.writeFully(frozen, Layout.segmentOffset(pc, s), segment);
+                    state.durability.force(frozen.channel(), false, "lc " + frozen.id);
+                    long lsn = metaStore.journal().append(new JournalRecord.Materialize(frozen.id, pc, s, crcs));
+                    meta.setData(s, crcs);
+                    frozen.pending.put(key, lsn);
+                }
+                for (Lc lc : state.lcs.values()) {
+                    if (lc.frozen && descendsFrom(lc, frozen)) {
+                        state.resolvedPcs.invalidate(lc, pc);
+                    }
+                }
+                metaStore.journal().force(state.durability);
+            } finally {
+                x.unlock();
+            }
+            if (data != null) {
+                data.position(data.position() + Layout.SEGMENT_SIZE);
+            }
+        } catch (IOException e) {
+            throw IoFailure.of("replace a segment of lc " + frozen.id, e);
+        } finally {
+            frozenFills.unlock();
+        }
+    }
+
     private boolean fillWritable(Lc lc, long pc, int s, @Nullable ByteBuffer data) throws IOException {
         StampedLock stripe = state.stripes.of(lc.id, pc, s);
         long stamp = stripe.writeLock();

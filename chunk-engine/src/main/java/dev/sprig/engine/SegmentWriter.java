@@ -93,7 +93,7 @@ final class SegmentWriter {
     }
 
     /** Under the segment's write lock. {@code piece} has position 0. */
-    private void writeSegment(Lc lc, long pc, int s, int inSegment, ByteBuffer piece) throws IOException {
+    void writeSegment(Lc lc, long pc, int s, int inSegment, ByteBuffer piece) throws IOException {
         PcMeta meta = lc.pcForWrite(pc);
         if (meta.state(s) == PcMeta.DATA) {
             writeInPlace(lc, meta, pc, s, inSegment, piece);

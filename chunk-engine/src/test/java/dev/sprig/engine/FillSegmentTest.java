@@ -329,6 +329,74 @@ class FillSegmentTest {
     }
 
     @Test
+    void replaceOverwritesHeldDataAndZerosOfAWritableLcAndSurvivesAReopen() {
+        imageAndClone();
+        engine.write(2, SEG, bytes(SEG, 30)); // held data
+        engine.writeZeroes(2, 2L * SEG, SEG); // held zeros
+        byte[] first = bytes(SEG, 31);
+        byte[] second = bytes(SEG, 32);
+        byte[] third = bytes(SEG, 33);
+
+        engine.replaceSegment(2, 0, 1, ByteBuffer.wrap(first));
+        engine.replaceSegment(2, 0, 2, ByteBuffer.wrap(second));
+        engine.replaceSegment(2, 0, 0, ByteBuffer.wrap(third)); // unowned: over the image's
+        engine.replaceZeroSegment(2, 0, 3); // unowned, nothing in the chain: an explicit zero mark
+
+        assertThat(readOwn(2, 0, 1)).isEqualTo(first);
+        assertThat(readOwn(2, 0, 2)).isEqualTo(second);
+        assertThat(readOwn(2, 0, 0)).isEqualTo(third);
+        assertThat(engine.ownSegments(2, 0, 1).get(0).crcs().get(1)).containsExactly(crcsOf(first));
+        assertThat(engine.ownSegments(2, 0, 1).get(0).state(3)).isEqualTo(SegmentState.ZERO);
+        engine.replaceZeroSegment(2, 0, 1);
+        assertThat(engine.read(2, SEG, SEG)).containsOnly(0);
+        engine.flush(2);
+
+        reopen();
+        assertThat(readOwn(2, 0, 2)).isEqualTo(second);
+        assertThat(readOwn(2, 0, 0)).isEqualTo(third);
+        assertThat(engine.ownSegments(2, 0, 1).get(0).state(1)).isEqualTo(SegmentState.ZERO);
+        assertThat(engine.scrub().damaged()).isEmpty();
+    }
+
+    @Test
+    void replaceOverwritesAFrozenLcsHeldSegmentAndItsChildrenReadTheNewBytesAtOnce() {
+        byte[] image = imageAndClone();
+        assertThat(engine.read(2, 0, SEG)).isEqualTo(image); // the clone's resolved-PC cache knows it
+        byte[] replaced = bytes(SEG, 34);
+
+        engine.replaceSegment(1, 0, 0, ByteBuffer.wrap(replaced));
+
+        assertThat(engine.info(1).frozen()).isTrue();
+        assertThat(readOwn(1, 0, 0)).isEqualTo(replaced);
+        assertThat(engine.read(2, 0, SEG)).isEqualTo(replaced);
+        engine.replaceZeroSegment(1, 0, 0);
+        assertThat(engine.read(2, 0, SEG)).containsOnly(0);
+        engine.replaceSegment(1, 0, 0, ByteBuffer.wrap(replaced));
+
+        reopen();
+        assertThat(readOwn(1, 0, 0)).isEqualTo(replaced);
+        assertThat(engine.read(2, 0, SEG)).isEqualTo(replaced);
+        assertThat(engine.scrub().damaged()).isEmpty();
+    }
+
+    @Test
+    void aFrozenReplaceIsInTheJournalWhenItReturns() throws Exception {
+        engine.create(1, PC);
+        engine.write(1, 0, bytes(SEG, 35));
+        engine.flush(1);
+        engine.freeze(1);
+        byte[] replaced = bytes(SEG, 36);
+        engine.replaceSegment(1, 0, 0, ByteBuffer.wrap(replaced));
+        Path copy = dir.resolveSibling(dir.getFileName() + "-replaced-copy");
+        copyTree(dir, copy);
+
+        try (ChunkEngine replayed = ChunkEngine.open(copy)) {
+            assertThat(replayed.read(1, 0, SEG)).isEqualTo(replaced);
+            assertThat(replayed.scrub().damaged()).isEmpty();
+        }
+    }
+
+    @Test
     void aFrozenLcCanBeFilledAndItsChildrenThenReadTheFilledData() {
         engine.create(1, 2 * PC);
         engine.freeze(1);

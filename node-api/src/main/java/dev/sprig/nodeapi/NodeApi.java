@@ -100,6 +100,37 @@ public interface NodeApi {
     @PutExchange("/v1/lcs/{lcId}/rebuildSource")
     RebuildSourceView setRebuildSource(@PathVariable long lcId, @RequestBody CopySource source);
 
+    /**
+     * Makes {@code source} the lc's rebuild source for a catch-up of column {@code catchUpColumn} of
+     * {@code columns} (decision 012): as {@link #setRebuildSource}, and every segment the lc holds in
+     * that column's PCs is suspect (pending) until {@link #markSuspects} names the ones that differ.
+     * Starts afresh: a catch-up state the lc had is forgotten.
+     */
+    @PutExchange("/v1/lcs/{lcId}/rebuildSource")
+    RebuildSourceView setCatchUpSource(
+            @PathVariable long lcId,
+            @RequestBody CopySource source,
+            @RequestParam int catchUpColumn,
+            @RequestParam int columns);
+
+    /**
+     * The segments of an lc being caught up that differ from its source: they stay suspect until a
+     * live write or {@link #fillSuspects} replaces them; every other segment is trusted from now on
+     * (pending ends). One a live write made right since is skipped. 409 {@code NOT_CATCHING_UP} for
+     * an lc without a catch-up.
+     */
+    @PostExchange("/v1/lcs/{lcId}/rebuildSource/suspects")
+    SuspectsMarked markSuspects(@PathVariable long lcId, @RequestBody SuspectSegments segments);
+
+    /**
+     * Replaces each suspect segment of an lc being caught up with its source's resolved bytes, at
+     * most {@code bytesPerSecond} (absent: as fast as the nodes go); answers the segments replaced,
+     * those skipped (a live write made them right meanwhile) and the bytes fetched. 502 when the
+     * source did not deliver a segment.
+     */
+    @PostExchange("/v1/lcs/{lcId}/rebuildSource/suspects:fill")
+    FillFromResult fillSuspects(@PathVariable long lcId, @RequestParam(required = false) Long bytesPerSecond);
+
     /** The lc's rebuild source; 404 {@code NO_REBUILD_SOURCE} when it has none. */
     @GetExchange("/v1/lcs/{lcId}/rebuildSource")
     RebuildSourceView rebuildSource(@PathVariable long lcId);
@@ -107,6 +138,10 @@ public interface NodeApi {
     /** Removes the lc's rebuild source (the lc is in sync); removing one it does not have succeeds. */
     @DeleteExchange("/v1/lcs/{lcId}/rebuildSource")
     void removeRebuildSource(@PathVariable long lcId);
+
+    /** Removes the lc's rebuild source only if it is a catch-up of column {@code catchUpColumn}. */
+    @DeleteExchange("/v1/lcs/{lcId}/rebuildSource")
+    void removeCatchUpSource(@PathVariable long lcId, @RequestParam int catchUpColumn);
 
     /**
      * Raises the fence of a replica set this node is a member of, durably, before answering: from

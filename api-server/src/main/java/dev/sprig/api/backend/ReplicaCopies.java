@@ -39,6 +39,38 @@ public interface ReplicaCopies {
     void setRebuildSource(String targetNodeId, String sourceNodeId, long lcId);
 
     /**
+     * As {@link #setRebuildSource}, for a catch-up of column {@code column} (of {@code columns}) of a
+     * member that returned after missing writes (decision 012): the target treats every segment it
+     * holds in that column as suspect (replaced whole from the source before a live write merges
+     * with it) until {@link #markSuspects} names those that differ. Starts the target's catch-up
+     * state afresh.
+     */
+    void setCatchUpSource(String targetNodeId, String sourceNodeId, long lcId, int column, int columns);
+
+    /**
+     * The lc's segments ({@code pc * 16 + segment}) that differ from the source on the node being
+     * caught up; every other segment is trusted from now on. The number made suspect (a segment a
+     * live write made right meanwhile is not).
+     */
+    long markSuspects(String nodeId, long lcId, List<Long> segments);
+
+    /**
+     * Has {@code targetNodeId} replace its lc's suspect segments (about {@code suspects} of them)
+     * from its rebuild source {@code sourceNodeId}, at most {@code bytesPerSecond}; the bytes copied.
+     */
+    long fillSuspects(String targetNodeId, String sourceNodeId, long lcId, long suspects, long bytesPerSecond);
+
+    /** What the lc on the node has of a rebuild: nothing (never set, or lost in a restart), a source, a catch-up. */
+    RebuildState rebuildState(String nodeId, long lcId);
+
+    /** See {@link #rebuildState}. */
+    enum RebuildState {
+        NONE,
+        PLAIN,
+        CATCH_UP
+    }
+
+    /**
      * Whether the lc on the node still has its rebuild source: a node that restarted lost them, and
      * took live writes without them meanwhile.
      */
@@ -49,6 +81,12 @@ public interface ReplicaCopies {
      * family's sets); deleting one it does not hold is fine.
      */
     void delete(String nodeId, long lcId);
+
+    /**
+     * The end of a catch-up of column {@code column}: the node's lc no longer has its rebuild source
+     * if that is still this catch-up's (a later catch-up of another column keeps its own).
+     */
+    void removeCatchUpSource(String nodeId, long lcId, int column);
 
     /** The node's lc no longer has a rebuild source (it is in sync); having none already is fine. */
     void removeRebuildSource(String nodeId, long lcId);

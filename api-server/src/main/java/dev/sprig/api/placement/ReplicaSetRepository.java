@@ -162,6 +162,21 @@ class ReplicaSetRepository {
         return true;
     }
 
+    /** Moves the member from state {@code from} to {@code to}; false, changing nothing, if it was not in {@code from}. */
+    boolean changeState(long familyId, int column, String nodeId, State from, State to) {
+        return jdbc.sql("""
+                                UPDATE replica_member SET state = :to, changed_at = now()
+                                WHERE family_id = :family AND column_no = :column AND node_id = :node
+                                    AND state = :from""")
+                        .param("family", familyId)
+                        .param("column", column)
+                        .param("node", nodeId)
+                        .param("from", from.column())
+                        .param("to", to.column())
+                        .update()
+                > 0;
+    }
+
     void removeMember(long familyId, int column, String nodeId) {
         jdbc.sql("DELETE FROM replica_member WHERE family_id = :family AND column_no = :column AND node_id = :node")
                 .param("family", familyId)
@@ -175,6 +190,16 @@ class ReplicaSetRepository {
                 .param("family", familyId)
                 .param("column", column)
                 .update();
+    }
+
+    /** The families where each node has a stale member (through the partial index on stale members). */
+    Map<String, Set<Long>> familiesWithStaleMembers() {
+        Map<String, Set<Long>> byNode = new HashMap<>();
+        jdbc.sql("SELECT DISTINCT node_id, family_id FROM replica_member WHERE state = 'stale'")
+                .query((rs, row) -> byNode.computeIfAbsent(rs.getString("node_id"), node -> new java.util.TreeSet<>())
+                        .add(rs.getLong("family_id")))
+                .list();
+        return byNode;
     }
 
     /** The sets {@code nodeId} is a member of, in any state, as (family, column). */

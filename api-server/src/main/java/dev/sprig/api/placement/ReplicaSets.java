@@ -287,6 +287,53 @@ public class ReplicaSets {
     }
 
     /**
+     * The start of a catch-up (decision 012): the stale member on {@code nodeId}, whose node came
+     * back, rejoins column {@code column} of the family as {@code rebuilding}; the epoch goes up (the
+     * attachment's tokens include it from then on, and the fences are raised). Empty, changing
+     * nothing, when it is not stale there, a member is rebuilding there already, or the node is
+     * rebuilding in another column of the family.
+     */
+    public Optional<ReplicaSet> startCatchUp(long familyId, int column, String nodeId) {
+        return Objects.requireNonNull(tx.execute(status -> {
+            repository.lock(familyId);
+            List<ReplicaSet> family = repository.of(familyId);
+            Optional<ReplicaSet> found =
+                    family.stream().filter(set -> set.column() == column).findFirst();
+            // one catch-up of a node per family at a time: its lc holds all its columns' PCs
+            if (found.isEmpty()
+                    || !found.get().rebuilding().isEmpty()
+                    || family.stream().anyMatch(set -> set.hasRebuilding(nodeId))) {
+                return Optional.<ReplicaSet>empty();
+            }
+            if (!repository.changeState(
+                    familyId, column, nodeId, ReplicaSet.State.STALE, ReplicaSet.State.REBUILDING)) {
+                return Optional.<ReplicaSet>empty();
+            }
+            repository.bumpEpoch(familyId, column);
+            ReplicaSet now = column(repository.of(familyId), familyId, column);
+            events.publishEvent(new EpochsRaised(List.of(now)));
+            return Optional.of(now);
+        }));
+    }
+
+    /**
+     * The end of a catch-up: the rebuilding member on {@code nodeId} is in sync again, the epoch going
+     * up, in the caller's transaction. False, changing nothing, when it is no longer rebuilding there.
+     */
+    public boolean finishCatchUp(long familyId, int column, String nodeId) {
+        return Boolean.TRUE.equals(tx.execute(status -> {
+            repository.lock(familyId);
+            if (!repository.changeState(
+                    familyId, column, nodeId, ReplicaSet.State.REBUILDING, ReplicaSet.State.IN_SYNC)) {
+                return false;
+            }
+            repository.bumpEpoch(familyId, column);
+            events.publishEvent(new EpochsRaised(List.of(column(repository.of(familyId), familyId, column))));
+            return true;
+        }));
+    }
+
+    /**
      * A rebuild given up: {@code newNodeId}, if still rebuilding in the column, is marked stale and
      * the epoch goes up, in the caller's transaction.
      */
@@ -339,6 +386,11 @@ public class ReplicaSets {
                 .filter(candidate -> !candidate.equals(nodeId))
                 .filter(candidate -> columns.stream().allMatch(set -> set.hasInSync(candidate)))
                 .findFirst();
+    }
+
+    /** For each node with a stale member somewhere, the families where it has one. */
+    public Map<String, Set<Long>> familiesWithStaleMembers() {
+        return repository.familiesWithStaleMembers();
     }
 
     /** The sets {@code nodeId} is a member of, in any state, as family, column and epoch. */

@@ -16,6 +16,7 @@ import dev.sprig.api.placement.ReplicaSets;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -35,6 +36,10 @@ import org.springframework.stereotype.Service;
  * in-sync members go first. A set that has a rebuilding member or a running recovery is left alone,
  * and so is one that has {@code replicas} members taking writes on live nodes already, or no
  * in-sync member on a live node to copy from.
+ *
+ * <p>A member that is stale on a node that is up again (it came back before {@code down-after}) is
+ * caught up instead (first): it rejoins as rebuilding and copies only the segments that differ from
+ * an in-sync member ({@link CatchUpWork}).
  *
  * <p>Drain is the same machinery: an in-sync member on a draining node that is still up is replaced
  * the same way, except that it stays in sync (serving reads, taking writes) until the new member is,
@@ -134,9 +139,126 @@ public class Recoveries {
         // repairs first: a set that lost a member gets its replacement before any set gives one up
         candidates.addAll(moves);
         List<Operation> started = new ArrayList<>();
+        // catch-ups first: a member that came back copies only what it missed, far less than a new one
+        for (CatchUpCandidate candidate : catchUpCandidates(down)) {
+            startCatchUp(candidate).ifPresent(started::add);
+        }
         for (Candidate candidate : candidates) {
             start(candidate).ifPresent(started::add);
         }
+        return started;
+    }
+
+    /** A stale member on {@code nodeId}, whose node is up again, to catch up in {@code set}. */
+    private record CatchUpCandidate(ReplicaSet set, String nodeId) {}
+
+    /**
+     * The stale members on nodes that are up (registered again, not draining) of sets that need them:
+     * no member rebuilding, fewer than {@code replicas} members taking writes on nodes that are not
+     * down (a set that got its replacement already leaves the old member stale), the node rebuilding
+     * in no other column of the family (its lc, one for all its columns, has one catch-up state), and
+     * a node in sync in every column where it takes writes, and in this one, to copy from.
+     */
+    private List<CatchUpCandidate> catchUpCandidates(Set<String> down) {
+        List<CatchUpCandidate> found = new ArrayList<>();
+        // the few stale members, through their index: not every membership of every node, every scan
+        Map<String, Set<Long>> staleIn = sets.familiesWithStaleMembers();
+        for (Node node : registry.all()) {
+            String nodeId = node.nodeId();
+            Set<Long> families = staleIn.getOrDefault(nodeId, Set.of());
+            if (families.isEmpty() || registry.stateOf(node) != Node.State.UP) {
+                continue;
+            }
+            List<ReplicaSet> all = sets.of(families);
+            for (ReplicaSet set : all) {
+                boolean stale = set.members().stream()
+                        .anyMatch(member -> member.nodeId().equals(nodeId) && member.state() == ReplicaSet.State.STALE);
+                if (!stale || !set.rebuilding().isEmpty()) {
+                    continue;
+                }
+                long writers = set.writerNodeIds().stream()
+                        .filter(writer -> !down.contains(writer))
+                        .count();
+                List<ReplicaSet> family = all.stream()
+                        .filter(other -> other.familyId() == set.familyId())
+                        .toList();
+                boolean rebuildingElsewhere = family.stream().anyMatch(other -> other.hasRebuilding(nodeId));
+                if (writers >= replicas
+                        || rebuildingElsewhere
+                        || ReplicaSets.rebuildSource(family, nodeId, set.column())
+                                .isEmpty()) {
+                    continue;
+                }
+                found.add(new CatchUpCandidate(set, nodeId));
+            }
+        }
+        found.sort(Comparator.comparingInt(
+                        (CatchUpCandidate candidate) -> candidate.set().inSync().size())
+                .thenComparingLong(candidate -> candidate.set().familyId())
+                .thenComparingInt(candidate -> candidate.set().column()));
+        return found;
+    }
+
+    /**
+     * Starts the catch-up of the stale member (decision 012): before it rejoins, the node gets the
+     * family's lcs it lacks (and freezes those frozen meanwhile), and each lc its source in catch-up
+     * mode, pending (every segment it holds in the column is suspect until the comparison names the
+     * ones that differ); then, in the transaction that records the operation, it rejoins as
+     * rebuilding (the epoch goes up, the fences are raised). Lcs deleted while it was away are left
+     * to the reconciler, which deletes what the database does not know.
+     */
+    private Optional<Operation> startCatchUp(CatchUpCandidate candidate) {
+        ReplicaSet set = candidate.set();
+        String nodeId = candidate.nodeId();
+        String target = Recovery.target(set.familyId(), set.column());
+        if (operations.runningOn(target).isPresent()) {
+            return Optional.empty();
+        }
+        List<ReplicaSet> family = sets.of(set.familyId());
+        // again, as it is now: an earlier candidate of this pass may have started a catch-up of the
+        // node in another column, whose catch-up state (one per lc, for all columns) must stay as it is
+        if (family.stream().anyMatch(other -> other.hasRebuilding(nodeId))) {
+            return Optional.empty();
+        }
+        Optional<String> source = ReplicaSets.rebuildSource(family, nodeId, set.column());
+        if (source.isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            ReplicaCopies nodes = Objects.requireNonNull(copies.getIfAvailable());
+            List<Lc> lcs = recoveries.lcsOf(set.familyId());
+            nodes.define(nodeId, RecoveryWork.specs(lcs));
+            for (Lc lc : lcs) {
+                nodes.setCatchUpSource(nodeId, source.get(), lc.lcId(), set.column(), family.size());
+            }
+        } catch (RuntimeException unavailable) {
+            log.warn(
+                    "Could not prepare node {} to catch up in column {} of family {}: {}",
+                    nodeId,
+                    set.column(),
+                    set.familyId(),
+                    unavailable.getMessage());
+            return Optional.empty();
+        }
+        Optional<Operation> started = tx.execute(status -> {
+            if (sets.startCatchUp(set.familyId(), set.column(), nodeId).isEmpty()) {
+                return Optional.<Operation>empty();
+            }
+            Operation operation = operations.start(Operation.Kind.RECOVERY, target, 0);
+            recoveries.insert(operation.id(), set.familyId(), set.column(), nodeId, nodeId);
+            return Optional.of(operation);
+        });
+        if (started == null || started.isEmpty()) {
+            return Optional.empty();
+        }
+        log.info(
+                "Recovery {}: node {} is back and catches up in column {} of family {} from node {}",
+                started.get().id(),
+                nodeId,
+                set.column(),
+                set.familyId(),
+                source.get());
+        runner.submit(started.get());
         return started;
     }
 

@@ -23,13 +23,14 @@ class RecoveryRepository {
 
     void insert(String operationId, long familyId, int column, String oldNodeId, String newNodeId) {
         jdbc.sql("""
-                        INSERT INTO recovery (operation_id, family_id, column_no, old_node_id, new_node_id)
-                        VALUES (:op, :family, :column, :old, :new)""")
+                        INSERT INTO recovery (operation_id, family_id, column_no, old_node_id, new_node_id, catch_up)
+                        VALUES (:op, :family, :column, :old, :new, :catchUp)""")
                 .param("op", operationId)
                 .param("family", familyId)
                 .param("column", column)
                 .param("old", oldNodeId)
                 .param("new", newNodeId)
+                .param("catchUp", oldNodeId.equals(newNodeId))
                 .update();
     }
 

@@ -61,6 +61,7 @@ class RecoveryWork implements OperationWork {
     private final NodeRegistry registry;
     private final CopyPermits permits;
     private final long bytesPerSecond;
+    private final CatchUpWork catchUps;
 
     RecoveryWork(
             RecoveryRepository recoveries,
@@ -74,6 +75,7 @@ class RecoveryWork implements OperationWork {
         this.copiesProvider = copies;
         this.permits = new CopyPermits(properties.recovery().concurrentCopies());
         this.bytesPerSecond = properties.recovery().bytesPerSecondPerCopy();
+        this.catchUps = new CatchUpWork(recoveries, sets, permits, bytesPerSecond);
     }
 
     @Override
@@ -88,6 +90,10 @@ class RecoveryWork implements OperationWork {
             throw new IllegalStateException("recoveries need the nodes backend");
         }
         Recovery recovery = recovery(operation);
+        if (recovery.catchUp()) {
+            catchUps.perform(copies, recovery, progress);
+            return;
+        }
         Set<Long> filled = new HashSet<>(recovery.filledLcIds());
         while (true) {
             ReplicaSet set = rebuildingSet(recovery);
@@ -222,7 +228,7 @@ class RecoveryWork implements OperationWork {
         }
     }
 
-    private static void compare(ReplicaCopies copies, String source, Recovery recovery, Lc lc, int columns) {
+    static void compare(ReplicaCopies copies, String source, Recovery recovery, Lc lc, int columns) {
         Map<List<Long>, HeldSegment> theirs =
                 bySegment(copies.heldSegments(source, lc.lcId(), lc.sizeBytes(), recovery.column(), columns));
         Map<List<Long>, HeldSegment> ours = bySegment(
@@ -333,6 +339,19 @@ class RecoveryWork implements OperationWork {
     @Override
     public Runnable succeed(Operation operation) {
         Recovery recovery = recovery(operation);
+        if (recovery.catchUp()) {
+            if (!sets.finishCatchUp(recovery.familyId(), recovery.column(), recovery.newNodeId())) {
+                throw new IllegalStateException("node " + recovery.newNodeId() + " is no longer rebuilding in column "
+                        + recovery.column() + " of family " + recovery.familyId());
+            }
+            log.info(
+                    "Recovery {}: node {} is caught up and in sync again in column {} of family {}",
+                    operation.id(),
+                    recovery.newNodeId(),
+                    recovery.column(),
+                    recovery.familyId());
+            return () -> removeRebuildSources(recovery);
+        }
         if (!sets.finishRebuild(recovery.familyId(), recovery.column(), recovery.oldNodeId(), recovery.newNodeId())) {
             throw new IllegalStateException("node " + recovery.newNodeId() + " is no longer rebuilding in column "
                     + recovery.column() + " of family " + recovery.familyId());
@@ -404,7 +423,11 @@ class RecoveryWork implements OperationWork {
         }
         for (Lc lc : recoveries.lcsOf(recovery.familyId())) {
             try {
-                copies.removeRebuildSource(recovery.newNodeId(), lc.lcId());
+                if (recovery.catchUp()) {
+                    copies.removeCatchUpSource(recovery.newNodeId(), lc.lcId(), recovery.column());
+                } else {
+                    copies.removeRebuildSource(recovery.newNodeId(), lc.lcId());
+                }
             } catch (RuntimeException failed) {
                 log.warn(
                         "Recovery {}: could not remove the rebuild source of lc {} on node {}: {}",
@@ -420,6 +443,20 @@ class RecoveryWork implements OperationWork {
     @Override
     public void fail(Operation operation, String error) {
         recoveries.find(operation.id()).ifPresent(recovery -> {
+            if (recovery.catchUp()) {
+                // back to stale (fenced, no writes): the catch-up state it keeps on its node is inert
+                // there, and the next scan's catch-up sets it afresh. No node call in this transaction.
+                sets.abandonRebuild(recovery.familyId(), recovery.column(), recovery.newNodeId());
+                log.warn(
+                        "Recovery {}: the catch-up of node {} in column {} of family {} failed, the member is stale"
+                                + " again: {}",
+                        operation.id(),
+                        recovery.newNodeId(),
+                        recovery.column(),
+                        recovery.familyId(),
+                        error);
+                return;
+            }
             // a drain's move: the member it was to replace is still in sync, and the new one leaves
             boolean move = sets.of(recovery.familyId()).stream()
                     .anyMatch(set -> set.column() == recovery.column() && set.hasInSync(recovery.oldNodeId()));

@@ -1,6 +1,7 @@
 package dev.sprig.api.placement;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.sprig.api.TestPostgres;
@@ -95,6 +96,48 @@ class RebuildingMemberIT {
         assertThat(set.epoch()).isEqualTo(epoch + 1);
         assertThat(repository.replace(7, 0, "node2", "node4")).isFalse();
         assertThat(repository.of(7).get(0).members()).as("nothing changed").isEqualTo(set.members());
+    }
+
+    @Test
+    void aStaleMemberThatComesBackRejoinsAsRebuildingAtItsOwnPositionAndThenIsInSync() {
+        repository.markStale(7, "node2", List.of(0));
+
+        assertThat(repository.changeState(7, 0, "node2", State.REBUILDING, State.IN_SYNC))
+                .as("not rebuilding")
+                .isFalse();
+        assertThat(repository.changeState(7, 0, "node2", State.STALE, State.REBUILDING))
+                .isTrue();
+        assertThat(repository.of(7).get(0).members()).contains(new Member("node2", 1, State.REBUILDING));
+        assertThat(repository.changeState(7, 0, "node2", State.STALE, State.REBUILDING))
+                .as("twice")
+                .isFalse();
+        assertThat(repository.changeState(7, 0, "node2", State.REBUILDING, State.IN_SYNC))
+                .isTrue();
+        assertThat(repository.of(7).get(0).members())
+                .containsExactly(
+                        new Member("node1", 0, State.IN_SYNC),
+                        new Member("node2", 1, State.IN_SYNC),
+                        new Member("node3", 2, State.IN_SYNC));
+    }
+
+    @Test
+    void aCatchUpRecoveryNamesTheSameNodeTwiceAndOnlyThen() {
+        JdbcTemplate jdbc = new JdbcTemplate(data);
+        List<String> ops = List.of("op-aaaaaaaaaaaaaaaa", "op-bbbbbbbbbbbbbbbb", "op-cccccccccccccccc");
+        for (String op : ops) {
+            jdbc.update(
+                    "INSERT INTO operation (operation_id, kind, target_extern_id, state, total, finished_at)"
+                            + " VALUES (?, 'recovery', 'rs-7-0', 'succeeded', 0, now())",
+                    op);
+        }
+        String insert = "INSERT INTO recovery (operation_id, family_id, column_no, old_node_id, new_node_id, catch_up)"
+                + " VALUES (?, 7, 0, 'node2', ?, ?)";
+        jdbc.update(insert, ops.get(0), "node2", true);
+        jdbc.update(insert, ops.get(1), "node4", false);
+        assertThatThrownBy(() -> jdbc.update(insert, ops.get(2), "node2", false))
+                .isInstanceOf(org.springframework.dao.DataIntegrityViolationException.class);
+        assertThatThrownBy(() -> jdbc.update(insert, ops.get(2), "node4", true))
+                .isInstanceOf(org.springframework.dao.DataIntegrityViolationException.class);
     }
 
     @Test

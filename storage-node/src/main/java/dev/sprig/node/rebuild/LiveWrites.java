@@ -21,6 +21,13 @@ import org.jspecify.annotations.Nullable;
  *       not hold as zero, explicitly: the engine's own shortcut (nothing in the chain here, so it
  *       reads as zeros already: nothing to do) leaves it unowned, and the rebuild would later fill
  *       it with the source's older bytes.
+ *   <li>On an lc being caught up ({@link CatchUp}), a segment it holds but that is <em>suspect</em>
+ *       (it may be an old version: the replica missed writes) is treated as not held: a write that
+ *       covers it in part first replaces it whole with the source's resolved bytes ({@link
+ *       ChunkEngine#replaceSegment}), a write that covers it whole marks it clean first. Either way
+ *       it is clean afterwards, and no later replacement touches it. Deciding and replacing happen
+ *       under the catch-up's monitor, so of a write and a replacement racing for one segment only
+ *       the first replaces; the fetch before it is outside any lock, as for a fill.
  * </ul>
  *
  * <p><b>Why here and not under the engine's segment lock.</b> The source is another node: holding
@@ -101,6 +108,81 @@ public final class LiveWrites {
         if (last != first) {
             fillIfPartial(target, last, offset, end);
         }
+        CatchUp catchUp = sources.catchUpOf(target.lcId());
+        if (catchUp != null) {
+            // the segments it covers whole: the write replaces them, no replacement may follow it
+            for (long segment = first; segment <= last; segment++) {
+                if (covers(target, segment, offset, end)) {
+                    catchUp.clean(segment);
+                }
+            }
+        }
+    }
+
+    /** What {@link #fillSuspects} did: segments replaced, found clean meanwhile, bytes fetched for them. */
+    public record Replaced(long segmentsReplaced, long segmentsSkipped, long bytesCopied) {}
+
+    /**
+     * Replaces every suspect segment of an lc being caught up with its source's resolved bytes (a
+     * segment that reads as zeros there becomes an explicit zero mark), in order, at most {@code
+     * bytesPerSecond} fetched a second (0: unthrottled); one cleaned by a live write meanwhile is
+     * skipped. Works on frozen lcs too. The lc is flushed at the end.
+     *
+     * @throws IllegalStateException the lc is not being caught up
+     * @throws SourceUnreadableException the source did not deliver a segment
+     */
+    public Replaced fillSuspects(long lcId, long bytesPerSecond) {
+        RebuildSource from = sources.of(lcId);
+        CatchUp catchUp = sources.catchUpOf(lcId);
+        if (from == null || catchUp == null) {
+            throw new IllegalStateException("lc " + lcId + " is not being caught up on this node");
+        }
+        long size = engine.info(lcId).sizeBytes();
+        long replaced = 0;
+        long skipped = 0;
+        long bytes = 0;
+        long started = System.nanoTime();
+        for (long segment : catchUp.suspects()) {
+            if (segment * SEGMENT >= size) {
+                skipped++;
+                continue;
+            }
+            ByteBuffer data = fetch(from, segment, size);
+            bytes += SEGMENT;
+            boolean zero = data.mismatch(ByteBuffer.allocate(SEGMENT)) == -1;
+            long pc = pcOf(segment);
+            int s = indexOf(segment);
+            boolean done = catchUp.replaceIfSuspect(segment, () -> {
+                if (zero) {
+                    engine.replaceZeroSegment(lcId, pc, s);
+                } else {
+                    engine.replaceSegment(lcId, pc, s, data);
+                }
+            });
+            if (done) {
+                replaced++;
+            } else {
+                skipped++;
+            }
+            throttle(started, bytes, bytesPerSecond);
+        }
+        engine.flush(lcId);
+        return new Replaced(replaced, skipped, bytes);
+    }
+
+    private static void throttle(long started, long bytes, long bytesPerSecond) {
+        if (bytesPerSecond <= 0) {
+            return;
+        }
+        long wait = started + (long) (bytes * 1e9 / bytesPerSecond) - System.nanoTime();
+        if (wait > 0) {
+            try {
+                Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new SourceUnreadableException("the catch-up fill was interrupted");
+            }
+        }
     }
 
     private void prepareZeroes(long lcId, long offset, long length) {
@@ -140,19 +222,31 @@ public final class LiveWrites {
         }
         long pc = pcOf(segment);
         int s = indexOf(segment);
+        CatchUp catchUp = sources.catchUpOf(target.lcId());
+        if (catchUp != null && catchUp.suspect(segment)) {
+            ByteBuffer bytes = fetch(target.from(), segment, target.sizeBytes());
+            // false when a write or the catch-up's fill replaced it meanwhile: then it is right already
+            catchUp.replaceIfSuspect(segment, () -> engine.replaceSegment(target.lcId(), pc, s, bytes));
+            return;
+        }
         if (stateOf(target.lcId(), pc, s) != SegmentState.UNOWNED) {
             return;
         }
+        engine.fillSegment(target.lcId(), pc, s, fetch(target.from(), segment, target.sizeBytes()));
+    }
+
+    /** The source's resolved bytes of the segment, in a whole segment's buffer (zeros past the lc's end). */
+    private ByteBuffer fetch(RebuildSource from, long segment, long sizeBytes) {
         long start = segment * SEGMENT;
         // the last segment of an lc whose size is not a multiple of a segment is read up to the end
-        int length = (int) Math.min(SEGMENT, target.sizeBytes() - start);
+        int length = (int) Math.min(SEGMENT, sizeBytes - start);
         ByteBuffer bytes = ByteBuffer.allocate(SEGMENT);
-        source.read(target.from(), start, bytes.limit(length));
+        source.read(from, start, bytes.limit(length));
         if (bytes.hasRemaining()) {
-            throw new SourceUnreadableException("the rebuild source " + target.from() + " delivered " + bytes.position()
+            throw new SourceUnreadableException("the rebuild source " + from + " delivered " + bytes.position()
                     + " of the " + length + " bytes at " + start);
         }
-        engine.fillSegment(target.lcId(), pc, s, bytes.clear());
+        return bytes.clear();
     }
 
     /** Whether {@code [offset, end)} covers the segment whole (the last one of the lc up to its end). */

@@ -11,6 +11,7 @@ import dev.sprig.nodeapi.CopyFromRequest;
 import dev.sprig.nodeapi.CopySource;
 import dev.sprig.nodeapi.FenceRequest;
 import dev.sprig.nodeapi.FenceView;
+import dev.sprig.nodeapi.FillFromResult;
 import dev.sprig.nodeapi.GrowRequest;
 import dev.sprig.nodeapi.Job;
 import dev.sprig.nodeapi.LcDefinition;
@@ -19,6 +20,8 @@ import dev.sprig.nodeapi.LcView;
 import dev.sprig.nodeapi.NodeApi;
 import dev.sprig.nodeapi.PcRun;
 import dev.sprig.nodeapi.RebuildSourceView;
+import dev.sprig.nodeapi.SuspectSegments;
+import dev.sprig.nodeapi.SuspectsMarked;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -121,8 +124,14 @@ class NodeApiContractIT {
         assertThat(node.fences()).containsExactly(new FenceView(9, 2, 5));
 
         assertThat(node.setRebuildSource(2, new CopySource(endpoint(), TOKEN, 2L)))
-                .isEqualTo(new RebuildSourceView(2, endpoint(), 2));
-        assertThat(node.rebuildSource(2)).isEqualTo(new RebuildSourceView(2, endpoint(), 2));
+                .isEqualTo(new RebuildSourceView(2, endpoint(), 2, null, false, 0, 0));
+        assertThat(node.rebuildSource(2)).isEqualTo(new RebuildSourceView(2, endpoint(), 2, null, false, 0, 0));
+        assertThat(node.setCatchUpSource(2, new CopySource(endpoint(), TOKEN, 2L), 0, 1))
+                .isEqualTo(new RebuildSourceView(2, endpoint(), 2, 0, true, 0, 0));
+        assertThat(node.markSuspects(2, new SuspectSegments(List.of(0L, 0L)))).isEqualTo(new SuspectsMarked(1, 0, 1));
+        FillFromResult replaced = node.fillSuspects(2, null);
+        assertThat(replaced.segmentsFilled()).isEqualTo(1);
+        assertThat(node.rebuildSource(2)).isEqualTo(new RebuildSourceView(2, endpoint(), 2, 0, false, 0, 1));
         node.removeRebuildSource(2);
         node.removeRebuildSource(2);
         assertThatThrownBy(() -> node.rebuildSource(2))

@@ -21,6 +21,8 @@ import dev.sprig.nodeapi.LcSummary;
 import dev.sprig.nodeapi.LcView;
 import dev.sprig.nodeapi.NodeApi;
 import dev.sprig.nodeapi.OwnedSegmentsView;
+import dev.sprig.nodeapi.RebuildSourceView;
+import dev.sprig.nodeapi.SuspectSegments;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -156,7 +158,9 @@ final class NodeClient {
                 new FenceRequest(2L),
                 new FillFromRequest(new CopySource("http://node", "token", 1L), 0L, 1L, 1L),
                 new FillFromResult(0, 0, 0),
-                new dev.sprig.nodeapi.RebuildSourceView(1, "http://node", 1),
+                new RebuildSourceView(1, "http://node", 1, 0, true, 1, 1),
+                new SuspectSegments(List.of(1L)),
+                new dev.sprig.nodeapi.SuspectsMarked(1, 0, 1),
                 new OwnedSegmentsView(
                         1,
                         0,
@@ -261,19 +265,63 @@ final class NodeClient {
                 () -> api(node, callTimeout).setRebuildSource(lcId, request));
     }
 
+    /**
+     * Makes lc {@code lcId} of {@code source} the rebuild source of the same lc on {@code node} for a
+     * catch-up of column {@code column} of {@code columns}: every segment it holds there is suspect.
+     */
+    void setCatchUpSource(Target node, long lcId, Target source, int column, int columns) {
+        var request = new CopySource(source.httpEndpoint(), source.token(), lcId);
+        call(
+                "PUT /v1/lcs/" + lcId + "/rebuildSource?catchUpColumn=" + column,
+                () -> api(node, callTimeout).setCatchUpSource(lcId, request, column, columns));
+    }
+
+    /** Names the lc's segments that differ from its source; the number made suspect. */
+    long markSuspects(Target node, long lcId, List<Long> segments) {
+        return call(
+                        "POST /v1/lcs/" + lcId + "/rebuildSource/suspects",
+                        () -> api(node, dataTimeout).markSuspects(lcId, new SuspectSegments(segments)))
+                .marked();
+    }
+
+    /**
+     * Has {@code node} replace its lc's {@code suspects} suspect segments from its rebuild source, at
+     * most {@code bytesPerSecond}; the bytes it fetched. May take as long as the throttle makes them
+     * take, twice, on top of the data timeout.
+     */
+    long fillSuspects(Target node, long lcId, long suspects, long bytesPerSecond) {
+        long throttledSeconds = (suspects * ChunkEngine.SEGMENT_SIZE + bytesPerSecond - 1) / bytesPerSecond;
+        Duration timeout = Duration.ofSeconds(dataTimeout.toSeconds() + 1 + 2 * throttledSeconds);
+        return call(
+                        "POST /v1/lcs/" + lcId + "/rebuildSource/suspects:fill",
+                        () -> api(node, timeout).fillSuspects(lcId, bytesPerSecond))
+                .bytesCopied();
+    }
+
     /** Whether the lc has a rebuild source on the node (a node that restarted has none). */
     boolean hasRebuildSource(Target node, long lcId) {
+        return rebuildSource(node, lcId) != null;
+    }
+
+    /** The lc's rebuild source on the node, or null when it has none (a node that restarted has none). */
+    @Nullable
+    RebuildSourceView rebuildSource(Target node, long lcId) {
         try {
-            call(
+            return call(
                     "GET /v1/lcs/" + lcId + "/rebuildSource",
                     () -> api(node, callTimeout).rebuildSource(lcId));
-            return true;
         } catch (Refused refused) {
             if (refused.status == 404) {
-                return false;
+                return null;
             }
             throw refused;
         }
+    }
+
+    void removeCatchUpSource(Target node, long lcId, int column) {
+        run(
+                "DELETE /v1/lcs/" + lcId + "/rebuildSource?catchUpColumn=" + column,
+                () -> api(node, callTimeout).removeCatchUpSource(lcId, column));
     }
 
     void removeRebuildSource(Target node, long lcId) {

@@ -7,6 +7,7 @@ import dev.sprig.api.error.SprigException;
 import dev.sprig.api.node.NodeRegistry;
 import dev.sprig.engine.ChunkEngine;
 import dev.sprig.nodeapi.OwnedSegmentsView;
+import dev.sprig.nodeapi.RebuildSourceView;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -36,17 +37,19 @@ final class RemoteReplicaCopies implements ReplicaCopies {
         NodeClient.Target node = target(nodeId);
         Map<Long, HeldLc> held = new HashMap<>();
         calls.call(nodeId, () -> client.list(node)).forEach(lc -> held.put(lc.lcId(), lc));
-        List<LcSpec> missing =
-                lcs.stream().filter(lc -> !held.containsKey(lc.lcId())).toList();
-        for (int from = 0; from < missing.size(); from += 1_000) {
-            List<LcSpec> batch = missing.subList(from, Math.min(missing.size(), from + 1_000));
-            calls.run(nodeId, () -> client.define(node, batch));
-        }
+        // freezes first: a member that comes back holds writable an lc frozen meanwhile, and a child
+        // made since (the disk's new lc after a snapshot) may only be defined under a frozen parent
         for (LcSpec lc : lcs) {
             HeldLc there = held.get(lc.lcId());
             if (lc.frozen() && there != null && !there.frozen()) {
                 calls.run(nodeId, () -> client.freeze(node, lc.lcId()));
             }
+        }
+        List<LcSpec> missing =
+                lcs.stream().filter(lc -> !held.containsKey(lc.lcId())).toList();
+        for (int from = 0; from < missing.size(); from += 1_000) {
+            List<LcSpec> batch = missing.subList(from, Math.min(missing.size(), from + 1_000));
+            calls.run(nodeId, () -> client.define(node, batch));
         }
         return missing.stream().map(LcSpec::lcId).toList();
     }
@@ -99,9 +102,53 @@ final class RemoteReplicaCopies implements ReplicaCopies {
     }
 
     @Override
+    public void setCatchUpSource(String targetNodeId, String sourceNodeId, long lcId, int column, int columns) {
+        NodeClient.Target node = target(targetNodeId);
+        NodeClient.Target source = target(sourceNodeId);
+        calls.run(targetNodeId, () -> client.setCatchUpSource(node, lcId, source, column, columns));
+    }
+
+    @Override
+    public long markSuspects(String nodeId, long lcId, List<Long> segments) {
+        NodeClient.Target node = target(nodeId);
+        return calls.call(nodeId, () -> client.markSuspects(node, lcId, segments));
+    }
+
+    /** As {@link #fill}: a source that did not answer the target is reported as that source being unavailable. */
+    @Override
+    public long fillSuspects(String targetNodeId, String sourceNodeId, long lcId, long suspects, long bytesPerSecond) {
+        NodeClient.Target node = target(targetNodeId);
+        try {
+            return calls.call(targetNodeId, () -> client.fillSuspects(node, lcId, suspects, bytesPerSecond));
+        } catch (NodeClient.Refused refused) {
+            if (refused.status == 502) {
+                throw SprigException.nodeUnavailable(sourceNodeId, retryAfter, refused.getMessage());
+            }
+            throw refused;
+        }
+    }
+
+    @Override
+    public RebuildState rebuildState(String nodeId, long lcId) {
+        NodeClient.Target node = target(nodeId);
+        java.util.Optional<RebuildSourceView> view =
+                calls.call(nodeId, () -> java.util.Optional.ofNullable(client.rebuildSource(node, lcId)));
+        if (view.isEmpty()) {
+            return RebuildState.NONE;
+        }
+        return view.get().catchUpColumn() == null ? RebuildState.PLAIN : RebuildState.CATCH_UP;
+    }
+
+    @Override
     public boolean hasRebuildSource(String nodeId, long lcId) {
         NodeClient.Target node = target(nodeId);
         return calls.call(nodeId, () -> client.hasRebuildSource(node, lcId));
+    }
+
+    @Override
+    public void removeCatchUpSource(String nodeId, long lcId, int column) {
+        NodeClient.Target node = target(nodeId);
+        calls.run(nodeId, () -> client.removeCatchUpSource(node, lcId, column));
     }
 
     @Override
