@@ -276,8 +276,13 @@ final class Journal implements Closeable {
 
     /** How long ago the oldest record of this journal was appended; 0 for an empty journal. */
     long ageNanos() {
+        // records first: an append sets firstAppendNanos before it counts its record, under the
+        // monitor records() takes, so a count above zero is never paired with the 0 of an empty
+        // journal (that read the other way round made a fresh journal look hours old, and the
+        // checkpointer write a checkpoint the moment a first record came)
+        long n = records();
         long first = firstAppendNanos;
-        return records() == 0 ? 0 : System.nanoTime() - first;
+        return n == 0 ? 0 : System.nanoTime() - first;
     }
 
     synchronized long records() {
