@@ -225,8 +225,14 @@ public final class LiveWrites {
         CatchUp catchUp = sources.catchUpOf(target.lcId());
         if (catchUp != null && catchUp.suspect(segment)) {
             ByteBuffer bytes = fetch(target.from(), segment, target.sizeBytes());
-            // false when a write or the catch-up's fill replaced it meanwhile: then it is right already
-            catchUp.replaceIfSuspect(segment, () -> engine.replaceSegment(target.lcId(), pc, s, bytes));
+            if (catchUp.replaceIfSuspect(segment, () -> engine.replaceSegment(target.lcId(), pc, s, bytes))) {
+                return;
+            }
+            // no longer suspect: replaced meanwhile (then held, and this fill does nothing), or the
+            // catch-up's comparison found it right while pending, which may mean unowned here as on the
+            // source: then, as in any rebuild, the write must not merge with this node's chain, whose
+            // ancestors may still be suspect or unfilled; the fill takes only an unowned segment
+            engine.fillSegment(target.lcId(), pc, s, bytes);
             return;
         }
         if (stateOf(target.lcId(), pc, s) != SegmentState.UNOWNED) {

@@ -49,15 +49,18 @@ public final class RebuildSources {
     }
 
     /**
-     * Forgets the lc's rebuild source if it is in a catch-up of column {@code column}; false, changing
-     * nothing, otherwise. The end of one catch-up must not remove the next one's, which may have been
-     * set (for another column) before the first one's clean-up got here.
+     * Forgets the lc's rebuild source if it is in a catch-up of column {@code column}, or is a plain
+     * one (an lc defined while the catch-up ran gets a plain source, and nothing else would remove
+     * it: every first partial write of the in-sync member would then still read from the old source,
+     * and fail once that node is gone); false, changing nothing, otherwise. The end of one catch-up
+     * must not remove the next one's, which may have been set (for another column) before the first
+     * one's clean-up got here.
      */
     public boolean removeCatchUp(long lcId, int column) {
         boolean[] removed = {false};
         sources.computeIfPresent(lcId, (id, entry) -> {
             CatchUp catchUp = entry.catchUp();
-            if (catchUp != null && catchUp.column() == column) {
+            if (catchUp == null || catchUp.column() == column) {
                 removed[0] = true;
                 return null;
             }
