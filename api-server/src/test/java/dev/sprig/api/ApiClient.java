@@ -145,6 +145,20 @@ final class ApiClient {
         return awaitFinished(operationId, polled -> {});
     }
 
+    /** The value of a gauge without labels on {@code /actuator/prometheus}; fails if it is not there. */
+    double gauge(String name) {
+        HttpResponse<String> metrics = get("/actuator/prometheus");
+        if (metrics.statusCode() != 200) {
+            throw new AssertionError("GET /actuator/prometheus answered " + metrics.statusCode());
+        }
+        return metrics.body()
+                .lines()
+                .filter(line -> line.startsWith(name + " "))
+                .mapToDouble(line -> Double.parseDouble(line.substring(line.indexOf(' ') + 1)))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no " + name + " in " + metrics.body()));
+    }
+
     static String id(JsonNode resource) {
         return resource.path("externId").asString();
     }

@@ -179,10 +179,10 @@ class RecoveryIT {
         assertThat(rebuildingOn(admin, "node4"))
                 .as("node4's memberships being rebuilt, as GET /v1/nodes says")
                 .isPositive();
-        assertThat(gauge(api, "sprig_replica_sets_rebuilding")).isPositive();
+        assertThat(api.gauge("sprig_replica_sets_rebuilding")).isPositive();
         await(
                 "the bytes a running recovery has left, on /actuator/prometheus",
-                () -> gauge(api, "sprig_recovery_left_bytes") > 0);
+                () -> api.gauge("sprig_recovery_left_bytes") > 0);
 
         // a live write while the column is rebuilt: whole segments, so that order does not matter
         byte[] live = new byte[512 * 1024];
@@ -261,8 +261,8 @@ class RecoveryIT {
                         .path("redundancy")
                         .asString())
                 .isEqualTo("healthy");
-        assertThat(gauge(api, "sprig_replica_sets_rebuilding")).isZero();
-        assertThat(gauge(api, "sprig_recovery_left_bytes")).isZero();
+        assertThat(api.gauge("sprig_replica_sets_rebuilding")).isZero();
+        assertThat(api.gauge("sprig_recovery_left_bytes")).isZero();
         assertThat(rebuildingOn(admin, "node4")).isZero();
 
         // what a run resumed after a crash builds on: every lc of the family recorded as filled,
@@ -494,17 +494,6 @@ class RecoveryIT {
 
     private static List<String> memberIds(ReplicaSet set) {
         return set.members().stream().map(Member::nodeId).toList();
-    }
-
-    private static double gauge(ApiClient api, String name) {
-        HttpResponse<String> metrics = api.get("/actuator/prometheus");
-        assertThat(metrics.statusCode()).isEqualTo(200);
-        return metrics.body()
-                .lines()
-                .filter(line -> line.startsWith(name + " "))
-                .mapToDouble(line -> Double.parseDouble(line.substring(line.indexOf(' ') + 1)))
-                .findFirst()
-                .orElseThrow(() -> new AssertionError("no " + name + " in " + metrics.body()));
     }
 
     /** rebuildingReplicaSets of the node, from GET /v1/nodes. */

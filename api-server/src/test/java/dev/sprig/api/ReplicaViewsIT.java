@@ -453,14 +453,7 @@ class ReplicaViewsIT {
     }
 
     private double degradedGauge() {
-        HttpResponse<String> metrics = api.get("/actuator/prometheus");
-        assertThat(metrics.statusCode()).isEqualTo(200);
-        return metrics.body()
-                .lines()
-                .filter(line -> line.startsWith("sprig_replica_sets_degraded "))
-                .mapToDouble(line -> Double.parseDouble(line.substring(line.indexOf(' ') + 1)))
-                .findFirst()
-                .orElseThrow(() -> new AssertionError("no sprig_replica_sets_degraded in " + metrics.body()));
+        return api.gauge("sprig_replica_sets_degraded");
     }
 
     private static long fenceOf(NodeProcess node, long family, int column) {
