@@ -182,6 +182,8 @@ final class Catalog {
             metaStore.journal().append(new JournalRecord.Freeze(lcId));
             metaStore.journal().force(durability);
             lc.frozen = true;
+            // a frozen lc's segments are only ever filled, buffered: its direct channel is an fd less
+            lc.closeDirectChannel();
         } catch (IOException e) {
             throw IoFailure.of("freeze lc " + lcId, e);
         } finally {

@@ -191,6 +191,15 @@ final class Lc {
         closeChannels();
     }
 
+    /** Closes the direct channel, if open; a later whole-segment write would open it again. */
+    synchronized void closeDirectChannel() throws IOException {
+        FileChannel direct = directChannel;
+        directChannel = null;
+        if (direct != null) {
+            direct.close();
+        }
+    }
+
     private synchronized void closeChannels() throws IOException {
         FileChannel direct = directChannel;
         directChannel = null;

@@ -49,6 +49,34 @@ class WholeSegmentWritesTest {
     }
 
     @Test
+    void aFrozenLcKeepsNoDirectChannelOpen() throws IOException {
+        openWithClone(EngineConfig.defaults());
+        assumeTrue(engine.directIo(), "the file system of the temporary directory refuses direct I/O");
+        engine.write(2, 8192, bytes(4096));
+        assertThat(openFilesOf(2)).as("buffered and direct").isEqualTo(2);
+
+        engine.freeze(2);
+
+        assertThat(openFilesOf(2)).as("buffered only").isEqualTo(1);
+        assertThat(engine.read(2, 8192, 4096)).hasSize(4096);
+    }
+
+    /** How many of this process's file descriptors are open on the lc's data file (Linux). */
+    private long openFilesOf(long lcId) throws IOException {
+        Path file = dir.resolve(Lc.fileName(lcId)).toRealPath();
+        try (var fds = java.nio.file.Files.list(Path.of("/proc/self/fd"))) {
+            return fds.filter(fd -> {
+                        try {
+                            return java.nio.file.Files.readSymbolicLink(fd).equals(file);
+                        } catch (IOException gone) {
+                            return false; // closed since the listing
+                        }
+                    })
+                    .count();
+        }
+    }
+
+    @Test
     void withoutDirectIoTheSameSegmentIsLeftInThePageCache() throws IOException {
         openWithClone(EngineConfig.defaults().withDirectIo(false));
 
