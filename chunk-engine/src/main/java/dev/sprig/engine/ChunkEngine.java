@@ -378,6 +378,21 @@ public final class ChunkEngine implements AutoCloseable {
         filler.replace(lcId, pc, segment, null);
     }
 
+    /**
+     * {@link #replaceSegment} ({@code data} null: {@link #replaceZeroSegment}), only if the lc itself
+     * still holds the segment as {@code heldState} with, for data, the block CRCs {@code heldCrcs}:
+     * a replica scrub's repair, which must not undo a write that landed after it compared the
+     * replicas. Checked under the lock the replacement holds, so nothing lands in between.
+     *
+     * @return true if it replaced the segment, false (nothing changed) if the lc holds something else
+     * @throws OutOfRangeException the segment lies outside the lc or {@code data} has less than 256 KiB left
+     */
+    public boolean replaceSegmentIf(
+            long lcId, long pc, int segment, SegmentState heldState, int @Nullable [] heldCrcs, @Nullable ByteBuffer data) {
+        return filler.replace(
+                lcId, pc, segment, new SegmentFiller.Held(java.util.Objects.requireNonNull(heldState), heldCrcs), data);
+    }
+
     // ---------------------------------------------------------------- adopting a file
 
     /**

@@ -162,6 +162,15 @@ final class SegmentFiller {
      * recomputes); for a frozen lc under the exclusive lock, see {@link #replaceFrozen}.
      */
     void replace(long lcId, long pc, int s, @Nullable ByteBuffer data) {
+        replace(lcId, pc, s, null, data);
+    }
+
+    /**
+     * {@link #replace}, only if the lc's own content of the segment is still {@code held} (checked
+     * under the same lock as the replacement, so no write slips in between); false, changing
+     * nothing, if it is not. Null {@code held}: whatever it holds.
+     */
+    boolean replace(long lcId, long pc, int s, @Nullable Held held, @Nullable ByteBuffer data) {
         if (data != null) {
             checkBuffer(data);
         }
@@ -175,6 +184,9 @@ final class SegmentFiller {
                 StampedLock stripe = state.stripes.of(lc.id, pc, s);
                 long stamp = stripe.writeLock();
                 try {
+                    if (held != null && !held.matches(lc.pcs.get(pc), s)) {
+                        return false;
+                    }
                     PcMeta meta = lc.pcForWrite(pc);
                     if (data == null) {
                         metaStore.journal().append(new JournalRecord.Zero(lc.id, pc, s));
@@ -187,14 +199,26 @@ final class SegmentFiller {
                 } finally {
                     stripe.unlockWrite(stamp);
                 }
-                return;
+                return true;
             }
         } catch (IOException e) {
             throw IoFailure.of("replace a segment of lc " + lcId, e);
         } finally {
             l.unlock();
         }
-        replaceFrozen(lc, pc, s, data);
+        return replaceFrozen(lc, pc, s, held, data);
+    }
+
+    /** What a guarded {@link #replace} expects the lc to hold itself: a state and, for data, its block CRCs. */
+    record Held(SegmentState state, int @Nullable [] crcs) {
+
+        boolean matches(@Nullable PcMeta meta, int s) {
+            SegmentState now = SegmentState.of(meta == null ? PcMeta.UNOWNED : meta.state(s));
+            if (now != state) {
+                return false;
+            }
+            return now != SegmentState.DATA || java.util.Arrays.equals(meta.crcs(s), crcs);
+        }
     }
 
     /**
@@ -204,12 +228,15 @@ final class SegmentFiller {
      * a catch-up pays only for a frozen segment that changed while its node was away. A dirty record
      * goes first, so a crash between the bytes and the new CRCs has recovery recompute them.
      */
-    private void replaceFrozen(Lc frozen, long pc, int s, @Nullable ByteBuffer data) {
+    private boolean replaceFrozen(Lc frozen, long pc, int s, @Nullable Held held, @Nullable ByteBuffer data) {
         frozenFills.lock();
         try {
             Lock x = state.exclusive();
             try {
                 state.live(frozen);
+                if (held != null && !held.matches(frozen.pcs.get(pc), s)) {
+                    return false;
+                }
                 PcMeta meta = frozen.pcForWrite(pc);
                 long key = Lc.segmentKey(pc, s);
                 if (data == null) {
@@ -242,6 +269,7 @@ final class SegmentFiller {
             if (data != null) {
                 data.position(data.position() + Layout.SEGMENT_SIZE);
             }
+            return true;
         } catch (IOException e) {
             throw IoFailure.of("replace a segment of lc " + frozen.id, e);
         } finally {

@@ -380,6 +380,50 @@ class FillSegmentTest {
     }
 
     @Test
+    void aGuardedReplaceRepairsAFrozenSegmentWhoseBytesRottedOnDiskAndItsChildrenReadTheGoodBytes() throws Exception {
+        byte[] image = imageAndClone();
+        try (var ch =
+                java.nio.channels.FileChannel.open(dir.resolve("lc-1.data"), java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(new byte[] {(byte) ~image[9 * BLOCK]}), 9 * BLOCK);
+        }
+        reopen(); // nothing cached: the rot is what a read sees
+        assertThat(engine.scrub().damaged()).containsExactly(new DamagedSegment(1, 0, 0));
+        assertThatThrownBy(() -> engine.read(2, 0, SEG)).isInstanceOf(CorruptionException.class);
+
+        boolean replaced = engine.replaceSegmentIf(1, 0, 0, SegmentState.DATA, crcsOf(image), ByteBuffer.wrap(image));
+
+        assertThat(replaced).isTrue();
+        assertThat(engine.read(2, 0, SEG)).isEqualTo(image);
+        assertThat(engine.scrub().damaged()).isEmpty();
+        reopen();
+        assertThat(engine.read(2, 0, SEG)).isEqualTo(image);
+    }
+
+    @Test
+    void aGuardedReplaceChangesNothingWhereTheLcNoLongerHoldsWhatTheCallerSaw() {
+        byte[] image = imageAndClone();
+        byte[] seen = bytes(SEG, 40);
+        engine.write(2, 0, seen);
+        int[] seenCrcs = crcsOf(seen);
+        byte[] written = bytes(SEG, 41);
+        engine.write(2, 0, written); // a write landed after the caller compared the replicas
+
+        assertThat(engine.replaceSegmentIf(2, 0, 0, SegmentState.DATA, seenCrcs, ByteBuffer.wrap(bytes(SEG, 42))))
+                .isFalse();
+        assertThat(engine.replaceSegmentIf(2, 0, 1, SegmentState.DATA, seenCrcs, null)).isFalse(); // unowned
+        assertThat(engine.replaceSegmentIf(1, 0, 1, SegmentState.ZERO, null, ByteBuffer.wrap(seen))).isFalse();
+
+        assertThat(engine.read(2, 0, SEG)).isEqualTo(written);
+        assertThat(engine.ownSegments(2, 0, 1).get(0).state(1)).isEqualTo(SegmentState.UNOWNED);
+        assertThat(readOwn(1, 0, 0)).isEqualTo(image);
+        assertThat(engine.replaceSegmentIf(2, 0, 1, SegmentState.UNOWNED, null, null)).isTrue();
+        assertThat(engine.ownSegments(2, 0, 1).get(0).state(1)).isEqualTo(SegmentState.ZERO);
+        assertThat(engine.replaceSegmentIf(2, 0, 0, SegmentState.DATA, crcsOf(written), ByteBuffer.wrap(seen)))
+                .isTrue();
+        assertThat(engine.read(2, 0, SEG)).isEqualTo(seen);
+    }
+
+    @Test
     void aFrozenReplaceIsInTheJournalWhenItReturns() throws Exception {
         engine.create(1, PC);
         engine.write(1, 0, bytes(SEG, 35));
