@@ -82,6 +82,15 @@ public interface NodeApi {
     @PostExchange("/v1/lcs/{lcId}:fillFrom")
     FillFromResult fillFrom(@PathVariable long lcId, @RequestBody FillFromRequest request);
 
+    /**
+     * Replaces the request's segments of the lc with the source lc's own bytes on another node (a
+     * replica scrub's repair of a copy that rotted or differs), each only if this lc still holds what
+     * the comparison saw and the source still holds what it wanted; answers the counts. 409 {@code
+     * REBUILDING} while the lc has a rebuild source (its rebuild or catch-up heals it).
+     */
+    @PostExchange("/v1/lcs/{lcId}:repair")
+    RepairResult repair(@PathVariable long lcId, @RequestBody RepairRequest request);
+
     @PostExchange("/v1/lcs/{lcId}:flush")
     void flush(@PathVariable long lcId);
 

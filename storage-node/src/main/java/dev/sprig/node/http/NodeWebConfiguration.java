@@ -5,6 +5,7 @@ import dev.sprig.node.NodeProperties;
 import dev.sprig.node.access.NodeToken;
 import dev.sprig.node.copy.RangeCopier;
 import dev.sprig.node.copy.SegmentPuller;
+import dev.sprig.node.copy.SegmentRepairer;
 import dev.sprig.node.copy.SourceClient;
 import dev.sprig.node.metrics.DataPathMetrics;
 import dev.sprig.node.rebuild.LiveWrites;
@@ -35,6 +36,7 @@ import tools.jackson.databind.json.JsonMapper;
     FenceController.class,
     SegmentController.class,
     RebuildSourceController.class,
+    RepairController.class,
     NodeProblemAdvice.class
 })
 public class NodeWebConfiguration {
@@ -54,6 +56,12 @@ public class NodeWebConfiguration {
     @Bean
     SegmentPuller segmentPuller(ChunkEngine engine, JsonMapper json, SourceClient client) {
         return new SegmentPuller(engine, json, client);
+    }
+
+    /** Repairs an lc's segments from another member's copy: a replica scrub's repair. */
+    @Bean
+    SegmentRepairer segmentRepairer(ChunkEngine engine, SourceClient client) {
+        return new SegmentRepairer(engine, client);
     }
 
     /**

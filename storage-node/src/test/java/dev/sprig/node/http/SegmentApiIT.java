@@ -41,10 +41,11 @@ class SegmentApiIT {
     static final long PC = 4L << 20;
     static final AtomicLong IDS = new AtomicLong(5000);
 
+    static final java.nio.file.Path DATA_DIR = NodeTestDirs.fresh("segment-api");
+
     @DynamicPropertySource
     static void dataDir(DynamicPropertyRegistry registry) {
-        registry.add(
-                "sprig.node.data-dir", () -> NodeTestDirs.fresh("segment-api").toString());
+        registry.add("sprig.node.data-dir", DATA_DIR::toString);
     }
 
     @LocalServerPort
@@ -226,5 +227,127 @@ class SegmentApiIT {
         assertThat(NodeClient.json(node.get(base + "/segments?firstPc=0&pcCount=4"))
                         .path("pcs"))
                 .isEmpty();
+    }
+
+    @Test
+    void aRepairReplacesARottedSegmentWithTheSourcesOwnBytesAndSkipsOneEitherSideChangedSinceTheComparison()
+            throws Exception {
+        byte[] good = random(2 * SEG, 14);
+        long source = IDS.incrementAndGet();
+        long target = IDS.incrementAndGet();
+        node.define("[" + def(source, null, PC, false) + "," + def(target, null, PC, false) + "]");
+        node.write(source, 0, good);
+        node.write(target, 0, good);
+        node.post("/v1/lcs/" + target + ":flush");
+        byte[] first = java.util.Arrays.copyOf(good, SEG);
+        byte[] second = java.util.Arrays.copyOfRange(good, SEG, 2 * SEG);
+        rot(target, 5 * 4096 + 11);
+        rot(target, SEG + 7 * 4096);
+        assertThat(node.get("/v1/lcs/" + target + "/data?offset=0&length=" + SEG).statusCode())
+                .as("the rot is what a read finds")
+                .isEqualTo(500);
+        byte[] newer = random(SEG, 15);
+        node.write(source, SEG, newer); // the source changed segment 1 after the comparison
+
+        HttpResponse<String> repaired = node.post(
+                "/v1/lcs/" + target + ":repair",
+                repairBody(source, repair(0, data(first), data(first)), repair(1, data(second), data(second))));
+
+        assertThat(repaired.statusCode()).as(repaired.body()).isEqualTo(200);
+        JsonNode result = NodeClient.json(repaired);
+        assertThat(result.path("segmentsRepaired").asLong()).isEqualTo(1);
+        assertThat(result.path("segmentsSkipped").asLong()).isEqualTo(1);
+        assertThat(result.path("bytesCopied").asLong()).isEqualTo(SEG);
+        assertThat(node.read(target, 0, SEG)).isEqualTo(first);
+        assertThat(node.get("/v1/lcs/" + target + "/data?offset=" + SEG + "&length=" + SEG)
+                        .statusCode())
+                .as("skipped: still rotten, for the next scrub")
+                .isEqualTo(500);
+
+        // the target changed since the comparison: its write is kept
+        node.write(target, SEG, newer);
+        HttpResponse<String> stale =
+                node.post("/v1/lcs/" + target + ":repair", repairBody(source, repair(1, data(second), data(newer))));
+        assertThat(NodeClient.json(stale).path("segmentsSkipped").asLong()).isEqualTo(1);
+        HttpResponse<String> current = node.post(
+                "/v1/lcs/" + target + ":repair",
+                repairBody(
+                        source,
+                        repair(1, data(newer), data(newer)),
+                        repair(2, "{\"state\":\"UNOWNED\",\"crcs\":[]}", "{\"state\":\"ZERO\",\"crcs\":[]}")));
+        assertThat(NodeClient.json(current).path("segmentsRepaired").asLong()).isEqualTo(2);
+        assertThat(node.read(target, SEG, SEG)).isEqualTo(newer);
+        JsonNode own = NodeClient.json(node.get("/v1/lcs/" + target + "/segments?firstPc=0&pcCount=1"));
+        assertThat(own.path("pcs").get(0).path("segments").get(2).path("state").asString())
+                .isEqualTo("ZERO");
+    }
+
+    @Test
+    void aRepairIsRefusedWhileTheLcIsRebuiltAndForContentItCannotInstall() {
+        long[] lcs = imageAndClone(random(SEG, 16));
+        String zero = "{\"state\":\"ZERO\",\"crcs\":[]}";
+        String unowned = "{\"state\":\"UNOWNED\",\"crcs\":[]}";
+
+        assertProblem(
+                node.post("/v1/lcs/" + lcs[1] + ":repair", repairBody(lcs[0], repair(0, zero, unowned))),
+                400,
+                "INVALID_ARGUMENT");
+        assertProblem(
+                node.post(
+                        "/v1/lcs/" + lcs[1] + ":repair",
+                        repairBody(lcs[0], repair(0, zero, "{\"state\":\"DATA\",\"crcs\":[1,2,3]}"))),
+                400,
+                "INVALID_ARGUMENT");
+        assertProblem(
+                node.post(
+                        "/v1/lcs/" + lcs[1] + ":repair",
+                        repairBody(lcs[0], repair(0, zero, "{\"state\":\"ODD\",\"crcs\":[]}"))),
+                400,
+                "INVALID_ARGUMENT");
+        assertProblem(
+                node.post("/v1/lcs/" + lcs[1] + ":repair", repairBody(lcs[0], repair(4 * 16, unowned, zero))),
+                400,
+                "INVALID_ARGUMENT");
+        assertThat(node.putJson(
+                                "/v1/lcs/" + lcs[1] + "/rebuildSource",
+                                "{\"endpoint\":\"http://127.0.0.1:" + port + "\",\"token\":\"" + TOKEN + "\",\"lcId\":"
+                                        + lcs[0] + "}")
+                        .statusCode())
+                .isEqualTo(200);
+        assertProblem(
+                node.post("/v1/lcs/" + lcs[1] + ":repair", repairBody(lcs[0], repair(0, unowned, zero))),
+                409,
+                "REBUILDING");
+        assertUnauthorized(node.withToken("").post("/v1/lcs/" + lcs[1] + ":repair", repairBody(lcs[0])));
+        assertThat(NodeClient.json(node.get("/v1/lcs/" + lcs[1] + "/segments?firstPc=0&pcCount=4"))
+                        .path("pcs"))
+                .as("nothing of the refused repairs landed")
+                .isEmpty();
+    }
+
+    /** Flips one byte of the lc's data file on disk, behind the engine's back. */
+    private static void rot(long lc, long at) throws java.io.IOException {
+        try (var file = java.nio.channels.FileChannel.open(
+                DATA_DIR.resolve("lc-" + lc + ".data"),
+                java.nio.file.StandardOpenOption.READ,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            java.nio.ByteBuffer one = java.nio.ByteBuffer.allocate(1);
+            file.read(one, at);
+            one.put(0, (byte) ~one.get(0)).rewind();
+            file.write(one, at);
+        }
+    }
+
+    private static String data(byte[] segment) {
+        return "{\"state\":\"DATA\",\"crcs\":" + crcs(segment) + "}";
+    }
+
+    private static String repair(long segment, String held, String wanted) {
+        return "{\"segment\":" + segment + ",\"held\":" + held + ",\"wanted\":" + wanted + "}";
+    }
+
+    private String repairBody(long sourceLc, String... repairs) {
+        return "{\"source\":{\"endpoint\":\"http://127.0.0.1:" + port + "\",\"token\":\"" + TOKEN + "\",\"lcId\":"
+                + sourceLc + "},\"segments\":[" + String.join(",", repairs) + "]}";
     }
 }
