@@ -24,6 +24,7 @@ import org.springframework.util.unit.DataSize;
  * @param attachments what a disk's attachment hands out
  * @param operations how long-running work is run
  * @param recovery how members whose node is down are replaced and rebuilt (decision 012)
+ * @param scrub how often the replicas are compared and repaired
  * @param idempotencyRetention how long an answered {@code Idempotency-Key} is kept: long enough for
  *     any client's retries, short enough that a fleet launched every day does not grow the table for
  *     ever. A retry after that runs again.
@@ -39,6 +40,7 @@ public record SprigApiProperties(
         @DefaultValue DiskAttachments attachments,
         @DefaultValue Operations operations,
         @DefaultValue Recovery recovery,
+        @DefaultValue Scrub scrub,
         @DefaultValue("24h") Duration idempotencyRetention) {
 
     /**
@@ -155,6 +157,34 @@ public record SprigApiProperties(
         /** Each copy's share of a node's {@link #bytesPerSecond}. */
         public long bytesPerSecondPerCopy() {
             return Math.max(1, bytesPerSecond.toBytes() / concurrentCopies);
+        }
+    }
+
+    /**
+     * {@code sprig.api.scrub.*}: the replica scrub (issue 20). The leader starts one every {@code
+     * interval} (0: only when asked, {@code POST /v1/replica-sets:scrub}).
+     *
+     * @param interval how often the leader scrubs the replicas; 0 turns the periodic scrub off
+     * @param settle how long a difference between members must last, unchanged, before it counts:
+     *     longer than a write takes to reach every member or have a slow one dropped (the agent's node
+     *     timeout is 5 s), so that a write in flight is never taken for a divergence
+     * @param nodeTimeout how long one node's check of its own segments may take before the scrub
+     *     gives up on that node (its copies are then compared, not checked)
+     */
+    public record Scrub(
+            @DefaultValue("7d") Duration interval,
+            @DefaultValue("15s") Duration settle,
+            @DefaultValue("6h") Duration nodeTimeout) {
+
+        public Scrub {
+            if (interval.isNegative() || (!interval.isZero() && interval.compareTo(Duration.ofMinutes(1)) < 0)) {
+                throw new IllegalArgumentException(
+                        "sprig.api.scrub.interval must be 0 (off) or at least 1m, not " + interval);
+            }
+            if (settle.isNegative() || nodeTimeout.compareTo(Duration.ofSeconds(1)) < 0) {
+                throw new IllegalArgumentException("sprig.api.scrub.settle must not be negative and"
+                        + " sprig.api.scrub.node-timeout at least 1s; got " + settle + " and " + nodeTimeout);
+            }
         }
     }
 

@@ -159,6 +159,25 @@ final class ApiClient {
                 .orElseThrow(() -> new AssertionError("no " + name + " in " + metrics.body()));
     }
 
+    /**
+     * The value of the gauge {@code name} whose labels include {@code labels} (each {@code key="value"})
+     * on {@code /actuator/prometheus}; fails if it is not there.
+     */
+    double gauge(String name, String... labels) {
+        HttpResponse<String> metrics = get("/actuator/prometheus");
+        if (metrics.statusCode() != 200) {
+            throw new AssertionError("GET /actuator/prometheus answered " + metrics.statusCode());
+        }
+        return metrics.body()
+                .lines()
+                .filter(line -> line.startsWith(name + "{"))
+                .filter(line ->
+                        java.util.Arrays.stream(labels).allMatch(line.substring(0, line.indexOf('}'))::contains))
+                .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no " + name + " with " + String.join(",", labels)));
+    }
+
     static String id(JsonNode resource) {
         return resource.path("externId").asString();
     }

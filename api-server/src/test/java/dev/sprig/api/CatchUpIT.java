@@ -59,6 +59,9 @@ import tools.jackson.databind.JsonNode;
             // about a second per segment copied: the catch-up of column 1 (four segments) takes live writes
             "sprig.api.recovery.bytes-per-second=256KB",
             "sprig.api.recovery.concurrent-copies=1",
+            // no periodic scrub; a difference between members counts if it lasts this long
+            "sprig.api.scrub.interval=0s",
+            "sprig.api.scrub.settle=1s",
             "resilience4j.circuitbreaker.configs.storage-node.wait-duration-in-open-state=1s"
         })
 class CatchUpIT {
@@ -107,17 +110,25 @@ class CatchUpIT {
     @Autowired
     JdbcTemplate jdbc;
 
+    static final java.util.concurrent.atomic.AtomicBoolean beating = new java.util.concurrent.atomic.AtomicBoolean();
+
+    @org.junit.jupiter.api.BeforeEach
+    void heartbeatsOfTheNodesAlive() {
+        if (beating.compareAndSet(false, true)) {
+            ApiClient admin = new ApiClient(port, ADMIN);
+            alive.addAll(nodes.nodes);
+            heartbeats.scheduleWithFixedDelay(
+                    () -> alive.forEach(node -> admin.registerNode(node.id, node.registration())),
+                    0,
+                    400,
+                    TimeUnit.MILLISECONDS);
+        }
+        await("the three nodes registered", () -> jdbc.queryForObject("SELECT count(*) FROM node", Long.class) == 3);
+    }
+
     @Test
     void aMemberThatComesBackCopiesOnlyWhatItMissedAndIsInSyncAgainOnTheSameNode() {
         ApiClient api = new ApiClient(port, KEY);
-        ApiClient admin = api.withKey(ADMIN);
-        alive.addAll(nodes.nodes);
-        heartbeats.scheduleWithFixedDelay(
-                () -> alive.forEach(node -> admin.registerNode(node.id, node.registration())),
-                0,
-                400,
-                TimeUnit.MILLISECONDS);
-        await("the three nodes registered", () -> jdbc.queryForObject("SELECT count(*) FROM node", Long.class) == 3);
 
         // an image of three PCs (one per column) and a disk with 2 MiB of its own, everywhere
         byte[] content = imageContent(3 * PC);
@@ -262,6 +273,100 @@ class CatchUpIT {
                     "no rebuild source left on node2 for lc " + lc,
                     () -> away.get("/v1/lcs/" + lc + "/rebuildSource").statusCode() == 404);
         }
+    }
+
+    /**
+     * A replica scrub (issue 20): a bit flipped on disk in one member's copy of the image, which its
+     * reads refuse (CRC), and a write that reached only one member of the disk (done here behind
+     * api-server's back) are both found and repaired from a good member; every member then reads the
+     * same, right, bytes, and the repairs are counted.
+     */
+    @Test
+    void aReplicaScrubRepairsACopyThatRottedOnDiskAndOneThatDiffersFromItsSet() throws Exception {
+        ApiClient api = new ApiClient(port, KEY);
+        ApiClient admin = api.withKey(ADMIN);
+        byte[] content = imageContent(3 * PC);
+        String image = api.availableImage(content);
+        long imageLc =
+                ApiClient.json(api.get("/v1/images/" + image)).path("lcId").asLong();
+        long diskLc = api.clone(image).path("lcId").asLong();
+        byte[] expected = content.clone();
+        write(diskLc, expected, PC + 2L * SEGMENT, random(SEGMENT, 20)); // PC 1: column 1, segment 18
+        backend.flush(diskLc);
+        long family = jdbc.queryForObject("SELECT family_id FROM lc WHERE lc_id = ?", Long.class, diskLc);
+        List<ReplicaSet> columns = sets.of(family);
+        assertThat(columns).allSatisfy(set -> assertThat(set.inSync()).hasSize(3));
+        double damagedBefore = api.gauge("sprig_replica_repairs", "outcome=\"repaired\"", "reason=\"damaged\"");
+        double differedBefore = api.gauge("sprig_replica_repairs", "outcome=\"repaired\"", "reason=\"differed\"");
+
+        // a bit flips in segment 1 of PC 0 of the image (data: each MiB's first half) on column 0's first member
+        NodeProcess rotten = node(columns.get(0).inSync().get(0).nodeId());
+        long at = SEGMENT + 4096 * 7 + 100;
+        try (var file = java.nio.channels.FileChannel.open(
+                rotten.dataDir.resolve("lc-" + imageLc + ".data"),
+                java.nio.file.StandardOpenOption.READ,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            ByteBuffer one = ByteBuffer.allocate(1);
+            file.read(one, at);
+            one.put(0, (byte) (one.get(0) ^ 0x10)).flip();
+            file.write(one, at);
+        }
+        assertThat(rotten.read(imageLc, SEGMENT, SEGMENT).statusCode())
+                .as("a read of the rotten copy is refused, never answered wrong")
+                .isEqualTo(500);
+        // and a write reaches one member of column 1 only
+        NodeProcess odd = node(columns.get(1).inSync().get(2).nodeId());
+        byte[] stray = random(8 * KIB, 21);
+        assertThat(odd.write(diskLc, PC + 2L * SEGMENT + 16 * KIB, stray).statusCode())
+                .isEqualTo(204);
+        assertThat(odd.post("/v1/lcs/" + diskLc + ":flush", "").statusCode()).isLessThan(300);
+
+        HttpResponse<String> refused = api.post("/v1/replica-sets:scrub", "");
+        assertThat(refused.statusCode())
+                .as("an operator's decision: the admin key")
+                .isEqualTo(403);
+        HttpResponse<String> started = admin.post("/v1/replica-sets:scrub", "");
+        assertThat(started.statusCode()).as(started.body()).isEqualTo(202);
+        JsonNode scrub = ApiClient.json(started);
+        assertThat(scrub.path("kind").asString()).isEqualTo("scrub");
+        assertThat(scrub.path("targetId").asString()).isEqualTo("replica-sets");
+        assertThat(started.headers().firstValue("Location"))
+                .hasValue("/v1/operations/" + scrub.path("id").asString());
+        JsonNode finished = api.awaitFinished(scrub.path("id").asString());
+
+        assertThat(finished.path("state").asString()).as(finished.toString()).isEqualTo("succeeded");
+        assertThat(finished.path("unit").asString()).isEqualTo("sets");
+        assertThat(finished.path("done").asLong())
+                .isEqualTo(finished.path("total").asLong())
+                .isGreaterThanOrEqualTo(3);
+        assertSameOnEveryMember(sets.of(family), "the image", imageLc, content);
+        assertSameOnEveryMember(sets.of(family), "the disk", diskLc, expected);
+        assertThat(jdbc.queryForList(
+                        "SELECT node_id || ' ' || lc_id || ' ' || segment || ' ' || reason || ' ' || outcome"
+                                + " FROM replica_repair WHERE operation_id = ? ORDER BY repair_id",
+                        String.class,
+                        scrub.path("id").asString()))
+                .containsExactlyInAnyOrder(
+                        rotten.id + " " + imageLc + " 1 damaged repaired",
+                        odd.id + " " + diskLc + " 18 differed repaired");
+        assertThat(api.gauge("sprig_replica_repairs", "outcome=\"repaired\"", "reason=\"damaged\""))
+                .isEqualTo(damagedBefore + 1);
+        assertThat(api.gauge("sprig_replica_repairs", "outcome=\"repaired\"", "reason=\"differed\""))
+                .isEqualTo(differedBefore + 1);
+        assertThat(ApiClient.json(admin.get("/v1/nodes/" + rotten.id))
+                        .path("repairedSegments")
+                        .asLong())
+                .isGreaterThanOrEqualTo(1);
+        // a second scrub finds nothing more to repair
+        JsonNode again = api.awaitFinished(ApiClient.json(admin.post("/v1/replica-sets:scrub", ""))
+                .path("id")
+                .asString());
+        assertThat(again.path("state").asString()).isEqualTo("succeeded");
+        assertThat(jdbc.queryForObject(
+                        "SELECT count(*) FROM replica_repair WHERE operation_id = ?",
+                        Long.class,
+                        again.path("id").asString()))
+                .isZero();
     }
 
     private void write(long lc, byte[] expected, long offset, byte[] bytes) {

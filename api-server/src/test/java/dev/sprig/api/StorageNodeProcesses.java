@@ -97,6 +97,15 @@ final class StorageNodeProcesses implements AutoCloseable {
                     .build());
         }
 
+        /** Writes the bytes into the lc on this node alone, as api-server's data calls do on each member. */
+        HttpResponse<String> write(long lcId, long offset, byte[] bytes) {
+            return send(HttpRequest.newBuilder(URI.create(endpoint() + "/v1/lcs/" + lcId + "/data?offset=" + offset))
+                    .header("Authorization", "Bearer " + token)
+                    .header("Content-Type", "application/octet-stream")
+                    .PUT(HttpRequest.BodyPublishers.ofByteArray(bytes))
+                    .build());
+        }
+
         HttpResponse<String> delete(String path) {
             return send(HttpRequest.newBuilder(URI.create(endpoint() + path))
                     .header("Authorization", "Bearer " + token)

@@ -388,7 +388,12 @@ public final class ChunkEngine implements AutoCloseable {
      * @throws OutOfRangeException the segment lies outside the lc or {@code data} has less than 256 KiB left
      */
     public boolean replaceSegmentIf(
-            long lcId, long pc, int segment, SegmentState heldState, int @Nullable [] heldCrcs, @Nullable ByteBuffer data) {
+            long lcId,
+            long pc,
+            int segment,
+            SegmentState heldState,
+            int @Nullable [] heldCrcs,
+            @Nullable ByteBuffer data) {
         return filler.replace(
                 lcId, pc, segment, new SegmentFiller.Held(java.util.Objects.requireNonNull(heldState), heldCrcs), data);
     }

@@ -410,13 +410,16 @@ class FillSegmentTest {
 
         assertThat(engine.replaceSegmentIf(2, 0, 0, SegmentState.DATA, seenCrcs, ByteBuffer.wrap(bytes(SEG, 42))))
                 .isFalse();
-        assertThat(engine.replaceSegmentIf(2, 0, 1, SegmentState.DATA, seenCrcs, null)).isFalse(); // unowned
-        assertThat(engine.replaceSegmentIf(1, 0, 1, SegmentState.ZERO, null, ByteBuffer.wrap(seen))).isFalse();
+        assertThat(engine.replaceSegmentIf(2, 0, 1, SegmentState.DATA, seenCrcs, null))
+                .isFalse(); // unowned
+        assertThat(engine.replaceSegmentIf(1, 0, 1, SegmentState.ZERO, null, ByteBuffer.wrap(seen)))
+                .isFalse();
 
         assertThat(engine.read(2, 0, SEG)).isEqualTo(written);
         assertThat(engine.ownSegments(2, 0, 1).get(0).state(1)).isEqualTo(SegmentState.UNOWNED);
         assertThat(readOwn(1, 0, 0)).isEqualTo(image);
-        assertThat(engine.replaceSegmentIf(2, 0, 1, SegmentState.UNOWNED, null, null)).isTrue();
+        assertThat(engine.replaceSegmentIf(2, 0, 1, SegmentState.UNOWNED, null, null))
+                .isTrue();
         assertThat(engine.ownSegments(2, 0, 1).get(0).state(1)).isEqualTo(SegmentState.ZERO);
         assertThat(engine.replaceSegmentIf(2, 0, 0, SegmentState.DATA, crcsOf(written), ByteBuffer.wrap(seen)))
                 .isTrue();

@@ -95,6 +95,37 @@ public interface ReplicaCopies {
     byte[] read(String nodeId, long lcId, long offset, int length);
 
     /**
+     * Has the node check every segment it stores against its own block CRCs (a node scrub), waiting
+     * up to {@code within} for it to finish; the segments whose bytes do not match.
+     *
+     * @throws IllegalStateException the scrub failed or did not finish in time
+     */
+    List<StoredSegment> damagedSegments(String nodeId, java.time.Duration within);
+
+    /**
+     * Has {@code targetNodeId} replace segments of its lc with {@code sourceNodeId}'s own bytes (a
+     * replica scrub's repair), each only if the target still holds what it held and the source what
+     * it wanted when they were compared (a live write since wins); what it did.
+     */
+    Repaired repair(String targetNodeId, String sourceNodeId, long lcId, List<SegmentRepair> segments);
+
+    /** One stored segment of an lc: PC and segment in it. */
+    record StoredSegment(long lcId, long pc, int segment) {}
+
+    /**
+     * One segment to repair: what the target held when compared (null: nothing, it reads through its
+     * parent) and what the good copy holds.
+     */
+    record SegmentRepair(
+            long pc,
+            int segment,
+            @org.jspecify.annotations.Nullable HeldSegment held,
+            HeldSegment wanted) {}
+
+    /** Segments replaced, segments skipped (changed since the comparison), bytes fetched. */
+    record Repaired(long repaired, long skipped, long bytes) {}
+
+    /**
      * One segment an lc holds itself: as data with its 64 block CRCs, or as explicit zeros.
      *
      * @param crcs empty for a zero segment

@@ -29,13 +29,19 @@ class NodeController {
     private final NodeRegistry registry;
     private final NodeCredentials credentials;
     private final ReplicaMembership membership;
+    private final NodeRepairs repairs;
     private final NodeRemoval removal;
 
     NodeController(
-            NodeRegistry registry, NodeCredentials credentials, ReplicaMembership membership, NodeRemoval removal) {
+            NodeRegistry registry,
+            NodeCredentials credentials,
+            ReplicaMembership membership,
+            NodeRepairs repairs,
+            NodeRemoval removal) {
         this.registry = registry;
         this.credentials = credentials;
         this.membership = membership;
+        this.repairs = repairs;
         this.removal = removal;
     }
 
@@ -45,6 +51,8 @@ class NodeController {
      * @param replicaSets how many replica sets (stripe columns of families) it is a member of, in any state
      * @param degradedReplicaSets how many of those have a member that is not in sync (stale, or rebuilding: fewer full copies than configured)
      * @param rebuildingReplicaSets how many of those have this node's own member rebuilding: being filled from another member
+     * @param repairedSegments how many segments of its copies replica scrubs repaired from another member (they rotted on
+     *     disk or differed), ever
      */
     record NodeView(
             String nodeId,
@@ -59,7 +67,8 @@ class NodeController {
             Instant lastHeartbeatAt,
             long replicaSets,
             long degradedReplicaSets,
-            long rebuildingReplicaSets) {}
+            long rebuildingReplicaSets,
+            long repairedSegments) {}
 
     record NodeList(List<NodeView> items) {}
 
@@ -96,11 +105,16 @@ class NodeController {
             summary = "Every registered node with its state: up, unreachable, down or draining",
             description = "With each node, how many replica sets it is a member of and how many of those are"
                     + " degraded (have a member that is not in sync: stale or rebuilding), and in how many its own member is"
-                    + " rebuilding; sprig_replica_sets_degraded and sprig_replica_sets_rebuilding count the sets.")
+                    + " rebuilding, and how many segments of its copies replica scrubs repaired; sprig_replica_sets_degraded and"
+                    + " sprig_replica_sets_rebuilding count the sets, sprig_replica_repairs the repairs.")
     NodeList list() {
         Map<String, ReplicaMembership.Counts> counts = membership.byNode();
+        Map<String, Long> repaired = repairs.repairedByNode();
         return new NodeList(registry.all().stream()
-                .map(node -> view(node, counts.getOrDefault(node.nodeId(), ReplicaMembership.Counts.NONE)))
+                .map(node -> view(
+                        node,
+                        counts.getOrDefault(node.nodeId(), ReplicaMembership.Counts.NONE),
+                        repaired.getOrDefault(node.nodeId(), 0L)))
                 .toList());
     }
 
@@ -163,10 +177,10 @@ class NodeController {
     }
 
     private NodeView view(Node node) {
-        return view(node, membership.of(node.nodeId()));
+        return view(node, membership.of(node.nodeId()), repairs.repairedByNode().getOrDefault(node.nodeId(), 0L));
     }
 
-    private NodeView view(Node node, ReplicaMembership.Counts counts) {
+    private NodeView view(Node node, ReplicaMembership.Counts counts, long repairedSegments) {
         return new NodeView(
                 node.nodeId(),
                 registry.stateOf(node).name().toLowerCase(java.util.Locale.ROOT),
@@ -180,6 +194,7 @@ class NodeController {
                 node.lastHeartbeatAt(),
                 counts.replicaSets(),
                 counts.degradedReplicaSets(),
-                counts.rebuildingReplicaSets());
+                counts.rebuildingReplicaSets(),
+                repairedSegments);
     }
 }

@@ -52,7 +52,13 @@ public record Operation(
          * A replica set's new member filled from an in-sync one, replacing a member whose node is down
          * (decision 012); counted in bytes of the segments the source holds in the set's column.
          */
-        RECOVERY("bytes");
+        RECOVERY("bytes"),
+        /**
+         * A replica scrub: every node checks its segments against their CRCs, the members of each
+         * replica set compare theirs, and copies that rotted or differ are repaired from a good
+         * member; counted in replica sets compared.
+         */
+        SCRUB("sets");
 
         private final String unit;
 

@@ -8,15 +8,16 @@ import org.jspecify.annotations.Nullable;
  * An operation as the API shows it.
  *
  * @param kind {@code flatten}, {@code import}, {@code clone} (a bulk clone waiting for its image's
- *     import), {@code copy} (another copy of an image) or {@code recovery} (a replica set's new member
- *     rebuilt from an in-sync one; its target is {@code rs-<family>-<column>})
+ *     import), {@code copy} (another copy of an image), {@code recovery} (a replica set's new member
+ *     rebuilt from an in-sync one; its target is {@code rs-<family>-<column>}) or {@code scrub} (a
+ *     replica scrub; its target is {@code replica-sets})
  * @param targetId the extern_id of the resource it works on
  * @param state {@code running}, {@code succeeded} or {@code failed} (a cancelled operation is failed)
  * @param done units done so far; never goes backwards
  * @param total units in all; {@code done == total} once succeeded
  * @param unit what {@code done} and {@code total} count: {@code pcs} (4 MiB physical chunks) for a
  *     flatten, {@code bytes} (of the image) for an import, {@code disks} for a clone, {@code bytes}
- *     (of the column's segments) for a recovery
+ *     (of the column's segments) for a recovery, {@code sets} (replica sets compared) for a scrub
  * @param error why it failed, when it failed
  * @param errorCode the failure's stable problem code, when it has one: {@code CANCELLED} when a client
  *     cancelled it, {@code ATTEMPTS_EXHAUSTED} when its runs kept ending with api-server before it

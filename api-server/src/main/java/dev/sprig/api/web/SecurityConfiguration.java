@@ -75,6 +75,9 @@ class SecurityConfiguration {
                         // evicting from the image cache is an operator's decision
                         .requestMatchers(HttpMethod.POST, "/v1/images/*:evict")
                         .hasRole("ADMIN")
+                        // so is a replica scrub, which reads every node's data
+                        .requestMatchers(HttpMethod.POST, "/v1/replica-sets:scrub")
+                        .hasRole("ADMIN")
                         .anyRequest()
                         .authenticated())
                 .addFilterBefore(new ApiKeyFilter(keys), AnonymousAuthenticationFilter.class)

@@ -243,7 +243,8 @@ class SegmentApiIT {
         byte[] second = java.util.Arrays.copyOfRange(good, SEG, 2 * SEG);
         rot(target, 5 * 4096 + 11);
         rot(target, SEG + 7 * 4096);
-        assertThat(node.get("/v1/lcs/" + target + "/data?offset=0&length=" + SEG).statusCode())
+        assertThat(node.get("/v1/lcs/" + target + "/data?offset=0&length=" + SEG)
+                        .statusCode())
                 .as("the rot is what a read finds")
                 .isEqualTo(500);
         byte[] newer = random(SEG, 15);

@@ -22,6 +22,9 @@ import dev.sprig.nodeapi.LcView;
 import dev.sprig.nodeapi.NodeApi;
 import dev.sprig.nodeapi.OwnedSegmentsView;
 import dev.sprig.nodeapi.RebuildSourceView;
+import dev.sprig.nodeapi.RepairRequest;
+import dev.sprig.nodeapi.RepairResult;
+import dev.sprig.nodeapi.SegmentRepair;
 import dev.sprig.nodeapi.SuspectSegments;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -348,6 +351,26 @@ final class NodeClient {
     Job flattenJob(Target node, long lcId) {
         return call(
                 "GET /v1/lcs/" + lcId + "/flatten", () -> api(node, callTimeout).flatten(lcId));
+    }
+
+    /** Starts a scrub of the whole node (one already running is the one answered). */
+    Job startScrub(Target node) {
+        return call("POST /v1/node:scrub", () -> api(node, callTimeout).startScrub());
+    }
+
+    Job scrubJob(Target node) {
+        return call("GET /v1/node/scrub", () -> api(node, callTimeout).scrub());
+    }
+
+    /**
+     * Has {@code node} replace the lc's {@code segments} with {@code source}'s own bytes, each only if
+     * neither side changed it since the comparison; what it did.
+     */
+    RepairResult repair(Target node, long lcId, Target source, List<SegmentRepair> segments) {
+        var request = new RepairRequest(new CopySource(source.httpEndpoint(), source.token(), lcId), segments);
+        return call(
+                "POST /v1/lcs/" + lcId + ":repair",
+                () -> api(node, dataTimeout.multipliedBy(2)).repair(lcId, request));
     }
 
     /**

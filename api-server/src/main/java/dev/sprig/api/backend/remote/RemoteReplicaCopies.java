@@ -6,19 +6,25 @@ import dev.sprig.api.backend.StorageBackend.LcSpec;
 import dev.sprig.api.error.SprigException;
 import dev.sprig.api.node.NodeRegistry;
 import dev.sprig.engine.ChunkEngine;
+import dev.sprig.nodeapi.Job;
 import dev.sprig.nodeapi.OwnedSegmentsView;
 import dev.sprig.nodeapi.RebuildSourceView;
+import dev.sprig.nodeapi.RepairResult;
+import dev.sprig.nodeapi.SegmentContent;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /** {@link ReplicaCopies} over the node API, every call through {@link NodeCalls}. */
 final class RemoteReplicaCopies implements ReplicaCopies {
 
     /** The most PCs one listing of the node's covers. */
     static final long LISTING_PCS = 1024;
+    /** How often a node's scrub is asked how far it got. */
+    private static final Duration SCRUB_POLL = Duration.ofMillis(250);
 
     private final NodeRegistry registry;
     private final NodeClient client;
@@ -167,6 +173,52 @@ final class RemoteReplicaCopies implements ReplicaCopies {
     public byte[] read(String nodeId, long lcId, long offset, int length) {
         NodeClient.Target node = target(nodeId);
         return calls.call(nodeId, () -> client.read(node, lcId, offset, length));
+    }
+
+    @Override
+    public List<StoredSegment> damagedSegments(String nodeId, Duration within) {
+        NodeClient.Target node = target(nodeId);
+        Job job = calls.call(nodeId, () -> client.startScrub(node));
+        long deadline = System.nanoTime() + within.toNanos();
+        while (job.state() == Job.State.RUNNING) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("the scrub of node " + nodeId + " did not finish within " + within);
+            }
+            try {
+                Thread.sleep(SCRUB_POLL.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted waiting for the scrub of node " + nodeId, e);
+            }
+            job = calls.call(nodeId, () -> client.scrubJob(node));
+        }
+        if (job.state() == Job.State.FAILED) {
+            throw new IllegalStateException("the scrub of node " + nodeId + " failed: " + job.error());
+        }
+        return job.damaged().stream()
+                .map(d -> new StoredSegment(d.lcId(), d.pcIndex(), d.segment()))
+                .toList();
+    }
+
+    @Override
+    public Repaired repair(String targetNodeId, String sourceNodeId, long lcId, List<SegmentRepair> segments) {
+        NodeClient.Target node = target(targetNodeId);
+        NodeClient.Target source = target(sourceNodeId);
+        List<dev.sprig.nodeapi.SegmentRepair> wire = segments.stream()
+                .map(repair -> new dev.sprig.nodeapi.SegmentRepair(
+                        repair.pc() * ChunkEngine.SEGMENTS_PER_PC + repair.segment(),
+                        content(repair.held()),
+                        content(repair.wanted())))
+                .toList();
+        RepairResult result = calls.call(targetNodeId, () -> client.repair(node, lcId, source, wire));
+        return new Repaired(result.segmentsRepaired(), result.segmentsSkipped(), result.bytesCopied());
+    }
+
+    private static SegmentContent content(@Nullable HeldSegment held) {
+        if (held == null) {
+            return new SegmentContent("UNOWNED", List.of());
+        }
+        return new SegmentContent(held.zero() ? "ZERO" : "DATA", held.crcs());
     }
 
     private NodeClient.Target target(String nodeId) {
