@@ -43,7 +43,9 @@ class DocumentedStatusesIT {
             "POST /v1/operations/{id}:cancel",
             "needs an operation still running when the call arrives (ImportCancelIT)",
             "POST /v1/disks/{id}/attachment:dropMember",
-            "the nodes backend only; the embedded one answers 409 (ReplicatedNodesIT)");
+            "the nodes backend only; the embedded one answers 409 (ReplicatedNodesIT)",
+            "POST /v1/replica-sets:scrub",
+            "the nodes backend only; the embedded one keeps one copy and answers 409 (CatchUpIT)");
 
     static Path sources;
 
