@@ -142,6 +142,147 @@ class LeaderTakeoverIT {
         await(Duration.ofSeconds(20), () -> node.lcIds().equals(Set.of(lcId)), "the node holds only the image's lc");
     }
 
+    /**
+     * Two api-server processes over four storage nodes, three replicas per column: a member node is
+     * killed, and once it is down its columns get new members, filled by recovery operations
+     * (throttled, so that they take seconds). The leader running them is killed with SIGKILL in the
+     * middle of one; the other instance leads, takes the recoveries up again (one more attempt), and
+     * they finish: every column has three in-sync members on the live nodes with the image's bytes,
+     * and no recovery's progress went backwards across the takeover.
+     */
+    @Test
+    void aRecoveryCutOffByTheLeadersDeathIsResumedByTheNextLeader() throws Exception {
+        Path dir = TestDataDirs.fresh("leader-takeover-recovery");
+        schema = postgres.freshSchema("it_takeover_recovery");
+        nodes = new StorageNodeProcesses(4, dir.resolve("nodes"));
+        List<String> settings = List.of(
+                "--sprig.api.backend.nodes.replicas=3",
+                "--sprig.api.backend.nodes.min-in-sync=2",
+                "--sprig.api.backend.nodes.call-timeout=2s",
+                "--sprig.api.nodes.unreachable-after=2s",
+                "--sprig.api.nodes.down-after=4s",
+                "--sprig.api.recovery.scan-interval=300ms",
+                // about 4 s per column of the image below
+                "--sprig.api.recovery.bytes-per-second=2MB",
+                "--sprig.api.recovery.concurrent-copies=1");
+        int firstPort = StorageNodeProcesses.freePort();
+        int secondPort = StorageNodeProcesses.freePort();
+        first = start(dir, "first", firstPort, settings);
+        second = start(dir, "second", secondPort, settings);
+        awaitUp(first, firstPort, dir.resolve("first.log"));
+        awaitUp(second, secondPort, dir.resolve("second.log"));
+        boolean firstLeads = leads(firstPort);
+        Process leader = firstLeads ? first : second;
+        int followerPort = firstLeads ? secondPort : firstPort;
+        ApiClient follower = new ApiClient(followerPort, KEY);
+        List<NodeProcess> alive = new java.util.concurrent.CopyOnWriteArrayList<>(nodes.nodes);
+        var heartbeats = Executors.newSingleThreadScheduledExecutor();
+        try {
+            heartbeats.scheduleWithFixedDelay(
+                    () -> alive.forEach(node -> follower.withKey(ADMIN).registerNode(node.id, node.registration())),
+                    0,
+                    400,
+                    java.util.concurrent.TimeUnit.MILLISECONDS);
+            await(
+                    Duration.ofSeconds(20),
+                    () -> follower.withKey(ADMIN).get("/v1/nodes").body().split("\"state\":\"up\"", -1).length == 5,
+                    "four nodes up");
+            byte[] image = new byte[24 * MIB];
+            new Random(12).nextBytes(image);
+            String imageId = follower.availableImage(image);
+            long imageLc = ApiClient.json(follower.get("/v1/images/" + imageId))
+                    .path("lcId")
+                    .asLong();
+            follower.clone(imageId);
+            String family =
+                    rows("SELECT family_id FROM %s.lc WHERE lc_id = " + imageLc).get(0);
+
+            NodeProcess killed = nodes.node(1);
+            alive.remove(killed);
+            killed.kill();
+            await(
+                    Duration.ofSeconds(60),
+                    () -> follower.get("/v1/operations?kind=recovery&state=running")
+                                    .body()
+                                    .contains("\"done\":")
+                            && runningRecoveryDone(follower) > 0,
+                    "a recovery under way");
+            List<String> running = runningRecoveries(follower);
+            java.util.Map<String, Long> doneBeforeKill = new java.util.HashMap<>();
+            running.forEach(id ->
+                    doneBeforeKill.put(id, operation(follower, id).path("done").asLong()));
+            leader.destroyForcibly().waitFor();
+
+            await(Duration.ofSeconds(15), () -> leads(followerPort), "the follower leads");
+            java.util.Map<String, Long> seen = new java.util.HashMap<>(doneBeforeKill);
+            await(
+                    Duration.ofSeconds(120),
+                    () -> {
+                        for (String id : running) {
+                            long done = operation(follower, id).path("done").asLong();
+                            assertThat(done)
+                                    .as("recovery " + id + "'s progress never goes backwards")
+                                    .isGreaterThanOrEqualTo(seen.get(id));
+                            seen.put(id, done);
+                        }
+                        return rows("SELECT count(*) FROM %s.operation WHERE kind = 'recovery' AND state = 'running'")
+                                        .get(0)
+                                        .equals("0")
+                                && rows("SELECT count(*) FROM %s.replica_member WHERE family_id = " + family
+                                                + " AND state = 'in_sync' AND node_id <> '" + killed.id + "'")
+                                        .get(0)
+                                        .equals("9");
+                    },
+                    "every column in sync on the live nodes");
+
+            for (String id : running) {
+                JsonNode finished = operation(follower, id);
+                assertThat(finished.path("state").asString())
+                        .as(finished.toString())
+                        .isEqualTo("succeeded");
+                assertThat(rows("SELECT attempts FROM %s.operation WHERE operation_id = '" + id + "'"))
+                        .as("taken up again by the new leader")
+                        .containsExactly("2");
+            }
+            assertThat(rows("SELECT count(*) FROM %s.operation WHERE kind = 'recovery' AND state <> 'succeeded'"))
+                    .containsExactly("0");
+            for (int pc = 0; pc < 6; pc++) {
+                int at = pc * 4 * MIB;
+                for (String member : rows("SELECT node_id FROM %s.replica_member WHERE family_id = " + family
+                        + " AND column_no = " + (pc % 3) + " AND state = 'in_sync'")) {
+                    NodeProcess node = nodes.nodes.stream()
+                            .filter(n -> n.id.equals(member))
+                            .findFirst()
+                            .orElseThrow();
+                    HttpResponse<byte[]> read = node.read(imageLc, at, 4 * MIB);
+                    assertThat(read.statusCode()).isEqualTo(200);
+                    assertThat(Arrays.equals(read.body(), 0, 4 * MIB, image, at, at + 4 * MIB))
+                            .as("PC " + pc + " of the image on " + member)
+                            .isTrue();
+                }
+            }
+        } finally {
+            heartbeats.shutdownNow();
+        }
+    }
+
+    private static List<String> runningRecoveries(ApiClient api) {
+        List<String> ids = new ArrayList<>();
+        ApiClient.json(api.get("/v1/operations?kind=recovery&state=running"))
+                .path("items")
+                .forEach(operation -> ids.add(operation.path("id").asString()));
+        return ids;
+    }
+
+    private static long runningRecoveryDone(ApiClient api) {
+        long done = 0;
+        for (JsonNode operation : ApiClient.json(api.get("/v1/operations?kind=recovery&state=running"))
+                .path("items")) {
+            done = Math.max(done, operation.path("done").asLong());
+        }
+        return done;
+    }
+
     private static byte[] content() {
         byte[] bytes = new byte[SIZE];
         new Random(11).nextBytes(bytes);
@@ -190,6 +331,15 @@ class LeaderTakeoverIT {
         return true;
     }
 
+    /** {@link #column}, for conditions polled in lambdas. */
+    private List<String> rows(String sql) {
+        try {
+            return column(sql);
+        } catch (SQLException e) {
+            throw new AssertionError(sql, e);
+        }
+    }
+
     /** The first column of a query's rows; {@code %s} stands for the test's schema. */
     private List<String> column(String sql) throws SQLException {
         List<String> values = new ArrayList<>();
@@ -217,31 +367,41 @@ class LeaderTakeoverIT {
     }
 
     private Process start(Path dir, String name, int port) throws IOException {
-        ProcessBuilder builder = new ProcessBuilder(
-                        "java",
-                        "-Xmx512m",
-                        "-XX:TieredStopAtLevel=1", // two at once start faster
-                        "-jar",
-                        JAR.toString(),
-                        "--server.port=" + port,
-                        "--sprig.api.api-keys=" + KEY,
-                        "--sprig.api.admin-keys=" + ADMIN,
-                        "--sprig.api.backend.type=nodes",
+        return start(
+                dir,
+                name,
+                port,
+                List.of(
                         // one storage node: one copy
                         "--sprig.api.backend.nodes.replicas=1",
-                        "--sprig.api.reconcile-interval=1s",
-                        "--sprig.api.image-sources.allowed-prefixes=http:",
-                        "--sprig.api.image-sources.allowed-private-hosts=127.0.0.1",
-                        "--sprig.api.image-sources.download-dir=" + dir.resolve(name + "-downloads"),
-                        "--sprig.leader.check-interval=500ms",
                         // the node is registered once, without the heartbeats a configured node sends
                         "--sprig.api.nodes.unreachable-after=10m",
-                        "--sprig.api.nodes.down-after=10m",
-                        "--spring.datasource.url=" + postgres.url(schema),
-                        "--spring.datasource.username=" + postgres.user(),
-                        "--spring.datasource.password=" + postgres.password(),
-                        "--spring.datasource.hikari.maximum-pool-size=4",
-                        "--spring.flyway.schemas=" + schema)
+                        "--sprig.api.nodes.down-after=10m"));
+    }
+
+    private Process start(Path dir, String name, int port, List<String> settings) throws IOException {
+        List<String> command = new ArrayList<>(List.of(
+                "java",
+                "-Xmx512m",
+                "-XX:TieredStopAtLevel=1", // two at once start faster
+                "-jar",
+                JAR.toString(),
+                "--server.port=" + port,
+                "--sprig.api.api-keys=" + KEY,
+                "--sprig.api.admin-keys=" + ADMIN,
+                "--sprig.api.backend.type=nodes",
+                "--sprig.api.reconcile-interval=1s",
+                "--sprig.api.image-sources.allowed-prefixes=http:",
+                "--sprig.api.image-sources.allowed-private-hosts=127.0.0.1",
+                "--sprig.api.image-sources.download-dir=" + dir.resolve(name + "-downloads"),
+                "--sprig.leader.check-interval=500ms",
+                "--spring.datasource.url=" + postgres.url(schema),
+                "--spring.datasource.username=" + postgres.user(),
+                "--spring.datasource.password=" + postgres.password(),
+                "--spring.datasource.hikari.maximum-pool-size=4",
+                "--spring.flyway.schemas=" + schema));
+        command.addAll(settings);
+        ProcessBuilder builder = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(
                         dir.resolve(name + ".log").toFile()));
