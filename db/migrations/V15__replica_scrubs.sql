@@ -27,3 +27,7 @@ CREATE TABLE replica_repair (
     recorded_at   TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 CREATE INDEX replica_repair_node_idx ON replica_repair (node_id);
+
+-- GET /v1/operations lists the newest first (and the leader looks up the last scrub so): without
+-- this, every listing sorted the whole table. Scanned backwards for the newest.
+CREATE INDEX operation_created_idx ON operation (created_at);

@@ -10,15 +10,15 @@ import org.springframework.stereotype.Component;
  * {@code sprig_replica_repairs{outcome, reason}}: the segments replica scrubs repaired (outcome
  * {@code repaired}, reason {@code damaged}: rotted on disk, or {@code differed}: unlike the
  * majority's) and those they found wrong with no copy to trust ({@code unresolved}), ever, read
- * from the database at each scrape so that every api-server answers the same.
+ * from the database once per scrape so that every api-server answers the same.
  */
 @Component
 class ReplicaRepairMetrics implements MeterBinder {
 
-    private final ReplicaRepairRepository repairs;
+    private final ScrapeCache<ReplicaRepairRepository.Totals> totals;
 
     ReplicaRepairMetrics(ReplicaRepairRepository repairs) {
-        this.repairs = repairs;
+        this.totals = new ScrapeCache<>(repairs::totals);
     }
 
     @Override
@@ -33,7 +33,7 @@ class ReplicaRepairMetrics implements MeterBinder {
             String outcome,
             String reason,
             ToLongFunction<ReplicaRepairRepository.Totals> count) {
-        Gauge.builder("sprig.replica.repairs", repairs, repository -> count.applyAsLong(repository.totals()))
+        Gauge.builder("sprig.replica.repairs", totals, cache -> count.applyAsLong(cache.get()))
                 .description("segments replica scrubs found wrong on a member: repaired from a good one, or unresolved")
                 .tag("outcome", outcome)
                 .tag("reason", reason)
