@@ -145,23 +145,9 @@ final class ApiClient {
         return awaitFinished(operationId, polled -> {});
     }
 
-    /** The value of a gauge without labels on {@code /actuator/prometheus}; fails if it is not there. */
-    double gauge(String name) {
-        HttpResponse<String> metrics = get("/actuator/prometheus");
-        if (metrics.statusCode() != 200) {
-            throw new AssertionError("GET /actuator/prometheus answered " + metrics.statusCode());
-        }
-        return metrics.body()
-                .lines()
-                .filter(line -> line.startsWith(name + " "))
-                .mapToDouble(line -> Double.parseDouble(line.substring(line.indexOf(' ') + 1)))
-                .findFirst()
-                .orElseThrow(() -> new AssertionError("no " + name + " in " + metrics.body()));
-    }
-
     /**
-     * The value of the gauge {@code name} whose labels include {@code labels} (each {@code key="value"})
-     * on {@code /actuator/prometheus}; fails if it is not there.
+     * The value of the gauge {@code name} on {@code /actuator/prometheus}, the first whose labels
+     * include {@code labels} (each {@code key="value"}; none: any, or none at all); fails if there is none.
      */
     double gauge(String name, String... labels) {
         HttpResponse<String> metrics = get("/actuator/prometheus");
@@ -170,12 +156,15 @@ final class ApiClient {
         }
         return metrics.body()
                 .lines()
-                .filter(line -> line.startsWith(name + "{"))
-                .filter(line ->
-                        java.util.Arrays.stream(labels).allMatch(line.substring(0, line.indexOf('}'))::contains))
+                .filter(line -> line.startsWith(name + " ") || line.startsWith(name + "{"))
+                .filter(line -> {
+                    String series = line.substring(0, line.lastIndexOf(' '));
+                    return java.util.Arrays.stream(labels).allMatch(series::contains);
+                })
                 .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)))
                 .findFirst()
-                .orElseThrow(() -> new AssertionError("no " + name + " with " + String.join(",", labels)));
+                .orElseThrow(() ->
+                        new AssertionError("no " + name + " " + String.join(",", labels) + " in " + metrics.body()));
     }
 
     static String id(JsonNode resource) {

@@ -1,6 +1,7 @@
 package dev.sprig.api.recovery;
 
 import dev.sprig.api.node.NodeRepairs;
+import dev.sprig.api.placement.ReplicaSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,26 +21,19 @@ class ReplicaRepairRepository implements NodeRepairs {
         this.jdbc = jdbc;
     }
 
-    void record(
-            String operationId,
-            String nodeId,
-            long familyId,
-            int column,
-            long lcId,
-            long segment,
-            ReplicaComparison.Reason reason,
-            boolean repaired) {
+    /** A member's copy of a segment the scrub found wrong: repaired, or left unresolved. */
+    void record(String operationId, ReplicaSet set, long lcId, ReplicaComparison.Finding finding, boolean repaired) {
         jdbc.sql("""
                         INSERT INTO replica_repair
                             (operation_id, node_id, family_id, column_no, lc_id, segment, reason, outcome)
                         VALUES (:op, :node, :family, :column, :lc, :segment, :reason, :outcome)""")
                 .param("op", operationId)
-                .param("node", nodeId)
-                .param("family", familyId)
-                .param("column", column)
+                .param("node", finding.nodeId())
+                .param("family", set.familyId())
+                .param("column", set.column())
                 .param("lc", lcId)
-                .param("segment", segment)
-                .param("reason", reason.column())
+                .param("segment", finding.segment())
+                .param("reason", finding.reason().column())
                 .param("outcome", repaired ? "repaired" : "unresolved")
                 .update();
     }

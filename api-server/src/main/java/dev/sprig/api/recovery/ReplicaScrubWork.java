@@ -221,15 +221,7 @@ class ReplicaScrubWork implements OperationWork {
                 : "differed from the other members'";
         if (!finding.resolved()) {
             tally.unresolved++;
-            repairs.record(
-                    operation.id(),
-                    finding.nodeId(),
-                    set.familyId(),
-                    set.column(),
-                    lc.lcId(),
-                    finding.segment(),
-                    finding.reason(),
-                    false);
+            repairs.record(operation.id(), set, lc.lcId(), finding, false);
             log.error(
                     "Scrub {}: node {}'s copy of {} {}, and no member holds a copy to trust (no majority, or none"
                             + " intact): left as it is for an operator",
@@ -273,15 +265,7 @@ class ReplicaScrubWork implements OperationWork {
         } else {
             tally.repairedDiffered++;
         }
-        repairs.record(
-                operation.id(),
-                finding.nodeId(),
-                set.familyId(),
-                set.column(),
-                lc.lcId(),
-                finding.segment(),
-                finding.reason(),
-                true);
+        repairs.record(operation.id(), set, lc.lcId(), finding, true);
         log.warn(
                 "Scrub {}: node {}'s copy of {} {}; repaired from node {}",
                 operation.id(),
