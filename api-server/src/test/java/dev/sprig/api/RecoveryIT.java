@@ -450,6 +450,65 @@ class RecoveryIT {
         assertThat(removed.statusCode()).as(removed.body()).isEqualTo(204);
     }
 
+    /**
+     * A drained node whose member of a set is stale: it is never caught up on a draining node, so it
+     * is replaced as a dead node's member is, while the node's in-sync memberships move; the node
+     * ends a member of no set and removable. Node1, removed by the test before, registers again
+     * (empty) and is the one node to move to.
+     */
+    @Test
+    @Order(4)
+    void aStaleMemberOnADrainedNodeIsReplacedAndTheNodeEndsRemovable() {
+        ApiClient admin = new ApiClient(port, ADMIN);
+        alive.add(node("node1"));
+        await(
+                "node1 registered again",
+                () -> jdbc.queryForObject(
+                                "SELECT count(*) FROM node WHERE node_id = 'node1' AND NOT draining", Long.class)
+                        == 1);
+        List<ReplicaSet> before = sets.of(family);
+        assertThat(before)
+                .allSatisfy(set -> assertThat(memberIds(set)).contains("node2").doesNotContain("node1"));
+        // one transaction, so that no scan sees the stale member on a node that is not draining (a
+        // catch-up) or the draining node's member still in sync (a move)
+        jdbc.execute("BEGIN; "
+                + "UPDATE replica_member SET state = 'stale' WHERE family_id = " + family
+                + " AND column_no = 0 AND node_id = 'node2'; "
+                + "UPDATE replica_set SET epoch = epoch + 1 WHERE family_id = " + family + " AND column_no = 0; "
+                + "UPDATE node SET draining = true WHERE node_id = 'node2'; COMMIT");
+
+        await("node2 a member of no set", () -> sets.membershipsOf("node2").isEmpty());
+        await(
+                "the recoveries finished",
+                () -> jdbc.queryForObject(
+                                "SELECT count(*) FROM operation WHERE kind = 'recovery' AND state = 'running'",
+                                Long.class)
+                        == 0);
+        List<ReplicaSet> after = sets.of(family);
+        for (ReplicaSet set : after) {
+            assertThat(memberIds(set))
+                    .as("column " + set.column())
+                    .contains("node1")
+                    .doesNotContain("node2");
+            assertThat(set.inSync()).as("column " + set.column()).hasSize(3);
+        }
+        assertThat(jdbc.queryForList(
+                        "SELECT r.old_node_id || '>' || r.new_node_id || ' ' || o.state FROM recovery r"
+                                + " JOIN operation o USING (operation_id) WHERE r.family_id = ? AND r.column_no = 0"
+                                + " ORDER BY o.created_at DESC LIMIT 1",
+                        String.class,
+                        family))
+                .as("column 0: the stale member replaced")
+                .containsExactly("node2>node1 succeeded");
+        assertSameOnEveryMember(after, "the image", imageLc, content);
+        assertSameOnEveryMember(after, "the disk", writableLc, writableBytes);
+
+        alive.remove(node("node2"));
+        StorageNodeProcesses.sleep(600);
+        HttpResponse<String> removed = admin.delete("/v1/nodes/node2");
+        assertThat(removed.statusCode()).as(removed.body()).isEqualTo(204);
+    }
+
     /** Each PC of the lc reads {@code expected}'s bytes on every member of its column, over the node API. */
     private static void assertSameOnEveryMember(List<ReplicaSet> columns, String what, long lc, byte[] expected) {
         for (int pc = 0; pc * PC < expected.length; pc++) {

@@ -43,7 +43,8 @@ import org.springframework.stereotype.Service;
  *
  * <p>Drain is the same machinery: an in-sync member on a draining node that is still up is replaced
  * the same way, except that it stays in sync (serving reads, taking writes) until the new member is,
- * so the column never has fewer in-sync copies than before; then it leaves the set, and once the
+ * so the column never has fewer in-sync copies than before (a stale member on a draining node holds
+ * nothing to serve, and is replaced as a dead node's is); then it leaves the set, and once the
  * node is a member of none of a family's sets its copies of the family's lcs are deleted. Sets that
  * need repair go before drains.
  */
@@ -127,6 +128,9 @@ public class Recoveries {
                     candidates.add(new Candidate(set, node.nodeId(), false));
                 } else if (state == Node.State.DRAINING && canMove(set, node.nodeId(), down)) {
                     moves.add(new Candidate(set, node.nodeId(), true));
+                } else if (state == Node.State.DRAINING && isStale(set, node.nodeId()) && needsMember(set, down)) {
+                    // a stale member on a draining node is never caught up there: replaced as a dead one is
+                    candidates.add(new Candidate(set, node.nodeId(), false));
                 }
             }
         }
@@ -270,9 +274,14 @@ public class Recoveries {
 
     /**
      * Whether a drain may move the set's member on the draining {@code nodeId}: that member is in
-     * sync (a stale one is left alone), none is rebuilding, and an in-sync member on a node that is
+     * sync (a stale one is replaced instead, as a dead node's is), none is rebuilding, and an in-sync member on a node that is
      * not down is there to copy from; the draining node itself counts, it is up and in sync.
      */
+    private static boolean isStale(ReplicaSet set, String nodeId) {
+        return set.members().stream()
+                .anyMatch(member -> member.nodeId().equals(nodeId) && member.state() == ReplicaSet.State.STALE);
+    }
+
     private static boolean canMove(ReplicaSet set, String nodeId, Set<String> down) {
         return set.hasInSync(nodeId)
                 && set.rebuilding().isEmpty()
@@ -299,7 +308,9 @@ public class Recoveries {
     private Optional<Operation> start(Candidate candidate) {
         ReplicaSet set = candidate.set();
         String oldNodeId = candidate.oldNodeId();
-        String why = candidate.move() ? "draining" : "down";
+        String why = candidate.move()
+                ? "draining"
+                : registry.stateOf(registry.node(oldNodeId)) == Node.State.DRAINING ? "stale, draining" : "down";
         String target = Recovery.target(set.familyId(), set.column());
         if (operations.runningOn(target).isPresent()) {
             return Optional.empty();
