@@ -88,20 +88,52 @@ public final class SprigApiClient {
         return Wire.read(expect(image.source() == null ? 201 : 202, create("/v1/images", image)), ImageView.class);
     }
 
-    /** {@code PUT /v1/images/{id}/file}: streams {@code file} into a created image, telling {@code progress} the bytes sent. */
+    /**
+     * {@code PUT /v1/images/{id}/file}: streams {@code file} into a created image, telling {@code
+     * progress} the bytes sent.
+     *
+     * <p>api-server that refuses an upload half-way (a storage node failed under it) answers and
+     * closes the connection while the rest of the body is still on its way, so the answer is often
+     * lost with the connection; the failure is then read from the image itself, which records why.
+     */
     public ImageView upload(String imageId, Path file, LongConsumer progress) throws IOException {
         long size = Files.size(file);
         HttpRequest.BodyPublisher body = HttpRequest.BodyPublishers.fromPublisher(
                 HttpRequest.BodyPublishers.ofInputStream(() -> counting(file, progress)), size);
-        return Wire.read(
-                expect(
-                        200,
-                        send(HttpRequest.newBuilder(base.resolve("/v1/images/" + encode(imageId) + "/file"))
-                                .header("Authorization", "Bearer " + apiKey)
-                                .header("Content-Type", "application/octet-stream")
-                                .PUT(body)
-                                .build())),
-                ImageView.class);
+        HttpResponse<String> answer;
+        try {
+            answer = send(HttpRequest.newBuilder(base.resolve("/v1/images/" + encode(imageId) + "/file"))
+                    .header("Authorization", "Bearer " + apiKey)
+                    .header("Content-Type", "application/octet-stream")
+                    .PUT(body)
+                    .build());
+        } catch (HttpTimeoutException | UncheckedIOException unsent) {
+            throw unsent;
+        } catch (IOException cutOff) {
+            throw new IOException(whyCutOff(imageId, size, cutOff), cutOff);
+        }
+        return Wire.read(expect(200, answer), ImageView.class);
+    }
+
+    /** What the image says of an upload whose connection broke; the break itself if it says nothing. */
+    private String whyCutOff(String imageId, long size, IOException cutOff) {
+        String broke = "the upload of " + imageId + " broke off (" + cutOff.getMessage() + ")";
+        ImageView image;
+        try {
+            image = Wire.read(
+                    expect(
+                            200,
+                            send(request("/v1/images/" + encode(imageId)).GET().build())),
+                    ImageView.class);
+        } catch (IOException | RuntimeException unknown) {
+            return broke + "; api-server did not say why: " + unknown.getMessage();
+        }
+        if ("error".equals(image.state()) && image.error() != null) {
+            return "api-server refused the upload of " + imageId + " after " + image.bytesReceived() + " of " + size
+                    + " bytes: " + image.error();
+        }
+        return broke + "; api-server has the image " + image.state() + " after " + image.bytesReceived() + " of " + size
+                + " bytes";
     }
 
     /** Creates an image named {@code name} and streams {@code file} into it; returns its extern_id. */
