@@ -108,7 +108,7 @@ class LeaderTakeoverIT {
         String operationId = ApiClient.json(started).path("operationId").asString();
         // the download takes SIZE / RATE; the copy into the lc reports progress from its first PC on
         await(
-                Duration.ofSeconds(45),
+                Duration.ofSeconds(90), // loaded machines are slow
                 () -> operation(follower, operationId).path("done").asLong() > 0,
                 "progress");
         leader.destroyForcibly().waitFor();

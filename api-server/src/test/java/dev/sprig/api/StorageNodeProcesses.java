@@ -138,7 +138,7 @@ final class StorageNodeProcesses implements AutoCloseable {
             }
         }
 
-        /** Waits until the node answers its health; kills it (and what it started) if it does not. */
+        /** Waits until the node answers, to its own token; kills it (and what it started) if it does not. */
         void awaitUp() {
             try {
                 waitForHealth();
@@ -163,8 +163,11 @@ final class StorageNodeProcesses implements AutoCloseable {
                     throw new IllegalStateException("storage node " + id + " exited; see " + log);
                 }
                 try {
+                    // with its own token: a port free a moment ago may have gone to another test's node,
+                    // which answers health as well, but refuses this token
                     HttpResponse<String> health = HTTP.send(
-                            HttpRequest.newBuilder(URI.create(endpoint() + "/actuator/health"))
+                            HttpRequest.newBuilder(URI.create(endpoint() + "/v1/node"))
+                                    .header("Authorization", "Bearer " + token)
                                     .timeout(Duration.ofSeconds(1))
                                     .build(),
                             HttpResponse.BodyHandlers.ofString());
@@ -230,7 +233,9 @@ final class StorageNodeProcesses implements AutoCloseable {
                     "node" + i,
                     freePort(),
                     freePort(),
-                    "node-token-" + i + "-0123456789abcdef",
+                    // unique to this node process: its health check below tells it from another test's node
+                    "node-token-" + i + "-"
+                            + java.util.UUID.randomUUID().toString().replace("-", ""),
                     data,
                     dir.resolve("node" + i + ".log"),
                     upWithin));
