@@ -388,6 +388,41 @@ public class ReplicaSets {
                 .findFirst();
     }
 
+    /**
+     * The rebuild sources of a family's lcs on {@code nodeId} (decision 012): the stripe columns
+     * {@code nodeId} is rebuilding in (or about to, in {@code joining}; -1 for none), which are the
+     * only ones where a partial write needs a source (in its other columns it is in sync, and its
+     * own chain is complete), and the nodes in sync in every one of those, in the order to try
+     * them: the read order of those columns. A node's lc has one list for all its columns, so that
+     * a rebuild's source that dies is replaced by the next one without failing a write.
+     *
+     * @param nodeIds empty when no node is in sync in all of {@code columns}
+     */
+    public record RebuildSources(List<String> nodeIds, Set<Integer> columns) {
+
+        public RebuildSources {
+            nodeIds = List.copyOf(nodeIds);
+            columns = Set.copyOf(columns);
+        }
+    }
+
+    /** See {@link RebuildSources}. */
+    public static RebuildSources rebuildSources(List<ReplicaSet> family, String nodeId, int joining) {
+        List<ReplicaSet> rebuilt = family.stream()
+                .filter(set -> set.column() == joining || set.hasRebuilding(nodeId))
+                .toList();
+        List<String> order = new ArrayList<>();
+        rebuilt.forEach(set -> order.addAll(set.readOrder()));
+        List<String> sources = order.stream()
+                .distinct()
+                .filter(candidate -> !candidate.equals(nodeId))
+                .filter(candidate -> rebuilt.stream().allMatch(set -> set.hasInSync(candidate)))
+                .toList();
+        Set<Integer> columns = new HashSet<>();
+        rebuilt.forEach(set -> columns.add(set.column()));
+        return new RebuildSources(sources, columns);
+    }
+
     /** For each node with a stale member somewhere, the families where it has one. */
     public Map<String, Set<Long>> familiesWithStaleMembers() {
         return repository.familiesWithStaleMembers();

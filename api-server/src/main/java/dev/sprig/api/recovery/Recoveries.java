@@ -326,10 +326,11 @@ public class Recoveries {
             List<Lc> lcs = recoveries.lcsOf(set.familyId());
             nodes.define(newNodeId, RecoveryWork.specs(lcs));
             // and its rebuild sources, for the partial writes it gets before the fill gets there
-            Optional<String> source = ReplicaSets.rebuildSource(sets.of(set.familyId()), newNodeId, set.column());
-            if (source.isPresent()) {
+            List<ReplicaSet> family = sets.of(set.familyId());
+            ReplicaSets.RebuildSources sources = ReplicaSets.rebuildSources(family, newNodeId, set.column());
+            if (!sources.nodeIds().isEmpty()) {
                 for (Lc lc : lcs) {
-                    nodes.setRebuildSource(newNodeId, source.get(), lc.lcId());
+                    nodes.setRebuildSources(newNodeId, sources.nodeIds(), lc.lcId(), sources.columns(), family.size());
                 }
             }
         } catch (RuntimeException unavailable) {
