@@ -231,7 +231,9 @@ public class ReplicaSets {
      * {@link #startRebuild}, the old member stays {@code in_sync} (it keeps serving reads and taking
      * writes), so that the column never has fewer in-sync copies than before; {@link #finishRebuild}
      * removes it once the new one is in sync. Empty, changing nothing, when the old member is not in
-     * sync there any more, a member is rebuilding there already, or {@code newNodeId} is a member.
+     * sync there any more, a member is rebuilding there already, or {@code newNodeId} is a member
+     * other than a stale one (which rejoins as rebuilding: in a set whose every node is a member, the
+     * only place a draining member can move to).
      */
     public Optional<ReplicaSet> startMove(long familyId, int column, String oldNodeId, String newNodeId) {
         return join(familyId, column, oldNodeId, newNodeId, true);
@@ -252,13 +254,20 @@ public class ReplicaSets {
                     set.members().stream().anyMatch(member -> member.nodeId().equals(oldNodeId));
             boolean newIsMember =
                     set.members().stream().anyMatch(member -> member.nodeId().equals(newNodeId));
+            boolean newIsStale = set.members().stream()
+                    .anyMatch(member -> member.nodeId().equals(newNodeId) && member.state() == ReplicaSet.State.STALE);
             if (!oldIsMember
-                    || newIsMember
+                    || (newIsMember && !(oldStaysInSync && newIsStale))
                     || !set.rebuilding().isEmpty()
                     || (oldStaysInSync && !set.hasInSync(oldNodeId))) {
                 return Optional.<ReplicaSet>empty();
             }
-            repository.addRebuilding(familyId, column, newNodeId);
+            if (newIsMember) {
+                repository.changeState(
+                        familyId, column, newNodeId, ReplicaSet.State.STALE, ReplicaSet.State.REBUILDING);
+            } else {
+                repository.addRebuilding(familyId, column, newNodeId);
+            }
             if (!oldStaysInSync && set.hasInSync(oldNodeId)) {
                 repository.markStale(familyId, oldNodeId, List.of(column)); // bumps the epoch
             } else {

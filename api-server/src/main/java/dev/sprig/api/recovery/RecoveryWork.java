@@ -89,7 +89,7 @@ class RecoveryWork implements OperationWork {
             throw new IllegalStateException("recoveries need the nodes backend");
         }
         Recovery recovery = recovery(operation);
-        if (recovery.catchUp()) {
+        if (recovery.catchUp() || joinedWithOldCopies(copies, recovery)) {
             catchUps.perform(copies, recovery, progress);
             return;
         }
@@ -133,6 +133,21 @@ class RecoveryWork implements OperationWork {
             }
         }
         verify(copies, recovery);
+    }
+
+    /**
+     * Whether the new member joined holding old copies of the column (see {@link Recoveries}), its
+     * lcs' sources set in catch-up mode: then it is caught up rather than filled, which would keep
+     * them. The family's root lc tells, since all its lcs were set alike.
+     */
+    private boolean joinedWithOldCopies(ReplicaCopies copies, Recovery recovery) {
+        List<Lc> lcs = recoveries.lcsOf(recovery.familyId());
+        return !lcs.isEmpty()
+                && unlessDeleted(
+                                lcs.get(0),
+                                () -> copies.rebuildState(
+                                        recovery.newNodeId(), lcs.get(0).lcId()))
+                        == ReplicaCopies.RebuildState.CATCH_UP;
     }
 
     /** Fills the lc's PCs in the column from an in-sync member; {@code done} plus what it covered. */
