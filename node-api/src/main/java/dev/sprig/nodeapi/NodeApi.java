@@ -110,6 +110,19 @@ public interface NodeApi {
     RebuildSourceView setRebuildSource(@PathVariable long lcId, @RequestBody CopySource source);
 
     /**
+     * As {@link #setRebuildSource}, with sources to try in order when one fails ({@code
+     * alternates}), serving the PCs of the stripe columns {@code column} (of {@code columns}) only:
+     * the columns the lc is rebuilt in. In the others the node is in sync, and a write there merges
+     * with its own chain.
+     */
+    @PutExchange("/v1/lcs/{lcId}/rebuildSource")
+    RebuildSourceView setRebuildSources(
+            @PathVariable long lcId,
+            @RequestBody RebuildSourceRequest sources,
+            @RequestParam List<Integer> column,
+            @RequestParam int columns);
+
+    /**
      * Makes {@code source} the lc's rebuild source for a catch-up of column {@code catchUpColumn} of
      * {@code columns} (decision 012): as {@link #setRebuildSource}, and every segment the lc holds in
      * that column's PCs is suspect (pending) until {@link #markSuspects} names the ones that differ.

@@ -2,6 +2,7 @@ package dev.sprig.api.backend;
 
 import dev.sprig.api.backend.StorageBackend.LcSpec;
 import java.util.List;
+import java.util.Set;
 
 /**
  * The node calls a recovery makes (decision 012): defining a family's lcs on a new member, listing
@@ -37,6 +38,14 @@ public interface ReplicaCopies {
      * that segment from the source's resolved bytes first. The node keeps it in memory only.
      */
     void setRebuildSource(String targetNodeId, String sourceNodeId, long lcId);
+
+    /**
+     * As {@link #setRebuildSource}, from {@code sourceNodeIds} tried in order (one that does not
+     * deliver is followed by the next, so that a source that dies fails no live write), for the PCs
+     * of {@code columns} (of {@code columnCount}) only: the columns the target is rebuilt in.
+     */
+    void setRebuildSources(
+            String targetNodeId, List<String> sourceNodeIds, long lcId, Set<Integer> columns, int columnCount);
 
     /**
      * As {@link #setRebuildSource}, for a catch-up of column {@code column} (of {@code columns}) of a

@@ -231,7 +231,9 @@ public class ReplicaSets {
      * {@link #startRebuild}, the old member stays {@code in_sync} (it keeps serving reads and taking
      * writes), so that the column never has fewer in-sync copies than before; {@link #finishRebuild}
      * removes it once the new one is in sync. Empty, changing nothing, when the old member is not in
-     * sync there any more, a member is rebuilding there already, or {@code newNodeId} is a member.
+     * sync there any more, a member is rebuilding there already, or {@code newNodeId} is a member
+     * other than a stale one (which rejoins as rebuilding: in a set whose every node is a member, the
+     * only place a draining member can move to).
      */
     public Optional<ReplicaSet> startMove(long familyId, int column, String oldNodeId, String newNodeId) {
         return join(familyId, column, oldNodeId, newNodeId, true);
@@ -252,13 +254,20 @@ public class ReplicaSets {
                     set.members().stream().anyMatch(member -> member.nodeId().equals(oldNodeId));
             boolean newIsMember =
                     set.members().stream().anyMatch(member -> member.nodeId().equals(newNodeId));
+            boolean newIsStale = set.members().stream()
+                    .anyMatch(member -> member.nodeId().equals(newNodeId) && member.state() == ReplicaSet.State.STALE);
             if (!oldIsMember
-                    || newIsMember
+                    || (newIsMember && !(oldStaysInSync && newIsStale))
                     || !set.rebuilding().isEmpty()
                     || (oldStaysInSync && !set.hasInSync(oldNodeId))) {
                 return Optional.<ReplicaSet>empty();
             }
-            repository.addRebuilding(familyId, column, newNodeId);
+            if (newIsMember) {
+                repository.changeState(
+                        familyId, column, newNodeId, ReplicaSet.State.STALE, ReplicaSet.State.REBUILDING);
+            } else {
+                repository.addRebuilding(familyId, column, newNodeId);
+            }
             if (!oldStaysInSync && set.hasInSync(oldNodeId)) {
                 repository.markStale(familyId, oldNodeId, List.of(column)); // bumps the epoch
             } else {
@@ -386,6 +395,41 @@ public class ReplicaSets {
                 .filter(candidate -> !candidate.equals(nodeId))
                 .filter(candidate -> columns.stream().allMatch(set -> set.hasInSync(candidate)))
                 .findFirst();
+    }
+
+    /**
+     * The rebuild sources of a family's lcs on {@code nodeId} (decision 012): the stripe columns
+     * {@code nodeId} is rebuilding in (or about to, in {@code joining}; -1 for none), which are the
+     * only ones where a partial write needs a source (in its other columns it is in sync, and its
+     * own chain is complete), and the nodes in sync in every one of those, in the order to try
+     * them: the read order of those columns. A node's lc has one list for all its columns, so that
+     * a rebuild's source that dies is replaced by the next one without failing a write.
+     *
+     * @param nodeIds empty when no node is in sync in all of {@code columns}
+     */
+    public record RebuildSources(List<String> nodeIds, Set<Integer> columns) {
+
+        public RebuildSources {
+            nodeIds = List.copyOf(nodeIds);
+            columns = Set.copyOf(columns);
+        }
+    }
+
+    /** See {@link RebuildSources}. */
+    public static RebuildSources rebuildSources(List<ReplicaSet> family, String nodeId, int joining) {
+        List<ReplicaSet> rebuilt = family.stream()
+                .filter(set -> set.column() == joining || set.hasRebuilding(nodeId))
+                .toList();
+        List<String> order = new ArrayList<>();
+        rebuilt.forEach(set -> order.addAll(set.readOrder()));
+        List<String> sources = order.stream()
+                .distinct()
+                .filter(candidate -> !candidate.equals(nodeId))
+                .filter(candidate -> rebuilt.stream().allMatch(set -> set.hasInSync(candidate)))
+                .toList();
+        Set<Integer> columns = new HashSet<>();
+        rebuilt.forEach(set -> columns.add(set.column()));
+        return new RebuildSources(sources, columns);
     }
 
     /** For each node with a stale member somewhere, the families where it has one. */

@@ -266,6 +266,34 @@ public class Recoveries {
         return started;
     }
 
+    private static void setRebuildSources(
+            ReplicaCopies nodes, String nodeId, List<Lc> lcs, List<ReplicaSet> family, int column) {
+        ReplicaSets.RebuildSources sources = ReplicaSets.rebuildSources(family, nodeId, column);
+        if (sources.nodeIds().isEmpty()) {
+            return;
+        }
+        for (Lc lc : lcs) {
+            nodes.setRebuildSources(nodeId, sources.nodeIds(), lc.lcId(), sources.columns(), family.size());
+        }
+    }
+
+    /**
+     * Whether the node holds any segment in the column's PCs of the family's lcs it had before
+     * ({@code defined} are those it just got): it cannot, unless it was a member of the column
+     * before, since a node gets writes and fills only for its columns.
+     */
+    private static boolean holdsSegmentsOf(
+            ReplicaCopies nodes, String nodeId, List<Lc> lcs, List<Long> defined, int column, int columns) {
+        for (Lc lc : lcs) {
+            if (!defined.contains(lc.lcId())
+                    && !nodes.heldSegments(nodeId, lc.lcId(), lc.sizeBytes(), column, columns)
+                            .isEmpty()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /**
      * A set to start a recovery in: its member on {@code oldNodeId} is replaced, because that node is
      * down, or, when {@code move}, because it is draining (the old member stays in sync meanwhile).
@@ -317,9 +345,18 @@ public class Recoveries {
         }
         Set<String> members =
                 set.members().stream().map(ReplicaSet.Member::nodeId).collect(Collectors.toSet());
+        // a move may also go to a stale member on a node that is up: when every node is a member of
+        // the set, the draining one has nowhere else to go (its old copies are caught up, below)
+        Set<String> stale = set.members().stream()
+                .filter(member -> member.state() == ReplicaSet.State.STALE)
+                .map(ReplicaSet.Member::nodeId)
+                .collect(Collectors.toSet());
         Optional<Node> replacement = registry.forNewFamilies().stream()
                 .filter(node -> !members.contains(node.nodeId()))
-                .findFirst();
+                .findFirst()
+                .or(() -> registry.forNewFamilies().stream()
+                        .filter(node -> candidate.move() && stale.contains(node.nodeId()))
+                        .findFirst());
         if (replacement.isEmpty()) {
             log.debug(
                     "Column {} of family {} has a member on {} node {} and no node to replace it",
@@ -335,13 +372,35 @@ public class Recoveries {
             // does not have would fail and drop it
             ReplicaCopies nodes = Objects.requireNonNull(copies.getIfAvailable());
             List<Lc> lcs = recoveries.lcsOf(set.familyId());
-            nodes.define(newNodeId, RecoveryWork.specs(lcs));
-            // and its rebuild sources, for the partial writes it gets before the fill gets there
-            Optional<String> source = ReplicaSets.rebuildSource(sets.of(set.familyId()), newNodeId, set.column());
-            if (source.isPresent()) {
-                for (Lc lc : lcs) {
-                    nodes.setRebuildSource(newNodeId, source.get(), lc.lcId());
+            List<Long> defined = nodes.define(newNodeId, RecoveryWork.specs(lcs));
+            List<ReplicaSet> family = sets.of(set.familyId());
+            if (holdsSegmentsOf(nodes, newNodeId, lcs, defined, set.column(), family.size())) {
+                // copies left from an earlier membership of this column (it was replaced while down,
+                // drained while a move of another column kept its lcs, a move to it failed): they
+                // missed writes, and a fill, which never overwrites, would keep them. So it joins
+                // as a returning member does: caught up, every segment it holds in the column
+                // suspect until compared with the source's (decision 012)
+                Optional<String> source = ReplicaSets.rebuildSource(family, newNodeId, set.column());
+                if (source.isEmpty() || family.stream().anyMatch(other -> other.hasRebuilding(newNodeId))) {
+                    log.debug(
+                            "Node {} holds old copies of column {} of family {}, and cannot be caught up there now",
+                            newNodeId,
+                            set.column(),
+                            set.familyId());
+                    return Optional.empty();
                 }
+                for (Lc lc : lcs) {
+                    nodes.setCatchUpSource(newNodeId, source.get(), lc.lcId(), set.column(), family.size());
+                }
+                log.info(
+                        "Node {} holds old copies of column {} of family {}: it is caught up from node {}",
+                        newNodeId,
+                        set.column(),
+                        set.familyId(),
+                        source.get());
+            } else {
+                // and its rebuild sources, for the partial writes it gets before the fill gets there
+                setRebuildSources(nodes, newNodeId, lcs, family, set.column());
             }
         } catch (RuntimeException unavailable) {
             log.warn(

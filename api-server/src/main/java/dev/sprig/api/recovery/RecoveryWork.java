@@ -24,7 +24,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -90,7 +89,7 @@ class RecoveryWork implements OperationWork {
             throw new IllegalStateException("recoveries need the nodes backend");
         }
         Recovery recovery = recovery(operation);
-        if (recovery.catchUp()) {
+        if (recovery.catchUp() || joinedWithOldCopies(copies, recovery)) {
             catchUps.perform(copies, recovery, progress);
             return;
         }
@@ -136,6 +135,21 @@ class RecoveryWork implements OperationWork {
         verify(copies, recovery);
     }
 
+    /**
+     * Whether the new member joined holding old copies of the column (see {@link Recoveries}), its
+     * lcs' sources set in catch-up mode: then it is caught up rather than filled, which would keep
+     * them. The family's root lc tells, since all its lcs were set alike.
+     */
+    private boolean joinedWithOldCopies(ReplicaCopies copies, Recovery recovery) {
+        List<Lc> lcs = recoveries.lcsOf(recovery.familyId());
+        return !lcs.isEmpty()
+                && unlessDeleted(
+                                lcs.get(0),
+                                () -> copies.rebuildState(
+                                        recovery.newNodeId(), lcs.get(0).lcId()))
+                        == ReplicaCopies.RebuildState.CATCH_UP;
+    }
+
     /** Fills the lc's PCs in the column from an in-sync member; {@code done} plus what it covered. */
     private long fill(
             ReplicaCopies copies,
@@ -170,34 +184,37 @@ class RecoveryWork implements OperationWork {
     }
 
     /**
-     * Each lc on the new member has its rebuild source: set when the recovery started, or by the
+     * Each lc on the new member has its rebuild sources: set when the recovery started, or by the
      * control path for an lc made since. One without (but one {@code defined} just now, which gets
-     * it here) means the node restarted (a node keeps them in memory only) and may have merged
+     * them here) means the node restarted (a node keeps them in memory only) and may have merged
      * partial live writes with segments not filled yet: its copy cannot be trusted, and the recovery
-     * fails. Nothing to check when no node is in sync in every column where the new member is.
+     * fails. Each lc's sources are set again, as the sets are now: a source that failed (the agent
+     * dropped it) is no longer first in line, nor tried at all. Nothing to check when no node is in
+     * sync in every column where the new member rebuilds.
      */
     private void checkRebuildSources(ReplicaCopies copies, Recovery recovery, List<Lc> lcs, List<Long> defined) {
-        Optional<String> source = ReplicaSets.rebuildSource(sets.of(recovery.familyId()), recovery.newNodeId(), -1);
-        if (source.isEmpty()) {
+        List<ReplicaSet> family = sets.of(recovery.familyId());
+        ReplicaSets.RebuildSources sources = ReplicaSets.rebuildSources(family, recovery.newNodeId(), -1);
+        if (sources.nodeIds().isEmpty()) {
             log.warn(
-                    "Recovery {}: no node is in sync in every column where node {} is; its lcs have no rebuild"
-                            + " source, and a partial live write into a segment not filled yet is merged with its own"
-                            + " chain",
+                    "Recovery {}: no node is in sync in every column where node {} rebuilds; its lcs keep the"
+                            + " rebuild sources they have",
                     recovery.operationId(),
                     recovery.newNodeId());
             return;
         }
         for (Lc lc : lcs) {
-            if (defined.contains(lc.lcId())) {
-                unlessDeleted(lc, () -> {
-                    copies.setRebuildSource(recovery.newNodeId(), source.get(), lc.lcId());
-                    return Boolean.TRUE;
-                });
-            } else if (Boolean.FALSE.equals(
-                    unlessDeleted(lc, () -> copies.hasRebuildSource(recovery.newNodeId(), lc.lcId())))) {
+            if (!defined.contains(lc.lcId())
+                    && Boolean.FALSE.equals(
+                            unlessDeleted(lc, () -> copies.hasRebuildSource(recovery.newNodeId(), lc.lcId())))) {
                 throw new IllegalStateException("node " + recovery.newNodeId() + " lost the rebuild source of lc "
                         + lc.lcId() + ": it restarted while rebuilding, and its copy cannot be trusted");
             }
+            unlessDeleted(lc, () -> {
+                copies.setRebuildSources(
+                        recovery.newNodeId(), sources.nodeIds(), lc.lcId(), sources.columns(), family.size());
+                return Boolean.TRUE;
+            });
         }
     }
 

@@ -8,10 +8,14 @@ import dev.sprig.node.rebuild.RebuildSource;
 import dev.sprig.node.rebuild.RebuildSources;
 import dev.sprig.nodeapi.CopySource;
 import dev.sprig.nodeapi.FillFromResult;
+import dev.sprig.nodeapi.RebuildSourceRequest;
 import dev.sprig.nodeapi.RebuildSourceView;
 import dev.sprig.nodeapi.SuspectSegments;
 import dev.sprig.nodeapi.SuspectsMarked;
 import jakarta.validation.Valid;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
 import org.jspecify.annotations.Nullable;
 import org.springframework.http.HttpStatus;
 import org.springframework.web.bind.annotation.DeleteMapping;
@@ -53,20 +57,30 @@ class RebuildSourceController {
     }
 
     /**
-     * The lc must exist here and the endpoint be a bare node endpoint; answers the source, without
-     * its token. With {@code catchUpColumn} and {@code columns}: a catch-up of that column, pending.
+     * The lc must exist here and the endpoints be bare node endpoints; answers the (first) source,
+     * without its token. With {@code column} (repeated) and {@code columns}: the sources serve the
+     * PCs of those columns only. With {@code catchUpColumn} and {@code columns}: a catch-up of that
+     * column, pending, from the first source.
      */
     @PutMapping("/v1/lcs/{lcId}/rebuildSource")
     RebuildSourceView set(
             @PathVariable long lcId,
-            @Valid @RequestBody CopySource source,
+            @Valid @RequestBody RebuildSourceRequest source,
+            @RequestParam(required = false) @Nullable List<Integer> column,
             @RequestParam(required = false) @Nullable Integer catchUpColumn,
             @RequestParam(required = false) @Nullable Integer columns) {
         RangeCopier.nodeBase(source.endpoint());
         engine.info(lcId);
         RebuildSource set = new RebuildSource(source.endpoint(), source.token(), source.lcId());
-        if (catchUpColumn == null && columns == null) {
-            sources.set(lcId, set);
+        List<RebuildSource> inOrder = new ArrayList<>(List.of(set));
+        for (CopySource alternate : source.alternates() == null ? List.<CopySource>of() : source.alternates()) {
+            RangeCopier.nodeBase(alternate.endpoint());
+            inOrder.add(new RebuildSource(alternate.endpoint(), alternate.token(), alternate.lcId()));
+        }
+        if (column != null) {
+            sources.set(lcId, inOrder, rebuildColumns(column, catchUpColumn, columns));
+        } else if (catchUpColumn == null && columns == null) {
+            sources.set(lcId, inOrder, null);
         } else {
             if (catchUpColumn == null
                     || columns == null
@@ -82,6 +96,23 @@ class RebuildSourceController {
             sources.setCatchUp(lcId, set, catchUpColumn, columns);
         }
         return view(lcId, set);
+    }
+
+    private static RebuildSources.Columns rebuildColumns(
+            List<Integer> column, @Nullable Integer catchUpColumn, @Nullable Integer columns) {
+        if (catchUpColumn != null || columns == null || column.isEmpty()) {
+            throw new RequestRejectedException(
+                    HttpStatus.BAD_REQUEST,
+                    "INVALID_ARGUMENT",
+                    "the columns a rebuild source serves come with the family's columns, and without a catch-up"
+                            + " column; got column=" + column + ", columns=" + columns + ", catchUpColumn="
+                            + catchUpColumn);
+        }
+        try {
+            return new RebuildSources.Columns(Set.copyOf(column), columns);
+        } catch (IllegalArgumentException outOfRange) {
+            throw new RequestRejectedException(HttpStatus.BAD_REQUEST, "INVALID_ARGUMENT", outOfRange.getMessage());
+        }
     }
 
     @GetMapping("/v1/lcs/{lcId}/rebuildSource")

@@ -5,6 +5,8 @@ import dev.sprig.engine.LcInfo;
 import dev.sprig.engine.OwnedPc;
 import dev.sprig.engine.SegmentState;
 import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -42,9 +44,16 @@ import org.jspecify.annotations.Nullable;
  * read the source; the second fill changes nothing.
  *
  * <p><b>Failures.</b> Every read from the source a write needs is done, and its segment filled,
- * before the write changes a byte: a source that fails fails the write with {@link
- * SourceUnreadableException} and the written range is untouched (a segment filled before the
+ * before the write changes a byte. An lc may have several sources (the in-sync members of the
+ * columns it is rebuilt in, {@link RebuildSources#set(long, java.util.List, RebuildSources.Columns)}):
+ * a read that one of them fails is tried on the next, so that a source node that dies in the
+ * middle of a rebuild costs no write. Only when every source fails does the write fail, with {@link
+ * SourceUnreadableException}, and the written range is untouched (a segment filled before the
  * failure holds the source's bytes, which is what it reads as once the rebuild is done anyway).
+ *
+ * <p><b>Columns.</b> Sources set for some stripe columns only serve the PCs of those: in its other
+ * columns the node is an in-sync member, its own chain is complete, and a write there merges with it
+ * as the engine does (the source need not even be a member of those columns).
  */
 public final class LiveWrites {
 
@@ -132,9 +141,9 @@ public final class LiveWrites {
      * @throws SourceUnreadableException the source did not deliver a segment
      */
     public Replaced fillSuspects(long lcId, long bytesPerSecond) {
-        RebuildSource from = sources.of(lcId);
+        List<RebuildSource> from = sources.allOf(lcId);
         CatchUp catchUp = sources.catchUpOf(lcId);
-        if (from == null || catchUp == null) {
+        if (from.isEmpty() || catchUp == null) {
             throw new IllegalStateException("lc " + lcId + " is not being caught up on this node");
         }
         long size = engine.info(lcId).sizeBytes();
@@ -194,7 +203,7 @@ public final class LiveWrites {
         fillPartialSegments(target, offset, length);
         long end = offset + length;
         for (long segment = offset / SEGMENT; segment <= (end - 1) / SEGMENT; segment++) {
-            if (covers(target, segment, offset, end)) {
+            if (covers(target, segment, offset, end) && serves(target, pcOf(segment))) {
                 // does nothing where the lc holds the segment: the engine's zero write then zeroes it
                 engine.fillZeroSegment(lcId, pcOf(segment), indexOf(segment));
             }
@@ -203,18 +212,25 @@ public final class LiveWrites {
 
     /** The lc and its source, when a write of the range needs anything of this class; else null. */
     private @Nullable Target target(long lcId, long offset, long length) {
-        RebuildSource from = sources.of(lcId);
-        if (from == null || length <= 0) {
+        List<RebuildSource> from = sources.allOf(lcId);
+        if (from.isEmpty() || length <= 0) {
             return null;
         }
         LcInfo info = engine.info(lcId);
         if (info.frozen() || offset < 0 || offset > info.sizeBytes() - length) {
             return null; // the engine refuses the write itself, as it does without a source
         }
-        return new Target(lcId, info.sizeBytes(), from);
+        return new Target(lcId, info.sizeBytes(), from, sources.columnsOf(lcId));
     }
 
-    private record Target(long lcId, long sizeBytes, RebuildSource from) {}
+    /** @param columns the columns its sources serve; null for all */
+    private record Target(
+            long lcId, long sizeBytes, List<RebuildSource> from, RebuildSources.@Nullable Columns columns) {}
+
+    /** Whether PC {@code pc} of the target is being rebuilt (needs its sources), not in sync here. */
+    private static boolean serves(Target target, long pc) {
+        return target.columns() == null || target.columns().has(pc);
+    }
 
     private void fillIfPartial(Target target, long segment, long offset, long end) {
         if (covers(target, segment, offset, end)) {
@@ -222,6 +238,9 @@ public final class LiveWrites {
         }
         long pc = pcOf(segment);
         int s = indexOf(segment);
+        if (!serves(target, pc)) {
+            return;
+        }
         CatchUp catchUp = sources.catchUpOf(target.lcId());
         if (catchUp != null && catchUp.suspect(segment)) {
             ByteBuffer bytes = fetch(target.from(), segment, target.sizeBytes());
@@ -241,7 +260,22 @@ public final class LiveWrites {
         engine.fillSegment(target.lcId(), pc, s, fetch(target.from(), segment, target.sizeBytes()));
     }
 
-    /** The source's resolved bytes of the segment, in a whole segment's buffer (zeros past the lc's end). */
+    /**
+     * The resolved bytes of the segment from the first of the sources to deliver them, in a whole
+     * segment's buffer (zeros past the lc's end).
+     */
+    private ByteBuffer fetch(List<RebuildSource> from, long segment, long sizeBytes) {
+        @Nullable SourceUnreadableException failed = null;
+        for (RebuildSource one : from) {
+            try {
+                return fetch(one, segment, sizeBytes);
+            } catch (SourceUnreadableException unreadable) {
+                failed = unreadable;
+            }
+        }
+        throw Objects.requireNonNull(failed);
+    }
+
     private ByteBuffer fetch(RebuildSource from, long segment, long sizeBytes) {
         long start = segment * SEGMENT;
         // the last segment of an lc whose size is not a multiple of a segment is read up to the end

@@ -1,5 +1,7 @@
 package dev.sprig.node.rebuild;
 
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import org.jspecify.annotations.Nullable;
@@ -14,7 +16,34 @@ import org.jspecify.annotations.Nullable;
  */
 public final class RebuildSources {
 
-    private record Entry(RebuildSource source, @Nullable CatchUp catchUp) {}
+    /**
+     * The stripe columns (of {@code count}) whose PCs an lc is being rebuilt in: only there does a
+     * partial write need its source. In its other columns the node is in sync, its own chain is
+     * complete, and a write merges with it as on any lc.
+     */
+    public record Columns(Set<Integer> rebuilding, int count) {
+
+        public Columns {
+            rebuilding = Set.copyOf(rebuilding);
+            if (count < 1 || rebuilding.isEmpty() || rebuilding.stream().anyMatch(c -> c < 0 || c >= count)) {
+                throw new IllegalArgumentException("columns " + rebuilding + " of " + count);
+            }
+        }
+
+        boolean has(long pc) {
+            return rebuilding.contains((int) (pc % count));
+        }
+    }
+
+    /**
+     * @param sources in the order to try them: the next one answers when one fails (a source node
+     *     dies in the middle of a rebuild), so any of them must read as the lc should
+     * @param columns the columns they serve; null for every column
+     */
+    private record Entry(
+            List<RebuildSource> sources,
+            @Nullable Columns columns,
+            @Nullable CatchUp catchUp) {}
 
     private final ConcurrentMap<Long, Entry> sources = new ConcurrentHashMap<>();
 
@@ -23,7 +52,19 @@ public final class RebuildSources {
      * goes on: its suspect segments are still suspect, whoever sets the source.
      */
     public void set(long lcId, RebuildSource source) {
-        sources.compute(lcId, (id, old) -> new Entry(source, old == null ? null : old.catchUp()));
+        set(lcId, List.of(source), null);
+    }
+
+    /**
+     * Makes {@code inOrder} the lc's rebuild sources for the PCs of {@code columns} (null: all),
+     * replacing any it had; a catch-up goes on, as with {@link #set(long, RebuildSource)}.
+     */
+    public void set(long lcId, List<RebuildSource> inOrder, @Nullable Columns columns) {
+        if (inOrder.isEmpty()) {
+            throw new IllegalArgumentException("no rebuild source for lc " + lcId);
+        }
+        List<RebuildSource> copy = List.copyOf(inOrder);
+        sources.compute(lcId, (id, old) -> new Entry(copy, columns, old == null ? null : old.catchUp()));
     }
 
     /**
@@ -32,14 +73,26 @@ public final class RebuildSources {
      */
     public CatchUp setCatchUp(long lcId, RebuildSource source, int column, int columns) {
         CatchUp catchUp = new CatchUp(column, columns);
-        sources.put(lcId, new Entry(source, catchUp));
+        sources.put(lcId, new Entry(List.of(source), null, catchUp));
         return catchUp;
     }
 
-    /** The lc's rebuild source, or null while it is not being rebuilt. */
+    /** The lc's (first) rebuild source, or null while it is not being rebuilt. */
     public @Nullable RebuildSource of(long lcId) {
         Entry entry = sources.get(lcId);
-        return entry == null ? null : entry.source();
+        return entry == null ? null : entry.sources().get(0);
+    }
+
+    /** The lc's rebuild sources in the order to try them; empty while it is not being rebuilt. */
+    public List<RebuildSource> allOf(long lcId) {
+        Entry entry = sources.get(lcId);
+        return entry == null ? List.of() : entry.sources();
+    }
+
+    /** The columns the lc's rebuild sources serve; null for all (or none set). */
+    public @Nullable Columns columnsOf(long lcId) {
+        Entry entry = sources.get(lcId);
+        return entry == null ? null : entry.columns();
     }
 
     /** The lc's catch-up state, or null while it is not being caught up. */

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -200,6 +201,38 @@ class LiveWritesTest {
         writes.writeZeroes(CLONE, 5L * SEG, SEG);
         assertThat(target.read(CLONE, 4L * SEG, SEG)).isEqualTo(data);
         assertThat(ownState(CLONE, 5)).isEqualTo(SegmentState.ZERO);
+    }
+
+    @Test
+    void aSourceThatFailsIsFollowedByTheNextAndTheWriteGoesThrough() {
+        RebuildSource dead = new RebuildSource("http://dead:8081", "dead-token", CLONE);
+        List<RebuildSource> tried = new ArrayList<>();
+        writes = new LiveWrites(target, sources, (from, offset, into) -> {
+            tried.add(from);
+            if (from.equals(dead)) {
+                throw new SourceUnreadableException("connection refused");
+            }
+            source.read(from.lcId(), offset, into);
+        });
+        sources.set(CLONE, List.of(dead, FROM), null);
+
+        writeBoth(SEG + 4096, bytes(4096, 3));
+
+        assertReadAsSource(1);
+        assertThat(tried).containsExactly(dead, FROM);
+    }
+
+    @Test
+    void sourcesOfSomeColumnsServeOnlyTheirPcsAndTheOthersMergeWithTheLcsOwnChain() {
+        sources.set(CLONE, List.of(FROM), new RebuildSources.Columns(Set.of(1), 2));
+
+        writes.write(CLONE, SEG + 4096, ByteBuffer.wrap(bytes(4096, 3))); // PC 0: column 0, in sync here
+        writes.writeZeroes(CLONE, 6L * SEG, SEG);
+        writeBoth(PC + SEG + 4096, bytes(4096, 4)); // PC 1: column 1, being rebuilt
+
+        assertThat(reads).containsExactly(PC + SEG);
+        assertThat(ownState(CLONE, 6)).isEqualTo(SegmentState.UNOWNED);
+        assertReadAsSource(ChunkEngine.SEGMENTS_PER_PC + 1);
     }
 
     @Test

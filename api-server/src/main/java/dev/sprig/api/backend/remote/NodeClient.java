@@ -21,6 +21,7 @@ import dev.sprig.nodeapi.LcSummary;
 import dev.sprig.nodeapi.LcView;
 import dev.sprig.nodeapi.NodeApi;
 import dev.sprig.nodeapi.OwnedSegmentsView;
+import dev.sprig.nodeapi.RebuildSourceRequest;
 import dev.sprig.nodeapi.RebuildSourceView;
 import dev.sprig.nodeapi.RepairRequest;
 import dev.sprig.nodeapi.RepairResult;
@@ -36,6 +37,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -258,6 +260,23 @@ final class NodeClient {
                         "POST /v1/lcs/" + lcId + ":fillFrom",
                         () -> api(node, timeout).fillFrom(lcId, request))
                 .bytesCopied();
+    }
+
+    /**
+     * Makes lc {@code lcId} on {@code sources}, tried in order, the rebuild sources of the same lc on
+     * {@code node} for the PCs of {@code columns} (of {@code columnCount}).
+     */
+    void setRebuildSources(Target node, long lcId, List<Target> sources, Set<Integer> columns, int columnCount) {
+        List<CopySource> alternates = sources.stream()
+                .skip(1)
+                .map(source -> new CopySource(source.httpEndpoint(), source.token(), lcId))
+                .toList();
+        var request = new RebuildSourceRequest(
+                sources.get(0).httpEndpoint(), sources.get(0).token(), lcId, alternates);
+        List<Integer> column = columns.stream().sorted().toList();
+        call(
+                "PUT /v1/lcs/" + lcId + "/rebuildSource?column=" + column,
+                () -> api(node, callTimeout).setRebuildSources(lcId, request, column, columnCount));
     }
 
     /** Makes lc {@code lcId} of {@code source} the rebuild source of the same lc on {@code node}. */

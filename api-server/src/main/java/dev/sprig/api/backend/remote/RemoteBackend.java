@@ -89,20 +89,22 @@ final class RemoteBackend implements StorageBackend {
         Set<String> rebuilding = new LinkedHashSet<>();
         placed.forEach(column -> column.rebuilding().forEach(member -> rebuilding.add(member.nodeId())));
         for (String nodeId : rebuilding) {
-            java.util.Optional<String> source = ReplicaSets.rebuildSource(placed, nodeId, -1);
-            if (source.isEmpty()) {
+            ReplicaSets.RebuildSources sources = ReplicaSets.rebuildSources(placed, nodeId, -1);
+            if (sources.nodeIds().isEmpty()) {
                 log.warn(
-                        "No node is in sync in every column of family {} where node {} is a member: its new lcs"
+                        "No node is in sync in every column of family {} where node {} is rebuilding: its new lcs"
                                 + " have no rebuild source",
                         familyId,
                         nodeId);
                 continue;
             }
             Target node = target(nodeId);
-            Target from = target(source.get());
+            List<Target> from = sources.nodeIds().stream().map(id -> target(id)).toList();
             try {
                 for (LcSpec lc : lcs) {
-                    calls.run(nodeId, () -> client.setRebuildSource(node, lc.lcId(), from));
+                    calls.run(
+                            nodeId,
+                            () -> client.setRebuildSources(node, lc.lcId(), from, sources.columns(), placed.size()));
                 }
             } catch (SprigException.NodeUnavailable unavailable) {
                 sets.markStale(familyId, unavailable);

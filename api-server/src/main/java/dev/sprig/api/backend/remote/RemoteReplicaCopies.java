@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
 /** {@link ReplicaCopies} over the node API, every call through {@link NodeCalls}. */
@@ -105,6 +106,15 @@ final class RemoteReplicaCopies implements ReplicaCopies {
         NodeClient.Target node = target(targetNodeId);
         NodeClient.Target source = target(sourceNodeId);
         calls.run(targetNodeId, () -> client.setRebuildSource(node, lcId, source));
+    }
+
+    @Override
+    public void setRebuildSources(
+            String targetNodeId, List<String> sourceNodeIds, long lcId, Set<Integer> columns, int columnCount) {
+        NodeClient.Target node = target(targetNodeId);
+        List<NodeClient.Target> sources =
+                sourceNodeIds.stream().map(this::target).toList();
+        calls.run(targetNodeId, () -> client.setRebuildSources(node, lcId, sources, columns, columnCount));
     }
 
     @Override
