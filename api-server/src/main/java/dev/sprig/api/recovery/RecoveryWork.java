@@ -91,6 +91,7 @@ class RecoveryWork implements OperationWork {
         Recovery recovery = recovery(operation);
         if (recovery.catchUp() || joinedWithOldCopies(copies, recovery)) {
             catchUps.perform(copies, recovery, progress);
+            removeRebuildSources(recovery, true);
             return;
         }
         Set<Long> filled = new HashSet<>(recovery.filledLcIds());
@@ -133,6 +134,7 @@ class RecoveryWork implements OperationWork {
             }
         }
         verify(copies, recovery);
+        removeRebuildSources(recovery, false);
     }
 
     /**
@@ -367,7 +369,7 @@ class RecoveryWork implements OperationWork {
                     recovery.newNodeId(),
                     recovery.column(),
                     recovery.familyId());
-            return () -> removeRebuildSources(recovery);
+            return () -> {};
         }
         if (!sets.finishRebuild(recovery.familyId(), recovery.column(), recovery.oldNodeId(), recovery.newNodeId())) {
             throw new IllegalStateException("node " + recovery.newNodeId() + " is no longer rebuilding in column "
@@ -380,10 +382,7 @@ class RecoveryWork implements OperationWork {
                 recovery.column(),
                 recovery.familyId(),
                 recovery.oldNodeId());
-        return () -> {
-            removeRebuildSources(recovery);
-            emptyDrained(recovery);
-        };
+        return () -> emptyDrained(recovery);
     }
 
     /**
@@ -428,19 +427,28 @@ class RecoveryWork implements OperationWork {
     }
 
     /**
-     * Best effort: a source left behind only makes a later partial write fetch what it holds. Not
-     * while the new node still rebuilds in another column of the family (two recoveries or moves onto
-     * the same node): its lcs, one per node for all columns, need their sources until the last ends.
+     * Best effort: a source left behind only makes a later partial write fetch what it holds. Done
+     * at the end of the work, while the member is still rebuilding, not after the commit that makes
+     * it in sync: a scan may start the next recovery onto the same node as soon as it is in sync,
+     * setting that one's sources, which a removal after the commit would take away (a catch-up's is
+     * removed only while it is still of this column, but a plain removal takes any). The member no
+     * longer needs them: everything it lacked is filled and verified, so a partial write may merge
+     * with its own chain. Not while the node also rebuilds in another column of the family (its lcs,
+     * one per node for all columns, need their sources until the last ends).
+     *
+     * @param caughtUp the member was caught up (its sources are in catch-up mode, of this column)
      */
-    private void removeRebuildSources(Recovery recovery) {
+    private void removeRebuildSources(Recovery recovery, boolean caughtUp) {
         ReplicaCopies copies = copiesProvider.getIfAvailable();
         if (copies == null
-                || sets.of(recovery.familyId()).stream().anyMatch(set -> set.hasRebuilding(recovery.newNodeId()))) {
+                || sets.of(recovery.familyId()).stream()
+                        .anyMatch(
+                                set -> set.column() != recovery.column() && set.hasRebuilding(recovery.newNodeId()))) {
             return;
         }
         for (Lc lc : recoveries.lcsOf(recovery.familyId())) {
             try {
-                if (recovery.catchUp()) {
+                if (caughtUp) {
                     copies.removeCatchUpSource(recovery.newNodeId(), lc.lcId(), recovery.column());
                 } else {
                     copies.removeRebuildSource(recovery.newNodeId(), lc.lcId());
