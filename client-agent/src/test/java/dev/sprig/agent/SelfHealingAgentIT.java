@@ -91,6 +91,9 @@ class SelfHealingAgentIT {
                 "--sprig.api.recovery.bytes-per-second=4MB",
                 "--sprig.api.recovery.concurrent-copies=2",
                 "--sprig.api.reconcile-interval=2s",
+                // scrubs only when the test asks; a difference between members counts after a second
+                "--sprig.api.scrub.interval=0s",
+                "--sprig.api.scrub.settle=1s",
                 "--resilience4j.circuitbreaker.configs.storage-node.wait-duration-in-open-state=1s");
         nodes = new StorageNodes(4, dir, apiServer);
         awaitTrue(() -> nodeStates().values().stream().filter("up"::equals).count() == 4, "4 nodes up");
@@ -280,8 +283,64 @@ class SelfHealingAgentIT {
                 .isEqualTo(200);
     }
 
+    /**
+     * A bit flipped on disk in the copy of the image that column 0 reads first: the agent's reads
+     * never return it (the node refuses the read, its CRC does not match, and the agent reads
+     * another member), and a replica scrub repairs it from an intact member.
+     */
     @Test
     @Order(4)
+    void aBitFlippedInTheCopyTheAgentReadsFirstIsNeverReadAndTheReplicaScrubRepairsIt() throws Exception {
+        SprigApi api = api();
+        String disk = healthyDisk(api);
+        AttachmentView attachment = api.attachment(disk);
+        long imageLc = familyOf(disk);
+        List<String> inSync = attachment.columns().get(0).members().stream()
+                .filter(member -> member.state().equals("in_sync"))
+                .map(ReplicaMemberView::nodeId)
+                .toList();
+        String rotten = inSync.get(0); // column 0 reads first the member at 0 % count
+        // segment 1 of PC 0: data (each MiB of the image is random in its first half)
+        long at = 256 * 1024 + 3 * 4096 + 7;
+        try (var file = java.nio.channels.FileChannel.open(
+                nodes.data(indexOf(rotten)).resolve("lc-" + imageLc + ".data"),
+                java.nio.file.StandardOpenOption.READ,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            java.nio.ByteBuffer one = java.nio.ByteBuffer.allocate(1);
+            file.read(one, at);
+            one.put(0, (byte) (one.get(0) ^ 0x01)).flip();
+            file.write(one, at);
+        }
+        assertThat(node(rotten, "/v1/lcs/" + imageLc + "/data?offset=0&length=" + MIB)
+                        .statusCode())
+                .as("the rotten copy's node refuses to read it")
+                .isEqualTo(500);
+
+        Path read = dir.resolve("read-" + disk + ".raw");
+        Tools.succeed("nbdcopy", nbd(disk), read.toString());
+        assertThat(Arrays.equals(java.nio.file.Files.readAllBytes(read), IMAGE))
+                .as("the disk read through the agent is the image, byte for byte")
+                .isTrue();
+
+        HttpResponse<String> started = admin("POST", "/v1/replica-sets:scrub");
+        assertThat(started.statusCode()).as(started.body()).isEqualTo(202);
+        String scrub = Wire.tree(started.body()).path("id").asString();
+        awaitTrue(() -> !api.operation(scrub).running(), "scrub " + scrub + " ended");
+        assertThat(api.operation(scrub).succeeded())
+                .as("%s", api.operation(scrub))
+                .isTrue();
+        assertThat(Arrays.equals(nodeRead(rotten, imageLc, 0, PC), Arrays.copyOf(IMAGE, PC)))
+                .as("the rotten copy repaired")
+                .isTrue();
+        assertThat(Wire.tree(admin("GET", "/v1/nodes/" + rotten).body())
+                        .path("repairedSegments")
+                        .asLong())
+                .isGreaterThanOrEqualTo(1);
+        assertSameBytesOnEveryInSyncMember(api.attachment(disk));
+    }
+
+    @Test
+    @Order(5)
     void aNodeDrainedUnderFioEndsEmptyAndIsRemovedWhileNoWriteOrReadFails() throws Exception {
         SprigApi api = api();
         String disk = healthyDisk(api);

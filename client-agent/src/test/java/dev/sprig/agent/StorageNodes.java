@@ -47,7 +47,9 @@ final class StorageNodes implements AutoCloseable {
                 Path data = Files.createDirectories(dir.resolve("node" + i));
                 int httpPort = ApiServerProcess.freePort();
                 int nbdPort = ApiServerProcess.freePort();
-                String token = "node-token-" + i + "-0123456789abcdef";
+                // unique to this node process: its health check tells it from another test's node
+                String token = "node-token-" + i + "-"
+                        + java.util.UUID.randomUUID().toString().replace("-", "");
                 List<String> registration = registry == null
                         ? List.of()
                         : List.of(
@@ -168,6 +170,11 @@ final class StorageNodes implements AutoCloseable {
         return nodes.get(node).process();
     }
 
+    /** Where node {@code node} keeps its engine's files. */
+    Path data(int node) {
+        return nodes.get(node).data();
+    }
+
     /** Defines lc {@code lcId} of {@code sizeBytes} on every node, as api-server does for a family's lcs. */
     void define(long lcId, long sizeBytes) throws Exception {
         HttpClient http = HttpClient.newHttpClient();
@@ -194,8 +201,11 @@ final class StorageNodes implements AutoCloseable {
                 throw new IllegalStateException("storage node " + node.id() + " exited");
             }
             try {
+                // with its own token: a port free a moment ago may have gone to another test's node,
+                // which answers health as well, but refuses this token
                 HttpResponse<Void> health = http.send(
-                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.httpPort() + "/actuator/health"))
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.httpPort() + "/v1/node"))
+                                .header("Authorization", "Bearer " + node.token())
                                 .timeout(Duration.ofSeconds(1))
                                 .build(),
                         HttpResponse.BodyHandlers.discarding());
