@@ -123,7 +123,7 @@ public record SprigApiProperties(
     /**
      * {@code sprig.api.recovery.*}: re-replication (decision 012). The leader replaces a member whose
      * node has been down ({@code sprig.api.nodes.down-after}) by a new node, which is filled from an
-     * in-sync member node to node, one PC at a time.
+     * in-sync member node to node, a PC per node call, up to {@code concurrentCopies} at a time.
      *
      * @param enabled whether the leader starts recoveries (running ones are resumed regardless)
      * @param bytesPerSecond the most one node sends or receives for recoveries, its concurrent copies
