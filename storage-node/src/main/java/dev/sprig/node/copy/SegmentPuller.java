@@ -9,6 +9,7 @@ import dev.sprig.nodeapi.OwnedSegmentsView.OwnedPcView;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -109,13 +110,18 @@ public final class SegmentPuller {
         for (long at = firstPc; at < end; at += LIST_PCS) {
             long count = Math.min(LIST_PCS, end - at);
             long[] pcs = heldPcs(base, token, sourceLcId, at, count, firstPc, pcStride, pcCount);
-            @Nullable Future<Fetched> next = pcs.length == 0 ? null : prefetch(lcId, base, token, sourceLcId, pcs[0]);
+            // two sets of a PC's buffers: the next PC is read into one while the other's is filled
+            ByteBuffer[][] buffers = {HeldPc.buffers(), pcs.length > 1 ? HeldPc.buffers() : null};
+            @Nullable
+            Future<Fetched> next = pcs.length == 0 ? null : prefetch(lcId, base, token, sourceLcId, pcs[0], buffers[0]);
             try {
                 for (int i = 0; i < pcs.length; i++) {
                     Fetched pc = await(next);
-                    next = i + 1 < pcs.length ? prefetch(lcId, base, token, sourceLcId, pcs[i + 1]) : null;
+                    next = i + 1 < pcs.length
+                            ? prefetch(lcId, base, token, sourceLcId, pcs[i + 1], buffers[(i + 1) % 2])
+                            : null;
                     List<SegmentFill> fills = new ArrayList<>();
-                    for (HeldPc.Entry entry : HeldPc.decode(pc.body())) {
+                    for (HeldPc.Entry entry : pc.entries()) {
                         if (entry.leftOut()) {
                             skipped++;
                             continue;
@@ -127,9 +133,7 @@ public final class SegmentPuller {
                         fills.add(
                                 entry.zero()
                                         ? SegmentFill.zeros(entry.segment())
-                                        : new SegmentFill(
-                                                entry.segment(),
-                                                ByteBuffer.wrap(pc.body(), entry.offset(), ChunkEngine.SEGMENT_SIZE)));
+                                        : new SegmentFill(entry.segment(), pc.buffers()[entry.segment()].clear()));
                         fetched += entry.zero() ? 0 : ChunkEngine.SEGMENT_SIZE;
                     }
                     // the PC's segments in one fill: for a frozen lc one fsync and one journal force for all
@@ -154,14 +158,18 @@ public final class SegmentPuller {
         return new Pulled(filled, skipped, bytes);
     }
 
-    /** A PC's body from the source, checked, and the segments this lc held when it was asked for. */
-    private record Fetched(long pc, int holds, byte[] body) {}
+    /**
+     * A PC's entries from the source, their data checked and in {@code buffers} (segment {@code s}
+     * in {@code buffers[s]}), and the segments this lc held when it was asked for.
+     */
+    private record Fetched(long pc, int holds, List<HeldPc.Entry> entries, ByteBuffer[] buffers) {}
 
     /**
      * Fetches the PC in the background: what this lc holds now, just before the PC is fetched (live
      * writes keep coming), is left out by the source.
      */
-    private Future<Fetched> prefetch(long lcId, URI base, String token, long sourceLcId, long pc) {
+    private Future<Fetched> prefetch(
+            long lcId, URI base, String token, long sourceLcId, long pc, ByteBuffer[] buffers) {
         return fetchers.submit(() -> {
             OwnedPc held = find(engine.ownSegments(lcId, pc, 1), pc);
             int holds = 0;
@@ -170,7 +178,7 @@ public final class SegmentPuller {
                     holds |= 1 << s;
                 }
             }
-            return new Fetched(pc, holds, fetchPc(base, token, sourceLcId, pc, holds));
+            return new Fetched(pc, holds, fetchPc(base, token, sourceLcId, pc, holds, buffers), buffers);
         });
     }
 
@@ -234,35 +242,48 @@ public final class SegmentPuller {
      * source changed the segment between reading its CRCs and its bytes (its read checks its own
      * CRCs), so the PC is fetched again.
      */
-    private byte[] fetchPc(URI base, String token, long sourceLcId, long pc, int without) {
+    private List<HeldPc.Entry> fetchPc(
+            URI base, String token, long sourceLcId, long pc, int without, ByteBuffer[] buffers) {
         String path = "/v1/lcs/" + sourceLcId + "/segments/" + pc;
         String why = "";
         for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
-            SourceClient.Answer response = client.get(base, token, path, "without=" + without, HeldPc.MAX_BYTES);
-            if (response.statusCode() != 200) {
-                why = "it answered " + response.statusCode() + " "
-                        + new String(response.body(), java.nio.charset.StandardCharsets.UTF_8);
-                if (response.statusCode() != 409) {
+            Answered answered = client.get(
+                    base,
+                    token,
+                    path,
+                    "without=" + without,
+                    HeldPc.MAX_BYTES,
+                    (status, body) -> status != 200
+                            ? new Answered(status, new String(body.readNBytes(4096), StandardCharsets.UTF_8), null)
+                            : new Answered(status, "", HeldPc.read(body, buffers)));
+            if (answered.entries() == null) {
+                why = "it answered " + answered.status() + " " + answered.problem();
+                if (answered.status() != 409) {
                     break;
                 }
                 continue;
             }
-            byte[] body = response.body();
             why = "";
-            for (HeldPc.Entry entry : HeldPc.decode(body)) {
-                int bad = entry.zero() || entry.leftOut() ? -1 : HeldPc.firstMismatch(body, entry);
+            for (HeldPc.Entry entry : answered.entries()) {
+                int bad = entry.zero() || entry.leftOut()
+                        ? -1
+                        : HeldPc.firstMismatch(buffers[entry.segment()], entry.crcs());
                 if (bad >= 0) {
                     why = "block " + bad + " of segment " + entry.segment() + " does not match its CRC32C";
                     break;
                 }
             }
             if (why.isEmpty()) {
-                return body;
+                return answered.entries();
             }
         }
         throw CopyException.sourceUnreadable(
                 "PC " + pc + " of lc " + sourceLcId + " could not be fetched intact: " + why);
     }
+
+    /** A PC's answer: its entries, or the status and problem of a refusal. */
+    private record Answered(
+            int status, String problem, @Nullable List<HeldPc.Entry> entries) {}
 
     /** The source lc's own segments in PCs {@code [firstPc, firstPc + pcCount)}. */
     private OwnedSegmentsView listing(URI base, String token, long sourceLcId, long firstPc, long pcCount)

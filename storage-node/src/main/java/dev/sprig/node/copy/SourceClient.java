@@ -28,14 +28,37 @@ public final class SourceClient {
     /** How long a connection to the source may take. */
     private static final int CONNECT_MILLIS = 5_000;
 
+    /** Reads an answer's body: at most the bytes the caller allowed, within the source's deadline. */
+    @FunctionalInterface
+    interface BodyReader<T> {
+        T read(int statusCode, InputStream body) throws IOException;
+    }
+
     /**
      * GETs {@code path?query} at the node {@code base}; a failure to connect, a body that breaks off
      * or stalls, or one longer than {@code maxBytes} is {@link CopyException.Reason#SOURCE_UNREADABLE}.
-     * Any status is answered: the caller says what it expected. Never follows a redirect: the source
-     * is the node api-server named, and a redirect would send the peer's token to wherever that node
-     * pointed.
+     * Any status is answered: the caller says what it expected.
      */
     Answer get(URI base, String token, String path, @Nullable String query, int maxBytes) {
+        return get(base, token, path, query, maxBytes, (status, body) -> {
+            byte[] bytes = body.readNBytes(maxBytes + 1);
+            if (bytes.length > maxBytes) {
+                throw new TooLong();
+            }
+            return new Answer(status, bytes);
+        });
+    }
+
+    /**
+     * GETs {@code path?query} at the node {@code base} and has {@code reader} read the body as it
+     * comes (a PC's 4 MiB into the caller's buffers: as one array, each would be a humongous
+     * allocation for G1, and a few a second set off collection cycles whose pauses stalled the
+     * node's client reads for up to seconds). A failure to connect, a body that breaks off or
+     * stalls, or one longer than {@code maxBytes} is {@link CopyException.Reason#SOURCE_UNREADABLE}.
+     * Never follows a redirect: the source is the node api-server named, and a redirect would send
+     * the peer's token to wherever that node pointed.
+     */
+    <T> T get(URI base, String token, String path, @Nullable String query, int maxBytes, BodyReader<T> reader) {
         URI uri;
         try {
             uri = new URI(base.getScheme(), null, base.getHost(), base.getPort(), path, query, null);
@@ -66,17 +89,23 @@ public final class SourceClient {
                             ? "it answered nothing within " + RangeCopier.SOURCE_TIMEOUT.toSeconds() + " s"
                             : e.getMessage()));
         }
-        try (InputStream body = status >= 400 ? connection.getErrorStream() : connection.getInputStream()) {
-            if (body == null) {
-                return new Answer(status, new byte[0]);
+        InputStream raw;
+        try {
+            raw = status >= 400 ? connection.getErrorStream() : connection.getInputStream();
+        } catch (IOException e) {
+            deadline.cancel(false);
+            throw CopyException.sourceUnreadable("reading " + uri.getPath() + " at the source: " + e.getMessage());
+        }
+        try (InputStream body = raw == null ? InputStream.nullInputStream() : new Limited(raw, maxBytes)) {
+            T read = reader.read(status, body);
+            if (body.read() >= 0) {
+                throw new TooLong();
             }
-            byte[] bytes = body.readNBytes(maxBytes + 1);
-            if (bytes.length > maxBytes) {
-                connection.disconnect();
-                throw CopyException.sourceUnreadable(
-                        "reading " + uri.getPath() + " at the source: it sent more than " + maxBytes + " bytes");
-            }
-            return new Answer(status, bytes);
+            return read;
+        } catch (TooLong e) {
+            connection.disconnect();
+            throw CopyException.sourceUnreadable(
+                    "reading " + uri.getPath() + " at the source: it sent more than " + maxBytes + " bytes");
         } catch (IOException e) {
             throw CopyException.sourceUnreadable("reading " + uri.getPath() + " at the source: "
                     + (deadline.isDone()
@@ -84,6 +113,45 @@ public final class SourceClient {
                             : "the body broke off: " + e.getMessage()));
         } finally {
             deadline.cancel(false);
+        }
+    }
+
+    /** A body longer than the caller allowed. */
+    private static final class TooLong extends IOException {
+        TooLong() {
+            super("the body is too long");
+        }
+    }
+
+    /** A body cut at {@code max} bytes: reading past them is {@link TooLong}. */
+    private static final class Limited extends java.io.FilterInputStream {
+
+        private long left;
+
+        Limited(InputStream in, long max) {
+            super(in);
+            this.left = max;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            if (b >= 0 && left-- <= 0) {
+                throw new TooLong();
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = super.read(b, off, len);
+            if (n > 0) {
+                left -= n;
+                if (left < 0) {
+                    throw new TooLong();
+                }
+            }
+            return n;
         }
     }
 }

@@ -129,15 +129,15 @@ class SegmentController {
         checkAddress(pc, 0);
         for (int attempt = 0; ; attempt++) {
             List<OwnedPc> held = engine.ownSegments(lcId, pc, 1);
-            byte[] body = HeldPc.encode(
+            HeldPc.Body body = HeldPc.read(
                     held.isEmpty() ? null : held.get(0),
                     without,
                     (segment, dst) -> engine.readOwnSegment(lcId, pc, segment, dst));
             if (body != null) {
                 response.setStatus(HttpStatus.OK.value());
                 response.setContentType(MediaType.APPLICATION_OCTET_STREAM_VALUE);
-                response.setContentLength(body.length);
-                response.getOutputStream().write(body);
+                response.setContentLength(body.length());
+                HeldPc.write(body, without, response.getOutputStream());
                 return;
             }
             if (attempt == 2) {
