@@ -125,17 +125,22 @@ public record SprigApiProperties(
     /**
      * {@code sprig.api.recovery.*}: re-replication (decision 012). The leader replaces a member whose
      * node has been down ({@code sprig.api.nodes.down-after}) by a new node, which is filled from an
-     * in-sync member node to node, one PC at a time.
+     * in-sync member node to node, a PC per node call, up to {@code concurrentCopies} at a time.
      *
      * @param enabled whether the leader starts recoveries (running ones are resumed regardless)
      * @param bytesPerSecond the most one node sends or receives for recoveries, its concurrent copies
-     *     together (each copy gets an equal share)
+     *     together (each copy gets an equal share). 32 MB: a copied MiB costs about 15 ms of CPU on
+     *     its source and target together (fetch, CRC checks, write, fsync; measured with {@code
+     *     bench/recovery}'s cluster), so 100 MB/s, the default before, took about 1.4 cores of the
+     *     2-core machine the benchmarks run on, and client reads kept a twentieth to a fifth of their
+     *     rate; at 32 MB/s a rebuild takes about half a core. Raise it where each node has cores of
+     *     its own.
      * @param concurrentCopies how many PC copies one node takes part in at once, as source or target
      * @param scanInterval how often the leader looks for members to replace
      */
     public record Recovery(
             @DefaultValue("true") boolean enabled,
-            @DefaultValue("100MB") DataSize bytesPerSecond,
+            @DefaultValue("32MB") DataSize bytesPerSecond,
             @DefaultValue("2") int concurrentCopies,
             @DefaultValue("10s") Duration scanInterval) {
 

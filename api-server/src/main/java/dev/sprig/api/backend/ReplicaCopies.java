@@ -30,7 +30,22 @@ public interface ReplicaCopies {
      * Has {@code targetNodeId} fill PC {@code pc} of the lc from {@code sourceNodeId}'s copy, at
      * most {@code bytesPerSecond}; the bytes it copied (zero when it held everything already).
      */
-    long fill(String targetNodeId, String sourceNodeId, long lcId, long pc, long bytesPerSecond);
+    default long fill(String targetNodeId, String sourceNodeId, long lcId, long pc, long bytesPerSecond) {
+        return fill(targetNodeId, sourceNodeId, lcId, pc, 1, 1, bytesPerSecond);
+    }
+
+    /**
+     * {@link #fill(String, String, long, long, long)} of the {@code pcCount} PCs {@code firstPc},
+     * {@code firstPc + pcStride}, … in one node call (a column's PCs are the column count apart).
+     */
+    long fill(
+            String targetNodeId,
+            String sourceNodeId,
+            long lcId,
+            long firstPc,
+            int pcCount,
+            int pcStride,
+            long bytesPerSecond);
 
     /**
      * Makes the lc on {@code sourceNodeId} the rebuild source of the same lc on {@code targetNodeId}

@@ -14,10 +14,12 @@ import dev.sprig.api.operation.OperationWork;
 import dev.sprig.api.placement.ReplicaSet;
 import dev.sprig.api.placement.ReplicaSets;
 import dev.sprig.engine.ChunkEngine;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
+import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -27,10 +29,15 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.DisposableBean;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.stereotype.Component;
 
@@ -50,7 +57,7 @@ import org.springframework.stereotype.Component;
  * differs after its fill) drops the new member: it is marked stale, and the next scan picks another.
  */
 @Component
-class RecoveryWork implements OperationWork {
+class RecoveryWork implements OperationWork, DisposableBean {
 
     private static final Logger log = LoggerFactory.getLogger(RecoveryWork.class);
 
@@ -61,6 +68,17 @@ class RecoveryWork implements OperationWork {
     private final CopyPermits permits;
     private final long bytesPerSecond;
     private final CatchUpWork catchUps;
+    /** Column PCs per node call: 32 MiB, a few hundred ms at the rates a node copies at. */
+    static final int BATCH_PCS = 8;
+
+    /** Batches one recovery has in flight at once: as many as a node takes part in. */
+    private final int window;
+    /** The copies' threads: a copy waits on node calls, so each in-flight PC has one. */
+    private final ExecutorService copiers = Executors.newCachedThreadPool(work -> {
+        Thread thread = new Thread(work, "recovery-copy");
+        thread.setDaemon(true);
+        return thread;
+    });
 
     RecoveryWork(
             RecoveryRepository recoveries,
@@ -75,6 +93,12 @@ class RecoveryWork implements OperationWork {
         this.permits = new CopyPermits(properties.recovery().concurrentCopies());
         this.bytesPerSecond = properties.recovery().bytesPerSecondPerCopy();
         this.catchUps = new CatchUpWork(recoveries, sets, permits, bytesPerSecond);
+        this.window = properties.recovery().concurrentCopies();
+    }
+
+    @Override
+    public void destroy() {
+        copiers.shutdownNow();
     }
 
     @Override
@@ -128,7 +152,16 @@ class RecoveryWork implements OperationWork {
             for (Map.Entry<Lc, Map<Long, Long>> lc : plan.entrySet()) {
                 // the new member may have been dropped meanwhile (an agent's write to it failed)
                 ReplicaSet now = rebuildingSet(recovery);
-                done = fill(copies, now, recovery, lc.getKey(), lc.getValue(), done, total, progress);
+                done = fill(
+                        copies,
+                        now,
+                        recovery,
+                        lc.getKey(),
+                        batches(lc.getValue(), columns),
+                        columns,
+                        done,
+                        total,
+                        progress);
                 recoveries.filled(operation.id(), lc.getKey().lcId());
                 filled.add(lc.getKey().lcId());
             }
@@ -152,18 +185,71 @@ class RecoveryWork implements OperationWork {
                         == ReplicaCopies.RebuildState.CATCH_UP;
     }
 
-    /** Fills the lc's PCs in the column from an in-sync member; {@code done} plus what it covered. */
+    /**
+     * PCs of a column (in order) that one node call fills: {@code pcCount} of them from
+     * {@code firstPc}, the column count apart, holding {@code bytes} of data at the source.
+     */
+    record Batch(long firstPc, int pcCount, long bytes) {}
+
+    /**
+     * The column's PCs the source holds anything in ({@code bytesByPc}, in PC order), in batches of
+     * at most {@link #BATCH_PCS} column PCs, gaps included (the node finds nothing to copy there).
+     */
+    static List<Batch> batches(Map<Long, Long> bytesByPc, int columns) {
+        List<Batch> batches = new ArrayList<>();
+        long first = -1;
+        long last = -1;
+        long bytes = 0;
+        for (Map.Entry<Long, Long> pc : bytesByPc.entrySet()) {
+            if (first >= 0 && (pc.getKey() - first) / columns < BATCH_PCS) {
+                last = pc.getKey();
+                bytes += pc.getValue();
+                continue;
+            }
+            if (first >= 0) {
+                batches.add(new Batch(first, (int) ((last - first) / columns + 1), bytes));
+            }
+            first = pc.getKey();
+            last = first;
+            bytes = pc.getValue();
+        }
+        if (first >= 0) {
+            batches.add(new Batch(first, (int) ((last - first) / columns + 1), bytes));
+        }
+        return batches;
+    }
+
+    /**
+     * Fills the lc's PCs in the column from an in-sync member; {@code done} plus what it covered.
+     * A node call fills a {@link Batch} of PCs (its node fetches each PC in one request, the next
+     * while it fills the one before), and up to {@link #window} batches are in flight at once, each
+     * holding its nodes' {@link CopyPermits}. A call per PC, one at a time, spent most of a rebuild
+     * on api-server's own calls and on waits where neither node worked. The lc is done when all its
+     * batches are, so a child's fill still starts after its parent's ends.
+     */
     private long fill(
             ReplicaCopies copies,
             ReplicaSet set,
             Recovery recovery,
             Lc lc,
-            Map<Long, Long> bytesByPc,
+            List<Batch> batches,
+            int columns,
             long done,
             long total,
             OperationProgress progress) {
-        for (Map.Entry<Long, Long> pc : bytesByPc.entrySet()) {
-            try {
+        Deque<Future<Long>> inFlight = new ArrayDeque<>();
+        @Nullable RuntimeException failed = null;
+        for (Batch batch : batches) {
+            if (inFlight.size() >= window) {
+                try {
+                    done += await(inFlight.poll());
+                    progress.report(done, total);
+                } catch (RuntimeException e) {
+                    failed = e;
+                    break;
+                }
+            }
+            inFlight.add(copiers.submit(() -> {
                 fromAnySource(
                         set,
                         recovery,
@@ -171,18 +257,53 @@ class RecoveryWork implements OperationWork {
                                 recovery.newNodeId(),
                                 source,
                                 () -> copies.fill(
-                                        recovery.newNodeId(), source, lc.lcId(), pc.getKey(), bytesPerSecond)));
-            } catch (RuntimeException failed) {
-                if (!recoveries.lcExists(lc.lcId())) {
-                    log.debug("lc {} was deleted during recovery {}", lc.lcId(), recovery.operationId());
-                    return done;
+                                        recovery.newNodeId(),
+                                        source,
+                                        lc.lcId(),
+                                        batch.firstPc(),
+                                        batch.pcCount(),
+                                        columns,
+                                        bytesPerSecond)));
+                return batch.bytes();
+            }));
+        }
+        // every copy started ends before this returns or throws: none outlives its recovery's run
+        while (!inFlight.isEmpty()) {
+            try {
+                done += await(inFlight.poll());
+                if (failed == null) {
+                    progress.report(done, total);
                 }
-                throw failed;
+            } catch (RuntimeException e) {
+                failed = failed == null ? e : failed;
             }
-            done += pc.getValue();
-            progress.report(done, total);
+        }
+        if (failed != null) {
+            if (!recoveries.lcExists(lc.lcId())) {
+                log.debug("lc {} was deleted during recovery {}", lc.lcId(), recovery.operationId());
+                return done;
+            }
+            throw failed;
         }
         return done;
+    }
+
+    private static long await(Future<Long> copy) {
+        try {
+            return copy.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException failure) {
+                throw failure;
+            }
+            if (e.getCause() instanceof Error error) {
+                throw error;
+            }
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            copy.cancel(true);
+            throw new IllegalStateException("the recovery was interrupted", e);
+        }
     }
 
     /**

@@ -263,10 +263,27 @@ final class ProxiedDisk implements AsyncNbdDisk, MemberDrops.Disk {
         void completed(int error, @Nullable T value);
     }
 
-    /** A read of a PC: from one member of its column, the next one if that fails. */
+    /**
+     * A read of a PC: from one member of its column, the next one if that fails. It starts at the
+     * column's preferred member unless a connection to that one failed lately on this loop ({@link
+     * NodeChannels#avoided}), then at the next one that did not.
+     */
     private <T> void fetch(EventLoop loop, long pcIndex, NodeWork<T> work, Done<T> done) {
         ReplicaColumn column = attachment.columnOf(pcIndex);
-        new Fetch<>(loop, pcIndex, work, done, false, column, column.preferred(), 0).send();
+        new Fetch<>(loop, pcIndex, work, done, false, column, firstAnswering(column), 0).send();
+    }
+
+    /** The preferred member, or the next one whose connection did not fail lately; the preferred if all did. */
+    private int firstAnswering(ReplicaColumn column) {
+        int members = column.inSync().size();
+        int preferred = column.preferred();
+        for (int i = 0; i < members; i++) {
+            int position = (preferred + i) % members;
+            if (!channels.avoided(column.inSync().get(position).export())) {
+                return position;
+            }
+        }
+        return preferred;
     }
 
     /** A change of a PC (write, zeroes, trim): on every in-sync and rebuilding member of its column. */
@@ -407,6 +424,7 @@ final class ProxiedDisk implements AsyncNbdDisk, MemberDrops.Disk {
 
         @Override
         void fail(IOException failure) {
+            channels.failed(column.inSync().get(position).export());
             next(Nbd.EIO, failure.toString());
         }
 
@@ -425,7 +443,7 @@ final class ProxiedDisk implements AsyncNbdDisk, MemberDrops.Disk {
                         "reading from " + member() + " failed (" + why + ")",
                         fresh -> {
                             ReplicaColumn now = fresh.columnOf(pcIndex);
-                            new Fetch<>(loop, pcIndex, work, done, true, now, now.preferred(), 0).send();
+                            new Fetch<>(loop, pcIndex, work, done, true, now, firstAnswering(now), 0).send();
                         },
                         () -> done.completed(Nbd.EIO, null));
             } else {

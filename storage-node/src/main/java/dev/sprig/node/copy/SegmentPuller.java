@@ -6,36 +6,43 @@ import dev.sprig.engine.SegmentFill;
 import dev.sprig.engine.SegmentState;
 import dev.sprig.nodeapi.OwnedSegmentsView;
 import dev.sprig.nodeapi.OwnedSegmentsView.OwnedPcView;
-import dev.sprig.nodeapi.OwnedSegmentsView.OwnedSegmentView;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.zip.CRC32C;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.jspecify.annotations.Nullable;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * Heals an lc here from the same lc's copy on another node: lists what the source lc holds itself
- * ({@code GET /v1/lcs/{id}/segments}), and fills every segment the source holds that this lc does
- * not hold yet ({@code GET /v1/lcs/{id}/segments/{pc}/{segment}}, its bytes checked against the
- * listed block CRCs), throttled to a byte rate. A segment this lc already holds (a client write got
- * there first, or an earlier fill) is skipped, and the engine's fill refuses it too if a write lands
- * between the check and the fill, so live writes always win. A PC's segments are fetched, then
- * filled together (for a frozen lc, one fsync and one journal force per PC, not per segment). The lc
- * is flushed at the end.
+ * Heals an lc here from the same lc's copy on another node: finds the PCs where the source lc holds
+ * anything itself (for a range of PCs, its listing {@code GET /v1/lcs/{id}/segments}; a single PC,
+ * api-server's usual call, is fetched without one), fetches each such PC in one request ({@code GET
+ * /v1/lcs/{id}/segments/{pc}}, {@link HeldPc}: every segment the source holds, with its block CRCs,
+ * and the bytes of those this lc does not hold yet), checks the bytes against the CRCs, and fills
+ * them, throttled to a byte rate. A segment this lc already holds (a client write got there first,
+ * or an earlier fill) is skipped, and the engine's fill refuses it too if a write lands between the
+ * check and the fill, so live writes always win. A PC's segments are filled together (for a frozen
+ * lc, one fsync and one journal force per PC, not per segment). The lc is flushed at the end.
+ *
+ * <p>One request per PC, not per segment: a rebuild spent most of its time in sixteen request round
+ * trips per PC (and a listing), each waiting on the source's Tomcat and this node's client.
  */
 public final class SegmentPuller {
 
     /** PCs per listing request: the source's limit. */
     static final long LIST_PCS = 1024;
-    /** Fetches of one segment before its source counts as unreadable (it may change meanwhile). */
+    /** Fetches of one PC before its source counts as unreadable (it may change meanwhile). */
     static final int ATTEMPTS = 3;
+    /** A pull of at most this many PCs fetches each without asking the source's listing first. */
+    static final long DIRECT_PCS = 16;
     /** A listing of {@link #LIST_PCS} PCs, each of 16 segments with 64 CRCs, fits well within this. */
     private static final int MAX_LISTING_BYTES = 64 << 20;
-    /** The bytes each listed CRC32C covers. */
-    private static final int BLOCK = 4096;
 
     /**
      * Segments filled (data or zeros), segments skipped because this lc held them (before the fetch,
@@ -46,6 +53,12 @@ public final class SegmentPuller {
     private final ChunkEngine engine;
     private final JsonMapper json;
     private final SourceClient client;
+    /** The fetch of a pull's next PC while the one before is filled: one thread per running pull. */
+    private final ExecutorService fetchers = Executors.newCachedThreadPool(work -> {
+        Thread thread = new Thread(work, "fill-fetch");
+        thread.setDaemon(true);
+        return thread;
+    });
 
     public SegmentPuller(ChunkEngine engine, JsonMapper json, SourceClient client) {
         this.engine = engine;
@@ -60,57 +73,130 @@ public final class SegmentPuller {
     public Pulled pull(
             long lcId, String endpoint, String token, long sourceLcId, long firstPc, long pcCount, long bytesPerSecond)
             throws IOException {
+        return pull(lcId, endpoint, token, sourceLcId, firstPc, pcCount, 1, bytesPerSecond);
+    }
+
+    /**
+     * Pulls the {@code pcCount} PCs {@code firstPc}, {@code firstPc + pcStride}, … (a stripe
+     * column's PCs have a stride of the column count) of lc {@code sourceLcId} at {@code endpoint}
+     * into lc {@code lcId}, fetching at most {@code bytesPerSecond} bytes a second (0: unthrottled).
+     * The next PC's fetch runs while the one before is filled (its fsync), so at most two PCs' bytes
+     * are held at once, and the rate may run one PC ahead.
+     */
+    public Pulled pull(
+            long lcId,
+            String endpoint,
+            String token,
+            long sourceLcId,
+            long firstPc,
+            long pcCount,
+            long pcStride,
+            long bytesPerSecond)
+            throws IOException {
         URI base = RangeCopier.nodeBase(endpoint);
+        if (pcCount < 1 || pcStride < 1 || (pcCount - 1) > (Long.MAX_VALUE - 1) / pcStride) {
+            throw CopyException.invalid("a pull covers at least one PC with a positive stride, not " + pcCount + " PCs "
+                    + pcStride + " apart");
+        }
+        long span = (pcCount - 1) * pcStride + 1;
         // refuses an unknown lc or a range past its end (OutOfRangeException) before anything moves
-        engine.ownSegments(lcId, firstPc, pcCount);
+        engine.ownSegments(lcId, firstPc, span);
         long filled = 0;
         long skipped = 0;
         long bytes = 0;
         long fetched = 0;
         long started = System.nanoTime();
-        long end = firstPc + pcCount;
+        long end = firstPc + span;
         for (long at = firstPc; at < end; at += LIST_PCS) {
             long count = Math.min(LIST_PCS, end - at);
-            for (OwnedPcView pc : listing(base, token, sourceLcId, at, count).pcs()) {
-                long pcIndex = pc.pc();
-                if (pcIndex < at || pcIndex >= at + count) {
-                    throw CopyException.sourceUnreadable(
-                            "the source listed PC " + pcIndex + " outside the PCs asked for");
+            long[] pcs = heldPcs(base, token, sourceLcId, at, count, firstPc, pcStride, pcCount);
+            // two sets of a PC's buffers: the next PC is read into one while the other's is filled
+            ByteBuffer[][] buffers = {HeldPc.buffers(), pcs.length > 1 ? HeldPc.buffers() : null};
+            @Nullable
+            Future<Fetched> next = pcs.length == 0 ? null : prefetch(lcId, base, token, sourceLcId, pcs[0], buffers[0]);
+            try {
+                for (int i = 0; i < pcs.length; i++) {
+                    Fetched pc = await(next);
+                    next = i + 1 < pcs.length
+                            ? prefetch(lcId, base, token, sourceLcId, pcs[i + 1], buffers[(i + 1) % 2])
+                            : null;
+                    List<SegmentFill> fills = new ArrayList<>();
+                    for (HeldPc.Entry entry : pc.entries()) {
+                        if (entry.leftOut()) {
+                            skipped++;
+                            continue;
+                        }
+                        if ((pc.holds() & (1 << entry.segment())) != 0) {
+                            throw CopyException.sourceUnreadable("the source sent segment " + entry.segment()
+                                    + " of PC " + pc.pc() + ", which it was asked to leave out");
+                        }
+                        fills.add(
+                                entry.zero()
+                                        ? SegmentFill.zeros(entry.segment())
+                                        : new SegmentFill(entry.segment(), pc.buffers()[entry.segment()].clear()));
+                        fetched += entry.zero() ? 0 : ChunkEngine.SEGMENT_SIZE;
+                    }
+                    // the PC's segments in one fill: for a frozen lc one fsync and one journal force for all
+                    int done = fills.isEmpty() ? 0 : engine.fillSegments(lcId, pc.pc(), fills);
+                    for (SegmentFill fill : fills) {
+                        if ((done & (1 << fill.segment())) == 0) {
+                            skipped++;
+                        } else {
+                            filled++;
+                            bytes += fill.data() == null ? 0 : ChunkEngine.SEGMENT_SIZE;
+                        }
+                    }
+                    throttle(started, fetched, bytesPerSecond);
                 }
-                // what this lc holds now, just before its segments are fetched: live writes keep coming
-                OwnedPc held = find(engine.ownSegments(lcId, pcIndex, 1), pcIndex);
-                List<SegmentFill> fills = new ArrayList<>();
-                for (OwnedSegmentView segment : pc.segments()) {
-                    int s = segment.segment();
-                    if (s < 0 || s >= ChunkEngine.SEGMENTS_PER_PC) {
-                        throw CopyException.sourceUnreadable(
-                                "the source listed segment " + s + " of PC " + pcIndex + ", outside a PC");
-                    }
-                    if (held != null && held.state(s) != SegmentState.UNOWNED) {
-                        skipped++;
-                    } else if ("ZERO".equals(segment.state())) {
-                        fills.add(SegmentFill.zeros(s));
-                    } else {
-                        byte[] data = fetch(base, token, sourceLcId, pcIndex, s, crcs(segment));
-                        fetched += data.length;
-                        fills.add(new SegmentFill(s, ByteBuffer.wrap(data)));
-                        throttle(started, fetched, bytesPerSecond);
-                    }
-                }
-                // the PC's segments in one fill: for a frozen lc one fsync and one journal force for all
-                int done = fills.isEmpty() ? 0 : engine.fillSegments(lcId, pcIndex, fills);
-                for (SegmentFill fill : fills) {
-                    if ((done & (1 << fill.segment())) == 0) {
-                        skipped++;
-                    } else {
-                        filled++;
-                        bytes += fill.data() == null ? 0 : ChunkEngine.SEGMENT_SIZE;
-                    }
+            } finally {
+                if (next != null) {
+                    next.cancel(true);
                 }
             }
         }
         engine.flush(lcId);
         return new Pulled(filled, skipped, bytes);
+    }
+
+    /**
+     * A PC's entries from the source, their data checked and in {@code buffers} (segment {@code s}
+     * in {@code buffers[s]}), and the segments this lc held when it was asked for.
+     */
+    private record Fetched(long pc, int holds, List<HeldPc.Entry> entries, ByteBuffer[] buffers) {}
+
+    /**
+     * Fetches the PC in the background: what this lc holds now, just before the PC is fetched (live
+     * writes keep coming), is left out by the source.
+     */
+    private Future<Fetched> prefetch(
+            long lcId, URI base, String token, long sourceLcId, long pc, ByteBuffer[] buffers) {
+        return fetchers.submit(() -> {
+            OwnedPc held = find(engine.ownSegments(lcId, pc, 1), pc);
+            int holds = 0;
+            for (int s = 0; held != null && s < ChunkEngine.SEGMENTS_PER_PC; s++) {
+                if (held.state(s) != SegmentState.UNOWNED) {
+                    holds |= 1 << s;
+                }
+            }
+            return new Fetched(pc, holds, fetchPc(base, token, sourceLcId, pc, holds, buffers), buffers);
+        });
+    }
+
+    private static Fetched await(Future<Fetched> fetch) {
+        try {
+            return fetch.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException failure) {
+                throw failure;
+            }
+            if (e.getCause() instanceof Error error) {
+                throw error;
+            }
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw CopyException.sourceUnreadable("the fill was interrupted");
+        }
     }
 
     private static @Nullable OwnedPc find(List<OwnedPc> pcs, long pc) {
@@ -122,68 +208,82 @@ public final class SegmentPuller {
         return null;
     }
 
-    private static int[] crcs(OwnedSegmentView segment) {
-        int[] crcs = new int[ChunkEngine.SEGMENT_SIZE / BLOCK];
-        if (segment.crcs() == null || segment.crcs().size() != crcs.length) {
-            throw CopyException.sourceUnreadable("the source listed "
-                    + (segment.crcs() == null ? 0 : segment.crcs().size()) + " block CRCs for a segment, not "
-                    + crcs.length);
+    /**
+     * The PCs of the pull ({@code first}, {@code first + stride}, …, {@code count} of them) in
+     * {@code [at, at + span)} to fetch: all of them when the pull covers at most {@link #DIRECT_PCS}
+     * (api-server's batches of a column: the source answers an empty body for a PC it holds nothing
+     * in), else those where the source's listing says it holds anything.
+     */
+    private long[] heldPcs(
+            URI base, String token, long sourceLcId, long at, long span, long first, long stride, long count)
+            throws IOException {
+        List<Long> pcs = new ArrayList<>();
+        if (count <= DIRECT_PCS) {
+            for (long pc = first + ((at - first + stride - 1) / stride) * stride; pc < at + span; pc += stride) {
+                pcs.add(pc);
+            }
+        } else {
+            for (OwnedPcView listed : listing(base, token, sourceLcId, at, span).pcs()) {
+                long pc = listed.pc();
+                if (pc < at || pc >= at + span) {
+                    throw CopyException.sourceUnreadable("the source listed PC " + pc + " outside the PCs asked for");
+                }
+                if ((pc - first) % stride == 0) {
+                    pcs.add(pc);
+                }
+            }
         }
-        for (int i = 0; i < crcs.length; i++) {
-            crcs[i] = segment.crcs().get(i);
-        }
-        return crcs;
+        return pcs.stream().mapToLong(Long::longValue).toArray();
     }
 
     /**
-     * The source's own bytes of a segment, checked against the CRCs it listed. A mismatch or a
-     * segment no longer held as data means the source changed it since the listing (its read
-     * checks its own CRCs), so the segment's CRCs are listed again and the fetch repeated.
+     * The source's own segments of a PC but those in mask {@code without}, in one body ({@link
+     * HeldPc}), every data segment checked against the CRCs sent with it. A mismatch means the
+     * source changed the segment between reading its CRCs and its bytes (its read checks its own
+     * CRCs), so the PC is fetched again.
      */
-    private byte[] fetch(URI base, String token, long sourceLcId, long pc, int s, int[] listed) throws IOException {
-        int[] expected = listed;
+    private List<HeldPc.Entry> fetchPc(
+            URI base, String token, long sourceLcId, long pc, int without, ByteBuffer[] buffers) {
+        String path = "/v1/lcs/" + sourceLcId + "/segments/" + pc;
         String why = "";
         for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
-            SourceClient.Answer response = client.get(
-                    base, token, "/v1/lcs/" + sourceLcId + "/segments/" + pc + "/" + s, null, ChunkEngine.SEGMENT_SIZE);
-            if (response.statusCode() == 200 && response.body().length == ChunkEngine.SEGMENT_SIZE) {
-                int bad = firstMismatch(response.body(), expected);
-                if (bad < 0) {
-                    return response.body();
+            Answered answered = client.get(
+                    base,
+                    token,
+                    path,
+                    "without=" + without,
+                    HeldPc.MAX_BYTES,
+                    (status, body) -> status != 200
+                            ? new Answered(status, new String(body.readNBytes(4096), StandardCharsets.UTF_8), null)
+                            : new Answered(status, "", HeldPc.read(body, buffers)));
+            if (answered.entries() == null) {
+                why = "it answered " + answered.status() + " " + answered.problem();
+                if (answered.status() != 409) {
+                    break;
                 }
-                why = "block " + bad + " does not match its listed CRC32C";
-            } else {
-                why = "it answered " + response.statusCode() + " with " + response.body().length + " bytes";
+                continue;
             }
-            @Nullable OwnedSegmentView segment = null;
-            for (OwnedPcView p : listing(base, token, sourceLcId, pc, 1).pcs()) {
-                for (OwnedSegmentView g : p.segments()) {
-                    if (g.segment() == s && "DATA".equals(g.state())) {
-                        segment = g;
-                    }
+            why = "";
+            for (HeldPc.Entry entry : answered.entries()) {
+                int bad = entry.zero() || entry.leftOut()
+                        ? -1
+                        : HeldPc.firstMismatch(buffers[entry.segment()], entry.crcs());
+                if (bad >= 0) {
+                    why = "block " + bad + " of segment " + entry.segment() + " does not match its CRC32C";
+                    break;
                 }
             }
-            if (segment == null) {
-                throw CopyException.sourceUnreadable("segment " + s + " of PC " + pc + " of lc " + sourceLcId
-                        + " is no longer held as data at the source");
+            if (why.isEmpty()) {
+                return answered.entries();
             }
-            expected = crcs(segment);
         }
         throw CopyException.sourceUnreadable(
-                "segment " + s + " of PC " + pc + " of lc " + sourceLcId + " could not be fetched intact: " + why);
+                "PC " + pc + " of lc " + sourceLcId + " could not be fetched intact: " + why);
     }
 
-    private static int firstMismatch(byte[] data, int[] crcs) {
-        CRC32C crc = new CRC32C();
-        for (int b = 0; b < crcs.length; b++) {
-            crc.reset();
-            crc.update(data, b * BLOCK, BLOCK);
-            if ((int) crc.getValue() != crcs[b]) {
-                return b;
-            }
-        }
-        return -1;
-    }
+    /** A PC's answer: its entries, or the status and problem of a refusal. */
+    private record Answered(
+            int status, String problem, @Nullable List<HeldPc.Entry> entries) {}
 
     /** The source lc's own segments in PCs {@code [firstPc, firstPc + pcCount)}. */
     private OwnedSegmentsView listing(URI base, String token, long sourceLcId, long firstPc, long pcCount)

@@ -3,6 +3,7 @@ package dev.sprig.node.http;
 import dev.sprig.engine.ChunkEngine;
 import dev.sprig.engine.OwnedPc;
 import dev.sprig.engine.SegmentState;
+import dev.sprig.node.copy.HeldPc;
 import dev.sprig.node.copy.SegmentPuller;
 import dev.sprig.nodeapi.CopySource;
 import dev.sprig.nodeapi.FillFromRequest;
@@ -58,7 +59,8 @@ class SegmentController {
     }
 
     /**
-     * Fills this lc, in PCs {@code [firstPc, firstPc + pcCount)}, with every segment the source lc
+     * Fills this lc, in PCs {@code firstPc}, {@code firstPc + pcStride}, … ({@code pcCount} of
+     * them), with every segment the source lc
      * on another node holds that this lc does not hold yet, each checked against the source's CRCs,
      * at most {@code bytesPerSecond} a second; segments this lc holds (live writes) are kept. The lc
      * is flushed at the end. Answers the counts.
@@ -67,6 +69,7 @@ class SegmentController {
     FillFromResult fillFrom(@PathVariable long lcId, @Valid @RequestBody FillFromRequest request) throws IOException {
         CopySource source = request.source();
         Long rate = request.bytesPerSecond();
+        Long stride = request.pcStride();
         SegmentPuller.Pulled pulled = puller.pull(
                 lcId,
                 source.endpoint(),
@@ -74,6 +77,7 @@ class SegmentController {
                 source.lcId(),
                 request.firstPc(),
                 request.pcCount(),
+                stride == null ? 1 : stride,
                 rate == null ? 0 : rate);
         return new FillFromResult(pulled.segmentsFilled(), pulled.segmentsSkipped(), pulled.bytesCopied());
     }
@@ -107,6 +111,42 @@ class SegmentController {
             views.add(new OwnedPcView(pc.pc(), segments));
         }
         return new OwnedSegmentsView(lcId, firstPc, count, views);
+    }
+
+    /**
+     * What the lc holds itself in PC {@code pc}, with the bytes of its data segments, in one body
+     * ({@link HeldPc}), leaving out the segments in mask {@code without} (those the caller holds):
+     * a rebuild's fetch of a PC in one request. A segment that stops being data between the listing
+     * and its read (a live zero write) has the PC listed again.
+     */
+    @GetMapping("/v1/lcs/{lcId}/segments/{pc}")
+    void readPc(
+            @PathVariable long lcId,
+            @PathVariable long pc,
+            @RequestParam(defaultValue = "0") int without,
+            HttpServletResponse response)
+            throws IOException {
+        checkAddress(pc, 0);
+        for (int attempt = 0; ; attempt++) {
+            List<OwnedPc> held = engine.ownSegments(lcId, pc, 1);
+            HeldPc.Body body = HeldPc.read(
+                    held.isEmpty() ? null : held.get(0),
+                    without,
+                    (segment, dst) -> engine.readOwnSegment(lcId, pc, segment, dst));
+            if (body != null) {
+                response.setStatus(HttpStatus.OK.value());
+                response.setContentType(MediaType.APPLICATION_OCTET_STREAM_VALUE);
+                response.setContentLength(body.length());
+                HeldPc.write(body, without, response.getOutputStream());
+                return;
+            }
+            if (attempt == 2) {
+                throw new RequestRejectedException(
+                        HttpStatus.CONFLICT,
+                        "SEGMENTS_CHANGING",
+                        "PC " + pc + " of lc " + lcId + " changed under three readings; ask again");
+            }
+        }
     }
 
     @GetMapping("/v1/lcs/{lcId}/segments/{pc}/{segment}")

@@ -245,15 +245,26 @@ final class NodeClient {
     }
 
     /**
-     * Has {@code node} fill PCs {@code [firstPc, firstPc + pcCount)} of its lc from {@code source}'s
-     * lc, at most {@code bytesPerSecond}; the bytes it copied. The call may take as long as the
-     * throttle makes a whole PC take, on top of the data timeout (rounded up to whole seconds, so
-     * that a few proxies serve every rate).
+     * Has {@code node} fill the {@code pcCount} PCs {@code firstPc}, {@code firstPc + pcStride}, … of
+     * its lc from {@code source}'s lc, at most {@code bytesPerSecond}; the bytes it copied. The call
+     * may take as long as the throttle makes its PCs take, on top of the data timeout (rounded up to
+     * whole seconds, so that a few proxies serve every rate).
      */
     long fillFrom(
-            Target node, long lcId, Target source, long sourceLcId, long firstPc, long pcCount, long bytesPerSecond) {
+            Target node,
+            long lcId,
+            Target source,
+            long sourceLcId,
+            long firstPc,
+            long pcCount,
+            long pcStride,
+            long bytesPerSecond) {
         var request = new FillFromRequest(
-                new CopySource(source.httpEndpoint(), source.token(), sourceLcId), firstPc, pcCount, bytesPerSecond);
+                new CopySource(source.httpEndpoint(), source.token(), sourceLcId),
+                firstPc,
+                pcCount,
+                bytesPerSecond,
+                pcStride);
         long throttledSeconds = (pcCount * ChunkEngine.PC_SIZE + bytesPerSecond - 1) / bytesPerSecond;
         Duration timeout = Duration.ofSeconds(dataTimeout.toSeconds() + 1 + 2 * throttledSeconds);
         return call(

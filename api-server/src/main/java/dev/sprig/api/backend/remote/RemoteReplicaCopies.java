@@ -88,11 +88,20 @@ final class RemoteReplicaCopies implements ReplicaCopies {
      * unavailable, so that the caller can try another in-sync member.
      */
     @Override
-    public long fill(String targetNodeId, String sourceNodeId, long lcId, long pc, long bytesPerSecond) {
+    public long fill(
+            String targetNodeId,
+            String sourceNodeId,
+            long lcId,
+            long firstPc,
+            int pcCount,
+            int pcStride,
+            long bytesPerSecond) {
         NodeClient.Target node = target(targetNodeId);
         NodeClient.Target source = target(sourceNodeId);
         try {
-            return calls.call(targetNodeId, () -> client.fillFrom(node, lcId, source, lcId, pc, 1, bytesPerSecond));
+            return calls.call(
+                    targetNodeId,
+                    () -> client.fillFrom(node, lcId, source, lcId, firstPc, pcCount, pcStride, bytesPerSecond));
         } catch (NodeClient.Refused refused) {
             if (refused.status == 502) {
                 throw SprigException.nodeUnavailable(sourceNodeId, retryAfter, refused.getMessage());
