@@ -374,6 +374,10 @@ class LeaderTakeoverIT {
                 List.of(
                         // one storage node: one copy
                         "--sprig.api.backend.nodes.replicas=1",
+                        // what is tested is the takeover, not the node's speed: a fresh node JVM on a
+                        // loaded machine can miss the default 300 ms on its first call (CI: the import
+                        // failed on its batchDefine)
+                        "--sprig.api.backend.nodes.call-timeout=3s",
                         // the node is registered once, without the heartbeats a configured node sends
                         "--sprig.api.nodes.unreachable-after=10m",
                         "--sprig.api.nodes.down-after=10m"));

@@ -249,9 +249,16 @@ class RemoteNodesIT {
             again = api.tryClone(everywhere);
         }
         assertThat(again.statusCode()).as(again.body()).isEqualTo(201);
-        assertThat(api.tryClone(everywhere).statusCode())
-                .as("and the next one, the circuit closed")
-                .isEqualTo(201);
+        // and they go on succeeding: two in a row, the circuit closed (a cold node's call that still
+        // misses 300 ms under load opens it for one more second: CI saw it)
+        int inARow = 0;
+        while (inARow < 2 && System.nanoTime() < until + 20_000_000_000L) {
+            inARow = api.tryClone(everywhere).statusCode() == 201 ? inARow + 1 : 0;
+            if (inARow < 2) {
+                StorageNodeProcesses.sleep(300);
+            }
+        }
+        assertThat(inARow).as("clones in a row once node1 is back").isEqualTo(2);
 
         assertThat(node1.get("/v1/lcs/" + doomedLc).statusCode())
                 .as("still on the restarted node")
