@@ -9,7 +9,6 @@ import dev.sprig.nodeapi.SegmentRepair;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.util.List;
-import java.util.zip.CRC32C;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -93,20 +92,16 @@ public final class SegmentRepairer {
             throw CopyException.sourceUnreadable("reading " + path + " at the source: it answered "
                     + answer.statusCode() + " with " + answer.body().length + " bytes");
         }
-        CRC32C crc = new CRC32C();
-        for (int b = 0; b < BLOCKS; b++) {
-            crc.reset();
-            crc.update(answer.body(), b * 4096, 4096);
-            if ((int) crc.getValue() != wanted[b]) {
-                log.info(
-                        "Repair: segment {} of PC {} of lc {} changed at the source since the comparison",
-                        s,
-                        pc,
-                        source.lcId());
-                return null;
-            }
+        ByteBuffer data = ByteBuffer.wrap(answer.body());
+        if (HeldPc.firstMismatch(data, wanted) >= 0) {
+            log.info(
+                    "Repair: segment {} of PC {} of lc {} changed at the source since the comparison",
+                    s,
+                    pc,
+                    source.lcId());
+            return null;
         }
-        return ByteBuffer.wrap(answer.body());
+        return data;
     }
 
     private static void checkContent(SegmentContent content, String what, boolean mayBeUnowned) {
