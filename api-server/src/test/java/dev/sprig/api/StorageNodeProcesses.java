@@ -3,6 +3,7 @@ package dev.sprig.api;
 import dev.sprig.nodeapi.RegisterNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -15,6 +16,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Real storage-node processes for api-server's remote-backend tests: the module's executable jar,
@@ -270,12 +272,22 @@ final class StorageNodeProcesses implements AutoCloseable {
         }
     }
 
+    /**
+     * A port that was free a moment ago, chosen below Linux's ephemeral range (32768 and up): the
+     * kernel hands ports in that range to outgoing connections, and a node JVM takes seconds to bind
+     * the port it was given, long enough for another test's HTTP client to have taken it.
+     */
     static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        for (int attempt = 0; attempt < 100; attempt++) {
+            int port = random.nextInt(10_000, 32_768);
+            try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+                return socket.getLocalPort();
+            } catch (IOException taken) {
+                // in use: try another
+            }
         }
+        throw new IllegalStateException("no free port below 32768 in 100 tries");
     }
 
     static void sleep(long millis) {

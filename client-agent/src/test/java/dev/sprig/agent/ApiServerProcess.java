@@ -2,6 +2,7 @@ package dev.sprig.agent;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -13,6 +14,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
 
 /**
@@ -118,10 +120,22 @@ final class ApiServerProcess implements AutoCloseable {
         throw new IllegalStateException("api-server did not come up; see " + dir.resolve("api-server.log"));
     }
 
-    static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
+    /**
+     * A port that was free a moment ago, chosen below Linux's ephemeral range (32768 and up): the
+     * kernel hands ports in that range to outgoing connections, and a node JVM takes seconds to bind
+     * the port it was given, long enough for another test's HTTP client to have taken it.
+     */
+    static int freePort() {
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        for (int attempt = 0; attempt < 100; attempt++) {
+            int port = random.nextInt(10_000, 32_768);
+            try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+                return socket.getLocalPort();
+            } catch (IOException taken) {
+                // in use: try another
+            }
         }
+        throw new IllegalStateException("no free port below 32768 in 100 tries");
     }
 
     static Path fresh(String name) {

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -21,9 +22,46 @@ final class StorageNodes implements AutoCloseable {
 
     static final Path JAR = Path.of("..", "storage-node", "target", "storage-node-exec.jar");
 
-    /** @param registry the arguments with which the node registers itself and heartbeats; empty for none */
+    /**
+     * @param registryCredential the credential with which the node registers itself and heartbeats;
+     *     null for a node that a test registers by hand
+     */
     private record Node(
-            String id, int httpPort, int nbdPort, String token, Path data, List<String> registry, Process process) {}
+            String id,
+            int httpPort,
+            int nbdPort,
+            String token,
+            Path data,
+            @Nullable URI registry,
+            @Nullable String registryCredential,
+            @Nullable Process process) {
+
+        /** This node on other ports, not yet started. */
+        Node onOtherPorts() {
+            return new Node(
+                    id,
+                    ApiServerProcess.freePort(),
+                    ApiServerProcess.freePort(),
+                    token,
+                    data,
+                    registry,
+                    registryCredential,
+                    null);
+        }
+
+        List<String> registration() {
+            if (registry == null) {
+                return List.of();
+            }
+            return List.of(
+                    "--sprig.node.registry.url=" + registry,
+                    "--sprig.node.registry.credential=" + registryCredential,
+                    "--sprig.node.registry.node-id=" + id,
+                    "--sprig.node.registry.advertised-http-endpoint=http://127.0.0.1:" + httpPort,
+                    "--sprig.node.registry.advertised-nbd-host=127.0.0.1",
+                    "--sprig.node.registry.heartbeat=1s");
+        }
+    }
 
     private final List<Node> nodes = new ArrayList<>();
     private final Path dir;
@@ -45,24 +83,22 @@ final class StorageNodes implements AutoCloseable {
         try {
             for (int i = 1; i <= count; i++) {
                 Path data = Files.createDirectories(dir.resolve("node" + i));
-                int httpPort = ApiServerProcess.freePort();
-                int nbdPort = ApiServerProcess.freePort();
                 // unique to this node process: its health check tells it from another test's node
-                String token = "node-token-" + i + "-"
-                        + java.util.UUID.randomUUID().toString().replace("-", "");
-                List<String> registration = registry == null
-                        ? List.of()
-                        : List.of(
-                                "--sprig.node.registry.url=" + registry.uri(),
-                                "--sprig.node.registry.credential=" + issueCredential(registry, "node" + i),
-                                "--sprig.node.registry.node-id=node" + i,
-                                "--sprig.node.registry.advertised-http-endpoint=http://127.0.0.1:" + httpPort,
-                                "--sprig.node.registry.advertised-nbd-host=127.0.0.1",
-                                "--sprig.node.registry.heartbeat=1s");
-                nodes.add(launch(new Node("node" + i, httpPort, nbdPort, token, data, registration, null)));
+                String token =
+                        "node-token-" + i + "-" + UUID.randomUUID().toString().replace("-", "");
+                Node node = new Node(
+                        "node" + i,
+                        ApiServerProcess.freePort(),
+                        ApiServerProcess.freePort(),
+                        token,
+                        data,
+                        registry == null ? null : registry.uri(),
+                        registry == null ? null : issueCredential(registry, "node" + i),
+                        null);
+                nodes.add(launch(node));
             }
-            for (Node node : nodes) {
-                awaitUp(node);
+            for (int i = 0; i < nodes.size(); i++) {
+                nodes.set(i, awaitUpOnFreePorts(nodes.get(i)));
             }
         } catch (Exception | Error notUp) {
             // the caller never gets this object to close: stop the nodes already started here,
@@ -121,14 +157,48 @@ final class StorageNodes implements AutoCloseable {
                 "--sprig.node.nbd.port=" + node.nbdPort(),
                 "--sprig.node.token=" + node.token(),
                 "--sprig.node.data-dir=" + node.data()));
-        command.addAll(node.registry());
+        command.addAll(node.registration());
         Process process = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(
                         dir.resolve(node.id() + ".log").toFile()))
                 .start();
         return new Node(
-                node.id(), node.httpPort(), node.nbdPort(), node.token(), node.data(), node.registry(), process);
+                node.id(),
+                node.httpPort(),
+                node.nbdPort(),
+                node.token(),
+                node.data(),
+                node.registry(),
+                node.registryCredential(),
+                process);
+    }
+
+    /**
+     * Waits for a node just launched; one that exits because a port picked for it was taken in the
+     * meantime is started again on other ports (a few times) rather than failing the test class.
+     */
+    private Node awaitUpOnFreePorts(Node launched) throws Exception {
+        Node node = launched;
+        for (int retries = 3; ; retries--) {
+            try {
+                awaitUp(node);
+                return node;
+            } catch (IllegalStateException exited) {
+                if (retries == 0 || node.process().isAlive() || !portTaken(node)) {
+                    throw exited;
+                }
+                node = launch(node.onOtherPorts());
+            }
+        }
+    }
+
+    private boolean portTaken(Node node) {
+        try {
+            return Files.readString(dir.resolve(node.id() + ".log")).contains("already in use");
+        } catch (IOException unreadable) {
+            return false;
+        }
     }
 
     /** Starts node {@code node} again, on its ports and data, if it is not running (killed by a test). */
@@ -198,7 +268,8 @@ final class StorageNodes implements AutoCloseable {
         long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
         while (System.nanoTime() < deadline) {
             if (!node.process().isAlive()) {
-                throw new IllegalStateException("storage node " + node.id() + " exited");
+                throw new IllegalStateException("storage node " + node.id() + " exited; see "
+                        + node.data().resolveSibling(node.id() + ".log"));
             }
             try {
                 // with its own token: a port free a moment ago may have gone to another test's node,

@@ -2,6 +2,7 @@ package dev.sprig.node.nbd;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -10,6 +11,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * A real storage-node process (this module's executable jar, built before the integration tests
@@ -201,11 +203,21 @@ final class NodeProcess implements AutoCloseable {
         }
     }
 
-    private static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+    /**
+     * A port that was free a moment ago, chosen below Linux's ephemeral range (32768 and up): the
+     * kernel hands ports in that range to outgoing connections, and a node JVM takes seconds to bind
+     * the port it was given, long enough for another test's HTTP client to have taken it.
+     */
+    static int freePort() {
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        for (int attempt = 0; attempt < 100; attempt++) {
+            int port = random.nextInt(10_000, 32_768);
+            try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+                return socket.getLocalPort();
+            } catch (IOException taken) {
+                // in use: try another
+            }
         }
+        throw new IllegalStateException("no free port below 32768 in 100 tries");
     }
 }
