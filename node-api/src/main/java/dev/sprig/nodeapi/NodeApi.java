@@ -76,6 +76,19 @@ public interface NodeApi {
     OwnedSegmentsView segments(@PathVariable long lcId, @RequestParam long firstPc, @RequestParam long pcCount);
 
     /**
+     * As {@link #segments(long, long, long)}, of the PCs {@code firstPc}, {@code firstPc + pcStride},
+     * … in that range only (a stripe column's), and without the CRCs unless {@code crcs}: a plan
+     * needs only which segments are held, and the CRCs are most of a listing's bytes.
+     */
+    @GetExchange("/v1/lcs/{lcId}/segments")
+    OwnedSegmentsView segments(
+            @PathVariable long lcId,
+            @RequestParam long firstPc,
+            @RequestParam long pcCount,
+            @RequestParam long pcStride,
+            @RequestParam boolean crcs);
+
+    /**
      * Fills the lc, in the request's PCs, with every segment the source lc on another node holds
      * that this lc does not hold yet (held segments are kept), throttled; answers the counts.
      */

@@ -27,6 +27,13 @@ public interface ReplicaCopies {
     List<HeldSegment> heldSegments(String nodeId, long lcId, long sizeBytes, int column, int columns);
 
     /**
+     * As {@link #heldSegments}, without the block CRCs (each {@link HeldSegment#crcs()} empty): which
+     * segments are held and which are zero, all that a recovery's plan needs, in a fraction of the
+     * listing.
+     */
+    List<HeldSegment> heldSegmentStates(String nodeId, long lcId, long sizeBytes, int column, int columns);
+
+    /**
      * Has {@code targetNodeId} fill PC {@code pc} of the lc from {@code sourceNodeId}'s copy, at
      * most {@code bytesPerSecond}; the bytes it copied (zero when it held everything already).
      */

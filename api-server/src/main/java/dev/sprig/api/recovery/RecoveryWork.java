@@ -24,6 +24,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -119,7 +120,11 @@ class RecoveryWork implements OperationWork, DisposableBean {
             return;
         }
         Set<Long> filled = new HashSet<>(recovery.filledLcIds());
+        long started = System.nanoTime();
+        long planning = 0;
+        long copied = 0;
         while (true) {
+            long planStarted = System.nanoTime();
             ReplicaSet set = rebuildingSet(recovery);
             int columns = sets.of(recovery.familyId()).size();
             List<Lc> lcs = recoveries.lcsOf(recovery.familyId());
@@ -144,8 +149,10 @@ class RecoveryWork implements OperationWork, DisposableBean {
                     plan.put(lc, bytesByPc);
                 }
             }
+            planning += System.nanoTime() - planStarted;
             if (plan.isEmpty()) {
                 progress.report(done, total);
+                copied = total;
                 break;
             }
             progress.report(done, total);
@@ -166,8 +173,27 @@ class RecoveryWork implements OperationWork, DisposableBean {
                 filled.add(lc.getKey().lcId());
             }
         }
+        long verifyStarted = System.nanoTime();
         verify(copies, recovery);
         removeRebuildSources(recovery, false);
+        long ended = System.nanoTime();
+        // where a rebuild's time went: the node-to-node copy, or api-server's listings around it
+        log.info(
+                "Recovery {}: filled node {} in column {} of family {}: {} MiB in {} s ({} MiB/s); listing"
+                        + " {} s, verifying {} s",
+                recovery.operationId(),
+                recovery.newNodeId(),
+                recovery.column(),
+                recovery.familyId(),
+                copied >> 20,
+                seconds(ended - started),
+                (long) ((copied >> 20) / Math.max(1e-9, (ended - started) / 1e9)),
+                seconds(planning),
+                seconds(ended - verifyStarted));
+    }
+
+    private static String seconds(long nanos) {
+        return String.format(Locale.ROOT, "%.2f", nanos / 1e9);
     }
 
     /**
@@ -403,7 +429,7 @@ class RecoveryWork implements OperationWork, DisposableBean {
         return fromAnySource(
                 set,
                 recovery,
-                source -> copies.heldSegments(source, lc.lcId(), lc.sizeBytes(), recovery.column(), columns));
+                source -> copies.heldSegmentStates(source, lc.lcId(), lc.sizeBytes(), recovery.column(), columns));
     }
 
     /**

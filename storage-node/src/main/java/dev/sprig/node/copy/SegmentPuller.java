@@ -223,7 +223,14 @@ public final class SegmentPuller {
                 pcs.add(pc);
             }
         } else {
-            for (OwnedPcView listed : listing(base, token, sourceLcId, at, span).pcs()) {
+            // the pull's first PC in the window, and the window's PCs of the pull only, without CRCs
+            // (each PC's fetch brings its own): a third of the listing for a column of three
+            long from = first + ((at - first + stride - 1) / stride) * stride;
+            if (from >= at + span) {
+                return new long[0];
+            }
+            for (OwnedPcView listed : listing(base, token, sourceLcId, from, at + span - from, stride)
+                    .pcs()) {
                 long pc = listed.pc();
                 if (pc < at || pc >= at + span) {
                     throw CopyException.sourceUnreadable("the source listed PC " + pc + " outside the PCs asked for");
@@ -285,12 +292,19 @@ public final class SegmentPuller {
     private record Answered(
             int status, String problem, @Nullable List<HeldPc.Entry> entries) {}
 
-    /** The source lc's own segments in PCs {@code [firstPc, firstPc + pcCount)}. */
-    private OwnedSegmentsView listing(URI base, String token, long sourceLcId, long firstPc, long pcCount)
-            throws IOException {
+    /**
+     * The source lc's own segments, without their CRCs, in PCs {@code firstPc}, {@code firstPc +
+     * pcStride}, … below {@code firstPc + pcCount}.
+     */
+    private OwnedSegmentsView listing(
+            URI base, String token, long sourceLcId, long firstPc, long pcCount, long pcStride) throws IOException {
         String path = "/v1/lcs/" + sourceLcId + "/segments";
-        SourceClient.Answer response =
-                client.get(base, token, path, "firstPc=" + firstPc + "&pcCount=" + pcCount, MAX_LISTING_BYTES);
+        SourceClient.Answer response = client.get(
+                base,
+                token,
+                path,
+                "firstPc=" + firstPc + "&pcCount=" + pcCount + "&pcStride=" + pcStride + "&crcs=false",
+                MAX_LISTING_BYTES);
         if (response.statusCode() != 200) {
             throw CopyException.sourceUnreadable(
                     "listing " + path + " at the source failed: it answered " + response.statusCode() + " "

@@ -82,8 +82,19 @@ class SegmentController {
         return new FillFromResult(pulled.segmentsFilled(), pulled.segmentsSkipped(), pulled.bytesCopied());
     }
 
+    /**
+     * What the lc holds itself in PCs {@code firstPc}, {@code firstPc + pcStride}, … below {@code
+     * firstPc + pcCount} (a stripe column's, with a stride of the column count), with each data
+     * segment's block CRCs unless {@code crcs} is false (a plan needs only the states, and the CRCs
+     * are most of a listing's bytes).
+     */
     @GetMapping("/v1/lcs/{lcId}/segments")
-    OwnedSegmentsView list(@PathVariable long lcId, @RequestParam long firstPc, @RequestParam long pcCount) {
+    OwnedSegmentsView list(
+            @PathVariable long lcId,
+            @RequestParam long firstPc,
+            @RequestParam long pcCount,
+            @RequestParam(defaultValue = "1") long pcStride,
+            @RequestParam(defaultValue = "true") boolean crcs) {
         if (firstPc < 0 || pcCount < 1 || pcCount > MAX_PCS) {
             throw new RequestRejectedException(
                     HttpStatus.BAD_REQUEST,
@@ -91,22 +102,33 @@ class SegmentController {
                     "firstPc must be at least 0 and pcCount between 1 and " + MAX_PCS + "; got firstPc=" + firstPc
                             + ", pcCount=" + pcCount);
         }
+        if (pcStride < 1 || pcStride > MAX_PCS) {
+            throw new RequestRejectedException(
+                    HttpStatus.BAD_REQUEST,
+                    "INVALID_ARGUMENT",
+                    "pcStride must be between 1 and " + MAX_PCS + "; got " + pcStride);
+        }
         long pcs = (engine.info(lcId).sizeBytes() + ChunkEngine.PC_SIZE - 1) / ChunkEngine.PC_SIZE;
         // a listing may run past the lc's end (it is cut there), but must start inside it
         long count = firstPc < pcs ? Math.min(pcCount, pcs - firstPc) : pcCount;
         List<OwnedPcView> views = new ArrayList<>();
         for (OwnedPc pc : engine.ownSegments(lcId, firstPc, count)) {
+            if ((pc.pc() - firstPc) % pcStride != 0) {
+                continue;
+            }
             List<OwnedSegmentView> segments = new ArrayList<>();
             for (int s = 0; s < pc.states().size(); s++) {
                 SegmentState state = pc.state(s);
                 if (state == SegmentState.UNOWNED) {
                     continue;
                 }
-                int[] crcs = pc.crcs().get(s);
+                int[] blockCrcs = pc.crcs().get(s);
                 segments.add(new OwnedSegmentView(
                         s,
                         state.name(),
-                        crcs == null ? List.of() : Arrays.stream(crcs).boxed().toList()));
+                        blockCrcs == null || !crcs
+                                ? List.of()
+                                : Arrays.stream(blockCrcs).boxed().toList()));
             }
             views.add(new OwnedPcView(pc.pc(), segments));
         }

@@ -124,6 +124,33 @@ class SegmentApiIT {
     }
 
     @Test
+    void aColumnsListingHoldsOnlyEveryStrideThPcAndLeavesOutTheCrcsWhenAskedTo() {
+        long[] lcs = imageAndClone(random(SEG, 4));
+        byte[] written = random(SEG, 5);
+        for (int pc = 0; pc < 4; pc++) {
+            node.write(lcs[1], pc * PC + SEG, written);
+        }
+
+        // column 1 of 3 in PCs 0..3: PC 1 only; column 0: PCs 0 and 3
+        JsonNode column1 =
+                NodeClient.json(node.get("/v1/lcs/" + lcs[1] + "/segments?firstPc=1&pcCount=3&pcStride=3&crcs=false"));
+        JsonNode column0 = NodeClient.json(node.get("/v1/lcs/" + lcs[1] + "/segments?firstPc=0&pcCount=4&pcStride=3"));
+
+        assertThat(column1.path("pcs")).singleElement().satisfies(pc -> {
+            assertThat(pc.path("pc").asLong()).isEqualTo(1);
+            assertThat(pc.path("segments")).singleElement().satisfies(s -> {
+                assertThat(s.path("state").asString()).isEqualTo("DATA");
+                assertThat(s.path("crcs")).as("left out").isEmpty();
+            });
+        });
+        assertThat(column0.path("pcs")).extracting(pc -> pc.path("pc").asLong()).containsExactly(0L, 3L);
+        assertThat(ints(column0.path("pcs").get(1).path("segments").get(0).path("crcs")))
+                .isEqualTo(crcs(written));
+        assertProblem(
+                node.get("/v1/lcs/" + lcs[1] + "/segments?firstPc=0&pcCount=4&pcStride=0"), 400, "INVALID_ARGUMENT");
+    }
+
+    @Test
     void aHeldDataSegmentIsReadAsStoredAndAnythingElseIs404() {
         byte[] image = random(SEG, 3);
         long[] lcs = imageAndClone(image);

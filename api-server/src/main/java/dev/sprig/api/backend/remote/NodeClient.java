@@ -237,11 +237,14 @@ final class NodeClient {
                 .toList();
     }
 
-    /** What the lc holds itself on the node in PCs {@code [firstPc, firstPc + pcCount)}. */
-    OwnedSegmentsView segments(Target node, long lcId, long firstPc, long pcCount) {
+    /**
+     * What the lc holds itself on the node in PCs {@code firstPc}, {@code firstPc + pcStride}, …
+     * below {@code firstPc + pcCount}, with the block CRCs of data segments if {@code crcs}.
+     */
+    OwnedSegmentsView segments(Target node, long lcId, long firstPc, long pcCount, long pcStride, boolean crcs) {
         return call(
                 "GET /v1/lcs/" + lcId + "/segments",
-                () -> api(node, dataTimeout).segments(lcId, firstPc, pcCount));
+                () -> api(node, dataTimeout).segments(lcId, firstPc, pcCount, pcStride, crcs));
     }
 
     /**

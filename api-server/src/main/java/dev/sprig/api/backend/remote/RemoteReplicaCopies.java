@@ -63,13 +63,28 @@ final class RemoteReplicaCopies implements ReplicaCopies {
 
     @Override
     public List<HeldSegment> heldSegments(String nodeId, long lcId, long sizeBytes, int column, int columns) {
+        return held(nodeId, lcId, sizeBytes, column, columns, true);
+    }
+
+    @Override
+    public List<HeldSegment> heldSegmentStates(String nodeId, long lcId, long sizeBytes, int column, int columns) {
+        return held(nodeId, lcId, sizeBytes, column, columns, false);
+    }
+
+    /** The column's PCs only are listed (the node skips the others), with their CRCs if {@code crcs}. */
+    private List<HeldSegment> held(String nodeId, long lcId, long sizeBytes, int column, int columns, boolean crcs) {
         NodeClient.Target node = target(nodeId);
         long pcs = (sizeBytes + ChunkEngine.PC_SIZE - 1) / ChunkEngine.PC_SIZE;
         List<HeldSegment> held = new ArrayList<>();
         for (long first = 0; first < pcs; first += LISTING_PCS) {
-            long from = first;
-            long count = Math.min(LISTING_PCS, pcs - first);
-            OwnedSegmentsView listed = calls.call(nodeId, () -> client.segments(node, lcId, from, count));
+            // the window's first PC of the column
+            long from = first + Math.floorMod(column - first, (long) columns);
+            long count = Math.min(first + LISTING_PCS, pcs) - from;
+            if (count < 1) {
+                continue;
+            }
+            OwnedSegmentsView listed =
+                    calls.call(nodeId, () -> client.segments(node, lcId, from, count, columns, crcs));
             for (OwnedSegmentsView.OwnedPcView pc : listed.pcs()) {
                 if (pc.pc() % columns != column) {
                     continue;
