@@ -9,6 +9,10 @@
 # SPRIG_API_KEY exported for it; start_* set api_pid, node_pids[i] and agent_pid.
 
 api_pid=""; agent_pid=""; node_pids=()
+# the interpreter itself, not a version manager's shim (pyenv's took 0.3 s of CPU a call): the
+# benchmarks' polling must not take the CPU of the cluster they measure
+py="$(python3 -c 'import sys; print(sys.executable)')"
+python3() { "$py" "$@"; }
 node_extra=() # more storage-node options, for every node started
 
 stop() { # pid: TERM, then reap
