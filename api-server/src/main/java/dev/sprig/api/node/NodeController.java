@@ -177,7 +177,7 @@ class NodeController {
     }
 
     private NodeView view(Node node) {
-        return view(node, membership.of(node.nodeId()), repairs.repairedByNode().getOrDefault(node.nodeId(), 0L));
+        return view(node, membership.of(node.nodeId()), repairs.repairedOn(node.nodeId()));
     }
 
     private NodeView view(Node node, ReplicaMembership.Counts counts, long repairedSegments) {

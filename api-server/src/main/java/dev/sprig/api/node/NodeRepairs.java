@@ -10,4 +10,7 @@ public interface NodeRepairs {
 
     /** For every node that had a repair; a node absent had none. */
     Map<String, Long> repairedByNode();
+
+    /** The repairs of one node's copies: a single node's view needs no count of the others'. */
+    long repairedOn(String nodeId);
 }

@@ -56,6 +56,14 @@ class ReplicaRepairRepository implements NodeRepairs {
     }
 
     @Override
+    public long repairedOn(String nodeId) {
+        return jdbc.sql("SELECT count(*) FROM replica_repair WHERE outcome = 'repaired' AND node_id = ?")
+                .param(nodeId)
+                .query(Long.class)
+                .single();
+    }
+
+    @Override
     public Map<String, Long> repairedByNode() {
         Map<String, Long> counts = new HashMap<>();
         jdbc.sql("SELECT node_id, count(*) AS n FROM replica_repair WHERE outcome = 'repaired' GROUP BY node_id")
