@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.sprig.api.StorageNodeProcesses.NodeProcess;
 import dev.sprig.api.backend.ReplicaCopies;
 import dev.sprig.api.backend.StorageBackend;
+import dev.sprig.api.lineage.Reconciler;
 import dev.sprig.api.placement.ReplicaSet;
 import dev.sprig.api.placement.ReplicaSet.Member;
 import dev.sprig.api.placement.ReplicaSets;
@@ -15,8 +16,10 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -122,6 +125,9 @@ class RecoveryIT {
 
     @Autowired
     ReplicaCopies copies;
+
+    @Autowired
+    Reconciler reconciler;
 
     @Test
     @Order(1)
@@ -280,16 +286,13 @@ class RecoveryIT {
     }
 
     /**
-     * The state a leader that crashed in the middle of a recovery leaves: the operation running, its
-     * new member rebuilding, the lcs it filled recorded (and their segments on the new member). The
-     * leader takes it up again (one more attempt), fills what is left, and ends it like any other.
-     * Node2, killed by the test before, comes back empty of memberships and replaces node1 in column
-     * 2 here.
+     * Node2, replaced while it was down (the first test), comes back with its old copies of the
+     * family's lcs. The family's sets are complete without it, so those copies are strays: the
+     * reconciler's first pass notes them, its second deletes them, and the members keep theirs.
      */
     @Test
     @Order(2)
-    void aRecoveryLeftRunningByACrashIsResumedFromTheLcsItHadFilled() {
-        ApiClient api = new ApiClient(port, KEY);
+    void aReplacedNodeThatComesBackLosesItsStrayCopiesOnTheReconcilersSecondPass() {
         NodeProcess returned = nodes.node(2);
         returned.start();
         returned.awaitUp();
@@ -300,8 +303,60 @@ class RecoveryIT {
                                 "SELECT count(*) FROM node WHERE node_id = 'node2' AND last_heartbeat_at > now() - interval '2 seconds'",
                                 Long.class)
                         == 1);
+        List<Long> familyLcs = jdbc.queryForList("SELECT lc_id FROM lc WHERE family_id = ?", Long.class, family);
+        assertThat(heldOn("node2")).as("node2's old copies").containsAll(familyLcs);
+
+        Reconciler.Report first = reconciler.periodic();
+        assertThat(first).isNotNull();
+        assertThat(first.strayCopiesDeleted()).as("the first pass deletes none").isEmpty();
+        assertThat(heldOn("node2")).containsAll(familyLcs);
+        Reconciler.Report second = reconciler.periodic();
+
+        assertThat(second).isNotNull();
+        assertThat(second.strayCopiesDeleted())
+                .as("node2's copies, children first")
+                .containsOnlyKeys("node2")
+                .hasEntrySatisfying(
+                        "node2",
+                        deleted -> assertThat(deleted)
+                                .containsExactlyInAnyOrderElementsOf(familyLcs)
+                                .isSortedAccordingTo(Comparator.reverseOrder()));
+        assertThat(heldOn("node2")).doesNotContainAnyElementsOf(familyLcs);
+        for (String member : List.of("node1", "node3", "node4")) {
+            assertThat(heldOn(member)).as("a member's copies").containsAll(familyLcs);
+        }
+        assertSameOnEveryMember(sets.of(family), "disk", writableLc, writableBytes);
+    }
+
+    private Set<Long> heldOn(String nodeId) {
+        return backend.inventory().heldBy().getOrDefault(nodeId, Set.of());
+    }
+
+    /**
+     * The state a leader that crashed in the middle of a recovery leaves: the operation running, its
+     * new member rebuilding, the lcs it filled recorded (and their segments on the new member). The
+     * leader takes it up again (one more attempt), fills what is left, and ends it like any other.
+     * Node2, back and empty since the test before, replaces node1 in column 2 here.
+     */
+    @Test
+    @Order(3)
+    void aRecoveryLeftRunningByACrashIsResumedFromTheLcsItHadFilled() {
+        ApiClient api = new ApiClient(port, KEY);
         long epoch = sets.of(family).get(2).epoch();
-        // what the start of the recovery did: the rebuild sources of every lc of the family
+        // what the start of the recovery did: the family's lcs defined on the new member, and the
+        // rebuild sources of every one of them
+        copies.define(
+                "node2",
+                jdbc.query(
+                        "SELECT lc_id, parent_lc_id, family_id, size_bytes, frozen FROM lc WHERE family_id = ?"
+                                + " ORDER BY lc_id",
+                        (rs, row) -> new StorageBackend.LcSpec(
+                                rs.getLong("lc_id"),
+                                (Long) rs.getObject("parent_lc_id"),
+                                rs.getLong("family_id"),
+                                rs.getLong("size_bytes"),
+                                rs.getBoolean("frozen")),
+                        family));
         for (long lc : jdbc.queryForList("SELECT lc_id FROM lc WHERE family_id = ?", Long.class, family)) {
             copies.setRebuildSource("node2", "node3", lc);
         }
@@ -351,7 +406,7 @@ class RecoveryIT {
      * leaves the set, its copies of the family's lcs are deleted, and it can be removed.
      */
     @Test
-    @Order(3)
+    @Order(4)
     void aDrainedNodesMembershipsMoveWhileItStaysInSyncAndItEndsEmptyAndRemovable() {
         ApiClient api = new ApiClient(port, KEY);
         ApiClient admin = api.withKey(ADMIN);
@@ -457,7 +512,7 @@ class RecoveryIT {
      * (empty) and is the one node to move to.
      */
     @Test
-    @Order(4)
+    @Order(5)
     void aStaleMemberOnADrainedNodeIsReplacedAndTheNodeEndsRemovable() {
         ApiClient admin = new ApiClient(port, ADMIN);
         alive.add(node("node1"));

@@ -38,17 +38,36 @@ public interface StorageBackend {
      * @param completeHolders for each family on replica sets, the holders that must hold every lc of
      *     it (its in-sync members); a family not listed needs each lc held somewhere
      */
-    record Inventory(List<HeldLc> held, Map<String, Set<Long>> heldBy, Map<Long, Set<String>> completeHolders) {
+    record Inventory(
+            List<HeldLc> held,
+            Map<String, Set<Long>> heldBy,
+            Map<Long, Set<String>> completeHolders,
+            Map<Long, Set<String>> settledMembers) {
 
         public Inventory {
             held = List.copyOf(held);
             heldBy = Map.copyOf(heldBy);
             completeHolders = Map.copyOf(completeHolders);
+            settledMembers = Map.copyOf(settledMembers);
         }
 
         /** Lcs in one place, with nothing expected beyond each lc being held (the embedded engine). */
         public static Inventory of(List<HeldLc> held) {
-            return new Inventory(held, Map.of(), Map.of());
+            return new Inventory(held, Map.of(), Map.of(), Map.of());
+        }
+
+        /**
+         * Whether {@code holder} holds a stray copy of lc {@code lcId} of family {@code familyId}:
+         * the family's sets are settled (every column has its full count of in-sync members and no
+         * other member) and {@code holder} is none of them, as a node that was replaced while it was
+         * down and came back with its old copies. Never while the family is degraded or rebuilding:
+         * then an old copy may still be worth something.
+         */
+        public boolean stray(String holder, long lcId, long familyId) {
+            Set<String> members = settledMembers.get(familyId);
+            return members != null
+                    && !members.contains(holder)
+                    && heldBy.getOrDefault(holder, Set.of()).contains(lcId);
         }
 
         /** The holders, among those read, that must hold lc {@code lcId} of family {@code familyId} and lack it. */
@@ -67,6 +86,15 @@ public interface StorageBackend {
      * Nothing where there are no replica sets.
      */
     default void pushFences() {}
+
+    /**
+     * Deletes node {@code holder}'s copy of lc {@code lcId} of family {@code familyId} if the node is
+     * still a member of none of the family's sets (looked up again here); whether it deleted it.
+     * Nothing where there are no replica sets.
+     */
+    default boolean deleteStrayCopy(String holder, long lcId, long familyId) {
+        return false;
+    }
 
     void freeze(long lcId);
 

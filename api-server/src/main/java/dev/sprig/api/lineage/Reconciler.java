@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import java.util.stream.Collectors;
@@ -31,7 +32,10 @@ import org.springframework.transaction.support.TransactionTemplate;
  * Lcs the database lists but the backend lacks are data lost, not a difference to paper over: they
  * are reported, never redefined empty under the disks and clones that read from them. On replica
  * sets that means an lc missing on any in-sync member of its family; a stale member is not expected
- * to be complete. Each pass also brings the nodes' fences up to the database's epochs.
+ * to be complete. Each pass also brings the nodes' fences up to the database's epochs, and deletes
+ * stray copies: a node's copies of a family whose sets it is no member of while the family is
+ * settled (every column at full strength and in sync), as a node replaced while down keeps them when
+ * it returns; like an orphan, a stray goes on the second pass that finds it.
  */
 @Service
 public class Reconciler implements SmartInitializingSingleton {
@@ -47,6 +51,8 @@ public class Reconciler implements SmartInitializingSingleton {
     private final TransactionTemplate tx;
     private final boolean ownsItsBackend;
     private final Set<Long> suspects = ConcurrentHashMap.newKeySet();
+    /** Stray copies the last pass found, as holder and lc id. */
+    private final Set<StrayCopy> straySuspects = ConcurrentHashMap.newKeySet();
 
     Reconciler(
             LcRepository lcs,
@@ -66,7 +72,16 @@ public class Reconciler implements SmartInitializingSingleton {
      * @param disksMoved disks whose lc the backend had frozen while the database had not: they now
      *     write to a new child
      */
-    public record Report(List<Long> orphansDeleted, List<Long> missing, List<Long> foreign, List<String> disksMoved) {}
+    /** @param strayCopiesDeleted the stray copies deleted, by the node that held them */
+    public record Report(
+            List<Long> orphansDeleted,
+            List<Long> missing,
+            List<Long> foreign,
+            List<String> disksMoved,
+            Map<String, List<Long>> strayCopiesDeleted) {}
+
+    /** Node {@code holder}'s copy of lc {@code lcId} of family {@code familyId}, no member of its sets. */
+    record StrayCopy(String holder, long lcId, long familyId) {}
 
     /**
      * The embedded engine belongs to this process alone, and at start-up nothing is being created
@@ -103,7 +118,15 @@ public class Reconciler implements SmartInitializingSingleton {
                 suspects.clear();
                 unknown.orphans().stream().filter(id -> !confirmed.contains(id)).forEach(suspects::add);
                 List<String> moved = finishMoves(unknown.frozenOnlyInBackend());
-                Report report = new Report(confirmed, unknown.missing(), unknown.foreign(), moved);
+                List<StrayCopy> confirmedStrays = unknown.strays().stream()
+                        .filter(straySuspects::contains)
+                        .toList();
+                Map<String, List<Long>> straysDeleted = deleteStrays(confirmedStrays);
+                straySuspects.clear();
+                unknown.strays().stream()
+                        .filter(stray -> !confirmedStrays.contains(stray))
+                        .forEach(straySuspects::add);
+                Report report = new Report(confirmed, unknown.missing(), unknown.foreign(), moved, straysDeleted);
                 logged(report);
                 backend.pushFences();
                 return report;
@@ -120,11 +143,45 @@ public class Reconciler implements SmartInitializingSingleton {
         unknown.orphans().forEach(backend::delete);
         List<String> moved = finishMoves(unknown.frozenOnlyInBackend());
         backend.pushFences();
-        return new Report(unknown.orphans(), unknown.missing(), unknown.foreign(), moved);
+        return new Report(unknown.orphans(), unknown.missing(), unknown.foreign(), moved, Map.of());
     }
 
     private record Unknown(
-            List<Long> orphans, List<Long> missing, List<Long> foreign, List<Long> frozenOnlyInBackend) {}
+            List<Long> orphans,
+            List<Long> missing,
+            List<Long> foreign,
+            List<Long> frozenOnlyInBackend,
+            List<StrayCopy> strays) {}
+
+    /**
+     * Deletes each node's stray copies, children first (a child has a larger id than its parent);
+     * one the node is a member for again by now, or that it fails to delete, stays. A node that fails
+     * keeps the rest of its strays for a later pass.
+     */
+    private Map<String, List<Long>> deleteStrays(List<StrayCopy> strays) {
+        Map<String, List<Long>> deleted = new TreeMap<>();
+        Map<String, List<StrayCopy>> byHolder = strays.stream()
+                .sorted(Comparator.comparingLong(StrayCopy::lcId).reversed())
+                .collect(Collectors.groupingBy(StrayCopy::holder, TreeMap::new, Collectors.toList()));
+        byHolder.forEach((holder, copies) -> {
+            for (StrayCopy stray : copies) {
+                try {
+                    if (backend.deleteStrayCopy(holder, stray.lcId(), stray.familyId())) {
+                        deleted.computeIfAbsent(holder, node -> new ArrayList<>())
+                                .add(stray.lcId());
+                    }
+                } catch (RuntimeException failed) {
+                    log.warn(
+                            "Node {} keeps its stray copy of lc {} for a later pass: {}",
+                            holder,
+                            stray.lcId(),
+                            failed.getMessage());
+                    return;
+                }
+            }
+        });
+        return deleted;
+    }
 
     /**
      * Compares the two sides while other instances go on creating and deleting lcs, in an order that
@@ -169,11 +226,21 @@ public class Reconciler implements SmartInitializingSingleton {
                 .filter(id -> !listed.containsKey(id))
                 .sorted(Comparator.reverseOrder())
                 .toList();
+        List<StrayCopy> strays = new ArrayList<>();
+        inventory
+                .heldBy()
+                .forEach((holder, ids) -> ids.forEach(lcId -> {
+                    Lc lc = listed.get(lcId);
+                    if (lc != null && inventory.stray(holder, lcId, lc.familyId())) {
+                        strays.add(new StrayCopy(holder, lcId, lc.familyId()));
+                    }
+                }));
         return new Unknown(
                 unknown.stream().filter(id -> id <= lastAllocated).toList(),
                 missing,
                 unknown.stream().filter(id -> id > lastAllocated).toList(),
-                frozenOnlyInBackend.stream().sorted().toList());
+                frozenOnlyInBackend.stream().sorted().toList(),
+                strays);
     }
 
     /** Those of {@code lcIds} the database lists now, in order. */
@@ -233,6 +300,12 @@ public class Reconciler implements SmartInitializingSingleton {
                             + " they now write to new children of those lcs",
                     report.disksMoved());
         }
+        report.strayCopiesDeleted()
+                .forEach((holder, lcIds) -> log.info(
+                        "Deleted node {}'s copies of lcs {}: it is a member of none of their families' sets, which"
+                                + " are complete without it",
+                        holder,
+                        lcIds));
         if (!report.orphansDeleted().isEmpty()) {
             log.info("Deleted lcs {} that the backend held and the database never committed", report.orphansDeleted());
         }

@@ -240,6 +240,31 @@ class ReplicaSetRepository {
         return byNode;
     }
 
+    /**
+     * The members of each family every column of which has exactly {@code replicas} members, all in
+     * sync (a column without members has no rows, hence the count of columns against the sets).
+     */
+    Map<Long, Set<String>> settledMembersByFamily(int replicas) {
+        Map<Long, Set<String>> byFamily = new HashMap<>();
+        jdbc.sql("""
+                        SELECT m.family_id, m.node_id
+                        FROM replica_member m
+                        WHERE m.family_id IN (
+                            SELECT c.family_id
+                            FROM (SELECT family_id, column_no,
+                                         count(*) FILTER (WHERE state = 'in_sync') AS in_sync,
+                                         count(*) AS members
+                                  FROM replica_member
+                                  GROUP BY family_id, column_no) c
+                            GROUP BY c.family_id
+                            HAVING bool_and(c.in_sync = c.members AND c.members = :replicas)
+                               AND count(*) = (SELECT count(*) FROM replica_set s WHERE s.family_id = c.family_id))""").param("replicas", replicas).query(rs -> {
+            byFamily.computeIfAbsent(rs.getLong("family_id"), family -> new HashSet<>())
+                    .add(rs.getString("node_id"));
+        });
+        return byFamily;
+    }
+
     /** For each placed family, the nodes in sync in at least one of its columns. */
     Map<Long, Set<String>> inSyncNodesByFamily() {
         Map<Long, Set<String>> byFamily = new HashMap<>();

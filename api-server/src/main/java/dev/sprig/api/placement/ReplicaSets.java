@@ -452,6 +452,14 @@ public class ReplicaSets {
         return repository.raisedFences();
     }
 
+    /**
+     * The members of each family whose sets are settled: every column has {@code replicas} members,
+     * all in sync. Families degraded or rebuilding anywhere are absent.
+     */
+    public Map<Long, Set<String>> settledMembersByFamily() {
+        return repository.settledMembersByFamily(replicas);
+    }
+
     /** For each placed family, the nodes in sync in at least one of its columns: those that hold all its lcs. */
     public Map<Long, Set<String>> inSyncNodesByFamily() {
         return repository.inSyncNodesByFamily();

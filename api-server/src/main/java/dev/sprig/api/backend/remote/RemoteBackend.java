@@ -361,7 +361,18 @@ final class RemoteBackend implements StorageBackend {
             list.forEach(lc -> ids.add(lc.lcId()));
             heldBy.put(node.nodeId(), ids);
         }
-        return new Inventory(List.copyOf(held), heldBy, sets.inSyncNodesByFamily());
+        // members read after the lists: a node that held an lc and is no member now is a stray's holder
+        return new Inventory(List.copyOf(held), heldBy, sets.inSyncNodesByFamily(), sets.settledMembersByFamily());
+    }
+
+    @Override
+    public boolean deleteStrayCopy(String holder, long lcId, long familyId) {
+        if (sets.membershipsOf(holder).stream().anyMatch(fence -> fence.familyId() == familyId)) {
+            return false;
+        }
+        Target node = target(holder);
+        calls.run(holder, () -> client.delete(node, lcId));
+        return true;
     }
 
     @Override
