@@ -5,8 +5,12 @@ import static dev.sprig.api.ImageAndDiskApiIT.imageContent;
 import static dev.sprig.api.ImageAndDiskApiIT.unique;
 import static dev.sprig.api.ProblemResponsesIT.assertIsTheDocumentedProblem;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sprig.api.StorageNodeProcesses.NodeProcess;
+import dev.sprig.api.error.SprigException;
+import dev.sprig.api.node.NodeRegistry;
+import dev.sprig.api.node.Registration;
 import dev.sprig.node.access.DataAccess;
 import dev.sprig.node.access.DataGrant;
 import dev.sprig.node.access.DataTokens;
@@ -15,12 +19,17 @@ import java.net.URI;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -28,6 +37,7 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.DynamicPropertyRegistry;
@@ -96,6 +106,12 @@ class ReplicaViewsIT {
 
     @LocalServerPort
     int port;
+
+    @Autowired
+    NodeRegistry registry;
+
+    @Autowired
+    DataSource dataSource;
 
     ApiClient api;
     ApiClient admin;
@@ -426,6 +442,41 @@ class ReplicaViewsIT {
                 .as("the revoked credential registers nothing")
                 .isEqualTo(401);
         assertProblem(admin.delete("/v1/nodes/" + spare), 404, "NOT_FOUND");
+    }
+
+    /**
+     * A heartbeat authenticated just before its node is removed reaches the registry while the
+     * removal's transaction has deleted the credential and the node but not committed: it waits for
+     * that transaction and then refuses, rather than registering the removed node again (an
+     * upsert after the removal's commit brought it back).
+     */
+    @Test
+    @Order(10)
+    void aHeartbeatInFlightWhileItsNodeIsRemovedDoesNotBringTheNodeBack() throws Exception {
+        String racer = "views-racer";
+        HttpResponse<String> issued = admin.post("/v1/nodes/" + racer + ":issueCredential", "");
+        assertThat(issued.statusCode()).as(issued.body()).isEqualTo(201);
+        Registration beat =
+                new Registration("http://127.0.0.1:9", "127.0.0.1", 9, "racer-token-0123456789abcdef", 1L << 30, 0L);
+        assertThat(registry.register(racer, beat)).as("registered").isTrue();
+
+        try (Connection removal = dataSource.getConnection()) {
+            removal.setAutoCommit(false);
+            try (Statement sql = removal.createStatement()) {
+                sql.executeUpdate("DELETE FROM node_credential WHERE node_id = '" + racer + "'");
+                sql.executeUpdate("DELETE FROM node WHERE node_id = '" + racer + "'");
+            }
+            CompletableFuture<Boolean> heartbeat = CompletableFuture.supplyAsync(
+                    () -> registry.register(racer, beat), Executors.newSingleThreadExecutor());
+            Thread.sleep(1_000);
+            assertThat(heartbeat).as("waiting for the removal's transaction").isNotDone();
+            removal.commit();
+
+            assertThatThrownBy(() -> heartbeat.get(30, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(SprigException.NotFound.class)
+                    .hasMessageContaining("credential of node " + racer);
+        }
+        assertProblem(admin.get("/v1/nodes/" + racer), 404, "NOT_FOUND");
     }
 
     private JsonNode attachment(String disk) {

@@ -1,6 +1,7 @@
 package dev.sprig.api.node;
 
 import dev.sprig.api.SprigApiProperties;
+import dev.sprig.api.database.Transactions;
 import dev.sprig.api.error.SprigException;
 import java.net.URI;
 import java.time.Clock;
@@ -27,12 +28,15 @@ public class NodeRegistry {
     private final SprigApiProperties.Nodes timing;
     private final Clock clock;
     private final ApplicationEventPublisher events;
+    private final Transactions tx;
     private volatile @Nullable Snapshot snapshot;
 
     private record Snapshot(Map<String, Node> byId, long takenAtMillis) {}
 
-    NodeRegistry(NodeRepository nodes, SprigApiProperties properties, ApplicationEventPublisher events) {
+    NodeRegistry(
+            NodeRepository nodes, SprigApiProperties properties, ApplicationEventPublisher events, Transactions tx) {
         this.nodes = nodes;
+        this.tx = tx;
         this.events = events;
         this.timing = properties.nodes();
         this.clock = Clock.systemUTC();
@@ -46,13 +50,21 @@ public class NodeRegistry {
     public boolean register(String nodeId, Registration registration) {
         validate(nodeId, registration);
         Node before = nodes.find(nodeId).orElse(null);
-        boolean created = nodes.upsert(nodeId, registration);
+        // a heartbeat authenticated just before a removal must not bring the removed node back: the
+        // credential's row is held while the node's is written, and a removal deletes both
+        Boolean created = tx.execute(status -> {
+            if (!nodes.lockCredential(nodeId)) {
+                throw SprigException.notFound(
+                        "a credential of node " + nodeId + " (it was revoked or the node removed)");
+            }
+            return nodes.upsert(nodeId, registration);
+        });
         snapshot = null;
         if (before != null
                 && EnumSet.of(Node.State.UNREACHABLE, Node.State.DOWN).contains(stateOf(before))) {
             events.publishEvent(new NodeReturned(nodeId));
         }
-        return created;
+        return Boolean.TRUE.equals(created);
     }
 
     /** A node registered again after being unreachable or down. */

@@ -101,6 +101,18 @@ class NodeRepository {
                 > 0;
     }
 
+    /**
+     * Whether {@code nodeId} has a credential, which this transaction then holds against a removal
+     * (a share lock on its row) until it ends.
+     */
+    boolean lockCredential(String nodeId) {
+        return jdbc.sql("SELECT 1 FROM node_credential WHERE node_id = :id FOR SHARE")
+                .param("id", nodeId)
+                .query(Integer.class)
+                .optional()
+                .isPresent();
+    }
+
     Optional<byte[]> credentialDigest(String nodeId) {
         return jdbc.sql("SELECT digest FROM node_credential WHERE node_id = :id")
                 .param("id", nodeId)
