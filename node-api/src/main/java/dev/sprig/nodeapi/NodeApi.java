@@ -69,15 +69,9 @@ public interface NodeApi {
     CopyFromResult copyFrom(@PathVariable long lcId, @RequestBody CopyFromRequest request);
 
     /**
-     * What the lc holds itself in PCs {@code [firstPc, firstPc + pcCount)} (at most 1024 PCs), with
-     * the block CRCs of each segment held as data: a rebuild's inventory.
-     */
-    @GetExchange("/v1/lcs/{lcId}/segments")
-    OwnedSegmentsView segments(@PathVariable long lcId, @RequestParam long firstPc, @RequestParam long pcCount);
-
-    /**
-     * As {@link #segments(long, long, long)}, of the PCs {@code firstPc}, {@code firstPc + pcStride},
-     * … in that range only (a stripe column's), and without the CRCs unless {@code crcs}: a plan
+     * What the lc holds itself in PCs {@code firstPc}, {@code firstPc + pcStride}, … below {@code
+     * firstPc + pcCount} (at most 1024 PCs; a stride of the column count lists one stripe column),
+     * with the block CRCs of each segment held as data if {@code crcs}: a rebuild's inventory. A plan
      * needs only which segments are held, and the CRCs are most of a listing's bytes.
      */
     @GetExchange("/v1/lcs/{lcId}/segments")

@@ -218,17 +218,15 @@ public final class SegmentPuller {
             URI base, String token, long sourceLcId, long at, long span, long first, long stride, long count)
             throws IOException {
         List<Long> pcs = new ArrayList<>();
+        // the pull's first PC in the window
+        long from = first + ((at - first + stride - 1) / stride) * stride;
         if (count <= DIRECT_PCS) {
-            for (long pc = first + ((at - first + stride - 1) / stride) * stride; pc < at + span; pc += stride) {
+            for (long pc = from; pc < at + span; pc += stride) {
                 pcs.add(pc);
             }
-        } else {
-            // the pull's first PC in the window, and the window's PCs of the pull only, without CRCs
-            // (each PC's fetch brings its own): a third of the listing for a column of three
-            long from = first + ((at - first + stride - 1) / stride) * stride;
-            if (from >= at + span) {
-                return new long[0];
-            }
+        } else if (from < at + span) {
+            // the window's PCs of the pull only, without CRCs (each PC's fetch brings its own): a
+            // third of the listing for a column of three
             for (OwnedPcView listed : listing(base, token, sourceLcId, from, at + span - from, stride)
                     .pcs()) {
                 long pc = listed.pc();
