@@ -45,6 +45,20 @@ alive() { # pid name log: exits the bench with the log's end when the process ha
   echo "$2 exited; the end of $3:" >&2; tail -20 "$3" >&2; exit 1
 }
 
+failure_logs() { # bench name: after a failure, the end of api-server's log and the warnings of the others
+  local log
+  [ -f "$work/api-server.log" ] || return 0
+  echo "$1 failed; the end of api-server's log:" >&2
+  grep -v '^\s*at ' "$work/api-server.log" | tail -15 >&2
+  for log in "$work"/sprig-agent.log "$work"/node[0-9].log; do
+    [ -f "$log" ] || continue
+    if grep -qE 'WARN|ERROR' "$log"; then
+      echo "the last warnings in ${log##*/}:" >&2
+      grep -E 'WARN|ERROR' "$log" | tail -8 >&2
+    fi
+  done
+}
+
 start_api() { # extra api-server options...
   java -jar api-server/target/api-server.jar --server.port="$api_port" --sprig.api.api-keys="$key" \
     --sprig.api.admin-keys="$admin" --sprig.api.backend.type=nodes \

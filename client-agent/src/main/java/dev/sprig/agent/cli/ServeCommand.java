@@ -55,8 +55,8 @@ final class ServeCommand implements Callable<Integer> {
             paramLabel = "SECONDS",
             defaultValue = "10",
             description = "Seconds a write waits while api-server will not drop a failed copy because too few"
-                    + " would remain in sync (INSUFFICIENT_REPLICAS); then the client gets an I/O error"
-                    + " (default: ${DEFAULT-VALUE}).")
+                    + " would remain in sync (INSUFFICIENT_REPLICAS), sending itself to that copy again"
+                    + " meanwhile; then the client gets an I/O error (default: ${DEFAULT-VALUE}).")
     double replicaWaitSeconds;
 
     @Spec

@@ -15,8 +15,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
@@ -49,6 +51,11 @@ final class ProxiedDisk implements AsyncNbdDisk, MemberDrops.Disk {
     /** Rounds a replicated change may take (each after a drop or refresh) before it fails. */
     private static final int MAX_ROUNDS = 8;
 
+    /** Pauses between sends again to a member api-server keeps: the first, and the longest. */
+    private static final long FIRST_PAUSE_MILLIS = 50;
+
+    private static final long LONGEST_PAUSE_MILLIS = 1_000;
+
     /** Refreshes a replicated change may make after refusals before the refusal is the answer. */
     private static final int MAX_REFRESHES = 2;
 
@@ -58,6 +65,7 @@ final class ProxiedDisk implements AsyncNbdDisk, MemberDrops.Disk {
     private final NodeChannels channels;
     private final Executor refresher;
     private final MemberDrops drops;
+    private final long replicaWaitNanos;
     private volatile Attachment attachment;
     /** Whether a refresh before expiry is under way, so that requests start at most one. */
     private final AtomicBoolean refreshing = new AtomicBoolean();
@@ -81,7 +89,8 @@ final class ProxiedDisk implements AsyncNbdDisk, MemberDrops.Disk {
         this.attachments = attachments;
         this.channels = channels;
         this.refresher = refresher;
-        this.drops = new MemberDrops(this, attachments, refresher, replicaWait);
+        this.drops = new MemberDrops(this, attachments, refresher);
+        this.replicaWaitNanos = replicaWait.toNanos();
     }
 
     @Override
@@ -464,6 +473,10 @@ final class ProxiedDisk implements AsyncNbdDisk, MemberDrops.Disk {
      * from the column (api-server answers the attachment without it), and the change is sent again
      * to the members of the new attachment, all of them, with their new tokens: writes are
      * idempotent, and a write is acknowledged only when every member in sync or rebuilding has it.
+     * A member api-server will not drop (INSUFFICIENT_REPLICAS: too few would stay in sync, as with
+     * the only copy of a one-replica family) or cannot be asked to drop is sent the change again,
+     * after a growing pause, until it answers (a node that stalled for longer than the node timeout
+     * or restarted) or the replica wait is up: then the client gets EIO.
      * A rebuilding member is dropped like an in-sync one; api-server does not count it against
      * min-in-sync, so its failure alone never fails a write. A refusal (EPERM: the lc was frozen or
      * the epoch fenced; EINVAL: a column that moved; a refused export: an expired or fenced token)
@@ -478,6 +491,10 @@ final class ProxiedDisk implements AsyncNbdDisk, MemberDrops.Disk {
         private final Done<Void> done;
         private int rounds;
         private int refreshes;
+        /** When sending again to members api-server keeps ends in EIO; 0 until it first keeps one. */
+        private long giveUpNanos;
+
+        private long pauseMillis = FIRST_PAUSE_MILLIS;
 
         // the round under way
         private Attachment sentWith;
@@ -493,8 +510,13 @@ final class ProxiedDisk implements AsyncNbdDisk, MemberDrops.Disk {
         }
 
         void start(Attachment with) {
-            sentWith = with;
             rounds++;
+            send(with);
+        }
+
+        /** Sends one round to the writers of {@code with}. */
+        private void send(Attachment with) {
+            sentWith = with;
             refusal = 0;
             failed = null;
             List<ReplicaMember> members =
@@ -576,16 +598,50 @@ final class ProxiedDisk implements AsyncNbdDisk, MemberDrops.Disk {
             CompletableFuture.allOf(drops.toArray(CompletableFuture[]::new)).whenComplete((dropped, failure) -> {
                 try {
                     loop.execute(() -> {
-                        if (failure != null) {
-                            done.completed(Nbd.EIO, null);
-                        } else {
+                        if (failure == null) {
                             start(attachment);
+                        } else {
+                            sendAgainLater(dropping, failure);
                         }
                     });
                 } catch (RejectedExecutionException closing) {
                     // the loop is shutting down, and the client's connection with it
                 }
             });
+        }
+
+        /**
+         * api-server keeps a failed member (or could not be asked): the member may answer again, so
+         * the change goes to it again after a pause, until the replica wait is up.
+         */
+        private void sendAgainLater(List<String> kept, Throwable why) {
+            Throwable cause = why instanceof CompletionException && why.getCause() != null ? why.getCause() : why;
+            if (!(cause instanceof InsufficientReplicasException || cause instanceof IOException)) {
+                log.warn("{}: dropping {} failed: {}", sentWith.externId(), kept, cause.toString());
+                done.completed(Nbd.EIO, null);
+                return;
+            }
+            long now = System.nanoTime();
+            if (giveUpNanos == 0) {
+                giveUpNanos = now + replicaWaitNanos;
+            }
+            if (now + pauseMillis * 1_000_000 > giveUpNanos) {
+                log.warn(
+                        "{}: {} kept failing on {}, which could not be dropped within {} ms: {}",
+                        sentWith.externId(),
+                        pcIndex < 0 ? "a flush" : "a write to PC " + pcIndex,
+                        kept,
+                        replicaWaitNanos / 1_000_000,
+                        cause.getMessage());
+                done.completed(Nbd.EIO, null);
+                return;
+            }
+            try {
+                loop.schedule(() -> send(attachment), pauseMillis, TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException closing) {
+                return; // the loop is shutting down, and the client's connection with it
+            }
+            pauseMillis = Math.min(LONGEST_PAUSE_MILLIS, pauseMillis * 2);
         }
     }
 
