@@ -5,8 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.sprig.api.TestPostgres;
+import java.sql.Connection;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -109,5 +112,69 @@ class ReplicaSetMigrationIT {
         assertThat(jdbc.queryForObject("SELECT count(*) FROM replica_member", Integer.class))
                 .as("members go with their set")
                 .isZero();
+    }
+
+    @Test
+    void aFamilysSetsGoWithItsLastLcAndNoSooner() {
+        migrate("latest");
+        lc(7, null, 7, true);
+        lc(8, 7L, 7, false);
+        lc(9, null, 9, true);
+        set(7, 0, "node1");
+        set(7, 1, "node2");
+        set(9, 0, "node3");
+
+        jdbc.update("DELETE FROM lc WHERE lc_id = 8");
+        assertThat(setsOf(7)).as("the image is left").isEqualTo(2);
+
+        jdbc.update("DELETE FROM lc WHERE lc_id = 7");
+        assertThat(setsOf(7)).as("its last lc gone").isZero();
+        assertThat(jdbc.queryForObject("SELECT count(*) FROM replica_member WHERE family_id = 7", Integer.class))
+                .isZero();
+        assertThat(setsOf(9)).as("another family's").isEqualTo(1);
+    }
+
+    @Test
+    void theLastTwoLcsDeletedAtOnceTakeTheSetsWithThem() throws Exception {
+        migrate("latest");
+        lc(7, null, 7, true);
+        lc(8, null, 7, false); // a flattened clone: no parent, still of family 7
+        set(7, 0, "node1");
+
+        try (Connection first = data.getConnection()) {
+            first.setAutoCommit(false);
+            first.createStatement().executeUpdate("DELETE FROM lc WHERE lc_id = 7");
+            // the second deletes the other lc while the first has not committed: it sees lc 7 still
+            CompletableFuture<Void> second =
+                    CompletableFuture.runAsync(() -> jdbc.update("DELETE FROM lc WHERE lc_id = 8"));
+            Thread.sleep(300);
+            assertThat(second).as("waits for the first one's lock on the sets").isNotDone();
+            first.commit();
+            second.get(10, TimeUnit.SECONDS);
+        }
+
+        assertThat(setsOf(7)).isZero();
+    }
+
+    private void lc(long lcId, Long parent, long family, boolean frozen) {
+        jdbc.update(
+                "INSERT INTO lc (lc_id, parent_lc_id, family_id, size_bytes, frozen) VALUES (?, ?, ?, 4194304, ?)",
+                lcId,
+                parent,
+                family,
+                frozen);
+    }
+
+    private void set(long family, int column, String node) {
+        jdbc.update("INSERT INTO replica_set (family_id, column_no) VALUES (?, ?)", family, column);
+        jdbc.update(
+                "INSERT INTO replica_member (family_id, column_no, node_id, position, state) VALUES (?, ?, ?, 0, 'in_sync')",
+                family,
+                column,
+                node);
+    }
+
+    private int setsOf(long family) {
+        return jdbc.queryForObject("SELECT count(*) FROM replica_set WHERE family_id = ?", Integer.class, family);
     }
 }
