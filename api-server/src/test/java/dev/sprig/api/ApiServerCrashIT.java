@@ -124,6 +124,8 @@ class ApiServerCrashIT {
         ProcessBuilder builder = new ProcessBuilder(
                         "java",
                         "-Xmx512m",
+                        "-XX:TieredStopAtLevel=1",
+                        "-XX:+UseSerialGC",
                         "-jar",
                         JAR.toString(),
                         "--server.port=" + port,

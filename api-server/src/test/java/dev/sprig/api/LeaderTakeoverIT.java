@@ -382,6 +382,7 @@ class LeaderTakeoverIT {
                 "java",
                 "-Xmx512m",
                 "-XX:TieredStopAtLevel=1", // two at once start faster
+                "-XX:+UseSerialGC",
                 "-jar",
                 JAR.toString(),
                 "--server.port=" + port,

@@ -126,6 +126,7 @@ final class StorageNodeProcesses implements AutoCloseable {
                                 "java",
                                 "-Xmx256m",
                                 "-XX:TieredStopAtLevel=1",
+                                "-XX:+UseSerialGC",
                                 "-jar",
                                 JAR.toString(),
                                 "--server.port=" + httpPort,

@@ -53,6 +53,8 @@ final class ApiServerProcess implements AutoCloseable {
         List<String> command = new ArrayList<>(List.of(
                 "java",
                 "-Xmx512m",
+                "-XX:TieredStopAtLevel=1",
+                "-XX:+UseSerialGC",
                 "-jar",
                 JAR.toString(),
                 "--server.port=" + port,

@@ -145,8 +145,18 @@ class CliIT {
     @Test
     void aServerThatNeverAnswersTimesOutWithTheTimeoutGiven() throws Exception {
         try (java.net.ServerSocket silent = new java.net.ServerSocket(0)) {
-            List<String> command = new java.util.ArrayList<>(
-                    List.of("java", "-jar", JAR.toString(), "disks", "clone", "img-x", "--timeout", "1", "--api"));
+            List<String> command = new java.util.ArrayList<>(List.of(
+                    "java",
+                    "-XX:TieredStopAtLevel=1",
+                    "-XX:+UseSerialGC",
+                    "-jar",
+                    JAR.toString(),
+                    "disks",
+                    "clone",
+                    "img-x",
+                    "--timeout",
+                    "1",
+                    "--api"));
             command.addAll(List.of("http://127.0.0.1:" + silent.getLocalPort(), "--api-key", ApiServerProcess.KEY));
             long started = System.nanoTime();
 
@@ -236,7 +246,8 @@ class CliIT {
     }
 
     private static String[] commandVia(String api, String... arguments) {
-        List<String> command = new java.util.ArrayList<>(List.of("java", "-jar", JAR.toString()));
+        List<String> command = new java.util.ArrayList<>(
+                List.of("java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-jar", JAR.toString()));
         command.addAll(List.of(arguments));
         command.addAll(List.of("--api", api, "--api-key", ApiServerProcess.KEY));
         return command.toArray(String[]::new);

@@ -173,6 +173,8 @@ class ReplicatedDiskIT {
         int port = ApiServerProcess.freePort();
         Process serve = new ProcessBuilder(
                         "java",
+                        "-XX:TieredStopAtLevel=1",
+                        "-XX:+UseSerialGC",
                         "-jar",
                         CliIT.JAR.toString(),
                         "serve",

@@ -151,6 +151,7 @@ final class StorageNodes implements AutoCloseable {
                 "java",
                 "-Xmx256m",
                 "-XX:TieredStopAtLevel=1",
+                "-XX:+UseSerialGC",
                 "-jar",
                 JAR.toString(),
                 "--server.port=" + node.httpPort(),

@@ -132,6 +132,7 @@ final class NodeProcess implements AutoCloseable {
                             "java",
                             "-Xmx256m",
                             "-XX:TieredStopAtLevel=1",
+                            "-XX:+UseSerialGC",
                             "-jar",
                             JAR.toString(),
                             "--server.port=" + httpPort,
