@@ -435,7 +435,8 @@ class LeaderTakeoverIT {
         while (!condition.getAsBoolean()) {
             assertThat(System.nanoTime()).as(what + " within " + within).isLessThan(deadline);
             try {
-                Thread.sleep(10);
+                // each look is HTTP and SQL against two servers on a loaded machine: not a busy loop
+                Thread.sleep(100);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new AssertionError(e);

@@ -27,6 +27,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
@@ -460,14 +461,15 @@ class ReplicaViewsIT {
                 new Registration("http://127.0.0.1:9", "127.0.0.1", 9, "racer-token-0123456789abcdef", 1L << 30, 0L);
         assertThat(registry.register(racer, beat)).as("registered").isTrue();
 
+        ExecutorService heartbeats = Executors.newSingleThreadExecutor();
         try (Connection removal = dataSource.getConnection()) {
             removal.setAutoCommit(false);
             try (Statement sql = removal.createStatement()) {
                 sql.executeUpdate("DELETE FROM node_credential WHERE node_id = '" + racer + "'");
                 sql.executeUpdate("DELETE FROM node WHERE node_id = '" + racer + "'");
             }
-            CompletableFuture<Boolean> heartbeat = CompletableFuture.supplyAsync(
-                    () -> registry.register(racer, beat), Executors.newSingleThreadExecutor());
+            CompletableFuture<Boolean> heartbeat =
+                    CompletableFuture.supplyAsync(() -> registry.register(racer, beat), heartbeats);
             Thread.sleep(1_000);
             assertThat(heartbeat).as("waiting for the removal's transaction").isNotDone();
             removal.commit();
@@ -475,6 +477,8 @@ class ReplicaViewsIT {
             assertThatThrownBy(() -> heartbeat.get(30, TimeUnit.SECONDS))
                     .hasCauseInstanceOf(SprigException.NotFound.class)
                     .hasMessageContaining("credential of node " + racer);
+        } finally {
+            heartbeats.shutdownNow();
         }
         assertProblem(admin.get("/v1/nodes/" + racer), 404, "NOT_FOUND");
     }

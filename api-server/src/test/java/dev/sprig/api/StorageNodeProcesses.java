@@ -1,6 +1,7 @@
 package dev.sprig.api;
 
 import dev.sprig.nodeapi.RegisterNode;
+import dev.sprig.testing.QuickStart;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -122,17 +123,13 @@ final class StorageNodeProcesses implements AutoCloseable {
                 throw new IllegalStateException("storage node " + id + " is still running");
             }
             try {
-                process = new ProcessBuilder(
-                                "java",
-                                "-Xmx256m",
-                                "-XX:TieredStopAtLevel=1",
-                                "-XX:+UseSerialGC",
-                                "-jar",
-                                JAR.toString(),
-                                "--server.port=" + httpPort,
-                                "--sprig.node.nbd.port=" + nbdPort,
-                                "--sprig.node.token=" + token,
-                                "--sprig.node.data-dir=" + dataDir)
+                List<String> command = new ArrayList<>(QuickStart.storageNode(JAR));
+                command.addAll(List.of(
+                        "--server.port=" + httpPort,
+                        "--sprig.node.nbd.port=" + nbdPort,
+                        "--sprig.node.token=" + token,
+                        "--sprig.node.data-dir=" + dataDir));
+                process = new ProcessBuilder(command)
                         .redirectErrorStream(true)
                         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                         .start();

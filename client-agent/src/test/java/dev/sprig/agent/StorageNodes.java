@@ -1,5 +1,6 @@
 package dev.sprig.agent;
 
+import dev.sprig.testing.QuickStart;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -147,13 +148,8 @@ final class StorageNodes implements AutoCloseable {
     }
 
     private Node launch(Node node) throws IOException {
-        List<String> command = new ArrayList<>(List.of(
-                "java",
-                "-Xmx256m",
-                "-XX:TieredStopAtLevel=1",
-                "-XX:+UseSerialGC",
-                "-jar",
-                JAR.toString(),
+        List<String> command = new ArrayList<>(QuickStart.storageNode(JAR));
+        command.addAll(List.of(
                 "--server.port=" + node.httpPort(),
                 "--sprig.node.nbd.port=" + node.nbdPort(),
                 "--sprig.node.token=" + node.token(),

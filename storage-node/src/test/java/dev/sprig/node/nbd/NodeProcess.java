@@ -1,5 +1,6 @@
 package dev.sprig.node.nbd;
 
+import dev.sprig.testing.QuickStart;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -11,6 +12,8 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -128,18 +131,14 @@ final class NodeProcess implements AutoCloseable {
 
     private void launch() {
         try {
-            process = new ProcessBuilder(
-                            "java",
-                            "-Xmx256m",
-                            "-XX:TieredStopAtLevel=1",
-                            "-XX:+UseSerialGC",
-                            "-jar",
-                            JAR.toString(),
-                            "--server.port=" + httpPort,
-                            "--sprig.node.nbd.port=" + nbdPort,
-                            "--sprig.node.nbd.address=127.0.0.1",
-                            "--sprig.node.token=" + token,
-                            "--sprig.node.data-dir=" + dataDir)
+            List<String> command = new ArrayList<>(QuickStart.storageNode(JAR));
+            command.addAll(List.of(
+                    "--server.port=" + httpPort,
+                    "--sprig.node.nbd.port=" + nbdPort,
+                    "--sprig.node.nbd.address=127.0.0.1",
+                    "--sprig.node.token=" + token,
+                    "--sprig.node.data-dir=" + dataDir));
+            process = new ProcessBuilder(command)
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                     .start();
