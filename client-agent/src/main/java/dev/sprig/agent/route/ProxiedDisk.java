@@ -612,12 +612,13 @@ final class ProxiedDisk implements AsyncNbdDisk, MemberDrops.Disk {
 
         /**
          * api-server keeps a failed member (or could not be asked): the member may answer again, so
-         * the change goes to it again after a pause, until the replica wait is up.
+         * the change goes to it again after a pause, until the replica wait is up. {@code failed} are
+         * all the members that failed this round; the others of them may have been dropped.
          */
-        private void sendAgainLater(List<String> kept, Throwable why) {
+        private void sendAgainLater(List<String> failed, Throwable why) {
             Throwable cause = why instanceof CompletionException && why.getCause() != null ? why.getCause() : why;
             if (!(cause instanceof InsufficientReplicasException || cause instanceof IOException)) {
-                log.warn("{}: dropping {} failed: {}", sentWith.externId(), kept, cause.toString());
+                log.warn("{}: dropping {} failed: {}", sentWith.externId(), failed, cause.toString());
                 done.completed(Nbd.EIO, null);
                 return;
             }
@@ -627,10 +628,10 @@ final class ProxiedDisk implements AsyncNbdDisk, MemberDrops.Disk {
             }
             if (now + pauseMillis * 1_000_000 > giveUpNanos) {
                 log.warn(
-                        "{}: {} kept failing on {}, which could not be dropped within {} ms: {}",
+                        "{}: {} still failed on one of {} after {} ms, and api-server did not drop it: {}",
                         sentWith.externId(),
                         pcIndex < 0 ? "a flush" : "a write to PC " + pcIndex,
-                        kept,
+                        failed,
                         replicaWaitNanos / 1_000_000,
                         cause.getMessage());
                 done.completed(Nbd.EIO, null);
