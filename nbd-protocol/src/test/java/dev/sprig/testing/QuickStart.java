@@ -130,7 +130,22 @@ public final class QuickStart {
                 throw new IOException("the training start wrote no archive; see " + log);
             }
             Files.move(recording, prepared.archive(), StandardCopyOption.ATOMIC_MOVE);
+            pruneOtherBuilds(home);
             return prepared;
+        }
+    }
+
+    /**
+     * Each build of the jar leaves about 100 MB here; only the newest is used. A process started from
+     * an older one keeps its open files.
+     */
+    private static void pruneOtherBuilds(Path home) throws IOException {
+        try (Stream<Path> builds = Files.list(home.getParent())) {
+            for (Path build : builds.toList()) {
+                if (Files.isDirectory(build) && !build.equals(home)) {
+                    deleteTree(build);
+                }
+            }
         }
     }
 
