@@ -10,7 +10,9 @@ import java.time.Duration;
  *     kernel keeps the journal record, written before the data, in its page cache), but a power
  *     loss in the window before the next flush could let the data reach the disk before its
  *     "dirty" record, and that segment would then be reported as corrupt after restart. With it,
- *     that window is closed at the cost of one journal fsync per segment per flush interval.
+ *     that window is closed at the cost of one journal fsync per segment per flush interval. The
+ *     same holds for data written over a segment that was zeroed since it held data: its zero
+ *     mark is forced first.
  *     Default {@code false}.
  * @param checkpointJournalBytes once the journal reaches this many bytes, a background checkpoint
  *     writes the metadata out and starts a new journal, whatever appended the last record (writes,

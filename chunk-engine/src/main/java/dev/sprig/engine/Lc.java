@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 import org.jspecify.annotations.Nullable;
@@ -43,6 +44,14 @@ final class Lc {
 
     final ConcurrentHashMap<Long, PcMeta> pcs = new ConcurrentHashMap<>(4);
     final ConcurrentHashMap<Long, Long> pending = new ConcurrentHashMap<>(4);
+    /**
+     * Segments (keys as in {@link #pending}) that held data when they were zeroed: the file still
+     * has those bytes, and until the zero mark is forced the durable metadata may still say they are
+     * the segment's data under their CRCs. {@link SegmentWriter#materialize} forces it before it
+     * writes over them.
+     */
+    final Set<Long> zeroedOverData = ConcurrentHashMap.newKeySet();
+
     final ReentrantLock flushLock = new ReentrantLock();
     private volatile @Nullable FileChannel channel;
     /** The same file opened for direct I/O (WholeSegments), once a whole segment is written. */

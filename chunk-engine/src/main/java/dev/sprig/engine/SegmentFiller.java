@@ -187,11 +187,8 @@ final class SegmentFiller {
                     if (held != null && !held.matches(lc.pcs.get(pc), s)) {
                         return false;
                     }
-                    PcMeta meta = lc.pcForWrite(pc);
                     if (data == null) {
-                        metaStore.journal().append(new JournalRecord.Zero(lc.id, pc, s));
-                        meta.setZero(s);
-                        lc.pending.remove(Lc.segmentKey(pc, s));
+                        writer.zero(lc, lc.pcForWrite(pc), pc, s);
                     } else {
                         writer.writeSegment(lc, pc, s, 0, data.slice(data.position(), Layout.SEGMENT_SIZE));
                         data.position(data.position() + Layout.SEGMENT_SIZE);

@@ -178,8 +178,17 @@ final class SegmentWriter {
         materialize(lc, meta, pc, s, segment, crcs);
     }
 
-    /** Writes a whole segment the lc did not hold as data, then its record, then its bit. */
+    /**
+     * Writes a whole segment the lc did not hold as data, then its record, then its bit. Over a
+     * segment zeroed since it held data, the zero mark is forced first (with {@link
+     * EngineConfig#syncDirtyMarks()}, as a dirty mark is): until then the durable metadata may still
+     * name the old bytes under their CRCs, and new bytes reaching the disk before the mark would read
+     * as corrupt after a power loss.
+     */
     void materialize(Lc lc, PcMeta meta, long pc, int s, ByteBuffer segment, int[] crcs) throws IOException {
+        if (lc.zeroedOverData.remove(Lc.segmentKey(pc, s)) && config.syncDirtyMarks()) {
+            metaStore.journal().force(durability);
+        }
         wholeSegments.write(lc, pc, s, segment);
         long lsn = metaStore.journal().append(new JournalRecord.Materialize(lc.id, pc, s, crcs));
         meta.setData(s, crcs);
@@ -242,9 +251,18 @@ final class SegmentWriter {
             writeSegment(lc, pc, s, inSegment, SegmentReader.ZEROS.slice(0, n));
             return;
         }
+        zero(lc, lc.pcForWrite(pc), pc, s);
+    }
+
+    /** Makes a whole segment of a writable lc a zero mark, under its stripe's write lock. */
+    void zero(Lc lc, PcMeta meta, long pc, int s) throws IOException {
+        long key = Lc.segmentKey(pc, s);
+        if (meta.state(s) == PcMeta.DATA) {
+            lc.zeroedOverData.add(key);
+        }
         metaStore.journal().append(new JournalRecord.Zero(lc.id, pc, s));
-        lc.pcForWrite(pc).setZero(s);
-        lc.pending.remove(Lc.segmentKey(pc, s));
+        meta.setZero(s);
+        lc.pending.remove(key);
     }
 
     private boolean chainHasData(Lc lc, long pc, int s) {
