@@ -99,7 +99,15 @@ final class MetaStore {
      * lock.
      */
     void flushLcs(List<Lc> toFlush) throws IOException {
-        List<Lc> newNames = new ArrayList<>();
+        // A flush record must not reach the disk before the name of the file whose segments it
+        // confirms, and an appended record may reach it before the journal is forced (the page cache
+        // writes back when it likes): the directory is forced before the appends. Once for the files
+        // made before this flush; again only for one made since.
+        List<Lc> newNames = toFlush.stream().filter(Lc::nameUnsynced).toList();
+        if (!newNames.isEmpty()) {
+            state.durability.forceDirectory(state.dir);
+            newNames.forEach(Lc::nameSynced);
+        }
         for (Lc lc : toFlush) {
             lc.flushLock.lock();
             List<JournalRecord.FlushedSegment> captured = new ArrayList<>();
@@ -123,7 +131,8 @@ final class MetaStore {
                 if (!captured.isEmpty()) {
                     state.durability.force(lc.channel(), false, "lc " + lc.id);
                     if (lc.nameUnsynced()) {
-                        newNames.add(lc);
+                        state.durability.forceDirectory(state.dir);
+                        lc.nameSynced();
                     }
                     for (JournalRecord.Flush part :
                             JournalRecord.Flush.split(lc.id, captured, JournalRecord.Flush.MAX_SEGMENTS)) {
@@ -138,11 +147,6 @@ final class MetaStore {
             } finally {
                 lc.flushLock.unlock();
             }
-        }
-        if (!newNames.isEmpty()) {
-            // before the journal says their segments are durable, so that no record outlives its file
-            state.durability.forceDirectory(state.dir);
-            newNames.forEach(Lc::nameSynced);
         }
         journal.force(state.durability);
     }

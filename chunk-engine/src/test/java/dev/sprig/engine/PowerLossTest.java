@@ -158,6 +158,30 @@ class PowerLossTest {
         }
     }
 
+    /**
+     * Seeds with which the random workloads found a bug, run on every build: data written over a
+     * zeroed data segment before its zero mark was durable (seed 5750669790756), and a flush record
+     * written to the journal before the directory that names a new data file was forced, which the
+     * page cache may write back first (seed 6292225029758, some unforced writes surviving).
+     */
+    @Test
+    void theSeedsThatOnceFoundABugFindNoneNow() throws IOException {
+        new Run(
+                        base.resolve("zeroed"),
+                        5750669790756L,
+                        PowerLossFileSystem.Names.DIRECTORY_FSYNC_ONLY,
+                        name -> false,
+                        false)
+                .cycles(CYCLES);
+        new Run(
+                        base.resolve("names"),
+                        6292225029758L,
+                        PowerLossFileSystem.Names.DIRECTORY_FSYNC_ONLY,
+                        name -> false,
+                        true)
+                .cycles(CYCLES);
+    }
+
     /** The journal's fsync is what makes a flush durable: a disk that ignores it loses flushed writes. */
     @Test
     void aJournalThatIsNeverReallyForcedIsCaught() throws IOException {
