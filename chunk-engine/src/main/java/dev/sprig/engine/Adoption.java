@@ -155,8 +155,7 @@ final class Adoption {
             for (int r = 0; r < ADOPT_READERS; r++) {
                 readers.add(CompletableFuture.supplyAsync(
                         () -> {
-                            ByteBuffer pcBytes = ByteBuffer.allocateDirect((int) Layout.PC_SIZE + directIoAlignment)
-                                    .alignedSlice(directIoAlignment);
+                            ByteBuffer pcBytes = AlignedBuffers.allocate((int) Layout.PC_SIZE, directIoAlignment);
                             long stored = 0;
                             try {
                                 for (long pc = nextPc.getAndIncrement(); pc < pcs; pc = nextPc.getAndIncrement()) {
@@ -270,7 +269,7 @@ final class Adoption {
             // a page is what Linux file systems ask of direct I/O
         }
         Path probe = dir.resolve(DIRECT_IO_PROBE);
-        ByteBuffer block = ByteBuffer.allocateDirect(2 * alignment).alignedSlice(alignment);
+        ByteBuffer block = AlignedBuffers.allocate(alignment, alignment);
         try (FileChannel ch = FileChannel.open(
                 probe,
                 StandardOpenOption.CREATE,

@@ -29,8 +29,8 @@ final class WholeSegments {
     static final int ALIGNMENT = 64 * 1024;
 
     /** A segment being built or copied, one per thread; aligned for direct I/O. */
-    private static final ThreadLocal<ByteBuffer> SCRATCH = ThreadLocal.withInitial(
-            () -> ByteBuffer.allocateDirect(Layout.SEGMENT_SIZE + ALIGNMENT).alignedSlice(ALIGNMENT));
+    private static final ThreadLocal<ByteBuffer> SCRATCH =
+            ThreadLocal.withInitial(() -> AlignedBuffers.allocate(Layout.SEGMENT_SIZE, ALIGNMENT));
 
     /** What direct I/O aligns to in this engine's directory, or 0 for buffered writes. */
     private final int directAlignment;
