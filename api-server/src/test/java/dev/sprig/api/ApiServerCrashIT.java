@@ -4,6 +4,7 @@ import static dev.sprig.api.ImageAndDiskApiIT.imageContent;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sprig.api.StorageNodeProcesses.NodeProcess;
+import dev.sprig.testing.QuickStart;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -12,6 +13,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.AfterEach;
@@ -121,22 +123,18 @@ class ApiServerCrashIT {
     }
 
     private static Process startServer(Path dir, int port) throws Exception {
-        ProcessBuilder builder = new ProcessBuilder(
-                        "java",
-                        "-Xmx512m",
-                        "-XX:TieredStopAtLevel=1",
-                        "-XX:+UseSerialGC",
-                        "-jar",
-                        JAR.toString(),
-                        "--server.port=" + port,
-                        "--sprig.api.api-keys=" + KEY,
-                        "--sprig.api.admin-keys=" + ADMIN,
-                        "--sprig.api.backend.type=nodes",
-                        // what is tested is the crash, not the nodes' speed: fresh node JVMs on a
-                        // loaded machine can take longer than the default 300 ms for a first define
-                        "--sprig.api.backend.nodes.call-timeout=3s",
-                        "--sprig.api.reconcile-interval=1s",
-                        "--sprig.api.database.embedded.data-dir=" + dir.resolve("postgres"))
+        List<String> command = QuickStart.plainJar(JAR, "512m");
+        command.addAll(List.of(
+                "--server.port=" + port,
+                "--sprig.api.api-keys=" + KEY,
+                "--sprig.api.admin-keys=" + ADMIN,
+                "--sprig.api.backend.type=nodes",
+                // what is tested is the crash, not the nodes' speed: fresh node JVMs on a
+                // loaded machine can take longer than the default 300 ms for a first define
+                "--sprig.api.backend.nodes.call-timeout=3s",
+                "--sprig.api.reconcile-interval=1s",
+                "--sprig.api.database.embedded.data-dir=" + dir.resolve("postgres")));
+        ProcessBuilder builder = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(
                         dir.resolve("api-server.log").toFile()));

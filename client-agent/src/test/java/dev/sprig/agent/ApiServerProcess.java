@@ -1,5 +1,6 @@
 package dev.sprig.agent;
 
+import dev.sprig.testing.QuickStart;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -11,7 +12,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
@@ -50,13 +50,8 @@ final class ApiServerProcess implements AutoCloseable {
         }
         Path dir = fresh(name);
         int port = freePort();
-        List<String> command = new ArrayList<>(List.of(
-                "java",
-                "-Xmx512m",
-                "-XX:TieredStopAtLevel=1",
-                "-XX:+UseSerialGC",
-                "-jar",
-                JAR.toString(),
+        List<String> command = QuickStart.plainJar(JAR, "512m");
+        command.addAll(List.of(
                 "--server.port=" + port,
                 "--sprig.api.api-keys=" + KEY,
                 "--sprig.api.admin-keys=" + ADMIN_KEY,

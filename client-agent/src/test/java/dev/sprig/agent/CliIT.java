@@ -4,6 +4,7 @@ import static dev.sprig.agent.Tools.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sprig.client.DiskView;
+import dev.sprig.testing.QuickStart;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -145,18 +146,8 @@ class CliIT {
     @Test
     void aServerThatNeverAnswersTimesOutWithTheTimeoutGiven() throws Exception {
         try (java.net.ServerSocket silent = new java.net.ServerSocket(0)) {
-            List<String> command = new java.util.ArrayList<>(List.of(
-                    "java",
-                    "-XX:TieredStopAtLevel=1",
-                    "-XX:+UseSerialGC",
-                    "-jar",
-                    JAR.toString(),
-                    "disks",
-                    "clone",
-                    "img-x",
-                    "--timeout",
-                    "1",
-                    "--api"));
+            List<String> command = QuickStart.plainJar(JAR);
+            command.addAll(List.of("disks", "clone", "img-x", "--timeout", "1", "--api"));
             command.addAll(List.of("http://127.0.0.1:" + silent.getLocalPort(), "--api-key", ApiServerProcess.KEY));
             long started = System.nanoTime();
 
@@ -246,8 +237,7 @@ class CliIT {
     }
 
     private static String[] commandVia(String api, String... arguments) {
-        List<String> command = new java.util.ArrayList<>(
-                List.of("java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-jar", JAR.toString()));
+        List<String> command = QuickStart.plainJar(JAR);
         command.addAll(List.of(arguments));
         command.addAll(List.of("--api", api, "--api-key", ApiServerProcess.KEY));
         return command.toArray(String[]::new);

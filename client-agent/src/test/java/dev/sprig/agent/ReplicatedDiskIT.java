@@ -11,6 +11,7 @@ import dev.sprig.nbd.client.NbdClient;
 import dev.sprig.nbd.server.NbdServer;
 import dev.sprig.nbd.server.RawNbdClient;
 import dev.sprig.node.access.DataAccess;
+import dev.sprig.testing.QuickStart;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.net.http.HttpClient;
@@ -171,23 +172,20 @@ class ReplicatedDiskIT {
     @Test
     void sprigAgentServeGivesAStoppedMemberUpAfterItsNodeTimeoutAndWritesTheOthers() throws Exception {
         int port = ApiServerProcess.freePort();
-        Process serve = new ProcessBuilder(
-                        "java",
-                        "-XX:TieredStopAtLevel=1",
-                        "-XX:+UseSerialGC",
-                        "-jar",
-                        CliIT.JAR.toString(),
-                        "serve",
-                        "--listen",
-                        "127.0.0.1:" + port,
-                        "--node-timeout",
-                        "1",
-                        "--replica-wait",
-                        "3",
-                        "--api",
-                        api.uri().toString(),
-                        "--api-key",
-                        "key")
+        List<String> command = QuickStart.plainJar(CliIT.JAR);
+        command.addAll(List.of(
+                "serve",
+                "--listen",
+                "127.0.0.1:" + port,
+                "--node-timeout",
+                "1",
+                "--replica-wait",
+                "3",
+                "--api",
+                api.uri().toString(),
+                "--api-key",
+                "key"));
+        Process serve = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(dir.resolve(disk + "-serve.log").toFile())
                 .start();

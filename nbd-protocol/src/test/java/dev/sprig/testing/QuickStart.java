@@ -34,7 +34,28 @@ public final class QuickStart {
 
     private static final Map<Path, Optional<Prepared>> PREPARED = new HashMap<>();
 
+    /**
+     * For every JVM a test starts: on two cores a start is mostly JIT compiler and collector threads
+     * (an api-server process took 21 CPU-s to answer, 10 with these).
+     */
+    public static final List<String> LIGHT_JVM = List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC");
+
     private QuickStart() {}
+
+    /** {@code java} with {@link #LIGHT_JVM} and {@code -jar jar}, for jars without an archive (api-server, the agent). */
+    public static List<String> plainJar(Path jar) {
+        List<String> command = new ArrayList<>(List.of("java"));
+        command.addAll(LIGHT_JVM);
+        command.addAll(List.of("-jar", jar.toString()));
+        return command;
+    }
+
+    /** {@link #plainJar(Path)} with a heap limit. */
+    public static List<String> plainJar(Path jar, String heap) {
+        List<String> command = plainJar(jar);
+        command.add(1, "-Xmx" + heap);
+        return command;
+    }
 
     /** A storage node's executable jar ({@code storage-node-exec.jar}). */
     public static List<String> storageNode(Path executableJar) {
@@ -53,8 +74,8 @@ public final class QuickStart {
      *     PostgreSQL does)
      */
     public static List<String> java(Path executableJar, String heap, Function<Path, List<String>> training) {
-        List<String> command =
-                new ArrayList<>(List.of("java", "-Xmx" + heap, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
+        List<String> command = new ArrayList<>(List.of("java", "-Xmx" + heap));
+        command.addAll(LIGHT_JVM);
         Optional<Prepared> prepared = prepared(executableJar, training);
         if (prepared.isPresent()) {
             command.add("-XX:SharedArchiveFile=" + prepared.get().archive());
@@ -116,10 +137,9 @@ public final class QuickStart {
                             home.resolve("jar").toString()));
             // the archive names the jar it was recorded from: train on the extracted jar where it stays
             Path recording = home.resolve("classes.jsa.recording");
-            List<String> train = new ArrayList<>(List.of(
-                    "java",
-                    "-XX:TieredStopAtLevel=1",
-                    "-XX:+UseSerialGC",
+            List<String> train = new ArrayList<>(List.of("java"));
+            train.addAll(LIGHT_JVM);
+            train.addAll(List.of(
                     "-XX:ArchiveClassesAtExit=" + recording,
                     "-Dspring.context.exit=onRefresh",
                     "-jar",
