@@ -68,11 +68,12 @@ public final class ChunkEngine implements AutoCloseable {
         this.metaStore = new MetaStore(state, generation);
         this.catalog = new Catalog(state, metaStore);
         this.reader = new SegmentReader(state);
-        this.writer = new SegmentWriter(state, metaStore, reader, new WholeSegments(directIoAlignment));
+        WholeSegments wholeSegments = new WholeSegments(directIoAlignment);
+        this.writer = new SegmentWriter(state, metaStore, reader, wholeSegments);
         this.flattener = new Flattener(state, metaStore, catalog, reader, writer);
         this.adoption = new Adoption(state, metaStore, directIoAlignment);
         this.scrubber = new Scrubber(state);
-        this.filler = new SegmentFiller(state, metaStore, reader, writer);
+        this.filler = new SegmentFiller(state, metaStore, reader, writer, wholeSegments);
     }
 
     public static ChunkEngine open(Path dir) {
@@ -319,6 +320,19 @@ public final class ChunkEngine implements AutoCloseable {
      */
     public SegmentState readOwnSegment(long lcId, long pc, int segment, ByteBuffer dst) {
         return filler.readOwnSegment(lcId, pc, segment, dst);
+    }
+
+    /**
+     * {@link #readOwnSegment} for several segments of one PC: each segment {@code s} in {@code
+     * wanted} (bit {@code s}) that the lc holds itself as data is read into {@code dst[s]} (256 KiB
+     * from its position, which advances) and checked against its CRCs; answers a mask of those.
+     * Reads a frozen lc's consecutive segments in one request: a rebuild's source reads PCs whole.
+     *
+     * @throws CorruptionException a block does not match its CRC
+     * @throws OutOfRangeException a wanted segment lies outside the lc or its buffer has less than 256 KiB left
+     */
+    public int readOwnSegments(long lcId, long pc, int wanted, ByteBuffer[] dst) {
+        return filler.readOwnSegments(lcId, pc, wanted, dst);
     }
 
     /**

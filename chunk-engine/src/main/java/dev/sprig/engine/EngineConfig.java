@@ -23,8 +23,9 @@ import java.time.Duration;
  *     small, so that a quiet node also restarts from a recent checkpoint. Default 5 minutes; values
  *     above {@link #MAX_CHECKPOINT_INTERVAL} (about 292 years) are taken as that (in effect: never).
  * @param directIo use direct I/O, past the page cache, where the file system allows it: to read a
- *     file being adopted (and have its writer write it), and to write whole segments (a first
- *     write's redirect, a fill, a whole-segment rewrite; see {@code WholeSegments}). Default
+ *     file being adopted (and have its writer write it), to write whole segments (a first
+ *     write's redirect, a fill, a whole-segment rewrite) and to read an lc's own segments for
+ *     another replica (see {@code WholeSegments}). Default
  *     {@code true}.
  */
 public record EngineConfig(

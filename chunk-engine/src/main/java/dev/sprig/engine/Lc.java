@@ -99,7 +99,10 @@ final class Lc {
         return ch;
     }
 
-    /** The data file opened for writes with direct I/O, on first use; {@link #channel()} creates it. */
+    /**
+     * The data file opened for whole-segment reads and writes with direct I/O, on first use; {@link
+     * #channel()} creates it.
+     */
     FileChannel directChannel() throws IOException {
         FileChannel ch = directChannel;
         if (ch == null) {
@@ -107,7 +110,8 @@ final class Lc {
                 ch = directChannel;
                 if (ch == null) {
                     channel();
-                    ch = FileChannel.open(file, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT);
+                    ch = FileChannel.open(
+                            file, StandardOpenOption.READ, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT);
                     directChannel = ch;
                 }
             }

@@ -32,13 +32,20 @@ final class SegmentFiller {
     private final MetaStore metaStore;
     private final SegmentReader reader;
     private final SegmentWriter writer;
+    private final WholeSegments wholeSegments;
     private final ReentrantLock frozenFills = new ReentrantLock();
 
-    SegmentFiller(EngineState state, MetaStore metaStore, SegmentReader reader, SegmentWriter writer) {
+    SegmentFiller(
+            EngineState state,
+            MetaStore metaStore,
+            SegmentReader reader,
+            SegmentWriter writer,
+            WholeSegments wholeSegments) {
         this.state = state;
         this.metaStore = metaStore;
         this.reader = reader;
         this.writer = writer;
+        this.wholeSegments = wholeSegments;
     }
 
     List<OwnedPc> ownSegments(long lcId, long firstPc, long pcCount) {
@@ -98,25 +105,91 @@ final class SegmentFiller {
         try {
             Lc lc = state.lc(lcId);
             checkSegment(lc, pc, s);
-            @Nullable StampedLock stripe = lc.frozen ? null : state.stripes.of(lc.id, pc, s);
-            long stamp = stripe != null ? stripe.readLock() : 0;
-            try {
-                PcMeta meta = lc.pcs.get(pc);
-                SegmentState st = SegmentState.of(meta != null ? meta.state(s) : PcMeta.UNOWNED);
-                if (st == SegmentState.DATA) {
-                    reader.readStored(lc, pc, s, meta.crcs(s), 0, dst.slice(dst.position(), Layout.SEGMENT_SIZE));
-                    dst.position(dst.position() + Layout.SEGMENT_SIZE);
-                }
-                return st;
-            } finally {
-                if (stripe != null) {
-                    stripe.unlockRead(stamp);
-                }
-            }
+            return readOwn(lc, pc, s, dst);
         } catch (IOException e) {
             throw new EngineIoException("read own segment of lc " + lcId, e);
         } finally {
             l.unlock();
+        }
+    }
+
+    /**
+     * The segments of {@code wanted} (bit {@code s}: segment {@code s}) that the lc holds as data,
+     * each read into {@code dst[s]} and checked; a mask of those. A frozen lc's consecutive ones are
+     * read in one request (nothing changes them but a fill, under the exclusive lock); a writable
+     * lc's one by one, each under its stripe's read lock (two segments may share a stripe, and a
+     * second read lock of one stripe could wait behind a writer queued after the first).
+     */
+    int readOwnSegments(long lcId, long pc, int wanted, ByteBuffer[] dst) {
+        Lock l = state.shared();
+        try {
+            Lc lc = state.lc(lcId);
+            for (int s = 0; s < Layout.SEGMENTS_PER_PC; s++) {
+                if ((wanted & (1 << s)) != 0) {
+                    checkSegment(lc, pc, s);
+                    checkBuffer(dst[s]);
+                }
+            }
+            int read = 0;
+            if (!lc.frozen) {
+                for (int s = 0; s < Layout.SEGMENTS_PER_PC; s++) {
+                    if ((wanted & (1 << s)) != 0 && readOwn(lc, pc, s, dst[s]) == SegmentState.DATA) {
+                        read |= 1 << s;
+                    }
+                }
+                return read;
+            }
+            PcMeta meta = lc.pcs.get(pc);
+            for (int s = 0; meta != null && s < Layout.SEGMENTS_PER_PC; s++) {
+                if ((wanted & (1 << s)) != 0 && meta.state(s) == PcMeta.DATA) {
+                    read |= 1 << s;
+                }
+            }
+            for (int s = 0; s < Layout.SEGMENTS_PER_PC; ) {
+                if ((read & (1 << s)) == 0) {
+                    s++;
+                    continue;
+                }
+                int end = s + 1;
+                while (end < Layout.SEGMENTS_PER_PC && (read & (1 << end)) != 0) {
+                    end++;
+                }
+                ByteBuffer[] segments = new ByteBuffer[Layout.SEGMENTS_PER_PC];
+                for (int i = s; i < end; i++) {
+                    segments[i] = dst[i].slice(dst[i].position(), Layout.SEGMENT_SIZE);
+                }
+                wholeSegments.readRun(lc, pc, s, end - s, dst);
+                for (int i = s; i < end; i++) {
+                    SegmentReader.verify(lc, pc, i, segments[i], Layout.SEGMENT_SIZE, meta.crcs(i), 0);
+                }
+                s = end;
+            }
+            return read;
+        } catch (IOException e) {
+            throw new EngineIoException("read own segments of lc " + lcId, e);
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /** Under the shared lock: the lc's own segment, read into {@code dst} and checked if it is data. */
+    private SegmentState readOwn(Lc lc, long pc, int s, ByteBuffer dst) throws IOException {
+        @Nullable StampedLock stripe = lc.frozen ? null : state.stripes.of(lc.id, pc, s);
+        long stamp = stripe != null ? stripe.readLock() : 0;
+        try {
+            PcMeta meta = lc.pcs.get(pc);
+            SegmentState st = SegmentState.of(meta != null ? meta.state(s) : PcMeta.UNOWNED);
+            if (st == SegmentState.DATA) {
+                // another replica's copy: read past the page cache (WholeSegments), then checked
+                ByteBuffer segment = dst.slice(dst.position(), Layout.SEGMENT_SIZE);
+                wholeSegments.read(lc, pc, s, dst);
+                SegmentReader.verify(lc, pc, s, segment, Layout.SEGMENT_SIZE, meta.crcs(s), 0);
+            }
+            return st;
+        } finally {
+            if (stripe != null) {
+                stripe.unlockRead(stamp);
+            }
         }
     }
 
@@ -314,7 +387,7 @@ final class SegmentFiller {
             try {
                 state.live(frozen);
                 PcMeta meta = frozen.pcs.get(pc);
-                boolean wrote = false;
+                ByteBuffer[] bytes = new ByteBuffer[Layout.SEGMENTS_PER_PC];
                 for (SegmentFill fill : fills) {
                     int s = fill.segment();
                     if ((meta != null && meta.state(s) != PcMeta.UNOWNED) || (filled & (1 << s)) != 0) {
@@ -323,12 +396,25 @@ final class SegmentFiller {
                     filled |= 1 << s;
                     ByteBuffer data = fill.data();
                     if (data != null) {
-                        ByteBuffer segment = data.slice(data.position(), Layout.SEGMENT_SIZE);
+                        bytes[s] = data.slice(data.position(), Layout.SEGMENT_SIZE);
                         crcs[s] = new int[Layout.BLOCKS_PER_SEGMENT];
-                        BlockCrc.ofBlocks(segment, 0, Layout.SEGMENT_SIZE, crcs[s], 0);
-                        SegmentWriter.writeFully(frozen, Layout.segmentOffset(pc, s), segment);
-                        wrote = true;
+                        BlockCrc.ofBlocks(bytes[s], 0, Layout.SEGMENT_SIZE, crcs[s], 0);
                     }
+                }
+                // consecutive data segments in one write
+                boolean wrote = false;
+                for (int s = 0; s < Layout.SEGMENTS_PER_PC; ) {
+                    if (bytes[s] == null) {
+                        s++;
+                        continue;
+                    }
+                    List<ByteBuffer> run = new ArrayList<>();
+                    int first = s;
+                    while (s < Layout.SEGMENTS_PER_PC && bytes[s] != null) {
+                        run.add(bytes[s++]);
+                    }
+                    wholeSegments.writeRun(frozen, pc, first, run);
+                    wrote = true;
                 }
                 if (wrote) {
                     state.durability.force(frozen.channel(), false, "lc " + frozen.id);

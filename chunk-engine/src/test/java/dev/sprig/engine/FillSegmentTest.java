@@ -317,6 +317,87 @@ class FillSegmentTest {
                 .isZero();
     }
 
+    @Test
+    void aPcsConsecutiveSegmentsAreFilledAndReadBackTogetherAsWrittenAndSurviveAReopen() {
+        engine.create(1, 2 * PC);
+        engine.freeze(1);
+        Map<Integer, byte[]> data = new HashMap<>();
+        List<SegmentFill> fills = new java.util.ArrayList<>();
+        for (int s : new int[] {2, 3, 4, 5, 6, 7, 8, 9, 12}) {
+            data.put(s, bytes(SEG, 40 + s));
+            fills.add(new SegmentFill(s, ByteBuffer.wrap(data.get(s))));
+        }
+        fills.add(SegmentFill.zeros(10));
+
+        assertThat(engine.fillSegments(1, 1, fills)).isEqualTo(0b1_0111_1111_1100);
+
+        for (int round = 0; round < 2; round++) {
+            ByteBuffer[] dst = new ByteBuffer[Layout.SEGMENTS_PER_PC];
+            for (int s = 0; s < dst.length; s++) {
+                dst[s] = ByteBuffer.allocate(SEG);
+            }
+            int read = engine.readOwnSegments(1, 1, 0xffff, dst);
+
+            assertThat(read)
+                    .as("the data segments, not the zero or unowned ones")
+                    .isEqualTo(0b1_0011_1111_1100);
+            for (int s = 0; s < dst.length; s++) {
+                if (data.containsKey(s)) {
+                    assertThat(dst[s].position()).isEqualTo(SEG);
+                    assertThat(dst[s].array()).as("segment %d", s).isEqualTo(data.get(s));
+                } else {
+                    assertThat(dst[s].position())
+                            .as("segment %d is not read", s)
+                            .isZero();
+                }
+            }
+            reopen();
+        }
+    }
+
+    @Test
+    void readOwnSegmentsOfAWritableLcReadsOnlyTheWantedSegmentsItHoldsAsData() {
+        byte[] image = imageAndClone();
+        byte[] one = bytes(SEG, 50);
+        byte[] three = bytes(SEG, 51);
+        engine.write(2, SEG, one);
+        engine.write(2, 3L * SEG, three);
+        engine.writeZeroes(2, 2L * SEG, SEG);
+        ByteBuffer[] dst = new ByteBuffer[Layout.SEGMENTS_PER_PC];
+        for (int s = 0; s < 4; s++) {
+            dst[s] = ByteBuffer.allocate(SEG);
+        }
+
+        assertThat(engine.readOwnSegments(2, 0, 0b0111, dst))
+                .as("segment 0 reads through the image, 2 is zeros, 3 is not wanted")
+                .isEqualTo(0b0010);
+        assertThat(dst[1].array()).isEqualTo(one);
+        assertThat(dst[3].position()).isZero();
+        assertThat(engine.readOwnSegments(1, 0, 0b0001, dst)).isEqualTo(0b0001);
+        assertThat(dst[0].array()).isEqualTo(image);
+    }
+
+    @Test
+    void readOwnSegmentsReportsCorruptionInsideARunOfAFrozenLc() throws Exception {
+        engine.create(1, PC);
+        engine.write(1, 0, bytes(3 * SEG, 60));
+        engine.flush(1);
+        engine.freeze(1);
+        try (var ch =
+                java.nio.channels.FileChannel.open(dir.resolve("lc-1.data"), java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(new byte[] {42, 43}), 2L * SEG + 9 * BLOCK + 7);
+            ch.force(true);
+        }
+        ByteBuffer[] dst = new ByteBuffer[Layout.SEGMENTS_PER_PC];
+        for (int s = 0; s < 3; s++) {
+            dst[s] = ByteBuffer.allocate(SEG);
+        }
+
+        assertThatThrownBy(() -> engine.readOwnSegments(1, 0, 0b0111, dst))
+                .isInstanceOf(CorruptionException.class)
+                .hasMessageContaining("block 9");
+    }
+
     private static void copyTree(Path from, Path to) throws Exception {
         java.nio.file.Files.createDirectories(to);
         try (var files = java.nio.file.Files.list(from)) {
