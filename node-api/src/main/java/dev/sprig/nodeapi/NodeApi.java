@@ -72,7 +72,9 @@ public interface NodeApi {
      * What the lc holds itself in PCs {@code firstPc}, {@code firstPc + pcStride}, … below {@code
      * firstPc + pcCount} (at most 1024 PCs; a stride of the column count lists one stripe column),
      * with the block CRCs of each segment held as data if {@code crcs}: a rebuild's inventory. A plan
-     * needs only which segments are held, and the CRCs are most of a listing's bytes.
+     * needs only which segments are held, and the CRCs are most of a listing's bytes. With {@code
+     * digest}, each data segment's CRCs are one value, the CRC32C of its 64 block CRCs (big-endian):
+     * two listings with digests tell whether two copies are equal.
      */
     @GetExchange("/v1/lcs/{lcId}/segments")
     OwnedSegmentsView segments(
@@ -80,7 +82,8 @@ public interface NodeApi {
             @RequestParam long firstPc,
             @RequestParam long pcCount,
             @RequestParam long pcStride,
-            @RequestParam boolean crcs);
+            @RequestParam boolean crcs,
+            @RequestParam boolean digest);
 
     /**
      * Fills the lc, in the request's PCs, with every segment the source lc on another node holds

@@ -64,10 +64,14 @@ public final class HeldPc {
 
     private HeldPc() {}
 
-    /** Reads a segment the lc holds as data into {@code dst}; its state now (it may have changed since the listing). */
+    /**
+     * Reads each segment in mask {@code wanted} that the lc holds as data into {@code dst[s]}, all in
+     * one go (a frozen lc's consecutive segments in one disk request); the mask of those it read (a
+     * segment may have changed since the listing).
+     */
     @FunctionalInterface
-    public interface SegmentRead {
-        SegmentState read(int segment, ByteBuffer dst);
+    public interface SegmentsRead {
+        int read(int wanted, ByteBuffer[] dst);
     }
 
     /**
@@ -77,11 +81,13 @@ public final class HeldPc {
      * fail and fetch the PC again. Null when a segment listed as data is no longer data when read (a
      * live zero write meanwhile): the caller lists again.
      */
-    public static @Nullable Body read(@Nullable OwnedPc held, int without, SegmentRead read) {
+    public static @Nullable Body read(@Nullable OwnedPc held, int without, SegmentsRead read) {
         List<Integer> segments = new ArrayList<>();
         List<SegmentState> states = new ArrayList<>();
         List<int[]> crcs = new ArrayList<>();
         List<ByteBuffer> data = new ArrayList<>();
+        ByteBuffer[] bytes = new ByteBuffer[ChunkEngine.SEGMENTS_PER_PC];
+        int wanted = 0;
         for (int s = 0; held != null && s < ChunkEngine.SEGMENTS_PER_PC; s++) {
             SegmentState state = held.state(s);
             if (state == SegmentState.UNOWNED) {
@@ -91,15 +97,19 @@ public final class HeldPc {
             states.add(state);
             boolean send = state == SegmentState.DATA && (without & (1 << s)) == 0;
             crcs.add(send ? held.crcs().get(s) : null);
-            ByteBuffer bytes = null;
             if (send) {
-                bytes = ByteBuffer.allocate(ChunkEngine.SEGMENT_SIZE);
-                if (read.read(s, bytes) != SegmentState.DATA) {
-                    return null;
-                }
-                bytes.flip();
+                bytes[s] = ByteBuffer.allocate(ChunkEngine.SEGMENT_SIZE);
+                wanted |= 1 << s;
             }
-            data.add(bytes);
+            data.add(bytes[s]);
+        }
+        if (wanted != 0 && read.read(wanted, bytes) != wanted) {
+            return null;
+        }
+        for (ByteBuffer segment : bytes) {
+            if (segment != null) {
+                segment.flip();
+            }
         }
         return new Body(segments, states, crcs, data);
     }

@@ -21,6 +21,7 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.zip.CRC32C;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
@@ -46,6 +47,9 @@ import org.springframework.web.bind.annotation.RestController;
  */
 @RestController
 class SegmentController {
+
+    /** A PC's response buffer: Tomcat's socket write buffer on a node (NodeConfiguration). */
+    static final int RESPONSE_BUFFER_BYTES = 64 * 1024;
 
     /** PCs one listing may cover: 4 GiB of address space, at most about 10 MB of JSON. */
     static final long MAX_PCS = 1024;
@@ -86,7 +90,9 @@ class SegmentController {
      * What the lc holds itself in PCs {@code firstPc}, {@code firstPc + pcStride}, … below {@code
      * firstPc + pcCount} (a stripe column's, with a stride of the column count), with each data
      * segment's block CRCs unless {@code crcs} is false (a plan needs only the states, and the CRCs
-     * are most of a listing's bytes).
+     * are most of a listing's bytes). With {@code digest}, a data segment's CRCs are one value, the
+     * CRC32C of its 64 block CRCs: enough to tell two copies apart (a rebuild's verification), in a
+     * 64th of the bytes.
      */
     @GetMapping("/v1/lcs/{lcId}/segments")
     OwnedSegmentsView list(
@@ -94,7 +100,8 @@ class SegmentController {
             @RequestParam long firstPc,
             @RequestParam long pcCount,
             @RequestParam(defaultValue = "1") long pcStride,
-            @RequestParam(defaultValue = "true") boolean crcs) {
+            @RequestParam(defaultValue = "true") boolean crcs,
+            @RequestParam(defaultValue = "false") boolean digest) {
         if (firstPc < 0 || pcCount < 1 || pcCount > MAX_PCS) {
             throw new RequestRejectedException(
                     HttpStatus.BAD_REQUEST,
@@ -128,11 +135,22 @@ class SegmentController {
                         state.name(),
                         blockCrcs == null || !crcs
                                 ? List.of()
-                                : Arrays.stream(blockCrcs).boxed().toList()));
+                                : digest
+                                        ? List.of(digest(blockCrcs))
+                                        : Arrays.stream(blockCrcs).boxed().toList()));
             }
             views.add(new OwnedPcView(pc.pc(), segments));
         }
         return new OwnedSegmentsView(lcId, firstPc, count, views);
+    }
+
+    /** The CRC32C of a segment's block CRCs, each big-endian. */
+    static int digest(int[] blockCrcs) {
+        ByteBuffer bytes = ByteBuffer.allocate(blockCrcs.length * Integer.BYTES);
+        bytes.asIntBuffer().put(blockCrcs);
+        CRC32C crc = new CRC32C();
+        crc.update(bytes);
+        return (int) crc.getValue();
     }
 
     /**
@@ -154,8 +172,12 @@ class SegmentController {
             HeldPc.Body body = HeldPc.read(
                     held.isEmpty() ? null : held.get(0),
                     without,
-                    (segment, dst) -> engine.readOwnSegment(lcId, pc, segment, dst));
+                    (wanted, dst) -> engine.readOwnSegments(lcId, pc, wanted, dst));
             if (body != null) {
+                // Tomcat hands a body to the socket in pieces of this buffer (8 KiB by default), and
+                // copies pieces smaller than its socket buffer into that first: at the socket
+                // buffer's size (NodeConfiguration) they go from the segments' arrays to the socket
+                response.setBufferSize(RESPONSE_BUFFER_BYTES);
                 response.setStatus(HttpStatus.OK.value());
                 response.setContentType(MediaType.APPLICATION_OCTET_STREAM_VALUE);
                 response.setContentLength(body.length());

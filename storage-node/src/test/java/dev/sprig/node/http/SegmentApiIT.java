@@ -151,6 +151,35 @@ class SegmentApiIT {
     }
 
     @Test
+    void aDigestListingTellsSegmentsApartByOneValueOfTheirBlockCrcs() {
+        long[] lcs = imageAndClone(random(SEG, 6));
+        byte[] one = random(SEG, 7);
+        byte[] other = random(SEG, 8);
+        node.write(lcs[1], 0, one);
+        node.write(lcs[1], SEG, one);
+        node.write(lcs[1], 2L * SEG, other);
+
+        JsonNode segments = NodeClient.json(node.get("/v1/lcs/" + lcs[1] + "/segments?firstPc=0&pcCount=1&digest=true"))
+                .path("pcs")
+                .get(0)
+                .path("segments");
+
+        List<Integer> digests = new ArrayList<>();
+        segments.forEach(s -> {
+            assertThat(s.path("crcs")).as("one value").hasSize(1);
+            digests.add(s.path("crcs").get(0).asInt());
+        });
+        assertThat(digests).hasSize(3);
+        assertThat(digests.get(0)).as("equal copies").isEqualTo(digests.get(1));
+        assertThat(digests.get(2)).as("another copy").isNotEqualTo(digests.get(0));
+        java.nio.ByteBuffer blockCrcs = java.nio.ByteBuffer.allocate(64 * 4);
+        crcs(one).forEach(blockCrcs::putInt);
+        CRC32C digest = new CRC32C();
+        digest.update(blockCrcs.flip());
+        assertThat(digests.get(0)).as("the CRC32C of the block CRCs").isEqualTo((int) digest.getValue());
+    }
+
+    @Test
     void aHeldDataSegmentIsReadAsStoredAndAnythingElseIs404() {
         byte[] image = random(SEG, 3);
         long[] lcs = imageAndClone(image);
