@@ -34,6 +34,13 @@ public interface ReplicaCopies {
     List<HeldSegment> heldSegmentStates(String nodeId, long lcId, long sizeBytes, int column, int columns);
 
     /**
+     * As {@link #heldSegments}, with one value in each data segment's {@link HeldSegment#crcs()}: a
+     * digest of its block CRCs. Two such listings tell which segments two copies hold alike, in a
+     * 64th of the bytes; they compare with each other only.
+     */
+    List<HeldSegment> heldSegmentDigests(String nodeId, long lcId, long sizeBytes, int column, int columns);
+
+    /**
      * Has {@code targetNodeId} fill PC {@code pc} of the lc from {@code sourceNodeId}'s copy, at
      * most {@code bytesPerSecond}; the bytes it copied (zero when it held everything already).
      */

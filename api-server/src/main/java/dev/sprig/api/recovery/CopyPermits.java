@@ -1,9 +1,12 @@
 package dev.sprig.api.recovery;
 
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
 
 /**
@@ -16,6 +19,8 @@ final class CopyPermits {
 
     private final int perNode;
     private final Map<String, Semaphore> nodes = new ConcurrentHashMap<>();
+    /** Copies that hold or wait for a node's permit, by node. */
+    private final Map<String, AtomicInteger> claims = new ConcurrentHashMap<>();
 
     CopyPermits(int perNode) {
         this.perNode = perNode;
@@ -27,6 +32,27 @@ final class CopyPermits {
                 : List.of(sourceNodeId, targetNodeId);
         Semaphore first = semaphore(order.get(0));
         Semaphore second = semaphore(order.get(1));
+        order.forEach(node -> claims(node).incrementAndGet());
+        try {
+            return run(first, second, copy);
+        } finally {
+            order.forEach(node -> claims(node).decrementAndGet());
+        }
+    }
+
+    /**
+     * {@code candidates} (sources, in the order reads try them) with the nodes that the fewest
+     * copies hold or wait for first, ties in the given order: two recoveries whose first choice is
+     * the same node, one of them its target as well, spread over the other members instead of
+     * queueing for that node's permits while the others idle.
+     */
+    List<String> leastClaimedFirst(List<String> candidates) {
+        List<String> order = new ArrayList<>(candidates);
+        order.sort(Comparator.comparingInt(node -> claims(node).get()));
+        return order;
+    }
+
+    private static long run(Semaphore first, Semaphore second, LongSupplier copy) {
         first.acquireUninterruptibly();
         try {
             second.acquireUninterruptibly();
@@ -38,6 +64,10 @@ final class CopyPermits {
         } finally {
             first.release();
         }
+    }
+
+    private AtomicInteger claims(String nodeId) {
+        return claims.computeIfAbsent(nodeId, node -> new AtomicInteger());
     }
 
     private Semaphore semaphore(String nodeId) {

@@ -277,7 +277,7 @@ class RecoveryWork implements OperationWork, DisposableBean {
             }
             inFlight.add(copiers.submit(() -> {
                 fromAnySource(
-                        set,
+                        permits.leastClaimedFirst(set.readOrder()),
                         recovery,
                         source -> permits.run(
                                 recovery.newNodeId(),
@@ -396,9 +396,9 @@ class RecoveryWork implements OperationWork, DisposableBean {
 
     static void compare(ReplicaCopies copies, String source, Recovery recovery, Lc lc, int columns) {
         Map<List<Long>, HeldSegment> theirs =
-                bySegment(copies.heldSegments(source, lc.lcId(), lc.sizeBytes(), recovery.column(), columns));
+                bySegment(copies.heldSegmentDigests(source, lc.lcId(), lc.sizeBytes(), recovery.column(), columns));
         Map<List<Long>, HeldSegment> ours = bySegment(
-                copies.heldSegments(recovery.newNodeId(), lc.lcId(), lc.sizeBytes(), recovery.column(), columns));
+                copies.heldSegmentDigests(recovery.newNodeId(), lc.lcId(), lc.sizeBytes(), recovery.column(), columns));
         Set<List<Long>> keys = new TreeSet<>(
                 Comparator.comparing((List<Long> key) -> key.get(0)).thenComparing(key -> key.get(1)));
         keys.addAll(theirs.keySet());
@@ -462,8 +462,13 @@ class RecoveryWork implements OperationWork, DisposableBean {
 
     /** What the first in-sync member (in read order) to answer answers. */
     private static <T> T fromAnySource(ReplicaSet set, Recovery recovery, SourceCall<T> call) {
+        return fromAnySource(set.readOrder(), recovery, call);
+    }
+
+    /** What the first of {@code sources} (in-sync members) to answer answers. */
+    private static <T> T fromAnySource(List<String> sources, Recovery recovery, SourceCall<T> call) {
         SprigException.@Nullable NodeUnavailable last = null;
-        for (String source : set.readOrder()) {
+        for (String source : sources) {
             try {
                 return call.on(source);
             } catch (SprigException.NodeUnavailable unavailable) {

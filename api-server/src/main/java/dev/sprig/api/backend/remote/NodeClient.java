@@ -241,10 +241,11 @@ final class NodeClient {
      * What the lc holds itself on the node in PCs {@code firstPc}, {@code firstPc + pcStride}, …
      * below {@code firstPc + pcCount}, with the block CRCs of data segments if {@code crcs}.
      */
-    OwnedSegmentsView segments(Target node, long lcId, long firstPc, long pcCount, long pcStride, boolean crcs) {
+    OwnedSegmentsView segments(
+            Target node, long lcId, long firstPc, long pcCount, long pcStride, boolean crcs, boolean digest) {
         return call(
                 "GET /v1/lcs/" + lcId + "/segments",
-                () -> api(node, dataTimeout).segments(lcId, firstPc, pcCount, pcStride, crcs));
+                () -> api(node, dataTimeout).segments(lcId, firstPc, pcCount, pcStride, crcs, digest));
     }
 
     /**

@@ -63,16 +63,25 @@ final class RemoteReplicaCopies implements ReplicaCopies {
 
     @Override
     public List<HeldSegment> heldSegments(String nodeId, long lcId, long sizeBytes, int column, int columns) {
-        return held(nodeId, lcId, sizeBytes, column, columns, true);
+        return held(nodeId, lcId, sizeBytes, column, columns, true, false);
     }
 
     @Override
     public List<HeldSegment> heldSegmentStates(String nodeId, long lcId, long sizeBytes, int column, int columns) {
-        return held(nodeId, lcId, sizeBytes, column, columns, false);
+        return held(nodeId, lcId, sizeBytes, column, columns, false, false);
     }
 
-    /** The column's PCs only are listed (the node skips the others), with their CRCs if {@code crcs}. */
-    private List<HeldSegment> held(String nodeId, long lcId, long sizeBytes, int column, int columns, boolean crcs) {
+    @Override
+    public List<HeldSegment> heldSegmentDigests(String nodeId, long lcId, long sizeBytes, int column, int columns) {
+        return held(nodeId, lcId, sizeBytes, column, columns, true, true);
+    }
+
+    /**
+     * The column's PCs only are listed (the node skips the others), with their CRCs if {@code crcs}
+     * (a digest of them if {@code digest}).
+     */
+    private List<HeldSegment> held(
+            String nodeId, long lcId, long sizeBytes, int column, int columns, boolean crcs, boolean digest) {
         NodeClient.Target node = target(nodeId);
         long pcs = (sizeBytes + ChunkEngine.PC_SIZE - 1) / ChunkEngine.PC_SIZE;
         List<HeldSegment> held = new ArrayList<>();
@@ -84,7 +93,7 @@ final class RemoteReplicaCopies implements ReplicaCopies {
                 continue;
             }
             OwnedSegmentsView listed =
-                    calls.call(nodeId, () -> client.segments(node, lcId, from, count, columns, crcs));
+                    calls.call(nodeId, () -> client.segments(node, lcId, from, count, columns, crcs, digest));
             for (OwnedSegmentsView.OwnedPcView pc : listed.pcs()) {
                 if (pc.pc() % columns != column) {
                     continue;
