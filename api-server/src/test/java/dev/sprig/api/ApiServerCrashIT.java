@@ -4,7 +4,6 @@ import static dev.sprig.api.ImageAndDiskApiIT.imageContent;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sprig.api.StorageNodeProcesses.NodeProcess;
-import dev.sprig.testing.QuickStart;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -29,7 +28,6 @@ class ApiServerCrashIT {
 
     static final String KEY = "crash-key-0123456789";
     static final String ADMIN = "crash-admin-0123456789";
-    static final Path JAR = Path.of("target", "api-server.jar");
     static final HttpClient HTTP = HttpClient.newHttpClient();
     static final int COUNT = 1000;
 
@@ -123,16 +121,11 @@ class ApiServerCrashIT {
     }
 
     private static Process startServer(Path dir, int port) throws Exception {
-        List<String> command = QuickStart.plainJar(JAR, "512m");
+        List<String> command = ApiServerCommand.onNodes(port, KEY, ADMIN);
         command.addAll(List.of(
-                "--server.port=" + port,
-                "--sprig.api.api-keys=" + KEY,
-                "--sprig.api.admin-keys=" + ADMIN,
-                "--sprig.api.backend.type=nodes",
                 // what is tested is the crash, not the nodes' speed: fresh node JVMs on a
                 // loaded machine can take longer than the default 300 ms for a first define
                 "--sprig.api.backend.nodes.call-timeout=3s",
-                "--sprig.api.reconcile-interval=1s",
                 "--sprig.api.database.embedded.data-dir=" + dir.resolve("postgres")));
         ProcessBuilder builder = new ProcessBuilder(command)
                 .redirectErrorStream(true)

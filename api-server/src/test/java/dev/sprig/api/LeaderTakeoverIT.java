@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.sprig.api.StorageNodeProcesses.NodeProcess;
-import dev.sprig.testing.QuickStart;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -42,7 +41,6 @@ class LeaderTakeoverIT {
 
     static final String KEY = "takeover-key-0123456789";
     static final String ADMIN = "takeover-admin-0123456789";
-    static final Path JAR = Path.of("target", "api-server.jar");
     static final HttpClient HTTP = HttpClient.newHttpClient();
     static final int MIB = 1 << 20;
     static final int SIZE = 64 * MIB;
@@ -379,13 +377,8 @@ class LeaderTakeoverIT {
     }
 
     private Process start(Path dir, String name, int port, List<String> settings) throws IOException {
-        List<String> command = QuickStart.plainJar(JAR, "512m");
+        List<String> command = ApiServerCommand.onNodes(port, KEY, ADMIN);
         command.addAll(List.of(
-                "--server.port=" + port,
-                "--sprig.api.api-keys=" + KEY,
-                "--sprig.api.admin-keys=" + ADMIN,
-                "--sprig.api.backend.type=nodes",
-                "--sprig.api.reconcile-interval=1s",
                 "--sprig.api.image-sources.allowed-prefixes=http:",
                 "--sprig.api.image-sources.allowed-private-hosts=127.0.0.1",
                 "--sprig.api.image-sources.download-dir=" + dir.resolve(name + "-downloads"),

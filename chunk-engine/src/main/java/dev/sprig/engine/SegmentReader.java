@@ -294,7 +294,11 @@ final class SegmentReader {
     }
 
     static void readFully(Lc lc, long position, ByteBuffer buf) throws IOException {
-        FileChannel ch = lc.channel();
+        readFully(lc.channel(), position, buf);
+    }
+
+    /** Fills {@code buf} from {@code position} of {@code ch}; what lies past the file's end reads as zeros. */
+    static void readFully(FileChannel ch, long position, ByteBuffer buf) throws IOException {
         long pos = position;
         while (buf.hasRemaining()) {
             int n = ch.read(buf, pos);

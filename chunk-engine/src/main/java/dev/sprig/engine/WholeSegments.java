@@ -80,15 +80,7 @@ final class WholeSegments {
         } else {
             boolean inPlace = into.isDirect() && into.alignmentOffset(0, directAlignment) == 0;
             ByteBuffer bytes = inPlace ? into : scratch();
-            FileChannel direct = lc.directChannel();
-            while (bytes.hasRemaining()) {
-                int n = direct.read(bytes, position);
-                if (n < 0) {
-                    bytes.put(bytes.position(), SegmentReader.ZEROS, 0, bytes.remaining());
-                    break;
-                }
-                position += n;
-            }
+            SegmentReader.readFully(lc.directChannel(), position, bytes);
             if (!inPlace) {
                 into.put(0, bytes, 0, Layout.SEGMENT_SIZE);
             }
@@ -109,20 +101,7 @@ final class WholeSegments {
             return;
         }
         ByteBuffer run = PC_SCRATCH.get().clear().limit(count * Layout.SEGMENT_SIZE);
-        long position = Layout.segmentOffset(pc, first);
-        FileChannel direct = lc.directChannel();
-        while (run.hasRemaining()) {
-            int n = direct.read(run, position);
-            if (n < 0) {
-                while (run.hasRemaining()) {
-                    int zeros = Math.min(run.remaining(), Layout.SEGMENT_SIZE);
-                    run.put(run.position(), SegmentReader.ZEROS, 0, zeros);
-                    run.position(run.position() + zeros);
-                }
-                break;
-            }
-            position += n;
-        }
+        SegmentReader.readFully(lc.directChannel(), Layout.segmentOffset(pc, first), run);
         for (int i = 0; i < count; i++) {
             ByteBuffer to = dst[first + i];
             to.put(to.position(), run, i * Layout.SEGMENT_SIZE, Layout.SEGMENT_SIZE);
