@@ -70,7 +70,7 @@ public final class ChunkEngine implements AutoCloseable {
         this.reader = new SegmentReader(state);
         WholeSegments wholeSegments = new WholeSegments(directIoAlignment);
         this.writer = new SegmentWriter(state, metaStore, reader, wholeSegments);
-        this.flattener = new Flattener(state, metaStore, catalog, reader, writer);
+        this.flattener = new Flattener(state, metaStore, catalog, writer);
         this.adoption = new Adoption(state, metaStore, directIoAlignment);
         this.scrubber = new Scrubber(state);
         this.filler = new SegmentFiller(state, metaStore, reader, writer, wholeSegments);

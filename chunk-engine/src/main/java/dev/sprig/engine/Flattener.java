@@ -16,17 +16,15 @@ final class Flattener {
     private final EngineState state;
     private final MetaStore metaStore;
     private final Catalog catalog;
-    private final SegmentReader reader;
     private final SegmentWriter writer;
     private final Durability durability;
     private final SegmentLocks stripes;
     private final ResolvedPcs resolvedPcs;
 
-    Flattener(EngineState state, MetaStore metaStore, Catalog catalog, SegmentReader reader, SegmentWriter writer) {
+    Flattener(EngineState state, MetaStore metaStore, Catalog catalog, SegmentWriter writer) {
         this.state = state;
         this.metaStore = metaStore;
         this.catalog = catalog;
-        this.reader = reader;
         this.writer = writer;
         this.durability = state.durability;
         this.stripes = state.stripes;
@@ -94,7 +92,7 @@ final class Flattener {
                 return;
             }
             ByteBuffer segment = WholeSegments.scratch();
-            reader.readStored(owner, pc, s, ownerCrcs, 0, segment);
+            writer.readAncestorSegment(owner, pc, s, ownerCrcs, segment);
             writer.materialize(lc, meta, pc, s, segment.clear(), ownerCrcs.clone());
         } finally {
             stripe.unlockWrite(stamp);

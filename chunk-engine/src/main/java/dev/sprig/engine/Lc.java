@@ -156,6 +156,15 @@ final class Lc {
         return inRegion(position) + length <= m.capacity() ? m : null;
     }
 
+    /**
+     * Whether every page of {@code [position, position + length)} of this frozen lc's data file is
+     * in the page cache (mincore through the mapping); false for a range the file does not cover.
+     */
+    boolean cached(long position, int length) throws IOException {
+        MappedByteBuffer m = region(position, length);
+        return m != null && m.slice(inRegion(position), length).isLoaded();
+    }
+
     /** The index in its region's mapping of a byte of the data file. */
     static int inRegion(long position) {
         return (int) (position & ((1 << REGION_SHIFT) - 1));

@@ -167,8 +167,11 @@ final class SegmentWriter {
         }
         ByteBuffer segment = WholeSegments.scratch();
         Lc parent = lc.parent;
-        if (meta.state(s) == PcMeta.UNOWNED && parent != null) {
-            reader.readResolved(resolvedPcs.of(parent, pc), pc, s, 0, segment);
+        ResolvedPc resolved = meta.state(s) == PcMeta.UNOWNED && parent != null ? resolvedPcs.of(parent, pc) : null;
+        Lc owner = resolved != null ? resolved.owners()[s] : null;
+        int[] ownerCrcs = resolved != null ? resolved.crcs()[s] : null;
+        if (owner != null && ownerCrcs != null) {
+            readAncestorSegment(owner, pc, s, ownerCrcs, segment);
         } else {
             segment.put(0, SegmentReader.ZEROS, 0, Layout.SEGMENT_SIZE);
         }
@@ -176,6 +179,25 @@ final class SegmentWriter {
         int[] crcs = new int[Layout.BLOCKS_PER_SEGMENT];
         BlockCrc.ofBlocks(segment, 0, Layout.SEGMENT_SIZE, crcs, 0);
         materialize(lc, meta, pc, s, segment, crcs);
+    }
+
+    /**
+     * Reads an ancestor's whole segment into {@code segment} (position 0, which does not move) to
+     * copy it into a descendant: a first write's merge, a flatten. Pages the cache holds are copied
+     * from the mapping; a segment not wholly cached is read with direct I/O. A replica that serves
+     * no reads of an image has none of its pages cached, and faulting a segment in through the
+     * mapping is a fault and a small device read per 4 KiB: on the 2-core test VM about 0.35–0.7 ms
+     * of CPU per segment, against a few microseconds for one direct read (and the 4 µs of the
+     * mincore check), on every copy of every first write into a fresh clone.
+     */
+    void readAncestorSegment(Lc owner, long pc, int s, int[] crcs, ByteBuffer segment) throws IOException {
+        long position = Layout.segmentOffset(pc, s);
+        if (!wholeSegments.direct() || owner.cached(position, Layout.SEGMENT_SIZE)) {
+            reader.readStored(owner, pc, s, crcs, 0, segment.duplicate().clear().limit(Layout.SEGMENT_SIZE));
+            return;
+        }
+        wholeSegments.read(owner, pc, s, segment.duplicate().clear());
+        SegmentReader.verify(owner, pc, s, segment, Layout.SEGMENT_SIZE, crcs, 0);
     }
 
     /**

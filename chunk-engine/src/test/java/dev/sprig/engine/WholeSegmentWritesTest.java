@@ -1,6 +1,7 @@
 package dev.sprig.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
@@ -120,6 +121,83 @@ class WholeSegmentWritesTest {
         engine.write(2, SEG + 4096, new byte[4096]);
         System.arraycopy(new byte[4096], 0, filled, 4096, 4096);
         assertThat(engine.read(2, SEG, SEG)).isEqualTo(filled);
+    }
+
+    @Test
+    void aFirstWriteReadsAParentSegmentThatIsNotCachedPastThePageCache() throws IOException {
+        openWithClone(EngineConfig.defaults());
+        assumeTrue(engine.directIo(), "the file system of the temporary directory refuses direct I/O");
+        assertThat(cached(1, 0))
+                .as("the parent's segment, written with direct I/O")
+                .isFalse();
+        byte[] expected = parent.clone();
+
+        write(expected, 8192, bytes(4096));
+
+        assertThat(cached(1, 0))
+                .as("the parent's segment after the clone's first write into it")
+                .isFalse();
+        assertThat(engine.read(2, 0, SEG)).isEqualTo(slice(expected, 0, SEG));
+    }
+
+    @Test
+    void aFirstWriteMergesAParentSegmentThatIsCachedFromTheCache() throws IOException {
+        openWithClone(EngineConfig.defaults());
+        assertThat(engine.read(1, 0, SEG)).isEqualTo(slice(parent, 0, SEG)); // through the mapping: cached
+        assertThat(cached(1, 0)).isTrue();
+        byte[] expected = parent.clone();
+
+        write(expected, 100, bytes(700));
+
+        assertThat(engine.read(2, 0, SEG)).isEqualTo(slice(expected, 0, SEG));
+    }
+
+    @Test
+    void aFirstWriteOverADamagedParentSegmentThatIsNotCachedIsRefusedAndChangesNothing() throws IOException {
+        openWithClone(EngineConfig.defaults());
+        assumeTrue(engine.directIo(), "the file system of the temporary directory refuses direct I/O");
+        flipByteDirect(1, 3 * 4096 + 17); // block 3 of segment 0, past the page cache
+
+        assertThatThrownBy(() -> engine.write(2, 8192, bytes(4096)))
+                .isInstanceOf(CorruptionException.class)
+                .hasMessageContaining("block 3");
+
+        assertThat(engine.allocation(2, 0, SEG))
+                .extracting(Extent::origin)
+                .as("the clone still reads the segment from its parent")
+                .containsExactly(SegmentOrigin.INHERITED);
+        assertThat(engine.read(2, SEG, SEG)).isEqualTo(slice(parent, SEG, SEG));
+    }
+
+    @Test
+    void aFlattenCopiesParentSegmentsThatAreNotCachedPastThePageCache() throws IOException {
+        openWithClone(EngineConfig.defaults());
+        assumeTrue(engine.directIo(), "the file system of the temporary directory refuses direct I/O");
+        byte[] expected = parent.clone();
+        write(expected, SEG + 4096, bytes(4096));
+
+        engine.flatten(2, (done, total) -> {});
+
+        for (int s = 0; s < 4; s++) {
+            assertThat(cached(1, s)).as("the parent's segment %d", s).isFalse();
+        }
+        assertThat(engine.read(2, 0, 4 * SEG)).isEqualTo(expected);
+    }
+
+    /** Flips one byte of the lc's data file with direct I/O, so that the page cache is left as it was. */
+    private void flipByteDirect(long lcId, long fileOffset) throws IOException {
+        long blockStart = fileOffset & -4096L;
+        ByteBuffer block = AlignedBuffers.allocate(4096, 4096);
+        try (FileChannel file = FileChannel.open(
+                dir.resolve(Lc.fileName(lcId)),
+                StandardOpenOption.READ,
+                StandardOpenOption.WRITE,
+                com.sun.nio.file.ExtendedOpenOption.DIRECT)) {
+            file.read(block, blockStart);
+            int at = (int) (fileOffset - blockStart);
+            block.put(at, (byte) ~block.get(at));
+            file.write(block.clear(), blockStart);
+        }
     }
 
     private void openWithClone(EngineConfig config) {
