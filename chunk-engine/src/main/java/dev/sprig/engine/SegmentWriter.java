@@ -3,6 +3,7 @@ package dev.sprig.engine;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.util.Arrays;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.StampedLock;
 
@@ -12,6 +13,8 @@ import java.util.concurrent.locks.StampedLock;
  * and zeroes or trims ranges (zero marks for whole segments).
  */
 final class SegmentWriter {
+
+    private static final int ZERO_BLOCK_CRC = BlockCrc.of(SegmentReader.ZEROS, 0, Layout.BLOCK_SIZE);
 
     private final EngineState state;
     private final MetaStore metaStore;
@@ -170,14 +173,20 @@ final class SegmentWriter {
         ResolvedPc resolved = meta.state(s) == PcMeta.UNOWNED && parent != null ? resolvedPcs.of(parent, pc) : null;
         Lc owner = resolved != null ? resolved.owners()[s] : null;
         int[] ownerCrcs = resolved != null ? resolved.crcs()[s] : null;
+        // the blocks the write leaves alone keep the CRCs their bytes were just verified against
+        int[] crcs;
         if (owner != null && ownerCrcs != null) {
             readAncestorSegment(owner, pc, s, ownerCrcs, segment);
+            crcs = ownerCrcs.clone();
         } else {
             segment.put(0, SegmentReader.ZEROS, 0, Layout.SEGMENT_SIZE);
+            crcs = new int[Layout.BLOCKS_PER_SEGMENT];
+            Arrays.fill(crcs, ZERO_BLOCK_CRC);
         }
         segment.put(inSegment, piece, 0, n);
-        int[] crcs = new int[Layout.BLOCKS_PER_SEGMENT];
-        BlockCrc.ofBlocks(segment, 0, Layout.SEGMENT_SIZE, crcs, 0);
+        int first = inSegment & -Layout.BLOCK_SIZE;
+        int end = (inSegment + n + Layout.BLOCK_SIZE - 1) & -Layout.BLOCK_SIZE;
+        BlockCrc.ofBlocks(segment, first, end - first, crcs, first >> Layout.BLOCK_SHIFT);
         materialize(lc, meta, pc, s, segment, crcs);
     }
 
