@@ -32,9 +32,33 @@ public record ReplicaColumn(
         this(column, epoch, inSync, List.of(), stale);
     }
 
-    /** The member reads try first: column {@code c} prefers position {@code c % members}, spreading reads. */
+    /**
+     * The position in {@code inSync} of the member reads try first: the one that weighs most for
+     * this column (rendezvous hashing), so that columns spread their reads over the members, and a
+     * member that leaves the set moves only its own columns' reads. A position-based choice
+     * ({@code column % members}) moved most columns to another member when one left, each to a
+     * page cache holding nothing of the disk, and reads while a dead member's copies were rebuilt
+     * ran from cold caches.
+     */
     int preferred() {
-        return column % inSync.size();
+        int best = 0;
+        long bestWeight = Long.MIN_VALUE;
+        for (int i = 0; i < inSync.size(); i++) {
+            long weight = weight(column, inSync.get(i).nodeId());
+            if (weight > bestWeight) {
+                best = i;
+                bestWeight = weight;
+            }
+        }
+        return best;
+    }
+
+    /** A well-mixed weight of a node for a column (the finalizer of SplitMix64 over both). */
+    static long weight(int column, String nodeId) {
+        long h = nodeId.hashCode() * 0x9E3779B97F4A7C15L + column;
+        h = (h ^ (h >>> 30)) * 0xBF58476D1CE4E5B9L;
+        h = (h ^ (h >>> 27)) * 0x94D049BB133111EBL;
+        return h ^ (h >>> 31);
     }
 
     /** Every member a write, zeroing or trim goes to: the in-sync ones, then the rebuilding ones. */

@@ -123,11 +123,18 @@ class AttachmentTest {
     }
 
     @Test
-    void readsOfColumnCPreferItsMemberAtPositionCModuloMembers() {
+    void theReadsOfAColumnsPcsAllPreferOneOfItsInSyncMembers() {
         Attachment attachment = Attachments.parse(Wire.read(REPLICATED, AttachmentView.class));
 
-        assertThat(List.of(0L, 1L, 2L, 3L).stream().map(attachment::nodeOf).map(NodeExport::name))
-                .containsExactly("a0/42", "a1/42", "a0/42", "a1/42");
+        assertThat(List.of(0L, 2L, 4L).stream().map(attachment::nodeOf).distinct())
+                .singleElement()
+                .extracting(NodeExport::name)
+                .isIn("a0/42", "b0/42", "c0/42");
+        assertThat(List.of(1L, 3L, 5L).stream().map(attachment::nodeOf).distinct())
+                .singleElement()
+                .extracting(NodeExport::name)
+                .as("never the stale member")
+                .isIn("c1/42", "a1/42");
     }
 
     @Test

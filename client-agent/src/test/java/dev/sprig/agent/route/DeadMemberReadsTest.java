@@ -55,7 +55,8 @@ class DeadMemberReadsTest {
                 0,
                 4,
                 List.of(
-                        new ReplicaMember("dead", new NodeExport("127.0.0.1", dead.getLocalPort(), "token/7")),
+                        new ReplicaMember(
+                                preferredOver("alive"), new NodeExport("127.0.0.1", dead.getLocalPort(), "token/7")),
                         new ReplicaMember("alive", new NodeExport("127.0.0.1", alive.port(), "token/7"))),
                 List.of());
         var attachment = new Attachment("disk-dead-member", 7, SIZE, PC, List.of(column), true, Long.MAX_VALUE);
@@ -69,6 +70,15 @@ class DeadMemberReadsTest {
                 "127.0.0.1",
                 0,
                 NbdServer.Settings.of(1, "agent"));
+    }
+
+    /** A node id that column 0's reads prefer over {@code other}'s: the dead member's. */
+    private static String preferredOver(String other) {
+        for (int i = 0; ; i++) {
+            if (ReplicaColumn.weight(0, "dead-" + i) > ReplicaColumn.weight(0, other)) {
+                return "dead-" + i;
+            }
+        }
     }
 
     @AfterEach
