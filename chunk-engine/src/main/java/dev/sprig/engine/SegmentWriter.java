@@ -196,8 +196,8 @@ final class SegmentWriter {
      * from the mapping; a segment not wholly cached is read with direct I/O. A replica that serves
      * no reads of an image has none of its pages cached, and faulting a segment in through the
      * mapping is a fault and a small device read per 4 KiB: on the 2-core test VM about 0.35–0.7 ms
-     * of CPU per segment, against a few microseconds for one direct read (and the 4 µs of the
-     * mincore check), on every copy of every first write into a fresh clone.
+     * of CPU per segment, against about 35 µs for one direct read (and 4 µs for the mincore check),
+     * on every copy of every first write into a fresh clone.
      */
     void readAncestorSegment(Lc owner, long pc, int s, int[] crcs, ByteBuffer segment) throws IOException {
         long position = Layout.segmentOffset(pc, s);
