@@ -3,6 +3,7 @@ package dev.sprig.node.control;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sprig.engine.ChunkEngine;
+import dev.sprig.engine.EngineConfig;
 import dev.sprig.nodeapi.Job;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
@@ -41,6 +42,10 @@ class NodeJobsTest {
 
     @Test
     void aFlattenThatThrowsSomethingOtherThanAnEngineFailureEndsFailedWithTheReason() throws Exception {
+        // buffered reads only: with direct I/O the engine reads an ancestor's uncached segment with
+        // pread, which sees the truncated file as zeros and reports corruption, an engine failure
+        engine.close();
+        engine = ChunkEngine.open(dir, EngineConfig.defaults().withDirectIo(false));
         engine.createChild(2, 1);
         engine.read(1, 0, 4096); // maps the image's file
         try (FileChannel file = FileChannel.open(dir.resolve("lc-1.data"), StandardOpenOption.WRITE)) {
@@ -115,6 +120,11 @@ class NodeJobsTest {
                 assertThat(awaitEnd(jobs, clone).state()).isEqualTo(Job.State.SUCCEEDED);
             }
 
+            // the last flatten moves to the finished ones just after its job reads as ended
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (jobs.finishedFlattensKept() > 3 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
             assertThat(jobs.finishedFlattensKept()).isLessThanOrEqualTo(3);
             assertThat(jobs.flatten(29))
                     .hasValueSatisfying(job -> assertThat(job.state()).isEqualTo(Job.State.SUCCEEDED));
