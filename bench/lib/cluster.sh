@@ -123,3 +123,7 @@ members() { # disk: the number of members of each column, e.g. "3 3 3"
   curl -sf -H "Authorization: Bearer $key" "$api/v1/disks/$1" |
     python3 -c 'import json,sys; d=json.load(sys.stdin); print(" ".join(str(len(c["members"])) for c in d["replicas"]["columns"]))'
 }
+
+# jit_settled compile-seconds wall-seconds: whether the JIT compilers worked less than a twentieth
+# of that time (the warm-up loops of bench/replicas and bench/recovery stop there)
+jit_settled() { python3 -c "import sys; sys.exit(0 if $1 < $2 / 20 else 1)"; }

@@ -3,6 +3,8 @@ package dev.sprig.agent.route;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -35,7 +37,7 @@ class ReplicaColumnTest {
         for (int c = 0; c < 64; c++) {
             List<String> members = membersOf(c);
             List<String> reversed = new ArrayList<>(members);
-            java.util.Collections.reverse(reversed);
+            Collections.reverse(reversed);
             assertThat(preferredOf(c, reversed)).isEqualTo(preferredOf(c, members));
         }
     }
@@ -49,7 +51,7 @@ class ReplicaColumnTest {
         }
         for (int r : reads) {
             assertThat(r)
-                    .as("columns preferring each of %s: %s", members, java.util.Arrays.toString(reads))
+                    .as("columns preferring each of %s: %s", members, Arrays.toString(reads))
                     .isBetween(70, 130);
         }
     }
