@@ -1,0 +1,170 @@
+package dev.sprig.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sprig.testing.QuickStart;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Linux boots from Sprig clones: the boot set of {@code scripts/make-boot-image.sh} (a Debian cloud
+ * kernel, a busybox initramfs, an ext4 root file system as the image), imported into a real
+ * api-server, two clones of it booted at once by QEMU (TCG) through one {@code sprig-agent serve
+ * --socket}, the disks read back afterwards with {@code sprig-agent disks export} and checked with
+ * e2fsprogs. Each VM's init writes a marker naming its VM, checks a file of the image against its
+ * sha256, prints {@code sprig: booted NAME} on the serial console and powers off.
+ */
+class VmBootIT {
+
+    static final Path JAR = CliIT.JAR;
+    static final Path MAKE_BOOT_IMAGE =
+            Path.of("..", "scripts", "make-boot-image.sh").toAbsolutePath().normalize();
+    /** A TCG boot takes 2 to 4 s alone on the 2-core test VM; two at once beside other tests, longer. */
+    static final Duration BOOT_TIMEOUT = Duration.ofSeconds(150);
+
+    static ApiServerProcess apiServer;
+    static Path bootSet;
+    static Path socketDir;
+
+    @BeforeAll
+    static void start() throws Exception {
+        apiServer = ApiServerProcess.start("vm-boot");
+        bootSet = apiServer.dir.resolve("boot");
+        Tools.succeed(MAKE_BOOT_IMAGE.toString(), "-s", "64M", bootSet.toString());
+        // a unix socket's path may not exceed 107 bytes; target/ may be deep
+        socketDir = Files.createTempDirectory("sprig-vm");
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (apiServer != null) {
+            apiServer.close();
+        }
+        if (socketDir != null) {
+            Files.deleteIfExists(socketDir.resolve("agent.sock"));
+            Files.deleteIfExists(socketDir);
+        }
+    }
+
+    @Test
+    void twoVmsBootAtOnceFromClonesOfOneImageAndEachWritesOnlyItsOwnDisk() throws Exception {
+        Path base = bootSet.resolve("base.raw");
+        String image = agent("images", "import", base.toString(), "--name", SprigApi.unique("boot"))
+                .strip();
+        List<String> disks =
+                agent("disks", "clone", image, "--count", "3").lines().toList();
+        Path socket = socketDir.resolve("agent.sock");
+        Process serve = new ProcessBuilder(command("serve", "--socket", socket.toString()))
+                .redirectErrorStream(true)
+                .redirectOutput(apiServer.dir.resolve("serve.log").toFile())
+                .start();
+        List<Process> vms = new ArrayList<>();
+        try {
+            awaitServing(socket, disks.get(0));
+
+            for (String name : List.of("vm-a", "vm-b")) {
+                String disk = disks.get(vms.size());
+                vms.add(qemu(name, "nbd+unix:///" + disk + "?socket=" + socket));
+            }
+            for (Process vm : vms) {
+                assertThat(vm.waitFor(BOOT_TIMEOUT.toSeconds(), TimeUnit.SECONDS))
+                        .as("the VM powered off within %s", BOOT_TIMEOUT)
+                        .isTrue();
+                assertThat(vm.exitValue()).isZero();
+            }
+        } finally {
+            vms.forEach(Process::destroyForcibly);
+            serve.destroy();
+            serve.waitFor();
+        }
+
+        for (String name : List.of("vm-a", "vm-b")) {
+            assertThat(Files.readString(console(name)))
+                    .contains("/etc/sprig-image OK")
+                    .contains("sprig: booted " + name);
+        }
+        Path a = export(disks.get(0));
+        Path b = export(disks.get(1));
+        assertThat(debugfs(a, "cat /marker").strip()).isEqualTo("vm-a");
+        assertThat(debugfs(b, "cat /marker").strip()).isEqualTo("vm-b");
+        assertThat(debugfs(a, "ls /markers")).contains("vm-a").doesNotContain("vm-b");
+        assertThat(debugfs(b, "ls /markers")).contains("vm-b").doesNotContain("vm-a");
+        assertThat(Tools.run("e2fsck", "-fn", a.toString()).exitCode()).isZero();
+        assertThat(Tools.run("e2fsck", "-fn", b.toString()).exitCode()).isZero();
+        // the third clone was never booted: it reads as the image, which the boots left alone
+        assertThat(Files.mismatch(export(disks.get(2)), base)).isEqualTo(-1L);
+    }
+
+    private static void awaitServing(Path socket, String disk) throws Exception {
+        String uri = "nbd+unix:///" + disk + "?socket=" + socket;
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (Tools.run("nbdinfo", "--size", uri).exitCode() != 0) {
+            assertThat(System.nanoTime())
+                    .as("sprig-agent serve answers on %s", socket)
+                    .isLessThan(deadline);
+            Thread.sleep(200); // the JVM is still starting
+        }
+    }
+
+    /** QEMU with the boot set's kernel and initramfs, the disk at {@code drive} as its root, powering off when done. */
+    private static Process qemu(String name, String drive) throws Exception {
+        return new ProcessBuilder(List.of(
+                        "qemu-system-x86_64",
+                        "-accel",
+                        "tcg",
+                        "-m",
+                        "256",
+                        "-nodefaults",
+                        "-no-user-config",
+                        "-display",
+                        "none",
+                        "-no-reboot",
+                        "-serial",
+                        "file:" + console(name),
+                        "-kernel",
+                        bootSet.resolve("vmlinuz").toString(),
+                        "-initrd",
+                        bootSet.resolve("initrd.img").toString(),
+                        "-append",
+                        "console=ttyS0 root=/dev/vda rw quiet sprig.vm=" + name,
+                        "-drive",
+                        "file=" + drive + ",format=raw,if=virtio,cache=none"))
+                .redirectErrorStream(true)
+                .redirectOutput(apiServer.dir.resolve(name + "-qemu.log").toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .start();
+    }
+
+    private static Path console(String name) {
+        return apiServer.dir.resolve(name + "-console.log");
+    }
+
+    private static Path export(String disk) throws Exception {
+        Path file = apiServer.dir.resolve(disk + ".raw");
+        agent("disks", "export", disk, file.toString());
+        return file;
+    }
+
+    /** debugfs's answer to one request against the file system in {@code file}, opened read-only. */
+    private static String debugfs(Path file, String request) throws Exception {
+        return Tools.stdout("debugfs", "-R", request, file.toString());
+    }
+
+    private static String agent(String... arguments) throws Exception {
+        return Tools.stdout(command(arguments));
+    }
+
+    private static String[] command(String... arguments) {
+        List<String> command = QuickStart.plainJar(JAR);
+        command.addAll(List.of(arguments));
+        command.addAll(List.of("--api", apiServer.uri().toString(), "--api-key", ApiServerProcess.KEY));
+        return command.toArray(String[]::new);
+    }
+}
