@@ -1,11 +1,12 @@
 # shellcheck shell=bash
 # A Sprig cluster on this machine for the benchmarks: api-server on the nodes backend (its embedded
-# PostgreSQL in $work/postgres), up to four storage-node processes that register with it, and
-# `sprig-agent serve`. Sourced by bench/replicas and bench/recovery after they set $work and `cd` to
-# the repository; they build the jars and own the cleanup (stop "$api_pid" etc.).
+# PostgreSQL in $work/postgres) with up to four storage-node processes that register with it, or on
+# its embedded backend (api_backend=embedded), and `sprig-agent serve`. Sourced by bench/replicas,
+# bench/recovery and bench/boot after they set $work and `cd` to the repository; they build the
+# jars and own the cleanup (stop "$api_pid" etc.).
 #
 # After cluster_init: $api (URL), $key and $admin (API and admin keys), $agent_port, node_http[i]
-# and node_nbd[i] (free ports on 127.0.0.1), agent=(the agent's command), SPRIG_API and
+# and node_nbd[i] (free ports on 127.0.0.1, as is $api_nbd_port), agent=(the agent's command), SPRIG_API and
 # SPRIG_API_KEY exported for it; start_* set api_pid, node_pids[i] and agent_pid.
 
 api_pid=""; agent_pid=""; node_pids=()
@@ -23,9 +24,9 @@ stop() { # pid: TERM, then reap
 
 cluster_init() {
   local a d1 d2 d3 d4 n1 n2 n3 n4
-  read -r a agent_port n1 n2 n3 n4 d1 d2 d3 d4 < <(python3 - <<'PY'
+  read -r a agent_port n1 n2 n3 n4 d1 d2 d3 d4 api_nbd_port < <(python3 - <<'PY'
 import socket
-socks = [socket.socket() for _ in range(10)]
+socks = [socket.socket() for _ in range(11)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in socks))
@@ -59,9 +60,14 @@ failure_logs() { # bench name: after a failure, the end of api-server's log and 
   done
 }
 
+api_backend=nodes # or embedded: api-server's own storage engine in $work/engine, NBD on $api_nbd_port
+
 start_api() { # extra api-server options...
+  local backend=(--sprig.api.backend.type=nodes)
+  [ "$api_backend" = nodes ] ||
+    backend=(--sprig.node.nbd.port="$api_nbd_port" --sprig.api.backend.embedded.data-dir="$work/engine")
   java -jar api-server/target/api-server.jar --server.port="$api_port" --sprig.api.api-keys="$key" \
-    --sprig.api.admin-keys="$admin" --sprig.api.backend.type=nodes \
+    --sprig.api.admin-keys="$admin" "${backend[@]}" \
     --sprig.api.database.embedded.data-dir="$work/postgres" "$@" >>"$work/api-server.log" 2>&1 &
   api_pid=$!
   for _ in $(seq 240); do
