@@ -26,6 +26,8 @@ class VmBootIT {
     static final Path JAR = CliIT.JAR;
     static final Path MAKE_BOOT_IMAGE =
             Path.of("..", "scripts", "make-boot-image.sh").toAbsolutePath().normalize();
+    static final Path LIBVIRT_EXAMPLE =
+            Path.of("..", "docs", "examples", "sprig-vm.xml").toAbsolutePath().normalize();
     /** A TCG boot takes 2 to 4 s alone on the 2-core test VM; two at once beside other tests, longer. */
     static final Duration BOOT_TIMEOUT = Duration.ofSeconds(150);
 
@@ -100,6 +102,18 @@ class VmBootIT {
         assertThat(Tools.run("e2fsck", "-fn", b.toString()).exitCode()).isZero();
         // the third clone was never booted: it reads as the image, which the boots left alone
         assertThat(Files.mismatch(export(disks.get(2)), base)).isEqualTo(-1L);
+    }
+
+    @Test
+    void theLibvirtDomainOfTheDocsIsValidAndServesItsDiskFromTheAgentsSocket() throws Exception {
+        Tools.Result validation = Tools.run("virt-xml-validate", LIBVIRT_EXAMPLE.toString(), "domain");
+
+        assertThat(validation.exitCode()).as(validation.output()).isZero();
+        assertThat(Files.readString(LIBVIRT_EXAMPLE))
+                .contains("<source protocol='nbd' name='disk-")
+                .contains("<host transport='unix' socket=")
+                .contains("<driver name='qemu' type='raw' cache='none'/>")
+                .contains("<acpi/>");
     }
 
     private static void awaitServing(Path socket, String disk) throws Exception {
