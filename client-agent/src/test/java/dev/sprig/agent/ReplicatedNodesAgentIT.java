@@ -36,7 +36,8 @@ import org.junit.jupiter.api.Test;
  * backend, four storage-node processes that register themselves and heartbeat, and NBD clients
  * (decision 011). A node killed under a writing client costs no I/O error; a node that comes back is
  * stale and opens nothing for the tokens it held; api-server killed in the middle of dropping a
- * member leaves the nodes' fences where its database says, once it is back.
+ * member leaves the nodes' fences where its database says, once it is back; a VM boots from a
+ * three-copy clone, and what it wrote reads back with one of its member nodes dead.
  */
 class ReplicatedNodesAgentIT {
 
@@ -161,6 +162,27 @@ class ReplicatedNodesAgentIT {
         assertThat(urisOf(api.attachment(disk), victim))
                 .as("no new attachment sends anyone to the stale member")
                 .isEmpty();
+    }
+
+    @Test
+    void aVmBootsFromAThreeCopyCloneAndWhatItWroteOutlivesAMemberNode() throws Exception {
+        SprigApi api = api();
+        Path boot = Vms.bootSet(dir.resolve("boot"), "64M");
+        String disk = api.clone(api.image(Files.readAllBytes(boot.resolve("base.raw"))));
+        Process vm = Vms.start(boot, "vm-on-nodes", nbd(disk), dir);
+        try {
+            Vms.awaitBooted(vm, "vm-on-nodes", dir);
+        } finally {
+            vm.destroyForcibly();
+        }
+        String victim = api.attachment(disk).columns().get(0).members().get(0).nodeId();
+
+        nodes.process(indexOf(victim)).destroyForcibly().waitFor();
+
+        Path raw = dir.resolve(disk + ".raw");
+        Tools.succeed("qemu-img", "convert", "-f", "raw", "-O", "raw", nbd(disk), raw.toString());
+        assertThat(Vms.debugfs(raw, "cat /marker").strip()).isEqualTo("vm-on-nodes");
+        assertThat(Tools.run("e2fsck", "-fn", raw.toString()).exitCode()).isZero();
     }
 
     @Test

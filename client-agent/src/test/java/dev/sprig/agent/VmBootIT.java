@@ -8,7 +8,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -24,12 +23,8 @@ import org.junit.jupiter.api.Test;
 class VmBootIT {
 
     static final Path JAR = CliIT.JAR;
-    static final Path MAKE_BOOT_IMAGE =
-            Path.of("..", "scripts", "make-boot-image.sh").toAbsolutePath().normalize();
     static final Path LIBVIRT_EXAMPLE =
             Path.of("..", "docs", "examples", "sprig-vm.xml").toAbsolutePath().normalize();
-    /** A TCG boot takes 2 to 4 s alone on the 2-core test VM; two at once beside other tests, longer. */
-    static final Duration BOOT_TIMEOUT = Duration.ofSeconds(150);
 
     static ApiServerProcess apiServer;
     static Path bootSet;
@@ -38,8 +33,7 @@ class VmBootIT {
     @BeforeAll
     static void start() throws Exception {
         apiServer = ApiServerProcess.start("vm-boot");
-        bootSet = apiServer.dir.resolve("boot");
-        Tools.succeed(MAKE_BOOT_IMAGE.toString(), "-s", "64M", bootSet.toString());
+        bootSet = Vms.bootSet(apiServer.dir.resolve("boot"), "64M");
         // a unix socket's path may not exceed 107 bytes; target/ may be deep
         socketDir = Files.createTempDirectory("sprig-vm");
     }
@@ -73,31 +67,22 @@ class VmBootIT {
 
             for (String name : List.of("vm-a", "vm-b")) {
                 String disk = disks.get(vms.size());
-                vms.add(qemu(name, "nbd+unix:///" + disk + "?socket=" + socket));
+                vms.add(Vms.start(bootSet, name, "nbd+unix:///" + disk + "?socket=" + socket, apiServer.dir));
             }
-            for (Process vm : vms) {
-                assertThat(vm.waitFor(BOOT_TIMEOUT.toSeconds(), TimeUnit.SECONDS))
-                        .as("the VM powered off within %s", BOOT_TIMEOUT)
-                        .isTrue();
-                assertThat(vm.exitValue()).isZero();
-            }
+            Vms.awaitBooted(vms.get(0), "vm-a", apiServer.dir);
+            Vms.awaitBooted(vms.get(1), "vm-b", apiServer.dir);
         } finally {
             vms.forEach(Process::destroyForcibly);
             serve.destroy();
             serve.waitFor();
         }
 
-        for (String name : List.of("vm-a", "vm-b")) {
-            assertThat(Files.readString(console(name)))
-                    .contains("/etc/sprig-image OK")
-                    .contains("sprig: booted " + name);
-        }
         Path a = export(disks.get(0));
         Path b = export(disks.get(1));
-        assertThat(debugfs(a, "cat /marker").strip()).isEqualTo("vm-a");
-        assertThat(debugfs(b, "cat /marker").strip()).isEqualTo("vm-b");
-        assertThat(debugfs(a, "ls /markers")).contains("vm-a").doesNotContain("vm-b");
-        assertThat(debugfs(b, "ls /markers")).contains("vm-b").doesNotContain("vm-a");
+        assertThat(Vms.debugfs(a, "cat /marker").strip()).isEqualTo("vm-a");
+        assertThat(Vms.debugfs(b, "cat /marker").strip()).isEqualTo("vm-b");
+        assertThat(Vms.debugfs(a, "ls /markers")).contains("vm-a").doesNotContain("vm-b");
+        assertThat(Vms.debugfs(b, "ls /markers")).contains("vm-b").doesNotContain("vm-a");
         assertThat(Tools.run("e2fsck", "-fn", a.toString()).exitCode()).isZero();
         assertThat(Tools.run("e2fsck", "-fn", b.toString()).exitCode()).isZero();
         // the third clone was never booted: it reads as the image, which the boots left alone
@@ -127,48 +112,10 @@ class VmBootIT {
         }
     }
 
-    /** QEMU with the boot set's kernel and initramfs, the disk at {@code drive} as its root, powering off when done. */
-    private static Process qemu(String name, String drive) throws Exception {
-        return new ProcessBuilder(List.of(
-                        "qemu-system-x86_64",
-                        "-accel",
-                        "tcg",
-                        "-m",
-                        "256",
-                        "-nodefaults",
-                        "-no-user-config",
-                        "-display",
-                        "none",
-                        "-no-reboot",
-                        "-serial",
-                        "file:" + console(name),
-                        "-kernel",
-                        bootSet.resolve("vmlinuz").toString(),
-                        "-initrd",
-                        bootSet.resolve("initrd.img").toString(),
-                        "-append",
-                        "console=ttyS0 root=/dev/vda rw quiet sprig.vm=" + name,
-                        "-drive",
-                        "file=" + drive + ",format=raw,if=virtio,cache=none"))
-                .redirectErrorStream(true)
-                .redirectOutput(apiServer.dir.resolve(name + "-qemu.log").toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                .start();
-    }
-
-    private static Path console(String name) {
-        return apiServer.dir.resolve(name + "-console.log");
-    }
-
     private static Path export(String disk) throws Exception {
         Path file = apiServer.dir.resolve(disk + ".raw");
         agent("disks", "export", disk, file.toString());
         return file;
-    }
-
-    /** debugfs's answer to one request against the file system in {@code file}, opened read-only. */
-    private static String debugfs(Path file, String request) throws Exception {
-        return Tools.stdout("debugfs", "-R", request, file.toString());
     }
 
     private static String agent(String... arguments) throws Exception {
