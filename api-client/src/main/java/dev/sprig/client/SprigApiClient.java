@@ -173,6 +173,11 @@ public final class SprigApiClient {
                 expect(201, create("/v1/disks/" + encode(diskId) + "/snapshots", snapshot)), SnapshotView.class);
     }
 
+    /** {@code POST /v1/disks/{id}:resize}: the disk at its new size. */
+    public DiskView resize(String diskId, ResizeDisk resize) throws IOException {
+        return Wire.read(expect(200, create("/v1/disks/" + encode(diskId) + ":resize", resize)), DiskView.class);
+    }
+
     public void deleteDisk(String diskId) throws IOException {
         expect(204, send(request("/v1/disks/" + encode(diskId)).DELETE().build()));
     }

@@ -124,6 +124,10 @@ class DocumentedStatusesIT {
         documented("GET", "/v1/disks", api.get("/v1/disks"));
         documented("GET", "/v1/disks/{id}/lineage", api.get("/v1/disks/" + disk + "/lineage"));
         documented("GET", "/v1/disks/{id}/attachment", api.get("/v1/disks/" + disk + "/attachment"));
+        documented(
+                "POST",
+                "/v1/disks/{id}:resize",
+                api.post("/v1/disks/" + disk + ":resize", "{\"sizeBytes\":" + 2 * SIZE + "}"));
         JsonNode flattening = ApiClient.json(
                 documented("POST", "/v1/disks/{id}:flatten", api.action("/v1/disks/" + disk + ":flatten")));
         succeeded(flattening.path("id").asString());

@@ -155,6 +155,11 @@ final class GatedBackend implements StorageBackend {
     }
 
     @Override
+    public void grow(long lcId, long sizeBytes) {
+        real.grow(lcId, sizeBytes);
+    }
+
+    @Override
     public void delete(long lcId) {
         real.delete(lcId);
     }

@@ -326,6 +326,53 @@ class AgentServeIT {
                 "--do_verify=1");
     }
 
+    @Test
+    void aDiskGrownWhileAttachedKeepsItsBytesAndAClientThatConnectsAgainSeesTheNewSize() throws Exception {
+        String disk = api.clone(image);
+        String[] writes = {
+            "fio",
+            "--name=before-resize",
+            "--ioengine=nbd",
+            "--uri=" + nbd(disk),
+            "--rw=randwrite",
+            "--bs=64k",
+            "--size=12M",
+            "--iodepth=16",
+            "--verify=crc32c",
+            "--do_verify=1"
+        };
+        succeed(writes);
+        try (RawNbdClient attached = RawNbdClient.open("127.0.0.1", agent.port(), disk)) {
+
+            assertThat(api.resize(disk, 20L * MIB)).isEqualTo(20L * MIB);
+
+            // the connection made before keeps its size, and serves as before
+            assertThat(attached.size()).isEqualTo(IMAGE.length);
+            byte[] before = attached.read(0, 64 << 10).data();
+            assertThat(attached.write(0, before)).isZero();
+            assertThat(attached.read(12L * MIB - 4096, 4096).error()).isZero();
+        }
+        assertThat(succeed("nbdinfo", "--size", nbd(disk)).strip()).isEqualTo(String.valueOf(20L * MIB));
+        // what fio wrote before the resize reads back, and the new space reads as zeros
+        String[] verifyOnly = Arrays.copyOf(writes, writes.length + 1);
+        verifyOnly[writes.length] = "--verify_only";
+        succeed(verifyOnly);
+        byte[] grown = copyOf(disk);
+        assertThat(grown).hasSize(20 * MIB);
+        assertThat(Arrays.copyOfRange(grown, 12 * MIB, 20 * MIB)).isEqualTo(new byte[8 * MIB]);
+        succeed(
+                "fio",
+                "--name=after-resize",
+                "--ioengine=nbd",
+                "--uri=" + nbd(disk),
+                "--rw=randwrite",
+                "--bs=64k",
+                "--size=20M",
+                "--iodepth=16",
+                "--verify=crc32c",
+                "--do_verify=1");
+    }
+
     private Path copyOfPath(String disk) {
         return apiServer.dir.resolve(disk + ".raw");
     }

@@ -202,6 +202,23 @@ class CliIT {
     }
 
     @Test
+    void resizeGrowsADiskAndRefusesToShrinkItSayingWhy() throws Exception {
+        String image = agent("images", "import", file.toString(), "--name", SprigApi.unique("img"))
+                .strip();
+        String disk = agent("disks", "clone", image).strip();
+
+        assertThat(agent("disks", "resize", disk, "8M").strip()).isEqualTo(String.valueOf(8 << 20));
+
+        assertThat(api.attachment(disk).sizeBytes()).isEqualTo(8L << 20);
+        Tools.Result shrink = run(command("disks", "resize", disk, "4M"));
+        assertThat(shrink.exitCode()).isNotZero();
+        assertThat(shrink.output()).contains("can grow, not shrink");
+        Tools.Result notASize = run(command("disks", "resize", disk, "8MB"));
+        assertThat(notASize.exitCode()).isEqualTo(2);
+        assertThat(notASize.output()).contains("SIZE must be");
+    }
+
+    @Test
     void serveFromTheJarAnswersNbdinfo() throws Exception {
         String image = agent("images", "import", file.toString(), "--name", SprigApi.unique("img"))
                 .strip();

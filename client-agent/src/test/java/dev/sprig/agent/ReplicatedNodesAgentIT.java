@@ -1,10 +1,12 @@
 package dev.sprig.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sprig.agent.route.AttachedDisks;
 import dev.sprig.agent.route.Attachments;
 import dev.sprig.agent.route.NodeChannels;
+import dev.sprig.client.ApiException;
 import dev.sprig.client.AttachmentView;
 import dev.sprig.client.ReplicaColumnView;
 import dev.sprig.client.ReplicaMemberView;
@@ -162,6 +164,43 @@ class ReplicatedNodesAgentIT {
         assertThat(urisOf(api.attachment(disk), victim))
                 .as("no new attachment sends anyone to the stale member")
                 .isEmpty();
+    }
+
+    @Test
+    void aThreeCopyDiskGrowsOnEveryMemberAndIsNotResizedWhileACopyIsStale() throws Exception {
+        SprigApi api = api();
+        String disk = api.clone(api.image(IMAGE));
+
+        assertThat(api.resize(disk, 36L * MIB)).isEqualTo(36L * MIB);
+
+        assertThat(Tools.succeed("nbdinfo", "--size", nbd(disk)).strip()).isEqualTo(String.valueOf(36L * MIB));
+        // every member takes the writes past the old end: one that had not grown would be dropped
+        Tools.succeed(
+                "fio",
+                "--name=grown",
+                "--ioengine=nbd",
+                "--uri=" + nbd(disk),
+                "--rw=randwrite",
+                "--bs=64k",
+                "--offset=" + 24 * MIB,
+                "--size=" + 12 * MIB,
+                "--iodepth=8",
+                "--verify=crc32c",
+                "--do_verify=1");
+        assertThat(api.attachment(disk).redundancy()).isEqualTo("healthy");
+
+        String victim = api.attachment(disk).columns().get(0).members().get(0).nodeId();
+        nodes.process(indexOf(victim)).destroyForcibly().waitFor();
+        try (RawNbdClient client = RawNbdClient.open("127.0.0.1", agent.port(), disk)) {
+            assertThat(client.write(0, random(64 << 10, 3))).isZero(); // PC 0, column 0: the victim is dropped
+        }
+        awaitTrue(() -> stateOf(api, disk, 0, victim).equals("stale"), Duration.ofSeconds(30), victim + " dropped");
+
+        assertThatThrownBy(() -> api.resize(disk, 48L * MIB))
+                .hasCauseInstanceOf(ApiException.class)
+                .hasMessageContaining("409")
+                .hasMessageContaining("not all in sync");
+        assertThat(api.attachment(disk).sizeBytes()).isEqualTo(36L * MIB);
     }
 
     @Test

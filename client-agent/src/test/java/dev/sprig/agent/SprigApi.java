@@ -7,6 +7,7 @@ import dev.sprig.client.CreateSnapshot;
 import dev.sprig.client.DiskView;
 import dev.sprig.client.ImageView;
 import dev.sprig.client.OperationView;
+import dev.sprig.client.ResizeDisk;
 import dev.sprig.client.SprigApiClient;
 import java.io.IOException;
 import java.net.URI;
@@ -52,6 +53,11 @@ final class SprigApi {
     String clone(String source) {
         return call(() -> client.createDisk(new CreateDisk(unique("disk"), source)))
                 .externId();
+    }
+
+    /** Grows {@code disk} to {@code sizeBytes}; returns its size as api-server answered it. */
+    long resize(String disk, long sizeBytes) {
+        return call(() -> client.resize(disk, new ResizeDisk(sizeBytes))).sizeBytes();
     }
 
     /** Snapshots {@code disk} (its lc is frozen, the disk goes on in a new one); returns the snapshot's extern_id. */

@@ -98,6 +98,13 @@ public interface StorageBackend {
 
     void freeze(long lcId);
 
+    /**
+     * Grows a writable lc to {@code sizeBytes} (at least its size; the new bytes read as zeros), on
+     * every copy: if one cannot be grown the call fails, and growing again to the same size is
+     * harmless.
+     */
+    void grow(long lcId, long sizeBytes);
+
     /** Removes an lc that has no children; removing one that is gone is not an error. */
     void delete(long lcId);
 

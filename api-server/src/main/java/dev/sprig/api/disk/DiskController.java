@@ -61,6 +61,8 @@ class DiskController {
 
     record CreateSnapshot(@NotBlank @Size(max = 128) String name) {}
 
+    record ResizeDisk(@NotNull @Positive Long sizeBytes) {}
+
     record SnapshotView(
             String externId,
             String name,
@@ -220,6 +222,19 @@ class DiskController {
         return ResponseEntity.accepted()
                 .location(URI.create("/v1/operations/" + operation.id()))
                 .body(operation);
+    }
+
+    @PostMapping(path = "/v1/disks/{id}:resize", produces = MediaType.APPLICATION_JSON_VALUE)
+    @Operation(
+            summary = "Grow a disk to sizeBytes (whole 512-byte sectors); the new bytes read as zeros",
+            description = "A metadata change on every copy, while the disk may be attached: a client keeps the size"
+                    + " it negotiated, and one that connects again sees the new size. Its snapshots and the disks"
+                    + " cloned from it keep theirs. A smaller size is refused (400 INVALID_ARGUMENT: a disk does not"
+                    + " shrink); its own size changes nothing. While the disk is flattening, or (storage nodes) while"
+                    + " one of its copies is not in sync, 409 INVALID_STATE says why.")
+    @ApiResponse(responseCode = "200", description = "The disk at its new size", useReturnTypeSchema = true)
+    DiskView resize(@PathVariable String id, @Valid @RequestBody ResizeDisk request) {
+        return view(disks.resize(id, request.sizeBytes()));
     }
 
     @GetMapping(path = "/v1/disks/{id}/lineage", produces = MediaType.APPLICATION_JSON_VALUE)

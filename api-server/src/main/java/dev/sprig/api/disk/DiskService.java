@@ -335,6 +335,35 @@ public class DiskService implements DisposableBean {
     }
 
     /**
+     * Grows a disk to {@code sizeBytes}: its writable lc on the backend (every copy), then its size
+     * here, in one transaction that holds the disk's row. The new bytes read as zeros; its snapshots,
+     * and disks cloned from it, keep their sizes (their lcs are others). A size below the disk's is
+     * refused (shrinking would drop data); its own size changes nothing. A client attached now keeps
+     * the size it negotiated; one that connects again sees the new one.
+     */
+    public Resource resize(String diskId, long sizeBytes) {
+        SizeRule.require("sizeBytes", sizeBytes);
+        tx.executeWithoutResult(status -> {
+            Resource disk = resources
+                    .lock(diskId, ResourceKind.DISK)
+                    .orElseThrow(() -> SprigException.notFound("disk " + diskId));
+            requireAvailable(disk);
+            if (sizeBytes < disk.sizeBytes()) {
+                throw SprigException.invalidArgument("sizeBytes " + sizeBytes + " is smaller than disk " + diskId
+                        + "'s " + disk.sizeBytes() + ": a disk can grow, not shrink");
+            }
+            if (sizeBytes == disk.sizeBytes()) {
+                return;
+            }
+            long lcId = Objects.requireNonNull(disk.lcId());
+            lcs.setSize(lcId, sizeBytes);
+            resources.setSize(diskId, sizeBytes);
+            backend.grow(lcId, sizeBytes);
+        });
+        return get(diskId);
+    }
+
+    /**
      * Snapshots and clones freeze a disk's lc: not while a flatten copies into it (the answer names
      * the operation to wait for).
      */

@@ -86,6 +86,14 @@ public class LcRepository {
                 .update();
     }
 
+    /** A writable lc's new size, after a resize grew it. */
+    public void setSize(long lcId, long sizeBytes) {
+        jdbc.sql("UPDATE lc SET size_bytes = :size WHERE lc_id = :lc AND NOT frozen")
+                .param("lc", lcId)
+                .param("size", sizeBytes)
+                .update();
+    }
+
     /**
      * Cuts an lc loose from its parent once it holds every segment it read from it (a flatten). It
      * stays in its family: its PCs stay where they are.

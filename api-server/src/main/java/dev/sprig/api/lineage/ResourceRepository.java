@@ -186,7 +186,7 @@ public class ResourceRepository {
                 .update();
     }
 
-    /** The size of an image, learned by its import. */
+    /** The size of an image, learned by its import, or of a disk that a resize grew. */
     public void setSize(String externId, long sizeBytes) {
         jdbc.sql("UPDATE resource SET size_bytes = :size, updated_at = now() WHERE extern_id = :id")
                 .param("id", externId)

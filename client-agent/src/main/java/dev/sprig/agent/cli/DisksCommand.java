@@ -7,6 +7,7 @@ import dev.sprig.client.BatchCreate;
 import dev.sprig.client.CreateDisk;
 import dev.sprig.client.DiskView;
 import dev.sprig.client.OperationView;
+import dev.sprig.client.ResizeDisk;
 import dev.sprig.client.SprigApiClient;
 import dev.sprig.client.Wire;
 import dev.sprig.nbd.server.AsyncNbdDisk;
@@ -27,12 +28,17 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code sprig-agent disks clone|lineage|export}. */
+/** {@code sprig-agent disks clone|resize|lineage|export}. */
 @Command(
         name = "disks",
         mixinStandardHelpOptions = true,
-        description = "Disks: clone, lineage, export.",
-        subcommands = {DisksCommand.Clone.class, DisksCommand.Lineage.class, DisksCommand.Export.class})
+        description = "Disks: clone, resize, lineage, export.",
+        subcommands = {
+            DisksCommand.Clone.class,
+            DisksCommand.Resize.class,
+            DisksCommand.Lineage.class,
+            DisksCommand.Export.class
+        })
 final class DisksCommand {
 
     @Command(
@@ -137,6 +143,66 @@ final class DisksCommand {
 
         private static String orEmpty(@Nullable String text) {
             return text == null ? "" : text;
+        }
+    }
+
+    @Command(
+            name = "resize",
+            mixinStandardHelpOptions = true,
+            description = "Grow a disk to SIZE; prints its new size in bytes. An attached client keeps its size"
+                    + " until it connects again.")
+    static final class Resize implements Callable<Integer> {
+
+        @Mixin
+        ApiOptions api;
+
+        @Mixin
+        TimeoutOptions timeouts;
+
+        @Parameters(index = "0", paramLabel = "ID", description = "Disk id.")
+        String diskId;
+
+        @Parameters(
+                index = "1",
+                paramLabel = "SIZE",
+                description = "New size: bytes, or a number with K, M, G or T (powers of 1024), e.g. 20G.")
+        String size;
+
+        @Override
+        public Integer call() throws Exception {
+            long bytes;
+            try {
+                bytes = bytes(size);
+            } catch (IllegalArgumentException notASize) {
+                System.err.println("sprig-agent: " + notASize.getMessage());
+                return 2;
+            }
+            System.out.println(
+                    timeouts.client(api).resize(diskId, new ResizeDisk(bytes)).sizeBytes());
+            return 0;
+        }
+
+        /** {@code 20G} as bytes: a whole number, with an optional K, M, G or T suffix (powers of 1024). */
+        static long bytes(String size) {
+            String text = size.strip().toUpperCase(java.util.Locale.ROOT);
+            int shift = switch (text.isEmpty() ? ' ' : text.charAt(text.length() - 1)) {
+                case 'K' -> 10;
+                case 'M' -> 20;
+                case 'G' -> 30;
+                case 'T' -> 40;
+                default -> 0;
+            };
+            String digits = shift == 0 ? text : text.substring(0, text.length() - 1);
+            try {
+                long number = Long.parseLong(digits);
+                if (number <= 0 || number > Long.MAX_VALUE >> shift) {
+                    throw new NumberFormatException();
+                }
+                return number << shift;
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(
+                        "SIZE must be a positive whole number of bytes, or one with K, M, G or T: " + size);
+            }
         }
     }
 

@@ -47,6 +47,11 @@ final class EmbeddedBackend implements StorageBackend {
     }
 
     @Override
+    public void grow(long lcId, long sizeBytes) {
+        engine.grow(lcId, sizeBytes);
+    }
+
+    @Override
     public void delete(long lcId) {
         try {
             engine.delete(lcId);

@@ -15,6 +15,7 @@ import dev.sprig.nodeapi.FenceRequest;
 import dev.sprig.nodeapi.FenceView;
 import dev.sprig.nodeapi.FillFromRequest;
 import dev.sprig.nodeapi.FillFromResult;
+import dev.sprig.nodeapi.GrowRequest;
 import dev.sprig.nodeapi.Job;
 import dev.sprig.nodeapi.LcDefinition;
 import dev.sprig.nodeapi.LcSummary;
@@ -195,6 +196,11 @@ final class NodeClient {
     /** A freeze flushes the lc's unflushed writes on the node first: it gets the data timeout. */
     void freeze(Target node, long lcId) {
         call("POST /v1/lcs/" + lcId + ":freeze", () -> api(node, dataTimeout).freeze(lcId));
+    }
+
+    /** Grows a writable lc: a metadata change, one journal force on the node. */
+    void grow(Target node, long lcId, long sizeBytes) {
+        call("POST /v1/lcs/" + lcId + ":grow", () -> api(node, callTimeout).grow(lcId, new GrowRequest(sizeBytes)));
     }
 
     void delete(Target node, long lcId) {

@@ -117,6 +117,34 @@ final class RemoteBackend implements StorageBackend {
         onEveryMember(families.of(lcId), node -> client.freeze(node, lcId));
     }
 
+    /**
+     * Grows on every member of every column, all in sync: a member that missed the grow (stale,
+     * or rebuilding from a copy of the old size) would hold a smaller lc than its set, so a family
+     * with one is refused until recovery has brought it back, and a member that cannot be reached
+     * fails the call (503) instead of being dropped. The members grown before it keep the new size,
+     * which a retry (or the next resize) gives the others.
+     */
+    @Override
+    public void grow(long lcId, long sizeBytes) {
+        long family = families.of(lcId);
+        List<ReplicaSet> placed = sets.placed(family);
+        for (ReplicaSet column : placed) {
+            for (ReplicaSet.Member member : column.members()) {
+                if (!member.inSync()) {
+                    throw SprigException.invalidState("the disk's copies are not all in sync (node "
+                            + member.nodeId() + " is " + member.state().column()
+                            + " in column " + column.column() + "); resize it once recovery has finished");
+                }
+            }
+        }
+        Set<String> nodes = new LinkedHashSet<>();
+        placed.forEach(column -> nodes.addAll(column.writerNodeIds()));
+        for (String nodeId : nodes) {
+            Target node = target(nodeId);
+            calls.run(nodeId, () -> client.grow(node, lcId, sizeBytes));
+        }
+    }
+
     @Override
     public void flush(long lcId) {
         onEveryMember(families.of(lcId), node -> client.flush(node, lcId));
