@@ -190,6 +190,30 @@ public final class SprigApiClient {
         return Wire.read(expect(200, send(request(query).GET().build())), DiskPage.class);
     }
 
+    /**
+     * {@code GET /v1/snapshots}: a page of snapshots, oldest first; of one disk when {@code diskId}
+     * is given (a disk that does not exist is a 404).
+     */
+    public SnapshotPage snapshots(@Nullable String diskId, int pageSize, @Nullable String pageToken)
+            throws IOException {
+        String query = "/v1/snapshots?pageSize=" + pageSize
+                + (diskId == null ? "" : "&diskId=" + encode(diskId))
+                + (pageToken == null ? "" : "&pageToken=" + encode(pageToken));
+        return Wire.read(expect(200, send(request(query).GET().build())), SnapshotPage.class);
+    }
+
+    /** Every snapshot (of {@code diskId}, when given), page after page of {@code pageSize}. */
+    public List<SnapshotView> allSnapshots(@Nullable String diskId, int pageSize) throws IOException {
+        List<SnapshotView> found = new ArrayList<>();
+        String token = null;
+        do {
+            SnapshotPage page = snapshots(diskId, pageSize, token);
+            found.addAll(page.items());
+            token = page.nextPageToken();
+        } while (token != null);
+        return found;
+    }
+
     /** Every disk whose name starts with {@code namePrefix}, page after page of {@code pageSize}. */
     public List<DiskView> allDisks(String namePrefix, int pageSize) throws IOException {
         List<DiskView> found = new ArrayList<>();

@@ -120,6 +120,8 @@ class DocumentedStatusesIT {
                 "/v1/disks/{id}/snapshots",
                 api.post("/v1/disks/" + disk + "/snapshots", "{\"name\":\"" + ImageAndDiskApiIT.unique("s") + "\"}")));
         documented("GET", "/v1/snapshots/{id}", api.get("/v1/snapshots/" + snapshot));
+        documented("GET", "/v1/snapshots", api.get("/v1/snapshots?diskId=" + disk));
+        documented("GET", "/v1/disks/{id}/snapshots", api.get("/v1/disks/" + disk + "/snapshots"));
         documented("GET", "/v1/disks/{id}", api.get("/v1/disks/" + disk));
         documented("GET", "/v1/disks", api.get("/v1/disks"));
         documented("GET", "/v1/disks/{id}/lineage", api.get("/v1/disks/" + disk + "/lineage"));

@@ -219,6 +219,26 @@ class CliIT {
     }
 
     @Test
+    void snapshotsListPrintsADisksSnapshotsOldestFirstOneALine() throws Exception {
+        String image = agent("images", "import", file.toString(), "--name", SprigApi.unique("img"))
+                .strip();
+        String disk = agent("disks", "clone", image).strip();
+        String first = api.snapshot(disk);
+        String second = api.snapshot(disk);
+
+        List<String> lines = agent("snapshots", "list", "--disk", disk).lines().toList();
+
+        assertThat(lines).hasSize(2);
+        assertThat(lines.get(0)).startsWith(first + "\t").contains("\t" + disk + "\t" + CONTENT.length + "\t");
+        assertThat(lines.get(1)).startsWith(second + "\t");
+        assertThat(agent("snapshots", "list").lines().map(line -> line.split("\t")[0]))
+                .contains(first, second);
+        Tools.Result unknown = run(command("snapshots", "list", "--disk", "disk-0000000000000000"));
+        assertThat(unknown.exitCode()).isEqualTo(1);
+        assertThat(unknown.output()).contains("404");
+    }
+
+    @Test
     void serveFromTheJarAnswersNbdinfo() throws Exception {
         String image = agent("images", "import", file.toString(), "--name", SprigApi.unique("img"))
                 .strip();

@@ -63,6 +63,8 @@ class DiskController {
 
     record ResizeDisk(@NotNull @Positive Long sizeBytes) {}
 
+    record SnapshotPage(List<SnapshotView> items, @Nullable String nextPageToken) {}
+
     record SnapshotView(
             String externId,
             String name,
@@ -280,13 +282,43 @@ class DiskController {
     }
 
     @GetMapping(path = "/v1/disks", produces = MediaType.APPLICATION_JSON_VALUE)
-    @Operation(summary = "List disks in creation order, a page at a time")
+    @Operation(
+            summary = "List disks in creation order, a page at a time",
+            description = "Filters: state, namePrefix, and sourceId (the disks cloned from that image, snapshot or"
+                    + " disk); nextPageToken asks for the next page with the same filters.")
     DiskPage list(
+            @RequestParam(required = false) @Nullable String state,
+            @RequestParam(required = false) @Nullable String namePrefix,
+            @RequestParam(required = false) @Nullable String sourceId,
+            @RequestParam(required = false) @Nullable String pageToken,
+            @RequestParam(required = false) @Nullable Integer pageSize) {
+        ResourcePage page = disks.list(state, namePrefix, sourceId, pageToken, Paging.size(pageSize));
+        return new DiskPage(views(page.items()), page.nextPageToken());
+    }
+
+    @GetMapping(path = "/v1/snapshots", produces = MediaType.APPLICATION_JSON_VALUE)
+    @Operation(
+            summary = "List snapshots in creation order, a page at a time",
+            description = "Filters: diskId (the snapshots taken of that disk; 404 when it does not exist), state and"
+                    + " namePrefix; nextPageToken asks for the next page with the same filters.")
+    SnapshotPage snapshots(
+            @RequestParam(required = false) @Nullable String diskId,
             @RequestParam(required = false) @Nullable String state,
             @RequestParam(required = false) @Nullable String namePrefix,
             @RequestParam(required = false) @Nullable String pageToken,
             @RequestParam(required = false) @Nullable Integer pageSize) {
-        ResourcePage page = disks.list(state, namePrefix, pageToken, Paging.size(pageSize));
-        return new DiskPage(views(page.items()), page.nextPageToken());
+        ResourcePage page = disks.snapshots(diskId, state, namePrefix, pageToken, Paging.size(pageSize));
+        return new SnapshotPage(page.items().stream().map(SnapshotView::of).toList(), page.nextPageToken());
+    }
+
+    @GetMapping(path = "/v1/disks/{id}/snapshots", produces = MediaType.APPLICATION_JSON_VALUE)
+    @Operation(summary = "The snapshots taken of a disk, in creation order, a page at a time")
+    SnapshotPage snapshotsOf(
+            @PathVariable String id,
+            @RequestParam(required = false) @Nullable String state,
+            @RequestParam(required = false) @Nullable String namePrefix,
+            @RequestParam(required = false) @Nullable String pageToken,
+            @RequestParam(required = false) @Nullable Integer pageSize) {
+        return snapshots(id, state, namePrefix, pageToken, pageSize);
     }
 }

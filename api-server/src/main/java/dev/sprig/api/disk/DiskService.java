@@ -393,9 +393,31 @@ public class DiskService implements DisposableBean {
                 .orElseThrow(() -> SprigException.notFound(kind.name().toLowerCase() + " " + externId));
     }
 
+    /** Disks in creation order; {@code sourceId} keeps those cloned from one image, snapshot or disk. */
     public ResourcePage list(
-            @Nullable String state, @Nullable String namePrefix, @Nullable String pageToken, int pageSize) {
+            @Nullable String state,
+            @Nullable String namePrefix,
+            @Nullable String sourceId,
+            @Nullable String pageToken,
+            int pageSize) {
         PageCursor after = PageCursor.ofParameter(pageToken);
-        return resources.page(ResourceKind.DISK, state, namePrefix, after, pageSize);
+        return resources.page(ResourceKind.DISK, state, namePrefix, sourceId, after, pageSize);
+    }
+
+    /**
+     * Snapshots in creation order; {@code diskId} keeps those taken of one disk, which must exist
+     * (a disk that does not is 404, not an empty page).
+     */
+    public ResourcePage snapshots(
+            @Nullable String diskId,
+            @Nullable String state,
+            @Nullable String namePrefix,
+            @Nullable String pageToken,
+            int pageSize) {
+        if (diskId != null) {
+            get(diskId);
+        }
+        PageCursor after = PageCursor.ofParameter(pageToken);
+        return resources.page(ResourceKind.SNAPSHOT, state, namePrefix, diskId, after, pageSize);
     }
 }

@@ -210,9 +210,27 @@ public class ResourceRepository {
             @Nullable String namePrefix,
             @Nullable PageCursor after,
             int pageSize) {
+        return page(kind, state, namePrefix, null, after, pageSize);
+    }
+
+    /**
+     * A page of resources of one kind in creation order, filtered by state (all but those being
+     * deleted when null), name prefix and source (a snapshot's disk, a disk's image or snapshot).
+     */
+    public ResourcePage page(
+            ResourceKind kind,
+            @Nullable String state,
+            @Nullable String namePrefix,
+            @Nullable String sourceId,
+            @Nullable PageCursor after,
+            int pageSize) {
         StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM resource WHERE kind = :kind");
         var statement = new java.util.HashMap<String, Object>();
         statement.put("kind", kind.column());
+        if (sourceId != null) {
+            sql.append(" AND source_extern_id = :source");
+            statement.put("source", sourceId);
+        }
         if (state != null) {
             sql.append(" AND state = :state");
             statement.put("state", state);

@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         version = "sprig-agent 0.1.0",
         description = "Serves Sprig disks over NBD to QEMU and the NBD tools.",
-        subcommands = {ServeCommand.class, ImagesCommand.class, DisksCommand.class})
+        subcommands = {ServeCommand.class, ImagesCommand.class, DisksCommand.class, SnapshotsCommand.class})
 public final class SprigAgent {
 
     public static void main(String[] args) {
