@@ -15,7 +15,7 @@ import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.JsonNode;
 
-/** Listing what exists: a disk's snapshots, all snapshots, and disks by their source, a page at a time. */
+/** Listing what exists: a disk's snapshots, all snapshots, disks by their source and operations, a page at a time. */
 @SpringBootTest(
         webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
         properties = "sprig.api.api-keys=" + ListingApiIT.KEY)
@@ -95,14 +95,67 @@ class ListingApiIT {
                 .isEmpty();
     }
 
+    @Test
+    void operationsAreListedNewestFirstByResourceKindAndStateAPageAtATime() throws Exception {
+        List<String> disks = new ArrayList<>();
+        List<String> flattens = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            String disk = ApiClient.id(api.clone(imageId));
+            disks.add(disk);
+            flattens.add(ApiClient.json(api.action("/v1/disks/" + disk + ":flatten"))
+                    .path("id")
+                    .asString());
+        }
+        for (String operation : flattens) {
+            awaitFinished(operation);
+        }
+
+        JsonNode ofOne = ApiClient.json(api.get("/v1/operations?targetId=" + disks.get(1)));
+        assertThat(ids(ofOne, "id")).containsExactly(flattens.get(1));
+        assertThat(ofOne.path("items").get(0).path("targetId").asString()).isEqualTo(disks.get(1));
+
+        List<String> pages = new ArrayList<>();
+        String token = null;
+        do {
+            JsonNode page = ApiClient.json(api.get("/v1/operations?kind=flatten&state=succeeded&pageSize=2"
+                    + (token == null ? "" : "&pageToken=" + token)));
+            assertThat(page.path("items").size()).isLessThanOrEqualTo(2);
+            pages.addAll(ids(page, "id"));
+            token = page.path("nextPageToken").isNull()
+                    ? null
+                    : page.path("nextPageToken").asString();
+        } while (token != null);
+        assertThat(pages).doesNotHaveDuplicates();
+        // newest first: the three flattens of this test, last started first, ahead of older ones
+        assertThat(pages.subList(0, 3)).containsExactly(flattens.get(2), flattens.get(1), flattens.get(0));
+        assertThat(ids(ApiClient.json(api.get("/v1/operations?targetId=" + disks.get(0) + "&state=running")), "id"))
+                .isEmpty();
+        assertProblem(api.get("/v1/operations?pageToken=forged"), 400, "INVALID_ARGUMENT");
+    }
+
+    private void awaitFinished(String operation) throws InterruptedException {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (ApiClient.json(api.get("/v1/operations/" + operation))
+                .path("state")
+                .asString()
+                .equals("running")) {
+            assertThat(System.nanoTime()).as("operation %s finished", operation).isLessThan(deadline);
+            Thread.sleep(100);
+        }
+    }
+
     private String snapshot(String disk, String name) {
         return ApiClient.id(
                 ApiClient.json(api.post("/v1/disks/" + disk + "/snapshots", "{\"name\":\"" + name + "\"}")));
     }
 
     private static List<String> ids(JsonNode page) {
+        return ids(page, "externId");
+    }
+
+    private static List<String> ids(JsonNode page, String field) {
         List<String> ids = new ArrayList<>();
-        page.path("items").forEach(item -> ids.add(item.path("externId").asString()));
+        page.path("items").forEach(item -> ids.add(item.path(field).asString()));
         return ids;
     }
 }

@@ -17,17 +17,17 @@ import org.jspecify.annotations.Nullable;
  * where the position is the (created_at, extern_id) of a page's last row. The key is derived from
  * the installation's id (V1__installation.sql), which never leaves the database: every api-server
  * instance of an installation accepts the others' tokens, tokens survive restarts, and a client can
- * neither forge one nor slip a value into the keyset query through it. {@link ResourceRepository},
- * which pages, reads the installation's id for it.
+ * neither forge one nor slip a value into the keyset query through it. {@link ResourceRepository}
+ * and the operations' repository, which page, read the installation's id for it.
  */
-final class PageTokens {
+public final class PageTokens {
 
     private static final String ALGORITHM = "HmacSHA256";
     private static final Base64.Encoder ENCODER = Base64.getUrlEncoder().withoutPadding();
     private static final Base64.Decoder DECODER = Base64.getUrlDecoder();
 
-    /** Where a page ends. */
-    record Position(Instant createdAt, String externId) {}
+    /** Where a page ends: its last row's creation time and id. */
+    public record Position(Instant createdAt, String externId) {}
 
     private final Supplier<UUID> installation;
     private volatile @Nullable SecretKeySpec key;
@@ -36,7 +36,13 @@ final class PageTokens {
         this.installation = installation;
     }
 
-    String token(Position position) {
+    /** Tokens keyed by the installation's id, read once from {@code jdbc}'s database when first needed. */
+    public static PageTokens of(org.springframework.jdbc.core.simple.JdbcClient jdbc) {
+        return new PageTokens(
+                () -> jdbc.sql("SELECT id FROM installation").query(UUID.class).single());
+    }
+
+    public String token(Position position) {
         String raw = position.createdAt().getEpochSecond() + "."
                 + position.createdAt().getNano() + ":" + position.externId();
         String encoded = ENCODER.encodeToString(raw.getBytes(StandardCharsets.UTF_8));
@@ -44,7 +50,7 @@ final class PageTokens {
     }
 
     /** The position in a token this installation issued; an invalid argument for anything else. */
-    Position position(PageCursor cursor) {
+    public Position position(PageCursor cursor) {
         String token = cursor.token();
         int dot = token.indexOf('.');
         if (dot < 0) {

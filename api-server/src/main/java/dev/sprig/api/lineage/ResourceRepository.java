@@ -6,7 +6,6 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Optional;
-import java.util.UUID;
 import org.jspecify.annotations.Nullable;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -34,8 +33,7 @@ public class ResourceRepository {
     ResourceRepository(JdbcClient jdbc, JdbcTemplate template) {
         this.jdbc = jdbc;
         this.template = template;
-        this.pageTokens = new PageTokens(
-                () -> jdbc.sql("SELECT id FROM installation").query(UUID.class).single());
+        this.pageTokens = PageTokens.of(jdbc);
     }
 
     /** A new resource; its name must be free among live resources of its kind (a unique index). */

@@ -34,21 +34,25 @@ class OperationController {
         return OperationView.of(operations.get(id));
     }
 
-    record OperationList(List<OperationView> items) {}
+    record OperationList(
+            List<OperationView> items, @Nullable String nextPageToken) {}
 
     @GetMapping(path = "/v1/operations", produces = MediaType.APPLICATION_JSON_VALUE)
     @io.swagger.v3.oas.annotations.Operation(
-            summary = "The most recent operations, newest first",
+            summary = "Operations, newest first, a page at a time",
             description = "At most pageSize (default 50, at most 1,000), of one kind (flatten, import, clone, copy,"
-                    + " recovery) and in one state (running, succeeded, failed) when those are given: how an operator"
-                    + " finds the recoveries the leader started (GET /v1/operations?kind=recovery&state=running).")
+                    + " recovery, scrub), in one state (running, succeeded, failed) and on one resource (targetId:"
+                    + " an image's, a disk's or a replica set's id) when those are given; nextPageToken asks for the"
+                    + " next page with the same filters. How an operator finds the recoveries the leader started:"
+                    + " GET /v1/operations?kind=recovery&state=running.")
     OperationList list(
             @RequestParam(required = false) @Nullable String kind,
             @RequestParam(required = false) @Nullable String state,
+            @RequestParam(required = false) @Nullable String targetId,
+            @RequestParam(required = false) @Nullable String pageToken,
             @RequestParam(required = false) @Nullable Integer pageSize) {
-        return new OperationList(operations.recent(kind, state, Paging.size(pageSize)).stream()
-                .map(OperationView::of)
-                .toList());
+        OperationRepository.Page page = operations.page(kind, state, targetId, pageToken, Paging.size(pageSize));
+        return new OperationList(page.items().stream().map(OperationView::of).toList(), page.nextPageToken());
     }
 
     @PostMapping(path = "/v1/operations/{id}:cancel", produces = MediaType.APPLICATION_JSON_VALUE)

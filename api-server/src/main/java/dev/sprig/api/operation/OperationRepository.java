@@ -1,9 +1,12 @@
 package dev.sprig.api.operation;
 
+import dev.sprig.api.lineage.PageCursor;
+import dev.sprig.api.lineage.PageTokens;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Optional;
 import org.jspecify.annotations.Nullable;
@@ -22,9 +25,11 @@ public class OperationRepository {
                     + " attempts";
 
     private final JdbcClient jdbc;
+    private final PageTokens pageTokens;
 
     OperationRepository(JdbcClient jdbc) {
         this.jdbc = jdbc;
+        this.pageTokens = PageTokens.of(jdbc);
     }
 
     /**
@@ -94,6 +99,42 @@ public class OperationRepository {
                 .param("limit", limit)
                 .query(OperationRepository::map)
                 .list();
+    }
+
+    /** A page of operations, newest first, and the token of the next (null on the last). */
+    public record Page(List<Operation> items, @Nullable String nextPageToken) {}
+
+    /**
+     * A page of operations, newest first, of the kind, in the state and on the resource when given,
+     * after the position of {@code after}.
+     */
+    public Page page(
+            Operation.@Nullable Kind kind,
+            Operation.@Nullable State state,
+            @Nullable String targetId,
+            @Nullable PageCursor after,
+            int pageSize) {
+        PageTokens.@Nullable Position from = after == null ? null : pageTokens.position(after);
+        List<Operation> rows = jdbc.sql("SELECT " + COLUMNS + " FROM operation"
+                        + " WHERE (CAST(:kind AS TEXT) IS NULL OR kind = :kind)"
+                        + " AND (CAST(:state AS TEXT) IS NULL OR state = :state)"
+                        + " AND (CAST(:target AS TEXT) IS NULL OR target_extern_id = :target)"
+                        + " AND (CAST(:afterId AS TEXT) IS NULL OR (created_at, operation_id) < (:afterAt, :afterId))"
+                        + " ORDER BY created_at DESC, operation_id DESC LIMIT :limit")
+                .param("kind", kind == null ? null : kind.column())
+                .param("state", state == null ? null : state.column())
+                .param("target", targetId)
+                .param("afterAt", from == null ? null : OffsetDateTime.ofInstant(from.createdAt(), ZoneOffset.UTC))
+                .param("afterId", from == null ? null : from.externId())
+                .param("limit", pageSize + 1)
+                .query(OperationRepository::map)
+                .list();
+        if (rows.size() <= pageSize) {
+            return new Page(rows, null);
+        }
+        List<Operation> page = List.copyOf(rows.subList(0, pageSize));
+        Operation last = page.get(pageSize - 1);
+        return new Page(page, pageTokens.token(new PageTokens.Position(last.createdAt(), last.id())));
     }
 
     /** Every running operation, oldest first. */

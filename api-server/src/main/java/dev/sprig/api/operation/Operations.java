@@ -1,8 +1,8 @@
 package dev.sprig.api.operation;
 
 import dev.sprig.api.error.SprigException;
+import dev.sprig.api.lineage.PageCursor;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.stream.Collectors;
@@ -24,14 +24,21 @@ public class Operations {
     }
 
     /**
-     * The most recent {@code limit} operations, newest first, of one kind and in one state when
-     * those are given (their names as operation views show them: {@code recovery}, {@code running}).
+     * A page of operations, newest first, of one kind, in one state and on one resource (its id:
+     * {@code img-…}, {@code disk-…}, a replica set's) when those are given.
      */
-    public List<Operation> recent(@Nullable String kind, @Nullable String state, int limit) {
-        return operations.recent(
+    public OperationRepository.Page page(
+            @Nullable String kind,
+            @Nullable String state,
+            @Nullable String targetId,
+            @Nullable String pageToken,
+            int pageSize) {
+        return operations.page(
                 kind == null ? null : named(kind, Operation.Kind.values(), "kind"),
                 state == null ? null : named(state, Operation.State.values(), "state"),
-                limit);
+                targetId,
+                PageCursor.ofParameter(pageToken),
+                pageSize);
     }
 
     private static <E extends Enum<E>> E named(String name, E[] values, String what) {
