@@ -1,11 +1,14 @@
 package dev.sprig.api.lineage;
 
+import dev.sprig.api.paging.PageCursor;
+import dev.sprig.api.paging.PageTokens;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Optional;
+import java.util.UUID;
 import org.jspecify.annotations.Nullable;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -33,7 +36,8 @@ public class ResourceRepository {
     ResourceRepository(JdbcClient jdbc, JdbcTemplate template) {
         this.jdbc = jdbc;
         this.template = template;
-        this.pageTokens = PageTokens.of(jdbc);
+        this.pageTokens = new PageTokens(
+                () -> jdbc.sql("SELECT id FROM installation").query(UUID.class).single());
     }
 
     /** A new resource; its name must be free among live resources of its kind (a unique index). */

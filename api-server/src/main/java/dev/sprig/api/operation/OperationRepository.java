@@ -1,7 +1,7 @@
 package dev.sprig.api.operation;
 
-import dev.sprig.api.lineage.PageCursor;
-import dev.sprig.api.lineage.PageTokens;
+import dev.sprig.api.paging.PageCursor;
+import dev.sprig.api.paging.PageTokens;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
@@ -9,6 +9,7 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Optional;
+import java.util.UUID;
 import org.jspecify.annotations.Nullable;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
@@ -29,7 +30,8 @@ public class OperationRepository {
 
     OperationRepository(JdbcClient jdbc) {
         this.jdbc = jdbc;
-        this.pageTokens = PageTokens.of(jdbc);
+        this.pageTokens = new PageTokens(
+                () -> jdbc.sql("SELECT id FROM installation").query(UUID.class).single());
     }
 
     /**

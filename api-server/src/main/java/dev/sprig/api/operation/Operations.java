@@ -1,7 +1,7 @@
 package dev.sprig.api.operation;
 
 import dev.sprig.api.error.SprigException;
-import dev.sprig.api.lineage.PageCursor;
+import dev.sprig.api.paging.PageCursor;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.Optional;

@@ -1,11 +1,11 @@
-package dev.sprig.api.lineage;
+package dev.sprig.api.paging;
 
 import dev.sprig.api.error.SprigException;
 import org.jspecify.annotations.Nullable;
 
 /**
  * A {@code pageToken} as a client handed it back: opaque until {@link PageTokens} has checked its
- * signature and read the position in it, which {@link ResourceRepository#page} does before the
+ * signature and read the position in it, which the repository that pages does before the
  * token's contents reach a query. A token this server did not issue is an invalid argument, never
  * a server error.
  */
@@ -26,7 +26,7 @@ public record PageCursor(String token) {
         return new PageCursor(token);
     }
 
-    static SprigException notIssued() {
+    public static SprigException notIssued() {
         return SprigException.invalidArgument("pageToken is not a token this server issued");
     }
 }

@@ -1,4 +1,4 @@
-package dev.sprig.api.lineage;
+package dev.sprig.api.paging;
 
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
@@ -17,8 +17,8 @@ import org.jspecify.annotations.Nullable;
  * where the position is the (created_at, extern_id) of a page's last row. The key is derived from
  * the installation's id (V1__installation.sql), which never leaves the database: every api-server
  * instance of an installation accepts the others' tokens, tokens survive restarts, and a client can
- * neither forge one nor slip a value into the keyset query through it. {@link ResourceRepository}
- * and the operations' repository, which page, read the installation's id for it.
+ * neither forge one nor slip a value into the keyset query through it. the repositories that page
+ * (resources, operations) read the installation's id for it.
  */
 public final class PageTokens {
 
@@ -32,14 +32,9 @@ public final class PageTokens {
     private final Supplier<UUID> installation;
     private volatile @Nullable SecretKeySpec key;
 
-    PageTokens(Supplier<UUID> installation) {
+    /** Tokens keyed by the installation's id, asked of {@code installation} once, when first needed. */
+    public PageTokens(Supplier<UUID> installation) {
         this.installation = installation;
-    }
-
-    /** Tokens keyed by the installation's id, read once from {@code jdbc}'s database when first needed. */
-    public static PageTokens of(org.springframework.jdbc.core.simple.JdbcClient jdbc) {
-        return new PageTokens(
-                () -> jdbc.sql("SELECT id FROM installation").query(UUID.class).single());
     }
 
     public String token(Position position) {
