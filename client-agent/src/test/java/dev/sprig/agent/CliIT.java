@@ -273,7 +273,8 @@ class CliIT {
         return commandVia(apiServer.uri().toString(), arguments);
     }
 
-    private static String[] commandVia(String api, String... arguments) {
+    /** The jar's command line against the api-server at {@code api}, with the test key. */
+    static String[] commandVia(String api, String... arguments) {
         List<String> command = QuickStart.plainJar(JAR);
         command.addAll(List.of(arguments));
         command.addAll(List.of("--api", api, "--api-key", ApiServerProcess.KEY));

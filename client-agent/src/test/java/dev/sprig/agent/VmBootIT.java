@@ -2,7 +2,6 @@ package dev.sprig.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sprig.testing.QuickStart;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,7 +21,6 @@ import org.junit.jupiter.api.Test;
  */
 class VmBootIT {
 
-    static final Path JAR = CliIT.JAR;
     static final Path LIBVIRT_EXAMPLE =
             Path.of("..", "docs", "examples", "sprig-vm.xml").toAbsolutePath().normalize();
 
@@ -123,9 +121,6 @@ class VmBootIT {
     }
 
     private static String[] command(String... arguments) {
-        List<String> command = QuickStart.plainJar(JAR);
-        command.addAll(List.of(arguments));
-        command.addAll(List.of("--api", apiServer.uri().toString(), "--api-key", ApiServerProcess.KEY));
-        return command.toArray(String[]::new);
+        return CliIT.commandVia(apiServer.uri().toString(), arguments);
     }
 }

@@ -137,9 +137,7 @@ final class RemoteBackend implements StorageBackend {
                 }
             }
         }
-        Set<String> nodes = new LinkedHashSet<>();
-        placed.forEach(column -> nodes.addAll(column.writerNodeIds()));
-        for (String nodeId : nodes) {
+        for (String nodeId : inSyncNodes(placed)) { // every member, all in sync now
             Target node = target(nodeId);
             calls.run(nodeId, () -> client.grow(node, lcId, sizeBytes));
         }
