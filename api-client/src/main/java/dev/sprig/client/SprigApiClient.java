@@ -178,6 +178,14 @@ public final class SprigApiClient {
         return Wire.read(expect(200, create("/v1/disks/" + encode(diskId) + ":resize", resize)), DiskView.class);
     }
 
+    /**
+     * {@code POST /v1/disks/{id}:revert}: the disk, reading as the snapshot again (409 while someone
+     * holds it for writing, or when the snapshot is not on its chain).
+     */
+    public DiskView revert(String diskId, RevertDisk revert) throws IOException {
+        return Wire.read(expect(200, create("/v1/disks/" + encode(diskId) + ":revert", revert)), DiskView.class);
+    }
+
     public void deleteDisk(String diskId) throws IOException {
         expect(204, send(request("/v1/disks/" + encode(diskId)).DELETE().build()));
     }
@@ -232,7 +240,7 @@ public final class SprigApiClient {
                 expect(200, send(request("/v1/operations/" + encode(id)).GET().build())), OperationView.class);
     }
 
-    /** {@code GET /v1/disks/{id}/attachment}. */
+    /** {@code GET /v1/disks/{id}/attachment}, read-write, for the holder {@code unnamed}. */
     public AttachmentView attachment(String diskId) throws IOException {
         return Wire.read(
                 expect(
@@ -241,6 +249,26 @@ public final class SprigApiClient {
                                 .GET()
                                 .build())),
                 AttachmentView.class);
+    }
+
+    /**
+     * {@code GET /v1/disks/{id}/attachment?access=&holder=}: {@code access} is {@code read-write} or
+     * {@code read-only}; a read-write one takes or renews {@code holder}'s write lease until its
+     * {@code expiresAt}.
+     */
+    public AttachmentView attachment(String diskId, String access, String holder) throws IOException {
+        String query =
+                "/v1/disks/" + encode(diskId) + "/attachment?access=" + encode(access) + "&holder=" + encode(holder);
+        return Wire.read(expect(200, send(request(query).GET().build())), AttachmentView.class);
+    }
+
+    /** {@code DELETE /v1/disks/{id}/attachment?holder=}: ends {@code holder}'s write lease, if it has one. */
+    public void detach(String diskId, String holder) throws IOException {
+        expect(
+                204,
+                send(request("/v1/disks/" + encode(diskId) + "/attachment?holder=" + encode(holder))
+                        .DELETE()
+                        .build()));
     }
 
     /**

@@ -373,6 +373,51 @@ class AgentServeIT {
                 "--do_verify=1");
     }
 
+    @Test
+    void aDiskIsRevertedOnlyOnceItsClientsHaveGoneAndThenReadsAsItsSnapshot() throws Exception {
+        String disk = api.clone(image);
+        String[] beforeSnapshot = fioJob("before-snapshot", disk, 1);
+        succeed(beforeSnapshot);
+        String snapshot = api.snapshot(disk);
+        succeed(fioJob("after-snapshot", disk, 2));
+
+        try (RawNbdClient attached = RawNbdClient.open("127.0.0.1", agent.port(), disk)) {
+            assertThat(attached.write(0, filled(4096, (byte) 0x33))).isZero();
+
+            var refused = org.assertj.core.api.Assertions.catchThrowableOfType(
+                    dev.sprig.client.ApiException.class, () -> api.revert(disk, snapshot));
+
+            assertThat(refused.status()).isEqualTo(409);
+            assertThat(refused.problem().detail()).contains("attached for writing by 'sprig-agent@");
+            assertThat(attached.read(0, 4096).data()).isEqualTo(filled(4096, (byte) 0x33));
+        }
+        api.revertOnceDetached(disk, snapshot);
+
+        // what fio wrote before the snapshot reads back, every block of it; after it, nothing does
+        String[] verifyOnly = Arrays.copyOf(beforeSnapshot, beforeSnapshot.length + 1);
+        verifyOnly[beforeSnapshot.length] = "--verify_only";
+        succeed(verifyOnly);
+        // and the disk takes writes again
+        succeed(fioJob("after-revert", disk, 3));
+    }
+
+    /** A 12 MiB crc32c-verified random write of the whole disk, its data drawn from {@code seed}. */
+    private static String[] fioJob(String name, String disk, int seed) {
+        return new String[] {
+            "fio",
+            "--name=" + name,
+            "--ioengine=nbd",
+            "--uri=" + nbd(disk),
+            "--rw=randwrite",
+            "--bs=64k",
+            "--size=12M",
+            "--iodepth=16",
+            "--randseed=" + seed,
+            "--verify=crc32c",
+            "--do_verify=1"
+        };
+    }
+
     private Path copyOfPath(String disk) {
         return apiServer.dir.resolve(disk + ".raw");
     }

@@ -81,4 +81,24 @@ class AttachmentRefreshIT {
         }
         assertThat(round).isGreaterThan(5);
     }
+
+    @Test
+    void aDiskHeldOpenWithoutIoStaysHeldForWritingPastItsTokensLifeAndIsFreedWhenItsClientLeaves() throws Exception {
+        String disk = api.clone(api.image(new byte[8 * MIB]));
+        String snapshot = api.snapshot(disk);
+        try (RawNbdClient idle = RawNbdClient.open("127.0.0.1", agent.port(), disk)) {
+            Thread.sleep(LIFETIME.multipliedBy(2).toMillis());
+
+            var refused = org.assertj.core.api.Assertions.catchThrowableOfType(
+                    dev.sprig.client.ApiException.class, () -> api.revert(disk, snapshot));
+            assertThat(refused)
+                    .as("the agent renewed its lease while the client sat idle")
+                    .isNotNull();
+            assertThat(refused.status()).isEqualTo(409);
+            assertThat(refused.problem().detail()).contains("attached for writing by 'sprig-agent@");
+            assertThat(idle.read(0, 4096).error()).isZero();
+        }
+
+        assertThat(api.revertOnceDetached(disk, snapshot).externId()).isEqualTo(disk);
+    }
 }

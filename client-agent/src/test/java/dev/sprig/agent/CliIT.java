@@ -219,6 +219,27 @@ class CliIT {
     }
 
     @Test
+    void revertIsRefusedNamingTheHolderUntilDetachAndThenRevertsTheDisk() throws Exception {
+        String image = agent("images", "import", file.toString(), "--name", SprigApi.unique("img"))
+                .strip();
+        String disk = agent("disks", "clone", image).strip();
+        String snapshot = agent("snapshots", "create", disk).strip();
+        assertThat(snapshot).startsWith("snap-");
+        long written = api.attachment(disk).lcId(); // a read-write attachment: the holder 'unnamed'
+
+        Tools.Result held = run(command("disks", "revert", disk, snapshot));
+        assertThat(held.exitCode()).isEqualTo(1);
+        assertThat(held.output()).contains("409", "attached for writing by 'unnamed'");
+
+        assertThat(run(command("disks", "detach", disk)).exitCode()).isZero();
+        assertThat(agent("disks", "revert", disk, snapshot).strip()).isEqualTo(disk);
+        assertThat(api.readOnlyAttachment(disk).lcId()).isNotEqualTo(written);
+        Tools.Result notItsPast = run(command("disks", "revert", disk, api.snapshot(api.clone(image))));
+        assertThat(notItsPast.exitCode()).isEqualTo(1);
+        assertThat(notItsPast.output()).contains("not in disk " + disk + "'s lineage");
+    }
+
+    @Test
     void snapshotsListPrintsADisksSnapshotsOldestFirstOneALine() throws Exception {
         String image = agent("images", "import", file.toString(), "--name", SprigApi.unique("img"))
                 .strip();

@@ -12,6 +12,7 @@ import dev.sprig.client.ReplicaColumnView;
 import dev.sprig.client.ReplicaMemberView;
 import dev.sprig.nbd.server.NbdServer;
 import dev.sprig.nbd.server.RawNbdClient;
+import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -201,6 +202,64 @@ class ReplicatedNodesAgentIT {
                 .hasMessageContaining("409")
                 .hasMessageContaining("not all in sync");
         assertThat(api.attachment(disk).sizeBytes()).isEqualTo(36L * MIB);
+    }
+
+    @Test
+    void aThreeCopyDiskRevertedToItsSnapshotReadsAsItOnEveryMember() throws Exception {
+        SprigApi api = api();
+        String disk = api.clone(api.image(IMAGE));
+        String[] beforeSnapshot = fioJob("before-snapshot", disk, 1);
+        Tools.succeed(beforeSnapshot);
+        String snapshot = api.snapshot(disk);
+        Tools.succeed(fioJob("after-snapshot", disk, 2));
+        long written = api.readOnlyAttachment(disk).lcId();
+
+        long reverted = api.revertOnceDetached(disk, snapshot).lcId();
+
+        assertThat(reverted).isNotEqualTo(written);
+        String[] verifyOnly = java.util.Arrays.copyOf(beforeSnapshot, beforeSnapshot.length + 1);
+        verifyOnly[beforeSnapshot.length] = "--verify_only";
+        Tools.succeed(verifyOnly);
+        AttachmentView after = api.readOnlyAttachment(disk);
+        assertThat(after.lcId()).isEqualTo(reverted);
+        assertThat(after.redundancy()).isEqualTo("healthy");
+        // the new lc is on every member: each reads its column's PCs as the disk does
+        byte[] disk0 = new byte[IMAGE.length];
+        try (RawNbdClient client = RawNbdClient.open("127.0.0.1", agent.port(), disk)) {
+            for (int pc = 0; pc < IMAGE.length / (4 * MIB); pc++) {
+                System.arraycopy(client.read((long) pc * 4 * MIB, 4 * MIB).data(), 0, disk0, pc * 4 * MIB, 4 * MIB);
+            }
+        }
+        int columns = after.columns().size();
+        for (int pc = 0; pc < IMAGE.length / (4 * MIB); pc++) {
+            byte[] expected = java.util.Arrays.copyOfRange(disk0, pc * 4 * MIB, (pc + 1) * 4 * MIB);
+            for (var member : after.columns().get(pc % columns).members()) {
+                URI export = URI.create(member.nbd());
+                try (RawNbdClient client = RawNbdClient.open(
+                        export.getHost(), export.getPort(), export.getPath().substring(1))) {
+                    assertThat(client.read((long) pc * 4 * MIB, 4 * MIB).data())
+                            .as("PC %d on %s", pc, member.nodeId())
+                            .isEqualTo(expected);
+                }
+            }
+        }
+    }
+
+    /** A crc32c-verified random write of the whole disk, its data drawn from {@code seed}. */
+    private String[] fioJob(String name, String disk, int seed) {
+        return new String[] {
+            "fio",
+            "--name=" + name,
+            "--ioengine=nbd",
+            "--uri=" + nbd(disk),
+            "--rw=randwrite",
+            "--bs=64k",
+            "--size=" + IMAGE.length,
+            "--iodepth=8",
+            "--randseed=" + seed,
+            "--verify=crc32c",
+            "--do_verify=1"
+        };
     }
 
     @Test

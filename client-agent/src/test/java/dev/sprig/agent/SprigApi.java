@@ -60,10 +60,38 @@ final class SprigApi {
         return call(() -> client.resize(disk, new ResizeDisk(sizeBytes))).sizeBytes();
     }
 
+    /** Reverts {@code disk} to {@code snapshot}; the refusal as api-server gave it ({@code ApiException}). */
+    dev.sprig.client.DiskView revert(String disk, String snapshot) throws IOException {
+        return client.revert(disk, new dev.sprig.client.RevertDisk(snapshot));
+    }
+
+    /**
+     * Reverts {@code disk} to {@code snapshot} once no one holds it for writing: an agent ends its
+     * lease just after its last connection to the disk closes, so a refusal is retried for a while.
+     */
+    dev.sprig.client.DiskView revertOnceDetached(String disk, String snapshot) throws Exception {
+        long deadline = System.nanoTime() + java.time.Duration.ofSeconds(10).toNanos();
+        while (true) {
+            try {
+                return revert(disk, snapshot);
+            } catch (dev.sprig.client.ApiException refused) {
+                if (refused.status() != 409 || System.nanoTime() > deadline) {
+                    throw refused;
+                }
+                Thread.sleep(50);
+            }
+        }
+    }
+
     /** Snapshots {@code disk} (its lc is frozen, the disk goes on in a new one); returns the snapshot's extern_id. */
     String snapshot(String disk) {
         return call(() -> client.snapshot(disk, new CreateSnapshot(unique("snap"))))
                 .externId();
+    }
+
+    /** A read-only attachment of {@code disk}: its exports, opening it for reading only, and no write lease. */
+    AttachmentView readOnlyAttachment(String disk) {
+        return call(() -> client.attachment(disk, "read-only", "unnamed"));
     }
 
     /** What the agent itself fetches for {@code disk}: its lc, geometry and nodes. */

@@ -15,12 +15,15 @@ import jakarta.validation.constraints.PositiveOrZero;
 import java.time.Instant;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
+import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
+import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.ResponseStatus;
 import org.springframework.web.bind.annotation.RestController;
 
 /** A disk's attachment over HTTP ({@link Attachments} decides what it holds). */
@@ -31,9 +34,11 @@ class AttachmentController {
     private static final String PROBLEM = "#/components/schemas/Problem";
 
     private final Attachments attachments;
+    private final WriteHolders writers;
 
-    AttachmentController(Attachments attachments) {
+    AttachmentController(Attachments attachments, WriteHolders writers) {
         this.attachments = attachments;
+        this.writers = writers;
     }
 
     /**
@@ -132,14 +137,46 @@ class AttachmentController {
             description = "Each URI carries a data token that opens the disk's current lc on that node, read-write or"
                     + " read-only, until expiresAt (sprig.api.attachments.token-lifetime after the call); connections"
                     + " opened before then keep working. Fetch it again before expiresAt, and after a snapshot: the"
-                    + " disk then writes to a new lc, and writes to the old one are refused as frozen.")
+                    + " disk then writes to a new lc, and writes to the old one are refused as frozen. A read-write"
+                    + " attachment takes (or renews) holder's write lease on the disk until expiresAt: while any"
+                    + " lease is live, :revert is refused. End it with DELETE .../attachment?holder= when done"
+                    + " writing.")
     AttachmentView attachment(
             @PathVariable String id,
             @Parameter(description = "read-write (the default) or read-only") @RequestParam(defaultValue = "read-write")
                     String access,
+            @Parameter(
+                            description = "who writes, for a read-write attachment: 1 to 128 letters, digits, '.',"
+                                    + " '_', ':', '@' or '-' (sprig-agent sends its host and process); the lease is"
+                                    + " this holder's")
+                    @RequestParam(defaultValue = WriteHolders.UNNAMED)
+                    String holder,
             HttpServletRequest request) {
         // the host this request came by is the embedded node's NBD host too: it is this very process
-        return AttachmentView.of(attachments.attach(id, Attachments.Access.named(access), request.getServerName()));
+        return AttachmentView.of(attachments.attach(
+                id, Attachments.Access.named(access), WriteHolders.holder(holder), request.getServerName()));
+    }
+
+    @DeleteMapping(path = "/v1/disks/{id}/attachment")
+    @ResponseStatus(HttpStatus.NO_CONTENT)
+    @Operation(
+            summary = "Detach: ends holder's write lease on the disk",
+            description = "Say it when done writing (sprig-agent does when the last NBD connection to the disk"
+                    + " closes): a revert is refused while a write lease is live, and an unended lease lasts until"
+                    + " the attachment's expiresAt. Connections already open are not cut. Ending a lease that"
+                    + " does not exist succeeds. Errors: 404 NOT_FOUND (no such disk), 400 INVALID_ARGUMENT (a"
+                    + " malformed holder).")
+    @ApiResponse(responseCode = "204", description = "The lease is gone")
+    @ApiResponse(
+            responseCode = "404",
+            description = "NOT_FOUND: no such disk",
+            content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
+    void detach(
+            @PathVariable String id,
+            @Parameter(description = "the holder named when attaching")
+                    @RequestParam(defaultValue = WriteHolders.UNNAMED)
+                    String holder) {
+        writers.close(id, WriteHolders.holder(holder));
     }
 
     @PostMapping(path = "/v1/disks/{id}/attachment:dropMember", produces = MediaType.APPLICATION_JSON_VALUE)

@@ -63,31 +63,36 @@ public class Attachments {
     }
 
     private final DiskService disks;
+    private final WriteHolders writers;
     private final StorageBackend backend;
     private final Duration tokenLifetime;
     private final Clock clock = Clock.systemUTC();
 
-    Attachments(DiskService disks, StorageBackend backend, SprigApiProperties properties) {
+    Attachments(DiskService disks, WriteHolders writers, StorageBackend backend, SprigApiProperties properties) {
         this.disks = disks;
+        this.writers = writers;
         this.backend = backend;
         this.tokenLifetime = properties.attachments().tokenLifetime();
     }
 
     /**
      * What a client-agent needs for I/O on the disk, as of now (a snapshot moves the disk to a new
-     * lc). I/O goes on while the disk is being flattened.
+     * lc). I/O goes on while the disk is being flattened. A read-write attachment takes or renews
+     * {@code holder}'s write lease until its tokens expire ({@link WriteHolders}).
      *
      * @param requestHost the host name the client reached api-server by: the NBD host of a node that
      *     has none of its own (the embedded one, served by this very process)
      */
-    public Attachment attach(String diskId, Access access, String requestHost) {
-        Resource disk = attachable(diskId);
+    public Attachment attach(String diskId, Access access, String holder, String requestHost) {
+        Instant expiresAt = expiresAt();
+        Resource disk =
+                attachable(access == Access.READ_WRITE ? writers.open(diskId, holder, expiresAt) : disks.get(diskId));
         long lcId = Objects.requireNonNull(disk.lcId());
         List<ReplicaColumn> columns = backend.replicasOf(lcId);
         if (columns.isEmpty()) {
-            return singleCopy(disk, lcId, access, requestHost);
+            return singleCopy(disk, lcId, access, expiresAt, requestHost);
         }
-        return replicated(disk, lcId, columns, access, requestHost);
+        return replicated(disk, lcId, columns, access, expiresAt, requestHost);
     }
 
     /**
@@ -98,14 +103,14 @@ public class Attachments {
      */
     public Attachment dropMember(
             String diskId, Access access, String requestHost, int column, String nodeId, long epoch) {
-        Resource disk = attachable(diskId);
+        Resource disk = attachable(disks.get(diskId));
         long lcId = Objects.requireNonNull(disk.lcId());
         List<ReplicaColumn> columns = backend.dropMember(lcId, column, nodeId, epoch);
-        return replicated(disk, lcId, columns, access, requestHost);
+        return replicated(disk, lcId, columns, access, expiresAt(), requestHost);
     }
 
-    private Resource attachable(String diskId) {
-        Resource disk = disks.get(diskId);
+    private static Resource attachable(Resource disk) {
+        String diskId = disk.externId();
         if (!disk.state().equals("available") && !disk.state().equals(ResourceRepository.FLATTENING)) {
             throw SprigException.invalidState("disk " + diskId + " is " + disk.state() + ", not available");
         }
@@ -113,8 +118,7 @@ public class Attachments {
     }
 
     /** The embedded backend: one copy, tokens fenced by nothing (version 1). */
-    private Attachment singleCopy(Resource disk, long lcId, Access access, String requestHost) {
-        Instant expiresAt = expiresAt();
+    private Attachment singleCopy(Resource disk, long lcId, Access access, Instant expiresAt, String requestHost) {
         DataGrant grant = new DataGrant(lcId, access.rights, expiresAt);
         return attachment(
                 disk,
@@ -136,8 +140,12 @@ public class Attachments {
      * copies differ.
      */
     private Attachment replicated(
-            Resource disk, long lcId, List<ReplicaColumn> columns, Access access, String requestHost) {
-        Instant expiresAt = expiresAt();
+            Resource disk,
+            long lcId,
+            List<ReplicaColumn> columns,
+            Access access,
+            Instant expiresAt,
+            String requestHost) {
         List<NodeExport> nodes = new ArrayList<>(columns.size());
         List<ColumnExport> exports = new ArrayList<>(columns.size());
         for (ReplicaColumn column : columns) {

@@ -42,8 +42,15 @@ class DiskController {
     private final Flattening flattening;
     private final Deletions deletions;
     private final DiskReplication replication;
+    private final Reverts reverts;
 
-    DiskController(DiskService disks, Flattening flattening, Deletions deletions, DiskReplication replication) {
+    DiskController(
+            DiskService disks,
+            Flattening flattening,
+            Deletions deletions,
+            DiskReplication replication,
+            Reverts reverts) {
+        this.reverts = reverts;
         this.disks = disks;
         this.flattening = flattening;
         this.deletions = deletions;
@@ -62,6 +69,8 @@ class DiskController {
     record CreateSnapshot(@NotBlank @Size(max = 128) String name) {}
 
     record ResizeDisk(@NotNull @Positive Long sizeBytes) {}
+
+    record RevertDisk(@NotBlank @Size(max = 200) String snapshotId) {}
 
     record SnapshotPage(List<SnapshotView> items, @Nullable String nextPageToken) {}
 
@@ -237,6 +246,22 @@ class DiskController {
     @ApiResponse(responseCode = "200", description = "The disk at its new size", useReturnTypeSchema = true)
     DiskView resize(@PathVariable String id, @Valid @RequestBody ResizeDisk request) {
         return view(disks.resize(id, request.sizeBytes()));
+    }
+
+    @PostMapping(path = "/v1/disks/{id}:revert", produces = MediaType.APPLICATION_JSON_VALUE)
+    @Operation(
+            summary = "Make a disk read as one of its snapshots again; what was written since is gone",
+            description = "A metadata change: the disk gets a new writable lc under the snapshot's, and its old"
+                    + " lc is deleted. The snapshot, the disk's other snapshots and the disks cloned from them are"
+                    + " untouched; the disk keeps its size (bytes past the snapshot's size read as zeros). Refused"
+                    + " with 409 INVALID_STATE while anyone holds the disk for writing (a read-write attachment"
+                    + " whose holder has not detached and whose expiresAt has not passed: the answer names the"
+                    + " holder), when the snapshot is not in the disk's lineage (another disk's, or from before a"
+                    + " flatten), and while the disk or the snapshot is not available. 404 NOT_FOUND: no such disk"
+                    + " or snapshot.")
+    @ApiResponse(responseCode = "200", description = "The disk, reverted", useReturnTypeSchema = true)
+    DiskView revert(@PathVariable String id, @Valid @RequestBody RevertDisk request) {
+        return view(reverts.revert(id, request.snapshotId()));
     }
 
     @GetMapping(path = "/v1/disks/{id}/lineage", produces = MediaType.APPLICATION_JSON_VALUE)

@@ -367,7 +367,7 @@ public class DiskService implements DisposableBean {
      * Snapshots and clones freeze a disk's lc: not while a flatten copies into it (the answer names
      * the operation to wait for).
      */
-    private void requireAvailable(Resource resource) {
+    void requireAvailable(Resource resource) {
         String what = resource.kind().name().toLowerCase(java.util.Locale.ROOT) + " " + resource.externId();
         if (resource.state().equals(ResourceRepository.FLATTENING)) {
             throw operations.busy(resource.externId(), what + " is flattening");

@@ -127,6 +127,14 @@ public class Deletions {
     }
 
     /**
+     * Deletes lcs from storage, in list order, after a transaction that removed them from the
+     * metadata has committed (as {@link #delete} does with its own).
+     */
+    public void removeFromStorage(List<Long> lcIds) {
+        lcIds.forEach(this::deleteFromStorage);
+    }
+
+    /**
      * Deletes one lc from storage after its metadata is gone. The deletion has happened by then, so a
      * failure here is not the client's: the lc is retried for a moment, because a concurrent deletion
      * of its last child commits its metadata first and may reach storage a little after this one

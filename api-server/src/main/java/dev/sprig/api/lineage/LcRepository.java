@@ -161,6 +161,20 @@ public class LcRepository {
                 .list();
     }
 
+    /** Whether {@code ancestor} is {@code lcId} or on the chain from it up to its root. */
+    public boolean isAncestor(long ancestor, long lcId) {
+        return Boolean.TRUE.equals(jdbc.sql("""
+                        WITH RECURSIVE up(lc_id, parent_lc_id) AS (
+                            SELECT lc_id, parent_lc_id FROM lc WHERE lc_id = :lc
+                            UNION ALL
+                            SELECT lc.lc_id, lc.parent_lc_id FROM lc JOIN up ON lc.lc_id = up.parent_lc_id)
+                        SELECT EXISTS (SELECT 1 FROM up WHERE lc_id = :ancestor)""")
+                .param("lc", lcId)
+                .param("ancestor", ancestor)
+                .query(Boolean.class)
+                .single());
+    }
+
     public boolean hasChildren(long lcId) {
         return jdbc.sql("SELECT EXISTS (SELECT 1 FROM lc WHERE parent_lc_id = :lc)")
                 .param("lc", lcId)

@@ -8,6 +8,7 @@ import dev.sprig.client.CreateDisk;
 import dev.sprig.client.DiskView;
 import dev.sprig.client.OperationView;
 import dev.sprig.client.ResizeDisk;
+import dev.sprig.client.RevertDisk;
 import dev.sprig.client.SprigApiClient;
 import dev.sprig.client.Wire;
 import dev.sprig.nbd.server.AsyncNbdDisk;
@@ -28,14 +29,16 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code sprig-agent disks clone|resize|lineage|export}. */
+/** {@code sprig-agent disks clone|resize|revert|detach|lineage|export}. */
 @Command(
         name = "disks",
         mixinStandardHelpOptions = true,
-        description = "Disks: clone, resize, lineage, export.",
+        description = "Disks: clone, resize, revert, detach, lineage, export.",
         subcommands = {
             DisksCommand.Clone.class,
             DisksCommand.Resize.class,
+            DisksCommand.Revert.class,
+            DisksCommand.Detach.class,
             DisksCommand.Lineage.class,
             DisksCommand.Export.class
         })
@@ -207,6 +210,65 @@ final class DisksCommand {
     }
 
     @Command(
+            name = "revert",
+            mixinStandardHelpOptions = true,
+            description = "Make a disk read as one of its snapshots again; what it wrote since is gone. Refused"
+                    + " while a client holds it for writing (an agent serving it, or an attachment not detached);"
+                    + " prints the disk id.")
+    static final class Revert implements Callable<Integer> {
+
+        @Mixin
+        ApiOptions api;
+
+        @Mixin
+        TimeoutOptions timeouts;
+
+        @Parameters(index = "0", paramLabel = "ID", description = "Disk id.")
+        String diskId;
+
+        @Parameters(index = "1", paramLabel = "SNAPSHOT", description = "Snapshot id, of this disk.")
+        String snapshotId;
+
+        @Override
+        public Integer call() throws Exception {
+            System.out.println(timeouts.client(api)
+                    .revert(diskId, new RevertDisk(snapshotId))
+                    .externId());
+            return 0;
+        }
+    }
+
+    @Command(
+            name = "detach",
+            mixinStandardHelpOptions = true,
+            description = "End a holder's write lease on a disk: for a client that stopped without detaching"
+                    + " (a revert's refusal names the holder).")
+    static final class Detach implements Callable<Integer> {
+
+        @Mixin
+        ApiOptions api;
+
+        @Mixin
+        TimeoutOptions timeouts;
+
+        @Parameters(index = "0", paramLabel = "ID", description = "Disk id.")
+        String diskId;
+
+        @Option(
+                names = "--holder",
+                paramLabel = "HOLDER",
+                description = "The holder, as the refusal names it (default: ${DEFAULT-VALUE}).",
+                defaultValue = "unnamed")
+        String holder;
+
+        @Override
+        public Integer call() throws Exception {
+            timeouts.client(api).detach(diskId, holder);
+            return 0;
+        }
+    }
+
+    @Command(
             name = "lineage",
             mixinStandardHelpOptions = true,
             description = "Print the chain from a disk to its image, as JSON.")
@@ -254,28 +316,37 @@ final class DisksCommand {
                     System.err.println("sprig-agent: no disk " + diskId);
                     return 1;
                 }
-                ProgressBar progress = new ProgressBar(System.err, disk.sizeBytes());
-                try (DiskReads reads = new DiskReads(disk);
-                        OutputStream out = Files.newOutputStream(file)) {
-                    for (long offset = 0; offset < disk.sizeBytes(); offset += CHUNK) {
-                        int length = (int) Math.min(CHUNK, disk.sizeBytes() - offset);
-                        ByteBuf chunk;
-                        try {
-                            chunk = reads.read(offset, length);
-                        } catch (IOException failed) {
-                            System.err.println("\nsprig-agent: " + failed.getMessage());
-                            return 1;
-                        }
-                        try {
-                            chunk.readBytes(out, length);
-                        } finally {
-                            chunk.release();
-                        }
-                        progress.accept(offset + length);
-                    }
+                // the export holds the disk (a write lease) until it is released
+                try {
+                    return exportTo(disk);
+                } finally {
+                    disk.release();
                 }
-                return 0;
             }
+        }
+
+        private int exportTo(AsyncNbdDisk disk) throws IOException, InterruptedException {
+            ProgressBar progress = new ProgressBar(System.err, disk.sizeBytes());
+            try (DiskReads reads = new DiskReads(disk);
+                    OutputStream out = Files.newOutputStream(file)) {
+                for (long offset = 0; offset < disk.sizeBytes(); offset += CHUNK) {
+                    int length = (int) Math.min(CHUNK, disk.sizeBytes() - offset);
+                    ByteBuf chunk;
+                    try {
+                        chunk = reads.read(offset, length);
+                    } catch (IOException failed) {
+                        System.err.println("\nsprig-agent: " + failed.getMessage());
+                        return 1;
+                    }
+                    try {
+                        chunk.readBytes(out, length);
+                    } finally {
+                        chunk.release();
+                    }
+                    progress.accept(offset + length);
+                }
+            }
+            return 0;
         }
     }
 }

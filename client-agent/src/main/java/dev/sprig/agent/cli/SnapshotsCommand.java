@@ -1,18 +1,57 @@
 package dev.sprig.agent.cli;
 
+import dev.sprig.client.CreateSnapshot;
 import dev.sprig.client.SnapshotView;
+import java.util.UUID;
 import java.util.concurrent.Callable;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
-/** {@code sprig-agent snapshots list}. */
+/** {@code sprig-agent snapshots create|list}. */
 @Command(
         name = "snapshots",
         mixinStandardHelpOptions = true,
-        description = "Snapshots.",
-        subcommands = SnapshotsCommand.ListSnapshots.class)
+        description = "Snapshots: create, list.",
+        subcommands = {SnapshotsCommand.CreateSnapshotCommand.class, SnapshotsCommand.ListSnapshots.class})
 final class SnapshotsCommand {
+
+    @Command(
+            name = "create",
+            mixinStandardHelpOptions = true,
+            description = "Snapshot a disk (its bytes as they are now; the disk goes on writing on top of them);"
+                    + " prints the snapshot id.")
+    static final class CreateSnapshotCommand implements Callable<Integer> {
+
+        @Mixin
+        ApiOptions api;
+
+        @Mixin
+        TimeoutOptions timeouts;
+
+        @Parameters(index = "0", paramLabel = "DISK", description = "Disk id.")
+        String diskId;
+
+        @Option(
+                names = "--name",
+                paramLabel = "NAME",
+                description = "The snapshot's name, unique among snapshots (default: the disk id and a random suffix).")
+        @Nullable
+        String name;
+
+        @Override
+        public Integer call() throws Exception {
+            String named = name != null
+                    ? name
+                    : diskId + "-" + UUID.randomUUID().toString().substring(0, 8);
+            System.out.println(timeouts.client(api)
+                    .snapshot(diskId, new CreateSnapshot(named))
+                    .externId());
+            return 0;
+        }
+    }
 
     @Command(
             name = "list",

@@ -32,15 +32,45 @@ public final class Attachments {
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     private final URI api;
     private final String apiKey;
+    private final String holder;
 
+    /** Attachments held by this process ({@link #thisProcess()}). */
     public Attachments(URI api, String apiKey) {
-        this.api = api;
-        this.apiKey = apiKey;
+        this(api, apiKey, thisProcess());
     }
 
+    /** @param holder the name this agent's write leases are held under (api-server's holder rules) */
+    public Attachments(URI api, String apiKey, String holder) {
+        this.api = api;
+        this.apiKey = apiKey;
+        this.holder = holder;
+    }
+
+    /**
+     * {@code sprig-agent@<host>:<pid>}: distinct for every agent process, so that one agent's detach
+     * never ends another's lease on the same disk; characters api-server does not take become '-'.
+     */
+    public static String thisProcess() {
+        String host;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.net.UnknownHostException unknown) {
+            host = "localhost";
+        }
+        String name = "sprig-agent@" + host + ":" + ProcessHandle.current().pid();
+        name = name.replaceAll("[^A-Za-z0-9._:@-]", "-");
+        return name.length() > 128 ? name.substring(name.length() - 128) : name;
+    }
+
+    public String holder() {
+        return holder;
+    }
+
+    /** The disk's read-write attachment, which takes or renews this agent's write lease on it. */
     public Attachment of(String externId) throws IOException, UnknownDiskException {
-        HttpResponse<String> response =
-                send(HttpRequest.newBuilder(attachmentOf(externId, "")).GET());
+        HttpResponse<String> response = send(HttpRequest.newBuilder(
+                        attachmentOf(externId, "?holder=" + URLEncoder.encode(holder, StandardCharsets.UTF_8)))
+                .GET());
         if (response.statusCode() == 404 || response.statusCode() == 400) {
             throw new UnknownDiskException(externId);
         }
@@ -79,6 +109,20 @@ public final class Attachments {
                     + " from column " + member.column() + " of " + externId + ": " + response.body());
         }
         return parse(Wire.read(response.body(), AttachmentView.class));
+    }
+
+    /**
+     * Ends this agent's write lease on the disk ({@code DELETE /v1/disks/{id}/attachment}), once no
+     * connection of its uses the disk. A disk that is gone has no lease left to end.
+     */
+    public void detach(String externId) throws IOException, UnknownDiskException {
+        HttpResponse<String> response = send(HttpRequest.newBuilder(
+                        attachmentOf(externId, "?holder=" + URLEncoder.encode(holder, StandardCharsets.UTF_8)))
+                .DELETE());
+        if (response.statusCode() != 204 && response.statusCode() != 404) {
+            throw new IOException(
+                    "api-server answered " + response.statusCode() + " detaching " + externId + ": " + response.body());
+        }
     }
 
     private URI attachmentOf(String externId, String action) throws UnknownDiskException {

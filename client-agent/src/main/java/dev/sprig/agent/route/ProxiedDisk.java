@@ -66,6 +66,7 @@ final class ProxiedDisk implements AsyncNbdDisk, MemberDrops.Disk {
     private final Executor refresher;
     private final MemberDrops drops;
     private final long replicaWaitNanos;
+    private final java.util.function.Consumer<ProxiedDisk> released;
     private volatile Attachment attachment;
     /** Whether a refresh before expiry is under way, so that requests start at most one. */
     private final AtomicBoolean refreshing = new AtomicBoolean();
@@ -85,6 +86,18 @@ final class ProxiedDisk implements AsyncNbdDisk, MemberDrops.Disk {
             NodeChannels channels,
             Executor refresher,
             Duration replicaWait) {
+        this(attachment, attachments, channels, refresher, replicaWait, disk -> {});
+    }
+
+    /** @param released told when the connection that opened this disk is done with it */
+    ProxiedDisk(
+            Attachment attachment,
+            Attachments attachments,
+            NodeChannels channels,
+            Executor refresher,
+            Duration replicaWait,
+            java.util.function.Consumer<ProxiedDisk> released) {
+        this.released = released;
         this.attachment = attachment;
         this.attachments = attachments;
         this.channels = channels;
@@ -96,6 +109,19 @@ final class ProxiedDisk implements AsyncNbdDisk, MemberDrops.Disk {
     @Override
     public long sizeBytes() {
         return attachment.sizeBytes();
+    }
+
+    @Override
+    public void release() {
+        released.accept(this);
+    }
+
+    /**
+     * Renews the attachment (and with it this agent's write lease) if it is due, used or not: a
+     * client that keeps a disk open without I/O still holds it for writing.
+     */
+    void renewIfDue() {
+        refreshIfDue();
     }
 
     @Override
@@ -649,8 +675,9 @@ final class ProxiedDisk implements AsyncNbdDisk, MemberDrops.Disk {
     /**
      * Fetches the attachment again, off the loop, once its data tokens are two thirds through their
      * life, so that connections opened later present a fresh token; requests meanwhile go on with
-     * the current one. Refreshed on use: a disk nobody uses costs api-server nothing, and if its
-     * token has expired by its next use, the refused connection fetches a fresh one (retryAfterRefresh).
+     * the current one. Refreshed on use, and for an open disk nobody uses by {@link AttachedDisks}'s
+     * renewal (its write lease must outlive its idle spells); if a token has expired by its next use
+     * all the same, the refused connection fetches a fresh one (retryAfterRefresh).
      */
     private void refreshIfDue() {
         long now = System.currentTimeMillis();

@@ -328,6 +328,7 @@ final class HandshakeHandler extends ByteToMessageDecoder {
         if (option == Nbd.OPT_GO) {
             startTransmission(ctx, disk);
         } else {
+            TransmissionHandler.release(disk);
             resume(ctx);
         }
     }

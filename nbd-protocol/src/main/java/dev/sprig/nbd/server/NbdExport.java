@@ -13,4 +13,10 @@ public sealed interface NbdExport permits NbdDisk, AsyncNbdDisk {
     default boolean readOnly() {
         return false;
     }
+
+    /**
+     * The connection that opened this export has ended, or only asked about it (NBD_OPT_INFO):
+     * nothing more comes through it. Called once, on an event loop: it must not block.
+     */
+    default void release() {}
 }

@@ -54,6 +54,7 @@ final class TransmissionHandler extends SimpleChannelInboundHandler<NbdRequest> 
     private volatile long heldBytes;
 
     private boolean disconnecting;
+    private boolean released;
     private Replies replies;
 
     TransmissionHandler(NbdExport disk, Negotiated negotiated, ExecutorService workers) {
@@ -65,6 +66,32 @@ final class TransmissionHandler extends SimpleChannelInboundHandler<NbdRequest> 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         replies = new Replies(ctx.alloc(), negotiated.structuredReplies());
+        if (!ctx.channel().isActive()) {
+            // the client hung up while its export was being opened: no channelInactive will come
+            releaseOnce();
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        releaseOnce();
+        super.channelInactive(ctx);
+    }
+
+    private void releaseOnce() {
+        if (!released) {
+            released = true;
+            release(disk);
+        }
+    }
+
+    /** Tells the export its connection is done with it; its failure is logged, never the connection's. */
+    static void release(NbdExport disk) {
+        try {
+            disk.release();
+        } catch (RuntimeException failure) {
+            log.warn("releasing an export failed: {}", failure.toString());
+        }
     }
 
     @Override

@@ -14,6 +14,8 @@ public final class MemoryDisk implements NbdDisk {
 
     private final byte[] bytes;
     private final BitSet written = new BitSet();
+    /** How often a connection said it was done with this disk. */
+    final java.util.concurrent.atomic.AtomicInteger releases = new java.util.concurrent.atomic.AtomicInteger();
 
     public MemoryDisk(int sizeBytes) {
         this.bytes = new byte[sizeBytes];
@@ -61,5 +63,10 @@ public final class MemoryDisk implements NbdDisk {
             at = blockEnd;
         }
         return 0;
+    }
+
+    @Override
+    public void release() {
+        releases.incrementAndGet();
     }
 }

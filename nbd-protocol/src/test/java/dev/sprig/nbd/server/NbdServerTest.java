@@ -136,6 +136,25 @@ class NbdServerTest {
         }
 
         @Test
+        void anExportIsReleasedOnceWhenOnlyAskedAboutAndOnceWhenItsConnectionEnds() throws Exception {
+            try (RawNbdClient client = connect()) {
+                assertThat(client.option(Nbd.OPT_INFO, "disk-1")).isEqualTo(Nbd.REP_ACK);
+                assertThat(disk.releases.get()).isEqualTo(1);
+
+                assertThat(client.option(Nbd.OPT_GO, "disk-1")).isEqualTo(Nbd.REP_ACK);
+                assertThat(client.read(0, 512).error()).isZero();
+                assertThat(disk.releases.get()).isEqualTo(1);
+            }
+            long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+            while (disk.releases.get() < 2 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertThat(disk.releases.get()).isEqualTo(2);
+            Thread.sleep(100);
+            assertThat(disk.releases.get()).isEqualTo(2);
+        }
+
+        @Test
         void anOpenedExportOutlivesTheHandshakeTimeout() throws Exception {
             try (RawNbdClient client = RawNbdClient.open("127.0.0.1", server.port(), "disk-1")) {
                 Thread.sleep(2_500);
