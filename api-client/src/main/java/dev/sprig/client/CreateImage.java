@@ -1,6 +1,7 @@
 package dev.sprig.client;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -16,15 +17,16 @@ public record CreateImage(
         @Nullable Long sizeBytes,
         @Nullable SourceRequest source,
         @Nullable String format,
-        @Nullable String sha256) {
+        @Nullable String sha256,
+        @Nullable Map<String, String> labels) {
 
     /** An image of {@code sizeBytes} whose file is uploaded next ({@code PUT /v1/images/{id}/file}). */
     public static CreateImage upload(String name, long sizeBytes) {
-        return new CreateImage(name, sizeBytes, null, null, null);
+        return new CreateImage(name, sizeBytes, null, null, null, null);
     }
 
     /** An image api-server imports from {@code url}, in {@code format} ({@code null}: api-server's default). */
     public static CreateImage from(String name, String url, @Nullable String format) {
-        return new CreateImage(name, null, new SourceRequest(url), format, null);
+        return new CreateImage(name, null, new SourceRequest(url), format, null, null);
     }
 }

@@ -1,6 +1,7 @@
 package dev.sprig.client;
 
 import java.time.Instant;
+import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -16,4 +17,10 @@ public record DiskView(
         @Nullable Long lcId,
         Instant createdAt,
         Instant updatedAt,
-        @Nullable DiskReplicas replicas) {}
+        @Nullable DiskReplicas replicas,
+        Map<String, String> labels) {
+
+    public DiskView {
+        labels = labels == null ? Map.of() : Map.copyOf(labels);
+    }
+}

@@ -1,6 +1,7 @@
 package dev.sprig.client;
 
 import java.time.Instant;
+import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -23,4 +24,10 @@ public record ImageView(
         long cloneCount,
         @Nullable Instant lastUsedAt,
         Instant createdAt,
-        Instant updatedAt) {}
+        Instant updatedAt,
+        Map<String, String> labels) {
+
+    public ImageView {
+        labels = labels == null ? Map.of() : Map.copyOf(labels);
+    }
+}

@@ -1,6 +1,7 @@
 package dev.sprig.client;
 
 import java.time.Instant;
+import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
 /** A snapshot: the frozen lc a disk wrote to until it was taken. */
@@ -11,4 +12,10 @@ public record SnapshotView(
         String state,
         @Nullable String diskId,
         @Nullable Long lcId,
-        Instant createdAt) {}
+        Instant createdAt,
+        Map<String, String> labels) {
+
+    public SnapshotView {
+        labels = labels == null ? Map.of() : Map.copyOf(labels);
+    }
+}

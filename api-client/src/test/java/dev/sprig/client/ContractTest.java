@@ -72,6 +72,7 @@ class ContractTest {
                 .containsExactlyInAnyOrder(
                         "CreateDisk.source: not in the contract",
                         "CreateDisk.sourceId: in the contract, not in the record",
+                        "CreateDisk.labels: in the contract, not in the record",
                         "CreateDisk.sizeBytes: optional in the contract, but the record's long cannot be left out");
     }
 
@@ -90,7 +91,8 @@ class ContractTest {
         assertThat(differences(SnapshotView.class, "SnapshotView"))
                 .containsExactlyInAnyOrder(
                         "SnapshotView.name: required in the contract, @Nullable in the record",
-                        "SnapshotView.diskId: optional in the contract, but the record's String cannot be left out");
+                        "SnapshotView.diskId: optional in the contract, but the record's String cannot be left out",
+                        "SnapshotView.labels: in the contract, not in the record");
     }
 
     @Test
@@ -183,6 +185,14 @@ class ContractTest {
                         && typeMismatch(
                                         property.path("items"),
                                         ((AnnotatedParameterizedType) type).getAnnotatedActualTypeArguments()[0])
+                                == null;
+            // a string map (labels): an object whose additional properties are all of one type
+            case "object" ->
+                raw == java.util.Map.class
+                        && property.has("additionalProperties")
+                        && typeMismatch(
+                                        property.path("additionalProperties"),
+                                        ((AnnotatedParameterizedType) type).getAnnotatedActualTypeArguments()[1])
                                 == null;
             default ->
                 property.has("$ref") && raw.isRecord() && raw.getSimpleName().equals(documented);

@@ -66,7 +66,8 @@ class UploadCutOffTest {
                         0,
                         null,
                         now,
-                        now))
+                        now,
+                        java.util.Map.of()))
                 .getBytes(StandardCharsets.UTF_8);
         exchange.getResponseHeaders().add("Content-Type", "application/json");
         exchange.sendResponseHeaders(200, body.length);

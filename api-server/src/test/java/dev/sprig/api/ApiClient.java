@@ -79,6 +79,13 @@ final class ApiClient {
                 .PUT(HttpRequest.BodyPublishers.ofString(json)));
     }
 
+    /** A PATCH with a JSON merge patch. */
+    HttpResponse<String> patch(String path, String json) {
+        return send(request(path)
+                .header("Content-Type", "application/merge-patch+json")
+                .method("PATCH", HttpRequest.BodyPublishers.ofString(json)));
+    }
+
     HttpResponse<String> put(String path, byte[] body) {
         return send(request(path)
                 .header("Content-Type", "application/octet-stream")

@@ -82,6 +82,7 @@ class DocumentedStatusesIT {
                 "/v1/images/{id}/file",
                 api.put("/v1/images/" + image + "/file", ImageAndDiskApiIT.imageContent(SIZE)));
         documented("GET", "/v1/images/{id}", api.get("/v1/images/" + image));
+        documented("PATCH", "/v1/images/{id}", api.patch("/v1/images/" + image, "{\"labels\":{\"os\":\"debian-12\"}}"));
         documented("GET", "/v1/images", api.get("/v1/images"));
         documented("GET", "/v1/images/{id}/descendants", api.get("/v1/images/" + image + "/descendants"));
         JsonNode importing = ApiClient.json(documented("POST", "/v1/images", api.post("/v1/images", importImage())));
@@ -126,6 +127,16 @@ class DocumentedStatusesIT {
         documented("GET", "/v1/disks", api.get("/v1/disks"));
         documented("GET", "/v1/disks/{id}/lineage", api.get("/v1/disks/" + disk + "/lineage"));
         documented("GET", "/v1/disks/{id}/attachment", api.get("/v1/disks/" + disk + "/attachment"));
+        documented("DELETE", "/v1/disks/{id}/attachment", api.delete("/v1/disks/" + disk + "/attachment"));
+        documented(
+                "POST",
+                "/v1/disks/{id}:revert",
+                api.post("/v1/disks/" + disk + ":revert", "{\"snapshotId\":\"" + snapshot + "\"}"));
+        documented("PATCH", "/v1/disks/{id}", api.patch("/v1/disks/" + disk, "{\"labels\":{\"tier\":\"gold\"}}"));
+        documented(
+                "PATCH",
+                "/v1/snapshots/{id}",
+                api.patch("/v1/snapshots/" + snapshot, "{\"labels\":{\"tier\":\"gold\"}}"));
         documented(
                 "POST",
                 "/v1/disks/{id}:resize",

@@ -240,6 +240,43 @@ class CliIT {
     }
 
     @Test
+    void labelsGivenOnCloneAndSnapshotAreWhatTheListsFilterBy() throws Exception {
+        String image = agent("images", "import", file.toString(), "--name", SprigApi.unique("img"))
+                .strip();
+        String fleet = SprigApi.unique("fleet");
+        List<String> labelled = agent("disks", "clone", image, "--count", "3", "--label", "fleet=" + fleet)
+                .lines()
+                .toList();
+        String single = agent("disks", "clone", image, "--label", "fleet=" + fleet, "--label", "tier=gold")
+                .strip();
+        agent("disks", "clone", image);
+
+        List<String> lines =
+                agent("disks", "list", "--label", "fleet=" + fleet).lines().toList();
+
+        assertThat(lines).hasSize(4);
+        assertThat(lines.stream().map(line -> line.split("\t")[0]))
+                .containsExactlyInAnyOrderElementsOf(
+                        java.util.stream.Stream.concat(labelled.stream(), java.util.stream.Stream.of(single))
+                                .toList());
+        assertThat(lines.get(3)).endsWith("\tfleet=" + fleet + ",tier=gold");
+        assertThat(agent("disks", "list", "--label", "fleet=" + fleet, "--label", "tier=gold")
+                        .strip())
+                .startsWith(single + "\t");
+        assertThat(agent("disks", "list", "--source", image, "--name-prefix", "clone-")
+                        .lines())
+                .isNotEmpty();
+        String snapshot =
+                agent("snapshots", "create", single, "--label", "reason=test").strip();
+        assertThat(agent("snapshots", "list", "--label", "reason=test").strip()).startsWith(snapshot + "\t");
+        assertThat(agent("images", "list", "--name-prefix", "img-").lines().map(line -> line.split("\t")[0]))
+                .contains(image);
+        Tools.Result refused = run(command("disks", "list", "--label", "fleet=two words"));
+        assertThat(refused.exitCode()).isEqualTo(1);
+        assertThat(refused.output()).contains("400", "a value is up to 63 letters");
+    }
+
+    @Test
     void snapshotsListPrintsADisksSnapshotsOldestFirstOneALine() throws Exception {
         String image = agent("images", "import", file.toString(), "--name", SprigApi.unique("img"))
                 .strip();

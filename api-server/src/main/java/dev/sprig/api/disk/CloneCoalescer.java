@@ -2,6 +2,7 @@ package dev.sprig.api.disk;
 
 import dev.sprig.api.cache.ImageNotCached;
 import dev.sprig.api.error.SprigException;
+import dev.sprig.api.lineage.Labels;
 import dev.sprig.api.lineage.Resource;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -20,7 +21,7 @@ import org.jspecify.annotations.Nullable;
 /**
  * Turns concurrent single clones into bulk clones: requests that arrive while a clone is being
  * committed wait for it, then go together, one transaction and one backend push for all of those
- * of the same source and size. A fleet launched by many clients one disk at a time then costs what
+ * of the same source, size and labels. A fleet launched by many clients one disk at a time then costs what
  * a bulk clone costs, instead of a commit and an fsync per disk. Alone, a request goes at once.
  *
  * <p>A batch is all or nothing, so when one of its names is taken (or asked for twice) its members
@@ -32,16 +33,20 @@ final class CloneCoalescer implements AutoCloseable {
     /** Clones {@code names} from one source in one transaction, all or none. */
     @FunctionalInterface
     interface Cloner {
-        List<Resource> cloneAll(List<String> names, String sourceId, @Nullable Long sizeBytes);
+        List<Resource> cloneAll(List<String> names, String sourceId, @Nullable Long sizeBytes, Labels labels);
     }
 
     /** The most single clones that go together; a bulk clone of this size takes a few milliseconds. */
     static final int MAX_TOGETHER = 256;
 
     private record Pending(
-            String name, String sourceId, @Nullable Long sizeBytes, CompletableFuture<Resource> result) {}
+            String name,
+            String sourceId,
+            @Nullable Long sizeBytes,
+            Labels labels,
+            CompletableFuture<Resource> result) {}
 
-    private record Group(String sourceId, @Nullable Long sizeBytes) {}
+    private record Group(String sourceId, @Nullable Long sizeBytes, Labels labels) {}
 
     private final Cloner cloner;
     private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
@@ -60,11 +65,11 @@ final class CloneCoalescer implements AutoCloseable {
     }
 
     /** Clones one disk, together with whatever else is being cloned from the same source right now. */
-    Resource clone(String name, String sourceId, @Nullable Long sizeBytes) {
+    Resource clone(String name, String sourceId, @Nullable Long sizeBytes, Labels labels) {
         if (closed) {
             throw new IllegalStateException("api-server is shutting down");
         }
-        var pending = new Pending(name, sourceId, sizeBytes, new CompletableFuture<>());
+        var pending = new Pending(name, sourceId, sizeBytes, labels, new CompletableFuture<>());
         queue.add(pending);
         try {
             return pending.result().join();
@@ -99,7 +104,7 @@ final class CloneCoalescer implements AutoCloseable {
             queue.drainTo(batch, MAX_TOGETHER - 1);
             Map<Group, List<Pending>> groups = batch.stream()
                     .collect(Collectors.groupingBy(
-                            pending -> new Group(pending.sourceId(), pending.sizeBytes()),
+                            pending -> new Group(pending.sourceId(), pending.sizeBytes(), pending.labels()),
                             LinkedHashMap::new,
                             Collectors.toList()));
             try {
@@ -115,7 +120,11 @@ final class CloneCoalescer implements AutoCloseable {
         if (members.size() > 1) {
             try {
                 Map<String, Resource> created = cloner
-                        .cloneAll(members.stream().map(Pending::name).toList(), group.sourceId(), group.sizeBytes())
+                        .cloneAll(
+                                members.stream().map(Pending::name).toList(),
+                                group.sourceId(),
+                                group.sizeBytes(),
+                                group.labels())
                         .stream()
                         .collect(Collectors.toMap(Resource::name, Function.identity()));
                 members.forEach(member -> member.result().complete(Objects.requireNonNull(created.get(member.name()))));
@@ -132,7 +141,8 @@ final class CloneCoalescer implements AutoCloseable {
         for (Pending member : members) {
             try {
                 member.result()
-                        .complete(cloner.cloneAll(List.of(member.name()), group.sourceId(), group.sizeBytes())
+                        .complete(cloner.cloneAll(
+                                        List.of(member.name()), group.sourceId(), group.sizeBytes(), group.labels())
                                 .get(0));
             } catch (RuntimeException failure) {
                 member.result().completeExceptionally(failure);

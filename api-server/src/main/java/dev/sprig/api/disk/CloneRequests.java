@@ -1,5 +1,6 @@
 package dev.sprig.api.disk;
 
+import dev.sprig.api.lineage.Labels;
 import java.util.Optional;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
@@ -15,8 +16,9 @@ class CloneRequests {
     }
 
     void insert(String operationId, CloneRequest request) {
-        jdbc.sql("INSERT INTO clone_request (operation_id, name_prefix, count, size_bytes)"
-                        + " VALUES (:op, :prefix, :count, :size)")
+        jdbc.sql("INSERT INTO clone_request (operation_id, name_prefix, count, size_bytes, labels)"
+                        + " VALUES (:op, :prefix, :count, :size, CAST(:labels AS jsonb))")
+                .param("labels", request.labels().json())
                 .param("op", operationId)
                 .param("prefix", request.namePrefix())
                 .param("count", request.count())
@@ -25,10 +27,14 @@ class CloneRequests {
     }
 
     Optional<CloneRequest> find(String operationId) {
-        return jdbc.sql("SELECT name_prefix, count, size_bytes FROM clone_request WHERE operation_id = :op")
+        return jdbc.sql(
+                        "SELECT name_prefix, count, size_bytes, labels::text FROM clone_request WHERE operation_id = :op")
                 .param("op", operationId)
-                .query((rs, row) ->
-                        new CloneRequest(rs.getString(1), rs.getInt(2), rs.getObject(3) == null ? null : rs.getLong(3)))
+                .query((rs, row) -> new CloneRequest(
+                        rs.getString(1),
+                        rs.getInt(2),
+                        rs.getObject(3) == null ? null : rs.getLong(3),
+                        Labels.parse(rs.getString(4))))
                 .optional();
     }
 }

@@ -1,12 +1,17 @@
 package dev.sprig.api.disk;
 
 import dev.sprig.api.lineage.Deletions;
+import dev.sprig.api.lineage.Labels;
+import dev.sprig.api.lineage.Relabeling;
 import dev.sprig.api.lineage.Resource;
+import dev.sprig.api.lineage.ResourceFilter;
 import dev.sprig.api.lineage.ResourceKind;
 import dev.sprig.api.lineage.ResourcePage;
 import dev.sprig.api.operation.OperationView;
 import dev.sprig.api.web.Paging;
+import dev.sprig.api.web.UpdateLabels;
 import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
 import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
@@ -27,6 +32,7 @@ import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PatchMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
@@ -43,14 +49,17 @@ class DiskController {
     private final Deletions deletions;
     private final DiskReplication replication;
     private final Reverts reverts;
+    private final Relabeling relabeling;
 
     DiskController(
             DiskService disks,
             Flattening flattening,
             Deletions deletions,
             DiskReplication replication,
-            Reverts reverts) {
+            Reverts reverts,
+            Relabeling relabeling) {
         this.reverts = reverts;
+        this.relabeling = relabeling;
         this.disks = disks;
         this.flattening = flattening;
         this.deletions = deletions;
@@ -62,11 +71,22 @@ class DiskController {
             @NotBlank String sourceId,
             @NotNull @Positive @Max(DiskService.MAX_BATCH) Integer count,
             @NotBlank @Size(max = 100) String namePrefix,
-            @Nullable Long sizeBytes) {}
+            @Nullable Long sizeBytes,
+
+            @Parameter(
+                    description =
+                            "every disk's; at most 32; keys and values of letters, digits, '.', '_', '-' (keys also '/')")
+            @Nullable
+            Map<String, String> labels) {}
 
     record BatchCreated(List<DiskView> disks) {}
 
-    record CreateSnapshot(@NotBlank @Size(max = 128) String name) {}
+    record CreateSnapshot(
+            @NotBlank @Size(max = 128) String name,
+
+            @Parameter(description = "at most 32; keys and values of letters, digits, '.', '_', '-' (keys also '/')")
+            @Nullable
+            Map<String, String> labels) {}
 
     record ResizeDisk(@NotNull @Positive Long sizeBytes) {}
 
@@ -81,7 +101,8 @@ class DiskController {
             String state,
             @Nullable String diskId,
             @Nullable Long lcId,
-            Instant createdAt) {
+            Instant createdAt,
+            Map<String, String> labels) {
         static SnapshotView of(Resource snapshot) {
             return new SnapshotView(
                     snapshot.externId(),
@@ -90,7 +111,8 @@ class DiskController {
                     snapshot.state(),
                     snapshot.sourceExternId(),
                     snapshot.lcId(),
-                    snapshot.createdAt());
+                    snapshot.createdAt(),
+                    snapshot.labels().values());
         }
     }
 
@@ -111,7 +133,11 @@ class DiskController {
     record CreateDisk(
             @NotBlank @Size(max = 128) String name,
             @NotBlank String sourceId,
-            @Nullable Long sizeBytes) {}
+            @Nullable Long sizeBytes,
+
+            @Parameter(description = "at most 32; keys and values of letters, digits, '.', '_', '-' (keys also '/')")
+            @Nullable
+            Map<String, String> labels) {}
 
     /** Where a disk on the nodes backend keeps its copies; members have no URIs here (the attachment's have). */
     record DiskReplicas(String redundancy, List<AttachmentController.ReplicaColumnView> columns) {
@@ -135,7 +161,8 @@ class DiskController {
             @Nullable Long lcId,
             Instant createdAt,
             Instant updatedAt,
-            @Nullable DiskReplicas replicas) {
+            @Nullable DiskReplicas replicas,
+            Map<String, String> labels) {
 
         static DiskView of(Resource disk, DiskReplication.@Nullable Replicas replicas) {
             return new DiskView(
@@ -147,7 +174,8 @@ class DiskController {
                     disk.lcId(),
                     disk.createdAt(),
                     disk.updatedAt(),
-                    replicas == null ? null : DiskReplicas.of(replicas));
+                    replicas == null ? null : DiskReplicas.of(replicas),
+                    disk.labels().values());
         }
     }
 
@@ -172,7 +200,8 @@ class DiskController {
             description = "The disk, available; Location names it",
             useReturnTypeSchema = true)
     ResponseEntity<DiskView> create(@Valid @RequestBody CreateDisk request) {
-        Resource disk = disks.clone(request.name(), request.sourceId(), request.sizeBytes());
+        Resource disk =
+                disks.clone(request.name(), request.sourceId(), request.sizeBytes(), Labels.of(request.labels()));
         return ResponseEntity.created(URI.create("/v1/disks/" + disk.externId()))
                 .body(view(disk));
     }
@@ -193,8 +222,12 @@ class DiskController {
             description = "The image is not cached: an operation (kind clone) that imports it and then creates the"
                     + " disks; Location names it. List them by namePrefix once it has succeeded.")
     ResponseEntity<?> batchCreate(@Valid @RequestBody BatchCreate request) {
-        DiskService.BatchClone batch =
-                disks.cloneBatch(request.namePrefix(), request.count(), request.sourceId(), request.sizeBytes());
+        DiskService.BatchClone batch = disks.cloneBatch(
+                request.namePrefix(),
+                request.count(),
+                request.sourceId(),
+                request.sizeBytes(),
+                Labels.of(request.labels()));
         if (batch instanceof DiskService.BatchClone.Waiting waiting) {
             return ResponseEntity.accepted()
                     .location(URI.create("/v1/operations/" + waiting.operation().id()))
@@ -209,7 +242,7 @@ class DiskController {
             summary = "Snapshot a disk: its current lc is frozen for the snapshot, the disk continues on a new child")
     @ApiResponse(responseCode = "201", description = "The snapshot; Location names it", useReturnTypeSchema = true)
     ResponseEntity<SnapshotView> snapshot(@PathVariable String id, @Valid @RequestBody CreateSnapshot request) {
-        Resource snapshot = disks.snapshot(id, request.name());
+        Resource snapshot = disks.snapshot(id, request.name(), Labels.of(request.labels()));
         return ResponseEntity.created(URI.create("/v1/snapshots/" + snapshot.externId()))
                 .body(SnapshotView.of(snapshot));
     }
@@ -309,30 +342,47 @@ class DiskController {
     @GetMapping(path = "/v1/disks", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(
             summary = "List disks in creation order, a page at a time",
-            description = "Filters: state, namePrefix, and sourceId (the disks cloned from that image, snapshot or"
-                    + " disk); nextPageToken asks for the next page with the same filters.")
+            description = "Filters: state, namePrefix, sourceId (the disks cloned from that image, snapshot or"
+                    + " disk) and label (key=value, repeatable: all must match); nextPageToken asks for the next"
+                    + " page with the same filters.")
     DiskPage list(
             @RequestParam(required = false) @Nullable String state,
             @RequestParam(required = false) @Nullable String namePrefix,
             @RequestParam(required = false) @Nullable String sourceId,
+            @Parameter(description = "key=value: only those with this label; repeat it for several (all must match)")
+                    @RequestParam(required = false)
+                    @Nullable
+                    List<String> label,
             @RequestParam(required = false) @Nullable String pageToken,
             @RequestParam(required = false) @Nullable Integer pageSize) {
-        ResourcePage page = disks.list(state, namePrefix, sourceId, pageToken, Paging.size(pageSize));
+        ResourcePage page = disks.list(
+                new ResourceFilter(state, namePrefix, sourceId, Labels.filter(label)),
+                pageToken,
+                Paging.size(pageSize));
         return new DiskPage(views(page.items()), page.nextPageToken());
     }
 
     @GetMapping(path = "/v1/snapshots", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(
             summary = "List snapshots in creation order, a page at a time",
-            description = "Filters: diskId (the snapshots taken of that disk; 404 when it does not exist), state and"
-                    + " namePrefix; nextPageToken asks for the next page with the same filters.")
+            description = "Filters: diskId (the snapshots taken of that disk; 404 when it does not exist), state,"
+                    + " namePrefix and label (key=value, repeatable: all must match); nextPageToken asks for the"
+                    + " next page with the same filters.")
     SnapshotPage snapshots(
             @RequestParam(required = false) @Nullable String diskId,
             @RequestParam(required = false) @Nullable String state,
             @RequestParam(required = false) @Nullable String namePrefix,
+            @Parameter(description = "key=value: only those with this label; repeat it for several (all must match)")
+                    @RequestParam(required = false)
+                    @Nullable
+                    List<String> label,
             @RequestParam(required = false) @Nullable String pageToken,
             @RequestParam(required = false) @Nullable Integer pageSize) {
-        ResourcePage page = disks.snapshots(diskId, state, namePrefix, pageToken, Paging.size(pageSize));
+        ResourcePage page = disks.snapshots(
+                diskId,
+                new ResourceFilter(state, namePrefix, diskId, Labels.filter(label)),
+                pageToken,
+                Paging.size(pageSize));
         return new SnapshotPage(page.items().stream().map(SnapshotView::of).toList(), page.nextPageToken());
     }
 
@@ -342,8 +392,36 @@ class DiskController {
             @PathVariable String id,
             @RequestParam(required = false) @Nullable String state,
             @RequestParam(required = false) @Nullable String namePrefix,
+            @Parameter(description = "key=value: only those with this label; repeat it for several (all must match)")
+                    @RequestParam(required = false)
+                    @Nullable
+                    List<String> label,
             @RequestParam(required = false) @Nullable String pageToken,
             @RequestParam(required = false) @Nullable Integer pageSize) {
-        return snapshots(id, state, namePrefix, pageToken, pageSize);
+        return snapshots(id, state, namePrefix, label, pageToken, pageSize);
+    }
+
+    @PatchMapping(
+            path = "/v1/disks/{id}",
+            consumes = {MediaType.APPLICATION_JSON_VALUE, "application/merge-patch+json"},
+            produces = MediaType.APPLICATION_JSON_VALUE)
+    @Operation(
+            summary = "Change a disk's labels: a key with a value sets it, a key with null removes it",
+            description = "A JSON merge patch of labels; the others stay. 400 INVALID_ARGUMENT for a key or"
+                    + " value out of the rules, or more than 32 labels; 404 NOT_FOUND for no such disk.")
+    DiskView relabel(@PathVariable String id, @Valid @RequestBody UpdateLabels request) {
+        return view(relabeling.relabel(id, ResourceKind.DISK, request.labels()));
+    }
+
+    @PatchMapping(
+            path = "/v1/snapshots/{id}",
+            consumes = {MediaType.APPLICATION_JSON_VALUE, "application/merge-patch+json"},
+            produces = MediaType.APPLICATION_JSON_VALUE)
+    @Operation(
+            summary = "Change a snapshot's labels: a key with a value sets it, a key with null removes it",
+            description = "A JSON merge patch of labels; the others stay. 400 INVALID_ARGUMENT for a key or"
+                    + " value out of the rules, or more than 32 labels; 404 NOT_FOUND for no such snapshot.")
+    SnapshotView relabelSnapshot(@PathVariable String id, @Valid @RequestBody UpdateLabels request) {
+        return SnapshotView.of(relabeling.relabel(id, ResourceKind.SNAPSHOT, request.labels()));
     }
 }

@@ -8,10 +8,12 @@ import dev.sprig.api.cache.ImageNotCached;
 import dev.sprig.api.database.Transactions;
 import dev.sprig.api.error.SprigException;
 import dev.sprig.api.lineage.ExternIds;
+import dev.sprig.api.lineage.Labels;
 import dev.sprig.api.lineage.Lc;
 import dev.sprig.api.lineage.LcRepository;
 import dev.sprig.api.lineage.LineageStep;
 import dev.sprig.api.lineage.Resource;
+import dev.sprig.api.lineage.ResourceFilter;
 import dev.sprig.api.lineage.ResourceKind;
 import dev.sprig.api.lineage.ResourcePage;
 import dev.sprig.api.lineage.ResourceRepository;
@@ -84,17 +86,18 @@ public class DiskService implements DisposableBean {
         this.operationRepository = operationRepository;
         this.runner = runner;
         this.cloneRequests = cloneRequests;
-        this.coalescer = new CloneCoalescer((names, source, size) -> cloneMany(names, source, size, true), 1);
+        this.coalescer =
+                new CloneCoalescer((names, source, size, labels) -> cloneMany(names, source, size, labels, true), 1);
     }
 
     /**
      * One clone; {@code sizeBytes} null means the source's size, smaller is refused. Concurrent
      * single clones of one source are committed together ({@link CloneCoalescer}).
      */
-    public Resource clone(String name, String sourceId, @Nullable Long sizeBytes) {
+    public Resource clone(String name, String sourceId, @Nullable Long sizeBytes, Labels labels) {
         requireSize(sizeBytes);
         try {
-            return coalescer.clone(name, sourceId, sizeBytes);
+            return coalescer.clone(name, sourceId, sizeBytes, labels);
         } catch (ImageNotCached notCached) {
             // a miss: wait for the image's import, then clone alone; the request is counted once, as
             // a miss, unless the image turned out to be cached again by then (a hit after all)
@@ -103,7 +106,8 @@ public class DiskService implements DisposableBean {
                 importing.ifPresent(cache::await);
                 boolean hit = attempt == 1 && importing.isEmpty();
                 try {
-                    return cloneMany(List.of(name), sourceId, sizeBytes, hit).get(0);
+                    return cloneMany(List.of(name), sourceId, sizeBytes, labels, hit)
+                            .get(0);
                 } catch (ImageNotCached evictedAgain) {
                     if (attempt == MAX_FILLS) {
                         throw evictedTooOften(sourceId);
@@ -135,18 +139,19 @@ public class DiskService implements DisposableBean {
      * all or none. Of an image that is not cached, they are made by an operation that waits for the
      * image's import (one import however many wait for it) and then clones.
      */
-    public BatchClone cloneBatch(String namePrefix, int count, String sourceId, @Nullable Long sizeBytes) {
+    public BatchClone cloneBatch(
+            String namePrefix, int count, String sourceId, @Nullable Long sizeBytes, Labels labels) {
         List<String> names = batchNames(namePrefix, count);
         requireSize(sizeBytes);
         try {
-            List<Resource> created = new ArrayList<>(cloneMany(names, sourceId, sizeBytes, true));
+            List<Resource> created = new ArrayList<>(cloneMany(names, sourceId, sizeBytes, labels, true));
             created.sort(Comparator.comparing(Resource::name));
             return new BatchClone.Created(created);
         } catch (ImageNotCached notCached) {
             cache.fill(sourceId, count);
             Operation waiting = Objects.requireNonNull(tx.execute(status -> {
                 Operation started = operationRepository.start(Operation.Kind.CLONE, sourceId, count);
-                cloneRequests.insert(started.id(), new CloneRequest(namePrefix, count, sizeBytes));
+                cloneRequests.insert(started.id(), new CloneRequest(namePrefix, count, sizeBytes, labels));
                 return started;
             }));
             runner.submit(waiting);
@@ -184,7 +189,7 @@ public class DiskService implements DisposableBean {
             cache.fill(imageId, 0).ifPresent(cache::await);
             progress.report(0, request.count());
             try {
-                cloneMany(names, imageId, request.sizeBytes(), false);
+                cloneMany(names, imageId, request.sizeBytes(), request.labels(), false);
                 return;
             } catch (ImageNotCached evictedAgain) {
                 if (attempt == MAX_FILLS) {
@@ -206,7 +211,8 @@ public class DiskService implements DisposableBean {
      * whatever the count: this is the hot path of a fleet launch. A clone of an image records the use of its copy
      * (for LRU eviction) and, with {@code countHits}, as many cache hits.
      */
-    private List<Resource> cloneMany(List<String> names, String sourceId, @Nullable Long sizeBytes, boolean countHits) {
+    private List<Resource> cloneMany(
+            List<String> names, String sourceId, @Nullable Long sizeBytes, Labels labels, boolean countHits) {
         return Objects.requireNonNull(tx.execute(status -> {
             Source source = source(sourceId);
             long size = sizeBytes == null ? source.parent().sizeBytes() : sizeBytes;
@@ -238,7 +244,7 @@ public class DiskService implements DisposableBean {
             }
             List<Resource> created;
             try {
-                created = resources.insertAll(ResourceKind.DISK, "available", rows);
+                created = resources.insertAll(ResourceKind.DISK, "available", labels, rows);
             } catch (DuplicateKeyException taken) {
                 throw SprigException.alreadyExists(
                         names.size() == 1 ? "a disk named '" + names.get(0) + "'" : "a disk with one of these names");
@@ -306,7 +312,7 @@ public class DiskService implements DisposableBean {
     }
 
     /** Takes a snapshot: the disk's lc becomes the snapshot's, the disk writes to a new child from now on. */
-    public Resource snapshot(String diskId, String name) {
+    public Resource snapshot(String diskId, String name, Labels labels) {
         String snapshotId = ExternIds.next(ResourceKind.SNAPSHOT);
         tx.executeWithoutResult(status -> {
             Resource disk = resources
@@ -323,7 +329,8 @@ public class DiskService implements DisposableBean {
                         current.sizeBytes(),
                         "creating",
                         current.lcId(),
-                        diskId);
+                        diskId,
+                        labels);
             } catch (DuplicateKeyException taken) {
                 throw SprigException.alreadyExists("a snapshot named '" + name + "'");
             }
@@ -393,15 +400,10 @@ public class DiskService implements DisposableBean {
                 .orElseThrow(() -> SprigException.notFound(kind.name().toLowerCase() + " " + externId));
     }
 
-    /** Disks in creation order; {@code sourceId} keeps those cloned from one image, snapshot or disk. */
-    public ResourcePage list(
-            @Nullable String state,
-            @Nullable String namePrefix,
-            @Nullable String sourceId,
-            @Nullable String pageToken,
-            int pageSize) {
+    /** Disks in creation order; a filter's source keeps those cloned from one image, snapshot or disk. */
+    public ResourcePage list(ResourceFilter filter, @Nullable String pageToken, int pageSize) {
         PageCursor after = PageCursor.ofParameter(pageToken);
-        return resources.page(ResourceKind.DISK, state, namePrefix, sourceId, after, pageSize);
+        return resources.page(ResourceKind.DISK, filter, after, pageSize);
     }
 
     /**
@@ -409,15 +411,11 @@ public class DiskService implements DisposableBean {
      * (a disk that does not is 404, not an empty page).
      */
     public ResourcePage snapshots(
-            @Nullable String diskId,
-            @Nullable String state,
-            @Nullable String namePrefix,
-            @Nullable String pageToken,
-            int pageSize) {
+            @Nullable String diskId, ResourceFilter filter, @Nullable String pageToken, int pageSize) {
         if (diskId != null) {
             get(diskId);
         }
         PageCursor after = PageCursor.ofParameter(pageToken);
-        return resources.page(ResourceKind.SNAPSHOT, state, namePrefix, diskId, after, pageSize);
+        return resources.page(ResourceKind.SNAPSHOT, filter, after, pageSize);
     }
 }

@@ -3,9 +3,14 @@ package dev.sprig.api.image;
 import dev.sprig.api.cache.ImageCopy;
 import dev.sprig.api.error.SprigException;
 import dev.sprig.api.lineage.Deletions;
+import dev.sprig.api.lineage.Labels;
+import dev.sprig.api.lineage.Relabeling;
 import dev.sprig.api.lineage.Resource;
+import dev.sprig.api.lineage.ResourceFilter;
+import dev.sprig.api.lineage.ResourceKind;
 import dev.sprig.api.lineage.ResourcePage;
 import dev.sprig.api.web.Paging;
+import dev.sprig.api.web.UpdateLabels;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
@@ -19,11 +24,13 @@ import java.io.IOException;
 import java.net.URI;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import org.jspecify.annotations.Nullable;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PatchMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.PutMapping;
@@ -37,10 +44,12 @@ class ImageController {
 
     private final ImageService images;
     private final Deletions deletions;
+    private final Relabeling relabeling;
 
-    ImageController(ImageService images, Deletions deletions) {
+    ImageController(ImageService images, Deletions deletions, Relabeling relabeling) {
         this.images = images;
         this.deletions = deletions;
+        this.relabeling = relabeling;
     }
 
     /**
@@ -62,7 +71,11 @@ class ImageController {
             String format,
 
             @Pattern(regexp = "[0-9a-f]{64}", message = "must be 64 lowercase hex digits") @Nullable
-            String sha256) {}
+            String sha256,
+
+            @Parameter(description = "at most 32; keys and values of letters, digits, '.', '_', '-' (keys also '/')")
+            @Nullable
+            Map<String, String> labels) {}
 
     /** @param url a {@code file:}, {@code http:} or {@code https:} URL with one of the configured prefixes */
     record SourceRequest(@NotBlank @Size(max = 4096) String url) {}
@@ -105,7 +118,8 @@ class ImageController {
             long cloneCount,
             @Nullable Instant lastUsedAt,
             Instant createdAt,
-            Instant updatedAt) {
+            Instant updatedAt,
+            Map<String, String> labels) {
 
         static ImageView of(ImageService.Image found) {
             return of(found, null);
@@ -132,7 +146,8 @@ class ImageController {
                             .max(Instant::compareTo)
                             .orElse(null),
                     image.createdAt(),
-                    image.updatedAt());
+                    image.updatedAt(),
+                    image.labels().values());
         }
     }
 
@@ -161,7 +176,7 @@ class ImageController {
             if (request.format() != null || request.sha256() != null) {
                 throw SprigException.invalidArgument("format and sha256 describe a source; give source.url too");
             }
-            Resource image = images.create(request.name(), request.sizeBytes());
+            Resource image = images.create(request.name(), request.sizeBytes(), Labels.of(request.labels()));
             return ResponseEntity.created(URI.create("/v1/images/" + image.externId()))
                     .body(ImageView.of(new ImageService.Image(image, null, List.of())));
         }
@@ -170,7 +185,9 @@ class ImageController {
         }
         ImageFormat format = request.format() == null ? ImageFormat.RAW : ImageFormat.ofColumn(request.format());
         ImageService.Import started = images.importFrom(
-                request.name(), new ImageSource(request.source().url(), format, request.sha256()));
+                request.name(),
+                new ImageSource(request.source().url(), format, request.sha256()),
+                Labels.of(request.labels()));
         String operationId = started.operation().id();
         return ResponseEntity.accepted()
                 .location(URI.create("/v1/operations/" + operationId))
@@ -198,7 +215,7 @@ class ImageController {
             @Parameter(description = "with dependents: hide it now, free it when the last dependent goes")
                     @RequestParam(defaultValue = "false")
                     boolean deferred) {
-        deletions.delete(id, dev.sprig.api.lineage.ResourceKind.IMAGE, deferred);
+        deletions.delete(id, ResourceKind.IMAGE, deferred);
         return ResponseEntity.noContent().build();
     }
 
@@ -215,14 +232,34 @@ class ImageController {
         return ImageView.of(images.image(id));
     }
 
+    @PatchMapping(
+            path = "/v1/images/{id}",
+            consumes = {MediaType.APPLICATION_JSON_VALUE, "application/merge-patch+json"},
+            produces = MediaType.APPLICATION_JSON_VALUE)
+    @Operation(
+            summary = "Change an image's labels: a key with a value sets it, a key with null removes it",
+            description = "A JSON merge patch of labels; the others stay. 400 INVALID_ARGUMENT for a key or"
+                    + " value out of the rules, or more than 32 labels; 404 NOT_FOUND for no such image.")
+    ImageView relabel(@PathVariable String id, @Valid @RequestBody UpdateLabels request) {
+        relabeling.relabel(id, ResourceKind.IMAGE, request.labels());
+        return ImageView.of(images.image(id));
+    }
+
     @GetMapping(path = "/v1/images", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(summary = "List images in creation order, a page at a time")
     ImagePage list(
             @RequestParam(required = false) @Nullable String state,
             @RequestParam(required = false) @Nullable String namePrefix,
+            @Parameter(
+                            description = "key=value: only images with this label; repeat it for several (all must"
+                                    + " match)")
+                    @RequestParam(required = false)
+                    @Nullable
+                    List<String> label,
             @RequestParam(required = false) @Nullable String pageToken,
             @RequestParam(required = false) @Nullable Integer pageSize) {
-        ResourcePage page = images.list(state, namePrefix, pageToken, Paging.size(pageSize));
+        ResourcePage page = images.list(
+                new ResourceFilter(state, namePrefix, null, Labels.filter(label)), pageToken, Paging.size(pageSize));
         return new ImagePage(
                 images.withSources(page.items()).stream().map(ImageView::of).toList(), page.nextPageToken());
     }

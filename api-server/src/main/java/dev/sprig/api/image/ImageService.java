@@ -7,9 +7,11 @@ import dev.sprig.api.cache.ImageCopy;
 import dev.sprig.api.database.Transactions;
 import dev.sprig.api.error.SprigException;
 import dev.sprig.api.lineage.ExternIds;
+import dev.sprig.api.lineage.Labels;
 import dev.sprig.api.lineage.Lc;
 import dev.sprig.api.lineage.LcRepository;
 import dev.sprig.api.lineage.Resource;
+import dev.sprig.api.lineage.ResourceFilter;
 import dev.sprig.api.lineage.ResourceKind;
 import dev.sprig.api.lineage.ResourcePage;
 import dev.sprig.api.lineage.ResourceRepository;
@@ -93,12 +95,12 @@ public class ImageService {
      * operation commit together, and the work is handed to the runner only then, so that a crash
      * leaves either nothing or an import that resumes.
      */
-    public Import importFrom(String name, ImageSource source) {
+    public Import importFrom(String name, ImageSource source, Labels labels) {
         sourcePolicy.checkRegistration(source.url());
         String externId = ExternIds.next(ResourceKind.IMAGE);
         Operation operation = Objects.requireNonNull(tx.execute(status -> {
             try {
-                resources.insert(externId, ResourceKind.IMAGE, name, null, "importing", null, null);
+                resources.insert(externId, ResourceKind.IMAGE, name, null, "importing", null, null, labels);
             } catch (DuplicateKeyException taken) {
                 throw SprigException.alreadyExists("an image named '" + name + "'");
             }
@@ -128,11 +130,11 @@ public class ImageService {
                 .toList();
     }
 
-    public Resource create(String name, long sizeBytes) {
+    public Resource create(String name, long sizeBytes, Labels labels) {
         SizeRule.require("sizeBytes", sizeBytes);
         String externId = ExternIds.next(ResourceKind.IMAGE);
         try {
-            resources.insert(externId, ResourceKind.IMAGE, name, sizeBytes, "queued", null, null);
+            resources.insert(externId, ResourceKind.IMAGE, name, sizeBytes, "queued", null, null, labels);
         } catch (DuplicateKeyException taken) {
             throw SprigException.alreadyExists("an image named '" + name + "'");
         }
@@ -151,10 +153,9 @@ public class ImageService {
         return image.lcId() == null ? List.of() : resources.dependentsOf(image.lcId());
     }
 
-    public ResourcePage list(
-            @Nullable String state, @Nullable String namePrefix, @Nullable String pageToken, int pageSize) {
+    public ResourcePage list(ResourceFilter filter, @Nullable String pageToken, int pageSize) {
         PageCursor after = PageCursor.ofParameter(pageToken);
-        return resources.page(ResourceKind.IMAGE, state, namePrefix, after, pageSize);
+        return resources.page(ResourceKind.IMAGE, filter, after, pageSize);
     }
 
     /**

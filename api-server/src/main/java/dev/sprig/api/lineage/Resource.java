@@ -10,6 +10,7 @@ import org.jspecify.annotations.Nullable;
  *
  * @param sizeBytes always known for disks and snapshots; null for an image imported from a source
  *     until the import has learned its size (so while it is importing, or if it failed)
+ * @param labels the client's own labels; none unless it gave some
  */
 public record Resource(
         String externId,
@@ -22,4 +23,5 @@ public record Resource(
         long bytesReceived,
         @Nullable String error,
         Instant createdAt,
-        Instant updatedAt) {}
+        Instant updatedAt,
+        Labels labels) {}

@@ -19,7 +19,7 @@ import org.springframework.stereotype.Repository;
 public class ResourceRepository {
 
     private static final String COLUMNS = "extern_id, kind, name, size_bytes, state, lc_id, source_extern_id,"
-            + " bytes_received, error, created_at, updated_at";
+            + " bytes_received, error, created_at, updated_at, labels::text AS labels";
 
     /** The state of a resource whose deletion waits for its last dependent. */
     public static final String DELETING = "deleting";
@@ -48,9 +48,11 @@ public class ResourceRepository {
             @Nullable Long sizeBytes,
             String state,
             @Nullable Long lcId,
-            @Nullable String sourceExternId) {
-        jdbc.sql("INSERT INTO resource (extern_id, kind, name, size_bytes, state, lc_id, source_extern_id)"
-                        + " VALUES (:id, :kind, :name, :size, :state, :lc, :source)")
+            @Nullable String sourceExternId,
+            Labels labels) {
+        jdbc.sql("INSERT INTO resource (extern_id, kind, name, size_bytes, state, lc_id, source_extern_id, labels)"
+                        + " VALUES (:id, :kind, :name, :size, :state, :lc, :source, CAST(:labels AS jsonb))")
+                .param("labels", labels.json())
                 .param("id", externId)
                 .param("kind", kind.column())
                 .param("name", name)
@@ -62,17 +64,20 @@ public class ResourceRepository {
     }
 
     /**
-     * New resources of one kind and state (a bulk clone) in one statement, returned as stored; their
-     * names must be free among live resources of the kind.
+     * New resources of one kind, state and labels (a bulk clone) in one statement, returned as
+     * stored; their names must be free among live resources of the kind.
      */
-    public List<Resource> insertAll(ResourceKind kind, String state, List<NewResource> rows) {
-        return jdbc.sql("INSERT INTO resource (extern_id, kind, name, size_bytes, state, lc_id, source_extern_id)"
-                        + " SELECT id, :kind, name, size, :state, lc, source FROM unnest(CAST(:ids AS text[]),"
+    public List<Resource> insertAll(ResourceKind kind, String state, Labels labels, List<NewResource> rows) {
+        return jdbc.sql("INSERT INTO resource"
+                        + " (extern_id, kind, name, size_bytes, state, lc_id, source_extern_id, labels)"
+                        + " SELECT id, :kind, name, size, :state, lc, source, CAST(:labels AS jsonb)"
+                        + " FROM unnest(CAST(:ids AS text[]),"
                         + " CAST(:names AS text[]), CAST(:sizes AS bigint[]), CAST(:lcs AS bigint[]),"
                         + " CAST(:sources AS text[])) AS row(id, name, size, lc, source)"
                         + " RETURNING " + COLUMNS)
                 .param("kind", kind.column())
                 .param("state", state)
+                .param("labels", labels.json())
                 .param("ids", rows.stream().map(NewResource::externId).toArray(String[]::new))
                 .param("names", rows.stream().map(NewResource::name).toArray(String[]::new))
                 .param("sizes", rows.stream().map(NewResource::sizeBytes).toArray(Long[]::new))
@@ -203,32 +208,30 @@ public class ResourceRepository {
                 .update();
     }
 
-    /**
-     * A keyset page in creation order. {@code namePrefix} matches literally (no wildcards).
-     */
-    public ResourcePage page(
-            ResourceKind kind,
-            @Nullable String state,
-            @Nullable String namePrefix,
-            @Nullable PageCursor after,
-            int pageSize) {
-        return page(kind, state, namePrefix, null, after, pageSize);
+    /** Replaces a resource's labels. */
+    public void setLabels(String externId, Labels labels) {
+        jdbc.sql("UPDATE resource SET labels = CAST(:labels AS jsonb), updated_at = now() WHERE extern_id = :id")
+                .param("id", externId)
+                .param("labels", labels.json())
+                .update();
     }
 
     /**
-     * A page of resources of one kind in creation order, filtered by state (all but those being
-     * deleted when null), name prefix and source (a snapshot's disk, a disk's image or snapshot).
+     * A page of resources of one kind in creation order, filtered as {@code filter} says. A filter
+     * by source (a snapshot's disk, a disk's image or snapshot) or by labels reads only the
+     * resources that match, through their indexes.
      */
-    public ResourcePage page(
-            ResourceKind kind,
-            @Nullable String state,
-            @Nullable String namePrefix,
-            @Nullable String sourceId,
-            @Nullable PageCursor after,
-            int pageSize) {
+    public ResourcePage page(ResourceKind kind, ResourceFilter filter, @Nullable PageCursor after, int pageSize) {
+        String state = filter.state();
+        String namePrefix = filter.namePrefix();
+        String sourceId = filter.sourceId();
         StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM resource WHERE kind = :kind");
         var statement = new java.util.HashMap<String, Object>();
         statement.put("kind", kind.column());
+        if (!filter.labels().isEmpty()) {
+            sql.append(" AND labels @> CAST(:labels AS jsonb)");
+            statement.put("labels", filter.labels().json());
+        }
         if (sourceId != null) {
             sql.append(" AND source_extern_id = :source");
             statement.put("source", sourceId);
@@ -278,6 +281,7 @@ public class ResourceRepository {
                 rs.getLong("bytes_received"),
                 rs.getString("error"),
                 rs.getObject("created_at", OffsetDateTime.class).toInstant(),
-                rs.getObject("updated_at", OffsetDateTime.class).toInstant());
+                rs.getObject("updated_at", OffsetDateTime.class).toInstant(),
+                Labels.parse(rs.getString("labels")));
     }
 }

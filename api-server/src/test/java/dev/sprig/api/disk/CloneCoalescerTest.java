@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sprig.api.error.SprigException;
+import dev.sprig.api.lineage.Labels;
 import dev.sprig.api.lineage.Resource;
 import dev.sprig.api.lineage.ResourceKind;
 import java.time.Instant;
@@ -40,7 +41,7 @@ class CloneCoalescerTest {
 
     @Test
     void aLoneRequestIsClonedAtOnceOnItsOwn() {
-        Resource disk = coalescer.clone("solo", "img-a", null);
+        Resource disk = coalescer.clone("solo", "img-a", null, Labels.NONE);
 
         assertThat(disk.name()).isEqualTo("solo");
         assertThat(cloner.calls).containsExactly(List.of("solo"));
@@ -49,16 +50,16 @@ class CloneCoalescerTest {
     @Test
     void requestsThatArriveWhileACloneCommitsGoTogetherPerSourceAndSize() throws Exception {
         cloner.holdFirstCall();
-        Future<Resource> first = clients.submit(() -> coalescer.clone("first", "img-a", null));
+        Future<Resource> first = clients.submit(() -> coalescer.clone("first", "img-a", null, Labels.NONE));
         cloner.firstCallStarted.await(5, TimeUnit.SECONDS);
         List<Future<Resource>> waiting = new ArrayList<>();
         for (int i = 0; i < 10; i++) {
             String name = "a-" + i;
-            waiting.add(clients.submit(() -> coalescer.clone(name, "img-a", null)));
+            waiting.add(clients.submit(() -> coalescer.clone(name, "img-a", null, Labels.NONE)));
         }
         for (int i = 0; i < 4; i++) {
             String name = "b-" + i;
-            waiting.add(clients.submit(() -> coalescer.clone(name, "img-b", 8L << 30)));
+            waiting.add(clients.submit(() -> coalescer.clone(name, "img-b", 8L << 30, Labels.NONE)));
         }
         awaitQueued(14);
         cloner.release.countDown();
@@ -75,15 +76,43 @@ class CloneCoalescerTest {
     }
 
     @Test
+    void requestsWithDifferentLabelsGoInGroupsOfTheirOwnEachWithItsLabels() throws Exception {
+        Labels render = Labels.of(java.util.Map.of("team", "render"));
+        cloner.holdFirstCall();
+        Future<Resource> first = clients.submit(() -> coalescer.clone("first", "img-a", null, Labels.NONE));
+        cloner.firstCallStarted.await(5, TimeUnit.SECONDS);
+        List<Future<Resource>> waiting = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            String name = "plain-" + i;
+            waiting.add(clients.submit(() -> coalescer.clone(name, "img-a", null, Labels.NONE)));
+            String labelled = "render-" + i;
+            waiting.add(clients.submit(() -> coalescer.clone(labelled, "img-a", null, render)));
+        }
+        awaitQueued(6);
+        cloner.release.countDown();
+
+        first.get(5, TimeUnit.SECONDS);
+        for (Future<Resource> request : waiting) {
+            Resource disk = request.get(5, TimeUnit.SECONDS);
+            assertThat(disk.labels()).isEqualTo(disk.name().startsWith("render-") ? render : Labels.NONE);
+        }
+        assertThat(cloner.calls).hasSize(3);
+        assertThat(cloner.calls.subList(1, 3).stream().map(HashSet::new))
+                .containsExactlyInAnyOrder(
+                        new HashSet<>(List.of("plain-0", "plain-1", "plain-2")),
+                        new HashSet<>(List.of("render-0", "render-1", "render-2")));
+    }
+
+    @Test
     void aTakenNameRefusesOnlyItsOwnRequest() throws Exception {
         cloner.taken.add("a-3");
         cloner.holdFirstCall();
-        Future<Resource> first = clients.submit(() -> coalescer.clone("first", "img-a", null));
+        Future<Resource> first = clients.submit(() -> coalescer.clone("first", "img-a", null, Labels.NONE));
         cloner.firstCallStarted.await(5, TimeUnit.SECONDS);
         List<Future<Resource>> waiting = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
             String name = "a-" + i;
-            waiting.add(clients.submit(() -> coalescer.clone(name, "img-a", null)));
+            waiting.add(clients.submit(() -> coalescer.clone(name, "img-a", null, Labels.NONE)));
         }
         awaitQueued(6);
         cloner.release.countDown();
@@ -104,12 +133,12 @@ class CloneCoalescerTest {
     void aNameTheDatabaseRefusesFailsOnlyItsOwnRequest() throws Exception {
         cloner.refused.add("a-2");
         cloner.holdFirstCall();
-        Future<Resource> first = clients.submit(() -> coalescer.clone("first", "img-a", null));
+        Future<Resource> first = clients.submit(() -> coalescer.clone("first", "img-a", null, Labels.NONE));
         cloner.firstCallStarted.await(5, TimeUnit.SECONDS);
         List<Future<Resource>> waiting = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
             String name = "a-" + i;
-            waiting.add(clients.submit(() -> coalescer.clone(name, "img-a", null)));
+            waiting.add(clients.submit(() -> coalescer.clone(name, "img-a", null, Labels.NONE)));
         }
         awaitQueued(4);
         cloner.release.countDown();
@@ -125,8 +154,9 @@ class CloneCoalescerTest {
     void aFailureOfTheSourceReachesEveryRequestOfIt() {
         cloner.missingSources.add("img-gone");
 
-        assertThatThrownBy(() -> coalescer.clone("x", "img-gone", null)).isInstanceOf(SprigException.NotFound.class);
-        assertThat(coalescer.clone("y", "img-a", null).name()).isEqualTo("y");
+        assertThatThrownBy(() -> coalescer.clone("x", "img-gone", null, Labels.NONE))
+                .isInstanceOf(SprigException.NotFound.class);
+        assertThat(coalescer.clone("y", "img-a", null, Labels.NONE).name()).isEqualTo("y");
     }
 
     private void awaitQueued(int count) throws InterruptedException {
@@ -153,7 +183,7 @@ class CloneCoalescerTest {
         }
 
         @Override
-        public List<Resource> cloneAll(List<String> names, String sourceId, @Nullable Long sizeBytes) {
+        public List<Resource> cloneAll(List<String> names, String sourceId, @Nullable Long sizeBytes, Labels labels) {
             calls.add(List.copyOf(names));
             if (calls.size() == 1) {
                 firstCallStarted.countDown();
@@ -175,7 +205,18 @@ class CloneCoalescerTest {
             Instant now = Instant.now();
             return names.stream()
                     .map(name -> new Resource(
-                            "disk-" + name, ResourceKind.DISK, name, 1L, "available", 1L, sourceId, 0, null, now, now))
+                            "disk-" + name,
+                            ResourceKind.DISK,
+                            name,
+                            1L,
+                            "available",
+                            1L,
+                            sourceId,
+                            0,
+                            null,
+                            now,
+                            now,
+                            labels))
                     .toList();
         }
     }

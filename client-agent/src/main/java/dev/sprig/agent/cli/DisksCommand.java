@@ -29,13 +29,14 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code sprig-agent disks clone|resize|revert|detach|lineage|export}. */
+/** {@code sprig-agent disks clone|list|resize|revert|detach|lineage|export}. */
 @Command(
         name = "disks",
         mixinStandardHelpOptions = true,
-        description = "Disks: clone, resize, revert, detach, lineage, export.",
+        description = "Disks: clone, list, resize, revert, detach, lineage, export.",
         subcommands = {
             DisksCommand.Clone.class,
+            DisksCommand.ListDisks.class,
             DisksCommand.Resize.class,
             DisksCommand.Revert.class,
             DisksCommand.Detach.class,
@@ -69,6 +70,9 @@ final class DisksCommand {
         @Option(names = "--name", description = "Name, or name prefix with --count (default: clone-<random>).")
         String name;
 
+        @Mixin
+        LabelOptions labels;
+
         @Option(
                 names = "--wait",
                 negatable = true,
@@ -86,11 +90,12 @@ final class DisksCommand {
                     : "clone-" + UUID.randomUUID().toString().substring(0, 8);
             SprigApiClient client = timeouts.client(api);
             if (count == 1) {
-                System.out.println(
-                        client.createDisk(new CreateDisk(prefix, source)).externId());
+                System.out.println(client.createDisk(new CreateDisk(prefix, source, null, labels.orNull()))
+                        .externId());
                 return 0;
             }
-            SprigApiClient.Batch batch = client.batchCreate(new BatchCreate(source, count, prefix));
+            SprigApiClient.Batch batch =
+                    client.batchCreate(new BatchCreate(source, count, prefix, null, labels.orNull()));
             if (batch instanceof SprigApiClient.Batch.Created created) {
                 created.disks().forEach(disk -> System.out.println(disk.externId()));
                 return 0;
@@ -146,6 +151,57 @@ final class DisksCommand {
 
         private static String orEmpty(@Nullable String text) {
             return text == null ? "" : text;
+        }
+    }
+
+    @Command(
+            name = "list",
+            mixinStandardHelpOptions = true,
+            description = "List disks, oldest first, one a line: id, name, source, size in bytes, state, labels"
+                    + " (k=v,k=v), separated by tabs (cut -f1 for the ids).")
+    static final class ListDisks implements Callable<Integer> {
+
+        /** Disks a request: the pages are fetched until the last. */
+        static final int PAGE = 1000;
+
+        @Mixin
+        ApiOptions api;
+
+        @Mixin
+        TimeoutOptions timeouts;
+
+        @Mixin
+        LabelOptions labels;
+
+        @Option(names = "--name-prefix", paramLabel = "PREFIX", description = "Only disks whose name starts so.")
+        @Nullable
+        String namePrefix;
+
+        @Option(
+                names = "--source",
+                paramLabel = "ID",
+                description = "Only disks cloned from this image, snapshot or disk.")
+        @Nullable
+        String source;
+
+        @Option(names = "--state", paramLabel = "STATE", description = "Only disks in this state (e.g. available).")
+        @Nullable
+        String state;
+
+        @Override
+        public Integer call() throws Exception {
+            SprigApiClient.Filter filter = new SprigApiClient.Filter(state, namePrefix, source, labels.labels());
+            for (DiskView disk : timeouts.client(api).allDisks(filter, PAGE)) {
+                System.out.println(String.join(
+                        "\t",
+                        disk.externId(),
+                        disk.name(),
+                        String.valueOf(disk.sourceId()),
+                        String.valueOf(disk.sizeBytes()),
+                        disk.state(),
+                        Labelled.text(disk.labels())));
+            }
+            return 0;
         }
     }
 

@@ -2,6 +2,7 @@ package dev.sprig.agent.cli;
 
 import dev.sprig.client.CreateSnapshot;
 import dev.sprig.client.SnapshotView;
+import dev.sprig.client.SprigApiClient;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import org.jspecify.annotations.Nullable;
@@ -41,13 +42,16 @@ final class SnapshotsCommand {
         @Nullable
         String name;
 
+        @Mixin
+        LabelOptions labels;
+
         @Override
         public Integer call() throws Exception {
             String named = name != null
                     ? name
                     : diskId + "-" + UUID.randomUUID().toString().substring(0, 8);
             System.out.println(timeouts.client(api)
-                    .snapshot(diskId, new CreateSnapshot(named))
+                    .snapshot(diskId, new CreateSnapshot(named, labels.orNull()))
                     .externId());
             return 0;
         }
@@ -57,7 +61,7 @@ final class SnapshotsCommand {
             name = "list",
             mixinStandardHelpOptions = true,
             description = "List snapshots, oldest first, one a line: id, name, disk, size in bytes, creation time,"
-                    + " separated by tabs (cut -f1 for the ids).")
+                    + " labels (k=v,k=v), separated by tabs (cut -f1 for the ids).")
     static final class ListSnapshots implements Callable<Integer> {
 
         /** Snapshots a request: the pages are fetched until the last. */
@@ -72,16 +76,21 @@ final class SnapshotsCommand {
         @Option(names = "--disk", paramLabel = "ID", description = "Only the snapshots of this disk.")
         String diskId;
 
+        @Mixin
+        LabelOptions labels;
+
         @Override
         public Integer call() throws Exception {
-            for (SnapshotView snapshot : timeouts.client(api).allSnapshots(diskId, PAGE)) {
+            SprigApiClient.Filter filter = new SprigApiClient.Filter(null, null, diskId, labels.labels());
+            for (SnapshotView snapshot : timeouts.client(api).allSnapshots(filter, PAGE)) {
                 System.out.println(String.join(
                         "\t",
                         snapshot.externId(),
                         snapshot.name(),
                         String.valueOf(snapshot.diskId()),
                         String.valueOf(snapshot.sizeBytes()),
-                        String.valueOf(snapshot.createdAt())));
+                        String.valueOf(snapshot.createdAt()),
+                        Labelled.text(snapshot.labels())));
             }
             return 0;
         }
