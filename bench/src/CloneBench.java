@@ -141,7 +141,11 @@ public class CloneBench {
         for (int b = 0; b < batches; b++) {
             int count = Math.min(FLEET_BATCH, disks - b * FLEET_BATCH);
             long t0 = System.nanoTime();
-            List<String> created = batchIds(image, String.format("f%03d-%s", b, tag), count);
+            List<String> created = batchIds(
+                    image,
+                    String.format("f%03d-%s", b, tag),
+                    count,
+                    java.util.Map.of("batch", "b" + b, "parity", b % 2 == 0 ? "even" : "odd"));
             seconds[b] = (System.nanoTime() - t0) / 1e9;
             if (created.size() != count) {
                 throw new IllegalStateException("batch created " + created.size() + " of " + count);
@@ -173,8 +177,62 @@ public class CloneBench {
             System.out.printf(" %.3f", seconds[b]);
         }
         System.out.printf("%n%nlast disk: %s%n", last);
+        Listing listing = listing(batches);
         System.out.printf("summary: disks=%d batch_first_s=%.3f batch_last_s=%.3f batch_max_s=%.3f"
-                + " batch_last_vs_first=%.2f%n", disks, first, lastBatch, seconds[slowest], lastBatch / first);
+                        + " batch_last_vs_first=%.2f list_first_page_ms=%.1f list_half_label_ms=%.1f"
+                        + " list_batch_label_all_pages_ms=%.1f list_absent_label_ms=%.1f%n",
+                disks, first, lastBatch, seconds[slowest], lastBatch / first, listing.firstPage(), listing.halfLabel(),
+                listing.batchLabel(), listing.absentLabel());
+    }
+
+    /** Medians, in ms, of listings among the fleet's disks (each batch labelled batch=bN, parity=even|odd). */
+    record Listing(double firstPage, double halfLabel, double batchLabel, double absentLabel) {}
+
+    /**
+     * GET /v1/disks among every disk of the fleet, 7 times each (the median shown): the first page of
+     * all of them; the first page of those with a label half of them carry; every page (1,000 a page)
+     * of those with one batch's label; and a label none carries. Each answer is checked.
+     */
+    static Listing listing(int batches) throws Exception {
+        int middle = batches / 2;
+        double firstPage = medianMillis(() -> expectItems(api.disks(SprigApiClient.Filter.ALL, 50, null), 50));
+        double half = medianMillis(() ->
+                expectItems(api.disks(SprigApiClient.Filter.ALL.withLabel("parity", "even"), 50, null), 50));
+        double batch = medianMillis(() -> {
+            int found = api.allDisks(SprigApiClient.Filter.ALL.withLabel("batch", "b" + middle), 1000)
+                    .size();
+            if (found != FLEET_BATCH) {
+                throw new IllegalStateException("label batch=b" + middle + " listed " + found + " disks");
+            }
+        });
+        double absent = medianMillis(() ->
+                expectItems(api.disks(SprigApiClient.Filter.ALL.withLabel("batch", "none"), 50, null), 0));
+        System.out.printf("%n%-58s %8s%n", "GET /v1/disks among them (median of 7)", "time");
+        System.out.printf("%-58s %6.1f ms%n", "first page of all (50)", firstPage);
+        System.out.printf("%-58s %6.1f ms%n", "first page with a label half carry (50)", half);
+        System.out.printf("%-58s %6.1f ms%n", "every page with one batch's label (2,500, 1,000 a page)", batch);
+        System.out.printf("%-58s %6.1f ms%n%n", "a label none carries (empty page)", absent);
+        return new Listing(firstPage, half, batch, absent);
+    }
+
+    private interface Timed {
+        void run() throws Exception;
+    }
+
+    private static double medianMillis(Timed call) throws Exception {
+        double[] millis = new double[7];
+        for (int i = 0; i < millis.length; i++) {
+            long t0 = System.nanoTime();
+            call.run();
+            millis[i] = (System.nanoTime() - t0) / 1e6;
+        }
+        return median(millis);
+    }
+
+    private static void expectItems(dev.sprig.client.DiskPage page, int count) {
+        if (page.items().size() != count) {
+            throw new IllegalStateException("a page listed " + page.items().size() + " disks, not " + count);
+        }
     }
 
     static SprigApiClient client() {
@@ -197,7 +255,14 @@ public class CloneBench {
 
     /** The externIds of the created disks, in the order the answer lists them. */
     static List<String> batchIds(String image, String prefix, int count) throws Exception {
-        if (!(api.batchCreate(new BatchCreate(image, count, prefix)) instanceof SprigApiClient.Batch.Created created)) {
+        return batchIds(image, prefix, count, null);
+    }
+
+    static List<String> batchIds(
+            String image, String prefix, int count, java.util.Map<String, String> labels)
+            throws Exception {
+        if (!(api.batchCreate(new BatchCreate(image, count, prefix, null, labels))
+                instanceof SprigApiClient.Batch.Created created)) {
             throw new IllegalStateException("the batch of " + image + " waits for its import: the image is not cached");
         }
         return created.disks().stream().map(DiskView::externId).toList();
