@@ -334,11 +334,11 @@ public final class SprigApiClient {
         return Wire.read(get("/v1/images/" + encode(imageId)), ImageView.class);
     }
 
-    /** One page of {@code GET /v1/images} with {@code filter} (which has no source for images). */
+    /** One page of {@code GET /v1/images} with {@code filter} (its source: the URL they were imported from). */
     @Calls("GET /v1/images")
     public ImagePage images(Filter filter, int pageSize, @Nullable String pageToken) throws IOException {
         return Wire.read(
-                get("/v1/images?pageSize=" + pageSize + filter.query(null) + token(pageToken)), ImagePage.class);
+                get("/v1/images?pageSize=" + pageSize + filter.query("sourceUrl") + token(pageToken)), ImagePage.class);
     }
 
     /** Every image that {@code filter} keeps, page after page of {@code pageSize}. */
@@ -566,7 +566,8 @@ public final class SprigApiClient {
     /**
      * What the listings of images, disks and snapshots keep: every condition given must hold.
      *
-     * @param sourceId disks: the image, snapshot or disk they were cloned from; snapshots: their disk
+     * @param sourceId disks: the image, snapshot or disk they were cloned from; snapshots: their disk;
+     *     images: the URL they were imported from
      * @param labels {@code key=value} pairs, all of which must be on the resource
      */
     public record Filter(

@@ -244,7 +244,9 @@ class ImageCacheIT {
 
         String prefix = unique("fleet");
         HttpResponse<String> batch = api.post(
-                "/v1/disks:batchCreate", "{\"namePrefix\":\"" + prefix + "\",\"count\":20,\"sourceId\":\"" + a + "\"}");
+                "/v1/disks:batchCreate",
+                "{\"namePrefix\":\"" + prefix + "\",\"count\":20,\"sourceId\":\"" + a
+                        + "\",\"labels\":{\"fleet\":\"waited\"}}");
         assertThat(batch.statusCode()).as(batch.body()).isEqualTo(202);
         JsonNode waiting = ApiClient.json(batch);
         assertThat(waiting.path("kind").asString()).isEqualTo("clone");
@@ -255,6 +257,10 @@ class ImageCacheIT {
         JsonNode disks = ApiClient.json(api.get("/v1/disks?pageSize=100&namePrefix=" + prefix));
         assertThat(disks.path("items")).hasSize(20);
         assertThat(read(disks.path("items").get(0))).isEqualTo(content("a"));
+        // the labels asked for waited with the request
+        assertThat(disks.path("items"))
+                .allSatisfy(disk ->
+                        assertThat(disk.path("labels").path("fleet").asString()).isEqualTo("waited"));
         assertThat(importsOf(a))
                 .as("the prefetch's import served the bulk clone")
                 .isEqualTo(2);

@@ -198,6 +198,14 @@ class ImageImportIT {
         assertThat(started.headers().firstValue("Location")).hasValue("/v1/operations/" + operationId);
         JsonNode operation = api.awaitFinished(operationId);
         assertThat(operation.path("state").asString()).as(operation.toString()).isEqualTo("succeeded");
+        // the listing finds it by the URL it came from (and a URL nothing came from finds nothing)
+        JsonNode bySource = ApiClient.json(api.get("/v1/images?sourceUrl="
+                + java.net.URLEncoder.encode(url("/image.raw"), java.nio.charset.StandardCharsets.UTF_8)));
+        assertThat(bySource.path("items").findValuesAsString("externId"))
+                .contains(accepted.path("externId").asString());
+        assertThat(bySource.path("items").findValuesAsString("url")).containsOnly(url("/image.raw"));
+        assertThat(ApiClient.json(api.get("/v1/images?sourceUrl=file:/nowhere")).path("items"))
+                .isEmpty();
         assertThat(operation.path("kind").asString()).isEqualTo("import");
         assertThat(operation.path("unit").asString()).isEqualTo("bytes");
         assertThat(operation.path("total").asLong()).isEqualTo(served.length);

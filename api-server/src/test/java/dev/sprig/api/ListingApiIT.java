@@ -133,15 +133,18 @@ class ListingApiIT {
         assertProblem(api.get("/v1/operations?pageToken=forged"), 400, "INVALID_ARGUMENT");
     }
 
+    /** Waits for the operation to finish, and fails unless it succeeded. */
     private void awaitFinished(String operation) throws InterruptedException {
         long deadline = System.nanoTime() + 60_000_000_000L;
-        while (ApiClient.json(api.get("/v1/operations/" + operation))
+        JsonNode now;
+        while ((now = ApiClient.json(api.get("/v1/operations/" + operation)))
                 .path("state")
                 .asString()
                 .equals("running")) {
             assertThat(System.nanoTime()).as("operation %s finished", operation).isLessThan(deadline);
             Thread.sleep(100);
         }
+        assertThat(now.path("state").asString()).as(now.toString()).isEqualTo("succeeded");
     }
 
     private String snapshot(String disk, String name) {

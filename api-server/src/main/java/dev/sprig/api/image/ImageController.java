@@ -246,10 +246,17 @@ class ImageController {
     }
 
     @GetMapping(path = "/v1/images", produces = MediaType.APPLICATION_JSON_VALUE)
-    @Operation(summary = "List images in creation order, a page at a time")
+    @Operation(
+            summary = "List images in creation order, a page at a time",
+            description = "Filters: state, namePrefix, sourceUrl (imported from that URL) and label (key=value,"
+                    + " repeatable: all must match); nextPageToken asks for the next page with the same filters.")
     ImagePage list(
             @RequestParam(required = false) @Nullable String state,
             @RequestParam(required = false) @Nullable String namePrefix,
+            @Parameter(description = "only images imported from this URL (exactly as registered)")
+                    @RequestParam(required = false)
+                    @Nullable
+                    String sourceUrl,
             @Parameter(
                             description = "key=value: only images with this label; repeat it for several (all must"
                                     + " match)")
@@ -259,7 +266,9 @@ class ImageController {
             @RequestParam(required = false) @Nullable String pageToken,
             @RequestParam(required = false) @Nullable Integer pageSize) {
         ResourcePage page = images.list(
-                new ResourceFilter(state, namePrefix, null, Labels.filter(label)), pageToken, Paging.size(pageSize));
+                new ResourceFilter(state, namePrefix, null, Labels.filter(label), sourceUrl),
+                pageToken,
+                Paging.size(pageSize));
         return new ImagePage(
                 images.withSources(page.items()).stream().map(ImageView::of).toList(), page.nextPageToken());
     }

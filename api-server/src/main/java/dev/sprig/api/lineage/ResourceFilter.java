@@ -9,12 +9,19 @@ import org.jspecify.annotations.Nullable;
  * @param namePrefix matched literally (no wildcards)
  * @param sourceId a disk's image, snapshot or disk; a snapshot's disk
  * @param labels every one of these labels, with these values
+ * @param sourceUrl images: the URL they were imported from, exactly
  */
 public record ResourceFilter(
         @Nullable String state,
         @Nullable String namePrefix,
         @Nullable String sourceId,
-        Labels labels) {
+        Labels labels,
+        @Nullable String sourceUrl) {
 
-    public static final ResourceFilter ALL = new ResourceFilter(null, null, null, Labels.NONE);
+    public static final ResourceFilter ALL = new ResourceFilter(null, null, null, Labels.NONE, null);
+
+    public ResourceFilter(
+            @Nullable String state, @Nullable String namePrefix, @Nullable String sourceId, Labels labels) {
+        this(state, namePrefix, sourceId, labels, null);
+    }
 }

@@ -232,6 +232,11 @@ public class ResourceRepository {
             sql.append(" AND labels @> CAST(:labels AS jsonb)");
             statement.put("labels", filter.labels().json());
         }
+        if (filter.sourceUrl() != null) {
+            sql.append(" AND EXISTS (SELECT 1 FROM image_source s WHERE s.extern_id = resource.extern_id"
+                    + " AND s.url = :sourceUrl)");
+            statement.put("sourceUrl", filter.sourceUrl());
+        }
         if (sourceId != null) {
             sql.append(" AND source_extern_id = :source");
             statement.put("source", sourceId);
@@ -260,13 +265,9 @@ public class ResourceRepository {
                 .params(statement)
                 .query(ResourceRepository::map)
                 .list();
-        if (rows.size() <= pageSize) {
-            return new ResourcePage(rows, null);
-        }
-        List<Resource> page = rows.subList(0, pageSize);
-        Resource last = page.get(pageSize - 1);
-        return new ResourcePage(
-                List.copyOf(page), pageTokens.token(new PageTokens.Position(last.createdAt(), last.externId())));
+        PageTokens.Cut<Resource> page =
+                pageTokens.cut(rows, pageSize, last -> new PageTokens.Position(last.createdAt(), last.externId()));
+        return new ResourcePage(page.items(), page.nextPageToken());
     }
 
     private static Resource map(ResultSet rs, int row) throws SQLException {

@@ -116,27 +116,36 @@ public class OperationRepository {
             @Nullable String targetId,
             @Nullable PageCursor after,
             int pageSize) {
-        PageTokens.@Nullable Position from = after == null ? null : pageTokens.position(after);
-        List<Operation> rows = jdbc.sql("SELECT " + COLUMNS + " FROM operation"
-                        + " WHERE (CAST(:kind AS TEXT) IS NULL OR kind = :kind)"
-                        + " AND (CAST(:state AS TEXT) IS NULL OR state = :state)"
-                        + " AND (CAST(:target AS TEXT) IS NULL OR target_extern_id = :target)"
-                        + " AND (CAST(:afterId AS TEXT) IS NULL OR (created_at, operation_id) < (:afterAt, :afterId))"
-                        + " ORDER BY created_at DESC, operation_id DESC LIMIT :limit")
-                .param("kind", kind == null ? null : kind.column())
-                .param("state", state == null ? null : state.column())
-                .param("target", targetId)
-                .param("afterAt", from == null ? null : OffsetDateTime.ofInstant(from.createdAt(), ZoneOffset.UTC))
-                .param("afterId", from == null ? null : from.externId())
-                .param("limit", pageSize + 1)
+        // only the conditions asked for, so that the plan of each query uses its index (V18 for a target)
+        StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM operation WHERE TRUE");
+        var statement = new java.util.HashMap<String, Object>();
+        if (kind != null) {
+            sql.append(" AND kind = :kind");
+            statement.put("kind", kind.column());
+        }
+        if (state != null) {
+            sql.append(" AND state = :state");
+            statement.put("state", state.column());
+        }
+        if (targetId != null) {
+            sql.append(" AND target_extern_id = :target");
+            statement.put("target", targetId);
+        }
+        if (after != null) {
+            PageTokens.Position from = pageTokens.position(after);
+            sql.append(" AND (created_at, operation_id) < (:afterAt, :afterId)");
+            statement.put("afterAt", OffsetDateTime.ofInstant(from.createdAt(), ZoneOffset.UTC));
+            statement.put("afterId", from.externId());
+        }
+        sql.append(" ORDER BY created_at DESC, operation_id DESC LIMIT :limit");
+        statement.put("limit", pageSize + 1);
+        List<Operation> rows = jdbc.sql(sql.toString())
+                .params(statement)
                 .query(OperationRepository::map)
                 .list();
-        if (rows.size() <= pageSize) {
-            return new Page(rows, null);
-        }
-        List<Operation> page = List.copyOf(rows.subList(0, pageSize));
-        Operation last = page.get(pageSize - 1);
-        return new Page(page, pageTokens.token(new PageTokens.Position(last.createdAt(), last.id())));
+        PageTokens.Cut<Operation> page =
+                pageTokens.cut(rows, pageSize, last -> new PageTokens.Position(last.createdAt(), last.id()));
+        return new Page(page.items(), page.nextPageToken());
     }
 
     /** Every running operation, oldest first. */

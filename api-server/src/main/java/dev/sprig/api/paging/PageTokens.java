@@ -6,7 +6,9 @@ import java.security.MessageDigest;
 import java.time.DateTimeException;
 import java.time.Instant;
 import java.util.Base64;
+import java.util.List;
 import java.util.UUID;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
@@ -35,6 +37,21 @@ public final class PageTokens {
     /** Tokens keyed by the installation's id, asked of {@code installation} once, when first needed. */
     public PageTokens(Supplier<UUID> installation) {
         this.installation = installation;
+    }
+
+    /** A page cut from rows fetched one past it, and the token of the page after it (null: the last). */
+    public record Cut<T>(List<T> items, @Nullable String nextPageToken) {}
+
+    /**
+     * The first {@code pageSize} of {@code rows}, which a keyset query fetched with {@code pageSize
+     * + 1} so that one more row says a next page exists; that page starts after the last row kept.
+     */
+    public <T> Cut<T> cut(List<T> rows, int pageSize, Function<T, Position> positionOf) {
+        if (rows.size() <= pageSize) {
+            return new Cut<>(List.copyOf(rows), null);
+        }
+        List<T> page = List.copyOf(rows.subList(0, pageSize));
+        return new Cut<>(page, token(positionOf.apply(page.get(pageSize - 1))));
     }
 
     public String token(Position position) {
