@@ -289,14 +289,17 @@ public final class SprigApiClient {
 
     /**
      * {@code POST /v1/disks/{id}/attachment:dropMember}: reports a replica that failed a write; the
-     * attachment after api-server dropped it ({@code access} as when attaching).
+     * attachment after api-server dropped it ({@code access} and {@code holder} as when attaching: a
+     * read-write answer renews the holder's write lease).
      */
     @Calls("POST /v1/disks/{id}/attachment:dropMember")
-    public AttachmentView dropMember(String diskId, String access, DropMember member) throws IOException {
+    public AttachmentView dropMember(String diskId, String access, String holder, DropMember member)
+            throws IOException {
         return Wire.read(
                 expect(
                         200,
-                        send(request("/v1/disks/" + encode(diskId) + "/attachment:dropMember?access=" + encode(access))
+                        send(request("/v1/disks/" + encode(diskId) + "/attachment:dropMember?access=" + encode(access)
+                                        + "&holder=" + encode(holder))
                                 .header("Content-Type", "application/json")
                                 .POST(HttpRequest.BodyPublishers.ofString(Wire.write(member)))
                                 .build())),
@@ -579,7 +582,7 @@ public final class SprigApiClient {
         public static final Filter ALL = new Filter(null, null, null, java.util.Map.of());
 
         public Filter {
-            labels = java.util.Map.copyOf(labels);
+            labels = labels == null ? java.util.Map.of() : java.util.Map.copyOf(labels);
         }
 
         public static Filter namePrefix(String namePrefix) {

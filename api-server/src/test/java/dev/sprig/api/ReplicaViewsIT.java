@@ -320,6 +320,14 @@ class ReplicaViewsIT {
                 .isEqualTo(countsAfter.get(droppedNode)[1]);
         assertThat(one.path("replicaSets").asLong()).isEqualTo(countsAfter.get(droppedNode)[0]);
         assertThat(degradedGauge()).isEqualTo(gaugeBefore + 1);
+        // the drop's answer carries read-write tokens: it renewed its holder's write lease with them
+        Long leases = new org.springframework.jdbc.core.JdbcTemplate(dataSource)
+                .queryForObject(
+                        "SELECT count(*) FROM write_lease WHERE extern_id = ? AND holder = 'replica-views'"
+                                + " AND expires_at > now()",
+                        Long.class,
+                        degradedDisk);
+        assertThat(leases).isEqualTo(1L);
     }
 
     @Test
@@ -491,7 +499,7 @@ class ReplicaViewsIT {
 
     private HttpResponse<String> drop(String disk, int column, String nodeId, long epoch) {
         return api.post(
-                "/v1/disks/" + disk + "/attachment:dropMember",
+                "/v1/disks/" + disk + "/attachment:dropMember?holder=replica-views",
                 "{\"column\":" + column + ",\"nodeId\":\"" + nodeId + "\",\"epoch\":" + epoch + "}");
     }
 

@@ -217,11 +217,15 @@ class AttachmentController {
             @Parameter(description = "read-write (the default) or read-only, as for GET .../attachment")
                     @RequestParam(defaultValue = "read-write")
                     String access,
+            @Parameter(description = "as for GET .../attachment: a read-write answer renews this holder's lease")
+                    @RequestParam(defaultValue = WriteHolders.UNNAMED)
+                    String holder,
             @Valid @RequestBody DropMember report,
             HttpServletRequest request) {
         return AttachmentView.of(attachments.dropMember(
                 id,
                 Attachments.Access.named(access),
+                WriteHolders.holder(holder),
                 request.getServerName(),
                 report.column(),
                 report.nodeId(),

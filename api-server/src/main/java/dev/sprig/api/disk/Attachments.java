@@ -102,14 +102,18 @@ public class Attachments {
      * again with. A report from an older epoch, or about a stale member, drops nothing.
      */
     public Attachment dropMember(
-            String diskId, Access access, String requestHost, int column, String nodeId, long epoch) {
-        Resource disk = attachable(disks.get(diskId));
+            String diskId, Access access, String holder, String requestHost, int column, String nodeId, long epoch) {
+        Instant expiresAt = expiresAt();
+        // the answer's tokens run to expiresAt, and its holder's lease with them
+        Resource disk =
+                attachable(access == Access.READ_WRITE ? writers.open(diskId, holder, expiresAt) : disks.get(diskId));
         long lcId = Objects.requireNonNull(disk.lcId());
         List<ReplicaColumn> columns = backend.dropMember(lcId, column, nodeId, epoch);
-        return replicated(disk, lcId, columns, access, expiresAt(), requestHost);
+        return replicated(disk, lcId, columns, access, expiresAt, requestHost);
     }
 
-    private static Resource attachable(Resource disk) {
+    /** The disk, if I/O may be done on it now; an invalid state otherwise. */
+    static Resource attachable(Resource disk) {
         String diskId = disk.externId();
         if (!disk.state().equals("available") && !disk.state().equals(ResourceRepository.FLATTENING)) {
             throw SprigException.invalidState("disk " + diskId + " is " + disk.state() + ", not available");

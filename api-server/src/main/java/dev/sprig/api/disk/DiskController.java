@@ -289,7 +289,7 @@ class DiskController {
                     + " untouched; the disk keeps its size (bytes past the snapshot's size read as zeros). Refused"
                     + " with 409 INVALID_STATE while anyone holds the disk for writing (a read-write attachment"
                     + " whose holder has not detached and whose expiresAt has not passed: the answer names the"
-                    + " holder), when the snapshot is not in the disk's lineage (another disk's, or from before a"
+                    + " holder), when the snapshot is not in the disk's lineage (of a disk it was not cloned from, or from before a"
                     + " flatten), and while the disk or the snapshot is not available. 404 NOT_FOUND: no such disk"
                     + " or snapshot.")
     @ApiResponse(responseCode = "200", description = "The disk, reverted", useReturnTypeSchema = true)

@@ -23,8 +23,8 @@ import org.springframework.stereotype.Service;
  * more. The snapshot, and the disk's later snapshots, stay as they are. The disk keeps its size: a
  * disk grown after the snapshot reads zeros past the snapshot's end.
  *
- * <p>Only a snapshot on the disk's own chain qualifies (a flatten cuts a disk loose from the
- * snapshots before it), and only while nobody holds the disk for writing ({@link WriteHolders}): a
+ * <p>Only a snapshot on the disk's own chain qualifies: its own, or one of the disk it was cloned
+ * from, taken before the clone (a flatten cuts a disk loose from the snapshots before it), and only while nobody holds the disk for writing ({@link WriteHolders}): a
  * client that goes on writing would write on top of the snapshot's bytes as if onto its own.
  */
 @Service
@@ -75,8 +75,8 @@ public class Reverts {
             Lc target = lcs.find(Objects.requireNonNull(snapshot.lcId())).orElseThrow();
             if (!lcs.isAncestor(target.lcId(), current.lcId())) {
                 throw SprigException.invalidState("snapshot " + snapshotId + " is not in disk " + diskId
-                        + "'s lineage (a snapshot of another disk, or one from before a flatten): the disk"
-                        + " cannot be reverted to it");
+                        + "'s lineage (a snapshot of a disk it was not cloned from, or one from before a"
+                        + " flatten): the disk cannot be reverted to it");
             }
             writers.requireNoWriter(disk, "cannot revert");
             Lc next = target.child(lcs.nextId(), Objects.requireNonNull(disk.sizeBytes()));

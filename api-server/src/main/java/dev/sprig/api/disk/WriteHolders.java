@@ -52,6 +52,7 @@ public class WriteHolders {
                     .lockShared(diskId, ResourceKind.DISK)
                     .filter(found -> !found.state().equals(ResourceRepository.DELETING))
                     .orElseThrow(() -> SprigException.notFound("disk " + diskId));
+            Attachments.attachable(disk); // no lease on a disk no one may write to now
             leases.renew(diskId, holder, expiresAt);
             return disk;
         }));

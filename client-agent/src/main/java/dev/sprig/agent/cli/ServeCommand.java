@@ -91,9 +91,12 @@ final class ServeCommand implements Callable<Integer> {
                 NbdServer server = listen(disks)) {
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 try {
+                    // the connections first, then their leases: closing them ends the disks' write leases
                     server.close();
                 } catch (InterruptedException ignored) {
                     Thread.currentThread().interrupt();
+                } finally {
+                    disks.close();
                 }
             }));
             server.awaitClose();

@@ -92,12 +92,15 @@ public final class AttachedDisks implements NbdExports, AutoCloseable {
             try {
                 attachment = attachments.of(exportName);
             } catch (UnknownDiskException unknown) {
+                if (disk.count == 0) {
+                    connections.remove(exportName, disk); // names of no disk must not pile up here
+                }
                 return null;
             }
             disk.count++;
         }
         ProxiedDisk proxied =
-                new ProxiedDisk(attachment, attachments, channels, refresher, replicaWait, this::released);
+                new ProxiedDisk(attachment, attachments, channels, refresher, replicaWait, this::released, disk);
         open.add(proxied);
         return proxied;
     }
@@ -118,23 +121,24 @@ public final class AttachedDisks implements NbdExports, AutoCloseable {
             return;
         }
         String externId = proxied.attachment().externId();
-        Connections disk = connections.get(externId);
-        try {
-            refresher.execute(() -> {
-                synchronized (disk) {
-                    if (--disk.count > 0) {
-                        return;
-                    }
-                    try {
-                        attachments.detach(externId);
-                    } catch (IOException | UnknownDiskException | RuntimeException failure) {
-                        // the lease then lasts until its attachment's expiresAt
-                        log.warn("{}: ending the write lease failed: {}", externId, failure.toString());
-                    }
+        Connections disk = (Connections) proxied.leaseLock();
+        Runnable detach = () -> {
+            synchronized (disk) {
+                if (--disk.count > 0) {
+                    return;
                 }
-            });
+                try {
+                    attachments.detach(externId);
+                } catch (IOException | UnknownDiskException | RuntimeException failure) {
+                    // the lease then lasts until its attachment's expiresAt
+                    log.warn("{}: ending the write lease failed: {}", externId, failure.toString());
+                }
+            }
+        };
+        try {
+            refresher.execute(detach);
         } catch (RejectedExecutionException closing) {
-            log.warn("{}: closing; its write lease lasts until its attachment expires", externId);
+            detach.run(); // the agent is stopping: its connections close now, and their leases end with them
         }
     }
 

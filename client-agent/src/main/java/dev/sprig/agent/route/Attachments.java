@@ -91,7 +91,9 @@ public final class Attachments {
      */
     public Attachment dropMember(String externId, DropMember member)
             throws IOException, UnknownDiskException, InsufficientReplicasException {
-        HttpResponse<String> response = send(HttpRequest.newBuilder(attachmentOf(externId, ":dropMember"))
+        // the answer renews this agent's write lease, as a fetch does: its tokens run as long
+        HttpResponse<String> response = send(HttpRequest.newBuilder(attachmentOf(
+                        externId, ":dropMember?holder=" + URLEncoder.encode(holder, StandardCharsets.UTF_8)))
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(Wire.write(member))));
         if (response.statusCode() == 404 || response.statusCode() == 400) {

@@ -67,6 +67,10 @@ final class ProxiedDisk implements AsyncNbdDisk, MemberDrops.Disk {
     private final MemberDrops drops;
     private final long replicaWaitNanos;
     private final java.util.function.Consumer<ProxiedDisk> released;
+    private final Object leaseLock;
+    /** Set once the connection is done: its disk fetches no attachment (no lease) any more. */
+    private volatile boolean closed;
+
     private volatile Attachment attachment;
     /** Whether a refresh before expiry is under way, so that requests start at most one. */
     private final AtomicBoolean refreshing = new AtomicBoolean();
@@ -86,18 +90,24 @@ final class ProxiedDisk implements AsyncNbdDisk, MemberDrops.Disk {
             NodeChannels channels,
             Executor refresher,
             Duration replicaWait) {
-        this(attachment, attachments, channels, refresher, replicaWait, disk -> {});
+        this(attachment, attachments, channels, refresher, replicaWait, disk -> {}, new Object());
     }
 
-    /** @param released told when the connection that opened this disk is done with it */
+    /**
+     * @param released told when the connection that opened this disk is done with it
+     * @param leaseLock held while the attachment is fetched (which renews this agent's write lease)
+     *     and while the lease is ended, so that a renewal never lands after the detach
+     */
     ProxiedDisk(
             Attachment attachment,
             Attachments attachments,
             NodeChannels channels,
             Executor refresher,
             Duration replicaWait,
-            java.util.function.Consumer<ProxiedDisk> released) {
+            java.util.function.Consumer<ProxiedDisk> released,
+            Object leaseLock) {
         this.released = released;
+        this.leaseLock = leaseLock;
         this.attachment = attachment;
         this.attachments = attachments;
         this.channels = channels;
@@ -113,7 +123,26 @@ final class ProxiedDisk implements AsyncNbdDisk, MemberDrops.Disk {
 
     @Override
     public void release() {
+        closed = true;
         released.accept(this);
+    }
+
+    /** The lock that orders this disk's lease renewals and its detach. */
+    Object leaseLock() {
+        return leaseLock;
+    }
+
+    /**
+     * Fetches the attachment again, renewing the write lease, unless the connection is done: a
+     * renewal after the last connection's detach would hold the disk for a token's life for no one.
+     */
+    private Attachment fetchAgain() throws IOException, UnknownDiskException {
+        synchronized (leaseLock) {
+            if (closed) {
+                throw new IOException("the connection is closed: no attachment is fetched for it");
+            }
+            return adopt(attachments.of(attachment.externId()));
+        }
     }
 
     /**
@@ -383,7 +412,7 @@ final class ProxiedDisk implements AsyncNbdDisk, MemberDrops.Disk {
             refresher.execute(() -> {
                 Attachment fresh;
                 try {
-                    fresh = adopt(attachments.of(externId));
+                    fresh = fetchAgain();
                 } catch (IOException | UnknownDiskException | RuntimeException failure) {
                     log.warn("{}: refreshing the attachment failed: {}", externId, failure.toString());
                     loop.execute(failed);
@@ -687,7 +716,7 @@ final class ProxiedDisk implements AsyncNbdDisk, MemberDrops.Disk {
         try {
             refresher.execute(() -> {
                 try {
-                    adopt(attachments.of(attachment.externId()));
+                    fetchAgain();
                 } catch (IOException | UnknownDiskException | RuntimeException failure) {
                     nextRefreshMillis = System.currentTimeMillis() + REFRESH_RETRY_MILLIS;
                     log.warn(

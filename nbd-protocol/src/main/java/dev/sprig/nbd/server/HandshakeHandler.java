@@ -230,15 +230,28 @@ final class HandshakeHandler extends ByteToMessageDecoder {
                 }
                 T found = result;
                 Exception failed = failure;
-                ctx.executor().execute(() -> {
-                    waiting = false;
-                    if (ctx.channel().isActive()) {
-                        answer.with(found, failed);
-                    }
-                });
+                try {
+                    ctx.executor().execute(() -> {
+                        waiting = false;
+                        if (ctx.channel().isActive()) {
+                            answer.with(found, failed);
+                        } else {
+                            releaseUnused(found); // the client hung up while its export was opened
+                        }
+                    });
+                } catch (RejectedExecutionException closing) {
+                    releaseUnused(found);
+                }
             });
         } catch (RejectedExecutionException shuttingDown) {
             ctx.close();
+        }
+    }
+
+    /** An export opened for a connection that is gone: nothing will use it, and it must hear so. */
+    private static void releaseUnused(@Nullable Object opened) {
+        if (opened instanceof NbdExport export) {
+            TransmissionHandler.release(export);
         }
     }
 

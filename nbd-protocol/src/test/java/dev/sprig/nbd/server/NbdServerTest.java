@@ -28,9 +28,13 @@ class NbdServerTest {
     void start() throws Exception {
         NbdExports exports = new NbdExports() {
             @Override
-            public @Nullable NbdDisk open(String name) throws IOException {
+            public @Nullable NbdDisk open(String name) throws IOException, InterruptedException {
                 return switch (name) {
                     case "disk-1" -> disk;
+                    case "disk-slow" -> {
+                        Thread.sleep(500); // long enough for the client to hang up meanwhile
+                        yield disk;
+                    }
                     case "disk-unreachable" -> throw new IOException("api-server is down");
                     default -> null;
                 };
@@ -152,6 +156,22 @@ class NbdServerTest {
             assertThat(disk.releases.get()).isEqualTo(2);
             Thread.sleep(100);
             assertThat(disk.releases.get()).isEqualTo(2);
+        }
+
+        @Test
+        void anExportOpenedForAClientThatHungUpMeanwhileIsReleased() throws Exception {
+            try (RawNbdClient client = connect()) {
+                byte[] name = "disk-slow".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                java.nio.ByteBuffer go = java.nio.ByteBuffer.allocate(8 + 4 + 4 + 4 + name.length + 2);
+                go.putLong(Nbd.IHAVEOPT).putInt(Nbd.OPT_GO).putInt(4 + name.length + 2);
+                go.putInt(name.length).put(name).putShort((short) 0);
+                client.send(go.array());
+            }
+            long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+            while (disk.releases.get() < 1 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertThat(disk.releases.get()).isEqualTo(1);
         }
 
         @Test
