@@ -10,12 +10,18 @@ import dev.sprig.api.operation.OperationRunner;
 import dev.sprig.engine.ChunkEngine;
 import dev.sprig.engine.LcInfo;
 import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -69,6 +75,9 @@ class FlattenIT {
 
     @Autowired
     GatedBackend backend;
+
+    @Autowired
+    DataSource dataSource;
 
     @Autowired
     OperationRunner runner;
@@ -287,6 +296,65 @@ class FlattenIT {
     }
 
     @Test
+    void flatteningTheLastCloneOfAnImageDoesNotWaitOnACloneOfItStillInFlight() throws Exception {
+        JsonNode disk = api.clone(imageId);
+        // a clone of the image holds the image's row shared and then adds a child under its lc;
+        // the flatten, which frees what nothing reads any more, must not wait on that row meanwhile
+        // (it once locked the image's lc and then its row, the other order, and the two deadlocked)
+        try (Connection clone = dataSource.getConnection()) {
+            clone.setAutoCommit(false);
+            try (PreparedStatement share =
+                    clone.prepareStatement("SELECT 1 FROM resource WHERE extern_id = ? FOR SHARE")) {
+                share.setString(1, imageId);
+                share.executeQuery().close();
+            }
+
+            String operation = opId(ApiClient.json(api.action("/v1/disks/" + ApiClient.id(disk) + ":flatten")));
+            long deadline = System.nanoTime() + java.time.Duration.ofSeconds(15).toNanos();
+            JsonNode now = ApiClient.json(api.get("/v1/operations/" + operation));
+            while (now.path("state").asString().equals("running") && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+                now = ApiClient.json(api.get("/v1/operations/" + operation));
+            }
+
+            assertThat(now.path("state").asString())
+                    .as("flatten while a clone holds the image: %s", now)
+                    .isEqualTo("succeeded");
+            clone.rollback();
+        }
+        assertThat(ApiClient.json(api.get("/v1/images/" + imageId))
+                        .path("state")
+                        .asString())
+                .isEqualTo("available");
+    }
+
+    @Test
+    void anImageDeletedWhileItsLastCloneLetsGoOfItIsFreedNotLeftWaitingForever() throws Exception {
+        long imageLc =
+                ApiClient.json(api.get("/v1/images/" + imageId)).path("lcId").asLong();
+        JsonNode disk = api.clone(imageId);
+        long diskLc = disk.path("lcId").asLong();
+        backend.flatten(diskLc, (done, total) -> {});
+
+        // a flatten's last transaction, held open: it locks the image's lc and detaches the clone
+        CompletableFuture<HttpResponse<String>> deleting;
+        try (Connection flatten = dataSource.getConnection()) {
+            flatten.setAutoCommit(false);
+            update(flatten, "SELECT 1 FROM lc WHERE lc_id = ? FOR UPDATE", imageLc);
+            update(flatten, "UPDATE lc SET parent_lc_id = NULL WHERE lc_id = ?", diskLc);
+            deleting = CompletableFuture.supplyAsync(() -> api.delete("/v1/images/" + imageId + "?deferred=true"));
+            awaitSomeoneWaitingOnALock();
+            flatten.commit();
+        }
+
+        assertThat(deleting.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(204);
+        assertThat(jdbc.queryForObject("SELECT count(*) FROM resource WHERE extern_id = ?", Long.class, imageId))
+                .as("the image had no dependent left once the delete could count them: gone, not deleting")
+                .isZero();
+        assertThat(lcIdsInDatabase()).doesNotContain(imageLc);
+    }
+
+    @Test
     void aFailedFlattenLeavesTheDiskAvailableAndSaysWhy() {
         JsonNode disk = api.clone(imageId);
         backend.failFlattens(new IllegalStateException("node n1 is out of space"));
@@ -347,6 +415,26 @@ class FlattenIT {
         assertThat(retry.headers().firstValue("Location"))
                 .isEqualTo(first.headers().firstValue("Location"));
         awaitFinished(ApiClient.json(first));
+    }
+
+    private static void update(Connection connection, String sql, long lcId) throws SQLException {
+        try (PreparedStatement statement = connection.prepareStatement(sql)) {
+            statement.setLong(1, lcId);
+            statement.execute();
+        }
+    }
+
+    /** Until a session waits on a row lock, for five seconds at most (one that never waits is what a test catches). */
+    private void awaitSomeoneWaitingOnALock() throws InterruptedException {
+        long deadline = System.nanoTime() + java.time.Duration.ofSeconds(5).toNanos();
+        while (System.nanoTime() < deadline
+                && jdbc.queryForObject(
+                                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                                        + " AND datname = current_database()",
+                                Long.class)
+                        == 0) {
+            Thread.sleep(20);
+        }
     }
 
     private JsonNode flattenAndAwait(JsonNode disk) {

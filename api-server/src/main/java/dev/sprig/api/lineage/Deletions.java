@@ -79,6 +79,12 @@ public class Deletions {
                             .filter(copy -> !copy.equals(lcId))
                             .toList()
                     : List.of();
+            // Locked before their children are counted, as UnusedAncestors locks them: a flatten or a
+            // delete that is taking the last child away meanwhile commits first, and is then seen.
+            if (lcId != null) {
+                lcs.lock(lcId);
+            }
+            otherCopies.forEach(lcs::lock);
             List<String> dependents = new ArrayList<>(lcId == null ? List.of() : resources.dependentsOf(lcId));
             otherCopies.forEach(copy -> dependents.addAll(resources.dependentsOf(copy)));
             if (!dependents.isEmpty() && !deferred) {

@@ -152,9 +152,18 @@ public class ResourceRepository {
         return select(externId, kind, "").filter(resource -> !resource.state().equals(DELETING));
     }
 
+    /** The resource on an lc, if any (deleting or not), as last committed. */
+    public Optional<Resource> onLc(long lcId) {
+        return onLc(lcId, "");
+    }
+
     /** The resource on an lc, if any, locked (deleting or not). */
     public Optional<Resource> lockOnLc(long lcId) {
-        return jdbc.sql("SELECT " + COLUMNS + " FROM resource WHERE lc_id = :lc FOR UPDATE")
+        return onLc(lcId, " FOR UPDATE");
+    }
+
+    private Optional<Resource> onLc(long lcId, String lockClause) {
+        return jdbc.sql("SELECT " + COLUMNS + " FROM resource WHERE lc_id = :lc" + lockClause)
                 .param("lc", lcId)
                 .query(ResourceRepository::map)
                 .optional();

@@ -27,6 +27,12 @@ public class UnusedAncestors {
      * this order: children before parents). Runs in the caller's transaction. Each lc is locked before
      * its children are counted, so that two transactions removing the last two children of one lc
      * cannot both leave it behind.
+     *
+     * <p>The resource on an lc is locked only when it is to go. A live one (an image being cloned) is
+     * read unlocked: a clone holds that row shared while it adds a child under the lc, the other
+     * order, so locking it here would deadlock with the clone. Nor can it turn deleting unseen: a
+     * delete locks the resource's lcs before it counts their children, so it waits for this
+     * transaction, then finds the child gone and removes the lc itself.
      */
     public List<Long> remove(@Nullable Long start) {
         List<Long> removed = new ArrayList<>();
@@ -36,9 +42,12 @@ public class UnusedAncestors {
             if (lc == null || lcs.hasChildren(up)) {
                 break;
             }
-            Resource owner = resources.lockOnLc(up).orElse(null);
+            Resource owner = resources.onLc(up).orElse(null);
             if (owner != null && !owner.state().equals(ResourceRepository.DELETING)) {
                 break;
+            }
+            if (owner != null) {
+                owner = resources.lockOnLc(up).orElse(null);
             }
             if (owner == null && lcs.isCopyOfLiveImage(up)) {
                 break;
