@@ -73,6 +73,23 @@ class ArchitectureTest {
                 .check(SPRIG);
     }
 
+    @Test
+    void theConsoleTranslatesFormsToTheServicesTheApiCalls() {
+        noClasses()
+                .that()
+                .resideInAPackage("dev.sprig.api.console..")
+                .should()
+                .dependOnClassesThat()
+                .areAnnotatedWith(org.springframework.stereotype.Repository.class)
+                .orShould()
+                .dependOnClassesThat()
+                .resideInAnyPackage(
+                        "org.springframework.jdbc..", "dev.sprig.engine..", "dev.sprig.api.backend..", "java.sql..")
+                .because("a page shows what the API would answer and an action does what the API would do:"
+                        + " both through the same services, so that the console can never bypass a rule")
+                .check(SPRIG);
+    }
+
     /**
      * The remote backend is the exception: it is the nodes' HTTP client (a {@code RestClient} behind
      * the node API's interface), and turns their answers into the backend's errors.

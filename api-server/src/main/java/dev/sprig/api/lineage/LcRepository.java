@@ -175,6 +175,21 @@ public class LcRepository {
                 .single());
     }
 
+    public long countChildren(long lcId) {
+        return jdbc.sql("SELECT count(*) FROM lc WHERE parent_lc_id = :lc")
+                .param("lc", lcId)
+                .query(Long.class)
+                .single();
+    }
+
+    /** The image whose cached copy {@code lcId} is, if it is one. */
+    public Optional<String> copyOf(long lcId) {
+        return jdbc.sql("SELECT extern_id FROM image_copy WHERE lc_id = :lc")
+                .param("lc", lcId)
+                .query(String.class)
+                .optional();
+    }
+
     public boolean hasChildren(long lcId) {
         return jdbc.sql("SELECT EXISTS (SELECT 1 FROM lc WHERE parent_lc_id = :lc)")
                 .param("lc", lcId)

@@ -137,14 +137,46 @@ public class ResourceRepository {
                         FROM up LEFT JOIN resource r ON r.lc_id = up.lc_id
                         ORDER BY up.depth""")
                 .param("lc", lcId)
-                .query((rs, row) -> new LineageStep(
-                        rs.getLong("lc_id"),
-                        rs.getLong("size_bytes"),
-                        rs.getBoolean("frozen"),
-                        rs.getString("extern_id"),
-                        rs.getString("kind") == null ? null : ResourceKind.ofColumn(rs.getString("kind")),
-                        rs.getString("name")))
+                .query(ResourceRepository::mapStep)
                 .list();
+    }
+
+    private static LineageStep mapStep(java.sql.ResultSet rs, int row) throws java.sql.SQLException {
+        return new LineageStep(
+                rs.getLong("lc_id"),
+                rs.getLong("size_bytes"),
+                rs.getBoolean("frozen"),
+                rs.getString("extern_id"),
+                rs.getString("kind") == null ? null : ResourceKind.ofColumn(rs.getString("kind")),
+                rs.getString("name"));
+    }
+
+    /**
+     * The first {@code limit} children of {@code lcId} other than {@code except}, oldest first, with
+     * the resource on each if any (V21's index walks them in order, however many there are).
+     */
+    public List<LineageStep> children(long lcId, long except, int limit) {
+        return jdbc.sql("""
+                        SELECT lc.lc_id, lc.size_bytes, lc.frozen, r.extern_id, r.kind, r.name
+                        FROM lc LEFT JOIN resource r ON r.lc_id = lc.lc_id
+                        WHERE lc.parent_lc_id = :lc AND lc.lc_id <> :except
+                        ORDER BY lc.lc_id
+                        LIMIT :limit""")
+                .param("lc", lcId)
+                .param("except", except)
+                .param("limit", limit)
+                .query(ResourceRepository::mapStep)
+                .list();
+    }
+
+    /** How many live images, disks and snapshots there are, by kind (kinds with none are absent). */
+    public java.util.Map<ResourceKind, Long> countLive() {
+        var counts = new java.util.EnumMap<ResourceKind, Long>(ResourceKind.class);
+        jdbc.sql("SELECT kind, count(*) AS n FROM resource WHERE state <> 'deleting' GROUP BY kind")
+                .query(rs -> {
+                    counts.put(ResourceKind.ofColumn(rs.getString("kind")), rs.getLong("n"));
+                });
+        return counts;
     }
 
     /** A live resource; one being deleted (deferred) is hidden, as if it were gone. */

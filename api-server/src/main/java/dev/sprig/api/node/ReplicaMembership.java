@@ -23,4 +23,10 @@ public interface ReplicaMembership {
     Map<String, Counts> byNode();
 
     Counts of(String nodeId);
+
+    /** Replica sets with at least one member not in sync, of all nodes. */
+    long degradedSets();
+
+    /** Replica sets with a member being rebuilt, of all nodes. */
+    long rebuildingSets();
 }

@@ -23,4 +23,14 @@ class ReplicaCounts implements ReplicaMembership {
     public Counts of(String nodeId) {
         return repository.of(nodeId);
     }
+
+    @Override
+    public long degradedSets() {
+        return repository.degradedSets();
+    }
+
+    @Override
+    public long rebuildingSets() {
+        return repository.rebuildingSets();
+    }
 }

@@ -11,6 +11,9 @@ import java.util.List;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.security.authentication.UsernamePasswordAuthenticationToken;
+import org.springframework.security.core.Authentication;
+import org.springframework.security.core.authority.SimpleGrantedAuthority;
 import org.springframework.stereotype.Component;
 
 /**
@@ -55,6 +58,22 @@ public class ApiKeys {
         boolean admin = matchesAny(adminKeys, candidate);
         boolean client = matchesAny(clientKeys, candidate);
         return admin || client ? Optional.of(new Caller("key-" + digest(candidate), admin)) : Optional.empty();
+    }
+
+    /**
+     * The principal a presented key signs in as, with role CLIENT (and ADMIN for an admin key), as
+     * the API's bearer keys and the console's sign-in both take it.
+     */
+    public Optional<Authentication> authenticate(String presented) {
+        return callerOf(presented)
+                .map(caller -> UsernamePasswordAuthenticationToken.authenticated(
+                        caller.principal(),
+                        null,
+                        caller.admin()
+                                ? List.of(
+                                        new SimpleGrantedAuthority("ROLE_CLIENT"),
+                                        new SimpleGrantedAuthority("ROLE_ADMIN"))
+                                : List.of(new SimpleGrantedAuthority("ROLE_CLIENT"))));
     }
 
     private static boolean matchesAny(List<byte[]> keys, byte[] candidate) {

@@ -47,21 +47,9 @@ class ProblemAdvice extends ResponseEntityExceptionHandler {
         this.databaseRetryAfter = properties.database().retryAfter();
     }
 
-    private static final Map<String, HttpStatus> STATUS = Map.of(
-            "NOT_FOUND", HttpStatus.NOT_FOUND,
-            "ALREADY_EXISTS", HttpStatus.CONFLICT,
-            "INVALID_ARGUMENT", HttpStatus.BAD_REQUEST,
-            "INVALID_STATE", HttpStatus.CONFLICT,
-            "HAS_DEPENDENTS", HttpStatus.CONFLICT,
-            "NODE_UNAVAILABLE", HttpStatus.SERVICE_UNAVAILABLE,
-            "INSUFFICIENT_NODES", HttpStatus.SERVICE_UNAVAILABLE,
-            "INSUFFICIENT_REPLICAS", HttpStatus.SERVICE_UNAVAILABLE,
-            "DATABASE_UNAVAILABLE", HttpStatus.SERVICE_UNAVAILABLE,
-            "CACHE_FULL", HttpStatus.INSUFFICIENT_STORAGE);
-
     @ExceptionHandler(SprigException.class)
     ResponseEntity<ProblemDetail> sprig(SprigException failure) {
-        HttpStatus status = STATUS.getOrDefault(failure.code(), HttpStatus.INTERNAL_SERVER_ERROR);
+        HttpStatus status = ProblemStatuses.of(failure);
         ProblemDetail problem = ProblemDetail.forStatusAndDetail(status, failure.getMessage());
         problem.setProperty("code", failure.code());
         HttpHeaders headers = new HttpHeaders();

@@ -30,7 +30,9 @@ import tools.jackson.databind.json.JsonMapper;
  * Every endpoint that reads or changes data needs {@code Authorization: Bearer <api key>}; health,
  * the OpenAPI document and Swagger UI stay open. A storage node registers ({@code PUT
  * /v1/nodes/{id}}) with the credential issued for its id and nothing else: no API key, admin or not,
- * and no other node's credential. Stateless: no sessions, no CSRF tokens.
+ * and no other node's credential. Stateless: no sessions, no CSRF tokens; a console session's cookie
+ * opens nothing here (the console's own chain, {@code ConsoleSecurity}, comes first and keeps to
+ * {@code /console}).
  */
 @Configuration(proxyBeanMethods = false)
 @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
@@ -162,16 +164,8 @@ class SecurityConfiguration {
                 throws ServletException, IOException {
             String header = request.getHeader(HttpHeaders.AUTHORIZATION);
             if (header != null && header.startsWith("Bearer ")) {
-                keys.callerOf(header.substring("Bearer ".length()).strip())
-                        .ifPresent(caller -> SecurityContextHolder.getContext()
-                                .setAuthentication(UsernamePasswordAuthenticationToken.authenticated(
-                                        caller.principal(),
-                                        null,
-                                        caller.admin()
-                                                ? List.of(
-                                                        new SimpleGrantedAuthority("ROLE_CLIENT"),
-                                                        new SimpleGrantedAuthority("ROLE_ADMIN"))
-                                                : List.of(new SimpleGrantedAuthority("ROLE_CLIENT")))));
+                keys.authenticate(header.substring("Bearer ".length()).strip())
+                        .ifPresent(SecurityContextHolder.getContext()::setAuthentication);
             }
             chain.doFilter(request, response);
         }

@@ -1,0 +1,315 @@
+package dev.sprig.api;
+
+import static dev.sprig.api.ImageAndDiskApiIT.imageContent;
+import static dev.sprig.api.ImageAndDiskApiIT.unique;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sprig.api.backend.StorageBackend;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.extension.TestWatcher;
+import org.openqa.selenium.WebElement;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.beans.factory.annotation.Qualifier;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Primary;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+/**
+ * The console in a real browser (Debian's chromium, headless): an operator signs in with an API
+ * key, clones, snapshots and flattens from the pages, reads a disk's lineage as a tree, watches an
+ * operation's progress arrive without reloading, and sees the API's own refusal when it refuses.
+ */
+@SpringBootTest(
+        webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = {"sprig.api.api-keys=" + ConsoleIT.KEY, "sprig.api.admin-keys=" + ConsoleIT.ADMIN_KEY})
+class ConsoleIT {
+
+    static final String KEY = "console-key-0123456789";
+    static final String ADMIN_KEY = "console-admin-key-0123456789";
+    static final int MIB = 1 << 20;
+
+    @DynamicPropertySource
+    static void dataDirs(DynamicPropertyRegistry registry) {
+        TestDataDirs.isolate(registry, "console");
+    }
+
+    @TestConfiguration(proxyBeanMethods = false)
+    static class ControlledFlattens {
+        @Bean
+        @Primary
+        GatedBackend gatedBackend(@Qualifier("embeddedBackend") StorageBackend embedded) {
+            return new GatedBackend(embedded);
+        }
+    }
+
+    static Browser browser;
+
+    @LocalServerPort
+    int port;
+
+    @Autowired
+    GatedBackend backend;
+
+    ApiClient api;
+    String imageId;
+    String imageName;
+
+    @RegisterExtension
+    final TestWatcher screenshots = new TestWatcher() {
+        @Override
+        public void testFailed(ExtensionContext context, Throwable cause) {
+            if (browser != null) {
+                browser.writeScreenshots(context.getRequiredTestMethod().getName());
+            }
+        }
+    };
+
+    @BeforeEach
+    void anImageAndAFreshBrowser() {
+        api = new ApiClient(port, KEY);
+        imageId = api.availableImage(imageContent(16 * MIB));
+        imageName =
+                ApiClient.json(api.get("/v1/images/" + imageId)).path("name").asString();
+        if (browser == null) {
+            browser = new Browser(port);
+        }
+        browser.signOutAll();
+    }
+
+    @AfterEach
+    void flattensRunFreely() {
+        backend.reset();
+    }
+
+    @AfterAll
+    static void closeBrowser() {
+        if (browser != null) {
+            browser.close();
+            browser = null;
+        }
+    }
+
+    @Test
+    void aWrongKeyIsRefusedAndTheRightOneOpensTheOverview() {
+        browser.open("/console");
+        assertThat(browser.url()).as("not signed in: sent to sign in").endsWith("/console/sign-in");
+
+        browser.submit("form", "key", "not-a-key-of-ours");
+        assertThat(browser.find("#refused").getText()).isEqualTo("That API key is not valid.");
+
+        signIn(KEY);
+        assertThat(browser.url()).endsWith("/console").doesNotContain(KEY);
+        assertThat(browser.find("h1").getText()).isEqualTo("Overview");
+        long images = ApiClient.json(api.get("/v1/images?pageSize=1000"))
+                .path("items")
+                .size();
+        assertThat(browser.find("#images-count .figure").getText().replace(",", ""))
+                .isEqualTo(Long.toString(images));
+        assertThat(browser.find("#nodes").getText()).contains("None registered");
+        assertThat(browser.find("#cache").getText()).contains("Hit ratio");
+
+        browser.click("header form.who button");
+        assertThat(browser.url()).contains("/console/sign-in?signedOut");
+        browser.open("/console/disks");
+        assertThat(browser.url()).as("signed out: the session opens nothing").endsWith("/console/sign-in");
+    }
+
+    @Test
+    void aDiskClonedFromItsImagesPageShowsItsLineageWithTheImageAndASnapshot() {
+        signIn(KEY);
+        browser.open("/console/images?namePrefix=" + imageName);
+        browser.click("#images a[href='/console/images/" + imageId + "']");
+        assertThat(browser.find("#image-id").getText()).isEqualTo(imageId);
+
+        String diskName = unique("console-disk");
+        browser.submit("#clone-one", "name", diskName);
+        assertThat(browser.find("#notice").getText()).contains("Disk " + diskName + " cloned.");
+        String diskId = browser.find("#disk-id").getText();
+        assertThat(ApiClient.json(api.get("/v1/disks/" + diskId)).path("name").asString())
+                .isEqualTo(diskName);
+
+        String snapshotName = unique("before-upgrade");
+        browser.submit("#snapshot", "name", snapshotName);
+        assertThat(browser.find("#notice").getText()).contains("Snapshot " + snapshotName + " taken.");
+
+        // image → snapshot → the disk, highlighted; each a link to its own page
+        WebElement tree = browser.find("#lineage");
+        List<String> chain = browser.all("#lineage .node a").stream()
+                .map(WebElement::getText)
+                .toList();
+        assertThat(chain).startsWith("image " + imageName, "snapshot " + snapshotName, "disk " + diskName);
+        assertThat(tree.findElement(org.openqa.selenium.By.cssSelector(".node.subject"))
+                        .getText())
+                .isEqualTo("disk " + diskName);
+        browser.click("#lineage a.snapshot");
+        assertThat(browser.find("h1").getText()).isEqualTo("Snapshot " + snapshotName);
+        browser.click("#lineage a.image");
+        assertThat(browser.find("#image-id").getText()).isEqualTo(imageId);
+    }
+
+    @Test
+    void aFlattenStartedFromTheDiskPageShowsItsProgressLiveUntilItEnds() throws Exception {
+        String diskId = ApiClient.id(api.clone(imageId));
+        signIn(KEY);
+        browser.open("/console/disks/" + diskId);
+
+        try (GatedBackend.Hold hold = backend.holdFlattens()) {
+            browser.click("#flatten button");
+            hold.awaitHeld();
+            assertThat(browser.url()).contains("/console/operations/op-");
+            // a mark on this page: gone if the page were loaded again rather than updated in place
+            browser.script("window.sprigMark = 'no reload';");
+            WebElement progress = browser.find(".progress");
+            assertThat(progress.getAttribute("data-state")).isEqualTo("running");
+            assertThat(progress.findElement(org.openqa.selenium.By.cssSelector(".done"))
+                            .getText())
+                    .matches("[01] of 4 pcs");
+            browser.shot("flatten held after its first PC");
+            hold.releaseAndAwaitEnd();
+        }
+
+        browser.await(
+                Duration.ofSeconds(10),
+                page -> browser.find(".progress").getAttribute("data-state").equals("succeeded"));
+        browser.shot("flatten finished");
+        assertThat(browser.find(".progress .done").getText()).isEqualTo("4 of 4 pcs");
+        assertThat(browser.find(".progress progress").getAttribute("value"))
+                .isEqualTo(browser.find(".progress progress").getAttribute("max"));
+        assertThat(browser.script("return window.sprigMark;")).isEqualTo("no reload");
+        assertThat(browser.find(".progress").getAttribute("hx-trigger"))
+                .as("a finished operation is not polled any more")
+                .isNull();
+        browser.click("main dl a[href='/console/disks/" + diskId + "']");
+        assertThat(browser.find("#lineage > li > .node").getAttribute("class"))
+                .as("flattened, the disk reads from no ancestor: its tree is itself")
+                .contains("subject");
+    }
+
+    @Test
+    void deletingAnImageThatDisksReadFromIsRefusedWithTheApisOwnWords() {
+        ApiClient.id(api.clone(imageId));
+        HttpResponse<String> byApi = api.delete("/v1/images/" + imageId);
+        assertThat(byApi.statusCode()).isEqualTo(409);
+        String detail = ApiClient.json(byApi).path("detail").asString();
+
+        signIn(KEY);
+        browser.open("/console/images/" + imageId);
+        browser.click("#delete-image button");
+
+        assertThat(browser.url()).endsWith("/console/images/" + imageId);
+        assertThat(browser.find("#notice strong").getText()).isEqualTo("409 HAS_DEPENDENTS");
+        assertThat(browser.find("#notice .text").getText()).isEqualTo(detail);
+        assertThat(api.get("/v1/images/" + imageId).statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void aBatchClonedFromTheImagePageListsItsDisks() {
+        signIn(KEY);
+        browser.open("/console/images/" + imageId);
+        String prefix = unique("fleet");
+
+        browser.submit("#clone-batch", "count", "5", "namePrefix", prefix);
+
+        assertThat(browser.find("#notice").getText()).contains("5 disks cloned.");
+        // one transaction: they share a creation time, and list in id order after it
+        assertThat(browser.all("#disks tbody a").stream()
+                        .map(WebElement::getText)
+                        .toList())
+                .containsExactlyInAnyOrder(
+                        prefix + "-0001", prefix + "-0002", prefix + "-0003", prefix + "-0004", prefix + "-0005");
+    }
+
+    @Test
+    void adminActionsNeedAnAdminKeyAsTheyDoInTheApi() {
+        signIn(KEY);
+        browser.open("/console/images/" + imageId);
+        assertThat(browser.all("form[action$='/evict']"))
+                .as("no evict button for a client key")
+                .isEmpty();
+
+        signIn(ADMIN_KEY);
+        browser.open("/console/images/" + imageId);
+        browser.click("form[action$='/evict'] button");
+        assertThat(browser.find("#notice").getText())
+                .as("an uploaded image is pinned: the API's refusal")
+                .contains("409 INVALID_STATE");
+    }
+
+    @Test
+    void aFormWithoutItsCsrfTokenIsRefusedAndTheConsoleSessionOpensNoApi() throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        String cookie = signedInSessionCookie(http);
+
+        HttpResponse<String> forged = http.send(
+                HttpRequest.newBuilder(
+                                URI.create("http://127.0.0.1:" + port + "/console/images/" + imageId + "/delete"))
+                        .header("Cookie", cookie)
+                        .header("Content-Type", "application/x-www-form-urlencoded")
+                        .POST(HttpRequest.BodyPublishers.ofString(""))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(forged.statusCode()).isEqualTo(403);
+        assertThat(forged.body()).contains("CSRF token");
+        assertThat(api.get("/v1/images/" + imageId).statusCode()).isEqualTo(200);
+
+        HttpResponse<String> page = http.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/console/images"))
+                        .header("Cookie", cookie)
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(page.statusCode()).as("the session itself is good").isEqualTo(200);
+        HttpResponse<String> api = http.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/images"))
+                        .header("Cookie", cookie)
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(api.statusCode())
+                .as("the API takes keys, not the console's cookie")
+                .isEqualTo(401);
+    }
+
+    private void signIn(String key) {
+        browser.signOutAll();
+        browser.open("/console/sign-in");
+        browser.submit("form", "key", key);
+    }
+
+    /** Signs in as a browser would (GET for the CSRF token, POST the key) and answers the session cookie. */
+    private String signedInSessionCookie(HttpClient http) throws Exception {
+        HttpResponse<String> form = http.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/console/sign-in"))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        String before = form.headers().firstValue("Set-Cookie").orElseThrow().split(";")[0];
+        Matcher token = Pattern.compile("name=\"_csrf\" value=\"([^\"]+)\"").matcher(form.body());
+        assertThat(token.find()).isTrue();
+        HttpResponse<String> signedIn = http.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/console/sign-in"))
+                        .header("Cookie", before)
+                        .header("Content-Type", "application/x-www-form-urlencoded")
+                        .POST(HttpRequest.BodyPublishers.ofString("key=" + KEY + "&_csrf=" + token.group(1)))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(signedIn.statusCode()).isEqualTo(302);
+        String after = signedIn.headers().firstValue("Set-Cookie").orElseThrow().split(";")[0];
+        assertThat(after).as("a new session at sign-in").isNotEqualTo(before);
+        return after;
+    }
+}
