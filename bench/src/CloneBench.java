@@ -178,11 +178,97 @@ public class CloneBench {
         }
         System.out.printf("%n%nlast disk: %s%n", last);
         Listing listing = listing(batches);
+        ConsolePages console = consolePages(image, last);
         System.out.printf("summary: disks=%d batch_first_s=%.3f batch_last_s=%.3f batch_max_s=%.3f"
                         + " batch_last_vs_first=%.2f list_first_page_ms=%.1f list_half_label_ms=%.1f"
-                        + " list_batch_label_all_pages_ms=%.1f list_absent_label_ms=%.1f%n",
+                        + " list_batch_label_all_pages_ms=%.1f list_absent_label_ms=%.1f"
+                        + " console_overview_ms=%.1f console_disk_page_ms=%.1f console_slowest_page_ms=%.1f%n",
                 disks, first, lastBatch, seconds[slowest], lastBatch / first, listing.firstPage(), listing.halfLabel(),
-                listing.batchLabel(), listing.absentLabel());
+                listing.batchLabel(), listing.absentLabel(), console.overview(), console.diskPage(), console.slowest());
+    }
+
+    /** Medians, in ms, of the console's pages among the fleet's disks. */
+    record ConsolePages(double overview, double diskPage, double slowest) {}
+
+    /**
+     * Every page of the console (/console), signed in as a browser is, 7 times each (the median
+     * shown): with the fleet's disks all clones of one image, the image's page and the last disk's
+     * lineage tree are the ones with 100,000 siblings to pass over. Each answer is checked for what
+     * the page must show.
+     */
+    static ConsolePages consolePages(String image, String lastDisk) throws Exception {
+        ConsoleSession console = ConsoleSession.signIn(url, key);
+        java.util.LinkedHashMap<String, String[]> pages = new java.util.LinkedHashMap<>();
+        pages.put("overview", new String[] {"/console", "id=\"disks-count\""});
+        pages.put("images", new String[] {"/console/images", image});
+        pages.put("the image's page", new String[] {"/console/images/" + image, "All of them"});
+        pages.put("disks (first page)", new String[] {"/console/disks", "next-page"});
+        pages.put("disks cloned from the image", new String[] {"/console/disks?sourceId=" + image, "next-page"});
+        pages.put("the last disk's page (tree)", new String[] {"/console/disks/" + lastDisk, "more</a>"});
+        pages.put("operations", new String[] {"/console/operations", "id=\"operations\""});
+        pages.put("nodes", new String[] {"/console/nodes", "<h1>Storage nodes</h1>"});
+        System.out.printf("%-58s %8s%n", "console pages among them (median of 7)", "time");
+        double overview = 0;
+        double disk = 0;
+        double slowest = 0;
+        for (var page : pages.entrySet()) {
+            String path = page.getValue()[0];
+            String mustShow = page.getValue()[1];
+            double millis = medianMillis(() -> console.expect(path, mustShow));
+            System.out.printf("%-58s %6.1f ms%n", page.getKey() + " " + path.replaceAll("(img|disk)-[0-9a-z]{16}", "{id}"), millis);
+            if (path.equals("/console")) {
+                overview = millis;
+            }
+            if (path.startsWith("/console/disks/")) {
+                disk = millis;
+            }
+            slowest = Math.max(slowest, millis);
+        }
+        System.out.println();
+        return new ConsolePages(overview, disk, slowest);
+    }
+
+    /** A console session: signed in with the API key through the sign-in form, CSRF token and all. */
+    record ConsoleSession(java.net.http.HttpClient http, String base, String cookie) {
+
+        static ConsoleSession signIn(String base, String key) throws Exception {
+            var http = java.net.http.HttpClient.newHttpClient();
+            var form = http.send(
+                    java.net.http.HttpRequest.newBuilder(URI.create(base + "/console/sign-in"))
+                            .build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            String cookie = form.headers().firstValue("Set-Cookie").orElseThrow().split(";")[0];
+            var token = java.util.regex.Pattern.compile("name=\"_csrf\" value=\"([^\"]+)\"")
+                    .matcher(form.body());
+            if (!token.find()) {
+                throw new IllegalStateException("the sign-in page has no CSRF token");
+            }
+            var signedIn = http.send(
+                    java.net.http.HttpRequest.newBuilder(URI.create(base + "/console/sign-in"))
+                            .header("Cookie", cookie)
+                            .header("Content-Type", "application/x-www-form-urlencoded")
+                            .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                                    "key=" + java.net.URLEncoder.encode(key, java.nio.charset.StandardCharsets.UTF_8)
+                                            + "&_csrf=" + token.group(1)))
+                            .build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            if (signedIn.statusCode() != 302) {
+                throw new IllegalStateException("signing in to the console answered " + signedIn.statusCode());
+            }
+            return new ConsoleSession(
+                    http, base, signedIn.headers().firstValue("Set-Cookie").orElseThrow().split(";")[0]);
+        }
+
+        void expect(String path, String mustShow) throws Exception {
+            var page = http.send(
+                    java.net.http.HttpRequest.newBuilder(URI.create(base + path))
+                            .header("Cookie", cookie)
+                            .build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            if (page.statusCode() != 200 || !page.body().contains(mustShow)) {
+                throw new IllegalStateException(path + " answered " + page.statusCode() + " without " + mustShow);
+            }
+        }
     }
 
     /** Medians, in ms, of listings among the fleet's disks (each batch labelled batch=bN, parity=even|odd). */

@@ -11,8 +11,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -122,7 +120,16 @@ class ConsoleIT {
                 .size();
         assertThat(browser.find("#images-count .figure").getText().replace(",", ""))
                 .isEqualTo(Long.toString(images));
-        assertThat(browser.find("#nodes").getText()).contains("None registered");
+        // nodes by state, as GET /v1/nodes has them (none, or the ones another test registered)
+        java.util.Map<String, Integer> byState = new java.util.TreeMap<>();
+        ApiClient.json(api.withKey(ADMIN_KEY).get("/v1/nodes"))
+                .path("items")
+                .forEach(node -> byState.merge(node.path("state").asString(), 1, Integer::sum));
+        if (byState.isEmpty()) {
+            assertThat(browser.find("#nodes").getText()).contains("None registered");
+        }
+        byState.forEach((state, count) ->
+                assertThat(browser.find("#nodes li." + state).getText()).isEqualTo(count + " " + state));
         assertThat(browser.find("#cache").getText()).contains("Hit ratio");
 
         browser.click("header form.who button");
@@ -254,62 +261,63 @@ class ConsoleIT {
 
     @Test
     void aFormWithoutItsCsrfTokenIsRefusedAndTheConsoleSessionOpensNoApi() throws Exception {
-        HttpClient http = HttpClient.newHttpClient();
-        String cookie = signedInSessionCookie(http);
+        ConsoleSession console = new ConsoleSession(port, KEY);
+        assertThat(console.cookie()).as("a new session at sign-in").isNotEqualTo(console.cookieBeforeSignIn());
 
-        HttpResponse<String> forged = http.send(
-                HttpRequest.newBuilder(
-                                URI.create("http://127.0.0.1:" + port + "/console/images/" + imageId + "/delete"))
-                        .header("Cookie", cookie)
-                        .header("Content-Type", "application/x-www-form-urlencoded")
-                        .POST(HttpRequest.BodyPublishers.ofString(""))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> forged = console.postWithoutToken("/console/images/" + imageId + "/delete");
         assertThat(forged.statusCode()).isEqualTo(403);
         assertThat(forged.body()).contains("CSRF token");
         assertThat(api.get("/v1/images/" + imageId).statusCode()).isEqualTo(200);
 
-        HttpResponse<String> page = http.send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/console/images"))
-                        .header("Cookie", cookie)
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertThat(page.statusCode()).as("the session itself is good").isEqualTo(200);
-        HttpResponse<String> api = http.send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/images"))
-                        .header("Cookie", cookie)
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertThat(api.statusCode())
+        assertThat(console.get("/console/images").statusCode())
+                .as("the session itself is good")
+                .isEqualTo(200);
+        HttpResponse<String> byCookie = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/images"))
+                                .header("Cookie", console.cookie())
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+        assertThat(byCookie.statusCode())
                 .as("the API takes keys, not the console's cookie")
                 .isEqualTo(401);
+    }
+
+    @Test
+    void aNodeIsDrainedFromTheNodesPageWithAnAdminKeyOnly() {
+        // a registration as a storage node sends it (no process behind it: the page is what is tested)
+        ApiClient admin = api.withKey(ADMIN_KEY);
+        String nodeId = "console-node-" + unique("n").substring(2, 10);
+        String registration = ApiClient.JSON.writeValueAsString(new dev.sprig.client.RegisterNode(
+                "http://127.0.0.1:9", "127.0.0.1", 10809, "console-node-token-0123456789", 1L << 30, 0L));
+        assertThat(admin.registerNode(nodeId, registration).statusCode()).isIn(200, 201);
+
+        ConsoleSession client = new ConsoleSession(port, KEY);
+        HttpResponse<String> refused = client.post("/console/nodes", "/console/nodes/" + nodeId + "/drain", "");
+        assertThat(refused.statusCode()).isEqualTo(302);
+        assertThat(client.page("/console/nodes")).contains("403 PERMISSION_DENIED", "needs an admin key");
+        assertThat(ApiClient.json(admin.get("/v1/nodes/" + nodeId))
+                        .path("draining")
+                        .asBoolean())
+                .isFalse();
+
+        signIn(ADMIN_KEY);
+        browser.open("/console/nodes");
+        assertThat(browser.find("#node-" + nodeId + " .state").getText()).isEqualTo("up");
+        browser.click("#node-" + nodeId + " form[action$='/drain'] button");
+        assertThat(browser.find("#notice").getText()).contains("Node " + nodeId + " drains");
+        assertThat(browser.find("#node-" + nodeId + " .state").getText()).isEqualTo("draining");
+        assertThat(ApiClient.json(admin.get("/v1/nodes/" + nodeId))
+                        .path("draining")
+                        .asBoolean())
+                .isTrue();
+        browser.click("#node-" + nodeId + " form[action$='/undrain'] button");
+        assertThat(browser.find("#node-" + nodeId + " .state").getText()).isEqualTo("up");
     }
 
     private void signIn(String key) {
         browser.signOutAll();
         browser.open("/console/sign-in");
         browser.submit("form", "key", key);
-    }
-
-    /** Signs in as a browser would (GET for the CSRF token, POST the key) and answers the session cookie. */
-    private String signedInSessionCookie(HttpClient http) throws Exception {
-        HttpResponse<String> form = http.send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/console/sign-in"))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
-        String before = form.headers().firstValue("Set-Cookie").orElseThrow().split(";")[0];
-        Matcher token = Pattern.compile("name=\"_csrf\" value=\"([^\"]+)\"").matcher(form.body());
-        assertThat(token.find()).isTrue();
-        HttpResponse<String> signedIn = http.send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/console/sign-in"))
-                        .header("Cookie", before)
-                        .header("Content-Type", "application/x-www-form-urlencoded")
-                        .POST(HttpRequest.BodyPublishers.ofString("key=" + KEY + "&_csrf=" + token.group(1)))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertThat(signedIn.statusCode()).isEqualTo(302);
-        String after = signedIn.headers().firstValue("Set-Cookie").orElseThrow().split(";")[0];
-        assertThat(after).as("a new session at sign-in").isNotEqualTo(before);
-        return after;
     }
 }

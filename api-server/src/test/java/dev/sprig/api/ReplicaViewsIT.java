@@ -332,6 +332,30 @@ class ReplicaViewsIT {
 
     @Test
     @Order(5)
+    void theConsoleShowsEachNodesStateAndReplicaSetsAndTheDegradedSetAsTheApiCountsThem() {
+        ConsoleSession console = new ConsoleSession(port, ADMIN);
+
+        assertThat(console.page("/console")).contains("id=\"degraded-sets\">" + (long) degradedGauge() + "<");
+        String nodesPage = console.page("/console/nodes");
+        for (JsonNode node : ApiClient.json(admin.get("/v1/nodes")).path("items")) {
+            String id = node.path("nodeId").asString();
+            int start = nodesPage.indexOf("id=\"node-" + id + "\"");
+            assertThat(start).as("a row for " + id).isPositive();
+            String row = nodesPage.substring(start, nodesPage.indexOf("</tr>", start));
+            assertThat(row)
+                    .as("the row of " + id)
+                    .contains(
+                            ">" + node.path("state").asString() + "</td>",
+                            "<td>" + node.path("replicaSets").asLong() + "</td>",
+                            "<td>" + node.path("degradedReplicaSets").asLong() + "</td>");
+        }
+        assertThat(console.page("/console/disks/" + degradedDisk))
+                .as("the degraded disk's page, its tree drawn")
+                .contains("id=\"lineage\"", "class=\"node subject\"");
+    }
+
+    @Test
+    @Order(6)
     void aSecondDropInTheSameColumnIsInsufficientReplicasAndChangesNothing() {
         JsonNode before = attachment(degradedDisk);
         String survivor = inSyncIds(before.path("columns").get(0)).get(0);
@@ -348,7 +372,7 @@ class ReplicaViewsIT {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void aReportFromAnOlderEpochOrAboutAStaleMemberChangesNothing() {
         JsonNode before = attachment(degradedDisk);
         String survivor = inSyncIds(before.path("columns").get(0)).get(0);
@@ -366,7 +390,7 @@ class ReplicaViewsIT {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void dropMemberRefusesWhatItCannotMeanWithTheUsualProblems() {
         JsonNode attachment = attachment(degradedDisk);
         List<String> column0 = memberIds(attachment.path("columns").get(0));
@@ -395,7 +419,7 @@ class ReplicaViewsIT {
      * 2 of 3 it cannot be dropped as well, so the answer is 503 and the agent retries.
      */
     @Test
-    @Order(8)
+    @Order(9)
     void aMemberThatCannotBeFencedCountsAsFailing() throws Exception {
         String disk = ApiClient.id(api.clone(api.availableImage(imageContent(3 * PC))));
         JsonNode column = attachment(disk).path("columns").get(1);
@@ -425,7 +449,7 @@ class ReplicaViewsIT {
      * removed. One that holds nothing is, and its credential with it.
      */
     @Test
-    @Order(9)
+    @Order(10)
     void aNodeIsRemovedOnlyOnceItIsAMemberOfNoReplicaSetAndItsCredentialGoesWithIt() {
         String member = nodes.nodes.get(0).id;
         assertThat(nodeCounts().get(member)[0]).isPositive();
@@ -460,7 +484,7 @@ class ReplicaViewsIT {
      * upsert after the removal's commit brought it back).
      */
     @Test
-    @Order(10)
+    @Order(11)
     void aHeartbeatInFlightWhileItsNodeIsRemovedDoesNotBringTheNodeBack() throws Exception {
         String racer = "views-racer";
         HttpResponse<String> issued = admin.post("/v1/nodes/" + racer + ":issueCredential", "");

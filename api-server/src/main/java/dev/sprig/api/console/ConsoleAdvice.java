@@ -2,6 +2,7 @@ package dev.sprig.api.console;
 
 import dev.sprig.api.error.SprigException;
 import dev.sprig.api.web.ProblemStatuses;
+import dev.sprig.api.web.Problems;
 import jakarta.servlet.http.HttpServletResponse;
 import org.jspecify.annotations.Nullable;
 import org.springframework.core.Ordered;
@@ -38,7 +39,13 @@ class ConsoleAdvice {
     @ExceptionHandler({MethodArgumentTypeMismatchException.class, MissingServletRequestParameterException.class})
     String badInput(Exception failure, HttpServletResponse response, Model model) {
         response.setStatus(400);
-        model.addAttribute("notice", new Notice(true, failure.getMessage(), 400, "INVALID_ARGUMENT"));
+        model.addAttribute(
+                "notice",
+                new Notice(
+                        true,
+                        failure.getMessage(),
+                        400,
+                        Problems.codeFor(org.springframework.http.HttpStatus.BAD_REQUEST)));
         return "console/error";
     }
 }

@@ -2,7 +2,9 @@ package dev.sprig.api.console;
 
 import dev.sprig.api.error.SprigException;
 import dev.sprig.api.web.ProblemStatuses;
+import dev.sprig.api.web.Problems;
 import org.jspecify.annotations.Nullable;
+import org.springframework.http.HttpStatus;
 
 /**
  * What the console says after an action: that it was done, or that it was refused, with the
@@ -24,6 +26,10 @@ record Notice(
     }
 
     static Notice notAnAdmin() {
-        return new Notice(true, "this action needs an admin key (sprig.api.admin-keys)", 403, "FORBIDDEN");
+        return new Notice(
+                true,
+                "this action needs an admin key (sprig.api.admin-keys)",
+                403,
+                Problems.codeFor(HttpStatus.FORBIDDEN));
     }
 }

@@ -12,7 +12,7 @@ public final class Problems {
 
     private Problems() {}
 
-    static String codeFor(HttpStatusCode status) {
+    public static String codeFor(HttpStatusCode status) {
         return switch (status.value()) {
             case 400 -> "INVALID_ARGUMENT";
             case 401 -> "UNAUTHENTICATED";
