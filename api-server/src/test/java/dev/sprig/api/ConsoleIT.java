@@ -43,9 +43,16 @@ class ConsoleIT {
     static final String ADMIN_KEY = "console-admin-key-0123456789";
     static final int MIB = 1 << 20;
 
+    /** Where the file: sources of imported images live. */
+    static java.nio.file.Path sources;
+
     @DynamicPropertySource
     static void dataDirs(DynamicPropertyRegistry registry) {
         TestDataDirs.isolate(registry, "console");
+        sources = TestDataDirs.fresh("console-sources");
+        registry.add(
+                "sprig.api.image-sources.allowed-prefixes",
+                () -> sources.toUri().toString());
     }
 
     @TestConfiguration(proxyBeanMethods = false)
@@ -189,6 +196,10 @@ class ConsoleIT {
                             .getText())
                     .matches("[01] of 4 pcs");
             browser.shot("flatten held after its first PC");
+            String operation = browser.url().substring(browser.url().lastIndexOf('/') + 1);
+            assertThat(new ConsoleSession(port, KEY).page("/console"))
+                    .as("the overview lists it among the running operations, its progress polled")
+                    .contains("href=\"/console/operations/" + operation + "\"", "hx-trigger=\"every 1s\"");
             hold.releaseAndAwaitEnd();
         }
 
@@ -257,6 +268,35 @@ class ConsoleIT {
         assertThat(browser.find("#notice").getText())
                 .as("an uploaded image is pinned: the API's refusal")
                 .contains("409 INVALID_STATE");
+    }
+
+    @Test
+    void anImportedImageIsEvictedAndPrefetchedAgainFromItsPage() throws Exception {
+        java.nio.file.Path file =
+                java.nio.file.Files.write(sources.resolve(unique("imported") + ".raw"), imageContent(8 * MIB));
+        HttpResponse<String> accepted = api.post(
+                "/v1/images",
+                "{\"name\":\"" + unique("imported") + "\",\"source\":{\"url\":\"" + file.toUri() + "\"}}");
+        assertThat(accepted.statusCode()).as(accepted.body()).isEqualTo(202);
+        String imported = ApiClient.id(ApiClient.json(accepted));
+        api.awaitFinished(ApiClient.json(accepted).path("operationId").asString());
+
+        signIn(ADMIN_KEY);
+        browser.open("/console/images/" + imported);
+        assertThat(browser.find("#cache-state").getText()).startsWith("cached, 1 copies");
+        browser.click("form[action$='/evict'] button");
+        assertThat(browser.find("#notice").getText()).isEqualTo("Evicted from the cache.");
+        assertThat(browser.find("#cache-state").getText()).startsWith("not cached, 0 copies");
+
+        browser.click("form[action$='/prefetch'] button");
+        assertThat(browser.url()).contains("/console/operations/op-");
+        assertThat(browser.find("main dl").getText()).contains("import", imported);
+        browser.await(
+                Duration.ofSeconds(30),
+                page -> browser.find(".progress").getAttribute("data-state").equals("succeeded"));
+        assertThat(browser.find(".progress .done").getText()).isEqualTo("8388608 of 8388608 bytes");
+        browser.open("/console/images/" + imported);
+        assertThat(browser.find("#cache-state").getText()).startsWith("cached, 1 copies");
     }
 
     @Test

@@ -55,7 +55,13 @@ class OverviewPage {
         model.addAttribute("nodeCount", registered.size());
         model.addAttribute("degradedSets", replicas.degradedSets());
         model.addAttribute("rebuildingSets", replicas.rebuildingSets());
-        model.addAttribute("running", operations.page(null, "running", null, null, RUNNING_SHOWN));
+        var running = operations.page(null, "running", null, null, RUNNING_SHOWN);
+        model.addAttribute(
+                "running",
+                running.items().stream()
+                        .map(dev.sprig.api.operation.OperationView::of)
+                        .toList());
+        model.addAttribute("moreRunning", running.nextPageToken() != null);
         return "console/overview";
     }
 }
