@@ -114,11 +114,11 @@ final class Browser implements AutoCloseable {
         driver.quit();
     }
 
-    /** Writes a failed test's screenshots: one per page it saw, and the page it ended on. */
+    /** Writes a test's screenshots: one per page it saw, and the page it ended on. */
     void writeScreenshots(String test) {
         Path dir = Path.of("target", "console-screenshots", test.replaceAll("[^A-Za-z0-9]", ""));
         try {
-            shot("when it failed");
+            shot("last page");
         } catch (RuntimeException browserGone) {
             // the screenshots taken so far are still worth writing
         }

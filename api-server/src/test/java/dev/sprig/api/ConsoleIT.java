@@ -84,6 +84,14 @@ class ConsoleIT {
                 browser.writeScreenshots(context.getRequiredTestMethod().getName());
             }
         }
+
+        /** {@code -Dconsole.screenshots=always}: every test's pages, to look at the console without a failure. */
+        @Override
+        public void testSuccessful(ExtensionContext context) {
+            if (browser != null && "always".equals(System.getProperty("console.screenshots"))) {
+                browser.writeScreenshots(context.getRequiredTestMethod().getName());
+            }
+        }
     };
 
     @BeforeEach
@@ -312,6 +320,9 @@ class ConsoleIT {
         assertThat(console.get("/console/images").statusCode())
                 .as("the session itself is good")
                 .isEqualTo(200);
+        HttpResponse<String> unknown = console.get("/console/disks/disk-0000000000000000");
+        assertThat(unknown.statusCode()).isEqualTo(404);
+        assertThat(unknown.body()).contains("404 NOT_FOUND", "disk disk-0000000000000000");
         HttpResponse<String> byCookie = HttpClient.newHttpClient()
                 .send(
                         HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/images"))
