@@ -6,6 +6,7 @@ import dev.sprig.api.error.SprigException;
 import java.net.URI;
 import java.time.Clock;
 import java.util.Comparator;
+import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
@@ -119,6 +120,16 @@ public class NodeRegistry {
                 .filter(node -> stateOf(node) == Node.State.UP)
                 .sorted(Comparator.comparingLong(Node::freeBytes).reversed().thenComparing(Node::nodeId))
                 .toList();
+    }
+
+    /** How many registered nodes are in each state, from the snapshot, at most a second old. */
+    public Map<Node.State, Long> countsByState() {
+        Map<Node.State, Long> counts = new EnumMap<>(Node.State.class);
+        for (Node.State state : Node.State.values()) {
+            counts.put(state, 0L);
+        }
+        current().values().forEach(node -> counts.merge(stateOf(node), 1L, Long::sum));
+        return counts;
     }
 
     private Map<String, Node> current() {
