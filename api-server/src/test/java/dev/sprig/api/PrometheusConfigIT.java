@@ -124,6 +124,62 @@ class PrometheusConfigIT {
         assertThat(checked.output()).contains("SUCCESS: " + queries.size() + " rules found");
     }
 
+    /**
+     * What the files above expect of {@code docker/docker-compose.yml}, checked without a Docker
+     * engine: the services Prometheus scrapes and Grafana queries exist, the configuration, rules,
+     * credential files, provisioning and dashboards are mounted where they are looked for, and the
+     * credentials Prometheus presents are ones api-server and the nodes accept.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void theComposeFileGivesPrometheusAndGrafanaWhatTheirFilesExpect() throws IOException {
+        Map<String, Object> compose =
+                new Yaml().load(Files.readString(PROMETHEUS.resolveSibling("docker-compose.yml")));
+        Map<String, Object> services = mapOf(compose.get("services"));
+        Map<String, Object> config = new Yaml().load(Files.readString(PROMETHEUS.resolve("prometheus.yml")));
+        for (Map<String, Object> job : listOf(config.get("scrape_configs"))) {
+            for (Map<String, Object> targets : listOf(job.get("static_configs"))) {
+                for (String target : (List<String>) targets.get("targets")) {
+                    assertThat(services)
+                            .as(job.get("job_name") + " target " + target)
+                            .containsKey(target.split(":")[0]);
+                }
+            }
+        }
+
+        assertThat((List<String>) mapOf(services.get("prometheus")).get("volumes"))
+                .contains(
+                        "./prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro",
+                        "./prometheus/rules:/etc/prometheus/rules:ro",
+                        "prometheus-credentials:/etc/prometheus/secrets:ro");
+        Map<String, Object> credentials = mapOf(services.get("prometheus-credentials"));
+        assertThat((List<String>) credentials.get("volumes")).contains("prometheus-credentials:/credentials");
+        assertThat(String.join("\n", (List<String>) credentials.get("command")))
+                .contains("/credentials/api-server-key", "/credentials/node-metrics-token");
+        assertThat(Files.readString(PROMETHEUS.resolve("prometheus.yml")))
+                .contains("credentials_file: secrets/api-server-key", "credentials_file: secrets/node-metrics-token");
+        Map<String, Object> presented = mapOf(credentials.get("environment"));
+        assertThat(String.valueOf(mapOf(mapOf(services.get("api-server")).get("environment"))
+                        .get("SPRIG_API_API_KEYS")))
+                .as("api-server accepts Prometheus's key")
+                .contains(String.valueOf(presented.get("SPRIG_PROMETHEUS_API_KEY")));
+        for (String node : List.of("node1", "node2", "node3")) {
+            assertThat(mapOf(mapOf(services.get(node)).get("environment")))
+                    .as(node + " accepts Prometheus's metrics token")
+                    .containsEntry("SPRIG_NODE_METRICS_TOKEN", presented.get("SPRIG_NODE_METRICS_TOKEN"));
+        }
+
+        assertThat((List<String>) mapOf(services.get("grafana")).get("volumes"))
+                .contains(
+                        "./grafana/provisioning:/etc/grafana/provisioning:ro",
+                        "./grafana/dashboards:/var/lib/grafana/dashboards:ro");
+        Path provisioning = DASHBOARDS.resolveSibling("provisioning");
+        assertThat(Files.readString(provisioning.resolve("dashboards/sprig.yml")))
+                .contains("path: /var/lib/grafana/dashboards");
+        assertThat(Files.readString(provisioning.resolve("datasources/prometheus.yml")))
+                .contains("uid: sprig-prometheus", "url: http://prometheus:9090");
+    }
+
     static List<Path> ruleFiles() {
         try (Stream<Path> files = Files.list(PROMETHEUS.resolve("rules"))) {
             return files.filter(file -> file.toString().endsWith(".yml"))
