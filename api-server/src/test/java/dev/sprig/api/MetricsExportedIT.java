@@ -76,6 +76,8 @@ class MetricsExportedIT {
         HttpResponse<String> registered = api.withKey(ADMIN).registerNode(node.id, node.registration());
         assertThat(registered.statusCode()).as(registered.body()).isIn(200, 201);
         api.clone(api.availableImage(new byte[1 << 20]));
+        // the per-node series appear once the node metrics have been read after the registration
+        api.gaugeReaching(1, "sprig_nodes", "state=\"up\"");
 
         HttpResponse<String> apiServer = api.get("/actuator/prometheus");
         HttpResponse<String> storageNode = node.get("/actuator/prometheus");
@@ -91,7 +93,12 @@ class MetricsExportedIT {
 
         assertThat(queried)
                 .as("the metrics the rules and dashboards query")
-                .contains("sprig_nodes", "sprig_leader", "sprig_node_engine_read_only", "sprig_cache_full_total")
+                .contains(
+                        "sprig_nodes",
+                        "sprig_nodes_state",
+                        "sprig_leader",
+                        "sprig_node_engine_read_only",
+                        "sprig_cache_full_total")
                 .allSatisfy(name -> assertThat(exported)
                         .as(name + " among the scraped metrics")
                         .contains(name));

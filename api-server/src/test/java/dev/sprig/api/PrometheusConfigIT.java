@@ -96,7 +96,7 @@ class PrometheusConfigIT {
         }
         assertThat(alerts)
                 .contains(
-                        "SprigStorageNodesDown",
+                        "SprigStorageNodeDown",
                         "SprigReplicaSetsDegraded",
                         "SprigCacheFull",
                         "SprigEngineReadOnly",

@@ -6,10 +6,10 @@ import dev.sprig.api.error.SprigException;
 import java.net.URI;
 import java.time.Clock;
 import java.util.Comparator;
-import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import org.jspecify.annotations.Nullable;
 import org.springframework.context.ApplicationEventPublisher;
@@ -122,14 +122,11 @@ public class NodeRegistry {
                 .toList();
     }
 
-    /** How many registered nodes are in each state, from the snapshot, at most a second old. */
-    public Map<Node.State, Long> countsByState() {
-        Map<Node.State, Long> counts = new EnumMap<>(Node.State.class);
-        for (Node.State state : Node.State.values()) {
-            counts.put(state, 0L);
-        }
-        current().values().forEach(node -> counts.merge(stateOf(node), 1L, Long::sum));
-        return counts;
+    /** The state of every registered node, by node id, from the snapshot, at most a second old. */
+    Map<String, Node.State> statesById() {
+        Map<String, Node.State> states = new TreeMap<>();
+        current().forEach((id, node) -> states.put(id, stateOf(node)));
+        return states;
     }
 
     private Map<String, Node> current() {
