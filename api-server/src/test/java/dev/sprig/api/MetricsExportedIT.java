@@ -31,6 +31,8 @@ import org.springframework.test.context.DynamicPropertySource;
             "sprig.api.backend.type=nodes",
             "sprig.api.backend.nodes.replicas=1",
             "sprig.api.backend.nodes.min-in-sync=1",
+            // a node JVM just started answers its first calls slowly; timeouts are not what is tested
+            "sprig.api.backend.nodes.call-timeout=5s",
             "sprig.api.recovery.enabled=false",
             "sprig.api.nodes.unreachable-after=10m",
             "sprig.api.nodes.down-after=20m",

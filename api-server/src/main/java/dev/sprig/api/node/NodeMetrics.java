@@ -10,10 +10,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import org.jspecify.annotations.Nullable;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
@@ -49,7 +50,10 @@ class NodeMetrics implements MeterBinder, DisposableBean {
         return thread;
     });
     private volatile Map<String, Node.State> states = Map.of();
-    private @Nullable MultiGauge perNode;
+    /** One per registry bound to (one, in practice); one refresher serves them all. */
+    private final List<MultiGauge> perNode = new CopyOnWriteArrayList<>();
+
+    private final AtomicBoolean refreshing = new AtomicBoolean();
 
     NodeMetrics(NodeRegistry nodes) {
         this.nodes = nodes;
@@ -63,10 +67,12 @@ class NodeMetrics implements MeterBinder, DisposableBean {
                     .tag("state", tag(state))
                     .register(registry);
         }
-        perNode = MultiGauge.builder("sprig.nodes.state")
+        perNode.add(MultiGauge.builder("sprig.nodes.state")
                 .description("1 for the state a registered storage node is in, 0 for the others")
-                .register(registry);
-        refresher.scheduleWithFixedDelay(this::refreshQuietly, 0, REFRESH.toMillis(), TimeUnit.MILLISECONDS);
+                .register(registry));
+        if (refreshing.compareAndSet(false, true)) {
+            refresher.scheduleWithFixedDelay(this::refreshQuietly, 0, REFRESH.toMillis(), TimeUnit.MILLISECONDS);
+        }
     }
 
     private long count(Node.State state) {
@@ -93,12 +99,9 @@ class NodeMetrics implements MeterBinder, DisposableBean {
                         metrics -> metrics.states.get(node) == state ? 1 : 0));
             }
         }
-        MultiGauge gauge = perNode;
-        if (gauge != null) {
-            // existing rows keep their meters (their values are read from states); rows of removed
-            // nodes are dropped
-            gauge.register(rows, false);
-        }
+        // existing rows keep their meters (their values are read from states); rows of removed nodes
+        // are dropped
+        perNode.forEach(gauge -> gauge.register(rows, false));
         // after the rows: once the counts show a node, its own series exist
         states = now;
     }
