@@ -174,6 +174,25 @@ final class ApiClient {
                         new AssertionError("no " + name + " " + String.join(",", labels) + " in " + metrics.body()));
     }
 
+    /**
+     * {@link #gauge} once it has reached {@code atLeast} (polled for up to 10 s: a counter counts an
+     * operation's end after its transaction, so just after a client sees the end); its value then.
+     */
+    double gaugeReaching(double atLeast, String name, String... labels) {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        double value = gauge(name, labels);
+        while (value < atLeast && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+            value = gauge(name, labels);
+        }
+        return value;
+    }
+
     static String id(JsonNode resource) {
         return resource.path("externId").asString();
     }

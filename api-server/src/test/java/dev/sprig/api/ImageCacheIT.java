@@ -150,6 +150,9 @@ class ImageCacheIT {
         JsonNode readsB = api.clone(b);
         long lcRows = lcRows();
         List<Long> engineLcs = engineLcs();
+        double refusals = api.gauge("sprig_cache_full_total");
+        double failedImports = api.gauge("sprig_operations_ended_total", "kind=\"import\"", "outcome=\"failed\"");
+        double failedClones = api.gauge("sprig_operations_ended_total", "kind=\"clone\"", "outcome=\"failed\"");
 
         // a new image from a source: its import fails, saying why
         HttpResponse<String> accepted = api.post("/v1/images", source("c"));
@@ -171,6 +174,15 @@ class ImageCacheIT {
         JsonNode batchFailed =
                 api.awaitFinished(ApiClient.json(batch).path("id").asString());
         assertThat(batchFailed.path("errorCode").asString()).isEqualTo("CACHE_FULL");
+
+        // three imports refused (c's, and e's for the clone and for the batch), as the alerts see it
+        assertThat(api.gaugeReaching(refusals + 3, "sprig_cache_full_total")).isEqualTo(refusals + 3);
+        assertThat(api.gaugeReaching(
+                        failedImports + 3, "sprig_operations_ended_total", "kind=\"import\"", "outcome=\"failed\""))
+                .isEqualTo(failedImports + 3);
+        assertThat(api.gaugeReaching(
+                        failedClones + 1, "sprig_operations_ended_total", "kind=\"clone\"", "outcome=\"failed\""))
+                .isEqualTo(failedClones + 1);
 
         assertThat(image(a).path("cached").asBoolean()).isTrue();
         assertThat(image(b).path("cached").asBoolean()).isTrue();
@@ -327,7 +339,9 @@ class ImageCacheIT {
                 .contains("sprig_cache_hits_total " + (double) (hits + 3))
                 .contains("sprig_cache_copies_over_clone_limit 1.0")
                 .contains("sprig_cache_used_bytes " + (double) DATA)
-                .contains("sprig_cache_capacity_bytes " + (double) CAPACITY);
+                .contains("sprig_cache_capacity_bytes " + (double) CAPACITY)
+                .contains("sprig_cache_full_total")
+                .containsPattern("sprig_operations_ended_total\\{kind=\"import\",outcome=\"succeeded\"} [1-9]");
         assertThat(new ApiClient(port, "").get("/actuator/prometheus").statusCode())
                 .isEqualTo(401);
     }

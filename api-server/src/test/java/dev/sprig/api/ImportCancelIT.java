@@ -87,6 +87,8 @@ class ImportCancelIT {
         awaitUntil(() -> backend.writesStarted() > 0, "the copy's first write");
         assertThat(helpers()).as("qemu-nbd serves the image meanwhile").anyMatch(c -> c.contains("qemu-nbd"));
 
+        double cancelledImports = api.gauge("sprig_operations_ended_total", "kind=\"import\"", "outcome=\"cancelled\"");
+        double failedImports = api.gauge("sprig_operations_ended_total", "kind=\"import\"", "outcome=\"failed\"");
         long cancelledAt = System.nanoTime();
         HttpResponse<String> cancelled = api.action("/v1/operations/" + operation + ":cancel");
 
@@ -114,6 +116,11 @@ class ImportCancelIT {
                         .path("errorCode")
                         .asString())
                 .isEqualTo("CANCELLED");
+        assertThat(api.gauge("sprig_operations_ended_total", "kind=\"import\"", "outcome=\"cancelled\""))
+                .as("counted once, as cancelled")
+                .isEqualTo(cancelledImports + 1);
+        assertThat(api.gauge("sprig_operations_ended_total", "kind=\"import\"", "outcome=\"failed\""))
+                .isEqualTo(failedImports);
 
         backend.reset();
         String another = api.availableImage(new byte[MIB]);

@@ -168,6 +168,12 @@ class RecoveryIT {
                         List.of("node2", "node3", "node4"),
                         List.of("node3", "node4", "node1"));
 
+        // the node metrics are read every few seconds
+        await("the four nodes up on /actuator/prometheus", () -> api.gauge("sprig_nodes", "state=\"up\"") == 4);
+        assertThat(api.gauge("sprig_nodes", "state=\"down\"")).isZero();
+        assertThat(api.gauge("sprig_nodes_state", "node=\"node2\"", "state=\"up\""))
+                .isEqualTo(1);
+
         NodeProcess dead = nodes.node(2);
         alive.remove(dead);
         dead.kill();
@@ -186,6 +192,15 @@ class RecoveryIT {
                 .as("node4's memberships being rebuilt, as GET /v1/nodes says")
                 .isPositive();
         assertThat(api.gauge("sprig_replica_sets_rebuilding")).isPositive();
+        // what the NodeDown alert reads: node2, silent past down-after, and the other three up
+        await("node2 down on /actuator/prometheus", () -> api.gauge("sprig_nodes", "state=\"down\"") == 1);
+        assertThat(api.gauge("sprig_nodes", "state=\"up\"")).isEqualTo(3);
+        assertThat(api.gauge("sprig_nodes_state", "node=\"node2\"", "state=\"down\""))
+                .isEqualTo(1);
+        assertThat(api.gauge("sprig_nodes_state", "node=\"node2\"", "state=\"up\""))
+                .isZero();
+        assertThat(api.gauge("sprig_nodes_state", "node=\"node1\"", "state=\"up\""))
+                .isEqualTo(1);
         await(
                 "the bytes a running recovery has left, on /actuator/prometheus",
                 () -> api.gauge("sprig_recovery_left_bytes") > 0);
@@ -488,6 +503,10 @@ class RecoveryIT {
         }
         assertThat(listed).isNotNull();
         assertThat(listed.path("state").asString()).isEqualTo("draining");
+        await(
+                "node1 draining on /actuator/prometheus",
+                () -> api.gauge("sprig_nodes_state", "node=\"node1\"", "state=\"draining\"") == 1);
+        assertThat(api.gauge("sprig_nodes", "state=\"draining\"")).isEqualTo(1);
         assertThat(listed.path("replicaSets").asLong()).isZero();
 
         List<Long> familyLcs = jdbc.queryForList("SELECT lc_id FROM lc WHERE family_id = ?", Long.class, family);

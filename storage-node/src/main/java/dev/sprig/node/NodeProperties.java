@@ -14,6 +14,8 @@ import org.springframework.util.unit.DataSize;
  * @param dataDir where the engine keeps its files; a restart reopens the same lcs and bytes
  * @param token the bearer token every endpoint but health requires; when unset, one is generated at
  *     start-up and logged once, so that a node is never open by default
+ * @param metricsToken a bearer token that opens {@code GET /actuator/prometheus} and nothing else,
+ *     for a monitoring system's scrapes; unset: only the node token opens it
  * @param maxBodySize the largest data read or write one request may carry
  * @param nbd the binary data port
  * @param engine the chunk engine's journal and checkpoint settings
@@ -24,6 +26,7 @@ import org.springframework.util.unit.DataSize;
 public record NodeProperties(
         @DefaultValue("./data/node") Path dataDir,
         @Nullable String token,
+        @Nullable String metricsToken,
         @DefaultValue("64MB") DataSize maxBodySize,
         @DefaultValue Nbd nbd,
         @DefaultValue("true") boolean guardAllPaths,

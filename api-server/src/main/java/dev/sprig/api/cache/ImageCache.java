@@ -11,6 +11,8 @@ import dev.sprig.api.operation.Operation;
 import dev.sprig.api.operation.OperationRepository;
 import dev.sprig.api.operation.OperationRunner;
 import dev.sprig.api.operation.Operations;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -56,6 +58,7 @@ public class ImageCache implements DisposableBean {
     private final Transactions tx;
     private final CacheRepository cache;
     private final CacheProperties properties;
+    private final Counter refused;
     private final Set<String> limitChecksPending = ConcurrentHashMap.newKeySet();
     private final ExecutorService limitChecks = Executors.newSingleThreadExecutor(work -> {
         Thread thread = new Thread(work, "clone-limit");
@@ -72,7 +75,8 @@ public class ImageCache implements DisposableBean {
             StorageBackend backend,
             Transactions tx,
             CacheRepository cache,
-            CacheProperties properties) {
+            CacheProperties properties,
+            MeterRegistry registry) {
         this.resources = resources;
         this.lcs = lcs;
         this.operations = operations;
@@ -82,6 +86,10 @@ public class ImageCache implements DisposableBean {
         this.tx = tx;
         this.cache = cache;
         this.properties = properties;
+        // counted here, not in cache_stats: a refusal rolls back the transaction it happens in
+        this.refused = Counter.builder("sprig.cache.full")
+                .description("reservations of cache room refused with CACHE_FULL (an import or copy failed for it)")
+                .register(registry);
     }
 
     private record Fill(@Nullable Operation operation, boolean started) {}
@@ -205,6 +213,7 @@ public class ImageCache implements DisposableBean {
             }
         }
         if (used - freed + bytes > capacity) {
+            refused.increment();
             throw SprigException.cacheFull("image " + imageId + " needs " + bytes + " bytes of cache; it holds " + used
                     + " of " + capacity + " (sprig.cache.capacity) and only " + freed + " can be evicted: copies"
                     + " that disks or snapshots read from are never evicted");

@@ -9,6 +9,7 @@ import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import org.jspecify.annotations.Nullable;
 import org.springframework.context.ApplicationEventPublisher;
@@ -119,6 +120,13 @@ public class NodeRegistry {
                 .filter(node -> stateOf(node) == Node.State.UP)
                 .sorted(Comparator.comparingLong(Node::freeBytes).reversed().thenComparing(Node::nodeId))
                 .toList();
+    }
+
+    /** The state of every registered node, by node id, from the snapshot, at most a second old. */
+    Map<String, Node.State> statesById() {
+        Map<String, Node.State> states = new TreeMap<>();
+        current().forEach((id, node) -> states.put(id, stateOf(node)));
+        return states;
     }
 
     private Map<String, Node> current() {

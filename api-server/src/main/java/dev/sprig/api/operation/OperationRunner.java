@@ -82,6 +82,7 @@ public class OperationRunner implements DisposableBean {
     private final OperationRepository operations;
     private final TransactionTemplate tx;
     private final Leadership leadership;
+    private final OperationMetrics metrics;
     private final ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor(work -> {
         Thread thread = new Thread(work, "operation-poll");
         thread.setDaemon(true);
@@ -100,6 +101,7 @@ public class OperationRunner implements DisposableBean {
             OperationRepository operations,
             TransactionTemplate tx,
             Leadership leadership,
+            OperationMetrics metrics,
             SprigApiProperties properties) {
         this.maxAttempts = properties.operations().maxAttempts();
         this.workProvider = works;
@@ -115,6 +117,7 @@ public class OperationRunner implements DisposableBean {
         this.operations = operations;
         this.tx = tx;
         this.leadership = leadership;
+        this.metrics = metrics;
         leadership.onGained(() -> {
             if (started && !closing) {
                 poller.execute(this::pollQuietly);
@@ -176,7 +179,7 @@ public class OperationRunner implements DisposableBean {
      * @throws SprigException.InvalidState it has already finished
      */
     public Operation cancel(String id) {
-        tx.executeWithoutResult(status -> {
+        Operation.Kind kind = Objects.requireNonNull(tx.execute(status -> {
             Operation running = operations.lockRunning(id).orElseThrow(() -> {
                 Operation found = operations.find(id).orElseThrow(() -> SprigException.notFound("operation " + id));
                 return SprigException.invalidState("operation " + id + " has already "
@@ -185,7 +188,9 @@ public class OperationRunner implements DisposableBean {
             String error = "cancelled by a client";
             Objects.requireNonNull(works().get(running.kind())).fail(running, error);
             operations.fail(id, error, Operation.CANCELLED);
-        });
+            return running.kind();
+        }));
+        metrics.ended(kind, OperationMetrics.Outcome.CANCELLED);
         if (inHand.contains(id)) {
             cancelled.add(id);
         }
@@ -287,6 +292,7 @@ public class OperationRunner implements DisposableBean {
             fail(work, operation, new IllegalStateException(failure.toString(), failure));
             return;
         }
+        metrics.ended(operation.kind(), OperationMetrics.Outcome.SUCCEEDED);
         try {
             afterCommit.run();
         } catch (RuntimeException failure) {
@@ -329,12 +335,17 @@ public class OperationRunner implements DisposableBean {
     /** Fails the operation, if it is still running (a client may have cancelled it meanwhile). */
     private void end(OperationWork work, Operation operation, String error, @Nullable String code) {
         try {
-            tx.executeWithoutResult(status -> {
-                if (operations.lockRunning(operation.id()).isPresent()) {
-                    work.fail(operation, error);
-                    operations.fail(operation.id(), error, code);
+            boolean failed = Boolean.TRUE.equals(tx.execute(status -> {
+                if (operations.lockRunning(operation.id()).isEmpty()) {
+                    return false;
                 }
-            });
+                work.fail(operation, error);
+                operations.fail(operation.id(), error, code);
+                return true;
+            }));
+            if (failed) {
+                metrics.ended(operation.kind(), OperationMetrics.Outcome.FAILED);
+            }
         } catch (RuntimeException unrecorded) {
             log.error(
                     "Operation {} failed and could not be marked failed; the leader resumes it",

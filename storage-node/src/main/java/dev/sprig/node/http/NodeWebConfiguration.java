@@ -81,7 +81,8 @@ public class NodeWebConfiguration {
     @Bean
     FilterRegistrationBean<BearerTokenFilter> nodeBearerTokenFilter(
             NodeToken token, JsonMapper json, NodeProperties properties) {
-        var registration = new FilterRegistrationBean<>(new BearerTokenFilter(token, new ProblemWriter(json)));
+        var registration = new FilterRegistrationBean<>(
+                new BearerTokenFilter(token, properties.metricsToken(), new ProblemWriter(json)));
         if (properties.guardAllPaths()) {
             registration.addUrlPatterns("/*");
         } else {

@@ -3,6 +3,7 @@ package dev.sprig.node.metrics;
 import dev.sprig.engine.ChunkEngine;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.util.EnumMap;
@@ -15,7 +16,10 @@ import java.util.function.Supplier;
  * {@code /actuator/prometheus} as {@code sprig_node_bytes_total{direction}},
  * {@code sprig_node_io_seconds{op}} (a histogram; its count is the number of operations),
  * {@code sprig_node_redirects_total}, {@code sprig_node_flushes_total},
- * {@code sprig_node_corruption_detected_total} and {@code sprig_node_fenced_requests_total}. Meters are built once: the data path only records.
+ * {@code sprig_node_corruption_detected_total} and {@code sprig_node_fenced_requests_total}, and the
+ * engine's state as {@code sprig_node_engine_read_only} (1 once a failed fsync made it read-only:
+ * the engine never retries an fsync, so this stays 1 until the node is restarted). Meters are built
+ * once: the data path only records.
  */
 public final class DataPathMetrics {
 
@@ -45,6 +49,13 @@ public final class DataPathMetrics {
                 .register(registry);
         FunctionCounter.builder("sprig.node.flushes", engine, e -> e.counters().flushes())
                 .description("completed flushes")
+                .register(registry);
+        Gauge.builder(
+                        "sprig.node.engine.read.only",
+                        engine,
+                        e -> e.readOnlyReason().isPresent() ? 1 : 0)
+                .description("1 once an fsync failed and the engine refuses writes (its reason is in"
+                        + " /actuator/health and the log), 0 otherwise")
                 .register(registry);
         this.bytesRead = Counter.builder("sprig.node.bytes")
                 .tag("direction", "read")

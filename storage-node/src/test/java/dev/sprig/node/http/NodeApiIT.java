@@ -24,11 +24,13 @@ import tools.jackson.databind.JsonNode;
             "spring.config.name=" + StorageNodeApplication.CONFIG_NAME,
             "sprig.node.nbd.port=0",
             "sprig.node.token=" + NodeApiIT.TOKEN,
+            "sprig.node.metrics-token=" + NodeApiIT.METRICS_TOKEN,
             "sprig.node.max-body-size=8MB"
         })
 class NodeApiIT {
 
     static final String TOKEN = "test-token-0123456789";
+    static final String METRICS_TOKEN = "metrics-token-0123456789";
     static final long MIB = 1 << 20;
     static final AtomicLong IDS = new AtomicLong(1000);
 
@@ -557,6 +559,22 @@ class NodeApiIT {
                 .contains("sprig_node_fenced_requests_total")
                 .containsPattern("sprig_node_redirects_total(\\{[^}]*\\})? [1-9]")
                 .containsPattern("sprig_node_flushes_total(\\{[^}]*\\})? [1-9]");
+    }
+
+    @Test
+    void theMetricsTokenOpensPrometheusAndNothingElse() {
+        long lc = rootLc(MIB);
+        NodeClient prometheus = node.withToken(METRICS_TOKEN);
+
+        HttpResponse<String> scraped = prometheus.get("/actuator/prometheus");
+        assertThat(scraped.statusCode()).isEqualTo(200);
+        assertThat(scraped.body()).contains("sprig_node_engine_read_only 0.0");
+        assertUnauthorized(prometheus.get("/actuator/prometheus/"));
+        assertUnauthorized(prometheus.get("/v1/node"));
+        assertUnauthorized(prometheus.get("/v1/lcs/" + lc + "/data?offset=0&length=16"));
+        assertUnauthorized(prometheus.put("/v1/lcs/" + lc + "/data?offset=0", new byte[] {1, 2, 3}));
+        assertUnauthorized(prometheus.get("/v1/fences"));
+        assertThat(node.read(lc, 0, 3)).containsOnly(0);
     }
 
     // ---------------------------------------------------------------- fences

@@ -25,7 +25,8 @@ import org.springframework.test.annotation.DirtiesContext;
 
 /**
  * A node whose engine saw an fsync fail: writes and flushes answer 503 {@code READ_ONLY} over HTTP
- * and EIO over NBD, reads go on with what was acknowledged, and health says OUT_OF_SERVICE.
+ * and EIO over NBD, reads go on with what was acknowledged, health says OUT_OF_SERVICE, and
+ * {@code sprig_node_engine_read_only} (the alert's input) goes from 0 to 1.
  */
 @SpringBootTest(
         classes = {StorageNodeApplication.class, ReadOnlyNodeIT.FailingFsync.class},
@@ -75,6 +76,7 @@ class ReadOnlyNodeIT {
         Tool.run("qemu-io", "-f", "raw", "-c", "write -P 0xab 0 1M", "-c", "flush", uri(1))
                 .succeeded();
         assertThat(send("GET", "/actuator/health", null).statusCode()).isEqualTo(200);
+        assertThat(send("GET", "/actuator/prometheus", null).body()).contains("sprig_node_engine_read_only 0.0");
 
         FSYNC_FAILS.set(true);
         Tool failedFlush = Tool.run("qemu-io", "-f", "raw", "-c", "write -P 0xcd 2M 256k", "-c", "flush", uri(1));
@@ -107,6 +109,7 @@ class ReadOnlyNodeIT {
         HttpResponse<String> health = send("GET", "/actuator/health", null);
         assertThat(health.statusCode()).isEqualTo(503);
         assertThat(health.body()).contains("OUT_OF_SERVICE");
+        assertThat(send("GET", "/actuator/prometheus", null).body()).contains("sprig_node_engine_read_only 1.0");
     }
 
     private HttpResponse<String> send(String method, String path, byte[] body) throws Exception {
