@@ -19,6 +19,8 @@ import org.springframework.util.unit.DataSize;
  *     once, so that the default run is never open
  * @param adminKeys the bearer keys of operators and storage nodes (the node registry); they also
  *     work as client keys; when empty, one is generated at start-up and logged once
+ * @param metricsKeys bearer keys that read {@code /actuator/prometheus} and nothing else (Prometheus's);
+ *     none by default
  * @param nodes when a registered node counts as unreachable or down
  * @param imageSources where images may be imported from, and how much an import may take
  * @param attachments what a disk's attachment hands out
@@ -35,6 +37,7 @@ public record SprigApiProperties(
         @DefaultValue Backend backend,
         @DefaultValue List<String> apiKeys,
         @DefaultValue List<String> adminKeys,
+        @DefaultValue List<String> metricsKeys,
         @DefaultValue Nodes nodes,
         @DefaultValue ImageSources imageSources,
         @DefaultValue DiskAttachments attachments,

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.function.Function;
 import org.openqa.selenium.By;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
@@ -92,8 +93,27 @@ final class Browser implements AutoCloseable {
         return shot("after clicking " + css);
     }
 
+    /**
+     * Waits until {@code condition} holds. An element that htmx swapped out while the condition read it
+     * is read again on the next try, not an error.
+     */
     <T> T await(Duration within, Function<WebDriver, T> condition) {
-        return new WebDriverWait(driver, within).until(condition);
+        return new WebDriverWait(driver, within)
+                .ignoring(StaleElementReferenceException.class)
+                .until(condition);
+    }
+
+    /** The text of the element {@code css} finds now; found again if htmx swaps it meanwhile. */
+    String text(String css) {
+        return await(Duration.ofSeconds(5), page -> find(css).getText());
+    }
+
+    /** An attribute of the element {@code css} finds now (null if it has none); found again if swapped. */
+    String attribute(String css, String name) {
+        return await(Duration.ofSeconds(5), page -> {
+            String value = find(css).getAttribute(name);
+            return value == null ? "" : value;
+        });
     }
 
     String url() {

@@ -36,11 +36,16 @@ import org.springframework.test.context.DynamicPropertySource;
  */
 @SpringBootTest(
         webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-        properties = {"sprig.api.api-keys=" + ConsoleIT.KEY, "sprig.api.admin-keys=" + ConsoleIT.ADMIN_KEY})
+        properties = {
+            "sprig.api.api-keys=" + ConsoleIT.KEY,
+            "sprig.api.admin-keys=" + ConsoleIT.ADMIN_KEY,
+            "sprig.api.metrics-keys=" + ConsoleIT.METRICS_KEY
+        })
 class ConsoleIT {
 
     static final String KEY = "console-key-0123456789";
     static final String ADMIN_KEY = "console-admin-key-0123456789";
+    static final String METRICS_KEY = "console-metrics-key-0123456789";
     static final int MIB = 1 << 20;
 
     /** Where the file: sources of imported images live. */
@@ -198,11 +203,9 @@ class ConsoleIT {
             assertThat(browser.url()).contains("/console/operations/op-");
             // a mark on this page: gone if the page were loaded again rather than updated in place
             browser.script("window.sprigMark = 'no reload';");
-            WebElement progress = browser.find(".progress");
-            assertThat(progress.getAttribute("data-state")).isEqualTo("running");
-            assertThat(progress.findElement(org.openqa.selenium.By.cssSelector(".done"))
-                            .getText())
-                    .matches("[01] of 4 pcs");
+            // the progress is swapped in anew every second: each read finds it again
+            assertThat(browser.attribute(".progress", "data-state")).isEqualTo("running");
+            assertThat(browser.text(".progress .done")).matches("[01] of 4 pcs");
             browser.shot("flatten held after its first PC");
             String operation = browser.url().substring(browser.url().lastIndexOf('/') + 1);
             assertThat(new ConsoleSession(port, KEY).page("/console"))
@@ -215,13 +218,13 @@ class ConsoleIT {
                 Duration.ofSeconds(10),
                 page -> browser.find(".progress").getAttribute("data-state").equals("succeeded"));
         browser.shot("flatten finished");
-        assertThat(browser.find(".progress .done").getText()).isEqualTo("4 of 4 pcs");
-        assertThat(browser.find(".progress progress").getAttribute("value"))
-                .isEqualTo(browser.find(".progress progress").getAttribute("max"));
+        assertThat(browser.text(".progress .done")).isEqualTo("4 of 4 pcs");
+        assertThat(browser.attribute(".progress progress", "value"))
+                .isEqualTo(browser.attribute(".progress progress", "max"));
         assertThat(browser.script("return window.sprigMark;")).isEqualTo("no reload");
-        assertThat(browser.find(".progress").getAttribute("hx-trigger"))
+        assertThat(browser.attribute(".progress", "hx-trigger"))
                 .as("a finished operation is not polled any more")
-                .isNull();
+                .isEmpty();
         browser.click("main dl a[href='/console/disks/" + diskId + "']");
         assertThat(browser.find("#lineage > li > .node").getAttribute("class"))
                 .as("flattened, the disk reads from no ancestor: its tree is itself")
@@ -302,7 +305,7 @@ class ConsoleIT {
         browser.await(
                 Duration.ofSeconds(30),
                 page -> browser.find(".progress").getAttribute("data-state").equals("succeeded"));
-        assertThat(browser.find(".progress .done").getText()).isEqualTo("8388608 of 8388608 bytes");
+        assertThat(browser.text(".progress .done")).isEqualTo("8388608 of 8388608 bytes");
         browser.open("/console/images/" + imported);
         assertThat(browser.find("#cache-state").getText()).startsWith("cached, 1 copies");
     }
@@ -332,6 +335,28 @@ class ConsoleIT {
         assertThat(byCookie.statusCode())
                 .as("the API takes keys, not the console's cookie")
                 .isEqualTo(401);
+    }
+
+    @Test
+    void aMetricsKeyReadsTheMetricsAndOpensNothingElseNotEvenTheConsole() {
+        ApiClient prometheus = api.withKey(METRICS_KEY);
+        HttpResponse<String> metrics = prometheus.get("/actuator/prometheus");
+        assertThat(metrics.statusCode()).isEqualTo(200);
+        assertThat(metrics.body()).contains("sprig_cache_capacity_bytes");
+
+        HttpResponse<String> disks = prometheus.get("/v1/disks");
+        ImageAndDiskApiIT.assertProblem(disks, 403, "PERMISSION_DENIED");
+        assertThat(ApiClient.json(disks).path("detail").asString())
+                .isEqualTo("a metrics key (sprig.api.metrics-keys) reads /actuator/prometheus and nothing else");
+        assertThat(prometheus.delete("/v1/images/" + imageId).statusCode()).isEqualTo(403);
+        assertThat(api.get("/v1/images/" + imageId).statusCode()).isEqualTo(200);
+
+        browser.open("/console/sign-in");
+        browser.submit("form", "key", METRICS_KEY);
+        assertThat(browser.find("#refused").getText())
+                .isEqualTo("A metrics key reads /actuator/prometheus only: sign in with an API key.");
+        browser.open("/console");
+        assertThat(browser.url()).endsWith("/console/sign-in");
     }
 
     @Test

@@ -160,8 +160,8 @@ class PrometheusConfigIT {
                 .contains("credentials_file: secrets/api-server-key", "credentials_file: secrets/node-metrics-token");
         Map<String, Object> presented = mapOf(credentials.get("environment"));
         assertThat(String.valueOf(mapOf(mapOf(services.get("api-server")).get("environment"))
-                        .get("SPRIG_API_API_KEYS")))
-                .as("api-server accepts Prometheus's key")
+                        .get("SPRIG_API_METRICS_KEYS")))
+                .as("api-server takes Prometheus's key as a metrics key (it opens the metrics alone)")
                 .contains(String.valueOf(presented.get("SPRIG_PROMETHEUS_API_KEY")));
         for (String node : List.of("node1", "node2", "node3")) {
             assertThat(mapOf(mapOf(services.get(node)).get("environment")))

@@ -1,5 +1,6 @@
 package dev.sprig.api.console;
 
+import dev.sprig.api.web.ApiKeys;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -38,7 +39,7 @@ class ConsoleSecurity {
                         requests -> requests.requestMatchers(SIGN_IN, "/console/assets/**", "/webjars/**")
                                 .permitAll()
                                 .anyRequest()
-                                .authenticated())
+                                .hasRole(ApiKeys.CLIENT))
                 .securityContext(context -> context.securityContextRepository(consoleSessions))
                 .csrf(Customizer.withDefaults())
                 .httpBasic(basic -> basic.disable())

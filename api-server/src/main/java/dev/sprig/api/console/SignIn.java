@@ -41,9 +41,17 @@ class SignIn {
             HttpServletResponse response,
             Model model) {
         Authentication signedIn = keys.authenticate(key.strip()).orElse(null);
-        if (signedIn == null) {
+        if (signedIn == null
+                || signedIn.getAuthorities().stream()
+                        .noneMatch(role -> role.getAuthority().equals("ROLE_" + ApiKeys.CLIENT))) {
             response.setStatus(HttpStatus.UNAUTHORIZED.value());
-            model.addAttribute("refused", key.isBlank() ? "Enter an API key." : "That API key is not valid.");
+            model.addAttribute(
+                    "refused",
+                    key.isBlank()
+                            ? "Enter an API key."
+                            : signedIn == null
+                                    ? "That API key is not valid."
+                                    : "A metrics key reads /actuator/prometheus only: sign in with an API key.");
             model.addAttribute("signedOut", false);
             return "console/sign-in";
         }

@@ -26,15 +26,30 @@ public class ApiKeys {
 
     private static final Logger log = LoggerFactory.getLogger(ApiKeys.class);
 
-    /** Who presented a key: a short digest of it, and whether it is an admin key. */
-    record Caller(String principal, boolean admin) {}
+    /** What a client key may do: every resource call. Admin keys are client keys too. */
+    public static final String CLIENT = "CLIENT";
+
+    /** What only an admin key may do: the node registry, evictions, scrubs. */
+    public static final String ADMIN = "ADMIN";
+
+    /** What a metrics key may do: read /actuator/prometheus, nothing else. */
+    public static final String METRICS = "METRICS";
+
+    /** Who presented a key: a short digest of it, and what the key may do. */
+    record Caller(String principal, List<String> roles) {}
 
     private final List<byte[]> clientKeys;
     private final List<byte[]> adminKeys;
+    private final List<byte[]> metricsKeys;
 
     ApiKeys(SprigApiProperties properties) {
         this.clientKeys = configuredOrGenerated(properties.apiKeys(), "sprig.api.api-keys", "client");
         this.adminKeys = configuredOrGenerated(properties.adminKeys(), "sprig.api.admin-keys", "admin");
+        // none generated: without one, Prometheus scrapes with a client key
+        this.metricsKeys = properties.metricsKeys().stream()
+                .filter(key -> !key.isBlank())
+                .map(key -> key.getBytes(StandardCharsets.UTF_8))
+                .toList();
     }
 
     private static List<byte[]> configuredOrGenerated(List<String> keys, String property, String kind) {
@@ -57,23 +72,33 @@ public class ApiKeys {
         byte[] candidate = presented.getBytes(StandardCharsets.UTF_8);
         boolean admin = matchesAny(adminKeys, candidate);
         boolean client = matchesAny(clientKeys, candidate);
-        return admin || client ? Optional.of(new Caller("key-" + digest(candidate), admin)) : Optional.empty();
+        boolean metrics = matchesAny(metricsKeys, candidate);
+        List<String> roles = new java.util.ArrayList<>();
+        if (admin || client) {
+            roles.add(CLIENT);
+        }
+        if (admin) {
+            roles.add(ADMIN);
+        }
+        if (metrics) {
+            roles.add(METRICS);
+        }
+        return roles.isEmpty() ? Optional.empty() : Optional.of(new Caller("key-" + digest(candidate), roles));
     }
 
     /**
-     * The principal a presented key signs in as, with role CLIENT (and ADMIN for an admin key), as
-     * the API's bearer keys and the console's sign-in both take it.
+     * The principal a presented key signs in as, with its roles ({@link #CLIENT}, and {@link #ADMIN}
+     * for an admin key; {@link #METRICS} for a metrics key), as the API's bearer keys and the
+     * console's sign-in both take it.
      */
     public Optional<Authentication> authenticate(String presented) {
         return callerOf(presented)
                 .map(caller -> UsernamePasswordAuthenticationToken.authenticated(
                         caller.principal(),
                         null,
-                        caller.admin()
-                                ? List.of(
-                                        new SimpleGrantedAuthority("ROLE_CLIENT"),
-                                        new SimpleGrantedAuthority("ROLE_ADMIN"))
-                                : List.of(new SimpleGrantedAuthority("ROLE_CLIENT"))));
+                        caller.roles().stream()
+                                .map(role -> new SimpleGrantedAuthority("ROLE_" + role))
+                                .toList()));
     }
 
     private static boolean matchesAny(List<byte[]> keys, byte[] candidate) {

@@ -80,8 +80,11 @@ class SecurityConfiguration {
                         // so is a replica scrub, which reads every node's data
                         .requestMatchers(HttpMethod.POST, "/v1/replica-sets:scrub")
                         .hasRole("ADMIN")
+                        // Prometheus's metrics key reads this and nothing else
+                        .requestMatchers(HttpMethod.GET, "/actuator/prometheus")
+                        .hasAnyRole(ApiKeys.CLIENT, ApiKeys.METRICS)
                         .anyRequest()
-                        .authenticated())
+                        .hasRole(ApiKeys.CLIENT))
                 .addFilterBefore(new ApiKeyFilter(keys), AnonymousAuthenticationFilter.class)
                 .addFilterAfter(new NodeCredentialFilter(nodes), ApiKeyFilter.class)
                 .exceptionHandling(errors -> errors.accessDeniedHandler((request, response, denied) -> Problems.write(
@@ -91,7 +94,10 @@ class SecurityConfiguration {
                                 NodeCredentialFilter.registeringNode(request) != null
                                         ? "registering a node needs the credential issued for that node id"
                                                 + " (POST /v1/nodes/{id}:issueCredential), not an API key"
-                                        : "this endpoint needs an admin key (sprig.api.admin-keys)"))
+                                        : hasRole(ApiKeys.CLIENT)
+                                                ? "this endpoint needs an admin key (sprig.api.admin-keys)"
+                                                : "a metrics key (sprig.api.metrics-keys) reads /actuator/prometheus"
+                                                        + " and nothing else"))
                         .authenticationEntryPoint((request, response, failure) -> {
                             response.setHeader(HttpHeaders.WWW_AUTHENTICATE, "Bearer realm=\"sprig\"");
                             Problems.write(
@@ -106,6 +112,13 @@ class SecurityConfiguration {
                                                     : "the API key is not valid");
                         }))
                 .build();
+    }
+
+    private static boolean hasRole(String role) {
+        var signedIn = SecurityContextHolder.getContext().getAuthentication();
+        return signedIn != null
+                && signedIn.getAuthorities().stream()
+                        .anyMatch(granted -> granted.getAuthority().equals("ROLE_" + role));
     }
 
     /**
