@@ -360,7 +360,30 @@ class ConsoleIT {
     }
 
     @Test
-    void aNodeIsDrainedFromTheNodesPageWithAnAdminKeyOnly() {
+    void formsTheApiWouldRefuseAreRefusedOnThePageWithTheApisWordsNeverWithA500() {
+        ConsoleSession console = new ConsoleSession(port, KEY);
+        String page = "/console/images/" + imageId;
+
+        HttpResponse<String> blank = console.post(page, page + "/clone", "name=%20%20%20");
+        assertThat(blank.statusCode()).isEqualTo(302);
+        assertThat(console.page(page)).contains("400 INVALID_ARGUMENT", "name must not be blank");
+
+        HttpResponse<String> longPrefix =
+                console.post(page, page + "/clone-batch", "count=2&namePrefix=" + "p".repeat(101));
+        assertThat(longPrefix.statusCode()).isEqualTo(302);
+        assertThat(console.page(page)).contains("namePrefix must be at most 100 characters");
+
+        HttpResponse<String> control = console.post(page, page + "/clone", "name=a%01b");
+        assertThat(control.statusCode()).isEqualTo(302);
+        assertThat(console.page(page)).contains("name must not contain control characters");
+
+        HttpResponse<String> notAnId = console.post(page, "/console/images/%7Bx%7D/clone", "name=x");
+        assertThat(notAnId.statusCode()).isEqualTo(404);
+        assertThat(notAnId.body()).contains("404 NOT_FOUND");
+    }
+
+    @Test
+    void theNodesPageAndItsDrainAreAnAdminKeysOnly() {
         // a registration as a storage node sends it (no process behind it: the page is what is tested)
         ApiClient admin = api.withKey(ADMIN_KEY);
         String nodeId = "console-node-" + unique("n").substring(2, 10);
@@ -368,10 +391,17 @@ class ConsoleIT {
                 "http://127.0.0.1:9", "127.0.0.1", 10809, "console-node-token-0123456789", 1L << 30, 0L));
         assertThat(admin.registerNode(nodeId, registration).statusCode()).isIn(200, 201);
 
+        // the node registry is an admin key's, in the console as in the API (GET /v1/nodes)
         ConsoleSession client = new ConsoleSession(port, KEY);
-        HttpResponse<String> refused = client.post("/console/nodes", "/console/nodes/" + nodeId + "/drain", "");
-        assertThat(refused.statusCode()).isEqualTo(302);
-        assertThat(client.page("/console/nodes")).contains("403 PERMISSION_DENIED", "needs an admin key");
+        assertThat(client.page("/console")).doesNotContain("href=\"/console/nodes\"");
+        HttpResponse<String> page = client.get("/console/nodes");
+        assertThat(page.statusCode()).isEqualTo(403);
+        assertThat(page.body())
+                .contains("403 PERMISSION_DENIED", "needs an admin key")
+                .doesNotContain(nodeId);
+        HttpResponse<String> refused = client.post("/console", "/console/nodes/" + nodeId + "/drain", "");
+        assertThat(refused.statusCode()).isEqualTo(403);
+        assertThat(refused.body()).contains("needs an admin key");
         assertThat(ApiClient.json(admin.get("/v1/nodes/" + nodeId))
                         .path("draining")
                         .asBoolean())

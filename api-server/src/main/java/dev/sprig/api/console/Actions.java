@@ -1,10 +1,13 @@
 package dev.sprig.api.console;
 
 import dev.sprig.api.error.SprigException;
+import dev.sprig.api.web.ApiKeys;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 import org.springframework.security.core.Authentication;
 import org.springframework.stereotype.Component;
 import org.springframework.web.servlet.mvc.support.RedirectAttributes;
+import org.springframework.web.util.UriComponentsBuilder;
 
 /**
  * Runs what a console form asks for and answers with a redirect (post, redirect, get: a reload never
@@ -37,8 +40,18 @@ class Actions {
         return run(flash, back, action);
     }
 
-    static boolean isAdmin(Authentication who) {
-        return who.getAuthorities().stream()
-                .anyMatch(role -> role.getAuthority().equals("ROLE_ADMIN"));
+    static boolean isAdmin(@Nullable Authentication who) {
+        return ApiKeys.has(who, ApiKeys.ADMIN);
+    }
+
+    /**
+     * A console path with {@code ids} put in for its {@code {…}} variables, encoded: a redirect never
+     * reads a character of an id as part of the path's syntax.
+     */
+    static String path(String template, String... ids) {
+        return UriComponentsBuilder.fromPath(template)
+                .buildAndExpand((Object[]) ids)
+                .encode()
+                .toUriString();
     }
 }

@@ -23,6 +23,8 @@ import org.springframework.web.method.annotation.MethodArgumentTypeMismatchExcep
 @Order(Ordered.HIGHEST_PRECEDENCE)
 class ConsoleAdvice {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ConsoleAdvice.class);
+
     @ModelAttribute
     void signedIn(@Nullable Authentication who, Model model) {
         model.addAttribute("admin", who != null && Actions.isAdmin(who));
@@ -33,6 +35,21 @@ class ConsoleAdvice {
     String refused(SprigException failure, HttpServletResponse response, Model model) {
         response.setStatus(ProblemStatuses.of(failure).value());
         model.addAttribute("notice", Notice.refused(failure));
+        return "console/error";
+    }
+
+    /** What nothing above maps: logged with its stack trace, and a page that says so (not problem+json). */
+    @ExceptionHandler(Exception.class)
+    String unexpected(Exception failure, HttpServletResponse response, Model model) {
+        log.error("A console page failed unexpectedly", failure);
+        response.setStatus(500);
+        model.addAttribute(
+                "notice",
+                new Notice(
+                        true,
+                        "an internal error occurred; it has been logged",
+                        500,
+                        Problems.codeFor(org.springframework.http.HttpStatus.INTERNAL_SERVER_ERROR)));
         return "console/error";
     }
 

@@ -11,6 +11,7 @@ import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.context.HttpSessionSecurityContextRepository;
 import org.springframework.security.web.context.SecurityContextRepository;
+import org.springframework.security.web.csrf.CsrfException;
 
 /**
  * The console signs in with an API key once and then rides a session: the key goes in a POST body
@@ -38,6 +39,9 @@ class ConsoleSecurity {
                 .authorizeHttpRequests(
                         requests -> requests.requestMatchers(SIGN_IN, "/console/assets/**", "/webjars/**")
                                 .permitAll()
+                                // the node registry is an admin key's, as GET /v1/nodes is
+                                .requestMatchers("/console/nodes", "/console/nodes/**")
+                                .hasRole(ApiKeys.ADMIN)
                                 .anyRequest()
                                 .hasRole(ApiKeys.CLIENT))
                 .securityContext(context -> context.securityContextRepository(consoleSessions))
@@ -58,14 +62,20 @@ class ConsoleSecurity {
                             }
                         })
                         .accessDeniedHandler((request, response, denied) -> {
-                            // the one denial left here: a form without its CSRF token (admin actions
-                            // are refused by Actions, on the page, as the API words it)
                             response.setStatus(HttpStatus.FORBIDDEN.value());
                             response.setContentType("text/html;charset=UTF-8");
+                            String console = request.getContextPath() + "/console";
                             response.getWriter()
-                                    .write("<!doctype html><title>Sprig console</title><p>This form was stale: its"
-                                            + " CSRF token is missing or has expired. <a href=\"/console\">Back to"
-                                            + " the console</a>, and try again.</p>");
+                                    .write(
+                                            denied instanceof CsrfException
+                                                    ? "<!doctype html><title>Sprig console</title><p>This form was"
+                                                            + " stale: its CSRF token is missing or has expired. <a"
+                                                            + " href=\"" + console + "\">Back to the console</a>, and"
+                                                            + " try again.</p>"
+                                                    : "<!doctype html><title>Sprig console</title><p>403"
+                                                            + " PERMISSION_DENIED: this page needs an admin key"
+                                                            + " (sprig.api.admin-keys). <a href=\"" + console
+                                                            + "\">Back to the console</a></p>");
                         }))
                 .build();
     }

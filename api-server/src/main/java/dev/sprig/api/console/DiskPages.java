@@ -85,7 +85,7 @@ class DiskPages {
     }
 
     @GetMapping("/console/snapshots/{id}")
-    String snapshot(@PathVariable String id, Model model) {
+    String snapshotPage(@PathVariable String id, Model model) {
         Resource snapshot = disks.get(id, ResourceKind.SNAPSHOT);
         model.addAttribute("snapshot", snapshot);
         model.addAttribute("tree", snapshot.lcId() == null ? null : trees.of(id, ResourceKind.SNAPSHOT, TREE_OTHERS));
@@ -93,34 +93,43 @@ class DiskPages {
     }
 
     @PostMapping("/console/disks/{id}/snapshot")
-    String snapshot(@PathVariable String id, @RequestParam String name, RedirectAttributes flash) {
-        return actions.run(flash, "/console/disks/" + id, () -> {
+    String takeSnapshot(@PathVariable String id, @RequestParam String name, RedirectAttributes flash) {
+        return actions.run(flash, Actions.path("/console/disks/{id}", id), () -> {
             Resource snapshot = disks.snapshot(id, name.strip(), Labels.NONE);
-            return new Actions.Outcome("/console/disks/" + id, "Snapshot " + snapshot.name() + " taken.");
+            return new Actions.Outcome(
+                    Actions.path("/console/disks/{id}", id), "Snapshot " + snapshot.name() + " taken.");
         });
     }
 
-    /** A clone of a disk or of a snapshot: the form sits on either's page. */
-    @PostMapping({"/console/disks/{id}/clone", "/console/snapshots/{id}/clone"})
+    /** A clone of an image, a snapshot or a disk: the form sits on each one's page. */
+    @PostMapping({"/console/images/{id}/clone", "/console/snapshots/{id}/clone", "/console/disks/{id}/clone"})
     String clone(@PathVariable String id, @RequestParam String name, RedirectAttributes flash) {
-        String back = (id.startsWith("snap-") ? "/console/snapshots/" : "/console/disks/") + id;
+        String back = Actions.path(
+                switch (ResourceKind.ofExternId(id)) {
+                    case IMAGE -> "/console/images/{id}";
+                    case SNAPSHOT -> "/console/snapshots/{id}";
+                    case DISK -> "/console/disks/{id}";
+                },
+                id);
         return actions.run(flash, back, () -> {
             Resource disk = disks.clone(name.strip(), id, null, Labels.NONE);
-            return new Actions.Outcome("/console/disks/" + disk.externId(), "Disk " + disk.name() + " cloned.");
+            return new Actions.Outcome(
+                    Actions.path("/console/disks/{id}", disk.externId()), "Disk " + disk.name() + " cloned.");
         });
     }
 
     @PostMapping("/console/disks/{id}/flatten")
     String flatten(@PathVariable String id, RedirectAttributes flash) {
-        return actions.run(flash, "/console/disks/" + id, () -> {
+        return actions.run(flash, Actions.path("/console/disks/{id}", id), () -> {
             Operation operation = flattening.flatten(id);
-            return new Actions.Outcome("/console/operations/" + operation.id(), "Flattening disk " + id + ".");
+            return new Actions.Outcome(
+                    Actions.path("/console/operations/{id}", operation.id()), "Flattening disk " + id + ".");
         });
     }
 
     @PostMapping("/console/disks/{id}/delete")
     String delete(@PathVariable String id, RedirectAttributes flash) {
-        return actions.run(flash, "/console/disks/" + id, () -> {
+        return actions.run(flash, Actions.path("/console/disks/{id}", id), () -> {
             deletions.delete(id, ResourceKind.DISK, false);
             return new Actions.Outcome("/console/disks", "Disk " + id + " deleted.");
         });
@@ -128,7 +137,7 @@ class DiskPages {
 
     @PostMapping("/console/snapshots/{id}/delete")
     String deleteSnapshot(@PathVariable String id, RedirectAttributes flash) {
-        return actions.run(flash, "/console/snapshots/" + id, () -> {
+        return actions.run(flash, Actions.path("/console/snapshots/{id}", id), () -> {
             deletions.delete(id, ResourceKind.SNAPSHOT, false);
             return new Actions.Outcome("/console/disks", "Snapshot " + id + " deleted.");
         });

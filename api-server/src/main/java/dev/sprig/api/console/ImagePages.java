@@ -21,6 +21,7 @@ import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.servlet.mvc.support.RedirectAttributes;
+import org.springframework.web.util.UriComponentsBuilder;
 
 /** Images with their cache state, copies and clones; cloning, prefetching, evicting and deleting them. */
 @Controller
@@ -90,57 +91,55 @@ class ImagePages {
         return "console/image";
     }
 
-    @PostMapping("/console/images/{id}/clone")
-    String clone(@PathVariable String id, @RequestParam String name, RedirectAttributes flash) {
-        return actions.run(flash, "/console/images/" + id, () -> {
-            Resource disk = disks.clone(name.strip(), id, null, Labels.NONE);
-            return new Actions.Outcome("/console/disks/" + disk.externId(), "Disk " + disk.name() + " cloned.");
-        });
-    }
-
     @PostMapping("/console/images/{id}/clone-batch")
     String cloneBatch(
             @PathVariable String id,
             @RequestParam String namePrefix,
             @RequestParam int count,
             RedirectAttributes flash) {
-        return actions.run(flash, "/console/images/" + id, () -> {
+        return actions.run(flash, Actions.path("/console/images/{id}", id), () -> {
             DiskService.BatchClone batch = disks.cloneBatch(namePrefix.strip(), count, id, null, Labels.NONE);
             if (batch instanceof DiskService.BatchClone.Waiting waiting) {
                 return new Actions.Outcome(
-                        "/console/operations/" + waiting.operation().id(),
+                        Actions.path(
+                                "/console/operations/{id}", waiting.operation().id()),
                         "The image is not cached: it is imported first, then the disks are cloned.");
             }
             int created = ((DiskService.BatchClone.Created) batch).disks().size();
             return new Actions.Outcome(
-                    "/console/disks?namePrefix="
-                            + java.net.URLEncoder.encode(namePrefix.strip(), java.nio.charset.StandardCharsets.UTF_8),
+                    UriComponentsBuilder.fromPath("/console/disks")
+                            .queryParam("namePrefix", "{prefix}")
+                            .buildAndExpand(namePrefix.strip())
+                            .encode()
+                            .toUriString(),
                     created + " disks cloned.");
         });
     }
 
     @PostMapping("/console/images/{id}/prefetch")
     String prefetch(@PathVariable String id, RedirectAttributes flash) {
-        return actions.run(flash, "/console/images/" + id, () -> {
+        return actions.run(flash, Actions.path("/console/images/{id}", id), () -> {
             Optional<Operation> importing = cache.fill(id, 0);
             return importing
                     .map(running -> new Actions.Outcome(
-                            "/console/operations/" + running.id(), "Importing the image into the cache."))
-                    .orElseGet(() -> new Actions.Outcome("/console/images/" + id, "The image is cached already."));
+                            Actions.path("/console/operations/{id}", running.id()),
+                            "Importing the image into the cache."))
+                    .orElseGet(() -> new Actions.Outcome(
+                            Actions.path("/console/images/{id}", id), "The image is cached already."));
         });
     }
 
     @PostMapping("/console/images/{id}/evict")
     String evict(@PathVariable String id, Authentication who, RedirectAttributes flash) {
-        return actions.asAdmin(who, flash, "/console/images/" + id, () -> {
+        return actions.asAdmin(who, flash, Actions.path("/console/images/{id}", id), () -> {
             cache.evict(id);
-            return new Actions.Outcome("/console/images/" + id, "Evicted from the cache.");
+            return new Actions.Outcome(Actions.path("/console/images/{id}", id), "Evicted from the cache.");
         });
     }
 
     @PostMapping("/console/images/{id}/delete")
     String delete(@PathVariable String id, RedirectAttributes flash) {
-        return actions.run(flash, "/console/images/" + id, () -> {
+        return actions.run(flash, Actions.path("/console/images/{id}", id), () -> {
             deletions.delete(id, ResourceKind.IMAGE, false);
             return new Actions.Outcome("/console/images", "Image " + id + " deleted.");
         });

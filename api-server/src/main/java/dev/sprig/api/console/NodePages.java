@@ -13,12 +13,37 @@ import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.servlet.mvc.support.RedirectAttributes;
 
-/** Storage nodes with capacity, usage, state and replica sets; draining one and taking it back. */
+/**
+ * Storage nodes with capacity, usage, state and replica sets; draining one and taking it back. The
+ * node registry is an admin key's, as in the API ({@code GET /v1/nodes}): ConsoleSecurity keeps these
+ * pages to admin keys.
+ */
 @Controller
 class NodePages {
 
-    /** A node as its row shows it. */
-    record NodeRow(Node node, Node.State state, ReplicaMembership.Counts replicaSets) {}
+    /** A node as its row shows it: what an operator reads, never its token. */
+    record NodeRow(
+            String nodeId,
+            String httpEndpoint,
+            Node.State state,
+            boolean draining,
+            long usedBytes,
+            long capacityBytes,
+            java.time.Instant lastHeartbeatAt,
+            ReplicaMembership.Counts replicaSets) {
+
+        static NodeRow of(Node node, Node.State state, ReplicaMembership.Counts replicaSets) {
+            return new NodeRow(
+                    node.nodeId(),
+                    node.httpEndpoint(),
+                    state,
+                    node.draining(),
+                    node.usedBytes(),
+                    node.capacityBytes(),
+                    node.lastHeartbeatAt(),
+                    replicaSets);
+        }
+    }
 
     private final NodeRegistry registry;
     private final ReplicaMembership membership;
@@ -34,7 +59,7 @@ class NodePages {
     String nodes(Model model) {
         Map<String, ReplicaMembership.Counts> counts = membership.byNode();
         List<NodeRow> rows = registry.all().stream()
-                .map(node -> new NodeRow(
+                .map(node -> NodeRow.of(
                         node,
                         registry.stateOf(node),
                         counts.getOrDefault(node.nodeId(), ReplicaMembership.Counts.NONE)))

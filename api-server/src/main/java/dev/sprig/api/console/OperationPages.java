@@ -1,8 +1,10 @@
 package dev.sprig.api.console;
 
+import dev.sprig.api.operation.Operation;
 import dev.sprig.api.operation.OperationRunner;
 import dev.sprig.api.operation.OperationView;
 import dev.sprig.api.operation.Operations;
+import java.util.Arrays;
 import org.jspecify.annotations.Nullable;
 import org.springframework.stereotype.Controller;
 import org.springframework.ui.Model;
@@ -49,6 +51,16 @@ class OperationPages {
         model.addAttribute("state", Listing.given(state));
         model.addAttribute("kind", Listing.given(kind));
         model.addAttribute("targetId", Listing.given(targetId));
+        model.addAttribute(
+                "kinds",
+                Arrays.stream(Operation.Kind.values())
+                        .map(Operation.Kind::column)
+                        .toList());
+        model.addAttribute(
+                "states",
+                Arrays.stream(Operation.State.values())
+                        .map(Operation.State::column)
+                        .toList());
         return "console/operations";
     }
 
@@ -67,9 +79,9 @@ class OperationPages {
 
     @PostMapping("/console/operations/{id}/cancel")
     String cancel(@PathVariable String id, RedirectAttributes flash) {
-        return actions.run(flash, "/console/operations/" + id, () -> {
+        return actions.run(flash, Actions.path("/console/operations/{id}", id), () -> {
             runner.cancel(id);
-            return new Actions.Outcome("/console/operations/" + id, "Cancelled.");
+            return new Actions.Outcome(Actions.path("/console/operations/{id}", id), "Cancelled.");
         });
     }
 }

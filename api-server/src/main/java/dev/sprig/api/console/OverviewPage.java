@@ -6,6 +6,7 @@ import dev.sprig.api.lineage.Inventory;
 import dev.sprig.api.node.Node;
 import dev.sprig.api.node.NodeRegistry;
 import dev.sprig.api.node.ReplicaMembership;
+import dev.sprig.api.operation.OperationView;
 import dev.sprig.api.operation.Operations;
 import java.util.EnumMap;
 import java.util.Map;
@@ -45,10 +46,8 @@ class OverviewPage {
         for (Node.State state : Node.State.values()) {
             byState.put(state, 0L);
         }
-        java.util.List<Node> registered = nodes.all();
-        for (Node node : registered) {
-            byState.merge(nodes.stateOf(node), 1L, Long::sum);
-        }
+        Map<String, Node.State> registered = nodes.statesById();
+        registered.values().forEach(state -> byState.merge(state, 1L, Long::sum));
         model.addAttribute("counts", inventory.counts());
         model.addAttribute("cache", stats);
         model.addAttribute("nodesByState", byState);
@@ -57,10 +56,7 @@ class OverviewPage {
         model.addAttribute("rebuildingSets", replicas.rebuildingSets());
         var running = operations.page(null, "running", null, null, RUNNING_SHOWN);
         model.addAttribute(
-                "running",
-                running.items().stream()
-                        .map(dev.sprig.api.operation.OperationView::of)
-                        .toList());
+                "running", running.items().stream().map(OperationView::of).toList());
         model.addAttribute("moreRunning", running.nextPageToken() != null);
         return "console/overview";
     }

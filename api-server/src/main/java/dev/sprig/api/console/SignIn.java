@@ -41,9 +41,7 @@ class SignIn {
             HttpServletResponse response,
             Model model) {
         Authentication signedIn = keys.authenticate(key.strip()).orElse(null);
-        if (signedIn == null
-                || signedIn.getAuthorities().stream()
-                        .noneMatch(role -> role.getAuthority().equals("ROLE_" + ApiKeys.CLIENT))) {
+        if (!ApiKeys.has(signedIn, ApiKeys.CLIENT)) {
             response.setStatus(HttpStatus.UNAUTHORIZED.value());
             model.addAttribute(
                     "refused",

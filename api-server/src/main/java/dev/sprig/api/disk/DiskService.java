@@ -12,6 +12,7 @@ import dev.sprig.api.lineage.Labels;
 import dev.sprig.api.lineage.Lc;
 import dev.sprig.api.lineage.LcRepository;
 import dev.sprig.api.lineage.LineageStep;
+import dev.sprig.api.lineage.Names;
 import dev.sprig.api.lineage.Resource;
 import dev.sprig.api.lineage.ResourceFilter;
 import dev.sprig.api.lineage.ResourceKind;
@@ -95,6 +96,7 @@ public class DiskService implements DisposableBean {
      * single clones of one source are committed together ({@link CloneCoalescer}).
      */
     public Resource clone(String name, String sourceId, @Nullable Long sizeBytes, Labels labels) {
+        Names.require(name, Names.MAX, "name");
         requireSize(sizeBytes);
         try {
             return coalescer.clone(name, sourceId, sizeBytes, labels);
@@ -141,6 +143,7 @@ public class DiskService implements DisposableBean {
      */
     public BatchClone cloneBatch(
             String namePrefix, int count, String sourceId, @Nullable Long sizeBytes, Labels labels) {
+        Names.require(namePrefix, Names.MAX_PREFIX, "namePrefix");
         List<String> names = batchNames(namePrefix, count);
         requireSize(sizeBytes);
         try {
@@ -313,6 +316,7 @@ public class DiskService implements DisposableBean {
 
     /** Takes a snapshot: the disk's lc becomes the snapshot's, the disk writes to a new child from now on. */
     public Resource snapshot(String diskId, String name, Labels labels) {
+        Names.require(name, Names.MAX, "name");
         String snapshotId = ExternIds.next(ResourceKind.SNAPSHOT);
         tx.executeWithoutResult(status -> {
             Resource disk = resources

@@ -158,7 +158,7 @@ public class ResourceRepository {
     public List<LineageStep> children(long lcId, long except, int limit) {
         return jdbc.sql("""
                         SELECT lc.lc_id, lc.size_bytes, lc.frozen, r.extern_id, r.kind, r.name
-                        FROM lc LEFT JOIN resource r ON r.lc_id = lc.lc_id
+                        FROM lc LEFT JOIN resource r ON r.lc_id = lc.lc_id AND r.state <> 'deleting'
                         WHERE lc.parent_lc_id = :lc AND lc.lc_id <> :except
                         ORDER BY lc.lc_id
                         LIMIT :limit""")

@@ -123,7 +123,7 @@ public class NodeRegistry {
     }
 
     /** The state of every registered node, by node id, from the snapshot, at most a second old. */
-    Map<String, Node.State> statesById() {
+    public Map<String, Node.State> statesById() {
         Map<String, Node.State> states = new TreeMap<>();
         current().forEach((id, node) -> states.put(id, stateOf(node)));
         return states;

@@ -5,10 +5,12 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.security.authentication.UsernamePasswordAuthenticationToken;
@@ -73,7 +75,7 @@ public class ApiKeys {
         boolean admin = matchesAny(adminKeys, candidate);
         boolean client = matchesAny(clientKeys, candidate);
         boolean metrics = matchesAny(metricsKeys, candidate);
-        List<String> roles = new java.util.ArrayList<>();
+        List<String> roles = new ArrayList<>();
         if (admin || client) {
             roles.add(CLIENT);
         }
@@ -99,6 +101,13 @@ public class ApiKeys {
                         caller.roles().stream()
                                 .map(role -> new SimpleGrantedAuthority("ROLE_" + role))
                                 .toList()));
+    }
+
+    /** Whether {@code who} (signed in by a key, or not at all) has {@code role}. */
+    public static boolean has(@Nullable Authentication who, String role) {
+        return who != null
+                && who.getAuthorities().stream()
+                        .anyMatch(granted -> granted.getAuthority().equals("ROLE_" + role));
     }
 
     private static boolean matchesAny(List<byte[]> keys, byte[] candidate) {

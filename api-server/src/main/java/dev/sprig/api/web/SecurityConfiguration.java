@@ -94,7 +94,10 @@ class SecurityConfiguration {
                                 NodeCredentialFilter.registeringNode(request) != null
                                         ? "registering a node needs the credential issued for that node id"
                                                 + " (POST /v1/nodes/{id}:issueCredential), not an API key"
-                                        : hasRole(ApiKeys.CLIENT)
+                                        : ApiKeys.has(
+                                                        SecurityContextHolder.getContext()
+                                                                .getAuthentication(),
+                                                        ApiKeys.CLIENT)
                                                 ? "this endpoint needs an admin key (sprig.api.admin-keys)"
                                                 : "a metrics key (sprig.api.metrics-keys) reads /actuator/prometheus"
                                                         + " and nothing else"))
@@ -112,13 +115,6 @@ class SecurityConfiguration {
                                                     : "the API key is not valid");
                         }))
                 .build();
-    }
-
-    private static boolean hasRole(String role) {
-        var signedIn = SecurityContextHolder.getContext().getAuthentication();
-        return signedIn != null
-                && signedIn.getAuthorities().stream()
-                        .anyMatch(granted -> granted.getAuthority().equals("ROLE_" + role));
     }
 
     /**
