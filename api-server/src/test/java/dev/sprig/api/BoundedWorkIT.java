@@ -5,7 +5,6 @@ import static dev.sprig.api.ImageAndDiskApiIT.imageContent;
 import static dev.sprig.api.ImageAndDiskApiIT.unique;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sprig.api.backend.StorageBackend;
 import dev.sprig.api.operation.OperationRunner;
 import dev.sprig.engine.ChunkEngine;
 import java.net.http.HttpResponse;
@@ -14,12 +13,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.context.annotation.Bean;
-import org.springframework.context.annotation.Primary;
+import org.springframework.context.annotation.Import;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
@@ -30,6 +26,7 @@ import tools.jackson.databind.JsonNode;
  * 512-byte sectors, at most 64 TiB), a flatten's work follows the data its disk reads, a running
  * operation can be cancelled, and one whose runs keep dying is failed rather than resumed for ever.
  */
+@Import(GatedBackend.Installed.class)
 @SpringBootTest(
         webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
         properties = {"sprig.api.api-keys=" + BoundedWorkIT.KEY, "sprig.api.operations.max-attempts=3"})
@@ -42,15 +39,6 @@ class BoundedWorkIT {
     @DynamicPropertySource
     static void dataDirs(DynamicPropertyRegistry registry) {
         TestDataDirs.isolate(registry, "bounded-work");
-    }
-
-    @TestConfiguration(proxyBeanMethods = false)
-    static class ControlledFlattens {
-        @Bean
-        @Primary
-        GatedBackend gatedBackend(@Qualifier("embeddedBackend") StorageBackend embedded) {
-            return new GatedBackend(embedded);
-        }
     }
 
     @LocalServerPort

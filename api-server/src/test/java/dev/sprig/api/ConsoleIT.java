@@ -4,7 +4,6 @@ import static dev.sprig.api.ImageAndDiskApiIT.imageContent;
 import static dev.sprig.api.ImageAndDiskApiIT.unique;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sprig.api.backend.StorageBackend;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -20,12 +19,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.extension.TestWatcher;
 import org.openqa.selenium.WebElement;
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.context.annotation.Bean;
-import org.springframework.context.annotation.Primary;
+import org.springframework.context.annotation.Import;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 
@@ -34,6 +30,7 @@ import org.springframework.test.context.DynamicPropertySource;
  * key, clones, snapshots and flattens from the pages, reads a disk's lineage as a tree, watches an
  * operation's progress arrive without reloading, and sees the API's own refusal when it refuses.
  */
+@Import(GatedBackend.Installed.class)
 @SpringBootTest(
         webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
         properties = {
@@ -58,15 +55,6 @@ class ConsoleIT {
         registry.add(
                 "sprig.api.image-sources.allowed-prefixes",
                 () -> sources.toUri().toString());
-    }
-
-    @TestConfiguration(proxyBeanMethods = false)
-    static class ControlledFlattens {
-        @Bean
-        @Primary
-        GatedBackend gatedBackend(@Qualifier("embeddedBackend") StorageBackend embedded) {
-            return new GatedBackend(embedded);
-        }
     }
 
     static Browser browser;

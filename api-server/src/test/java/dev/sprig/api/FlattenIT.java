@@ -5,7 +5,6 @@ import static dev.sprig.api.ImageAndDiskApiIT.imageContent;
 import static dev.sprig.api.ImageAndDiskApiIT.unique;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sprig.api.backend.StorageBackend;
 import dev.sprig.api.operation.OperationRunner;
 import dev.sprig.engine.ChunkEngine;
 import dev.sprig.engine.LcInfo;
@@ -26,12 +25,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.context.annotation.Bean;
-import org.springframework.context.annotation.Primary;
+import org.springframework.context.annotation.Import;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
@@ -42,6 +38,7 @@ import tools.jackson.databind.JsonNode;
  * has succeeded the disk holds all of its data and reads from no ancestor, and what nothing else
  * reads is freed.
  */
+@Import(GatedBackend.Installed.class)
 @SpringBootTest(
         webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
         properties = "sprig.api.api-keys=" + FlattenIT.KEY)
@@ -53,15 +50,6 @@ class FlattenIT {
     @DynamicPropertySource
     static void dataDirs(DynamicPropertyRegistry registry) {
         TestDataDirs.isolate(registry, "flatten");
-    }
-
-    @TestConfiguration(proxyBeanMethods = false)
-    static class ControlledFlattens {
-        @Bean
-        @Primary
-        GatedBackend gatedBackend(@Qualifier("embeddedBackend") StorageBackend embedded) {
-            return new GatedBackend(embedded);
-        }
     }
 
     @LocalServerPort

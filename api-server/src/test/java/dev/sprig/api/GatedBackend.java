@@ -8,6 +8,10 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
+import org.springframework.beans.factory.annotation.Qualifier;
+import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Primary;
 
 /**
  * The real backend, with flatten under the test's control: held after its first PC until the test
@@ -15,6 +19,16 @@ import org.jspecify.annotations.Nullable;
  * engine. Imports can be slowed down the same way, to be cancelled midway.
  */
 final class GatedBackend implements StorageBackend {
+
+    /** A GatedBackend in place of the embedded one, for a test class that says {@code @Import(GatedBackend.Installed.class)}. */
+    @TestConfiguration(proxyBeanMethods = false)
+    static class Installed {
+        @Bean
+        @Primary
+        GatedBackend gatedBackend(@Qualifier("embeddedBackend") StorageBackend embedded) {
+            return new GatedBackend(embedded);
+        }
+    }
 
     private final StorageBackend real;
     private volatile @Nullable Hold hold;

@@ -2,7 +2,6 @@ package dev.sprig.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sprig.api.backend.StorageBackend;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,12 +11,9 @@ import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.context.annotation.Bean;
-import org.springframework.context.annotation.Primary;
+import org.springframework.context.annotation.Import;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.JsonNode;
@@ -27,6 +23,7 @@ import tools.jackson.databind.JsonNode;
  * qemu-nbd with every write slowed down; once cancelled, its work stops at its next progress step,
  * qemu-nbd is ended and no helper process of api-server is left running.
  */
+@Import(GatedBackend.Installed.class)
 @SpringBootTest(
         webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
         properties = "sprig.api.api-keys=" + ImportCancelIT.KEY)
@@ -48,15 +45,6 @@ class ImportCancelIT {
         registry.add(
                 "sprig.api.image-sources.allowed-prefixes",
                 () -> sources.toUri().toString());
-    }
-
-    @TestConfiguration(proxyBeanMethods = false)
-    static class SlowWrites {
-        @Bean
-        @Primary
-        GatedBackend gatedBackend(@Qualifier("embeddedBackend") StorageBackend embedded) {
-            return new GatedBackend(embedded);
-        }
     }
 
     @LocalServerPort

@@ -3,9 +3,17 @@ package dev.sprig.api;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sprig.api.StorageNodeProcesses.NodeProcess;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -15,6 +23,7 @@ import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
 
 /**
  * Every metric the alert rules ({@code docker/prometheus/rules}) and the Grafana dashboards
@@ -28,6 +37,7 @@ import org.springframework.test.context.DynamicPropertySource;
         properties = {
             "sprig.api.api-keys=" + MetricsExportedIT.KEY,
             "sprig.api.admin-keys=" + MetricsExportedIT.ADMIN,
+            "sprig.api.metrics-keys=" + MetricsExportedIT.PROMETHEUS_KEY,
             "sprig.api.backend.type=nodes",
             "sprig.api.backend.nodes.replicas=1",
             "sprig.api.backend.nodes.min-in-sync=1",
@@ -42,6 +52,7 @@ class MetricsExportedIT {
 
     static final String KEY = "metrics-key-0123456789";
     static final String ADMIN = "metrics-admin-0123456789";
+    static final String PROMETHEUS_KEY = "metrics-prometheus-0123456789";
 
     /** Series Prometheus makes itself rather than scrapes. */
     static final Set<String> SYNTHETIC = Set.of("up");
@@ -107,6 +118,123 @@ class MetricsExportedIT {
         // the clone-latency panels' series: a histogram of POST /v1/disks
         assertThat(apiServer.body())
                 .containsPattern("http_server_requests_seconds_bucket\\{[^}]*method=\"POST\"[^}]*uri=\"/v1/disks\"");
+    }
+
+    /**
+     * Debian's Prometheus itself, on docker/prometheus/prometheus.yml with only the targets and the
+     * intervals changed: it scrapes api-server with a metrics key and the node with the nodes' metrics
+     * token, from the files the compose file writes, and evaluates every alert rule without an error.
+     */
+    @Test
+    void prometheusScrapesBothWithTheirMetricsCredentialsAndEvaluatesEveryRule() throws Exception {
+        ApiClient api = new ApiClient(port, KEY);
+        NodeProcess node = nodes.node(1);
+        assertThat(api.withKey(ADMIN).registerNode(node.id, node.registration()).statusCode())
+                .isIn(200, 201);
+        api.gaugeReaching(1, "sprig_nodes", "state=\"up\"");
+
+        Path dir = TestDataDirs.fresh("metrics-exported-prometheus");
+        Files.createDirectories(dir.resolve("secrets"));
+        Files.writeString(dir.resolve("secrets/api-server-key"), PROMETHEUS_KEY);
+        Files.writeString(dir.resolve("secrets/node-metrics-token"), StorageNodeProcesses.METRICS_TOKEN);
+        Files.createDirectories(dir.resolve("rules"));
+        try (var rules = Files.list(PrometheusConfigIT.PROMETHEUS.resolve("rules"))) {
+            for (Path rule : rules.toList()) {
+                Files.copy(rule, dir.resolve("rules").resolve(rule.getFileName()));
+            }
+        }
+        String compose = Files.readString(PrometheusConfigIT.PROMETHEUS.resolve("prometheus.yml"));
+        String local = compose.replace("scrape_interval: 15s", "scrape_interval: 1s")
+                .replace("evaluation_interval: 15s", "evaluation_interval: 1s")
+                .replace("scrape_timeout: 10s", "scrape_timeout: 1s")
+                .replace("[\"api-server:8080\"]", "[\"127.0.0.1:" + port + "\"]")
+                .replace("[\"node1:8090\", \"node2:8090\", \"node3:8090\"]", "[\"127.0.0.1:" + node.httpPort + "\"]");
+        assertThat(local).as("the targets put in").contains("127.0.0.1:" + port, "127.0.0.1:" + node.httpPort);
+        Files.writeString(dir.resolve("prometheus.yml"), local);
+
+        int web = StorageNodeProcesses.freePort();
+        Process prometheus = new ProcessBuilder(
+                        "prometheus",
+                        "--config.file=" + dir.resolve("prometheus.yml"),
+                        "--storage.tsdb.path=" + dir.resolve("data"),
+                        "--web.listen-address=127.0.0.1:" + web)
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("prometheus.log").toFile())
+                .start();
+        try {
+            String base = "http://127.0.0.1:" + web;
+            JsonNode targets = awaitJson(base + "/api/v1/targets", body -> {
+                JsonNode active = body.path("data").path("activeTargets");
+                return active.size() == 2
+                        && java.util.stream.StreamSupport.stream(active.spliterator(), false)
+                                .allMatch(target ->
+                                        target.path("health").asString().equals("up"));
+            });
+            assertThat(targets.path("data").path("activeTargets").findValuesAsString("scrapeUrl"))
+                    .containsExactlyInAnyOrder(
+                            "http://127.0.0.1:" + port + "/actuator/prometheus",
+                            "http://127.0.0.1:" + node.httpPort + "/actuator/prometheus");
+
+            JsonNode up = awaitJson(
+                    base + "/api/v1/query?query="
+                            + java.net.URLEncoder.encode(
+                                    "sprig_nodes{state=\"up\"}", java.nio.charset.StandardCharsets.UTF_8),
+                    body -> body.path("data").path("result").size() == 1);
+            assertThat(up.path("data")
+                            .path("result")
+                            .get(0)
+                            .path("value")
+                            .get(1)
+                            .asString())
+                    .isEqualTo("1");
+
+            JsonNode rules = awaitJson(base + "/api/v1/rules", body -> {
+                List<JsonNode> all = new ArrayList<>();
+                body.path("data")
+                        .path("groups")
+                        .forEach(group -> group.path("rules").forEach(all::add));
+                return !all.isEmpty()
+                        && all.stream()
+                                .allMatch(rule ->
+                                        !rule.path("lastEvaluation").asString().startsWith("0001"));
+            });
+            List<String> unhealthy = new ArrayList<>();
+            rules.path("data")
+                    .path("groups")
+                    .forEach(group -> group.path("rules").forEach(rule -> {
+                        if (!rule.path("health").asString().equals("ok")) {
+                            unhealthy.add(rule.path("name").asString() + ": "
+                                    + rule.path("lastError").asString());
+                        }
+                    }));
+            assertThat(unhealthy).as("rules whose evaluation failed").isEmpty();
+        } finally {
+            prometheus.destroy();
+            prometheus.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /** GETs {@code url} until {@code done} holds of its JSON (30 s at most). */
+    private static JsonNode awaitJson(String url, java.util.function.Predicate<JsonNode> done) throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        JsonNode last = null;
+        while (System.nanoTime() < deadline) {
+            try {
+                HttpResponse<String> answer = http.send(
+                        HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString());
+                if (answer.statusCode() == 200) {
+                    last = ApiClient.JSON.readTree(answer.body());
+                    if (done.test(last)) {
+                        return last;
+                    }
+                }
+            } catch (java.io.IOException notYetListening) {
+                // Prometheus is still starting
+            }
+            Thread.sleep(250);
+        }
+        throw new AssertionError("GET " + url + " never answered what was awaited; last: " + last);
     }
 
     @Test

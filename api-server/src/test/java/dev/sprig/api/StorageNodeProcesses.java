@@ -30,6 +30,9 @@ final class StorageNodeProcesses implements AutoCloseable {
     static final Path JAR = Path.of("..", "storage-node", "target", "storage-node-exec.jar");
     static final Duration UP_WITHIN = Duration.ofSeconds(60);
 
+    /** Every node's sprig.node.metrics-token: what Prometheus scrapes a node with. */
+    static final String METRICS_TOKEN = "node-metrics-token-0123456789";
+
     /** One node: its process (null while killed), ports, token and data. */
     static final class NodeProcess {
         final String id;
@@ -128,6 +131,7 @@ final class StorageNodeProcesses implements AutoCloseable {
                         "--server.port=" + httpPort,
                         "--sprig.node.nbd.port=" + nbdPort,
                         "--sprig.node.token=" + token,
+                        "--sprig.node.metrics-token=" + METRICS_TOKEN,
                         "--sprig.node.data-dir=" + dataDir));
                 process = new ProcessBuilder(command)
                         .redirectErrorStream(true)

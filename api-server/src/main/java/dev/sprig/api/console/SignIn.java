@@ -5,6 +5,7 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import jakarta.servlet.http.HttpSession;
 import org.jspecify.annotations.Nullable;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.http.HttpStatus;
 import org.springframework.security.core.Authentication;
 import org.springframework.security.core.context.SecurityContext;
@@ -18,6 +19,8 @@ import org.springframework.web.bind.annotation.RequestParam;
 
 /** Signing in to the console with an API key: the same keys as the API, admin keys with their admin actions. */
 @Controller
+// the console's session store comes with its security chain, which only a servlet web server has
+@ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
 class SignIn {
 
     private final ApiKeys keys;
