@@ -8,7 +8,11 @@ import dev.sprig.api.backend.StorageBackend;
 import dev.sprig.api.lineage.Reconciler;
 import dev.sprig.engine.ChunkEngine;
 import dev.sprig.engine.LcInfo;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.util.concurrent.atomic.AtomicReference;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -48,6 +52,9 @@ class ReconcilerIT {
 
     @Autowired
     JdbcTemplate jdbc;
+
+    @Autowired
+    DataSource dataSource;
 
     /** The real backend; a test may run another instance's request around the reading of its list. */
     @MockitoSpyBean
@@ -162,6 +169,36 @@ class ReconcilerIT {
         assertThat(report.missing()).as("no false alarm of data lost").isEmpty();
         assertThat(report.orphansDeleted()).isEmpty();
         assertThat(engine.list()).extracting(LcInfo::lcId).contains(clonedLc);
+    }
+
+    @Test
+    void anLcOfATransactionStillOpenIsNotTakenForAnOrphanHoweverManyPassesSeeIt() throws Exception {
+        long imageLc =
+                ApiClient.json(api.get("/v1/images/" + imageId)).path("lcId").asLong();
+        long inFlight;
+        try (Connection upload = dataSource.getConnection()) {
+            // what an upload's first transaction does, slowly: its lc is on the backend, not committed
+            upload.setAutoCommit(false);
+            try (Statement statement = upload.createStatement();
+                    ResultSet next = statement.executeQuery("SELECT nextval('lc_id_seq'), txid_current()")) {
+                next.next();
+                inFlight = next.getLong(1);
+            }
+            engine.createChild(inFlight, imageLc);
+
+            for (int pass = 0; pass < 3; pass++) {
+                Reconciler.Report report = reconciler.periodic();
+                assertThat(report).isNotNull();
+                assertThat(report.orphansDeleted()).as("pass " + pass).isEmpty();
+            }
+            assertThat(engine.list()).extracting(LcInfo::lcId).contains(inFlight);
+            upload.rollback();
+        }
+
+        // the transaction has ended without committing it: now it is an orphan
+        Reconciler.Report report = reconciler.periodic();
+        assertThat(report.orphansDeleted()).containsExactly(inFlight);
+        assertThat(engine.list()).extracting(LcInfo::lcId).doesNotContain(inFlight);
     }
 
     @Test

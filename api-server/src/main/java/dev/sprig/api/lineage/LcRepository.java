@@ -175,6 +175,20 @@ public class LcRepository {
                 .single());
     }
 
+    /**
+     * Where the database's transactions stand: the id of the oldest one still running (every one
+     * with a smaller id has ended), and an id given now to the caller's own transaction, which is
+     * larger than that of every transaction that wrote anything before this call.
+     */
+    public record TransactionHorizon(long oldestRunning, long givenNow) {}
+
+    /** Gives the caller's transaction an id, if it has none yet (a snapshot's xmax may be a running one's). */
+    public TransactionHorizon transactionHorizon() {
+        return jdbc.sql("SELECT txid_snapshot_xmin(txid_current_snapshot()) AS oldest, txid_current() AS mine")
+                .query((rs, row) -> new TransactionHorizon(rs.getLong("oldest"), rs.getLong("mine")))
+                .single();
+    }
+
     public long countChildren(long lcId) {
         return jdbc.sql("SELECT count(*) FROM lc WHERE parent_lc_id = :lc")
                 .param("lc", lcId)

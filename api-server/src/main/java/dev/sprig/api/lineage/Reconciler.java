@@ -50,7 +50,11 @@ public class Reconciler implements SmartInitializingSingleton {
     private final StorageBackend backend;
     private final TransactionTemplate tx;
     private final boolean ownsItsBackend;
-    private final Set<Long> suspects = ConcurrentHashMap.newKeySet();
+    /**
+     * Lcs the last pass found on the backend and not in the database, each with the transaction id
+     * given to the pass that first saw it ({@code givenNow}, just after the backend was listed).
+     */
+    private final Map<Long, Long> suspects = new ConcurrentHashMap<>();
     /** Stray copies the last pass found, as holder and lc id. */
     private final Set<StrayCopy> straySuspects = ConcurrentHashMap.newKeySet();
 
@@ -97,8 +101,10 @@ public class Reconciler implements SmartInitializingSingleton {
 
     /**
      * Runs on one instance at a time (a PostgreSQL advisory lock). An lc the database does not know
-     * may belong to a transaction still in flight on some instance, so it is deleted only when the
-     * next pass, an interval later, still finds it unknown.
+     * may belong to a transaction still in flight on some instance (one defines its lcs on the
+     * backend before it commits them), so it is deleted only when a later pass still finds it
+     * unknown and every transaction that was running when it was first seen has ended: however long
+     * a define on slow nodes keeps its transaction open, its lcs are not taken for orphans.
      *
      * @return what the pass did; none when another instance holds the lock
      */
@@ -112,11 +118,19 @@ public class Reconciler implements SmartInitializingSingleton {
                     return null;
                 }
                 Unknown unknown = unknown();
-                List<Long> confirmed =
-                        unknown.orphans().stream().filter(suspects::contains).toList();
+                // taken after the backend was listed: a transaction that defined an lc seen there has
+                // an id below givenNow, and has ended once oldestRunning reaches it
+                LcRepository.TransactionHorizon now = lcs.transactionHorizon();
+                List<Long> confirmed = unknown.orphans().stream()
+                        .filter(id -> suspects.containsKey(id) && suspects.get(id) <= now.oldestRunning())
+                        .toList();
                 confirmed.forEach(backend::delete);
+                Map<Long, Long> stillSuspected = new HashMap<>();
+                unknown.orphans().stream()
+                        .filter(id -> !confirmed.contains(id))
+                        .forEach(id -> stillSuspected.put(id, suspects.getOrDefault(id, now.givenNow())));
                 suspects.clear();
-                unknown.orphans().stream().filter(id -> !confirmed.contains(id)).forEach(suspects::add);
+                suspects.putAll(stillSuspected);
                 List<String> moved = finishMoves(unknown.frozenOnlyInBackend());
                 List<StrayCopy> confirmedStrays = unknown.strays().stream()
                         .filter(straySuspects::contains)
