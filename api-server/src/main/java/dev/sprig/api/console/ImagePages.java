@@ -1,7 +1,6 @@
 package dev.sprig.api.console;
 
 import dev.sprig.api.cache.ImageCache;
-import dev.sprig.api.cache.ImageCopy;
 import dev.sprig.api.disk.DiskService;
 import dev.sprig.api.image.ImageService;
 import dev.sprig.api.lineage.Deletions;
@@ -35,11 +34,8 @@ class ImagePages {
                     found.resource(),
                     found.copies().isEmpty() ? "not cached" : found.source() == null ? "pinned" : "cached",
                     found.copies().size(),
-                    found.copies().stream().mapToLong(ImageCopy::clones).sum(),
-                    found.copies().stream()
-                            .map(ImageCopy::lastUsedAt)
-                            .max(java.time.Instant::compareTo)
-                            .orElse(null));
+                    found.cloneCount(),
+                    found.lastUsedAt());
         }
     }
 

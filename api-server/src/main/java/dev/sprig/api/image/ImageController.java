@@ -1,6 +1,5 @@
 package dev.sprig.api.image;
 
-import dev.sprig.api.cache.ImageCopy;
 import dev.sprig.api.error.SprigException;
 import dev.sprig.api.lineage.Deletions;
 import dev.sprig.api.lineage.Labels;
@@ -140,11 +139,8 @@ class ImageController {
                     !found.copies().isEmpty(),
                     found.source() == null,
                     found.copies().size(),
-                    found.copies().stream().mapToLong(ImageCopy::clones).sum(),
-                    found.copies().stream()
-                            .map(ImageCopy::lastUsedAt)
-                            .max(Instant::compareTo)
-                            .orElse(null),
+                    found.cloneCount(),
+                    found.lastUsedAt(),
                     image.createdAt(),
                     image.updatedAt(),
                     image.labels().values());

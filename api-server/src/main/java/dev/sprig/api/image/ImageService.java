@@ -85,7 +85,21 @@ public class ImageService {
      * An image, its source when it was registered from one, and its cached copies (none while it is
      * importing or once evicted; an uploaded image's one copy is pinned).
      */
-    public record Image(Resource resource, @Nullable ImageSource source, List<ImageCopy> copies) {}
+    public record Image(Resource resource, @Nullable ImageSource source, List<ImageCopy> copies) {
+
+        /** Clones made from its copies that still exist. */
+        public long cloneCount() {
+            return copies.stream().mapToLong(ImageCopy::clones).sum();
+        }
+
+        /** Its copies' last clone, or import; null with no copy. */
+        public java.time.@Nullable Instant lastUsedAt() {
+            return copies.stream()
+                    .map(ImageCopy::lastUsedAt)
+                    .max(java.time.Instant::compareTo)
+                    .orElse(null);
+        }
+    }
 
     /** An image being imported, and the operation that imports it. */
     public record Import(Image image, Operation operation) {}
