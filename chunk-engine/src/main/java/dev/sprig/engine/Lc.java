@@ -58,6 +58,12 @@ final class Lc {
     private volatile @Nullable FileChannel directChannel;
 
     private volatile boolean nameUnsynced;
+    /**
+     * Whether every range of the data file outside this lc's data segments is known to read as
+     * zeros: this engine created the file (no earlier run or crash can have left bytes in it) and no
+     * write into it has failed since (which could have left bytes without their segment's record).
+     */
+    private volatile boolean unownedRangesAreHoles;
     /** Copy-on-write, replaced under this object's monitor; an entry never changes once set. */
     private volatile MappedByteBuffer @Nullable [] regions = NO_REGIONS;
 
@@ -92,6 +98,7 @@ final class Lc {
                     ch = FileChannel.open(
                             file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
                     nameUnsynced = created;
+                    unownedRangesAreHoles = created;
                     channel = ch;
                 }
             }
@@ -117,6 +124,20 @@ final class Lc {
             }
         }
         return ch;
+    }
+
+    /**
+     * Whether a segment this lc has never held as data reads as zeros in its file, so that a first
+     * write over a chain without data there may write only its own blocks. Opens the file.
+     */
+    boolean unownedRangesAreHoles() throws IOException {
+        channel();
+        return unownedRangesAreHoles;
+    }
+
+    /** A write into the file failed: it may have left bytes where no segment's record says so. */
+    void writeFailed() {
+        unownedRangesAreHoles = false;
     }
 
     /**
@@ -245,6 +266,7 @@ final class Lc {
      */
     synchronized void replaceFile(Path from) throws IOException {
         closeChannels();
+        unownedRangesAreHoles = false;
         Files.move(from, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 

@@ -39,8 +39,13 @@ final class SegmentWriter {
     static void writeFully(Lc lc, long position, ByteBuffer buf) throws IOException {
         FileChannel ch = lc.channel();
         long pos = position;
-        while (buf.hasRemaining()) {
-            pos += ch.write(buf, pos);
+        try {
+            while (buf.hasRemaining()) {
+                pos += ch.write(buf, pos);
+            }
+        } catch (IOException e) {
+            lc.writeFailed();
+            throw e;
         }
     }
 
@@ -173,6 +178,10 @@ final class SegmentWriter {
         ResolvedPc resolved = meta.state(s) == PcMeta.UNOWNED && parent != null ? resolvedPcs.of(parent, pc) : null;
         Lc owner = resolved != null ? resolved.owners()[s] : null;
         int[] ownerCrcs = resolved != null ? resolved.crcs()[s] : null;
+        if (owner == null && meta.state(s) == PcMeta.UNOWNED && lc.unownedRangesAreHoles()) {
+            materializeOverHole(lc, meta, pc, s, inSegment, piece);
+            return;
+        }
         // the blocks the write leaves alone keep the CRCs their bytes were just verified against
         int[] crcs;
         if (owner != null && ownerCrcs != null) {
@@ -188,6 +197,31 @@ final class SegmentWriter {
         int end = (inSegment + n + Layout.BLOCK_SIZE - 1) & -Layout.BLOCK_SIZE;
         BlockCrc.ofBlocks(segment, first, end - first, crcs, first >> Layout.BLOCK_SHIFT);
         materialize(lc, meta, pc, s, segment, crcs);
+    }
+
+    /**
+     * A first write where nothing in the chain holds data (the segment reads as zeros) and the lc's
+     * file is known to hold a hole there: only the blocks the write touches are written, and the
+     * rest of the segment stays a hole that reads as the zeros its CRCs name. A fresh clone of a
+     * sparse image otherwise writes a whole 256 KiB segment per 4 KiB first write, on every copy.
+     */
+    private void materializeOverHole(Lc lc, PcMeta meta, long pc, int s, int inSegment, ByteBuffer piece)
+            throws IOException {
+        int n = piece.remaining();
+        int first = inSegment & -Layout.BLOCK_SIZE;
+        int end = (inSegment + n + Layout.BLOCK_SIZE - 1) & -Layout.BLOCK_SIZE;
+        ByteBuffer blocks = WholeSegments.scratch().limit(end - first);
+        if (first < inSegment || inSegment + n < end) {
+            blocks.put(0, SegmentReader.ZEROS, 0, end - first);
+        }
+        blocks.put(inSegment - first, piece, 0, n);
+        int[] crcs = new int[Layout.BLOCKS_PER_SEGMENT];
+        Arrays.fill(crcs, ZERO_BLOCK_CRC);
+        BlockCrc.ofBlocks(blocks, 0, end - first, crcs, first >> Layout.BLOCK_SHIFT);
+        writeFully(lc, Layout.segmentOffset(pc, s) + first, blocks);
+        long lsn = metaStore.journal().append(new JournalRecord.Materialize(lc.id, pc, s, crcs));
+        meta.setData(s, crcs);
+        lc.pending.put(Lc.segmentKey(pc, s), lsn);
     }
 
     /**

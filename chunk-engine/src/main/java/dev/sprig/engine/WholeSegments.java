@@ -128,8 +128,13 @@ final class WholeSegments {
         }
         long position = Layout.segmentOffset(pc, first);
         FileChannel direct = lc.directChannel();
-        while (run.hasRemaining()) {
-            position += direct.write(run, position);
+        try {
+            while (run.hasRemaining()) {
+                position += direct.write(run, position);
+            }
+        } catch (IOException e) {
+            lc.writeFailed();
+            throw e;
         }
     }
 
@@ -145,8 +150,13 @@ final class WholeSegments {
             bytes = scratch().put(0, bytes, 0, Layout.SEGMENT_SIZE);
         }
         FileChannel direct = lc.directChannel();
-        while (bytes.hasRemaining()) {
-            position += direct.write(bytes, position);
+        try {
+            while (bytes.hasRemaining()) {
+                position += direct.write(bytes, position);
+            }
+        } catch (IOException e) {
+            lc.writeFailed();
+            throw e;
         }
     }
 }
