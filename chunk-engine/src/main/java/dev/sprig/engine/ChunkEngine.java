@@ -254,9 +254,11 @@ public final class ChunkEngine implements AutoCloseable {
 
     /**
      * Whether a write of {@code [offset, offset + length)} would only rewrite data the writable lc
-     * already holds: no read of its parent, no new segment, a few microseconds in the page cache.
-     * Advisory (a snapshot or a zero write may change it before the write comes); false for an
-     * unknown or frozen lc or a range outside it.
+     * already holds, and not wait: no read of its parent, no new segment, no whole segment being
+     * written into the lc's file with direct I/O meanwhile (ext4 holds the file's lock for a direct
+     * write's whole device time, and a buffered write waits for it), a few microseconds in the page
+     * cache. Advisory (a snapshot, a zero write or a first write may change it before the write
+     * comes); false for an unknown or frozen lc or a range outside it.
      */
     public boolean rewritesInPlace(long lcId, long offset, int length) {
         return writer.rewritesInPlace(lcId, offset, length);

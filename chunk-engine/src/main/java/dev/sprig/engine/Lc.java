@@ -12,6 +12,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import org.jspecify.annotations.Nullable;
 
@@ -64,6 +65,8 @@ final class Lc {
      * write into it has failed since (which could have left bytes without their segment's record).
      */
     private volatile boolean unownedRangesAreHoles;
+    /** Whole segments being written into the file with direct I/O now (WholeSegments). */
+    private final AtomicInteger directWrites = new AtomicInteger();
     /** Copy-on-write, replaced under this object's monitor; an entry never changes once set. */
     private volatile MappedByteBuffer @Nullable [] regions = NO_REGIONS;
 
@@ -133,6 +136,18 @@ final class Lc {
     boolean unownedRangesAreHoles() throws IOException {
         channel();
         return unownedRangesAreHoles;
+    }
+
+    int directWritesInFlight() {
+        return directWrites.get();
+    }
+
+    void directWriteStarted() {
+        directWrites.incrementAndGet();
+    }
+
+    void directWriteEnded() {
+        directWrites.decrementAndGet();
     }
 
     /** A write into the file failed: it may have left bytes where no segment's record says so. */

@@ -56,7 +56,12 @@ final class SegmentWriter {
      */
     boolean rewritesInPlace(long lcId, long offset, int length) {
         Lc lc = state.lcs.get(lcId);
-        if (lc == null || lc.frozen || length <= 0 || offset < 0 || offset > lc.size - length) {
+        if (lc == null
+                || lc.frozen
+                || lc.directWritesInFlight() > 0
+                || length <= 0
+                || offset < 0
+                || offset > lc.size - length) {
             return false;
         }
         for (long segNo = offset >>> Layout.SEGMENT_SHIFT;

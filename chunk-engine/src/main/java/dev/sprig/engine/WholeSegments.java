@@ -128,6 +128,7 @@ final class WholeSegments {
         }
         long position = Layout.segmentOffset(pc, first);
         FileChannel direct = lc.directChannel();
+        lc.directWriteStarted();
         try {
             while (run.hasRemaining()) {
                 position += direct.write(run, position);
@@ -135,6 +136,8 @@ final class WholeSegments {
         } catch (IOException e) {
             lc.writeFailed();
             throw e;
+        } finally {
+            lc.directWriteEnded();
         }
     }
 
@@ -150,6 +153,7 @@ final class WholeSegments {
             bytes = scratch().put(0, bytes, 0, Layout.SEGMENT_SIZE);
         }
         FileChannel direct = lc.directChannel();
+        lc.directWriteStarted();
         try {
             while (bytes.hasRemaining()) {
                 position += direct.write(bytes, position);
@@ -157,6 +161,8 @@ final class WholeSegments {
         } catch (IOException e) {
             lc.writeFailed();
             throw e;
+        } finally {
+            lc.directWriteEnded();
         }
     }
 }

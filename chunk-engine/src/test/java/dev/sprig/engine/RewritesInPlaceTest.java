@@ -1,17 +1,21 @@
 package dev.sprig.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The node does a write on its event loop only when the engine says it rewrites data the lc holds:
- * a first write into a segment (a redirect through the parent) or a write over a zero mark is not
- * one, nor is any write the engine would refuse.
+ * The node does a write on its event loop only when the engine says it rewrites data the lc holds
+ * without waiting: a first write into a segment (a redirect through the parent) or a write over a
+ * zero mark is not one, nor is any write the engine would refuse, nor any while a whole segment is
+ * written into the lc's file with direct I/O.
  */
 class RewritesInPlaceTest {
 
@@ -56,6 +60,37 @@ class RewritesInPlaceTest {
         engine.writeZeroes(2, 0, SEG);
 
         assertThat(engine.rewritesInPlace(2, 0, 4096)).isFalse();
+    }
+
+    @Test
+    void noWriteIsInPlaceWhileAWholeSegmentIsWrittenIntoTheFileWithDirectIo() throws Exception {
+        assumeTrue(engine.directIo(), "the file system of the temporary directory refuses direct I/O");
+        engine.write(2, 0, new byte[2 * SEG]); // both segments held: whole segments, direct
+        AtomicBoolean stop = new AtomicBoolean();
+        Thread wholeSegments = new Thread(() -> {
+            byte[] segment = new byte[SEG];
+            while (!stop.get()) {
+                engine.write(2, SEG, segment);
+            }
+        });
+        wholeSegments.start();
+        boolean waitedOnce = false;
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!waitedOnce && System.nanoTime() < deadline) {
+                waitedOnce = !engine.rewritesInPlace(2, 0, 4096);
+            }
+        } finally {
+            stop.set(true);
+            wholeSegments.join();
+        }
+
+        assertThat(waitedOnce)
+                .as("a rewrite of segment 0 while segment 1 is written with direct I/O (ext4 holds the file's lock)")
+                .isTrue();
+        assertThat(engine.rewritesInPlace(2, 0, 4096))
+                .as("once no direct write is in flight")
+                .isTrue();
     }
 
     @Test

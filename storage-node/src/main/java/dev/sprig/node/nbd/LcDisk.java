@@ -83,7 +83,9 @@ final class LcDisk implements NbdDisk {
      * CPU, and a replicated write costs that on every member. A first write into a segment (a
      * redirect: the parent's 256 KiB read, merged, written to new pages) would hold up every
      * connection on the loop, as would any write of an lc being rebuilt, which may wait for its
-     * rebuild source: those go to the workers.
+     * rebuild source, and any rewrite while a whole segment goes into the lc's file with direct I/O
+     * (ext4 holds the file's lock for that write's device time, and a buffered write waits for it):
+     * those go to the workers.
      */
     @Override
     public boolean writesInline(long offset, int length) {
