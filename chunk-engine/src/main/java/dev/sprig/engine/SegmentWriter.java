@@ -183,7 +183,10 @@ final class SegmentWriter {
         ResolvedPc resolved = meta.state(s) == PcMeta.UNOWNED && parent != null ? resolvedPcs.of(parent, pc) : null;
         Lc owner = resolved != null ? resolved.owners()[s] : null;
         int[] ownerCrcs = resolved != null ? resolved.crcs()[s] : null;
-        if (owner == null && meta.state(s) == PcMeta.UNOWNED && lc.unownedRangesAreHoles()) {
+        if (owner == null
+                && meta.state(s) == PcMeta.UNOWNED
+                && wholeSegments.readsFilesOfBlocks()
+                && lc.unownedRangesAreHoles()) {
             materializeOverHole(lc, meta, pc, s, inSegment, piece);
             return;
         }

@@ -68,6 +68,15 @@ final class WholeSegments {
     }
 
     /**
+     * Whether a file that ends on a 4 KiB block (one written block by block) is still read to its end
+     * with direct I/O: a short read at the end of a file that direct I/O cannot align to would leave
+     * the next read unaligned.
+     */
+    boolean readsFilesOfBlocks() {
+        return directAlignment <= Layout.BLOCK_SIZE;
+    }
+
+    /**
      * Reads the stored {@link Layout#SEGMENT_SIZE} bytes of segment {@code s} into {@code dst} from
      * its position, which it advances; the caller verifies them. A file that ends inside the
      * segment (never written that far) reads as zeros there.
@@ -126,19 +135,7 @@ final class WholeSegments {
             ByteBuffer segment = segments.get(i);
             run.put(i * Layout.SEGMENT_SIZE, segment, segment.position(), Layout.SEGMENT_SIZE);
         }
-        long position = Layout.segmentOffset(pc, first);
-        FileChannel direct = lc.directChannel();
-        lc.directWriteStarted();
-        try {
-            while (run.hasRemaining()) {
-                position += direct.write(run, position);
-            }
-        } catch (IOException e) {
-            lc.writeFailed();
-            throw e;
-        } finally {
-            lc.directWriteEnded();
-        }
+        writeDirect(lc, Layout.segmentOffset(pc, first), run);
     }
 
     /** Writes the {@link Layout#SEGMENT_SIZE} bytes from {@code segment}'s position; does not move it. */
@@ -152,11 +149,20 @@ final class WholeSegments {
         if (!bytes.isDirect() || bytes.alignmentOffset(0, directAlignment) != 0) {
             bytes = scratch().put(0, bytes, 0, Layout.SEGMENT_SIZE);
         }
+        writeDirect(lc, position, bytes);
+    }
+
+    /**
+     * Writes all of {@code bytes} (aligned) at {@code position} with direct I/O, counted as in flight
+     * on the lc meanwhile ({@link ChunkEngine#rewritesInPlace}); a failure may have left part of them.
+     */
+    private static void writeDirect(Lc lc, long position, ByteBuffer bytes) throws IOException {
         FileChannel direct = lc.directChannel();
+        long pos = position;
         lc.directWriteStarted();
         try {
             while (bytes.hasRemaining()) {
-                position += direct.write(bytes, position);
+                pos += direct.write(bytes, pos);
             }
         } catch (IOException e) {
             lc.writeFailed();
