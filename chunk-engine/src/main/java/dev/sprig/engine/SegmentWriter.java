@@ -37,7 +37,11 @@ final class SegmentWriter {
     }
 
     static void writeFully(Lc lc, long position, ByteBuffer buf) throws IOException {
-        FileChannel ch = lc.channel();
+        writeFully(lc, lc.channel(), position, buf);
+    }
+
+    /** Writes all of {@code buf} at {@code position} of the lc's file opened as {@code ch}. */
+    static void writeFully(Lc lc, FileChannel ch, long position, ByteBuffer buf) throws IOException {
         long pos = position;
         try {
             while (buf.hasRemaining()) {
@@ -178,18 +182,16 @@ final class SegmentWriter {
             materialize(lc, meta, pc, s, piece, crcs);
             return;
         }
-        ByteBuffer segment = WholeSegments.scratch();
         Lc parent = lc.parent;
-        ResolvedPc resolved = meta.state(s) == PcMeta.UNOWNED && parent != null ? resolvedPcs.of(parent, pc) : null;
+        boolean unowned = meta.state(s) == PcMeta.UNOWNED;
+        ResolvedPc resolved = unowned && parent != null ? resolvedPcs.of(parent, pc) : null;
         Lc owner = resolved != null ? resolved.owners()[s] : null;
         int[] ownerCrcs = resolved != null ? resolved.crcs()[s] : null;
-        if (owner == null
-                && meta.state(s) == PcMeta.UNOWNED
-                && wholeSegments.readsFilesOfBlocks()
-                && lc.unownedRangesAreHoles()) {
+        if (owner == null && unowned && wholeSegments.readsFilesOfBlocks() && lc.unownedRangesAreHoles()) {
             materializeOverHole(lc, meta, pc, s, inSegment, piece);
             return;
         }
+        ByteBuffer segment = WholeSegments.scratch();
         // the blocks the write leaves alone keep the CRCs their bytes were just verified against
         int[] crcs;
         if (owner != null && ownerCrcs != null) {
@@ -227,9 +229,7 @@ final class SegmentWriter {
         Arrays.fill(crcs, ZERO_BLOCK_CRC);
         BlockCrc.ofBlocks(blocks, 0, end - first, crcs, first >> Layout.BLOCK_SHIFT);
         writeFully(lc, Layout.segmentOffset(pc, s) + first, blocks);
-        long lsn = metaStore.journal().append(new JournalRecord.Materialize(lc.id, pc, s, crcs));
-        meta.setData(s, crcs);
-        lc.pending.put(Lc.segmentKey(pc, s), lsn);
+        recordMaterialized(lc, meta, pc, s, crcs);
     }
 
     /**
@@ -263,6 +263,11 @@ final class SegmentWriter {
             metaStore.journal().force(durability);
         }
         wholeSegments.write(lc, pc, s, segment);
+        recordMaterialized(lc, meta, pc, s, crcs);
+    }
+
+    /** Once a segment's bytes are written: its materialize record, then its bit. */
+    private void recordMaterialized(Lc lc, PcMeta meta, long pc, int s, int[] crcs) throws IOException {
         long lsn = metaStore.journal().append(new JournalRecord.Materialize(lc.id, pc, s, crcs));
         meta.setData(s, crcs);
         lc.pending.put(Lc.segmentKey(pc, s), lsn);

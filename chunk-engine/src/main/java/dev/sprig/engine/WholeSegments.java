@@ -158,15 +158,9 @@ final class WholeSegments {
      */
     private static void writeDirect(Lc lc, long position, ByteBuffer bytes) throws IOException {
         FileChannel direct = lc.directChannel();
-        long pos = position;
         lc.directWriteStarted();
         try {
-            while (bytes.hasRemaining()) {
-                pos += direct.write(bytes, pos);
-            }
-        } catch (IOException e) {
-            lc.writeFailed();
-            throw e;
+            SegmentWriter.writeFully(lc, direct, position, bytes);
         } finally {
             lc.directWriteEnded();
         }

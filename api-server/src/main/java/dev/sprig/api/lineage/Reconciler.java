@@ -122,7 +122,7 @@ public class Reconciler implements SmartInitializingSingleton {
                 // an id below givenNow, and has ended once oldestRunning reaches it
                 LcRepository.TransactionHorizon now = lcs.transactionHorizon();
                 List<Long> confirmed = unknown.orphans().stream()
-                        .filter(id -> suspects.containsKey(id) && suspects.get(id) <= now.oldestRunning())
+                        .filter(id -> suspects.getOrDefault(id, Long.MAX_VALUE) <= now.oldestRunning())
                         .toList();
                 confirmed.forEach(backend::delete);
                 Map<Long, Long> stillSuspected = new HashMap<>();
