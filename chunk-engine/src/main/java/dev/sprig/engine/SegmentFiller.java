@@ -18,8 +18,9 @@ import org.jspecify.annotations.Nullable;
  * <p>A fill of a writable lc takes the segment's stripe lock, as a write does, and materializes the
  * segment only if it is still unowned: a client write that got there first wins, and one that
  * comes later lands on the filled segment. A frozen lc may be filled too (a rebuild copies frozen
- * ancestors); its readers take no lock and read through the resolved-PC cache, so its fills are
- * serialized by {@link #frozenFills}, its bytes are written and fsynced under the shared lock, and
+ * ancestors); its readers take no lock and read through the resolved-PC cache, so fills of one of
+ * its PCs are serialized ({@link #frozenFills}: one lock per stripe of (lc, PC), so that fills of
+ * other PCs write and fsync beside it), its bytes are written and fsynced under the shared lock, and
  * its metadata changes (and the cache entries of it and its frozen descendants for that PC are
  * dropped) under the exclusive lock, where no read or resolution is in flight. The bytes are durable
  * before the bit is set, so a checkpoint, which encodes frozen lcs after it releases the lock, never
@@ -33,7 +34,14 @@ final class SegmentFiller {
     private final SegmentReader reader;
     private final SegmentWriter writer;
     private final WholeSegments wholeSegments;
-    private final ReentrantLock frozenFills = new ReentrantLock();
+    /**
+     * Fills and replacements of a frozen lc's PC, one at a time per stripe. One lock for the whole
+     * engine let a rebuild target write and fsync one 4 MiB PC at a time, however many copies were
+     * filling it.
+     */
+    private final ReentrantLock[] frozenFills = new ReentrantLock[FROZEN_FILL_STRIPES];
+
+    private static final int FROZEN_FILL_STRIPES = 64;
 
     SegmentFiller(
             EngineState state,
@@ -46,6 +54,14 @@ final class SegmentFiller {
         this.reader = reader;
         this.writer = writer;
         this.wholeSegments = wholeSegments;
+        for (int i = 0; i < frozenFills.length; i++) {
+            frozenFills[i] = new ReentrantLock();
+        }
+    }
+
+    private ReentrantLock frozenFills(Lc frozen, long pc) {
+        long mixed = (frozen.id * 0x9E3779B97F4A7C15L) ^ pc;
+        return frozenFills[(int) ((mixed ^ (mixed >>> 29)) & (FROZEN_FILL_STRIPES - 1))];
     }
 
     List<OwnedPc> ownSegments(long lcId, long firstPc, long pcCount) {
@@ -299,7 +315,8 @@ final class SegmentFiller {
      * goes first, so a crash between the bytes and the new CRCs has recovery recompute them.
      */
     private boolean replaceFrozen(Lc frozen, long pc, int s, @Nullable Held held, @Nullable ByteBuffer data) {
-        frozenFills.lock();
+        ReentrantLock fills = frozenFills(frozen, pc);
+        fills.lock();
         try {
             Lock x = state.exclusive();
             try {
@@ -343,7 +360,7 @@ final class SegmentFiller {
         } catch (IOException e) {
             throw IoFailure.of("replace a segment of lc " + frozen.id, e);
         } finally {
-            frozenFills.unlock();
+            fills.unlock();
         }
     }
 
@@ -379,7 +396,8 @@ final class SegmentFiller {
      * crawl (two fsyncs per 256 KiB, each stopping all I/O of the node for the metadata change).
      */
     private int fillFrozen(Lc frozen, long pc, List<SegmentFill> fills) {
-        frozenFills.lock();
+        ReentrantLock pcFills = frozenFills(frozen, pc);
+        pcFills.lock();
         try {
             int filled = 0;
             int[][] crcs = new int[Layout.SEGMENTS_PER_PC][];
@@ -468,7 +486,7 @@ final class SegmentFiller {
         } catch (IOException e) {
             throw IoFailure.of("fill lc " + frozen.id, e);
         } finally {
-            frozenFills.unlock();
+            pcFills.unlock();
         }
     }
 

@@ -553,6 +553,65 @@ class FillSegmentTest {
     }
 
     @Test
+    void fillsOfAFrozenLcFromSeveralThreadsFillEachSegmentOnceAndSurviveAReplay() throws Exception {
+        // a rebuild target fills several PCs of one frozen lc at once (fills of different PCs go
+        // side by side); two copies racing for the same PC must still fill each segment once
+        int pcs = 24;
+        engine.create(1, pcs * PC);
+        engine.freeze(1);
+        engine.createChild(2, 1);
+        CountDownLatch start = new CountDownLatch(1);
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        List<Future<Integer>> copies = new java.util.ArrayList<>();
+        try {
+            for (int copy = 0; copy < 4; copy++) {
+                int first = copy % 2; // two copies of the even PCs, two of the odd ones, in opposite orders
+                boolean reversed = copy >= 2;
+                copies.add(pool.submit(() -> {
+                    start.await();
+                    int filled = 0;
+                    for (int i = 0; i < pcs / 2; i++) {
+                        long pc = first + 2L * (reversed ? pcs / 2 - 1 - i : i);
+                        List<SegmentFill> fills = new java.util.ArrayList<>();
+                        for (int s = 0; s < Layout.SEGMENTS_PER_PC; s++) {
+                            fills.add(
+                                    s % 5 == 4
+                                            ? SegmentFill.zeros(s)
+                                            : new SegmentFill(s, ByteBuffer.wrap(bytes(SEG, pc * 16 + s))));
+                        }
+                        filled += Integer.bitCount(engine.fillSegments(1, pc, fills));
+                    }
+                    return filled;
+                }));
+            }
+            start.countDown();
+            int filled = 0;
+            for (Future<Integer> copy : copies) {
+                filled += copy.get();
+            }
+            assertThat(filled).as("every segment filled by exactly one copy").isEqualTo(pcs * Layout.SEGMENTS_PER_PC);
+        } finally {
+            pool.shutdown();
+        }
+
+        Path copy = dir.resolveSibling(dir.getFileName() + "-concurrent-copy");
+        copyTree(dir, copy);
+        try (ChunkEngine replayed = ChunkEngine.open(copy)) {
+            for (ChunkEngine e : List.of(engine, replayed)) {
+                for (long pc = 0; pc < pcs; pc++) {
+                    for (int s = 0; s < Layout.SEGMENTS_PER_PC; s++) {
+                        long offset = pc * PC + (long) s * SEG;
+                        assertThat(e.read(2, offset, SEG))
+                                .as("PC %d segment %d", pc, s)
+                                .isEqualTo(s % 5 == 4 ? new byte[SEG] : bytes(SEG, pc * 16 + s));
+                    }
+                }
+                assertThat(e.scrub().damaged()).isEmpty();
+            }
+        }
+    }
+
+    @Test
     void concurrentWritesAndFillsOfTheSameSegmentsKeepEveryLiveWrite() throws Exception {
         int segments = 64;
         engine.create(1, segments * (long) SEG);
