@@ -34,14 +34,15 @@ final class SegmentFiller {
     private final SegmentReader reader;
     private final SegmentWriter writer;
     private final WholeSegments wholeSegments;
+
+    private static final int FROZEN_FILL_STRIPES = 64;
+
     /**
      * Fills and replacements of a frozen lc's PC, one at a time per stripe. One lock for the whole
      * engine let a rebuild target write and fsync one 4 MiB PC at a time, however many copies were
      * filling it.
      */
     private final ReentrantLock[] frozenFills = new ReentrantLock[FROZEN_FILL_STRIPES];
-
-    private static final int FROZEN_FILL_STRIPES = 64;
 
     SegmentFiller(
             EngineState state,
@@ -59,9 +60,9 @@ final class SegmentFiller {
         }
     }
 
+    /** A PC's lock: the stripe of its first segment (a fill covers the PC's segments together). */
     private ReentrantLock frozenFills(Lc frozen, long pc) {
-        long mixed = (frozen.id * 0x9E3779B97F4A7C15L) ^ pc;
-        return frozenFills[(int) ((mixed ^ (mixed >>> 29)) & (FROZEN_FILL_STRIPES - 1))];
+        return frozenFills[SegmentLocks.stripe(frozen.id, pc, 0, FROZEN_FILL_STRIPES)];
     }
 
     List<OwnedPc> ownSegments(long lcId, long firstPc, long pcCount) {

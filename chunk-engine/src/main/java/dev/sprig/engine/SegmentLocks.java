@@ -21,10 +21,15 @@ final class SegmentLocks {
     }
 
     StampedLock of(long lcId, long pcIndex, int segment) {
+        return stripes[stripe(lcId, pcIndex, segment, STRIPES)];
+    }
+
+    /** Which of {@code count} (a power of two) stripes the segment falls in, spread by a mix of its address. */
+    static int stripe(long lcId, long pcIndex, int segment, int count) {
         long h = (lcId * 0x9E3779B97F4A7C15L) ^ Lc.segmentKey(pcIndex, segment);
         h ^= h >>> 29;
         h *= 0xBF58476D1CE4E5B9L;
         h ^= h >>> 32;
-        return stripes[(int) (h & (STRIPES - 1))];
+        return (int) (h & (count - 1));
     }
 }
