@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import org.jspecify.annotations.Nullable;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.stereotype.Service;
 
@@ -30,13 +31,19 @@ public class NodeRegistry {
     private final Clock clock;
     private final ApplicationEventPublisher events;
     private final Transactions tx;
+    private final ObjectProvider<SilentNodes> silentNodes;
     private volatile @Nullable Snapshot snapshot;
 
     private record Snapshot(Map<String, Node> byId, long takenAtMillis) {}
 
     NodeRegistry(
-            NodeRepository nodes, SprigApiProperties properties, ApplicationEventPublisher events, Transactions tx) {
+            NodeRepository nodes,
+            SprigApiProperties properties,
+            ApplicationEventPublisher events,
+            Transactions tx,
+            ObjectProvider<SilentNodes> silentNodes) {
         this.nodes = nodes;
+        this.silentNodes = silentNodes;
         this.tx = tx;
         this.events = events;
         this.timing = properties.nodes();
@@ -113,11 +120,13 @@ public class NodeRegistry {
 
     /**
      * The nodes that may take a new family, in the order placement takes them: up (heartbeat recent,
-     * not draining), most free space first, then by id. From the snapshot, at most a second old.
+     * not draining) and not {@linkplain SilentNodes silent} to api-server's calls, most free space
+     * first, then by id. From the snapshot, at most a second old.
      */
     public List<Node> forNewFamilies() {
+        SilentNodes silent = silentNodes.getIfAvailable(() -> nodeId -> false);
         return current().values().stream()
-                .filter(node -> stateOf(node) == Node.State.UP)
+                .filter(node -> stateOf(node) == Node.State.UP && !silent.silent(node.nodeId()))
                 .sorted(Comparator.comparingLong(Node::freeBytes).reversed().thenComparing(Node::nodeId))
                 .toList();
     }

@@ -1,6 +1,7 @@
 package dev.sprig.api.backend.remote;
 
 import dev.sprig.api.error.SprigException;
+import dev.sprig.api.node.SilentNodes;
 import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
@@ -15,7 +16,7 @@ import java.util.function.Supplier;
  * once with {@code 503 NODE_UNAVAILABLE} instead of each waiting for its timeouts. Configured under
  * {@code resilience4j.circuitbreaker.configs.storage-node} and {@code resilience4j.retry.configs.storage-node}.
  */
-final class NodeCalls {
+final class NodeCalls implements SilentNodes {
 
     static final String CONFIG = "storage-node";
 
@@ -30,8 +31,8 @@ final class NodeCalls {
     }
 
     <T> T call(String nodeId, Supplier<T> call) {
-        CircuitBreaker breaker = breakers.circuitBreaker("node-" + nodeId, CONFIG);
-        Retry retry = retries.retry("node-" + nodeId, CONFIG);
+        CircuitBreaker breaker = breakers.circuitBreaker(name(nodeId), CONFIG);
+        Retry retry = retries.retry(name(nodeId), CONFIG);
         try {
             return Retry.decorateSupplier(retry, CircuitBreaker.decorateSupplier(breaker, call))
                     .get();
@@ -40,6 +41,19 @@ final class NodeCalls {
         } catch (NodeClient.Unanswered unanswered) {
             throw SprigException.nodeUnavailable(nodeId, retryAfter, unanswered.getMessage());
         }
+    }
+
+    /** Open: the node stopped answering, and calls fail at once until the breaker lets trials through. */
+    @Override
+    public boolean silent(String nodeId) {
+        return breakers.find(name(nodeId))
+                .map(breaker -> breaker.getState() == CircuitBreaker.State.OPEN
+                        || breaker.getState() == CircuitBreaker.State.FORCED_OPEN)
+                .orElse(false);
+    }
+
+    private static String name(String nodeId) {
+        return "node-" + nodeId;
     }
 
     void run(String nodeId, Runnable call) {
