@@ -132,12 +132,13 @@ public record SprigApiProperties(
      *
      * @param enabled whether the leader starts recoveries (running ones are resumed regardless)
      * @param bytesPerSecond the most one node sends or receives for recoveries, its concurrent copies
-     *     together (each copy gets an equal share). 32 MB: a copied MiB costs about 15 ms of CPU on
-     *     its source and target together (fetch, CRC checks, write, fsync; measured with {@code
-     *     bench/recovery}'s cluster), so 100 MB/s, the default before, took about 1.4 cores of the
-     *     2-core machine the benchmarks run on, and client reads kept a twentieth to a fifth of their
-     *     rate; at 32 MB/s a rebuild takes about half a core. Raise it where each node has cores of
-     *     its own.
+     *     together (each copy gets an equal share). 32 MB: when this default was chosen a copied MiB
+     *     cost about 15 ms of CPU on its source and target together (fetch, CRC checks, write, fsync;
+     *     {@code bench/recovery}'s cluster), so 100 MB/s took about 1.4 cores of the 2-core machine
+     *     the benchmarks run on and client reads kept a twentieth to a fifth of their rate. Copies
+     *     have become cheaper since (an unthrottled rebuild now moves several hundred MiB/s there,
+     *     docs/benchmarks.md), so 32 MB/s leaves clients more than that estimate says. Raise it where
+     *     each node has cores of its own.
      * @param concurrentCopies how many PC copies one node takes part in at once, as source or target.
      *     4: a copy's PC waits on the disk at its source (a 4 MiB direct read) and at its target (a
      *     4 MiB direct write and an fsync), and with 2 a drain onto one node moved about 420 MiB/s
