@@ -39,18 +39,28 @@ public final class NbdServer implements AutoCloseable {
 
     /**
      * {@code workerThreads} bounds the disk calls running at once, across every client;
-     * {@code handshakeTimeout} is how long a client may take from connecting to opening an export.
+     * {@code eventLoops} is how many threads move the connections' bytes (0: Netty's default, two
+     * per core); {@code handshakeTimeout} is how long a client may take from connecting to opening
+     * an export.
      */
-    public record Settings(int workerThreads, Duration handshakeTimeout, String threadName) {
+    public record Settings(int workerThreads, int eventLoops, Duration handshakeTimeout, String threadName) {
 
         public Settings {
             if (workerThreads < 1) {
                 throw new IllegalArgumentException("workerThreads must be at least 1");
             }
+            if (eventLoops < 0) {
+                throw new IllegalArgumentException("eventLoops must be 0 (the default) or more");
+            }
         }
 
         public static Settings of(int workerThreads, String threadName) {
-            return new Settings(workerThreads, Duration.ofSeconds(30), threadName);
+            return new Settings(workerThreads, 0, Duration.ofSeconds(30), threadName);
+        }
+
+        /** These settings with {@code eventLoops} loop threads (0: Netty's default). */
+        public Settings withEventLoops(int eventLoops) {
+            return new Settings(workerThreads, eventLoops, handshakeTimeout, threadName);
         }
     }
 
@@ -95,7 +105,7 @@ public final class NbdServer implements AutoCloseable {
             removeStaleSocket(socket);
         }
         var boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-        var io = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
+        var io = new MultiThreadIoEventLoopGroup(settings.eventLoops(), NioIoHandler.newFactory());
         var threads = new AtomicInteger();
         ExecutorService workers = Executors.newFixedThreadPool(settings.workerThreads(), work -> {
             var thread = new Thread(work, settings.threadName() + "-" + threads.incrementAndGet());

@@ -39,7 +39,7 @@ class NbdClientTest {
                 name -> name.equals("token/7") ? disk : null,
                 "127.0.0.1",
                 0,
-                new NbdServer.Settings(2, Duration.ofSeconds(2), "test-worker"));
+                new NbdServer.Settings(2, 0, Duration.ofSeconds(2), "test-worker"));
     }
 
     @AfterEach

@@ -44,7 +44,7 @@ class BackPressureTest {
             }
         };
         server = NbdServer.start(
-                exports, "127.0.0.1", 0, new NbdServer.Settings(2, Duration.ofSeconds(5), "back-pressure"));
+                exports, "127.0.0.1", 0, new NbdServer.Settings(2, 0, Duration.ofSeconds(5), "back-pressure"));
         stalled = RawNbdClient.open("127.0.0.1", server.port(), "disk");
         for (int i = 0; i < READS; i++) {
             long offset = (long) (i % (DISK_SIZE / READ - 1)) * READ + (i % 7) * 4096;

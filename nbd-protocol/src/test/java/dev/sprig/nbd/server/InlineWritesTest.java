@@ -72,11 +72,40 @@ class InlineWritesTest {
         assertThat(disk.flushedAfterWrites).isEqualTo(1);
     }
 
+    @Test
+    void aServerWithOneEventLoopServesEveryConnectionOnOneThread() throws Exception {
+        ThreadRecordingDisk disk = serve(true, 1);
+        writeOnTwoConnections();
+        assertThat(disk.writers).hasSize(2).noneMatch(InlineWritesTest::isWorker);
+        assertThat(disk.writers.get(0)).isEqualTo(disk.writers.get(1));
+    }
+
+    @Test
+    void byDefaultConnectionsAreSpreadOverEventLoops() throws Exception {
+        ThreadRecordingDisk disk = serve(true);
+        writeOnTwoConnections();
+        assertThat(disk.writers).hasSize(2).noneMatch(InlineWritesTest::isWorker);
+        assertThat(disk.writers.get(0)).isNotEqualTo(disk.writers.get(1));
+    }
+
+    /** One inline write on each of two connections open at once. */
+    private void writeOnTwoConnections() throws IOException {
+        try (RawNbdClient first = RawNbdClient.open("127.0.0.1", server.port(), "disk");
+                RawNbdClient second = RawNbdClient.open("127.0.0.1", server.port(), "disk")) {
+            assertThat(first.write(0, new byte[4096])).isZero();
+            assertThat(second.write(4096, new byte[4096])).isZero();
+        }
+    }
+
     private static boolean isWorker(String thread) {
         return thread.startsWith("test-worker");
     }
 
     private ThreadRecordingDisk serve(boolean inline) throws InterruptedException {
+        return serve(inline, 0);
+    }
+
+    private ThreadRecordingDisk serve(boolean inline, int eventLoops) throws InterruptedException {
         ThreadRecordingDisk disk = new ThreadRecordingDisk(inline);
         NbdExports exports = new NbdExports() {
             @Override
@@ -90,7 +119,7 @@ class InlineWritesTest {
             }
         };
         server = NbdServer.start(
-                exports, "127.0.0.1", 0, new NbdServer.Settings(2, Duration.ofSeconds(2), "test-worker"));
+                exports, "127.0.0.1", 0, new NbdServer.Settings(2, eventLoops, Duration.ofSeconds(2), "test-worker"));
         return disk;
     }
 

@@ -51,7 +51,7 @@ class NbdServerTest {
             }
         };
         server = NbdServer.start(
-                exports, "127.0.0.1", 0, new NbdServer.Settings(2, Duration.ofSeconds(2), "test-worker"));
+                exports, "127.0.0.1", 0, new NbdServer.Settings(2, 0, Duration.ofSeconds(2), "test-worker"));
     }
 
     @AfterEach

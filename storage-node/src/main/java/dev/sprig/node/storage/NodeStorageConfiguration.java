@@ -56,7 +56,7 @@ public class NodeStorageConfiguration {
                 new LcExports(engine, token, fences, metrics, writes),
                 nbd.address(),
                 nbd.port(),
-                NbdServer.Settings.of(nbd.workers(), "nbd-worker"));
+                NbdServer.Settings.of(nbd.workers(), "nbd-worker").withEventLoops(nbd.eventLoops()));
     }
 
     /**
