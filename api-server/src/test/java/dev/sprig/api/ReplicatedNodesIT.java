@@ -210,7 +210,7 @@ class ReplicatedNodesIT {
                     api.put("/v1/images/" + ApiClient.id(ApiClient.json(created)) + "/file", new byte[PC]);
 
             assertProblem(refused, 503, "INSUFFICIENT_NODES");
-            assertThat(ApiClient.json(refused).path("detail").asString()).contains("needs 3", "2 are up");
+            assertThat(ApiClient.json(refused).path("detail").asString()).contains("needs 3", "2 are up and answering");
             assertThat(refused.headers().firstValue("Retry-After")).isPresent();
             assertThat(jdbc.queryForObject("SELECT count(*) FROM replica_set", Integer.class))
                     .isEqualTo(setsBefore);

@@ -61,12 +61,13 @@ public abstract sealed class SprigException extends RuntimeException
 
     /**
      * A new family needs {@code needed} distinct up nodes (one replica set's worth) and only
-     * {@code up} are up and not draining: nothing was placed; retry once nodes are back.
+     * {@code up} are up, not draining and answering calls (a node whose circuit breaker is open is
+     * left out even while its heartbeats are recent): nothing was placed; retry once nodes are back.
      */
     public static InsufficientNodes insufficientNodes(int up, int needed, java.time.Duration retryAfter) {
         return new InsufficientNodes(
                 "a new family needs " + needed + " storage nodes up (sprig.api.backend.nodes.replicas) and " + up
-                        + (up == 1 ? " is" : " are") + " up",
+                        + (up == 1 ? " is" : " are") + " up and answering",
                 up,
                 retryAfter);
     }
