@@ -37,10 +37,10 @@ public record NodeProperties(
      * @param port its port (10809 is NBD's registered port); 0 picks a free one
      * @param workers threads that run NBD requests against the engine
      * @param eventLoops threads that move the connections' bytes and run the small reads and rewrites
-     *     in place that stay on the loop; 0 (the default) is two per core. A client holding several columns of a disk on this node has a
-     *     connection per column: one loop serves them all with one wake-up where several loops
-     *     would each wake, which is what nodes sharing a few cores want (bench/replicas runs four
-     *     nodes on two cores with 1)
+     *     in place that stay on the loop; 0 (the default) is two per core. A client holding several
+     *     columns of a disk on this node has a connection per column: one loop serves them all with
+     *     one wake-up where several loops would each wake, which is what nodes sharing a few cores
+     *     want (bench/replicas runs four nodes on two cores with 1)
      */
     public record Nbd(
             @DefaultValue("0.0.0.0") String address,
